@@ -1,0 +1,8 @@
+// Every migration, in order. MikroORM loads this list instead of globbing the
+// folder, because its native import() of .ts files fails inside vitest workers.
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261123000000_initial } from './Migration20261123000000_initial.js';
+
+export const migrationsList: MigrationObject[] = [
+  { name: 'Migration20261123000000_initial', class: Migration20261123000000_initial },
+];

@@ -1,0 +1,72 @@
+// The composition root: wires the domain into the three edges by hand.
+import express, { type ErrorRequestHandler } from 'express';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Config } from './config.js';
+import type { Domain } from './domain/index.js';
+import type { Logger } from './http/logger.js';
+import { createMetrics } from './http/metrics.js';
+import { requestContext } from './http/request-context.js';
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly orm: MikroORM;
+  readonly domain: Domain;
+  readonly logger: Logger;
+}
+
+export interface App {
+  readonly express: express.Express;
+  /** Stops background work started by the edges (schedulers). */
+  close(): Promise<void>;
+}
+
+export async function createApp(deps: AppDeps): Promise<App> {
+  const { config, orm, domain, logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+
+  const metrics = createMetrics(() => poolStats(orm));
+  app.use(metrics.middleware);
+  app.use(requestContext(orm, logger));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const ok = await domain.db.ping();
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'database unreachable' });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  const closers: (() => Promise<void>)[] = [];
+  // The edges. Each gets the domain and the config, and parses its own bodies.
+  void config;
+
+  app.use((req, res) => {
+    res.status(404).json({ error: 'not_found', message: `No route for ${req.method} ${req.path}` });
+  });
+  const onError: ErrorRequestHandler = (err, req, res, _next) => {
+    const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
+    if (status >= 500) req.log?.error({ err }, 'unhandled error');
+    if (res.headersSent) return;
+    res.status(status).json({ error: status >= 500 ? 'internal_error' : 'bad_request', message: status >= 500 ? 'Internal error' : String(err.message ?? 'Bad request') });
+  };
+  app.use(onError);
+
+  return {
+    express: app,
+    async close() {
+      for (const c of closers) await c();
+    },
+  };
+}
+
+function poolStats(orm: MikroORM): { used: number; free: number; pending: number; size: number } {
+  // knex's tarn pool; absent while disconnected.
+  const pool = (orm.em.getConnection().getKnex().client as { pool?: { numUsed(): number; numFree(): number; numPendingAcquires(): number; max: number } }).pool;
+  if (!pool) return { used: 0, free: 0, pending: 0, size: 0 };
+  return { used: pool.numUsed(), free: pool.numFree(), pending: pool.numPendingAcquires(), size: pool.max };
+}

@@ -1,0 +1,56 @@
+// The CLI's building blocks: a command declares its options and returns one
+// result, printed as text or (with --json) as exactly one JSON object.
+import type { Config } from '../config.js';
+import type { Actor, Domain } from '../domain/index.js';
+
+export interface CliContext {
+  readonly config: Config;
+  readonly domain: Domain;
+  /** The system actor of the organisation named by --org. */
+  orgActor(domain: string | undefined): Promise<Actor>;
+}
+
+export interface CommandResult {
+  readonly json: Record<string, unknown>;
+  readonly text: string;
+}
+
+export interface Command {
+  /** e.g. "scim enable" */
+  readonly name: string;
+  readonly usage: string;
+  readonly options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
+  readonly needsDatabase?: boolean;
+  run(ctx: CliContext, opts: Record<string, string | boolean | string[] | undefined>): Promise<CommandResult>;
+}
+
+export class UsageError extends Error {}
+
+export function required(opts: Record<string, unknown>, name: string): string {
+  const v = opts[name];
+  if (typeof v !== 'string' || v === '') throw new UsageError(`--${name} is required`);
+  return v;
+}
+
+export function optionalDate(opts: Record<string, unknown>, name: string): Date | null {
+  const v = opts[name];
+  if (v === undefined) return null;
+  const d = new Date(String(v));
+  if (Number.isNaN(d.getTime())) throw new UsageError(`--${name} must be an ISO 8601 date, got "${String(v)}"`);
+  return d;
+}
+
+export function table(rows: Record<string, unknown>[], columns: string[]): string {
+  if (rows.length === 0) return '(none)';
+  const cells = rows.map((r) => columns.map((c) => formatCell(r[c])));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
+  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(columns), ...cells.map(line)].join('\n');
+}
+
+function formatCell(v: unknown): string {
+  if (v === null || v === undefined) return '-';
+  if (v instanceof Date) return v.toISOString();
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}

@@ -1,0 +1,131 @@
+// Reads the environment once, validates it and returns a frozen Config.
+// Nothing else in the code base reads process.env.
+import path from 'node:path';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  readonly env: 'production' | 'development' | 'test';
+  readonly http: {
+    readonly port: number;
+    /** Base of every URL the server hands out, without a trailing slash. */
+    readonly publicUrl: string;
+    /** True when PUBLIC_URL is https: cookies get the Secure flag. */
+    readonly secureCookies: boolean;
+    /** Largest request body accepted, in bytes. */
+    readonly bodyLimitBytes: number;
+  };
+  readonly database: {
+    /** Absent: embedded PGlite persisted under dataDir. */
+    readonly url: string | undefined;
+    readonly poolSize: number;
+  };
+  readonly dataDir: string;
+  readonly logLevel: LogLevel;
+  /** Master key material; absent: generated once into dataDir (see secrets). */
+  readonly secret: string | undefined;
+  readonly saml: {
+    /** Allowed clock difference when checking NotBefore/NotOnOrAfter. */
+    readonly clockSkewSeconds: number;
+    readonly sessionIdleMinutes: number;
+    readonly sessionAbsoluteHours: number;
+  };
+  readonly import: {
+    readonly intervalMinutes: number;
+    readonly graphBaseUrl: string;
+    readonly loginBaseUrl: string;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function httpUrl(env: Env, name: string, fallback: string): string {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `must be an absolute http(s) URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(name, `must be an http(s) URL, got "${raw}"`);
+  }
+  if (url.search || url.hash) throw new ConfigError(name, 'must not carry a query or fragment');
+  return url.toString().replace(/\/+$/, '');
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function loadConfig(env: Env = process.env): Config {
+  const nodeEnv = env.NODE_ENV === 'production' || env.NODE_ENV === 'test' ? env.NODE_ENV : 'development';
+  const port = int(env, 'PORT', 3000, 0, 65535);
+  const publicUrl = httpUrl(env, 'PUBLIC_URL', `http://localhost:${port}`);
+
+  const dbUrl = env.DATABASE_URL === '' ? undefined : env.DATABASE_URL;
+  if (dbUrl !== undefined && !/^postgres(ql)?:\/\//.test(dbUrl)) {
+    throw new ConfigError('DATABASE_URL', 'must start with postgres:// or postgresql://');
+  }
+
+  const logLevel = (env.LOG_LEVEL ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
+  }
+
+  const secret = env.GATEHOUSE_SECRET === '' ? undefined : env.GATEHOUSE_SECRET;
+  if (secret !== undefined && secret.length < 32) {
+    throw new ConfigError('GATEHOUSE_SECRET', 'must be at least 32 characters (e.g. `openssl rand -base64 32`)');
+  }
+
+  const config: Config = {
+    env: nodeEnv,
+    http: {
+      port,
+      publicUrl,
+      secureCookies: publicUrl.startsWith('https:'),
+      bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    },
+    database: { url: dbUrl, poolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 200) },
+    dataDir: path.resolve(env.DATA_DIR || './data'),
+    logLevel,
+    secret,
+    saml: {
+      clockSkewSeconds: int(env, 'SAML_CLOCK_SKEW_SECONDS', 60, 0, 600),
+      sessionIdleMinutes: int(env, 'SESSION_IDLE_MINUTES', 60, 1, 7 * 24 * 60),
+      sessionAbsoluteHours: int(env, 'SESSION_ABSOLUTE_HOURS', 12, 1, 24 * 30),
+    },
+    import: {
+      intervalMinutes: int(env, 'IMPORT_INTERVAL_MINUTES', 15, 1, 24 * 60),
+      graphBaseUrl: httpUrl(env, 'GRAPH_BASE_URL', 'https://graph.microsoft.com'),
+      loginBaseUrl: httpUrl(env, 'ENTRA_LOGIN_BASE_URL', 'https://login.microsoftonline.com'),
+    },
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

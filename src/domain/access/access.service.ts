@@ -1,0 +1,215 @@
+// Effective access, the product's core question: which locks may a member
+// open, and who may open a lock, at a given time. A member's access is its own
+// shares plus the shares of its groups, only while the member is active and
+// the share's validity window is open; a share on a place covers its locks.
+// Each question is one SQL statement, whatever the number of groups or shares.
+import { requireDirectoryReader, type Actor } from '../actor.js';
+import { toDate, type Db } from '../db.js';
+import { Invalid, NotFound } from '../errors.js';
+import { isUuid } from '../ids.js';
+import { MEMBER_COLUMNS, toMember, type Member, type MemberRow } from '../member/member.model.js';
+import type { ShareRole } from '../share/share.service.js';
+
+/** Why a member may open a lock: one share, direct or through one group. */
+export interface Grant {
+  readonly shareId: string;
+  readonly role: ShareRole;
+  /** The share targets the lock's place (covering its locks) or the lock itself. */
+  readonly scope: 'place' | 'lock';
+  readonly groupId: string | null;
+  readonly groupName: string | null;
+  readonly validFrom: Date | null;
+  readonly validUntil: Date | null;
+}
+
+export interface LockAccess {
+  readonly lockId: string;
+  readonly lockName: string;
+  readonly placeId: string;
+  readonly placeName: string;
+  readonly grants: Grant[];
+}
+
+export interface MemberAccess {
+  readonly member: Member;
+  readonly grants: Grant[];
+}
+
+export type AccessDecisionReason = 'granted' | 'member_inactive' | 'no_share' | 'outside_validity_window';
+
+export interface AccessDecision {
+  readonly allowed: boolean;
+  readonly reason: AccessDecisionReason;
+  readonly grants: Grant[];
+}
+
+interface GrantRow {
+  share_id: string;
+  role: ShareRole;
+  scope: 'place' | 'lock';
+  group_id: string | null;
+  group_name: string | null;
+  valid_from: string | null;
+  valid_until: string | null;
+}
+
+function toGrant(r: GrantRow): Grant {
+  return {
+    shareId: r.share_id,
+    role: r.role,
+    scope: r.scope,
+    groupId: r.group_id,
+    groupName: r.group_name,
+    validFrom: toDate(r.valid_from),
+    validUntil: toDate(r.valid_until),
+  };
+}
+
+const OPEN_WINDOW = `(s.valid_from is null or s.valid_from <= ?::timestamptz) and (s.valid_until is null or s.valid_until > ?::timestamptz)`;
+
+function checkAt(at: Date): Date {
+  if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new Invalid('invalid_date', '`at` is not a valid date', 'at');
+  return at;
+}
+
+export class AccessService {
+  constructor(private readonly db: Db) {}
+
+  /** Every lock the member may open at `at`, with the grants that allow it. */
+  async accessOf(actor: Actor, memberId: string, at: Date = new Date()): Promise<LockAccess[]> {
+    if (actor.kind === 'member') {
+      if (actor.id !== memberId) throw new NotFound('member', memberId);
+    } else requireDirectoryReader(actor);
+    if (!isUuid(memberId)) throw new NotFound('member', memberId);
+    checkAt(at);
+    const org = actor.organizationId;
+    // One statement: the member row (to tell "unknown" from "no access") and its grants.
+    const rows = await this.db.sql.all<GrantRow & { found: boolean; lock_id: string | null; lock_name: string; place_id: string; place_name: string }>(
+      `with m as (select id, active from members where organization_id = ? and id = ?),
+       g as (
+         select s.*, null::uuid as via_group from shares s join m on m.active and s.member_id = m.id where s.organization_id = ? and ${OPEN_WINDOW}
+         union all
+         select s.*, gm.group_id from group_members gm join m on m.active and gm.member_id = m.id
+           join shares s on s.organization_id = gm.organization_id and s.group_id = gm.group_id
+           where gm.organization_id = ? and ${OPEN_WINDOW}
+       ),
+       hits as (
+         select g.*, l.id as l_id, l.name as l_name, l.place_id as l_place, 'lock' as scope from g join locks l on l.organization_id = ? and l.id = g.lock_id
+         union all
+         select g.*, l.id, l.name, l.place_id, 'place' from g join locks l on l.organization_id = ? and l.place_id = g.place_id
+       )
+       select true as found, h.l_id as lock_id, h.l_name as lock_name, h.l_place as place_id, p.name as place_name,
+              h.id as share_id, h.role, h.scope, h.via_group as group_id, gr.display_name as group_name, h.valid_from, h.valid_until
+       from hits h join places p on p.organization_id = ? and p.id = h.l_place
+       left join groups gr on gr.organization_id = ? and gr.id = h.via_group
+       union all
+       select true, null, null, null, null, null, null, null, null, null, null, null from m
+       order by lock_id nulls first, share_id`,
+      [org, memberId, org, at, at, org, at, at, org, org, org, org],
+    );
+    if (rows.length === 0) throw new NotFound('member', memberId);
+    const byLock = new Map<string, LockAccess>();
+    for (const r of rows) {
+      if (r.lock_id === null) continue;
+      let entry = byLock.get(r.lock_id);
+      if (!entry) {
+        entry = { lockId: r.lock_id, lockName: r.lock_name, placeId: r.place_id, placeName: r.place_name, grants: [] };
+        byLock.set(r.lock_id, entry);
+      }
+      entry.grants.push(toGrant(r));
+    }
+    return [...byLock.values()];
+  }
+
+  /**
+   * Active members who may open the lock at `at`, ordered by member id,
+   * `first` at a time after `afterId`; each with its grants.
+   */
+  async whoCanOpen(
+    actor: Actor,
+    lockId: string,
+    at: Date = new Date(),
+    page: { afterId?: string; first?: number } = {},
+  ): Promise<{ members: MemberAccess[]; hasNextPage: boolean }> {
+    requireDirectoryReader(actor);
+    if (!isUuid(lockId)) throw new NotFound('lock', lockId);
+    checkAt(at);
+    const first = Math.min(Math.max(page.first ?? 100, 1), 1000);
+    const after = page.afterId && isUuid(page.afterId) ? page.afterId : '00000000-0000-0000-0000-000000000000';
+    const org = actor.organizationId;
+    const rows = await this.db.sql.all<MemberRow & { grants: GrantRow[] | null; lock_found: boolean }>(
+      `with l as (select id, place_id from locks where organization_id = ? and id = ?),
+       s as (
+         select s.*, case when s.lock_id is not null then 'lock' else 'place' end as scope
+         from shares s, l where s.organization_id = ? and s.lock_id = l.id and ${OPEN_WINDOW}
+         union all
+         select s.*, 'place' from shares s, l where s.organization_id = ? and s.place_id = l.place_id and ${OPEN_WINDOW}
+       ),
+       who as (
+         select s.member_id, s.id as share_id, s.role, s.scope, null::uuid as group_id, s.valid_from, s.valid_until from s where s.member_id is not null
+         union all
+         select gm.member_id, s.id, s.role, s.scope, s.group_id, s.valid_from, s.valid_until
+         from s join group_members gm on gm.organization_id = ? and gm.group_id = s.group_id
+       ),
+       ids as (select distinct member_id from who where member_id > ?::uuid),
+       picked as (
+         select m.id from ids join members m on m.organization_id = ? and m.id = ids.member_id and m.active
+         order by m.id limit ${first + 1}
+       )
+       select ${MEMBER_COLUMNS.split(', ').map((c) => 'm.' + c).join(', ')}, true as lock_found,
+         (select json_agg(json_build_object('share_id', w.share_id, 'role', w.role, 'scope', w.scope, 'group_id', w.group_id,
+                  'group_name', gr.display_name, 'valid_from', w.valid_from, 'valid_until', w.valid_until) order by w.share_id, w.group_id)
+          from who w left join groups gr on gr.organization_id = m.organization_id and gr.id = w.group_id where w.member_id = m.id) as grants
+       from picked join members m on m.organization_id = ? and m.id = picked.id
+       union all
+       select ${MEMBER_COLUMNS.split(', ').map(() => 'null').join(', ')}, true, null from l
+       order by id nulls first`,
+      [org, lockId, org, at, at, org, at, at, org, after, org, org],
+    );
+    if (rows.length === 0) throw new NotFound('lock', lockId);
+    const members = rows.filter((r) => r.id !== null);
+    return {
+      members: members.slice(0, first).map((r) => ({ member: toMember(r), grants: (r.grants ?? []).map(toGrant) })),
+      hasNextPage: members.length > first,
+    };
+  }
+
+  /** May this member open this lock at `at`, and why (not). */
+  async canAccess(actor: Actor, memberId: string, lockId: string, at: Date = new Date()): Promise<AccessDecision> {
+    if (actor.kind === 'member') {
+      if (actor.id !== memberId) throw new NotFound('member', memberId);
+    } else requireDirectoryReader(actor);
+    if (!isUuid(memberId)) throw new NotFound('member', memberId);
+    if (!isUuid(lockId)) throw new NotFound('lock', lockId);
+    checkAt(at);
+    const org = actor.organizationId;
+    // Every share of the member (direct or via groups) on the lock or its place, open or not.
+    const rows = await this.db.sql.all<GrantRow & { kind: 'member' | 'lock' | 'grant'; active: boolean | null; open: boolean | null }>(
+      `with m as (select id, active from members where organization_id = ? and id = ?),
+       l as (select id, place_id from locks where organization_id = ? and id = ?),
+       s as (
+         select s.*, null::uuid as via_group from shares s, m where s.organization_id = ? and s.member_id = m.id
+         union all
+         select s.*, gm.group_id from group_members gm join m on gm.member_id = m.id
+           join shares s on s.organization_id = gm.organization_id and s.group_id = gm.group_id where gm.organization_id = ?
+       )
+       select 'grant' as kind, null::boolean as active, s.id as share_id, s.role,
+              case when s.lock_id is not null then 'lock' else 'place' end as scope,
+              s.via_group as group_id, gr.display_name as group_name, s.valid_from, s.valid_until, (${OPEN_WINDOW}) as open
+       from s join l on s.lock_id = l.id or s.place_id = l.place_id
+       left join groups gr on gr.organization_id = ? and gr.id = s.via_group
+       union all select 'member', active, null, null, null, null, null, null, null, null from m
+       union all select 'lock', null, null, null, null, null, null, null, null, null from l`,
+      [org, memberId, org, lockId, org, org, at, at, org],
+    );
+    const member = rows.find((r) => r.kind === 'member');
+    if (!member) throw new NotFound('member', memberId);
+    if (!rows.some((r) => r.kind === 'lock')) throw new NotFound('lock', lockId);
+    const grants = rows.filter((r) => r.kind === 'grant');
+    const open = grants.filter((r) => r.open).map(toGrant);
+    if (!member.active) return { allowed: false, reason: 'member_inactive', grants: [] };
+    if (grants.length === 0) return { allowed: false, reason: 'no_share', grants: [] };
+    if (open.length === 0) return { allowed: false, reason: 'outside_validity_window', grants: grants.map(toGrant) };
+    return { allowed: true, reason: 'granted', grants: open };
+  }
+}

@@ -1,0 +1,47 @@
+// Who acts. Every use case takes the actor first; its organisation scopes
+// every query, and its kind and role decide what it may do.
+import { Forbidden } from './errors.js';
+
+export type ApiKeyRole = 'reader' | 'admin';
+
+export type Actor =
+  /** Gatehouse itself or an operator at the CLI: every right in the organisation. */
+  | { readonly kind: 'system'; readonly organizationId: string; readonly label: string }
+  /** An internal app holding an API key. */
+  | { readonly kind: 'api_key'; readonly organizationId: string; readonly id: string; readonly label: string; readonly role: ApiKeyRole }
+  /** Entra (or another SCIM client) holding the organisation's SCIM token. */
+  | { readonly kind: 'scim'; readonly organizationId: string; readonly label: string }
+  /** The Entra group import of one integration. */
+  | { readonly kind: 'import'; readonly organizationId: string; readonly id: string; readonly label: string }
+  /** A signed-in member: sees itself only. */
+  | { readonly kind: 'member'; readonly organizationId: string; readonly id: string; readonly label: string };
+
+export type ActorKind = Actor['kind'];
+
+export function systemActor(organizationId: string, label = 'system'): Actor {
+  return { kind: 'system', organizationId, label };
+}
+
+export function actorId(actor: Actor): string | null {
+  return 'id' in actor ? actor.id : null;
+}
+
+/** Reading the directory: everyone but a member (who only sees itself). */
+export function requireDirectoryReader(actor: Actor): void {
+  if (actor.kind === 'member') throw new Forbidden('directory_read_forbidden', 'Members may only read their own profile and access');
+}
+
+/** Changing the directory: system, admin API keys, SCIM and the import. */
+export function requireDirectoryWriter(actor: Actor): void {
+  if (actor.kind === 'member') throw new Forbidden('directory_write_forbidden', 'Members may not change the directory');
+  if (actor.kind === 'api_key' && actor.role !== 'admin') {
+    throw new Forbidden('admin_role_required', 'This API key has the reader role; changes need an admin key');
+  }
+}
+
+/** Organisation settings (SCIM, SAML, keys, places and shares): system and admin keys. */
+export function requireAdmin(actor: Actor): void {
+  if (actor.kind === 'system') return;
+  if (actor.kind === 'api_key' && actor.role === 'admin') return;
+  throw new Forbidden('admin_role_required', 'Only an administrator may do this');
+}

@@ -1,0 +1,141 @@
+// The audit trail: who did what to which resource, written in the same
+// transaction as the change (or, for a refused request, on its own). It is the
+// provisioning and login log an admin reads when Entra reports a failure.
+import { actorId, requireAdmin, type Actor } from '../actor.js';
+import { sqlJson, toDate, type Db, type Sql } from '../db.js';
+
+export interface AuditEntry {
+  readonly action: string;
+  readonly outcome?: 'success' | 'failure';
+  readonly resourceType?: string;
+  readonly resourceId?: string | null;
+  readonly resourceLabel?: string | null;
+  readonly reason?: string | null;
+  /** What was sent and what changed; never secrets. */
+  readonly detail?: Record<string, unknown>;
+}
+
+export interface AuditEvent {
+  readonly id: string;
+  readonly at: Date;
+  readonly actorKind: string;
+  readonly actorId: string | null;
+  readonly actorLabel: string | null;
+  readonly action: string;
+  readonly outcome: 'success' | 'failure';
+  readonly resourceType: string | null;
+  readonly resourceId: string | null;
+  readonly resourceLabel: string | null;
+  readonly reason: string | null;
+  readonly detail: Record<string, unknown>;
+}
+
+export interface AuditFilter {
+  /** Action prefix, e.g. `scim.` or `saml.login`. */
+  readonly actionPrefix?: string;
+  readonly outcome?: 'success' | 'failure';
+  readonly resourceId?: string;
+  /** Matches the resource label case-insensitively (a userName). */
+  readonly resourceLabel?: string;
+  /** Only events with an id below this (paging newest first). */
+  readonly before?: string;
+  readonly limit?: number;
+}
+
+const MAX_DETAIL_CHARS = 16_000;
+
+export async function writeAudit(sql: Sql, actor: Actor, entry: AuditEntry): Promise<void> {
+  let detail = sqlJson(entry.detail ?? {});
+  if (detail.length > MAX_DETAIL_CHARS) detail = sqlJson({ truncated: true, preview: detail.slice(0, 2000) });
+  await sql.run(
+    `insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, reason, detail)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)`,
+    [
+      actor.organizationId,
+      actor.kind,
+      actorId(actor),
+      actor.label,
+      entry.action,
+      entry.outcome ?? 'success',
+      entry.resourceType ?? null,
+      entry.resourceId ?? null,
+      entry.resourceLabel ?? null,
+      entry.reason ?? null,
+      detail,
+    ],
+  );
+}
+
+interface AuditRow {
+  id: string;
+  at: string;
+  actor_kind: string;
+  actor_id: string | null;
+  actor_label: string | null;
+  action: string;
+  outcome: 'success' | 'failure';
+  resource_type: string | null;
+  resource_id: string | null;
+  resource_label: string | null;
+  reason: string | null;
+  detail: Record<string, unknown>;
+}
+
+export class AuditService {
+  constructor(private readonly db: Db) {}
+
+  /** Records a refused request on its own (the refused change itself rolled back). */
+  async recordFailure(actor: Actor, entry: AuditEntry): Promise<void> {
+    await writeAudit(this.db.sql, actor, { ...entry, outcome: 'failure' });
+  }
+
+  async list(actor: Actor, filter: AuditFilter = {}): Promise<AuditEvent[]> {
+    requireAdmin(actor);
+    const where: string[] = ['organization_id = ?'];
+    const params: (string | number)[] = [actor.organizationId];
+    if (filter.actionPrefix) {
+      where.push(`action like ? escape '\\'`);
+      params.push(filter.actionPrefix.replace(/[\\%_]/g, '\\$&') + '%');
+    }
+    if (filter.outcome) {
+      where.push('outcome = ?');
+      params.push(filter.outcome);
+    }
+    if (filter.resourceId) {
+      where.push('resource_id = ?');
+      params.push(filter.resourceId);
+    }
+    if (filter.resourceLabel) {
+      where.push('lower(resource_label) = lower(?)');
+      params.push(filter.resourceLabel);
+    }
+    if (filter.before && /^\d+$/.test(filter.before)) {
+      where.push('id < ?');
+      params.push(filter.before);
+    }
+    const limit = Math.min(Math.max(filter.limit ?? 50, 1), 500);
+    const rows = await this.db.sql.all<AuditRow>(
+      `select id::text, at, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, reason, detail
+       from audit_events where ${where.join(' and ')} order by id desc limit ${limit}`,
+      params,
+    );
+    return rows.map(toAuditEvent);
+  }
+}
+
+export function toAuditEvent(r: AuditRow): AuditEvent {
+  return {
+    id: r.id,
+    at: toDate(r.at),
+    actorKind: r.actor_kind,
+    actorId: r.actor_id,
+    actorLabel: r.actor_label,
+    action: r.action,
+    outcome: r.outcome,
+    resourceType: r.resource_type,
+    resourceId: r.resource_id,
+    resourceLabel: r.resource_label,
+    reason: r.reason,
+    detail: r.detail,
+  };
+}

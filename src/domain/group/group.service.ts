@@ -1,0 +1,274 @@
+// Groups and their membership. A group created by SCIM or by an import is
+// managed by it: other actors may not edit its membership (Entra never re-reads
+// memberships, so a local edit would silently diverge). Membership batches
+// cost a constant number of statements, whatever the group's size.
+import crypto from 'node:crypto';
+import { requireDirectoryReader, requireDirectoryWriter, type Actor } from '../actor.js';
+import { isUniqueViolation, sqlArray, toDate, type Db, type Sql } from '../db.js';
+import { Conflict, Forbidden, Invalid, NotFound } from '../errors.js';
+import { isUuid } from '../ids.js';
+import { writeAudit } from '../audit/audit.service.js';
+import { recordAccessChange, recordMembershipChanges } from '../access/access-feed.js';
+import { sourceOf } from '../member/member.service.js';
+import type { MemberSource } from '../member/member.model.js';
+
+export interface Group {
+  readonly id: string;
+  readonly organizationId: string;
+  readonly displayName: string;
+  readonly externalId: string | null;
+  readonly source: MemberSource;
+  readonly version: number;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+export interface GroupInput {
+  readonly displayName: string;
+  readonly externalId?: string | null;
+  readonly memberIds?: readonly string[];
+}
+
+/** One atomic change of a group: attributes and a net membership change. */
+export interface GroupChange {
+  readonly displayName?: string;
+  readonly externalId?: string | null;
+  /** Replace the whole membership with these members. */
+  readonly replaceMembers?: readonly string[];
+  readonly addMembers?: readonly string[];
+  readonly removeMembers?: readonly string[];
+}
+
+export interface GroupMemberRef {
+  readonly id: string;
+  readonly userName: string;
+  readonly displayName: string | null;
+}
+
+interface GroupRow {
+  organization_id: string;
+  id: string;
+  display_name: string;
+  external_id: string | null;
+  source: MemberSource;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export const GROUP_COLUMNS = 'organization_id, id, display_name, external_id, source, version, created_at, updated_at';
+export const MAX_MEMBERS_PER_CHANGE = 10_000;
+
+export function toGroup(r: GroupRow): Group {
+  return {
+    id: r.id,
+    organizationId: r.organization_id,
+    displayName: r.display_name,
+    externalId: r.external_id,
+    source: r.source,
+    version: r.version,
+    createdAt: toDate(r.created_at),
+    updatedAt: toDate(r.updated_at),
+  };
+}
+
+function checkDisplayName(name: unknown): string {
+  if (typeof name !== 'string' || name.trim().length === 0) throw new Invalid('display_name_required', 'displayName is required', 'displayName');
+  if (name.length > 512) throw new Invalid('too_long', 'displayName is longer than 512 characters', 'displayName');
+  if (name.includes('\u0000')) throw new Invalid('invalid_value', 'displayName contains a NUL character', 'displayName');
+  return name;
+}
+
+function checkExternalId(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v !== 'string' || v.length > 1024 || v.includes('\u0000')) throw new Invalid('invalid_value', 'externalId must be a string of at most 1024 characters', 'externalId');
+  return v;
+}
+
+function checkMemberIds(ids: readonly string[], field = 'members'): string[] {
+  if (ids.length > MAX_MEMBERS_PER_CHANGE) {
+    throw new Invalid('too_many_members', `At most ${MAX_MEMBERS_PER_CHANGE} members per change`, field);
+  }
+  const bad = ids.filter((id) => !isUuid(id));
+  if (bad.length > 0) throw new Invalid('unknown_member', `Unknown member id(s): ${bad.slice(0, 5).join(', ')}`, field, { ids: bad.slice(0, 50) });
+  return [...new Set(ids.map((id) => id.toLowerCase()))];
+}
+
+/** Whether `actor` may change the membership of a group from `source`. */
+function assertCanEditMembership(actor: Actor, group: { source: MemberSource; display_name: string }): void {
+  if (group.source === 'scim' && actor.kind !== 'scim' && actor.kind !== 'system') {
+    throw new Forbidden('group_managed_by_scim', `The group "${group.display_name}" is provisioned by Entra (SCIM); change its members in Entra`);
+  }
+  if (group.source === 'import' && actor.kind !== 'import' && actor.kind !== 'system') {
+    throw new Forbidden('group_managed_by_import', `The group "${group.display_name}" is kept by an Entra group import; change its members in Entra`);
+  }
+}
+
+export class GroupService {
+  constructor(private readonly db: Db) {}
+
+  async create(actor: Actor, input: GroupInput): Promise<Group> {
+    requireDirectoryWriter(actor);
+    const displayName = checkDisplayName(input.displayName);
+    const externalId = checkExternalId(input.externalId);
+    const memberIds = checkMemberIds(input.memberIds ?? []);
+    const id = crypto.randomUUID();
+    return this.db.transaction(async (tx) => {
+      const row = await this.translate(displayName, () =>
+        tx.one<GroupRow>(
+          `insert into groups (organization_id, id, display_name, external_id, source) values (?, ?, ?, ?, ?) returning ${GROUP_COLUMNS}`,
+          [actor.organizationId, id, displayName, externalId, sourceOf(actor)],
+        ),
+      );
+      const added = await this.insertMembers(tx, actor.organizationId, id, memberIds);
+      await writeAudit(tx, actor, {
+        action: 'group.create',
+        resourceType: 'group',
+        resourceId: id,
+        resourceLabel: displayName,
+        detail: { displayName, externalId, membersAdded: added },
+      });
+      return toGroup(row);
+    });
+  }
+
+  async get(actor: Actor, id: string): Promise<Group> {
+    const [g] = await this.getMany(actor, [id]);
+    if (!g) throw new NotFound('group', id);
+    return g;
+  }
+
+  async getMany(actor: Actor, ids: readonly string[]): Promise<Group[]> {
+    requireDirectoryReader(actor);
+    const valid = ids.filter(isUuid);
+    if (valid.length === 0) return [];
+    const rows = await this.db.sql.all<GroupRow>(`select ${GROUP_COLUMNS} from groups where organization_id = ? and id = any(?::uuid[])`, [
+      actor.organizationId,
+      sqlArray(valid),
+    ]);
+    return rows.map(toGroup);
+  }
+
+  /** Applies attribute and membership changes in one transaction. */
+  async update(actor: Actor, id: string, change: GroupChange, opts: { action?: string; detail?: Record<string, unknown> } = {}): Promise<Group> {
+    requireDirectoryWriter(actor);
+    if (!isUuid(id)) throw new NotFound('group', id);
+    const displayName = change.displayName === undefined ? undefined : checkDisplayName(change.displayName);
+    const externalId = change.externalId === undefined ? undefined : checkExternalId(change.externalId);
+    const replace = change.replaceMembers && checkMemberIds(change.replaceMembers);
+    const add = checkMemberIds(change.addMembers ?? []);
+    const remove = checkMemberIds(change.removeMembers ?? []);
+    const touchesMembers = replace !== undefined || add.length > 0 || remove.length > 0;
+
+    return this.db.transaction(async (tx) => {
+      // Locks the group row: concurrent changes of one group apply one after the other.
+      const current = await tx.maybeOne<GroupRow>(`select ${GROUP_COLUMNS} from groups where organization_id = ? and id = ? for update`, [
+        actor.organizationId,
+        id,
+      ]);
+      if (!current) throw new NotFound('group', id);
+      if (touchesMembers) assertCanEditMembership(actor, current);
+
+      const detail: Record<string, unknown> = { ...opts.detail };
+      let row = current;
+      const renamed = displayName !== undefined && displayName !== current.display_name;
+      const reExternal = externalId !== undefined && externalId !== current.external_id;
+      if (renamed || reExternal || touchesMembers) {
+        row = await this.translate(displayName ?? current.display_name, () =>
+          tx.one<GroupRow>(
+            `update groups set display_name = ?, external_id = ?, version = version + 1, updated_at = now()
+             where organization_id = ? and id = ? returning ${GROUP_COLUMNS}`,
+            [displayName ?? current.display_name, externalId === undefined ? current.external_id : externalId, actor.organizationId, id],
+          ),
+        );
+        if (renamed) detail.displayName = { from: current.display_name, to: displayName };
+        if (reExternal) detail.externalId = { from: current.external_id, to: externalId };
+      }
+      if (replace !== undefined) {
+        const removed = await tx.all<{ member_id: string }>(
+          `delete from group_members where organization_id = ? and group_id = ? and member_id <> all(?::uuid[]) returning member_id`,
+          [actor.organizationId, id, sqlArray(replace)],
+        );
+        if (removed.length > 0) {
+          await recordMembershipChanges(tx, actor.organizationId, 'group_member_removed', id, sqlArray(removed.map((r) => r.member_id)));
+        }
+        detail.membersRemoved = removed.length;
+        detail.membersAdded = await this.insertMembers(tx, actor.organizationId, id, replace);
+      }
+      if (add.length > 0) detail.membersAdded = await this.insertMembers(tx, actor.organizationId, id, add);
+      if (remove.length > 0) {
+        const removed = await tx.all<{ member_id: string }>(
+          `delete from group_members where organization_id = ? and group_id = ? and member_id = any(?::uuid[]) returning member_id`,
+          [actor.organizationId, id, sqlArray(remove)],
+        );
+        if (removed.length > 0) {
+          await recordMembershipChanges(tx, actor.organizationId, 'group_member_removed', id, sqlArray(removed.map((r) => r.member_id)));
+        }
+        detail.membersRemoved = removed.length;
+      }
+      if (row !== current || touchesMembers) {
+        await writeAudit(tx, actor, { action: opts.action ?? 'group.update', resourceType: 'group', resourceId: id, resourceLabel: row.display_name, detail });
+      }
+      return toGroup(row);
+    });
+  }
+
+  async delete(actor: Actor, id: string): Promise<void> {
+    requireDirectoryWriter(actor);
+    if (!isUuid(id)) throw new NotFound('group', id);
+    await this.db.transaction(async (tx) => {
+      const row = await tx.maybeOne<GroupRow>(`delete from groups where organization_id = ? and id = ? returning ${GROUP_COLUMNS}`, [actor.organizationId, id]);
+      if (!row) throw new NotFound('group', id);
+      assertCanEditMembership(actor, row);
+      await recordAccessChange(tx, actor.organizationId, { kind: 'group_deleted', groupId: id });
+      await writeAudit(tx, actor, { action: 'group.delete', resourceType: 'group', resourceId: id, resourceLabel: row.display_name });
+    });
+  }
+
+  /** A page of a group's members, ordered by member id (keyset: `afterId`). */
+  async members(actor: Actor, groupId: string, opts: { afterId?: string; limit?: number } = {}): Promise<GroupMemberRef[]> {
+    requireDirectoryReader(actor);
+    if (!isUuid(groupId)) return [];
+    const limit = Math.min(Math.max(opts.limit ?? 1000, 1), 10_000);
+    const rows = await this.db.sql.all<{ id: string; user_name: string; display_name: string | null }>(
+      `select m.id, m.user_name, m.display_name from group_members gm
+       join members m on m.organization_id = gm.organization_id and m.id = gm.member_id
+       where gm.organization_id = ? and gm.group_id = ? ${opts.afterId && isUuid(opts.afterId) ? 'and gm.member_id > ?' : ''}
+       order by gm.member_id limit ${limit}`,
+      opts.afterId && isUuid(opts.afterId) ? [actor.organizationId, groupId, opts.afterId] : [actor.organizationId, groupId],
+    );
+    return rows.map((r) => ({ id: r.id, userName: r.user_name, displayName: r.display_name }));
+  }
+
+  /** Inserts memberships of existing members; unknown ids make the whole change fail. */
+  private async insertMembers(tx: Sql, organizationId: string, groupId: string, memberIds: string[]): Promise<number> {
+    if (memberIds.length === 0) return 0;
+    const rows = await tx.all<{ missing: string[] | null; added: string[] | null }>(
+      `with wanted as (select unnest(?::uuid[]) as member_id),
+       known as (select w.member_id from wanted w join members m on m.organization_id = ? and m.id = w.member_id),
+       ins as (insert into group_members (organization_id, group_id, member_id)
+               select ?, ?, member_id from known on conflict do nothing returning member_id),
+       feed as (insert into access_changes (organization_id, kind, group_id, member_id)
+                select ?, 'group_member_added', ?, member_id from ins)
+       select (select array_agg(member_id) from wanted where member_id not in (select member_id from known)) as missing,
+              (select array_agg(member_id) from ins) as added`,
+      [sqlArray(memberIds), organizationId, organizationId, groupId, organizationId, groupId],
+    );
+    const missing = rows[0]?.missing ?? [];
+    if (missing.length > 0) {
+      throw new Invalid('unknown_member', `Unknown member id(s): ${missing.slice(0, 5).join(', ')}`, 'members', { ids: missing.slice(0, 50) });
+    }
+    return rows[0]?.added?.length ?? 0;
+  }
+
+  private async translate<T>(displayName: string, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (e) {
+      if (isUniqueViolation(e)) {
+        throw new Conflict('display_name_taken', `A group named "${displayName}" already exists in this organisation`, { field: 'displayName' });
+      }
+      throw e;
+    }
+  }
+}

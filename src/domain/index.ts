@@ -1,0 +1,45 @@
+// The domain layer: every rule of Gatehouse. Edges (SCIM, SAML, GraphQL, CLI)
+// call these services and translate; they hold no rule of their own.
+import { Db } from './db.js';
+import { Cipher } from './secrets.js';
+import { AccessService } from './access/access.service.js';
+import { ApiKeyService } from './api-key/api-key.service.js';
+import { AuditService } from './audit/audit.service.js';
+import { GroupService } from './group/group.service.js';
+import { MemberService } from './member/member.service.js';
+import { OrganizationService } from './organization/organization.service.js';
+import { PlaceService } from './place/place.service.js';
+import { ShareService } from './share/share.service.js';
+import type { MikroORM } from '@mikro-orm/postgresql';
+
+export interface Domain {
+  readonly db: Db;
+  readonly cipher: Cipher;
+  readonly organizations: OrganizationService;
+  readonly apiKeys: ApiKeyService;
+  readonly audit: AuditService;
+  readonly members: MemberService;
+  readonly groups: GroupService;
+  readonly places: PlaceService;
+  readonly shares: ShareService;
+  readonly access: AccessService;
+}
+
+export function createDomain(orm: MikroORM, masterSecret: string): Domain {
+  const db = new Db(orm);
+  return {
+    db,
+    cipher: new Cipher(masterSecret),
+    organizations: new OrganizationService(db),
+    apiKeys: new ApiKeyService(db),
+    audit: new AuditService(db),
+    members: new MemberService(db),
+    groups: new GroupService(db),
+    places: new PlaceService(db),
+    shares: new ShareService(db),
+    access: new AccessService(db),
+  };
+}
+
+export * from './errors.js';
+export * from './actor.js';

@@ -1,0 +1,177 @@
+// Organisations and their SCIM settings. Creating an organisation is an
+// operator action (CLI); everything else is scoped by the actor.
+import crypto from 'node:crypto';
+import { requireAdmin, type Actor } from '../actor.js';
+import { isUniqueViolation, toDate, type Db } from '../db.js';
+import { Conflict, Invalid, NotFound, Unauthenticated } from '../errors.js';
+import { hashSecret, issueSecret, sameHash } from '../secrets.js';
+import { writeAudit } from '../audit/audit.service.js';
+
+export interface Organization {
+  readonly id: string;
+  readonly name: string;
+  /** URL slug, unique: used in SAML URLs. */
+  readonly domain: string;
+  readonly createdAt: Date;
+}
+
+export interface ScimStatus {
+  readonly enabled: boolean;
+  /** The first characters of the token, to recognise it; never the token. */
+  readonly tokenPrefix: string | null;
+  readonly tokenCreatedAt: Date | null;
+  readonly tokenLastUsedAt: Date | null;
+}
+
+export const SCIM_TOKEN_PREFIX = 'gh_scim_';
+
+interface OrgRow {
+  organization_id: string;
+  name: string;
+  domain: string;
+  created_at: string;
+}
+
+const ORG_COLUMNS = 'organization_id, name, domain, created_at';
+const DOMAIN_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+function toOrganization(r: OrgRow): Organization {
+  return { id: r.organization_id, name: r.name, domain: r.domain, createdAt: toDate(r.created_at) };
+}
+
+export class OrganizationService {
+  constructor(private readonly db: Db) {}
+
+  async create(input: { name: string; domain: string }): Promise<Organization> {
+    const name = input.name.trim();
+    const domain = input.domain.trim().toLowerCase();
+    if (name.length < 1 || name.length > 200) throw new Invalid('invalid_name', 'Name must be 1 to 200 characters', 'name');
+    if (!DOMAIN_RE.test(domain)) {
+      throw new Invalid('invalid_domain', 'Domain must be 1 to 63 lowercase letters, digits or hyphens, not starting or ending with a hyphen', 'domain');
+    }
+    const id = crypto.randomUUID();
+    try {
+      return await this.db.transaction(async (tx) => {
+        const row = await tx.one<OrgRow>(
+          `insert into organizations (organization_id, name, domain) values (?, ?, ?) returning ${ORG_COLUMNS}`,
+          [id, name, domain],
+        );
+        await writeAudit(tx, { kind: 'system', organizationId: id, label: 'cli' }, {
+          action: 'organization.create',
+          resourceType: 'organization',
+          resourceId: id,
+          resourceLabel: domain,
+          detail: { name, domain },
+        });
+        return toOrganization(row);
+      });
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new Conflict('domain_taken', `The domain "${domain}" is already used by another organisation`, { field: 'domain' });
+      throw e;
+    }
+  }
+
+  async list(): Promise<Organization[]> {
+    const rows = await this.db.sql.all<OrgRow>(`select ${ORG_COLUMNS} from organizations order by domain`);
+    return rows.map(toOrganization);
+  }
+
+  async findByDomain(domain: string): Promise<Organization> {
+    const row = await this.db.sql.maybeOne<OrgRow>(`select ${ORG_COLUMNS} from organizations where domain = ?`, [domain.toLowerCase()]);
+    if (!row) throw new NotFound('organization', domain);
+    return toOrganization(row);
+  }
+
+  async get(actor: Actor): Promise<Organization> {
+    const row = await this.db.sql.maybeOne<OrgRow>(`select ${ORG_COLUMNS} from organizations where organization_id = ?`, [actor.organizationId]);
+    if (!row) throw new NotFound('organization', actor.organizationId);
+    return toOrganization(row);
+  }
+
+  /**
+   * Enables SCIM and issues a new token, shown once. Enabling again rotates
+   * it: the previous token stops working at once.
+   */
+  async enableScim(actor: Actor): Promise<{ token: string; status: ScimStatus }> {
+    requireAdmin(actor);
+    const secret = issueSecret(SCIM_TOKEN_PREFIX);
+    return this.db.transaction(async (tx) => {
+      const row = await tx.maybeOne<{ rotated: boolean }>(
+        `update organizations o set scim_enabled = true, scim_token_hash = ?, scim_token_prefix = ?, scim_token_created_at = now(),
+           scim_token_last_used_at = null, updated_at = now()
+         from (select scim_token_hash is not null as rotated from organizations where organization_id = ? for update) prev
+         where o.organization_id = ? returning prev.rotated`,
+        [secret.hash, secret.displayPrefix, actor.organizationId, actor.organizationId],
+      );
+      if (!row) throw new NotFound('organization', actor.organizationId);
+      await writeAudit(tx, actor, {
+        action: row.rotated ? 'scim.token.rotate' : 'scim.enable',
+        resourceType: 'organization',
+        resourceId: actor.organizationId,
+        detail: { tokenPrefix: secret.displayPrefix },
+      });
+      return { token: secret.value, status: { enabled: true, tokenPrefix: secret.displayPrefix, tokenCreatedAt: new Date(), tokenLastUsedAt: null } };
+    });
+  }
+
+  /** Disables SCIM: the token is forgotten and every SCIM request answers 401. */
+  async disableScim(actor: Actor): Promise<ScimStatus> {
+    requireAdmin(actor);
+    return this.db.transaction(async (tx) => {
+      const n = await tx.run(
+        `update organizations set scim_enabled = false, scim_token_hash = null, scim_token_prefix = null,
+           scim_token_created_at = null, scim_token_last_used_at = null, updated_at = now() where organization_id = ?`,
+        [actor.organizationId],
+      );
+      if (n === 0) throw new NotFound('organization', actor.organizationId);
+      await writeAudit(tx, actor, { action: 'scim.disable', resourceType: 'organization', resourceId: actor.organizationId });
+      return { enabled: false, tokenPrefix: null, tokenCreatedAt: null, tokenLastUsedAt: null };
+    });
+  }
+
+  async scimStatus(actor: Actor): Promise<ScimStatus> {
+    requireAdmin(actor);
+    const row = await this.db.sql.maybeOne<{
+      scim_enabled: boolean;
+      scim_token_prefix: string | null;
+      scim_token_created_at: string | null;
+      scim_token_last_used_at: string | null;
+    }>(`select scim_enabled, scim_token_prefix, scim_token_created_at, scim_token_last_used_at from organizations where organization_id = ?`, [
+      actor.organizationId,
+    ]);
+    if (!row) throw new NotFound('organization', actor.organizationId);
+    return {
+      enabled: row.scim_enabled,
+      tokenPrefix: row.scim_token_prefix,
+      tokenCreatedAt: toDate(row.scim_token_created_at),
+      tokenLastUsedAt: toDate(row.scim_token_last_used_at),
+    };
+  }
+
+  /**
+   * Resolves a SCIM bearer token to its organisation's SCIM actor. Records the
+   * last use at most once a minute, so a busy sync costs no write per request.
+   */
+  async authenticateScim(token: string): Promise<Actor> {
+    if (!token.startsWith(SCIM_TOKEN_PREFIX) || token.length > 200) {
+      throw new Unauthenticated('invalid_token', 'The SCIM token is missing, wrong, rotated or SCIM is disabled');
+    }
+    const hash = hashSecret(token);
+    const row = await this.db.sql.maybeOne<{ organization_id: string; scim_token_hash: Buffer; stale: boolean }>(
+      `select organization_id, scim_token_hash,
+         (scim_token_last_used_at is null or scim_token_last_used_at < now() - interval '1 minute') as stale
+       from organizations where scim_token_hash = ? and scim_enabled`,
+      [hash],
+    );
+    if (!row || !sameHash(row.scim_token_hash, hash)) {
+      throw new Unauthenticated('invalid_token', 'The SCIM token is missing, wrong, rotated or SCIM is disabled');
+    }
+    if (row.stale) {
+      await this.db.sql.run(`update organizations set scim_token_last_used_at = now() where organization_id = ? and scim_token_hash = ?`, [
+        row.organization_id,
+        hash,
+      ]);
+    }
+    return { kind: 'scim', organizationId: row.organization_id, label: 'scim' };
+  }
+}

@@ -1,0 +1,213 @@
+// Shares: a role on a place (covering all its locks) or on one lock, granted
+// to a member or a group, optionally only within a validity window.
+import crypto from 'node:crypto';
+import { requireAdmin, requireDirectoryReader, type Actor } from '../actor.js';
+import { isForeignKeyViolation, sqlArray, toDate, type Db, type Sql } from '../db.js';
+import { Invalid, NotFound } from '../errors.js';
+import { isUuid } from '../ids.js';
+import { writeAudit } from '../audit/audit.service.js';
+import { recordAccessChange } from '../access/access-feed.js';
+
+export type ShareRole = 'user' | 'manager' | 'administrator';
+export const SHARE_ROLES: readonly ShareRole[] = ['user', 'manager', 'administrator'];
+
+export interface Share {
+  readonly id: string;
+  readonly organizationId: string;
+  readonly memberId: string | null;
+  readonly groupId: string | null;
+  readonly placeId: string | null;
+  readonly lockId: string | null;
+  readonly role: ShareRole;
+  readonly validFrom: Date | null;
+  readonly validUntil: Date | null;
+  readonly source: 'admin' | 'import' | 'scim';
+  readonly createdAt: Date;
+}
+
+export interface ShareInput {
+  readonly memberId?: string | null;
+  readonly groupId?: string | null;
+  readonly placeId?: string | null;
+  readonly lockId?: string | null;
+  readonly role?: string;
+  readonly validFrom?: Date | null;
+  readonly validUntil?: Date | null;
+}
+
+export interface ShareFilter {
+  readonly memberId?: string;
+  readonly groupId?: string;
+  readonly placeId?: string;
+  readonly lockId?: string;
+  readonly afterId?: string;
+  readonly first?: number;
+}
+
+export interface ShareRow {
+  organization_id: string;
+  id: string;
+  member_id: string | null;
+  group_id: string | null;
+  place_id: string | null;
+  lock_id: string | null;
+  role: ShareRole;
+  valid_from: string | null;
+  valid_until: string | null;
+  source: 'admin' | 'import' | 'scim';
+  created_at: string;
+}
+
+export const SHARE_COLUMNS = 'organization_id, id, member_id, group_id, place_id, lock_id, role, valid_from, valid_until, source, created_at';
+
+export function toShare(r: ShareRow): Share {
+  return {
+    id: r.id,
+    organizationId: r.organization_id,
+    memberId: r.member_id,
+    groupId: r.group_id,
+    placeId: r.place_id,
+    lockId: r.lock_id,
+    role: r.role,
+    validFrom: toDate(r.valid_from),
+    validUntil: toDate(r.valid_until),
+    source: r.source,
+    createdAt: toDate(r.created_at),
+  };
+}
+
+function validate(input: ShareInput): void {
+  const grantees = [input.memberId, input.groupId].filter((v) => v != null);
+  const targets = [input.placeId, input.lockId].filter((v) => v != null);
+  if (grantees.length !== 1) throw new Invalid('one_grantee_required', 'Give exactly one of memberId or groupId', 'memberId');
+  if (targets.length !== 1) throw new Invalid('one_target_required', 'Give exactly one of placeId or lockId', 'placeId');
+  if (!SHARE_ROLES.includes((input.role ?? 'user') as ShareRole)) throw new Invalid('invalid_role', `role must be one of ${SHARE_ROLES.join(', ')}`, 'role');
+  for (const [field, d] of [['validFrom', input.validFrom], ['validUntil', input.validUntil]] as const) {
+    if (d != null && (!(d instanceof Date) || Number.isNaN(d.getTime()))) throw new Invalid('invalid_date', `${field} is not a valid date`, field);
+  }
+  if (input.validFrom && input.validUntil && input.validFrom >= input.validUntil) {
+    throw new Invalid('invalid_window', 'validFrom must be before validUntil', 'validUntil');
+  }
+}
+
+export class ShareService {
+  constructor(private readonly db: Db) {}
+
+  async grant(actor: Actor, input: ShareInput, opts: { source?: 'admin' | 'import'; sourceRef?: string } = {}): Promise<Share> {
+    requireAdmin(actor);
+    validate(input);
+    for (const [kind, id] of [['member', input.memberId], ['group', input.groupId], ['place', input.placeId], ['lock', input.lockId]] as const) {
+      if (id != null && !isUuid(id)) throw new NotFound(kind, id);
+    }
+    return this.db.transaction((tx) => this.grantIn(tx, actor, input, opts));
+  }
+
+  /** Grants inside a caller's transaction (the import grants many at once). */
+  async grantIn(tx: Sql, actor: Actor, input: ShareInput, opts: { source?: 'admin' | 'import'; sourceRef?: string } = {}): Promise<Share> {
+    let row: ShareRow;
+    try {
+      row = await tx.one<ShareRow>(
+        `insert into shares (organization_id, id, member_id, group_id, place_id, lock_id, role, valid_from, valid_until, source, source_ref)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning ${SHARE_COLUMNS}`,
+        [
+          actor.organizationId,
+          crypto.randomUUID(),
+          input.memberId ?? null,
+          input.groupId ?? null,
+          input.placeId ?? null,
+          input.lockId ?? null,
+          input.role ?? 'user',
+          input.validFrom ?? null,
+          input.validUntil ?? null,
+          opts.source ?? 'admin',
+          opts.sourceRef ?? null,
+        ],
+      );
+    } catch (e) {
+      if (isForeignKeyViolation(e)) {
+        const detail = String((e as { detail?: string }).detail ?? '');
+        const kind = /member_id/.test(detail) ? 'member' : /group_id/.test(detail) ? 'group' : /lock_id/.test(detail) ? 'lock' : 'place';
+        const id = { member: input.memberId, group: input.groupId, lock: input.lockId, place: input.placeId }[kind] ?? '';
+        throw new NotFound(kind, id);
+      }
+      throw e;
+    }
+    const share = toShare(row);
+    await recordAccessChange(tx, actor.organizationId, {
+      kind: 'share_granted',
+      shareId: share.id,
+      memberId: share.memberId,
+      groupId: share.groupId,
+      placeId: share.placeId,
+      lockId: share.lockId,
+      validFrom: share.validFrom,
+      validUntil: share.validUntil,
+    });
+    await writeAudit(tx, actor, { action: 'share.grant', resourceType: 'share', resourceId: share.id, detail: { share: { ...share, organizationId: undefined } } });
+    return share;
+  }
+
+  async revoke(actor: Actor, id: string): Promise<Share> {
+    requireAdmin(actor);
+    if (!isUuid(id)) throw new NotFound('share', id);
+    return this.db.transaction(async (tx) => {
+      const [share] = await this.revokeIn(tx, actor, [id]);
+      if (!share) throw new NotFound('share', id);
+      return share;
+    });
+  }
+
+  /** Revokes shares by id inside a caller's transaction; returns those that existed. */
+  async revokeIn(tx: Sql, actor: Actor, ids: string[]): Promise<Share[]> {
+    if (ids.length === 0) return [];
+    const rows = await tx.all<ShareRow>(`delete from shares where organization_id = ? and id = any(?::uuid[]) returning ${SHARE_COLUMNS}`, [
+      actor.organizationId,
+      sqlArray(ids),
+    ]);
+    for (const r of rows) {
+      const s = toShare(r);
+      await recordAccessChange(tx, actor.organizationId, {
+        kind: 'share_revoked',
+        shareId: s.id,
+        memberId: s.memberId,
+        groupId: s.groupId,
+        placeId: s.placeId,
+        lockId: s.lockId,
+      });
+      await writeAudit(tx, actor, { action: 'share.revoke', resourceType: 'share', resourceId: s.id, detail: { share: { ...s, organizationId: undefined } } });
+    }
+    return rows.map(toShare);
+  }
+
+  async list(actor: Actor, f: ShareFilter = {}): Promise<Share[]> {
+    requireDirectoryReader(actor);
+    const where = ['organization_id = ?'];
+    const params: string[] = [actor.organizationId];
+    for (const [col, v] of [['member_id', f.memberId], ['group_id', f.groupId], ['place_id', f.placeId], ['lock_id', f.lockId], ] as const) {
+      if (v === undefined) continue;
+      if (!isUuid(v)) return [];
+      where.push(`${col} = ?`);
+      params.push(v);
+    }
+    if (f.afterId && isUuid(f.afterId)) {
+      where.push('id > ?');
+      params.push(f.afterId);
+    }
+    const first = Math.min(Math.max(f.first ?? 100, 1), 1000);
+    const rows = await this.db.sql.all<ShareRow>(`select ${SHARE_COLUMNS} from shares where ${where.join(' and ')} order by id limit ${first}`, params);
+    return rows.map(toShare);
+  }
+
+  /** Shares granted to any of these members or groups, in one statement (DataLoader). */
+  async forGrantees(actor: Actor, memberIds: readonly string[], groupIds: readonly string[]): Promise<Share[]> {
+    requireDirectoryReader(actor);
+    const m = memberIds.filter(isUuid);
+    const g = groupIds.filter(isUuid);
+    if (m.length + g.length === 0) return [];
+    const rows = await this.db.sql.all<ShareRow>(
+      `select ${SHARE_COLUMNS} from shares where organization_id = ? and (member_id = any(?::uuid[]) or group_id = any(?::uuid[])) order by id`,
+      [actor.organizationId, sqlArray(m), sqlArray(g)],
+    );
+    return rows.map(toShare);
+  }
+}

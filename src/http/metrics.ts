@@ -1,0 +1,43 @@
+// Prometheus metrics: request durations by route and status, database pool use.
+import client from 'prom-client';
+import type { RequestHandler } from 'express';
+
+export interface Metrics {
+  readonly registry: client.Registry;
+  readonly middleware: RequestHandler;
+}
+
+export function createMetrics(pool: () => { used: number; free: number; pending: number; size: number }): Metrics {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  const duration = new client.Histogram({
+    name: 'gatehouse_http_request_duration_seconds',
+    help: 'HTTP request duration by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  new client.Gauge({
+    name: 'gatehouse_db_pool_connections',
+    help: 'Database pool connections by state',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const p = pool();
+      this.set({ state: 'used' }, p.used);
+      this.set({ state: 'free' }, p.free);
+      this.set({ state: 'pending' }, p.pending);
+      this.set({ state: 'size' }, p.size);
+    },
+  });
+  const middleware: RequestHandler = (req, res, next) => {
+    const end = duration.startTimer();
+    res.on('finish', () => {
+      // The matched route pattern, never the raw path (ids would explode the label set).
+      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : req.baseUrl || 'unmatched';
+      end({ method: req.method, route, status: String(res.statusCode) });
+    });
+    next();
+  };
+  return { registry, middleware };
+}

@@ -1,0 +1,30 @@
+// Migrates one template database with the real migrations; every test file
+// then gets its own copy (CREATE DATABASE ... TEMPLATE), so files never share rows.
+import crypto from 'node:crypto';
+import type { TestProject } from 'vitest/node';
+import { migrate, openDatabase } from '../../src/infra/orm.js';
+import { urlFor, withAdmin } from './pg-admin.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    templateDb: string;
+    runId: string;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const runId = crypto.randomBytes(4).toString('hex');
+  const template = `gh_tpl_${runId}`;
+  await withAdmin((c) => c.query(`create database ${template}`));
+  const db = await openDatabase({ url: urlFor(template), dataDir: '/nonexistent', poolSize: 1 });
+  await migrate(db.orm);
+  await db.close();
+  project.provide('templateDb', template);
+  project.provide('runId', runId);
+  return async () => {
+    await withAdmin(async (c) => {
+      const { rows } = await c.query<{ datname: string }>(`select datname from pg_database where datname like $1`, [`gh\\_%${runId}%`]);
+      for (const r of rows) await c.query(`drop database if exists ${r.datname} with (force)`);
+    });
+  };
+}

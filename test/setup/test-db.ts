@@ -1,0 +1,53 @@
+// A database of its own for one test file, copied from the migrated template.
+import crypto from 'node:crypto';
+import { inject } from 'vitest';
+import { openDatabase, type Database } from '../../src/infra/orm.js';
+import { createDomain, type Domain } from '../../src/domain/index.js';
+import { urlFor, withAdmin } from './pg-admin.js';
+
+export const TEST_SECRET = 'test-master-secret-0123456789abcdef';
+
+export interface TestDb {
+  readonly url: string;
+  readonly name: string;
+  readonly database: Database;
+  readonly domain: Domain;
+  close(): Promise<void>;
+}
+
+/** Creates a fresh copy of the template database (about 0.1 s). */
+export async function createTestDatabaseUrl(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+  const name = `gh_${inject('runId')}_${crypto.randomBytes(4).toString('hex')}`;
+  const template = inject('templateDb');
+  // CREATE DATABASE ... TEMPLATE fails while another session is connected to the template: retry briefly.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await withAdmin((c) => c.query(`create database ${name} template ${template}`));
+      break;
+    } catch (e) {
+      if (attempt > 20 || !/being accessed by other users/.test(String(e))) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    url: urlFor(name),
+    name,
+    drop: () => withAdmin((c) => c.query(`drop database if exists ${name} with (force)`)).then(() => undefined),
+  };
+}
+
+export async function createTestDb(opts: { poolSize?: number } = {}): Promise<TestDb> {
+  const created = await createTestDatabaseUrl();
+  const database = await openDatabase({ url: created.url, dataDir: '/nonexistent', poolSize: opts.poolSize ?? 8 });
+  const domain = createDomain(database.orm, TEST_SECRET);
+  return {
+    url: created.url,
+    name: created.name,
+    database,
+    domain,
+    async close() {
+      await database.close();
+      await created.drop();
+    },
+  };
+}
