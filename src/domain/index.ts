@@ -10,6 +10,7 @@ import { MemberService } from './member/member.service.js';
 import { OrganizationService } from './organization/organization.service.js';
 import { PlaceService } from './place/place.service.js';
 import { ShareService } from './share/share.service.js';
+import { SessionService, type SessionPolicy } from './session/session.service.js';
 import type { MikroORM } from '@mikro-orm/postgresql';
 
 export interface Domain {
@@ -23,9 +24,10 @@ export interface Domain {
   readonly places: PlaceService;
   readonly shares: ShareService;
   readonly access: AccessService;
+  readonly sessions: SessionService;
 }
 
-export function createDomain(orm: MikroORM, masterSecret: string): Domain {
+export function createDomain(orm: MikroORM, masterSecret: string, sessionPolicy: SessionPolicy = { idleMinutes: 60, absoluteHours: 12 }): Domain {
   const db = new Db(orm);
   return {
     db,
@@ -38,6 +40,7 @@ export function createDomain(orm: MikroORM, masterSecret: string): Domain {
     places: new PlaceService(db),
     shares: new ShareService(db),
     access: new AccessService(db),
+    sessions: new SessionService(db, sessionPolicy),
   };
 }
 
