@@ -22,6 +22,8 @@ export interface Config {
   };
   readonly dataDir: string;
   readonly logLevel: LogLevel;
+  /** Failed authentications allowed per client (and per organisation) per minute. */
+  readonly authFailureLimit: number;
   /** Master key material; absent: generated once into dataDir (see secrets). */
   readonly secret: string | undefined;
   readonly saml: {
@@ -107,6 +109,7 @@ export function loadConfig(env: Env = process.env): Config {
     database: { url: dbUrl, poolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 200) },
     dataDir: path.resolve(env.DATA_DIR || './data'),
     logLevel,
+    authFailureLimit: int(env, 'AUTH_FAILURE_LIMIT', 20, 1, 100_000),
     secret,
     saml: {
       clockSkewSeconds: int(env, 'SAML_CLOCK_SKEW_SECONDS', 60, 0, 600),

@@ -25,7 +25,10 @@ async function main(): Promise<void> {
   const applied = await migrate(database.orm);
   logger.info({ applied, database: config.database.url ? 'postgresql' : `embedded PGlite in ${config.dataDir}` }, 'database ready');
 
-  const domain = createDomain(database.orm, secret, { idleMinutes: config.saml.sessionIdleMinutes, absoluteHours: config.saml.sessionAbsoluteHours });
+  const domain = createDomain(database.orm, secret, {
+    sessions: { idleMinutes: config.saml.sessionIdleMinutes, absoluteHours: config.saml.sessionAbsoluteHours },
+    authFailures: { maxFailures: config.authFailureLimit, windowSeconds: 60 },
+  });
   const app = await createApp({ config, orm: database.orm, domain, logger });
   const server = http.createServer(app.express);
   server.keepAliveTimeout = 65_000;

@@ -11,6 +11,7 @@ import { OrganizationService } from './organization/organization.service.js';
 import { PlaceService } from './place/place.service.js';
 import { ShareService } from './share/share.service.js';
 import { SessionService, type SessionPolicy } from './session/session.service.js';
+import { RateLimitService, type RateLimitPolicy } from './rate-limit/rate-limit.service.js';
 import type { MikroORM } from '@mikro-orm/postgresql';
 
 export interface Domain {
@@ -25,9 +26,20 @@ export interface Domain {
   readonly shares: ShareService;
   readonly access: AccessService;
   readonly sessions: SessionService;
+  readonly rateLimits: RateLimitService;
 }
 
-export function createDomain(orm: MikroORM, masterSecret: string, sessionPolicy: SessionPolicy = { idleMinutes: 60, absoluteHours: 12 }): Domain {
+export interface DomainPolicies {
+  readonly sessions: SessionPolicy;
+  readonly authFailures: RateLimitPolicy;
+}
+
+export const DEFAULT_POLICIES: DomainPolicies = {
+  sessions: { idleMinutes: 60, absoluteHours: 12 },
+  authFailures: { maxFailures: 20, windowSeconds: 60 },
+};
+
+export function createDomain(orm: MikroORM, masterSecret: string, policies: DomainPolicies = DEFAULT_POLICIES): Domain {
   const db = new Db(orm);
   return {
     db,
@@ -40,7 +52,8 @@ export function createDomain(orm: MikroORM, masterSecret: string, sessionPolicy:
     places: new PlaceService(db),
     shares: new ShareService(db),
     access: new AccessService(db),
-    sessions: new SessionService(db, sessionPolicy),
+    sessions: new SessionService(db, policies.sessions),
+    rateLimits: new RateLimitService(db, policies.authFailures),
   };
 }
 

@@ -1,0 +1,45 @@
+// Rate limits on failed authentication (SCIM tokens, API keys, SAML logins),
+// with counters in PostgreSQL so every process shares them. Only failures
+// cost a write: a good credential is checked and served with no extra
+// statement, so a flood of bad tokens does not slow good ones. Once a client
+// (or an organisation) passes the limit within the window, its failures are
+// answered RateLimited (429) instead of Unauthenticated until the window ends.
+import { RateLimited } from '../errors.js';
+import type { Db } from '../db.js';
+
+export const NIL_ORGANIZATION = '00000000-0000-0000-0000-000000000000';
+
+export interface RateLimitPolicy {
+  /** Failures allowed per window and key before RateLimited. */
+  readonly maxFailures: number;
+  readonly windowSeconds: number;
+}
+
+export class RateLimitService {
+  constructor(
+    private readonly db: Db,
+    private readonly policy: RateLimitPolicy,
+  ) {}
+
+  /**
+   * Counts one failure for `bucket` (e.g. `scim:ip:203.0.113.9`) and throws
+   * RateLimited when the limit is passed; returns otherwise so the caller
+   * answers its usual Unauthenticated.
+   */
+  async recordFailure(bucket: string, organizationId: string = NIL_ORGANIZATION): Promise<void> {
+    const w = this.policy.windowSeconds;
+    const row = await this.db.sql.one<{ count: number; retry: number }>(
+      `insert into rate_limits (organization_id, bucket, window_start, count)
+       values (?, ?, to_timestamp(floor(extract(epoch from now()) / ?) * ?), 1)
+       on conflict (organization_id, bucket, window_start) do update set count = rate_limits.count + 1
+       returning count, ceil(extract(epoch from window_start) + ? - extract(epoch from now()))::int as retry`,
+      [organizationId, bucket.slice(0, 200), w, w, w],
+    );
+    if (row.count > this.policy.maxFailures) throw new RateLimited(Math.max(1, row.retry));
+  }
+
+  /** Deletes counters of past windows (housekeeping). */
+  async purge(): Promise<number> {
+    return this.db.sql.run(`delete from rate_limits where window_start < now() - make_interval(secs => ?)`, [this.policy.windowSeconds * 2]);
+  }
+}
