@@ -1,9 +1,10 @@
 // The composition root: wires the domain into the three edges by hand.
-import express, { type ErrorRequestHandler } from 'express';
+import express from 'express';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from './config.js';
 import type { Domain } from './domain/index.js';
 import type { Logger } from './http/logger.js';
+import { jsonErrorHandler } from './http/errors.js';
 import { createMetrics } from './http/metrics.js';
 import { requestContext } from './http/request-context.js';
 
@@ -48,13 +49,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   app.use((req, res) => {
     res.status(404).json({ error: 'not_found', message: `No route for ${req.method} ${req.path}` });
   });
-  const onError: ErrorRequestHandler = (err, req, res, _next) => {
-    const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
-    if (status >= 500) req.log?.error({ err }, 'unhandled error');
-    if (res.headersSent) return;
-    res.status(status).json({ error: status >= 500 ? 'internal_error' : 'bad_request', message: status >= 500 ? 'Internal error' : String(err.message ?? 'Bad request') });
-  };
-  app.use(onError);
+  app.use(jsonErrorHandler);
 
   return {
     express: app,
