@@ -34,7 +34,12 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       discovery: { warnWhenNoEntities: false },
       extensions: [Migrator],
       pool: { min: 0, max: opts.poolSize, idleTimeoutMillis: 10_000 },
-      driverOptions: { connection: { application_name: 'gatehouse' } },
+      // Fail fast while the database is away (the request answers 503) instead of
+      // queueing for knex's default minute; the pool reconnects on its own.
+      driverOptions: {
+        acquireConnectionTimeout: 5_000,
+        connection: { application_name: 'gatehouse', connectionTimeoutMillis: 3_000, statement_timeout: 30_000 },
+      },
       migrations: { migrationsList, transactional: true, allOrNothing: true, snapshot: false, silent: true },
       allowGlobalContext: true,
       debug: opts.debug ?? false,
