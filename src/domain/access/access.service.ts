@@ -9,6 +9,7 @@ import { Invalid, NotFound } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { MEMBER_COLUMNS, toMember, type Member, type MemberRow } from '../member/member.model.js';
 import type { ShareRole } from '../share/share.service.js';
+import { pageSize } from '../paging.js';
 
 /** Why a member may open a lock: one share, direct or through one group. */
 export interface Grant {
@@ -134,7 +135,7 @@ export class AccessService {
     requireDirectoryReader(actor);
     if (!isUuid(lockId)) throw new NotFound('lock', lockId);
     checkAt(at);
-    const first = Math.min(Math.max(page.first ?? 100, 1), 1000);
+    const first = pageSize(page.first, 100, 1, 1000);
     const after = page.afterId && isUuid(page.afterId) ? page.afterId : '00000000-0000-0000-0000-000000000000';
     const org = actor.organizationId;
     const rows = await this.db.sql.all<MemberRow & { grants: GrantRow[] | null; lock_found: boolean }>(

@@ -1,6 +1,7 @@
 // The member aggregate: its shape, its rules, and its row mapping.
 import { Invalid } from '../errors.js';
 import { toDate } from '../db.js';
+import { isUuid } from '../ids.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue };
 export type JsonObject = { [k: string]: JsonValue };
@@ -203,6 +204,10 @@ export function validateMemberData(d: MemberData): void {
   for (const f of SINGLE_STRINGS) checkString(d[f], f);
   for (const [k, v] of Object.entries(d.name)) checkString(v, `name.${k}`);
   for (const [k, v] of Object.entries(d.enterprise)) checkString(v, `enterprise.${k}`);
+  // Not a UUID cannot name a member: the same answer as an unknown one, never a cast error.
+  if (d.enterprise.managerId !== null && !isUuid(d.enterprise.managerId)) {
+    throw new Invalid('unknown_manager', `The manager "${d.enterprise.managerId}" is not a member of this organisation`, 'manager');
+  }
   checkMultiValues(d.emails, 'emails');
   checkMultiValues(d.phoneNumbers, 'phoneNumbers');
   if (!Array.isArray(d.addresses) || d.addresses.length > LIMITS.multiValues) {
