@@ -74,7 +74,7 @@ describe('CLI commands (in-process)', () => {
 
     const key: Json = await cliJson('apikey', 'create', '--org', 'acme', '--name', 'dashboard', '--role', 'reader');
     expect(key.key).toMatch(/^gh_key_/);
-    expect((await domain.apiKeys.authenticate(key.key)).role).toBe('reader');
+    expect(await domain.apiKeys.authenticate(key.key)).toMatchObject({ kind: 'api_key', role: 'reader' });
     const keys: Json = await cliJson('apikey', 'list', '--org', 'acme');
     expect(keys.apiKeys).toEqual([expect.objectContaining({ id: key.apiKey.id, name: 'dashboard', revokedAt: null })]);
     expect(JSON.stringify(keys)).not.toContain(key.key);
