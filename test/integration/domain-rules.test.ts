@@ -157,6 +157,13 @@ describe('bad input is Invalid with the field, never a database error', () => {
     await expect(create({ title: 7 })).rejects.toEqual(invalid('title'));
     await expect(create({ active: 'yes' })).rejects.toEqual(invalid('active'));
     await expect(create({ name: { givenName: 'x\u0000' } })).rejects.toEqual(invalid('name.givenName'));
+    await expect(create({ name: 'Ann' })).rejects.toEqual(invalid('name.0', 'unknown_attribute'));
+    await expect(create({ enterprise: { boss: 'x' } })).rejects.toEqual(invalid('enterprise.boss', 'unknown_attribute'));
+    await expect(create({ addresses: [null] })).rejects.toEqual(invalid('addresses'));
+    const existing = await buildMember(t.domain, a);
+    await expect(t.domain.members.update(a, existing.id, { name: null as never })).rejects.toEqual(invalid('name'));
+    await expect(t.domain.members.update(a, existing.id, (cur) => ({ ...cur, enterprise: 'x' as never }))).rejects.toEqual(invalid('enterprise'));
+    await t.domain.members.delete(a, existing.id);
     await expect(create({ emails: 'a@b.c' })).rejects.toEqual(invalid('emails'));
     await expect(create({ emails: [{ value: 'a@b.c', primary: true }, { value: 'd@e.f', primary: true }] })).rejects.toEqual(invalid('emails', 'multiple_primary'));
     await expect(create({ emails: Array.from({ length: 51 }, (_, i) => ({ value: `${i}@x.y` })) })).rejects.toEqual(invalid('emails', 'too_many_values'));
@@ -178,6 +185,7 @@ describe('bad input is Invalid with the field, never a database error', () => {
     await expect(t.domain.groups.create(a, { displayName: 'a\u0000' })).rejects.toEqual(invalid('displayName'));
     await expect(t.domain.groups.create(a, { displayName: 5 as never })).rejects.toEqual(invalid('displayName'));
     await expect(t.domain.groups.create(a, { displayName: 'ok', memberIds: ['nope'] })).rejects.toEqual(invalid('members', 'unknown_member'));
+    await expect(t.domain.groups.create(a, { displayName: 'ok', memberIds: 'nope' as never })).rejects.toEqual(invalid('members'));
     await expect(t.domain.places.createPlace(a, { name: 'p'.repeat(201) })).rejects.toEqual(invalid('name'));
     await expect(t.domain.places.createPlace(a, { name: 'ok', timeZone: 'Mars/Olympus' })).rejects.toEqual(invalid('timeZone', 'invalid_time_zone'));
     const place = await t.domain.places.createPlace(a, { name: 'ok' });

@@ -87,6 +87,7 @@ function checkExternalId(v: unknown): string | null {
 }
 
 function checkMemberIds(ids: readonly string[], field = 'members'): string[] {
+  if (!Array.isArray(ids)) throw new Invalid('invalid_value', `${field} must be a list of member ids`, field);
   if (ids.length > MAX_MEMBERS_PER_CHANGE) {
     throw new Invalid('too_many_members', `At most ${MAX_MEMBERS_PER_CHANGE} members per change`, field);
   }
