@@ -9,6 +9,7 @@ import { Invalid, NotFound } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { MEMBER_COLUMNS, toMember, type Member, type MemberRow } from '../member/member.model.js';
 import type { ShareRole } from '../share/share.service.js';
+import { pageSize } from '../paging.js';
 
 /** Why a member may open a lock: one share, direct or through one group. */
 export interface Grant {
@@ -134,7 +135,7 @@ export class AccessService {
     requireDirectoryReader(actor);
     if (!isUuid(lockId)) throw new NotFound('lock', lockId);
     checkAt(at);
-    const first = Math.min(Math.max(page.first ?? 100, 1), 1000);
+    const first = pageSize(page.first, 100, 1, 1000);
     const after = page.afterId && isUuid(page.afterId) ? page.afterId : '00000000-0000-0000-0000-000000000000';
     const org = actor.organizationId;
     const rows = await this.db.sql.all<MemberRow & { grants: GrantRow[] | null; lock_found: boolean }>(
@@ -151,20 +152,27 @@ export class AccessService {
          select gm.member_id, s.id, s.role, s.scope, s.group_id, s.valid_from, s.valid_until
          from s join group_members gm on gm.organization_id = ? and gm.group_id = s.group_id
        ),
-       ids as (select distinct member_id from who where member_id > ?::uuid),
+       -- Walk active members in id order and keep those in who: the page stops
+       -- after first+1 hits instead of sorting every member who may open the lock.
        picked as (
-         select m.id from ids join members m on m.organization_id = ? and m.id = ids.member_id and m.active
+         select m.id from members m
+         where m.organization_id = ? and m.active and m.id > ?::uuid and m.id in (select member_id from who)
          order by m.id limit ${first + 1}
+       ),
+       -- The grants of the picked members only, aggregated once (not one subquery per member).
+       grants as (
+         select w.member_id, json_agg(json_build_object('share_id', w.share_id, 'role', w.role, 'scope', w.scope, 'group_id', w.group_id,
+                  'group_name', gr.display_name, 'valid_from', w.valid_from, 'valid_until', w.valid_until) order by w.share_id, w.group_id) as grants
+         from who w left join groups gr on gr.organization_id = ? and gr.id = w.group_id
+         where w.member_id in (select id from picked)
+         group by w.member_id
        )
-       select ${MEMBER_COLUMNS.split(', ').map((c) => 'm.' + c).join(', ')}, true as lock_found,
-         (select json_agg(json_build_object('share_id', w.share_id, 'role', w.role, 'scope', w.scope, 'group_id', w.group_id,
-                  'group_name', gr.display_name, 'valid_from', w.valid_from, 'valid_until', w.valid_until) order by w.share_id, w.group_id)
-          from who w left join groups gr on gr.organization_id = m.organization_id and gr.id = w.group_id where w.member_id = m.id) as grants
-       from picked join members m on m.organization_id = ? and m.id = picked.id
+       select ${MEMBER_COLUMNS.split(', ').map((c) => 'm.' + c).join(', ')}, true as lock_found, g.grants
+       from picked join members m on m.organization_id = ? and m.id = picked.id join grants g on g.member_id = picked.id
        union all
        select ${MEMBER_COLUMNS.split(', ').map(() => 'null').join(', ')}, true, null from l
        order by id nulls first`,
-      [org, lockId, org, at, at, org, at, at, org, after, org, org],
+      [org, lockId, org, at, at, org, at, at, org, org, after, org, org],
     );
     if (rows.length === 0) throw new NotFound('lock', lockId);
     const members = rows.filter((r) => r.id !== null);

@@ -52,8 +52,8 @@ export class ApiKeyService {
 
   async create(actor: Actor, input: { name: string; role: string }): Promise<{ key: string; apiKey: ApiKey }> {
     requireAdmin(actor);
-    const name = input.name.trim();
-    if (name.length < 1 || name.length > 200) throw new Invalid('invalid_name', 'Name must be 1 to 200 characters', 'name');
+    const name = typeof input.name === 'string' ? input.name.trim() : '';
+    if (name.length < 1 || name.length > 200 || name.includes('\u0000')) throw new Invalid('invalid_name', 'Name must be 1 to 200 characters', 'name');
     if (!isApiKeyRole(input.role)) throw new Invalid('invalid_role', 'Role must be "reader" or "admin"', 'role');
     const secret = issueSecret(API_KEY_PREFIX);
     return this.db.transaction(async (tx) => {

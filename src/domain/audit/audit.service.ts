@@ -3,6 +3,7 @@
 // provisioning and login log an admin reads when Entra reports a failure.
 import { actorId, requireAdmin, type Actor } from '../actor.js';
 import { sqlJson, toDate, type Db, type Sql } from '../db.js';
+import { pageSize } from '../paging.js';
 
 export interface AuditEntry {
   readonly action: string;
@@ -113,10 +114,10 @@ export class AuditService {
       where.push('id < ?');
       params.push(filter.before);
     }
-    const limit = Math.min(Math.max(filter.limit ?? 50, 1), 500);
+    const limit = pageSize(filter.limit, 50, 1, 500, 'limit');
     const rows = await this.db.sql.all<AuditRow>(
       `select id::text, at, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, reason, detail
-       from audit_events where ${where.join(' and ')} order by id desc limit ${limit}`,
+       from audit_events where ${where.join(' and ')} order by audit_events.id desc limit ${limit}`,
       params,
     );
     return rows.map(toAuditEvent);

@@ -11,6 +11,7 @@ import { writeAudit } from '../audit/audit.service.js';
 import { recordAccessChange, recordMembershipChanges } from '../access/access-feed.js';
 import { sourceOf } from '../member/member.service.js';
 import type { MemberSource } from '../member/member.model.js';
+import { pageSize } from '../paging.js';
 
 export interface Group {
   readonly id: string;
@@ -86,6 +87,7 @@ function checkExternalId(v: unknown): string | null {
 }
 
 function checkMemberIds(ids: readonly string[], field = 'members'): string[] {
+  if (!Array.isArray(ids)) throw new Invalid('invalid_value', `${field} must be a list of member ids`, field);
   if (ids.length > MAX_MEMBERS_PER_CHANGE) {
     throw new Invalid('too_many_members', `At most ${MAX_MEMBERS_PER_CHANGE} members per change`, field);
   }
@@ -229,7 +231,7 @@ export class GroupService {
   async members(actor: Actor, groupId: string, opts: { afterId?: string; limit?: number } = {}): Promise<GroupMemberRef[]> {
     requireDirectoryReader(actor);
     if (!isUuid(groupId)) return [];
-    const limit = Math.min(Math.max(opts.limit ?? 1000, 1), 10_000);
+    const limit = pageSize(opts.limit, 1000, 1, 10_000, 'limit');
     const rows = await this.db.sql.all<{ id: string; user_name: string; display_name: string | null }>(
       `select m.id, m.user_name, m.display_name from group_members gm
        join members m on m.organization_id = gm.organization_id and m.id = gm.member_id

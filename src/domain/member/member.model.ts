@@ -1,6 +1,7 @@
 // The member aggregate: its shape, its rules, and its row mapping.
 import { Invalid } from '../errors.js';
 import { toDate } from '../db.js';
+import { isUuid } from '../ids.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue };
 export type JsonObject = { [k: string]: JsonValue };
@@ -193,6 +194,15 @@ function checkJson(value: unknown, field: string): void {
   if (text.includes('\\u0000')) throw new Invalid('invalid_value', `${field} contains a NUL character`, field);
 }
 
+/** A group of string fields (name parts, enterprise fields): an object with only the known keys. */
+function checkParts(value: unknown, field: string, shape: object): void {
+  if (!isPlainObject(value)) throw new Invalid('invalid_value', `${field} must be an object`, field);
+  for (const [k, v] of Object.entries(value)) {
+    if (!(k in shape)) throw new Invalid('unknown_attribute', `${field}.${k} is not a known attribute`, `${field}.${k}`);
+    checkString(v, `${field}.${k}`);
+  }
+}
+
 /** Validates a member's full state; throws Invalid naming the field. */
 export function validateMemberData(d: MemberData): void {
   if (typeof d.userName !== 'string' || d.userName.trim().length === 0) {
@@ -201,14 +211,21 @@ export function validateMemberData(d: MemberData): void {
   checkString(d.userName, 'userName', LIMITS.userNameLength);
   if (typeof d.active !== 'boolean') throw new Invalid('invalid_value', 'active must be a boolean', 'active');
   for (const f of SINGLE_STRINGS) checkString(d[f], f);
-  for (const [k, v] of Object.entries(d.name)) checkString(v, `name.${k}`);
-  for (const [k, v] of Object.entries(d.enterprise)) checkString(v, `enterprise.${k}`);
+  checkParts(d.name, 'name', EMPTY_NAME);
+  checkParts(d.enterprise, 'enterprise', EMPTY_ENTERPRISE);
+  // Not a UUID cannot name a member: the same answer as an unknown one, never a cast error.
+  if (d.enterprise.managerId !== null && !isUuid(d.enterprise.managerId)) {
+    throw new Invalid('unknown_manager', `The manager "${d.enterprise.managerId}" is not a member of this organisation`, 'manager');
+  }
   checkMultiValues(d.emails, 'emails');
   checkMultiValues(d.phoneNumbers, 'phoneNumbers');
   if (!Array.isArray(d.addresses) || d.addresses.length > LIMITS.multiValues) {
     throw new Invalid('invalid_value', `addresses must be a list of at most ${LIMITS.multiValues}`, 'addresses');
   }
-  for (const a of d.addresses) for (const [k, v] of Object.entries(a)) if (k !== 'primary') checkString(v ?? null, `addresses.${k}`);
+  for (const a of d.addresses) {
+    if (!isPlainObject(a)) throw new Invalid('invalid_value', 'addresses entries must be objects', 'addresses');
+    for (const [k, v] of Object.entries(a)) if (k !== 'primary') checkString(v ?? null, `addresses.${k}`);
+  }
   if (!isPlainObject(d.metadata)) throw new Invalid('invalid_value', 'metadata must be an object', 'metadata');
   if (Object.keys(d.metadata).length > LIMITS.metadataKeys) throw new Invalid('too_many_values', `metadata has more than ${LIMITS.metadataKeys} keys`, 'metadata');
   checkJson(d.metadata, 'metadata');

@@ -6,10 +6,12 @@ import { requireDirectoryReader, requireDirectoryWriter, type Actor } from '../a
 import { isForeignKeyViolation, isUniqueViolation, sqlArray, type Db, type Sql } from '../db.js';
 import { Conflict, Forbidden, Invalid, NotFound } from '../errors.js';
 import { isUuid } from '../ids.js';
+import { pageSize } from '../paging.js';
 import { writeAudit } from '../audit/audit.service.js';
 import { recordAccessChange } from '../access/access-feed.js';
 import {
   MEMBER_COLUMNS,
+  memberColumns,
   WRITABLE_COLUMNS,
   WRITABLE_PLACEHOLDERS,
   diffMemberData,
@@ -175,10 +177,11 @@ export class MemberService {
 
   async list(actor: Actor, q: MemberListQuery = {}): Promise<MemberPage> {
     requireDirectoryReader(actor);
-    const first = Math.min(Math.max(q.first ?? 50, 0), MAX_PAGE_SIZE);
+    const first = pageSize(q.first, 50, 0, MAX_PAGE_SIZE);
     const where: string[] = ['m.organization_id = ?'];
     const params: (string | boolean | number)[] = [actor.organizationId];
-    if (q.text) {
+    if (q.text !== undefined && q.text !== '') {
+      if (typeof q.text !== 'string' || q.text.length > 1024 || q.text.includes('\u0000')) throw new Invalid('invalid_value', 'text must be a string of at most 1024 characters', 'text');
       const like = `%${q.text.toLowerCase().replace(/[\\%_]/g, '\\$&')}%`;
       where.push(
         `(lower(m.user_name) like ? or lower(coalesce(m.display_name, '')) like ? or lower(coalesce(m.given_name, '') || ' ' || coalesce(m.family_name, '')) like ?
@@ -201,32 +204,26 @@ export class MemberService {
     }
     const orderBy = q.orderBy ?? 'userName';
     const key = orderBy === 'userName' ? 'lower(m.user_name)' : `to_char(m.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`;
-    const countParams = [...params];
-    const countWhere = [...where];
-    if (q.after) {
-      const cursor = decodeCursor(q.after);
-      where.push(`(${key}, m.id) > (?, ?::uuid)`);
-      params.push(cursor.key, cursor.id);
-    }
-    const rows = await this.db.sql.all<MemberRow & { sort_key: string; total: string }>(
-      `select ${MEMBER_COLUMNS.split(', ').map((c) => 'm.' + c).join(', ')}, ${key} as sort_key,
-         (select count(*) from members m where ${countWhere.join(' and ')}) as total
-       from members m where ${where.join(' and ')} order by ${key}, m.id limit ${first + 1}`,
-      [...countParams, ...params],
+    const cursor = q.after ? decodeCursor(q.after) : undefined;
+    // One statement: the count of every match and, joined to it, the page
+    // after the cursor (so an empty page still carries the total). The CTE is
+    // inlined into both uses, so each keeps its own index plan.
+    const rows = await this.db.sql.all<MemberRow & { sort_key: string | null; total: string }>(
+      `with matched as not materialized (select ${memberColumns('m')}, ${key} as sort_key from members m where ${where.join(' and ')})
+       select p.*, t.total from (select count(*) as total from matched) t
+       left join lateral (
+         select * from matched ${cursor ? 'where (sort_key, id) > (?, ?::uuid)' : ''} order by sort_key, id limit ${first + 1}
+       ) p on true`,
+      cursor ? [...params, cursor.key, cursor.id] : params,
     );
-    const page = rows.slice(0, first);
-    const total = rows[0]?.total ?? (first === 0 || q.after ? await this.count(countWhere, countParams) : '0');
+    const found = rows.filter((r) => r.id !== null);
+    const page = found.slice(0, first);
     return {
       members: page.map(toMember),
-      hasNextPage: rows.length > first,
-      totalCount: Number(total),
-      cursors: page.map((r) => encodeCursor(r.sort_key, r.id)),
+      hasNextPage: found.length > first,
+      totalCount: Number(rows[0]?.total ?? 0),
+      cursors: page.map((r) => encodeCursor(r.sort_key!, r.id)),
     };
-  }
-
-  private async count(where: string[], params: (string | boolean | number)[]): Promise<string> {
-    const row = await this.db.sql.one<{ n: string }>(`select count(*)::text as n from members m where ${where.join(' and ')}`, params);
-    return row.n;
   }
 
   /** Entra owns SCIM-provisioned members: apps may only change their metadata. */

@@ -43,9 +43,9 @@ export class OrganizationService {
   constructor(private readonly db: Db) {}
 
   async create(input: { name: string; domain: string }): Promise<Organization> {
-    const name = input.name.trim();
-    const domain = input.domain.trim().toLowerCase();
-    if (name.length < 1 || name.length > 200) throw new Invalid('invalid_name', 'Name must be 1 to 200 characters', 'name');
+    const name = typeof input.name === 'string' ? input.name.trim() : '';
+    const domain = typeof input.domain === 'string' ? input.domain.trim().toLowerCase() : '';
+    if (name.length < 1 || name.length > 200 || name.includes('\u0000')) throw new Invalid('invalid_name', 'Name must be 1 to 200 characters', 'name');
     if (!DOMAIN_RE.test(domain)) {
       throw new Invalid('invalid_domain', 'Domain must be 1 to 63 lowercase letters, digits or hyphens, not starting or ending with a hyphen', 'domain');
     }

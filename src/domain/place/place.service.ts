@@ -6,6 +6,7 @@ import { Invalid, NotFound } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { writeAudit } from '../audit/audit.service.js';
 import { recordAccessChange } from '../access/access-feed.js';
+import { pageSize } from '../paging.js';
 
 export interface Place {
   readonly id: string;
@@ -108,7 +109,7 @@ export class PlaceService {
 
   async listPlaces(actor: Actor, opts: { afterId?: string; first?: number } = {}): Promise<Place[]> {
     requireDirectoryReader(actor);
-    const first = Math.min(Math.max(opts.first ?? 100, 1), 1000);
+    const first = pageSize(opts.first, 100, 1, 1000);
     const after = opts.afterId && isUuid(opts.afterId) ? opts.afterId : null;
     const rows = await this.db.sql.all<PlaceRow>(
       `select ${PLACE_COLUMNS} from places where organization_id = ? ${after ? 'and id > ?' : ''} order by id limit ${first}`,
@@ -160,7 +161,7 @@ export class PlaceService {
 
   async listLocks(actor: Actor, opts: { placeId?: string; afterId?: string; first?: number } = {}): Promise<Lock[]> {
     requireDirectoryReader(actor);
-    const first = Math.min(Math.max(opts.first ?? 100, 1), 1000);
+    const first = pageSize(opts.first, 100, 1, 1000);
     const where = ['organization_id = ?'];
     const params: string[] = [actor.organizationId];
     if (opts.placeId !== undefined) {

@@ -7,6 +7,7 @@ import { Invalid, NotFound } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { writeAudit } from '../audit/audit.service.js';
 import { recordAccessChange } from '../access/access-feed.js';
+import { pageSize } from '../paging.js';
 
 export type ShareRole = 'user' | 'manager' | 'administrator';
 export const SHARE_ROLES: readonly ShareRole[] = ['user', 'manager', 'administrator'];
@@ -193,7 +194,7 @@ export class ShareService {
       where.push('id > ?');
       params.push(f.afterId);
     }
-    const first = Math.min(Math.max(f.first ?? 100, 1), 1000);
+    const first = pageSize(f.first, 100, 1, 1000);
     const rows = await this.db.sql.all<ShareRow>(`select ${SHARE_COLUMNS} from shares where ${where.join(' and ')} order by id limit ${first}`, params);
     return rows.map(toShare);
   }

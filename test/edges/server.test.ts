@@ -1,0 +1,122 @@
+// The real server process on embedded PGlite from an empty DATA_DIR: it
+// answers /readyz, shares its database with the CLI through the socket, stops
+// cleanly on SIGTERM, and restarts on the same data. Also: a bad variable
+// stops it with exit 1 and one line naming the variable.
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-server-'));
+const dataDir = path.join(root, 'data'); // does not exist yet: the server creates it
+const started: ChildProcess[] = [];
+
+afterAll(() => {
+  for (const p of started) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+/** A clean environment: no DATABASE_URL, so the embedded database. */
+function baseEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', ...extra };
+}
+
+interface Running {
+  readonly proc: ChildProcess;
+  readonly port: number;
+  readonly logs: () => Record<string, unknown>[];
+  readonly exit: Promise<number | null>;
+}
+
+async function startServer(): Promise<Running> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { env: baseEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  started.push(proc);
+  let out = '';
+  let err = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const logs = () =>
+    out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const listening = logs().find((l) => typeof l.msg === 'string' && l.msg.startsWith('Gatehouse listening'));
+    if (listening) return { proc, port: listening.port as number, logs, exit };
+    if (proc.exitCode !== null) throw new Error(`server exited ${proc.exitCode}: ${err}`);
+    if (Date.now() > deadline) throw new Error(`server did not start: ${out} ${err}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function stop(s: Running): Promise<number | null> {
+  s.proc.kill('SIGTERM');
+  return s.exit;
+}
+
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env: baseEnv(), timeout: 90_000 }, (e, stdout, stderr) =>
+      resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('server on embedded PGlite', () => {
+  it('starts from an empty DATA_DIR, serves the CLI through its socket, stops on SIGTERM, restarts with its data', async () => {
+    const first = await startServer();
+    const base = `http://127.0.0.1:${first.port}`;
+    expect(first.logs().find((l) => String(l.msg).includes('generated a master key'))).toBeTruthy();
+    expect(fs.statSync(path.join(dataDir, 'master.key')).mode & 0o777).toBe(0o600);
+    expect(first.logs().find((l) => l.msg === 'database ready')).toMatchObject({ applied: ['Migration20261123000000_initial'] });
+
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready' });
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toContain('gatehouse_http_request_duration_seconds_bucket{le="0.002",method="GET",route="/readyz",status="200"}');
+    expect(metrics).toMatch(/gatehouse_db_pool_connections\{state="size"\} [1-9]/);
+
+    // The CLI joins the running server's database through the socket.
+    const created = await cli(['org', 'create', '--name', 'Joined', '--domain', 'joined', '--json']);
+    expect(created).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(created.stdout).organization.domain).toBe('joined');
+    const listed = await cli(['org', 'list', '--json']);
+    expect(JSON.parse(listed.stdout).organizations.map((o: { domain: string }) => o.domain)).toEqual(['joined']);
+    // The server still answers after the CLI went away.
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+
+    expect(await stop(first)).toBe(0);
+    expect(first.logs().at(-1)).toMatchObject({ msg: 'stopped' });
+    expect(fs.existsSync(path.join(dataDir, 'gatehouse.lock'))).toBe(false);
+
+    // With no server, the CLI opens the database itself; the data is kept.
+    const offline = await cli(['org', 'list', '--json']);
+    expect(offline.code).toBe(0);
+    expect(JSON.parse(offline.stdout).organizations.map((o: { domain: string }) => o.domain)).toEqual(['joined']);
+
+    // Restart: no migration to apply, same key, still ready.
+    const second = await startServer();
+    expect(second.logs().find((l) => l.msg === 'database ready')).toMatchObject({ applied: [] });
+    expect(second.logs().find((l) => String(l.msg).includes('generated a master key'))).toBeUndefined();
+    expect((await fetch(`http://127.0.0.1:${second.port}/readyz`)).status).toBe(200);
+    expect(await stop(second)).toBe(0);
+  }, 240_000);
+
+  it('a bad variable stops start-up: exit 1, one line naming it', async () => {
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', 'src/server.ts'], { env: baseEnv({ PORT: 'eighty', DATA_DIR: path.join(root, 'unused') }) }, (e, stdout, stderr) =>
+        resolve({ code: e ? (e.code as number) : 0, stdout, stderr }),
+      );
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^gatehouse: invalid configuration: PORT: /)]);
+    expect(result.stdout).toBe('');
+    expect(fs.existsSync(path.join(root, 'unused'))).toBe(false);
+  }, 60_000);
+});

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+const SECRET = 'x'.repeat(32);
+
+function errorOf(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('defaults: port 3000, PGlite under ./data, PUBLIC_URL from the port; frozen', () => {
+    const c = loadConfig({});
+    expect(c.http.port).toBe(3000);
+    expect(c.http.publicUrl).toBe('http://localhost:3000');
+    expect(c.http.secureCookies).toBe(false);
+    expect(c.database.url).toBeUndefined();
+    expect(c.dataDir).toBe(`${process.cwd()}/data`);
+    expect(c.logLevel).toBe('info');
+    expect(c.secret).toBeUndefined();
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.http)).toBe(true);
+    expect(loadConfig({ PORT: '8080' }).http.publicUrl).toBe('http://localhost:8080');
+  });
+
+  it('reads every variable', () => {
+    const c = loadConfig({
+      PORT: '0',
+      PUBLIC_URL: 'https://gate.example.com/',
+      DATABASE_URL: 'postgresql://u:p@db:5432/gh',
+      DATA_DIR: '/tmp/gh',
+      LOG_LEVEL: 'silent',
+      GATEHOUSE_SECRET: SECRET,
+      DATABASE_POOL_SIZE: '4',
+    });
+    expect(c).toMatchObject({
+      http: { port: 0, publicUrl: 'https://gate.example.com', secureCookies: true },
+      database: { url: 'postgresql://u:p@db:5432/gh', poolSize: 4 },
+      dataDir: '/tmp/gh',
+      logLevel: 'silent',
+      secret: SECRET,
+    });
+  });
+
+  it.each([
+    ['PORT', { PORT: 'abc' }],
+    ['PORT', { PORT: '70000' }],
+    ['PORT', { PORT: '-1' }],
+    ['PORT', { PORT: '80.5' }],
+    ['PUBLIC_URL', { PUBLIC_URL: 'not a url' }],
+    ['PUBLIC_URL', { PUBLIC_URL: 'ftp://example.com' }],
+    ['PUBLIC_URL', { PUBLIC_URL: 'https://example.com/?x=1' }],
+    ['DATABASE_URL', { DATABASE_URL: 'mysql://localhost/db' }],
+    ['DATABASE_URL', { DATABASE_URL: 'localhost:5432' }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'INFO' }],
+    ['GATEHOUSE_SECRET', { GATEHOUSE_SECRET: 'short' }],
+    ['DATABASE_POOL_SIZE', { DATABASE_POOL_SIZE: '0' }],
+    ['BODY_LIMIT_BYTES', { BODY_LIMIT_BYTES: 'lots' }],
+  ])('a bad %s is a ConfigError naming it (%o)', (variable, env) => {
+    const e = errorOf(env as Record<string, string>);
+    expect(e.variable).toBe(variable);
+    expect(e.message.startsWith(`${variable}: `)).toBe(true);
+    expect(e.message).not.toContain('\n');
+  });
+
+  it('empty values count as unset', () => {
+    const c = loadConfig({ PORT: '', DATABASE_URL: '', GATEHOUSE_SECRET: '', PUBLIC_URL: '' });
+    expect(c.http.port).toBe(3000);
+    expect(c.database.url).toBeUndefined();
+    expect(c.secret).toBeUndefined();
+  });
+});
