@@ -11,6 +11,8 @@ import { OrganizationService } from './organization/organization.service.js';
 import { PlaceService } from './place/place.service.js';
 import { ShareService } from './share/share.service.js';
 import { SessionService, type SessionPolicy } from './session/session.service.js';
+import { DEFAULT_IMPORT_OPTIONS, ImportService, type ImportServiceOptions } from './import/import.service.js';
+import type { EntraDirectory } from './import/import.model.js';
 import type { MikroORM } from '@mikro-orm/postgresql';
 
 export interface Domain {
@@ -25,22 +27,39 @@ export interface Domain {
   readonly shares: ShareService;
   readonly access: AccessService;
   readonly sessions: SessionService;
+  readonly imports: ImportService;
 }
 
-export function createDomain(orm: MikroORM, masterSecret: string, sessionPolicy: SessionPolicy = { idleMinutes: 60, absoluteHours: 12 }): Domain {
+/** Outbound dependencies the domain calls through ports (absent: those use cases answer Unavailable). */
+export interface DomainPorts {
+  /** Microsoft Graph, for the Entra group import. */
+  readonly entraDirectory?: EntraDirectory;
+  readonly importOptions?: ImportServiceOptions;
+}
+
+export function createDomain(
+  orm: MikroORM,
+  masterSecret: string,
+  sessionPolicy: SessionPolicy = { idleMinutes: 60, absoluteHours: 12 },
+  ports: DomainPorts = {},
+): Domain {
   const db = new Db(orm);
+  const cipher = new Cipher(masterSecret);
+  const groups = new GroupService(db);
+  const shares = new ShareService(db);
   return {
     db,
-    cipher: new Cipher(masterSecret),
+    cipher,
     organizations: new OrganizationService(db),
     apiKeys: new ApiKeyService(db),
     audit: new AuditService(db),
     members: new MemberService(db),
-    groups: new GroupService(db),
+    groups,
     places: new PlaceService(db),
-    shares: new ShareService(db),
+    shares,
     access: new AccessService(db),
     sessions: new SessionService(db, sessionPolicy),
+    imports: new ImportService(db, cipher, groups, shares, ports.entraDirectory, ports.importOptions ?? DEFAULT_IMPORT_OPTIONS),
   };
 }
 
