@@ -10,8 +10,10 @@ import { orgCommands } from './org.js';
 import { scimCommands } from './scim.js';
 import { apiKeyCommands } from './apikey.js';
 import { directoryCommands } from './directory.js';
+import { importCommands } from './import.js';
+import { createEntraGraphClient } from '../integrations/entra-graph/graph-client.js';
 
-export const commands: Command[] = [...orgCommands, ...scimCommands, ...apiKeyCommands, ...directoryCommands];
+export const commands: Command[] = [...orgCommands, ...scimCommands, ...apiKeyCommands, ...directoryCommands, ...importCommands];
 
 function help(): string {
   return ['Usage: npm run cli -- <command> [options] [--json]', '', 'Commands:', ...commands.map((c) => `  ${c.usage}`)].join('\n');
@@ -54,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
   const database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, poolSize: 2, allowJoin: true });
   try {
     await migrate(database.orm);
-    const domain = createDomain(database.orm, secret);
+    const domain = createDomain(database.orm, secret, undefined, { entraDirectory: createEntraGraphClient(config.import) });
     const ctx: CliContext = {
       config,
       domain,
@@ -66,7 +68,7 @@ async function main(argv: string[]): Promise<number> {
     };
     const result = await command.run(ctx, values);
     process.stdout.write((json ? JSON.stringify(result.json) : result.text) + '\n');
-    return 0;
+    return result.exitCode ?? 0;
   } catch (e) {
     if (e instanceof UsageError) return fail(2, 'usage', `${e.message}\nusage: npm run cli -- ${command.usage}`);
     if (e instanceof DomainError) return fail(1, e.code, e.message);

@@ -80,8 +80,8 @@ export interface ImportIntegrationInput {
 export interface ImportRunResult {
   readonly integrationId: string;
   readonly status: 'success' | 'failed' | 'skipped';
-  /** Why the run was skipped (another run holds the lease, or the integration is paused). */
-  readonly skippedReason?: 'already_running' | 'paused';
+  /** Why the run was skipped: another run holds the lease, the integration is paused, or (scheduled) it ran recently. */
+  readonly skippedReason?: 'already_running' | 'paused' | 'not_due';
   readonly total: number;
   /** Memberships added (members created or matched, and shared). */
   readonly added: number;

@@ -229,9 +229,13 @@ export class ImportService {
     return this.sync(actor.organizationId, id, { scheduled: false, onProgress: opts.onProgress });
   }
 
-  /** A scheduled run (the job queue): skipped when paused or when another process runs it. */
-  async runScheduled(organizationId: string, id: string): Promise<ImportRunResult> {
-    return this.sync(organizationId, id, { scheduled: true });
+  /**
+   * A scheduled run (the job queue): skipped when paused, when another
+   * process runs it, or when it already ran within `intervalMinutes` (a job
+   * queued twice by two processes then runs once).
+   */
+  async runScheduled(organizationId: string, id: string, intervalMinutes: number): Promise<ImportRunResult> {
+    return this.sync(organizationId, id, { scheduled: true, intervalMinutes });
   }
 
   /**
@@ -249,22 +253,31 @@ export class ImportService {
     return rows.map((r) => ({ organizationId: r.organization_id, id: r.id }));
   }
 
-  private async sync(organizationId: string, id: string, opts: { scheduled: boolean; onProgress?: (p: ImportProgress) => void }): Promise<ImportRunResult> {
+  private async sync(
+    organizationId: string,
+    id: string,
+    opts: { scheduled: boolean; intervalMinutes?: number; onProgress?: (p: ImportProgress) => void },
+  ): Promise<ImportRunResult> {
     const started = Date.now();
     const token = crypto.randomUUID();
     // The lease: only one run of an integration at a time, whichever process starts it.
     const lease = await this.db.sql.maybeOne<LeaseRow>(
       `update import_integrations i set lease_token = ?, lease_until = now() + make_interval(secs => ?), last_started_at = now(), last_status = 'running'
        from (select last_status as prev_status from import_integrations where organization_id = ? and id = ?) p
-       where i.organization_id = ? and i.id = ? and (i.lease_until is null or i.lease_until < now()) ${opts.scheduled ? 'and not i.paused' : ''}
+       where i.organization_id = ? and i.id = ? and (i.lease_until is null or i.lease_until < now())
+         ${opts.scheduled ? 'and not i.paused and (i.last_started_at is null or i.last_started_at <= now() - make_interval(mins => ?))' : ''}
        returning i.name, i.tenant_id, i.client_id, i.client_secret_sealed, i.entra_group_id, i.identifier, i.group_id, p.prev_status`,
-      [token, this.options.leaseSeconds, organizationId, id, organizationId, id],
+      [token, this.options.leaseSeconds, organizationId, id, organizationId, id, ...(opts.scheduled ? [opts.intervalMinutes ?? 0] : [])],
     );
     const empty = { integrationId: id, total: 0, added: 0, created: 0, updated: 0, removed: 0, skipped: 0, durationMs: 0, errorCode: null, error: null };
     if (!lease) {
-      const row = await this.db.sql.maybeOne<{ paused: boolean }>(`select paused from import_integrations where organization_id = ? and id = ?`, [organizationId, id]);
+      const row = await this.db.sql.maybeOne<{ paused: boolean; leased: boolean }>(
+        `select paused, coalesce(lease_until >= now(), false) as leased from import_integrations where organization_id = ? and id = ?`,
+        [organizationId, id],
+      );
       if (!row) throw new NotFound('import_integration', id);
-      return { ...empty, status: 'skipped', skippedReason: opts.scheduled && row.paused ? 'paused' : 'already_running' };
+      const skippedReason = row.leased ? 'already_running' : opts.scheduled && row.paused ? 'paused' : 'not_due';
+      return { ...empty, status: 'skipped', skippedReason };
     }
 
     const actor = importActor(organizationId, id, lease.name);

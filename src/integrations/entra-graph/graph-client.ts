@@ -24,16 +24,6 @@ export interface EntraGraphOptions {
 const SELECT = 'id,userPrincipalName,mail,displayName,givenName,surname,accountEnabled';
 const PUBLIC_GRAPH = 'https://graph.microsoft.com';
 
-class Retryable extends Error {
-  constructor(
-    readonly status: number,
-    readonly retryAfterMs: number | null,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /** Retry-After: delta-seconds or an HTTP date. */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
   if (!value) return null;
