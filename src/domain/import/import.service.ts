@@ -152,6 +152,13 @@ export class ImportService {
         resourceLabel: v.name,
         detail: { tenantId: v.tenantId, clientId: v.clientId, entraGroupId: v.entraGroupId, identifier: v.identifier, mode: v.mode, groupId: group.id, targets: v.targets },
       });
+    }).catch(async (e: unknown) => {
+      // The group "Entra import: NAME" is taken: most often by this very integration name (the unique index decided; this only names it).
+      if (e instanceof Conflict && e.code === 'display_name_taken') {
+        const same = await this.db.sql.maybeOne(`select 1 from import_integrations where organization_id = ? and lower(name) = lower(?)`, [actor.organizationId, v.name]);
+        if (same) throw new Conflict('import_name_taken', `An integration named "${v.name}" already exists in this organisation`, { field: 'name' });
+      }
+      throw e;
     });
     return this.get(actor, id);
   }
