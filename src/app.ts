@@ -47,7 +47,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   void config;
 
   // Entra group import: scheduled runs through a PostgreSQL job queue (IMPORT_SCHEDULER=off disables).
-  if (config.import.scheduler) {
+  if (config.import.scheduler && domain.imports.canRun) {
     const scheduler = startImportScheduler({ domain, orm, intervalMinutes: config.import.intervalMinutes, logger });
     closers.push(() => scheduler.stop());
   }

@@ -48,6 +48,24 @@ export function pgBossConnection(orm: MikroORM): PgBoss.DatabaseOptions {
   return { host: c.get('host'), port: c.get('port'), user: c.get('user'), password: c.get('password') as string | undefined, database: c.get('dbName') };
 }
 
+/**
+ * Creates the queue once. pg-boss creates a table partition per queue, and
+ * processes starting together deadlock on that DDL (seen: "deadlock
+ * detected"): the loser retries and then finds the queue.
+ */
+async function ensureQueue(boss: PgBoss): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      if (await boss.getQueue(IMPORT_QUEUE)) return;
+      await boss.createQueue(IMPORT_QUEUE, { name: IMPORT_QUEUE, policy: 'stately', retryLimit: 0 });
+      return;
+    } catch (e) {
+      if (attempt >= 5) throw e;
+      await new Promise((r) => setTimeout(r, 100 + Math.random() * 400));
+    }
+  }
+}
+
 export function startImportScheduler(opts: ImportSchedulerOptions): ImportScheduler {
   const { domain, logger, intervalMinutes } = opts;
   const boss = new PgBoss({
@@ -75,7 +93,7 @@ export function startImportScheduler(opts: ImportSchedulerOptions): ImportSchedu
 
   const ready = (async () => {
     await boss.start();
-    await boss.createQueue(IMPORT_QUEUE, { name: IMPORT_QUEUE, policy: 'stately', retryLimit: 0 });
+    await ensureQueue(boss);
     await boss.work<{ organizationId: string; id: string }>(IMPORT_QUEUE, { pollingIntervalSeconds: opts.pollingSeconds ?? 2, batchSize: 1 }, async (jobs) => {
       for (const job of jobs) {
         const r = await domain.imports.runScheduled(job.data.organizationId, job.data.id, intervalMinutes);

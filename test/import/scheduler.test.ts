@@ -2,7 +2,7 @@
 // database: every due integration runs once, never twice at once.
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, TEST_SECRET, type TestDb } from '../setup/test-db.js';
+import { createTestDatabaseUrl, createTestDb, TEST_SECRET, type TestDb } from '../setup/test-db.js';
 import { buildOrg } from '../factories/index.js';
 import { createDomain, type Domain } from '../../src/domain/index.js';
 import { openDatabase, type Database } from '../../src/infra/orm.js';
@@ -88,5 +88,21 @@ describe('import scheduler across processes', () => {
     // Each integration's run is in the audit trail once.
     const runs = await processA.audit.list(org.actor, { actionPrefix: 'import.run' });
     expect(runs.map((r) => r.resourceId).sort()).toEqual(integrations.map((i) => i.id).sort());
+  });
+
+  it('several processes starting at once on a fresh database all get their worker (no DDL deadlock)', async () => {
+    const fresh = await createTestDatabaseUrl();
+    const dbs = await Promise.all([1, 2, 3].map(() => openDatabase({ url: fresh.url, dataDir: '/nonexistent', poolSize: 2 })));
+    try {
+      const schedulers = dbs.map((db) =>
+        startImportScheduler({ domain: domainOn(db.orm), orm: db.orm, intervalMinutes: 15, logger: createLogger('silent'), tickSeconds: 60 }),
+      );
+      const started = await Promise.allSettled(schedulers.map((x) => x.ready));
+      await Promise.all(schedulers.map((x) => x.stop()));
+      expect(started.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    } finally {
+      await Promise.all(dbs.map((db) => db.close()));
+      await fresh.drop();
+    }
   });
 });

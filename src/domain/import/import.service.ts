@@ -115,6 +115,11 @@ export class ImportService {
     private readonly options: ImportServiceOptions = DEFAULT_IMPORT_OPTIONS,
   ) {}
 
+  /** Whether this process can reach Microsoft Graph (a domain built without the Graph port, as in most tests, cannot). */
+  get canRun(): boolean {
+    return this.directory !== undefined;
+  }
+
   /** Connects an Entra group: creates the integration, its Gatehouse group and (grant_shares) the group's shares. */
   async create(actor: Actor, input: ImportIntegrationInput): Promise<ImportIntegration> {
     requireAdmin(actor);
