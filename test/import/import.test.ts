@@ -177,6 +177,17 @@ describe('Entra group import: resync', () => {
     expect(await count('members', s.org.id)).toBe(2);
   });
 
+  it('a new UPN already taken by another member leaves that profile unchanged (skipped) and writes nothing', async () => {
+    const s = await scene({ users: 2 });
+    await d.imports.run(s.a, s.integration.id);
+    const other = await buildMember(d, s.a);
+    graph.groups.set(s.entraGroupId, [{ ...s.users[0]!, userPrincipalName: other.userName }, s.users[1]!]);
+    const before = await count('audit_events', s.org.id);
+    expect(await d.imports.run(s.a, s.integration.id)).toMatchObject({ status: 'success', added: 0, updated: 0, removed: 0, skipped: 1 });
+    expect(await d.members.findByUserName(s.a, s.users[0]!.userPrincipalName!)).toMatchObject({ version: 1 });
+    expect(await count('audit_events', s.org.id)).toBe(before);
+  });
+
   it('removed from the Entra group: only the membership (and so the share) goes, the profile stays', async () => {
     const s = await scene({ users: 3 });
     await d.imports.run(s.a, s.integration.id);

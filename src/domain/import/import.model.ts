@@ -130,7 +130,8 @@ export interface EntraDirectory {
   groupMembers(
     credentials: EntraCredentials,
     groupId: string,
-    opts: { readonly maxUsers: number; readonly onPage?: (fetched: number) => void },
+    /** `onPage` is awaited after each page (the run renews its lease there when a slow, throttled read outlasts half of it). */
+    opts: { readonly maxUsers: number; readonly onPage?: (fetched: number) => void | Promise<void> },
   ): Promise<EntraUser[]>;
 }
 

@@ -40,8 +40,8 @@ interface PlanItem {
   /** The member is linked under another (stale) Entra id of this integration. */
   readonly relink: boolean;
   /** Changed fields of an import-created member. */
-  readonly changes: Record<string, { from: unknown; to: unknown }> | null;
-  readonly activeChanged: boolean;
+  changes: Record<string, { from: unknown; to: unknown }> | null;
+  activeChanged: boolean;
   readonly addToGroup: boolean;
 }
 
@@ -199,6 +199,23 @@ export async function planSync(
       activeChanged: changes?.active !== undefined,
       addToGroup: !member || !inGroup.has(member.id),
     });
+  }
+  // A new userName (UPN or mail changed in Entra) taken by another member: leave that profile as it is (skipped), keep the membership.
+  const renames = items.filter((i) => i.changes?.userName && i.memberId !== null);
+  if (renames.length > 0) {
+    const taken = await sql.all<{ id: string; k: string }>(`select id, lower(user_name) as k from members where organization_id = ? and lower(user_name) = any(?::text[])`, [
+      ctx.organizationId,
+      pgArray(renames.map((i) => i.profile.userName.toLowerCase())),
+    ]);
+    const owner = new Map(taken.map((r) => [r.k, r.id]));
+    for (const i of renames) {
+      const o = owner.get(i.profile.userName.toLowerCase());
+      if (o !== undefined && o !== i.memberId) {
+        i.changes = null;
+        i.activeChanged = false;
+        skipped++;
+      }
+    }
   }
   const removeMemberIds = [...inGroup].filter((id) => !used.has(id));
   return { organizationId: ctx.organizationId, integrationId: ctx.integrationId, items, removeMemberIds, skipped };

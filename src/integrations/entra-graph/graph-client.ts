@@ -144,7 +144,7 @@ export function createEntraGraphClient(options: EntraGraphOptions): EntraDirecto
             accountEnabled: typeof v.accountEnabled === 'boolean' ? v.accountEnabled : null,
           });
         }
-        opts.onPage?.(users.length);
+        await opts.onPage?.(users.length);
         // Past the limit: no need to read further, the caller refuses the run.
         if (users.length > opts.maxUsers) break;
         const next = str(body['@odata.nextLink']);
