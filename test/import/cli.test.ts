@@ -66,5 +66,5 @@ describe('import CLI', () => {
     const usage = await cli(['import', 'create', '--org', org.domain, '--name', 'x', '--tenant', TENANT, '--client-id', CLIENT_ID, '--client-secret', 's', '--group', group]);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/--users-only/);
-  });
+  }, 180_000); // five CLI processes, each starting tsx
 });

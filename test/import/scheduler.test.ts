@@ -88,7 +88,7 @@ describe('import scheduler across processes', () => {
     // Each integration's run is in the audit trail once.
     const runs = await processA.audit.list(org.actor, { actionPrefix: 'import.run' });
     expect(runs.map((r) => r.resourceId).sort()).toEqual(integrations.map((i) => i.id).sort());
-  });
+  }, 60_000);
 
   it('several processes starting at once on a fresh database all get their worker (no DDL deadlock)', async () => {
     const fresh = await createTestDatabaseUrl();
