@@ -152,6 +152,16 @@ export const importCommands: Command[] = [
     },
   },
   {
+    name: 'import secret',
+    usage: 'import secret --org DOMAIN --integration ID --client-secret SECRET',
+    options: { org, integration, 'client-secret': { type: 'string' } },
+    async run(ctx, o) {
+      const actor = await ctx.orgActor(required(o, 'org'));
+      const i = await ctx.domain.imports.setClientSecret(actor, required(o, 'integration'), required(o, 'client-secret'));
+      return { json: { integration: i }, text: `Replaced the client secret of integration ${i.name}` };
+    },
+  },
+  {
     name: 'import delete',
     usage: 'import delete --org DOMAIN --integration ID',
     options: { org, integration },

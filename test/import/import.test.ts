@@ -300,8 +300,15 @@ describe('Entra group import: limits and Entra failures', () => {
     }
     expect(await count('members', s.org.id)).toBe(0);
     expect((await d.imports.get(s.a, s.integration.id)).lastRun).toMatchObject({ status: 'failed', errorCode: 'entra_secret_invalid' });
-    // Fixed: the next run succeeds and says so in the audit trail.
-    expect(await d.imports.run(s.a, s.integration.id)).toMatchObject({ status: 'success', added: 3 });
+    // A new secret in Entra: the admin replaces it, the next run succeeds and says so in the audit trail.
+    graph.app.clientSecret = 'renewed-secret';
+    try {
+      await d.imports.setClientSecret(s.a, s.integration.id, 'renewed-secret');
+      expect(await d.imports.run(s.a, s.integration.id)).toMatchObject({ status: 'success', added: 3 });
+    } finally {
+      graph.app.clientSecret = SECRET;
+    }
+    expect((await d.audit.list(s.a, { actionPrefix: 'import.' })).map((e) => `${e.action}:${e.outcome}`).slice(0, 2)).toEqual(['import.run:success', 'import.secret:success']);
   });
 
   it('403: "missing GroupMember.Read.All / User.Read.All consent"', async () => {

@@ -213,6 +213,23 @@ export class ImportService {
     return this.get(actor, id);
   }
 
+  /** Replaces the client secret (Entra secrets expire: the run then fails with entra_secret_invalid). */
+  async setClientSecret(actor: Actor, id: string, clientSecret: string): Promise<ImportIntegration> {
+    requireAdmin(actor);
+    if (!isUuid(id)) throw new NotFound('import_integration', id);
+    if (typeof clientSecret !== 'string' || clientSecret.length === 0) throw new Invalid('required', 'clientSecret is required', 'clientSecret');
+    if (clientSecret.length > 1024 || clientSecret.includes('\u0000')) throw new Invalid('invalid_value', 'clientSecret is too long', 'clientSecret');
+    await this.db.transaction(async (tx) => {
+      const row = await tx.maybeOne<{ name: string }>(
+        `update import_integrations set client_secret_sealed = ?, updated_at = now() where organization_id = ? and id = ? returning name`,
+        [this.cipher.encrypt(clientSecret), actor.organizationId, id],
+      );
+      if (!row) throw new NotFound('import_integration', id);
+      await writeAudit(tx, actor, { action: 'import.secret', resourceType: 'import_integration', resourceId: id, resourceLabel: row.name });
+    });
+    return this.get(actor, id);
+  }
+
   /**
    * Seed 003: "All shares will be deleted, but the user profiles remain."
    * Revokes the integration's shares, deletes its group (so its memberships)
