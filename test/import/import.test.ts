@@ -345,6 +345,15 @@ describe('Entra group import: limits and Entra failures', () => {
     }
   });
 
+  it('a secret sealed with another master key is a clear error', async () => {
+    const s = await scene();
+    const otherKey = createDomain(t.database.orm, 'another-master-secret-0123456789abcdef', undefined, {
+      entraDirectory: createEntraGraphClient({ graphBaseUrl: graph.url, loginBaseUrl: graph.url }),
+    });
+    expect(await otherKey.imports.run(s.a, s.integration.id)).toMatchObject({ status: 'failed', errorCode: 'import_secret_unreadable' });
+    expect(await d.imports.run(s.a, s.integration.id)).toMatchObject({ status: 'success', added: 3 });
+  });
+
   it('a group unknown to Entra is a clear error', async () => {
     const s = await scene();
     graph.groups.delete(s.entraGroupId);

@@ -317,7 +317,7 @@ export class ImportService {
       if (!this.directory) throw new Unavailable('import_not_configured', 'No Microsoft Graph client is configured in this process');
       opts.onProgress?.({ phase: 'fetching', fetched: 0 });
       const users = await this.directory.groupMembers(
-        { tenantId: lease.tenant_id, clientId: lease.client_id, clientSecret: this.cipher.decrypt(lease.client_secret_sealed) },
+        { tenantId: lease.tenant_id, clientId: lease.client_id, clientSecret: this.openSecret(lease.client_secret_sealed) },
         lease.entra_group_id,
         {
           maxUsers: MAX_USERS_PER_INTEGRATION,
@@ -350,7 +350,10 @@ export class ImportService {
         onProgress: opts.onProgress,
       });
     } catch (e) {
-      failure = e instanceof DomainError ? { code: e.code, message: e.message } : { code: 'internal', message: e instanceof Error ? e.message : String(e) };
+      failure =
+        e instanceof DomainError
+          ? { code: e.code, message: e.message }
+          : { code: 'internal', message: `Unexpected failure: ${(e instanceof Error ? e.message : String(e)).slice(0, 300)}` };
     }
     const durationMs = Date.now() - started;
     const changed = counts.added + counts.updated + counts.removed > 0;
@@ -365,6 +368,18 @@ export class ImportService {
       audit,
     });
     return { integrationId: id, status: failure ? 'failed' : 'success', ...counts, durationMs, errorCode: failure?.code ?? null, error: failure?.message ?? null };
+  }
+
+  private openSecret(sealed: string): string {
+    try {
+      return this.cipher.decrypt(sealed);
+    } catch {
+      throw new Invalid(
+        'import_secret_unreadable',
+        'The stored client secret cannot be decrypted with this master key (was GATEHOUSE_SECRET changed?); set it again with "import secret"',
+        'clientSecret',
+      );
+    }
   }
 
   private async renewLease(tx: Sql, organizationId: string, id: string, token: string): Promise<void> {
