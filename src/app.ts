@@ -7,6 +7,7 @@ import type { Logger } from './http/logger.js';
 import { jsonErrorHandler } from './http/errors.js';
 import { createMetrics } from './http/metrics.js';
 import { requestContext } from './http/request-context.js';
+import { startImportScheduler } from './scheduler/import-scheduler.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -45,6 +46,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const closers: (() => Promise<void>)[] = [];
   // The edges. Each gets the domain and the config, and parses its own bodies.
   void config;
+
+  // Entra group import: scheduled runs through a PostgreSQL job queue (IMPORT_SCHEDULER=off disables).
+  if (config.import.scheduler && domain.imports.canRun) {
+    const scheduler = startImportScheduler({ domain, orm, intervalMinutes: config.import.intervalMinutes, logger });
+    closers.push(() => scheduler.stop());
+  }
 
   app.use((req, res) => {
     res.status(404).json({ error: 'not_found', message: `No route for ${req.method} ${req.path}` });

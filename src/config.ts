@@ -33,6 +33,8 @@ export interface Config {
     readonly sessionAbsoluteHours: number;
   };
   readonly import: {
+    /** Whether this process runs scheduled imports (IMPORT_SCHEDULER=on|off). */
+    readonly scheduler: boolean;
     readonly intervalMinutes: number;
     readonly graphBaseUrl: string;
     readonly loginBaseUrl: string;
@@ -76,6 +78,14 @@ function httpUrl(env: Env, name: string, fallback: string): string {
   return url.toString().replace(/\/+$/, '');
 }
 
+function onOff(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(on|true|1)$/i.test(raw)) return true;
+  if (/^(off|false|0)$/i.test(raw)) return false;
+  throw new ConfigError(name, `must be on or off, got "${raw}"`);
+}
+
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: Env = process.env): Config {
@@ -117,6 +127,7 @@ export function loadConfig(env: Env = process.env): Config {
       sessionAbsoluteHours: int(env, 'SESSION_ABSOLUTE_HOURS', 12, 1, 24 * 30),
     },
     import: {
+      scheduler: onOff(env, 'IMPORT_SCHEDULER', nodeEnv !== 'test'),
       intervalMinutes: int(env, 'IMPORT_INTERVAL_MINUTES', 15, 1, 24 * 60),
       graphBaseUrl: httpUrl(env, 'GRAPH_BASE_URL', 'https://graph.microsoft.com'),
       loginBaseUrl: httpUrl(env, 'ENTRA_LOGIN_BASE_URL', 'https://login.microsoftonline.com'),

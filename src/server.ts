@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { createApp } from './app.js';
 import { createDomain } from './domain/index.js';
 import { createLogger } from './http/logger.js';
+import { createEntraGraphClient } from './integrations/entra-graph/graph-client.js';
 import { migrate, openDatabase } from './infra/orm.js';
 import { resolveMasterSecret } from './infra/master-secret.js';
 
@@ -25,10 +26,15 @@ async function main(): Promise<void> {
   const applied = await migrate(database.orm);
   logger.info({ applied, database: config.database.url ? 'postgresql' : `embedded PGlite in ${config.dataDir}` }, 'database ready');
 
-  const domain = createDomain(database.orm, secret, {
-    sessions: { idleMinutes: config.saml.sessionIdleMinutes, absoluteHours: config.saml.sessionAbsoluteHours },
-    authFailures: { maxFailures: config.authFailureLimit, windowSeconds: 60 },
-  });
+  const domain = createDomain(
+    database.orm,
+    secret,
+    {
+      sessions: { idleMinutes: config.saml.sessionIdleMinutes, absoluteHours: config.saml.sessionAbsoluteHours },
+      authFailures: { maxFailures: config.authFailureLimit, windowSeconds: 60 },
+    },
+    { entraDirectory: createEntraGraphClient(config.import) },
+  );
   const app = await createApp({ config, orm: database.orm, domain, logger });
   const server = http.createServer(app.express);
   server.keepAliveTimeout = 65_000;

@@ -13,6 +13,8 @@ export interface CliContext {
 export interface CommandResult {
   readonly json: Record<string, unknown>;
   readonly text: string;
+  /** Process exit code when the result itself reports a failure (default 0). */
+  readonly exitCode?: number;
 }
 
 export interface Command {

@@ -10,8 +10,10 @@ import { orgCommands } from './org.js';
 import { scimCommands } from './scim.js';
 import { apiKeyCommands } from './apikey.js';
 import { directoryCommands } from './directory.js';
+import { importCommands } from './import.js';
+import { createEntraGraphClient } from '../integrations/entra-graph/graph-client.js';
 
-export const commands: Command[] = [...orgCommands, ...scimCommands, ...apiKeyCommands, ...directoryCommands];
+export const commands: Command[] = [...orgCommands, ...scimCommands, ...apiKeyCommands, ...directoryCommands, ...importCommands];
 
 export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -73,7 +75,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
   try {
     await migrate(database.orm);
-    const domain = createDomain(database.orm, secret);
+    const domain = createDomain(database.orm, secret, undefined, { entraDirectory: createEntraGraphClient(config.import) });
     const ctx: CliContext = {
       config,
       domain,
@@ -85,7 +87,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     };
     const result = await command.run(ctx, values);
     io.stdout((json ? JSON.stringify(result.json) : result.text) + '\n');
-    return 0;
+    return result.exitCode ?? 0;
   } catch (e) {
     if (e instanceof UsageError) return usage(e.message);
     if (e instanceof DomainError) return fail(1, e.code, e.message);

@@ -12,6 +12,8 @@ import { PlaceService } from './place/place.service.js';
 import { ShareService } from './share/share.service.js';
 import { SessionService, type SessionPolicy } from './session/session.service.js';
 import { RateLimitService, type RateLimitPolicy } from './rate-limit/rate-limit.service.js';
+import { DEFAULT_IMPORT_OPTIONS, ImportService, type ImportServiceOptions } from './import/import.service.js';
+import type { EntraDirectory } from './import/import.model.js';
 import type { MikroORM } from '@mikro-orm/postgresql';
 
 export interface Domain {
@@ -27,6 +29,7 @@ export interface Domain {
   readonly access: AccessService;
   readonly sessions: SessionService;
   readonly rateLimits: RateLimitService;
+  readonly imports: ImportService;
 }
 
 export interface DomainPolicies {
@@ -39,21 +42,38 @@ export const DEFAULT_POLICIES: DomainPolicies = {
   authFailures: { maxFailures: 20, windowSeconds: 60 },
 };
 
-export function createDomain(orm: MikroORM, masterSecret: string, policies: DomainPolicies = DEFAULT_POLICIES): Domain {
+
+/** Outbound dependencies the domain calls through ports (absent: those use cases answer Unavailable). */
+export interface DomainPorts {
+  /** Microsoft Graph, for the Entra group import. */
+  readonly entraDirectory?: EntraDirectory;
+  readonly importOptions?: ImportServiceOptions;
+}
+
+export function createDomain(
+  orm: MikroORM,
+  masterSecret: string,
+  policies: DomainPolicies = DEFAULT_POLICIES,
+  ports: DomainPorts = {},
+): Domain {
   const db = new Db(orm);
+  const cipher = new Cipher(masterSecret);
+  const groups = new GroupService(db);
+  const shares = new ShareService(db);
   return {
     db,
-    cipher: new Cipher(masterSecret),
+    cipher,
     organizations: new OrganizationService(db),
     apiKeys: new ApiKeyService(db),
     audit: new AuditService(db),
     members: new MemberService(db),
-    groups: new GroupService(db),
+    groups,
     places: new PlaceService(db),
-    shares: new ShareService(db),
+    shares,
     access: new AccessService(db),
     sessions: new SessionService(db, policies.sessions),
     rateLimits: new RateLimitService(db, policies.authFailures),
+    imports: new ImportService(db, cipher, groups, shares, ports.entraDirectory, ports.importOptions ?? DEFAULT_IMPORT_OPTIONS),
   };
 }
 

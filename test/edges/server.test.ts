@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { migrationsList } from '../../migrations/index.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-server-'));
 const dataDir = path.join(root, 'data'); // does not exist yet: the server creates it
@@ -71,7 +72,7 @@ describe('server on embedded PGlite', () => {
     const base = `http://127.0.0.1:${first.port}`;
     expect(first.logs().find((l) => String(l.msg).includes('generated a master key'))).toBeTruthy();
     expect(fs.statSync(path.join(dataDir, 'master.key')).mode & 0o777).toBe(0o600);
-    expect(first.logs().find((l) => l.msg === 'database ready')).toMatchObject({ applied: ['Migration20261123000000_initial'] });
+    expect(first.logs().find((l) => l.msg === 'database ready')).toMatchObject({ applied: migrationsList.map((m) => m.name) });
 
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(200);

@@ -242,6 +242,32 @@ export class GroupService {
     return rows.map((r) => ({ id: r.id, userName: r.user_name, displayName: r.display_name }));
   }
 
+  /** Creates an empty group inside a caller's transaction (the import creates its group with its integration). */
+  async createIn(tx: Sql, actor: Actor, input: { displayName: string; externalId?: string | null }): Promise<Group> {
+    requireDirectoryWriter(actor);
+    const displayName = checkDisplayName(input.displayName);
+    const externalId = checkExternalId(input.externalId);
+    const id = crypto.randomUUID();
+    const row = await this.translate(displayName, () =>
+      tx.one<GroupRow>(
+        `insert into groups (organization_id, id, display_name, external_id, source) values (?, ?, ?, ?, ?) returning ${GROUP_COLUMNS}`,
+        [actor.organizationId, id, displayName, externalId, sourceOf(actor)],
+      ),
+    );
+    await writeAudit(tx, actor, { action: 'group.create', resourceType: 'group', resourceId: id, resourceLabel: displayName, detail: { displayName, externalId, membersAdded: 0 } });
+    return toGroup(row);
+  }
+
+  /** Deletes a group inside a caller's transaction (deleting an import deletes its group). */
+  async deleteIn(tx: Sql, actor: Actor, id: string): Promise<void> {
+    requireDirectoryWriter(actor);
+    const row = await tx.maybeOne<GroupRow>(`delete from groups where organization_id = ? and id = ? returning ${GROUP_COLUMNS}`, [actor.organizationId, id]);
+    if (!row) throw new NotFound('group', id);
+    assertCanEditMembership(actor, row);
+    await recordAccessChange(tx, actor.organizationId, { kind: 'group_deleted', groupId: id });
+    await writeAudit(tx, actor, { action: 'group.delete', resourceType: 'group', resourceId: id, resourceLabel: row.display_name });
+  }
+
   /** Inserts memberships of existing members; unknown ids make the whole change fail. */
   private async insertMembers(tx: Sql, organizationId: string, groupId: string, memberIds: string[]): Promise<number> {
     if (memberIds.length === 0) return 0;

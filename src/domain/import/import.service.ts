@@ -1,0 +1,435 @@
+// Entra group import use cases (seed 003). Setting an integration up is an
+// administrator's act; running it is the import's own: it acts as an actor of
+// kind `import`, so the group it keeps (source `import`) takes no manual
+// membership edits, and every change it makes is audited under its name.
+import crypto from 'node:crypto';
+import { requireAdmin, type Actor } from '../actor.js';
+import { isForeignKeyViolation, isUniqueViolation, type Db, type Sql } from '../db.js';
+import { Conflict, DomainError, Invalid, NotFound, Unavailable } from '../errors.js';
+import { isUuid } from '../ids.js';
+import type { Cipher } from '../secrets.js';
+import { writeAudit } from '../audit/audit.service.js';
+import type { GroupService } from '../group/group.service.js';
+import { SHARE_ROLES, type ShareRole, type ShareService } from '../share/share.service.js';
+import {
+  IMPORT_IDENTIFIERS,
+  INTEGRATION_SELECT,
+  MAX_USERS_PER_INTEGRATION,
+  toIntegration,
+  type EntraDirectory,
+  type ImportIdentifier,
+  type ImportIntegration,
+  type ImportIntegrationInput,
+  type ImportMode,
+  type ImportProgress,
+  type ImportRunResult,
+  type ImportTarget,
+  type IntegrationRow,
+} from './import.model.js';
+import { applySync, planSync, type SyncCounts } from './import.sync.js';
+
+export interface ImportServiceOptions {
+  /** How long a run may hold an integration before another process may take it over; renewed every batch. */
+  readonly leaseSeconds: number;
+  /** Users written per transaction. */
+  readonly batchSize: number;
+}
+
+export const DEFAULT_IMPORT_OPTIONS: ImportServiceOptions = { leaseSeconds: 600, batchSize: 1000 };
+
+const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// A tenant is a GUID or a verified domain; it goes into a URL path, so nothing else.
+const TENANT_RE = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,198}[A-Za-z0-9])?$/;
+
+export function importActor(organizationId: string, integrationId: string, name: string): Actor & { kind: 'import' } {
+  return { kind: 'import', organizationId, id: integrationId, label: `import:${name}` };
+}
+
+interface LeaseRow {
+  name: string;
+  tenant_id: string;
+  client_id: string;
+  client_secret_sealed: string;
+  entra_group_id: string;
+  identifier: ImportIdentifier;
+  group_id: string;
+  prev_status: string | null;
+}
+
+function checkText(v: unknown, field: string, max = 200): string {
+  if (typeof v !== 'string' || v.trim().length === 0) throw new Invalid('required', `${field} is required`, field);
+  if (v.length > max || v.includes('\u0000')) throw new Invalid('invalid_value', `${field} must be at most ${max} characters`, field);
+  return v.trim();
+}
+
+function checkGuid(v: unknown, field: string): string {
+  const s = checkText(v, field);
+  if (!GUID_RE.test(s)) throw new Invalid('invalid_value', `${field} must be a GUID (the object id shown in Entra)`, field);
+  return s.toLowerCase();
+}
+
+function validate(input: ImportIntegrationInput): {
+  name: string;
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  entraGroupId: string;
+  identifier: ImportIdentifier;
+  mode: ImportMode;
+  targets: ImportTarget[];
+} {
+  const name = checkText(input.name, 'name');
+  const tenantId = checkText(input.tenantId, 'tenantId');
+  if (!TENANT_RE.test(tenantId)) throw new Invalid('invalid_value', 'tenantId must be the tenant GUID or a verified domain', 'tenantId');
+  const clientId = checkGuid(input.clientId, 'clientId');
+  if (typeof input.clientSecret !== 'string' || input.clientSecret.length === 0) throw new Invalid('required', 'clientSecret is required', 'clientSecret');
+  if (input.clientSecret.length > 1024 || input.clientSecret.includes('\u0000')) throw new Invalid('invalid_value', 'clientSecret is too long', 'clientSecret');
+  const entraGroupId = checkGuid(input.entraGroupId, 'entraGroupId');
+  const identifier = input.identifier ?? 'upn';
+  if (!IMPORT_IDENTIFIERS.includes(identifier)) throw new Invalid('invalid_value', 'identifier must be upn or mail', 'identifier');
+  const targets: ImportTarget[] = (input.targets ?? []).map((t, i) => {
+    const placeId = t.placeId ?? null;
+    const lockId = t.lockId ?? null;
+    if ((placeId === null) === (lockId === null)) throw new Invalid('one_target_required', `targets[${i}]: give exactly one of placeId or lockId`, 'targets');
+    const role = (t.role ?? 'user') as ShareRole;
+    if (!SHARE_ROLES.includes(role)) throw new Invalid('invalid_role', `targets[${i}]: role must be one of ${SHARE_ROLES.join(', ')}`, 'targets');
+    if (placeId !== null && !isUuid(placeId)) throw new NotFound('place', placeId);
+    if (lockId !== null && !isUuid(lockId)) throw new NotFound('lock', lockId);
+    return { placeId, lockId, role };
+  });
+  const mode = input.mode ?? (targets.length > 0 ? 'grant_shares' : 'users_only');
+  if (mode !== 'users_only' && mode !== 'grant_shares') throw new Invalid('invalid_value', 'mode must be users_only or grant_shares', 'mode');
+  if (mode === 'grant_shares' && targets.length === 0) throw new Invalid('targets_required', 'Sharing access needs at least one place or lock', 'targets');
+  if (mode === 'users_only' && targets.length > 0) throw new Invalid('targets_not_allowed', '"Import as users only" shares no place or lock', 'targets');
+  if (targets.length > 100) throw new Invalid('too_many_values', 'At most 100 places or locks per integration', 'targets');
+  return { name, tenantId, clientId, clientSecret: input.clientSecret, entraGroupId, identifier, mode, targets };
+}
+
+export class ImportService {
+  constructor(
+    private readonly db: Db,
+    private readonly cipher: Cipher,
+    private readonly groups: GroupService,
+    private readonly shares: ShareService,
+    private readonly directory: EntraDirectory | undefined,
+    private readonly options: ImportServiceOptions = DEFAULT_IMPORT_OPTIONS,
+  ) {}
+
+  /** Whether this process can reach Microsoft Graph (a domain built without the Graph port, as in most tests, cannot). */
+  get canRun(): boolean {
+    return this.directory !== undefined;
+  }
+
+  /** Connects an Entra group: creates the integration, its Gatehouse group and (grant_shares) the group's shares. */
+  async create(actor: Actor, input: ImportIntegrationInput): Promise<ImportIntegration> {
+    requireAdmin(actor);
+    const v = validate(input);
+    const id = crypto.randomUUID();
+    const importer = importActor(actor.organizationId, id, v.name);
+    await this.db.transaction(async (tx) => {
+      const group = await this.groups.createIn(tx, importer, { displayName: `Entra import: ${v.name}` });
+      try {
+        await tx.run(
+          `insert into import_integrations (organization_id, id, name, tenant_id, client_id, client_secret_sealed, entra_group_id, identifier, mode, group_id)
+           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [actor.organizationId, id, v.name, v.tenantId, v.clientId, this.cipher.encrypt(v.clientSecret), v.entraGroupId, v.identifier, v.mode, group.id],
+        );
+        for (const t of v.targets) {
+          await tx.run(`insert into import_targets (organization_id, integration_id, id, place_id, lock_id, role) values (?, ?, ?, ?, ?, ?)`, [
+            actor.organizationId,
+            id,
+            crypto.randomUUID(),
+            t.placeId,
+            t.lockId,
+            t.role,
+          ]);
+          await this.shares.grantIn(tx, actor, { groupId: group.id, placeId: t.placeId, lockId: t.lockId, role: t.role }, { source: 'import', sourceRef: id });
+        }
+      } catch (e) {
+        if (isUniqueViolation(e)) throw new Conflict('import_name_taken', `An integration named "${v.name}" already exists in this organisation`, { field: 'name' });
+        if (isForeignKeyViolation(e)) throw new NotFound('place_or_lock', v.targets.map((t) => t.placeId ?? t.lockId).join(', '));
+        throw e;
+      }
+      await writeAudit(tx, actor, {
+        action: 'import.create',
+        resourceType: 'import_integration',
+        resourceId: id,
+        resourceLabel: v.name,
+        detail: { tenantId: v.tenantId, clientId: v.clientId, entraGroupId: v.entraGroupId, identifier: v.identifier, mode: v.mode, groupId: group.id, targets: v.targets },
+      });
+    }).catch(async (e: unknown) => {
+      // The group "Entra import: NAME" is taken: most often by this very integration name (the unique index decided; this only names it).
+      if (e instanceof Conflict && e.code === 'display_name_taken') {
+        const same = await this.db.sql.maybeOne(`select 1 from import_integrations where organization_id = ? and lower(name) = lower(?)`, [actor.organizationId, v.name]);
+        if (same) throw new Conflict('import_name_taken', `An integration named "${v.name}" already exists in this organisation`, { field: 'name' });
+      }
+      throw e;
+    });
+    return this.get(actor, id);
+  }
+
+  async get(actor: Actor, id: string): Promise<ImportIntegration> {
+    requireAdmin(actor);
+    if (!isUuid(id)) throw new NotFound('import_integration', id);
+    const row = await this.db.sql.maybeOne<IntegrationRow>(`select ${INTEGRATION_SELECT} from import_integrations i where i.organization_id = ? and i.id = ?`, [
+      actor.organizationId,
+      id,
+    ]);
+    if (!row) throw new NotFound('import_integration', id);
+    return toIntegration(row);
+  }
+
+  async list(actor: Actor): Promise<ImportIntegration[]> {
+    requireAdmin(actor);
+    const rows = await this.db.sql.all<IntegrationRow>(
+      `select ${INTEGRATION_SELECT} from import_integrations i where i.organization_id = ? order by lower(i.name), i.id`,
+      [actor.organizationId],
+    );
+    return rows.map(toIntegration);
+  }
+
+  /** Stops scheduled runs (members, group and shares stay as they are). */
+  async pause(actor: Actor, id: string): Promise<ImportIntegration> {
+    return this.setPaused(actor, id, true);
+  }
+
+  async resume(actor: Actor, id: string): Promise<ImportIntegration> {
+    return this.setPaused(actor, id, false);
+  }
+
+  private async setPaused(actor: Actor, id: string, paused: boolean): Promise<ImportIntegration> {
+    requireAdmin(actor);
+    if (!isUuid(id)) throw new NotFound('import_integration', id);
+    await this.db.transaction(async (tx) => {
+      const row = await tx.maybeOne<{ name: string; paused: boolean }>(
+        `select name, paused from import_integrations where organization_id = ? and id = ? for update`,
+        [actor.organizationId, id],
+      );
+      if (!row) throw new NotFound('import_integration', id);
+      if (row.paused === paused) return;
+      await tx.run(`update import_integrations set paused = ?, updated_at = now() where organization_id = ? and id = ?`, [paused, actor.organizationId, id]);
+      await writeAudit(tx, actor, { action: paused ? 'import.pause' : 'import.resume', resourceType: 'import_integration', resourceId: id, resourceLabel: row.name });
+    });
+    return this.get(actor, id);
+  }
+
+  /** Replaces the client secret (Entra secrets expire: the run then fails with entra_secret_invalid). */
+  async setClientSecret(actor: Actor, id: string, clientSecret: string): Promise<ImportIntegration> {
+    requireAdmin(actor);
+    if (!isUuid(id)) throw new NotFound('import_integration', id);
+    if (typeof clientSecret !== 'string' || clientSecret.length === 0) throw new Invalid('required', 'clientSecret is required', 'clientSecret');
+    if (clientSecret.length > 1024 || clientSecret.includes('\u0000')) throw new Invalid('invalid_value', 'clientSecret is too long', 'clientSecret');
+    await this.db.transaction(async (tx) => {
+      const row = await tx.maybeOne<{ name: string }>(
+        `update import_integrations set client_secret_sealed = ?, updated_at = now() where organization_id = ? and id = ? returning name`,
+        [this.cipher.encrypt(clientSecret), actor.organizationId, id],
+      );
+      if (!row) throw new NotFound('import_integration', id);
+      await writeAudit(tx, actor, { action: 'import.secret', resourceType: 'import_integration', resourceId: id, resourceLabel: row.name });
+    });
+    return this.get(actor, id);
+  }
+
+  /**
+   * Seed 003: "All shares will be deleted, but the user profiles remain."
+   * Revokes the integration's shares, deletes its group (so its memberships)
+   * and the integration; members stay.
+   */
+  async delete(actor: Actor, id: string): Promise<void> {
+    requireAdmin(actor);
+    if (!isUuid(id)) throw new NotFound('import_integration', id);
+    await this.db.transaction(async (tx) => {
+      const row = await tx.maybeOne<{ name: string; group_id: string }>(
+        `delete from import_integrations where organization_id = ? and id = ? returning name, group_id`,
+        [actor.organizationId, id],
+      );
+      if (!row) throw new NotFound('import_integration', id);
+      const shareIds = await tx.all<{ id: string }>(`select id from shares where organization_id = ? and source = 'import' and source_ref = ?`, [actor.organizationId, id]);
+      await this.shares.revokeIn(tx, actor, shareIds.map((s) => s.id));
+      await this.groups.deleteIn(tx, importActor(actor.organizationId, id, row.name), row.group_id);
+      await writeAudit(tx, actor, { action: 'import.delete', resourceType: 'import_integration', resourceId: id, resourceLabel: row.name, detail: { sharesRevoked: shareIds.length } });
+    });
+  }
+
+  /** Runs one integration now (an administrator's "sync now"); runs even when paused. */
+  async run(actor: Actor, id: string, opts: { onProgress?: (p: ImportProgress) => void } = {}): Promise<ImportRunResult> {
+    requireAdmin(actor);
+    if (!isUuid(id)) throw new NotFound('import_integration', id);
+    return this.sync(actor.organizationId, id, { scheduled: false, onProgress: opts.onProgress });
+  }
+
+  /**
+   * A scheduled run (the job queue): skipped when paused, when another
+   * process runs it, or when it already ran within `intervalMinutes` (a job
+   * queued twice by two processes then runs once).
+   */
+  async runScheduled(organizationId: string, id: string, intervalMinutes: number): Promise<ImportRunResult> {
+    return this.sync(organizationId, id, { scheduled: true, intervalMinutes });
+  }
+
+  /**
+   * Integrations whose next run is due, across organisations (the scheduler
+   * is Gatehouse itself, not an actor of one organisation).
+   */
+  async due(intervalMinutes: number, limit = 100): Promise<{ organizationId: string; id: string }[]> {
+    const rows = await this.db.sql.all<{ organization_id: string; id: string }>(
+      `select organization_id, id from import_integrations
+       where not paused and (last_started_at is null or last_started_at <= now() - make_interval(mins => ?))
+         and (lease_until is null or lease_until < now())
+       order by last_started_at nulls first limit ${Math.max(1, Math.min(limit, 1000))}`,
+      [intervalMinutes],
+    );
+    return rows.map((r) => ({ organizationId: r.organization_id, id: r.id }));
+  }
+
+  private async sync(
+    organizationId: string,
+    id: string,
+    opts: { scheduled: boolean; intervalMinutes?: number; onProgress?: (p: ImportProgress) => void },
+  ): Promise<ImportRunResult> {
+    const started = Date.now();
+    const token = crypto.randomUUID();
+    // The lease: only one run of an integration at a time, whichever process starts it.
+    const lease = await this.db.sql.maybeOne<LeaseRow>(
+      `update import_integrations i set lease_token = ?, lease_until = now() + make_interval(secs => ?), last_started_at = now(), last_status = 'running'
+       from (select last_status as prev_status from import_integrations where organization_id = ? and id = ?) p
+       where i.organization_id = ? and i.id = ? and (i.lease_until is null or i.lease_until < now())
+         ${opts.scheduled ? 'and not i.paused and (i.last_started_at is null or i.last_started_at <= now() - make_interval(mins => ?))' : ''}
+       returning i.name, i.tenant_id, i.client_id, i.client_secret_sealed, i.entra_group_id, i.identifier, i.group_id, p.prev_status`,
+      [token, this.options.leaseSeconds, organizationId, id, organizationId, id, ...(opts.scheduled ? [opts.intervalMinutes ?? 0] : [])],
+    );
+    const empty = { integrationId: id, total: 0, added: 0, created: 0, updated: 0, removed: 0, skipped: 0, durationMs: 0, errorCode: null, error: null };
+    if (!lease) {
+      const row = await this.db.sql.maybeOne<{ paused: boolean; leased: boolean }>(
+        `select paused, coalesce(lease_until >= now(), false) as leased from import_integrations where organization_id = ? and id = ?`,
+        [organizationId, id],
+      );
+      if (!row) throw new NotFound('import_integration', id);
+      const skippedReason = row.leased ? 'already_running' : opts.scheduled && row.paused ? 'paused' : 'not_due';
+      return { ...empty, status: 'skipped', skippedReason };
+    }
+
+    let renewedAt = started;
+    const actor = importActor(organizationId, id, lease.name);
+    const counts: SyncCounts = { total: 0, added: 0, created: 0, updated: 0, removed: 0, skipped: 0 };
+    let failure: { code: string; message: string } | null = null;
+    try {
+      if (!this.directory) throw new Unavailable('import_not_configured', 'No Microsoft Graph client is configured in this process');
+      opts.onProgress?.({ phase: 'fetching', fetched: 0 });
+      const users = await this.directory.groupMembers(
+        { tenantId: lease.tenant_id, clientId: lease.client_id, clientSecret: this.openSecret(lease.client_secret_sealed) },
+        lease.entra_group_id,
+        {
+          maxUsers: MAX_USERS_PER_INTEGRATION,
+          onPage: async (fetched) => {
+            opts.onProgress?.({ phase: 'fetching', fetched });
+            // A read slowed by throttling keeps the integration: renew once half the lease is used.
+            if (Date.now() - renewedAt > (this.options.leaseSeconds * 1000) / 2) {
+              await this.renewLease(this.db.sql, organizationId, id, token);
+              renewedAt = Date.now();
+            }
+          },
+        },
+      );
+      if (users.length > MAX_USERS_PER_INTEGRATION) {
+        throw new Invalid(
+          'import_too_many_users',
+          `The Entra group has more than ${MAX_USERS_PER_INTEGRATION} users; an integration imports at most ${MAX_USERS_PER_INTEGRATION}. Split it into several groups, one integration each`,
+          'entraGroupId',
+          { limit: MAX_USERS_PER_INTEGRATION },
+        );
+      }
+      counts.total = users.length;
+      const plan = await planSync(this.db.sql, { organizationId, integrationId: id, groupId: lease.group_id, identifier: lease.identifier }, users);
+      counts.skipped = plan.skipped;
+      await applySync(this.db, actor, plan, {
+        batchSize: this.options.batchSize,
+        groupId: lease.group_id,
+        counts,
+        renewLease: (tx) => this.renewLease(tx, organizationId, id, token),
+        onProgress: opts.onProgress,
+      });
+    } catch (e) {
+      failure =
+        e instanceof DomainError
+          ? { code: e.code, message: e.message }
+          : { code: 'internal', message: `Unexpected failure: ${(e instanceof Error ? e.message : String(e)).slice(0, 300)}` };
+    }
+    const durationMs = Date.now() - started;
+    const changed = counts.added + counts.updated + counts.removed > 0;
+    // A run that changed nothing writes no audit row (a no-change resync writes nothing but its own status).
+    const audit = changed || failure !== null || lease.prev_status === 'failed';
+    await this.finish(actor, token, {
+      status: failure ? 'failed' : 'success',
+      errorCode: failure?.code ?? null,
+      error: failure?.message ?? null,
+      counts,
+      durationMs,
+      audit,
+    });
+    return { integrationId: id, status: failure ? 'failed' : 'success', ...counts, durationMs, errorCode: failure?.code ?? null, error: failure?.message ?? null };
+  }
+
+  private openSecret(sealed: string): string {
+    try {
+      return this.cipher.decrypt(sealed);
+    } catch {
+      throw new Invalid(
+        'import_secret_unreadable',
+        'The stored client secret cannot be decrypted with this master key (was GATEHOUSE_SECRET changed?); set it again with "import secret"',
+        'clientSecret',
+      );
+    }
+  }
+
+  private async renewLease(tx: Sql, organizationId: string, id: string, token: string): Promise<void> {
+    const n = await tx.run(`update import_integrations set lease_until = now() + make_interval(secs => ?) where organization_id = ? and id = ? and lease_token = ?`, [
+      this.options.leaseSeconds,
+      organizationId,
+      id,
+      token,
+    ]);
+    if (n === 0) throw new Conflict('import_lease_lost', 'The integration was deleted or taken over by another process during the run');
+  }
+
+  private async finish(
+    actor: Actor & { kind: 'import' },
+    token: string,
+    r: { status: 'success' | 'failed'; errorCode: string | null; error: string | null; counts: SyncCounts; durationMs: number; audit: boolean },
+  ): Promise<void> {
+    const params = [
+      r.status,
+      r.errorCode,
+      r.error,
+      r.counts.total,
+      r.counts.added,
+      r.counts.updated,
+      r.counts.removed,
+      r.durationMs,
+      actor.organizationId,
+      actor.id,
+      token,
+    ];
+    const update = `update import_integrations set lease_token = null, lease_until = null, last_finished_at = now(), last_status = ?, last_error_code = ?,
+        last_error = ?, last_total = ?, last_added = ?, last_updated = ?, last_removed = ?, last_duration_ms = ?
+      where organization_id = ? and id = ? and lease_token = ?`;
+    if (!r.audit) {
+      await this.db.sql.run(update, params);
+      return;
+    }
+    await this.db.transaction(async (tx) => {
+      const n = await tx.run(update, params);
+      if (n === 0) return; // deleted during the run: nothing to report on
+      await writeAudit(tx, actor, {
+        action: 'import.run',
+        outcome: r.status === 'success' ? 'success' : 'failure',
+        resourceType: 'import_integration',
+        resourceId: actor.id,
+        resourceLabel: actor.label.replace(/^import:/, ''),
+        reason: r.error,
+        detail: { ...r.counts, durationMs: r.durationMs, errorCode: r.errorCode },
+      });
+    });
+  }
+}
+
