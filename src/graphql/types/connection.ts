@@ -1,0 +1,61 @@
+// Relay connections: edges { cursor node }, pageInfo, totalCount.
+import { Field, Int, ObjectType, type ClassType } from 'type-graphql';
+
+@ObjectType({ description: 'Relay page information' })
+export class PageInfo {
+  @Field(() => Boolean)
+  hasNextPage!: boolean;
+
+  @Field(() => Boolean, { description: 'Always false: pages are read forwards with `after`' })
+  hasPreviousPage!: boolean;
+
+  @Field(() => String, { nullable: true })
+  startCursor!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Pass as `after` to read the next page' })
+  endCursor!: string | null;
+}
+
+export interface Edge<T> {
+  cursor: string;
+  node: T;
+}
+
+export interface Connection<T> {
+  edges: Edge<T>[];
+  pageInfo: PageInfo;
+  /** A number, or a function graphql-js calls only when the field is asked for. */
+  totalCount: number | null | (() => Promise<number>);
+}
+
+export function connectionType<T extends object>(name: string, node: ClassType<T>, opts: { totalCount?: string } = {}): ClassType<Connection<T>> {
+  @ObjectType(`${name}Edge`)
+  class EdgeClass {
+    @Field(() => String)
+    cursor!: string;
+
+    @Field(() => node)
+    node!: T;
+  }
+
+  @ObjectType(`${name}Connection`)
+  class ConnectionClass {
+    @Field(() => [EdgeClass])
+    edges!: Edge<T>[];
+
+    @Field(() => PageInfo)
+    pageInfo!: PageInfo;
+
+    @Field(() => Int, { nullable: true, description: opts.totalCount ?? 'Number of items matching, over all pages' })
+    totalCount!: number | null | (() => Promise<number>);
+  }
+  return ConnectionClass;
+}
+
+export function toConnection<T>(nodes: T[], cursors: string[], hasNextPage: boolean, totalCount: Connection<T>['totalCount']): Connection<T> {
+  return {
+    edges: nodes.map((node, i) => ({ node, cursor: cursors[i]! })),
+    pageInfo: { hasNextPage, hasPreviousPage: false, startCursor: cursors[0] ?? null, endCursor: cursors.at(-1) ?? null },
+    totalCount,
+  };
+}
