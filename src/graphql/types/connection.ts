@@ -24,8 +24,7 @@ export interface Edge<T> {
 export interface Connection<T> {
   edges: Edge<T>[];
   pageInfo: PageInfo;
-  /** A number, or a function graphql-js calls only when the field is asked for. */
-  totalCount: number | null | (() => Promise<number>);
+  readonly totalCount: number | null | Promise<number>;
 }
 
 export function connectionType<T extends object>(name: string, node: ClassType<T>, opts: { totalCount?: string } = {}): ClassType<Connection<T>> {
@@ -47,15 +46,26 @@ export function connectionType<T extends object>(name: string, node: ClassType<T
     pageInfo!: PageInfo;
 
     @Field(() => Int, { nullable: true, description: opts.totalCount ?? 'Number of items matching, over all pages' })
-    totalCount!: number | null | (() => Promise<number>);
+    totalCount!: number | null | Promise<number>;
   }
   return ConnectionClass;
 }
 
-export function toConnection<T>(nodes: T[], cursors: string[], hasNextPage: boolean, totalCount: Connection<T>['totalCount']): Connection<T> {
+/**
+ * A connection. `totalCount` may be a function: it then runs (one count
+ * statement) only when a client asks for the field.
+ */
+export function toConnection<T>(
+  nodes: T[],
+  cursors: string[],
+  hasNextPage: boolean,
+  totalCount: number | null | (() => Promise<number>),
+): Connection<T> {
   return {
     edges: nodes.map((node, i) => ({ node, cursor: cursors[i]! })),
     pageInfo: { hasNextPage, hasPreviousPage: false, startCursor: cursors[0] ?? null, endCursor: cursors.at(-1) ?? null },
-    totalCount,
+    get totalCount() {
+      return typeof totalCount === 'function' ? totalCount() : totalCount;
+    },
   };
 }
