@@ -40,11 +40,12 @@ export function createFormatError(logger: ErrorLogger) {
     if (original instanceof DomainError) {
       return { message: original.message, locations: formatted.locations, path: formatted.path, extensions: extensionsFor(original) };
     }
-    // Errors graphql-js and Apollo raise themselves (syntax, validation, bad
-    // variables, limits) are GraphQLErrors without a foreign cause: safe to show.
-    if (original instanceof GraphQLError || (error instanceof GraphQLError && !error.originalError)) {
-      return formatted;
-    }
+    // Errors graphql-js, Apollo and this edge raise themselves (syntax,
+    // validation, bad variables, authentication, limits) carry their code;
+    // Apollo gives everything else INTERNAL_SERVER_ERROR. (No instanceof
+    // GraphQLError: a second copy of graphql would defeat it.)
+    const code = formatted.extensions?.code;
+    if (typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR') return formatted;
     logger.error({ err: original }, 'GraphQL resolver failed');
     return { message: 'Internal server error', locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
   };

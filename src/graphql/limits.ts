@@ -1,6 +1,11 @@
 // Depth and cost limits, checked before anything runs.
 import { getNamedType, getNullableType, isListType, type GraphQLSchema, type ValidationRule } from 'graphql';
-import { fieldExtensionsEstimator, getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
+import { createRequire } from 'node:module';
+import type { ComplexityEstimator } from 'graphql-query-complexity/cjs';
+
+// The CommonJS build, required: the ESM build imports 'graphql/index.mjs', a
+// second copy of graphql next to the one type-graphql builds the schema with.
+const { fieldExtensionsEstimator, getComplexity } = createRequire(import.meta.url)('graphql-query-complexity') as typeof import('graphql-query-complexity/cjs');
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { edgeError } from './errors.js';
@@ -28,7 +33,14 @@ const connectionEstimator: ComplexityEstimator = ({ type, field, args, childComp
 };
 
 export function depthLimitRule(): ValidationRule {
-  return maxDepthRule({ n: MAX_DEPTH, ignoreIntrospection: true, flattenFragments: true }) as unknown as ValidationRule;
+  // Reported as a validation error (400), not thrown (which Apollo answers 500).
+  return maxDepthRule({
+    n: MAX_DEPTH,
+    ignoreIntrospection: true,
+    flattenFragments: true,
+    propagateOnRejection: false,
+    onReject: [(ctx, err) => ctx?.reportError(err)],
+  }) as unknown as ValidationRule;
 }
 
 export function queryCost(schema: GraphQLSchema, query: Parameters<typeof getComplexity>[0]['query'], variables?: Record<string, unknown>, operationName?: string): number {
@@ -44,9 +56,10 @@ export function costLimitPlugin(): ApolloServerPlugin {
           let cost: number;
           try {
             cost = queryCost(schema, document, request.variables, request.operationName);
-          } catch {
+          } catch (e) {
             // Variables that do not coerce: execution reports them as BAD_USER_INPUT.
-            return;
+            if (e instanceof Error && e.message.startsWith('Variable ')) return;
+            throw e;
           }
           if (cost > MAX_COST) {
             throw edgeError(`The query costs ${cost}, more than the limit of ${MAX_COST}: ask for smaller pages or fewer nested lists`, 'QUERY_TOO_COMPLEX', 400, {
