@@ -40,18 +40,27 @@ function grouped<T>(keys: readonly string[], rows: T[], keyOf: (r: T) => string 
 
 export function createLoaders(domain: Domain, actor: Actor): Loaders {
   const pages = new Map<string, DataLoader<string, GroupMembersPage>>();
+  const place = new DataLoader<string, Place | null>(async (ids) => byId(ids, await domain.places.getPlaces(actor, ids)));
+  const lock = new DataLoader<string, Lock | null>(async (ids) => byId(ids, await domain.places.getLocks(actor, ids)));
   return {
+    place,
+    lock,
     // A signed-in member may load itself; for anything else the domain decides.
     member: new DataLoader(async (ids) =>
       byId(ids, await domain.members.getMany(actor, ids, actor.kind === 'member' && ids.every((id) => id === actor.id))),
     ),
     group: new DataLoader(async (ids) => byId(ids, await domain.groups.getMany(actor, ids))),
-    place: new DataLoader(async (ids) => byId(ids, await domain.places.getPlaces(actor, ids))),
-    lock: new DataLoader(async (ids) => byId(ids, await domain.places.getLocks(actor, ids))),
     groupsOfMember: new DataLoader(async (ids) =>
       grouped(ids, await domain.groups.groupsOfMembers(actor, ids), (r) => r.memberId).map((rows) => rows.map((r) => r.group)),
     ),
-    sharesOfMember: new DataLoader(async (ids) => grouped(ids, await domain.shares.forGrantees(actor, ids, []), (s) => s.memberId)),
+    // Shares come with their lock and place, primed into those loaders:
+    // `shares { lock { place } }` costs this one statement.
+    sharesOfMember: new DataLoader(async (ids) => {
+      const found = await domain.shares.forMembersWithTargets(actor, ids);
+      for (const l of found.locks) lock.prime(l.id, l);
+      for (const p of found.places) place.prime(p.id, p);
+      return grouped(ids, found.shares, (s) => s.memberId);
+    }),
     sharesOfGroup: new DataLoader(async (ids) => grouped(ids, await domain.shares.forGrantees(actor, [], ids), (s) => s.groupId)),
     locksOfPlace: new DataLoader(async (ids) => grouped(ids, await domain.places.locksOfPlaces(actor, ids), (l) => l.placeId)),
     groupMembers(first, afterId) {

@@ -4,7 +4,7 @@ import { AccessChangeKind, AccessReason, DateTime, ShareRole, ShareScope } from 
 import { Member } from './member.type.js';
 import { PageInfo } from './connection.js';
 
-@ObjectType({ description: 'One share that lets a member open a lock, directly or through one group' })
+@ObjectType({ simpleResolvers: true, description: 'One share that lets a member open a lock, directly or through one group' })
 export class Grant {
   @Field(() => ID) shareId!: string;
   @Field(() => ShareRole) role!: ShareRole;
@@ -15,14 +15,14 @@ export class Grant {
   @Field(() => DateTime, { nullable: true }) validUntil!: Date | null;
 }
 
-@ObjectType({ description: 'Whether a member may open a lock at a time, and why' })
+@ObjectType({ simpleResolvers: true, description: 'Whether a member may open a lock at a time, and why' })
 export class AccessDecision {
   @Field(() => Boolean) allowed!: boolean;
   @Field(() => AccessReason) reason!: AccessReason;
   @Field(() => [Grant], { description: 'The shares that allow it (or, outside their window, that would)' }) grants!: Grant[];
 }
 
-@ObjectType({ description: 'A lock a member may open, with the grants that allow it' })
+@ObjectType({ simpleResolvers: true, description: 'A lock a member may open, with the grants that allow it' })
 export class LockAccess {
   @Field(() => ID) lockId!: string;
   @Field(() => String) lockName!: string;
@@ -31,20 +31,21 @@ export class LockAccess {
   @Field(() => [Grant]) grants!: Grant[];
 }
 
-@ObjectType('WhoCanOpenEdge')
+@ObjectType('WhoCanOpenEdge', { simpleResolvers: true })
 export class WhoCanOpenEdge {
   @Field(() => String) cursor!: string;
   @Field(() => Member) node!: Member;
   @Field(() => [Grant], { description: 'Why this member may open the lock' }) grants!: Grant[];
 }
 
-@ObjectType('WhoCanOpenConnection', { description: 'Active members who may open a lock at a time, ordered by member id' })
+@ObjectType('WhoCanOpenConnection', { simpleResolvers: true, description: 'Active members who may open a lock at a time, ordered by member id' })
 export class WhoCanOpenConnection {
   @Field(() => [WhoCanOpenEdge]) edges!: WhoCanOpenEdge[];
   @Field(() => PageInfo) pageInfo!: PageInfo;
 }
 
 @ObjectType({
+  simpleResolvers: true,
   description:
     'One change of who may open which lock. A door controller applies it to its local list: for share_granted it adds the ' +
     'share with its validity window (and enforces the window itself, by its clock); for share_revoked, member_deactivated, ' +
@@ -65,6 +66,7 @@ export class AccessChange {
 }
 
 @ObjectType({
+  simpleResolvers: true,
   description:
     'A page of the access change feed, in commit order. Keep `pageInfo.endCursor` and pass it as `after` on the next poll; ' +
     'an empty page returns the cursor given, so polling never loses its place.',

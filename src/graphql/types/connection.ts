@@ -1,7 +1,7 @@
 // Relay connections: edges { cursor node }, pageInfo, totalCount.
 import { Field, Int, ObjectType, type ClassType } from 'type-graphql';
 
-@ObjectType({ description: 'Relay page information' })
+@ObjectType({ simpleResolvers: true, description: 'Relay page information' })
 export class PageInfo {
   @Field(() => Boolean)
   hasNextPage!: boolean;
@@ -28,7 +28,7 @@ export interface Connection<T> {
 }
 
 export function connectionType<T extends object>(name: string, node: ClassType<T>, opts: { totalCount?: string } = {}): ClassType<Connection<T>> {
-  @ObjectType(`${name}Edge`)
+  @ObjectType(`${name}Edge`, { simpleResolvers: true })
   class EdgeClass {
     @Field(() => String)
     cursor!: string;
@@ -37,7 +37,7 @@ export function connectionType<T extends object>(name: string, node: ClassType<T
     node!: T;
   }
 
-  @ObjectType(`${name}Connection`)
+  @ObjectType(`${name}Connection`, { simpleResolvers: true })
   class ConnectionClass {
     @Field(() => [EdgeClass])
     edges!: Edge<T>[];

@@ -2,7 +2,7 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { DateTime, ShareRole, Source } from './scalars.js';
 
-@ObjectType({ description: 'A group of members; its shares apply to each member' })
+@ObjectType({ simpleResolvers: true, description: 'A group of members; its shares apply to each member' })
 export class Group {
   @Field(() => ID) id!: string;
   @Field(() => String) displayName!: string;
@@ -14,7 +14,7 @@ export class Group {
   @Field(() => DateTime) updatedAt!: Date;
 }
 
-@ObjectType({ description: 'A site with doors' })
+@ObjectType({ simpleResolvers: true, description: 'A site with doors' })
 export class Place {
   @Field(() => ID) id!: string;
   @Field(() => String) name!: string;
@@ -23,7 +23,7 @@ export class Place {
   @Field(() => DateTime) createdAt!: Date;
 }
 
-@ObjectType({ description: 'A door of a place' })
+@ObjectType({ simpleResolvers: true, description: 'A door of a place' })
 export class Lock {
   @Field(() => ID) id!: string;
   @Field(() => ID) placeId!: string;
@@ -32,6 +32,7 @@ export class Lock {
 }
 
 @ObjectType({
+  simpleResolvers: true,
   description:
     'A role on a place (covering all its locks) or on one lock, granted to a member or to a group (each of its members). ' +
     'It applies only while the member is active and, when a window is set, from validFrom (inclusive) until validUntil (exclusive).',

@@ -4,7 +4,7 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { DateTime, JSONObject, Source } from './scalars.js';
 
-@ObjectType({ description: 'SCIM name parts' })
+@ObjectType({ simpleResolvers: true, description: 'SCIM name parts' })
 export class MemberName {
   @Field(() => String, { nullable: true }) givenName!: string | null;
   @Field(() => String, { nullable: true }) familyName!: string | null;
@@ -14,7 +14,7 @@ export class MemberName {
   @Field(() => String, { nullable: true }) honorificSuffix!: string | null;
 }
 
-@ObjectType({ description: 'One entry of a multi-valued SCIM attribute (emails, phoneNumbers)' })
+@ObjectType({ simpleResolvers: true, description: 'One entry of a multi-valued SCIM attribute (emails, phoneNumbers)' })
 export class MultiValue {
   @Field(() => String) value!: string;
   @Field(() => String, { nullable: true }) type!: string | null;
@@ -22,7 +22,7 @@ export class MultiValue {
   @Field(() => String, { nullable: true }) display!: string | null;
 }
 
-@ObjectType({ description: 'A SCIM address' })
+@ObjectType({ simpleResolvers: true, description: 'A SCIM address' })
 export class Address {
   @Field(() => String, { nullable: true }) type!: string | null;
   @Field(() => String, { nullable: true }) formatted!: string | null;
@@ -34,7 +34,7 @@ export class Address {
   @Field(() => Boolean) primary!: boolean;
 }
 
-@ObjectType({ description: 'The SCIM enterprise extension (urn:ietf:params:scim:schemas:extension:enterprise:2.0:User)' })
+@ObjectType({ simpleResolvers: true, description: 'The SCIM enterprise extension (urn:ietf:params:scim:schemas:extension:enterprise:2.0:User)' })
 export class Enterprise {
   @Field(() => String, { nullable: true }) employeeNumber!: string | null;
   @Field(() => String, { nullable: true }) costCenter!: string | null;
@@ -44,7 +44,7 @@ export class Enterprise {
   @Field(() => ID, { nullable: true, description: 'Id of the manager (see Member.manager)' }) managerId!: string | null;
 }
 
-@ObjectType({ description: 'A person of the organisation' })
+@ObjectType({ simpleResolvers: true, description: 'A person of the organisation' })
 export class Member {
   @Field(() => ID) id!: string;
   @Field(() => String, { description: 'Unique in the organisation, case-insensitively (Entra: userPrincipalName)' }) userName!: string;

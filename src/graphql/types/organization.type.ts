@@ -2,7 +2,7 @@
 import { Field, ID, ObjectType } from 'type-graphql';
 import { AuditOutcome, DateTime, JSONObject } from './scalars.js';
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Organization {
   @Field(() => ID) id!: string;
   @Field(() => String) name!: string;
@@ -10,7 +10,7 @@ export class Organization {
   @Field(() => DateTime) createdAt!: Date;
 }
 
-@ObjectType({ description: 'SCIM provisioning settings; the token itself is shown once by the CLI and never here' })
+@ObjectType({ simpleResolvers: true, description: 'SCIM provisioning settings; the token itself is shown once by the CLI and never here' })
 export class ScimStatus {
   @Field(() => Boolean) enabled!: boolean;
   @Field(() => String, { nullable: true, description: 'First characters of the token, to recognise it' }) tokenPrefix!: string | null;
@@ -18,7 +18,7 @@ export class ScimStatus {
   @Field(() => DateTime, { nullable: true }) tokenLastUsedAt!: Date | null;
 }
 
-@ObjectType({ description: 'An X.509 certificate (public part only)' })
+@ObjectType({ simpleResolvers: true, description: 'An X.509 certificate (public part only)' })
 export class Certificate {
   @Field(() => String, { nullable: true }) subject!: string | null;
   @Field(() => String, { description: 'SHA-256 fingerprint, hex' }) fingerprintSha256!: string;
@@ -26,7 +26,7 @@ export class Certificate {
   @Field(() => DateTime, { nullable: true }) notAfter!: Date | null;
 }
 
-@ObjectType({ description: 'SAML single sign-on settings: the URLs to give Entra, and what Entra gave us. Never private keys.' })
+@ObjectType({ simpleResolvers: true, description: 'SAML single sign-on settings: the URLs to give Entra, and what Entra gave us. Never private keys.' })
 export class SamlSettings {
   @Field(() => String, { description: 'Identifier (Entity ID) to paste into Entra' }) entityId!: string;
   @Field(() => String, { description: 'Reply URL (Assertion Consumer Service URL)' }) replyUrl!: string;
@@ -41,7 +41,7 @@ export class SamlSettings {
   @Field(() => Boolean) idpInitiatedAllowed!: boolean;
 }
 
-@ObjectType({ description: 'One entry of the provisioning and sign-in log' })
+@ObjectType({ simpleResolvers: true, description: 'One entry of the provisioning and sign-in log' })
 export class AuditEvent {
   @Field(() => ID) id!: string;
   @Field(() => DateTime) at!: Date;
