@@ -4,7 +4,7 @@
 import express, { type ErrorRequestHandler, type Request } from 'express';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { Config } from '../config.js';
 import type { Domain } from '../domain/index.js';
 import type { Actor } from '../domain/actor.js';
@@ -28,7 +28,8 @@ export async function createGraphqlEdge(deps: { config: Config; domain: Domain; 
     introspection: true,
     includeStacktraceInErrorResponses: config.env === 'development',
     validationRules: [depthLimitRule()],
-    plugins: [costLimitPlugin(), ApolloServerPluginLandingPageDisabled()],
+    // No HTTP caching hints: the cache-control plugin would wrap every field.
+    plugins: [costLimitPlugin(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled()],
     formatError: createFormatError(logger),
   });
   await server.start();

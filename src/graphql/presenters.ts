@@ -10,7 +10,7 @@ import type { Organization as DomainOrganization, ScimStatus as DomainScimStatus
 import type { Member } from './types/member.type.js';
 import type { Group, Lock, Place, Share } from './types/directory.type.js';
 import type { AccessChange, AccessDecision, Grant, LockAccess } from './types/access.type.js';
-import type { AuditEvent, Organization, ScimStatus } from './types/organization.type.js';
+import type { AuditEvent, Certificate, Organization, SamlSettings, ScimStatus } from './types/organization.type.js';
 import { AccessChangeKind, AccessReason, AuditOutcome, ShareRole, ShareScope, Source } from './types/scalars.js';
 
 export function toMemberType(m: DomainMember): Member {
@@ -120,4 +120,37 @@ export function toOrganizationType(o: DomainOrganization): Organization {
 
 export function toScimStatusType(s: DomainScimStatus): ScimStatus {
   return { ...s };
+}
+
+/** What the SAML settings service is expected to hand over (public parts only). */
+export interface SamlSettingsSource {
+  readonly entityId: string;
+  readonly replyUrl: string;
+  readonly signOnUrl: string;
+  readonly metadataUrl: string;
+  readonly idpEntityId: string | null;
+  readonly idpSsoUrl: string | null;
+  readonly idpMetadataUrl: string | null;
+  readonly idpMetadataFetchedAt: Date | null;
+  readonly idpCertificates: readonly Certificate[];
+  readonly spCertificate: Certificate | null;
+  readonly idpInitiatedAllowed: boolean;
+}
+
+/** Picks the public fields: never a private key, whatever the source carries. */
+export function toSamlSettingsType(s: SamlSettingsSource): SamlSettings {
+  const cert = (c: Certificate): Certificate => ({ subject: c.subject, fingerprintSha256: c.fingerprintSha256, notBefore: c.notBefore, notAfter: c.notAfter });
+  return {
+    entityId: s.entityId,
+    replyUrl: s.replyUrl,
+    signOnUrl: s.signOnUrl,
+    metadataUrl: s.metadataUrl,
+    idpEntityId: s.idpEntityId,
+    idpSsoUrl: s.idpSsoUrl,
+    idpMetadataUrl: s.idpMetadataUrl,
+    idpMetadataFetchedAt: s.idpMetadataFetchedAt,
+    idpCertificates: s.idpCertificates.map(cert),
+    spCertificate: s.spCertificate && cert(s.spCertificate),
+    idpInitiatedAllowed: s.idpInitiatedAllowed,
+  };
 }

@@ -24,6 +24,7 @@ import {
 } from '../presenters.js';
 import { fromIdCursor, idCursor, pageSize } from './paging.js';
 import { Invalid } from '../../domain/errors.js';
+import { requireAdmin } from '../../domain/actor.js';
 
 export const MemberConnection = connectionType('Member', Member);
 export const GroupConnection = connectionType('Group', Group);
@@ -187,9 +188,10 @@ export class QueryResolver {
 
   @Query(() => SamlSettings, { nullable: true, description: 'SAML settings (admin keys only); null while SAML is not configured' })
   async samlSettings(@Ctx() ctx: GraphqlContext): Promise<SamlSettings | null> {
-    // Wired by the lead once src/domain/saml lands: present its settings here.
-    // Until then only the permission check applies.
-    await ctx.domain.organizations.scimStatus(ctx.actor);
+    // To wire once src/domain/saml lands: return
+    // toSamlSettingsType(await ctx.domain.saml.settings(ctx.actor)) (null when
+    // not configured); that service then owns the permission check.
+    requireAdmin(ctx.actor);
     return null;
   }
 
