@@ -163,6 +163,11 @@ export async function run(): Promise<void> {
     const gqlT = await time(gqlInProcess);
     const sqlT = await time(hand);
     const httpT = await time(gqlHttp);
+    const trivial = JSON.stringify({ query: '{ viewer { id } }' });
+    const httpFloor = await time(async () => {
+      const res = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: trivial });
+      await res.json();
+    });
 
     const f = (n: number) => n.toFixed(1).padStart(7);
     console.log(`graphql bench: ${SCALE} members (seeded in ${seedSeconds.toFixed(1)} s), page of ${PAGE}, ${ITERATIONS} runs each; same data as hand-written SQL: ${same ? 'yes' : 'NO'}`);
@@ -170,6 +175,7 @@ export async function run(): Promise<void> {
     console.log(`  hand-written SQL            ${f(sqlT.p50)} ${f(sqlT.p99)}  ${sqlStatements}`);
     console.log(`  GraphQL in-process          ${f(gqlT.p50)} ${f(gqlT.p99)}  ${gqlStatements}`);
     console.log(`  GraphQL over HTTP (+auth)   ${f(httpT.p50)} ${f(httpT.p99)}  ${gqlStatements} + 1 (API key)`);
+    console.log(`  HTTP floor ({ viewer { id } }) ${f(httpFloor.p50)} ${f(httpFloor.p99)}  1 (API key)`);
     console.log(`  ratio GraphQL/SQL (p50): in-process ${(gqlT.p50 / sqlT.p50).toFixed(2)}x, HTTP ${(httpT.p50 / sqlT.p50).toFixed(2)}x (target <= 2x)`);
     if (!same) process.exitCode = 1;
   } finally {
