@@ -46,7 +46,7 @@ export interface GroupMemberRef {
   readonly displayName: string | null;
 }
 
-interface GroupRow {
+export interface GroupRow {
   organization_id: string;
   id: string;
   display_name: string;
@@ -58,6 +58,9 @@ interface GroupRow {
 }
 
 export const GROUP_COLUMNS = 'organization_id, id, display_name, external_id, source, version, created_at, updated_at';
+/** A group row as a JSON object (alias `g`), for json_agg in subselects; keys as GroupRow. */
+export const GROUP_JSON = `json_build_object('organization_id', g.organization_id, 'id', g.id, 'display_name', g.display_name,
+  'external_id', g.external_id, 'source', g.source, 'version', g.version, 'created_at', g.created_at, 'updated_at', g.updated_at)`;
 export const MAX_MEMBERS_PER_CHANGE = 10_000;
 export const MAX_GROUP_PAGE = 500;
 

@@ -8,6 +8,9 @@ import { Conflict, Forbidden, Invalid, NotFound } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { writeAudit } from '../audit/audit.service.js';
 import { recordAccessChange } from '../access/access-feed.js';
+import { GROUP_JSON, toGroup, type Group } from '../group/group.service.js';
+import { SHARE_TARGET_JSON, sharesWithTargets, type Share, type ShareTargetRow } from '../share/share.service.js';
+import type { Lock, Place } from '../place/place.service.js';
 import {
   MEMBER_COLUMNS,
   WRITABLE_COLUMNS,
@@ -38,6 +41,17 @@ export interface MemberListQuery {
   /** Opaque cursor from a previous page. */
   readonly after?: string;
   readonly first?: number;
+  /** Also load these relations of the page's members, in the same statement. */
+  readonly include?: { readonly groups?: boolean; readonly shares?: boolean };
+}
+
+/** Relations of a page's members, keyed by member id (when asked for with `include`). */
+export interface MemberPageRelations {
+  readonly groups?: Map<string, Group[]>;
+  /** Shares granted directly to each member, with the locks and places they target. */
+  readonly shares?: Map<string, Share[]>;
+  readonly locks: Lock[];
+  readonly places: Place[];
 }
 
 export interface MemberPage {
@@ -46,6 +60,7 @@ export interface MemberPage {
   readonly totalCount: number;
   /** Cursor of each member, in order. */
   readonly cursors: string[];
+  readonly relations?: MemberPageRelations;
 }
 
 export const MAX_PAGE_SIZE = 500;
@@ -208,19 +223,44 @@ export class MemberService {
       where.push(`(${key}, m.id) > (?, ?::uuid)`);
       params.push(cursor.key, cursor.id);
     }
-    const rows = await this.db.sql.all<MemberRow & { sort_key: string; total: string }>(
+    // Relations as JSON per member, evaluated after the limit (one statement, one round trip).
+    const relGroups = q.include?.groups
+      ? `, (select coalesce(json_agg(${GROUP_JSON} order by lower(g.display_name), g.id), '[]') from group_members gm
+           join groups g on g.organization_id = gm.organization_id and g.id = gm.group_id
+           where gm.organization_id = m.organization_id and gm.member_id = m.id) as rel_groups`
+      : '';
+    const relShares = q.include?.shares
+      ? `, (select coalesce(json_agg(${SHARE_TARGET_JSON} order by s.id), '[]') from shares s
+           left join locks l on l.organization_id = s.organization_id and l.id = s.lock_id
+           left join places p on p.organization_id = s.organization_id and p.id = coalesce(s.place_id, l.place_id)
+           where s.organization_id = m.organization_id and s.member_id = m.id) as rel_shares`
+      : '';
+    const rows = await this.db.sql.all<MemberRow & { sort_key: string; total: string; rel_groups?: Parameters<typeof toGroup>[0][]; rel_shares?: ShareTargetRow[] }>(
       `select ${MEMBER_COLUMNS.split(', ').map((c) => 'm.' + c).join(', ')}, ${key} as sort_key,
-         (select count(*) from members m where ${countWhere.join(' and ')}) as total
+         (select count(*) from members m where ${countWhere.join(' and ')}) as total${relGroups}${relShares}
        from members m where ${where.join(' and ')} order by ${key}, m.id limit ${first + 1}`,
       [...countParams, ...params],
     );
     const page = rows.slice(0, first);
     const total = rows[0]?.total ?? (first === 0 || q.after ? await this.count(countWhere, countParams) : '0');
+    let relations: MemberPageRelations | undefined;
+    if (q.include?.groups || q.include?.shares) {
+      const targets = sharesWithTargets(q.include.shares ? page.flatMap((r) => r.rel_shares ?? []) : []);
+      const shares = new Map<string, Share[]>(page.map((r) => [r.id, []]));
+      for (const s of targets.shares) if (s.memberId) shares.get(s.memberId)?.push(s);
+      relations = {
+        groups: q.include.groups ? new Map(page.map((r) => [r.id, (r.rel_groups ?? []).map(toGroup)])) : undefined,
+        shares: q.include.shares ? shares : undefined,
+        locks: targets.locks,
+        places: targets.places,
+      };
+    }
     return {
       members: page.map(toMember),
       hasNextPage: rows.length > first,
       totalCount: Number(total),
       cursors: page.map((r) => encodeCursor(r.sort_key, r.id)),
+      relations,
     };
   }
 

@@ -1,5 +1,6 @@
 // Top-level queries: one domain call each; relations are field resolvers.
-import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, ID, Info, Int, Query, Resolver } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
 import type { GraphqlContext } from '../context.js';
 import { connectionType, toConnection } from '../types/connection.js';
 import { Member } from '../types/member.type.js';
@@ -23,6 +24,7 @@ import {
   toScimStatusType,
 } from '../presenters.js';
 import { fromIdCursor, idCursor, pageSize } from './paging.js';
+import { nodeSelects, primeRelations } from './lookahead.js';
 import { Invalid } from '../../domain/errors.js';
 import { requireAdmin } from '../../domain/actor.js';
 
@@ -55,6 +57,7 @@ export class QueryResolver {
   @Query(() => MemberConnection, { description: 'Members, filtered and ordered; at most 500 per page' })
   async members(
     @Ctx() ctx: GraphqlContext,
+    @Info() info: GraphQLResolveInfo,
     @Arg('filter', () => MemberFilter, { nullable: true }) filter?: MemberFilter | null,
     @Arg('first', () => Int, { nullable: true, description: 'Page size, default 50, at most 500' }) first?: number | null,
     @Arg('after', () => String, { nullable: true }) after?: string | null,
@@ -68,7 +71,10 @@ export class QueryResolver {
       orderBy: orderBy ?? undefined,
       after: after ?? undefined,
       first: pageSize(first),
+      // Groups and shares asked for on the nodes come in the page's own statement.
+      include: { groups: nodeSelects(info, 'groups'), shares: nodeSelects(info, 'shares') },
     });
+    primeRelations(ctx, page.relations);
     return toConnection(page.members.map(toMemberType), page.cursors, page.hasNextPage, page.totalCount);
   }
 

@@ -10,25 +10,29 @@ import { connectionType, toConnection } from '../types/connection.js';
 import { toGroupType, toLockAccessType, toLockType, toMemberType, toPlaceType, toShareType } from '../presenters.js';
 import { fromIdCursor, idCursor, pageSize } from './paging.js';
 
+/** Maps a value that may still be loading, staying synchronous when it is known. */
+function then<T, U>(v: T | Promise<T>, f: (t: T) => U): U | Promise<U> {
+  return v instanceof Promise ? v.then(f) : f(v);
+}
+
 export const GroupMemberConnection = connectionType('GroupMember', Member, { totalCount: 'Number of members of the group' });
 
 @Resolver(() => Member)
 export class MemberRelationsResolver {
   @FieldResolver(() => [Group], { description: 'Groups the member belongs to, by displayName' })
-  async groups(@Root() m: Member, @Ctx() ctx: GraphqlContext): Promise<Group[]> {
-    return (await ctx.loaders.groupsOfMember.load(m.id)).map(toGroupType);
+  groups(@Root() m: Member, @Ctx() ctx: GraphqlContext): Group[] | Promise<Group[]> {
+    return then(ctx.loaders.groupsOfMember.get(m.id), (gs) => gs.map(toGroupType));
   }
 
   @FieldResolver(() => [Share], { description: 'Shares granted to the member directly (group shares are on Group.shares)' })
-  async shares(@Root() m: Member, @Ctx() ctx: GraphqlContext): Promise<Share[]> {
-    return (await ctx.loaders.sharesOfMember.load(m.id)).map(toShareType);
+  shares(@Root() m: Member, @Ctx() ctx: GraphqlContext): Share[] | Promise<Share[]> {
+    return then(ctx.loaders.sharesOfMember.get(m.id), (ss) => ss.map(toShareType));
   }
 
   @FieldResolver(() => Member, { nullable: true, description: 'The manager (enterprise extension)' })
-  async manager(@Root() m: Member, @Ctx() ctx: GraphqlContext): Promise<Member | null> {
+  manager(@Root() m: Member, @Ctx() ctx: GraphqlContext): Member | null | Promise<Member | null> {
     if (!m.enterprise.managerId) return null;
-    const found = await ctx.loaders.member.load(m.enterprise.managerId);
-    return found && toMemberType(found);
+    return then(ctx.loaders.member.get(m.enterprise.managerId), (found) => found && toMemberType(found));
   }
 
   @FieldResolver(() => [LockAccess], {
@@ -54,51 +58,46 @@ export class GroupRelationsResolver {
   }
 
   @FieldResolver(() => [Share], { description: 'Shares granted to the group (they apply to each member)' })
-  async shares(@Root() g: Group, @Ctx() ctx: GraphqlContext): Promise<Share[]> {
-    return (await ctx.loaders.sharesOfGroup.load(g.id)).map(toShareType);
+  shares(@Root() g: Group, @Ctx() ctx: GraphqlContext): Share[] | Promise<Share[]> {
+    return then(ctx.loaders.sharesOfGroup.get(g.id), (ss) => ss.map(toShareType));
   }
 }
 
 @Resolver(() => Place)
 export class PlaceRelationsResolver {
   @FieldResolver(() => [Lock], { description: 'The locks (doors) of the place' })
-  async locks(@Root() p: Place, @Ctx() ctx: GraphqlContext): Promise<Lock[]> {
-    return (await ctx.loaders.locksOfPlace.load(p.id)).map(toLockType);
+  locks(@Root() p: Place, @Ctx() ctx: GraphqlContext): Lock[] | Promise<Lock[]> {
+    return then(ctx.loaders.locksOfPlace.get(p.id), (ls) => ls.map(toLockType));
   }
 }
 
 @Resolver(() => Lock)
 export class LockRelationsResolver {
   @FieldResolver(() => Place)
-  async place(@Root() l: Lock, @Ctx() ctx: GraphqlContext): Promise<Place | null> {
-    const p = await ctx.loaders.place.load(l.placeId);
-    return p && toPlaceType(p);
+  place(@Root() l: Lock, @Ctx() ctx: GraphqlContext): Place | null | Promise<Place | null> {
+    return then(ctx.loaders.place.get(l.placeId), (p) => p && toPlaceType(p));
   }
 }
 
 @Resolver(() => Share)
 export class ShareRelationsResolver {
   @FieldResolver(() => Member, { nullable: true, description: 'The member the share is granted to (null for a group share)' })
-  async member(@Root() s: Share, @Ctx() ctx: GraphqlContext): Promise<Member | null> {
-    const m = s.memberId ? await ctx.loaders.member.load(s.memberId) : null;
-    return m && toMemberType(m);
+  member(@Root() s: Share, @Ctx() ctx: GraphqlContext): Member | null | Promise<Member | null> {
+    return s.memberId ? then(ctx.loaders.member.get(s.memberId), (m) => m && toMemberType(m)) : null;
   }
 
   @FieldResolver(() => Group, { nullable: true, description: 'The group the share is granted to (null for a member share)' })
-  async group(@Root() s: Share, @Ctx() ctx: GraphqlContext): Promise<Group | null> {
-    const g = s.groupId ? await ctx.loaders.group.load(s.groupId) : null;
-    return g && toGroupType(g);
+  group(@Root() s: Share, @Ctx() ctx: GraphqlContext): Group | null | Promise<Group | null> {
+    return s.groupId ? then(ctx.loaders.group.get(s.groupId), (g) => g && toGroupType(g)) : null;
   }
 
   @FieldResolver(() => Place, { nullable: true, description: 'The place the share covers (null for a lock share)' })
-  async place(@Root() s: Share, @Ctx() ctx: GraphqlContext): Promise<Place | null> {
-    const p = s.placeId ? await ctx.loaders.place.load(s.placeId) : null;
-    return p && toPlaceType(p);
+  place(@Root() s: Share, @Ctx() ctx: GraphqlContext): Place | null | Promise<Place | null> {
+    return s.placeId ? then(ctx.loaders.place.get(s.placeId), (p) => p && toPlaceType(p)) : null;
   }
 
   @FieldResolver(() => Lock, { nullable: true, description: 'The lock the share covers (null for a place share)' })
-  async lock(@Root() s: Share, @Ctx() ctx: GraphqlContext): Promise<Lock | null> {
-    const l = s.lockId ? await ctx.loaders.lock.load(s.lockId) : null;
-    return l && toLockType(l);
+  lock(@Root() s: Share, @Ctx() ctx: GraphqlContext): Lock | null | Promise<Lock | null> {
+    return s.lockId ? then(ctx.loaders.lock.get(s.lockId), (l) => l && toLockType(l)) : null;
   }
 }
