@@ -22,9 +22,12 @@ afterAll(async () => {
 const QUERY = parse(`query($first: Int) { members(first: $first) { totalCount edges { node {
   id userName groups { id displayName } shares { id role validFrom validUntil lock { id name place { id name } } } } } } }`);
 
+const THROUGH_GROUPS = parse(`query($first: Int) { groups(first: 5) { edges { node { id members(first: $first) { totalCount edges { node {
+  id groups { id } shares { id lock { id place { id } } } manager { id } } } } shares { id place { id locks { id } } } } } } }`);
+
 /** Runs the operation in-process with the context a request would get (auth already resolved). */
-async function run(actor: Actor, first: number) {
-  return countStatements(() => Promise.resolve(execute({ schema, document: QUERY, variableValues: { first }, contextValue: contextFor(t.domain, actor) })));
+async function run(actor: Actor, first: number, document = QUERY) {
+  return countStatements(() => Promise.resolve(execute({ schema, document, variableValues: { first }, contextValue: contextFor(t.domain, actor) })));
 }
 
 describe('GraphQL statement count', () => {
@@ -57,5 +60,19 @@ describe('GraphQL statement count', () => {
     }
     expect(large.statements).toBeLessThanOrEqual(5);
     expect(large.statements).toBe(small.statements);
+
+    // The same relations reached through DataLoader (group members, not the members page).
+    const viaSmall = await run(reader, 10, THROUGH_GROUPS);
+    const viaLarge = await run(reader, 100, THROUGH_GROUPS);
+    expect(viaLarge.result.errors).toBeUndefined();
+    const groups = (viaLarge.result.data as { groups: { edges: { node: { members: { totalCount: number; edges: { node: { groups: unknown[]; shares: { lock: { place: { id: string } } }[] } }[] } } }[] } }).groups.edges;
+    expect(groups).toHaveLength(3);
+    for (const g of groups) {
+      expect(g.node.members.edges.length).toBe(g.node.members.totalCount);
+      expect(g.node.members.edges.length).toBeGreaterThan(70);
+      for (const e of g.node.members.edges) expect(e.node.shares[0]!.lock.place.id).toBeTruthy();
+    }
+    expect(viaLarge.statements).toBeLessThanOrEqual(6);
+    expect(viaLarge.statements).toBe(viaSmall.statements);
   });
 });
