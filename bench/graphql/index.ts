@@ -4,7 +4,8 @@
 // produces the same data, in the same run.
 //
 //   npx tsx bench/graphql/index.ts                 (BENCH_SCALE=2000 by default)
-//   BENCH_SCALE=100000 npx tsx bench/graphql/index.ts
+//   NODE_ENV=production BENCH_SCALE=100000 npx tsx bench/graphql/index.ts
+// (NODE_ENV=production as in a deployment: graphql-js skips its development checks.)
 //
 // Env: BENCH_SCALE (members), BENCH_ITERATIONS (timed runs per variant, 50),
 // BENCH_PAGE (page size, 100), BENCH_ADMIN_URL (PostgreSQL server where a
