@@ -97,6 +97,19 @@ describe('GraphQL limits and bad input', () => {
     expect(ok.body.errors).toBeUndefined();
   });
 
+  it('serves queries over GET with a preflight header and refuses mutations over GET', async () => {
+    const o = await h.org();
+    const headers = { authorization: `Bearer ${o.admin}`, 'apollo-require-preflight': 'true' };
+    const get = await fetch(`${h.url}?query=${encodeURIComponent('{ organization { id } }')}`, { headers });
+    expect(get.status).toBe(200);
+    expect(await get.json()).toEqual({ data: { organization: { id: o.id } } });
+    const mutation = await fetch(`${h.url}?query=${encodeURIComponent('mutation { createPlace(input: { name: "x" }) { id } }')}`, { headers });
+    expect(mutation.status).toBe(405);
+    const noPreflight = await fetch(`${h.url}?query=${encodeURIComponent('{ organization { id } }')}`, { headers: { authorization: `Bearer ${o.admin}` } });
+    expect(noPreflight.status).toBe(400);
+    expect((await h.gql('{ places { totalCount } }', {}, { apiKey: o.admin })).body.data).toEqual({ places: { totalCount: 0 } });
+  });
+
   it('allows introspection', async () => {
     const o = await h.org();
     const res = await h.gql(`{ __schema { queryType { name } types { name fields { name type { name ofType { name } } } } } }`, {}, { apiKey: o.reader });
