@@ -1,6 +1,11 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // Node loads graphql's CommonJS build for every dependency (type-graphql,
+  // Apollo); Vite would give our own modules the .mjs build, a second copy
+  // whose classes fail graphql's realm checks. One copy, as in production.
+  resolve: { alias: [{ find: /^graphql$/, replacement: fileURLToPath(new URL('./node_modules/graphql/index.js', import.meta.url)) }] },
   test: {
     globalSetup: ['test/setup/global-setup.ts'],
     setupFiles: ['test/setup/per-file.ts'],

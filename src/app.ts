@@ -8,6 +8,7 @@ import { jsonErrorHandler } from './http/errors.js';
 import { createMetrics } from './http/metrics.js';
 import { requestContext } from './http/request-context.js';
 import { startImportScheduler } from './scheduler/import-scheduler.js';
+import { createGraphqlEdge } from './graphql/index.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -52,6 +53,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
     const scheduler = startImportScheduler({ domain, orm, intervalMinutes: config.import.intervalMinutes, logger });
     closers.push(() => scheduler.stop());
   }
+  const graphql = await createGraphqlEdge({ config, domain, logger });
+  app.use('/graphql', graphql.router);
+  closers.push(() => graphql.close());
 
   app.use((req, res) => {
     res.status(404).json({ error: 'not_found', message: `No route for ${req.method} ${req.path}` });

@@ -10,6 +10,7 @@ import { isUuid } from '../ids.js';
 import { MEMBER_COLUMNS, toMember, type Member, type MemberRow } from '../member/member.model.js';
 import type { ShareRole } from '../share/share.service.js';
 import { pageSize } from '../paging.js';
+import { listAccessChanges, type AccessChangePage } from './access-feed.js';
 
 /** Why a member may open a lock: one share, direct or through one group. */
 export interface Grant {
@@ -75,6 +76,11 @@ function checkAt(at: Date): Date {
 
 export class AccessService {
   constructor(private readonly db: Db) {}
+
+  /** The access change feed after `after`, in commit order (see listAccessChanges). */
+  async changes(actor: Actor, after?: string | null, first?: number): Promise<AccessChangePage> {
+    return listAccessChanges(this.db, actor, after, first);
+  }
 
   /** Every lock the member may open at `at`, with the grants that allow it. */
   async accessOf(actor: Actor, memberId: string, at: Date = new Date()): Promise<LockAccess[]> {

@@ -10,8 +10,10 @@ import { isUuid } from '../ids.js';
 import { writeAudit } from '../audit/audit.service.js';
 import { recordAccessChange, recordMembershipChanges } from '../access/access-feed.js';
 import { sourceOf } from '../member/member.service.js';
-import type { MemberSource } from '../member/member.model.js';
+
 import { pageSize } from '../paging.js';
+import { MEMBER_COLUMNS, toMember, type Member, type MemberRow, type MemberSource } from '../member/member.model.js';
+import { decodeCursor, encodeCursor } from '../member/member.service.js';
 
 export interface Group {
   readonly id: string;
@@ -46,7 +48,7 @@ export interface GroupMemberRef {
   readonly displayName: string | null;
 }
 
-interface GroupRow {
+export interface GroupRow {
   organization_id: string;
   id: string;
   display_name: string;
@@ -58,7 +60,33 @@ interface GroupRow {
 }
 
 export const GROUP_COLUMNS = 'organization_id, id, display_name, external_id, source, version, created_at, updated_at';
+/** A group row as a JSON object (alias `g`), for json_agg in subselects; keys as GroupRow. */
+export const GROUP_JSON = `json_build_object('organization_id', g.organization_id, 'id', g.id, 'display_name', g.display_name,
+  'external_id', g.external_id, 'source', g.source, 'version', g.version, 'created_at', g.created_at, 'updated_at', g.updated_at)`;
 export const MAX_MEMBERS_PER_CHANGE = 10_000;
+export const MAX_GROUP_PAGE = 500;
+
+export interface GroupListQuery {
+  /** Case-insensitive text in displayName. */
+  readonly text?: string;
+  readonly source?: MemberSource;
+  readonly after?: string;
+  readonly first?: number;
+}
+
+export interface GroupPage {
+  readonly groups: Group[];
+  readonly hasNextPage: boolean;
+  readonly totalCount: number;
+  readonly cursors: string[];
+}
+
+/** One page of one group's members (ordered by member id). */
+export interface GroupMembersPage {
+  readonly members: Member[];
+  readonly hasNextPage: boolean;
+  readonly totalCount: number;
+}
 
 export function toGroup(r: GroupRow): Group {
   return {
@@ -149,6 +177,94 @@ export class GroupService {
       sqlArray(valid),
     ]);
     return rows.map(toGroup);
+  }
+
+  /** A page of groups ordered by displayName (case-insensitive), with the total. */
+  async list(actor: Actor, q: GroupListQuery = {}): Promise<GroupPage> {
+    requireDirectoryReader(actor);
+    const first = Math.min(Math.max(q.first ?? 50, 0), MAX_GROUP_PAGE);
+    const where = ['organization_id = ?'];
+    const params: (string | number)[] = [actor.organizationId];
+    if (q.text) {
+      where.push(`lower(display_name) like ? escape '\\'`);
+      params.push(`%${q.text.toLowerCase().replace(/[\\%_]/g, '\\$&')}%`);
+    }
+    if (q.source) {
+      where.push('source = ?');
+      params.push(q.source);
+    }
+    const countWhere = where.join(' and ');
+    const countParams = [...params];
+    if (q.after) {
+      const c = decodeCursor(q.after);
+      where.push('(lower(display_name), id) > (?, ?::uuid)');
+      params.push(c.key, c.id);
+    }
+    const rows = await this.db.sql.all<GroupRow & { sort_key: string; total: string }>(
+      `select ${GROUP_COLUMNS}, lower(display_name) as sort_key, (select count(*) from groups where ${countWhere})::text as total
+       from groups where ${where.join(' and ')} order by lower(display_name), id limit ${first + 1}`,
+      [...countParams, ...params],
+    );
+    const page = rows.slice(0, first);
+    let total = rows[0]?.total;
+    if (total === undefined) {
+      total = (await this.db.sql.one<{ n: string }>(`select count(*)::text as n from groups where ${countWhere}`, countParams)).n;
+    }
+    return { groups: page.map(toGroup), hasNextPage: rows.length > first, totalCount: Number(total), cursors: page.map((r) => encodeCursor(r.sort_key, r.id)) };
+  }
+
+  /**
+   * The groups of each member, in one statement (DataLoader). A signed-in
+   * member may ask for its own groups only.
+   */
+  async groupsOfMembers(actor: Actor, memberIds: readonly string[]): Promise<{ memberId: string; group: Group }[]> {
+    if (!(actor.kind === 'member' && memberIds.every((id) => id === actor.id))) requireDirectoryReader(actor);
+    const valid = memberIds.filter(isUuid);
+    if (valid.length === 0) return [];
+    const rows = await this.db.sql.all<GroupRow & { member_id: string }>(
+      `select gm.member_id, ${GROUP_COLUMNS.split(', ').map((c) => 'g.' + c).join(', ')}
+       from group_members gm join groups g on g.organization_id = gm.organization_id and g.id = gm.group_id
+       where gm.organization_id = ? and gm.member_id = any(?::uuid[]) order by lower(g.display_name), g.id`,
+      [actor.organizationId, sqlArray(valid)],
+    );
+    return rows.map((r) => ({ memberId: r.member_id, group: toGroup(r) }));
+  }
+
+  /**
+   * A page of members of each group, in one statement whatever the number of
+   * groups (DataLoader): members ordered by id, `first` after `afterId`.
+   */
+  async membersOfGroups(actor: Actor, groupIds: readonly string[], opts: { first?: number; afterId?: string } = {}): Promise<Map<string, GroupMembersPage>> {
+    requireDirectoryReader(actor);
+    const first = Math.min(Math.max(opts.first ?? 50, 0), MAX_GROUP_PAGE);
+    const valid = [...new Set(groupIds.filter(isUuid))];
+    const out = new Map<string, GroupMembersPage>();
+    if (valid.length === 0) return out;
+    if (opts.afterId !== undefined && !isUuid(opts.afterId)) throw new Invalid('invalid_cursor', 'The cursor is not one this API handed out', 'after');
+    const after = opts.afterId ?? '00000000-0000-0000-0000-000000000000';
+    const rows = await this.db.sql.all<MemberRow & { group_id: string; total: string }>(
+      `select g.id as group_id, c.total::text as total, ${MEMBER_COLUMNS.split(', ').map((c) => 'p.' + c).join(', ')}
+       from groups g
+       cross join lateral (select count(*) as total from group_members where organization_id = g.organization_id and group_id = g.id) c
+       left join lateral (
+         select m.* from group_members gm join members m on m.organization_id = gm.organization_id and m.id = gm.member_id
+         where gm.organization_id = g.organization_id and gm.group_id = g.id and gm.member_id > ?::uuid
+         order by gm.member_id limit ${first + 1}
+       ) p on true
+       where g.organization_id = ? and g.id = any(?::uuid[])
+       order by g.id, p.id`,
+      [after, actor.organizationId, sqlArray(valid)],
+    );
+    const byGroup = new Map<string, { members: Member[]; total: number }>();
+    for (const r of rows) {
+      let e = byGroup.get(r.group_id);
+      if (!e) byGroup.set(r.group_id, (e = { members: [], total: Number(r.total) }));
+      if (r.id !== null) e.members.push(toMember(r));
+    }
+    for (const [id, e] of byGroup) {
+      out.set(id, { members: e.members.slice(0, first), hasNextPage: e.members.length > first, totalCount: e.total });
+    }
+    return out;
   }
 
   /** Applies attribute and membership changes in one transaction. */

@@ -9,6 +9,9 @@ import { isUuid } from '../ids.js';
 import { pageSize } from '../paging.js';
 import { writeAudit } from '../audit/audit.service.js';
 import { recordAccessChange } from '../access/access-feed.js';
+import { GROUP_JSON, toGroup, type Group } from '../group/group.service.js';
+import { SHARE_TARGET_JSON, sharesWithTargets, type Share, type ShareTargetRow } from '../share/share.service.js';
+import type { Lock, Place } from '../place/place.service.js';
 import {
   MEMBER_COLUMNS,
   memberColumns,
@@ -40,6 +43,17 @@ export interface MemberListQuery {
   /** Opaque cursor from a previous page. */
   readonly after?: string;
   readonly first?: number;
+  /** Also load these relations of the page's members, in the same statement. */
+  readonly include?: { readonly groups?: boolean; readonly shares?: boolean };
+}
+
+/** Relations of a page's members, keyed by member id (when asked for with `include`). */
+export interface MemberPageRelations {
+  readonly groups?: Map<string, Group[]>;
+  /** Shares granted directly to each member, with the locks and places they target. */
+  readonly shares?: Map<string, Share[]>;
+  readonly locks: Lock[];
+  readonly places: Place[];
 }
 
 export interface MemberPage {
@@ -48,6 +62,7 @@ export interface MemberPage {
   readonly totalCount: number;
   /** Cursor of each member, in order. */
   readonly cursors: string[];
+  readonly relations?: MemberPageRelations;
 }
 
 export const MAX_PAGE_SIZE = 500;
@@ -205,24 +220,54 @@ export class MemberService {
     const orderBy = q.orderBy ?? 'userName';
     const key = orderBy === 'userName' ? 'lower(m.user_name)' : `to_char(m.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`;
     const cursor = q.after ? decodeCursor(q.after) : undefined;
+    // Relations as JSON per member, evaluated after the limit (same statement).
+    const relGroups = q.include?.groups
+      ? `, (select coalesce(json_agg(${GROUP_JSON} order by lower(g.display_name), g.id), '[]') from group_members gm
+           join groups g on g.organization_id = gm.organization_id and g.id = gm.group_id
+           where gm.organization_id = mm.organization_id and gm.member_id = mm.id) as rel_groups`
+      : '';
+    const relShares = q.include?.shares
+      ? `, (select coalesce(json_agg(${SHARE_TARGET_JSON} order by s.id), '[]') from shares s
+           left join locks l on l.organization_id = s.organization_id and l.id = s.lock_id
+           left join places p on p.organization_id = s.organization_id and p.id = coalesce(s.place_id, l.place_id)
+           where s.organization_id = mm.organization_id and s.member_id = mm.id) as rel_shares`
+      : '';
     // One statement: the count of every match and, joined to it, the page
     // after the cursor (so an empty page still carries the total). The CTE is
     // inlined into both uses, so each keeps its own index plan.
-    const rows = await this.db.sql.all<MemberRow & { sort_key: string | null; total: string }>(
+    const rows = await this.db.sql.all<
+      MemberRow & { sort_key: string | null; total: string; rel_groups?: Parameters<typeof toGroup>[0][]; rel_shares?: ShareTargetRow[] }
+    >(
       `with matched as not materialized (select ${memberColumns('m')}, ${key} as sort_key from members m where ${where.join(' and ')})
        select p.*, t.total from (select count(*) as total from matched) t
        left join lateral (
-         select * from matched ${cursor ? 'where (sort_key, id) > (?, ?::uuid)' : ''} order by sort_key, id limit ${first + 1}
-       ) p on true`,
+         select mm.*${relGroups}${relShares} from (
+           select * from matched ${cursor ? 'where (sort_key, id) > (?, ?::uuid)' : ''} order by sort_key, id limit ${first + 1}
+         ) mm order by mm.sort_key, mm.id
+       ) p on true
+       order by p.sort_key, p.id`,
       cursor ? [...params, cursor.key, cursor.id] : params,
     );
     const found = rows.filter((r) => r.id !== null);
     const page = found.slice(0, first);
+    let relations: MemberPageRelations | undefined;
+    if (q.include?.groups || q.include?.shares) {
+      const targets = sharesWithTargets(q.include.shares ? page.flatMap((r) => r.rel_shares ?? []) : []);
+      const shares = new Map<string, Share[]>(page.map((r) => [r.id, []]));
+      for (const s of targets.shares) if (s.memberId) shares.get(s.memberId)?.push(s);
+      relations = {
+        groups: q.include.groups ? new Map(page.map((r) => [r.id, (r.rel_groups ?? []).map(toGroup)])) : undefined,
+        shares: q.include.shares ? shares : undefined,
+        locks: targets.locks,
+        places: targets.places,
+      };
+    }
     return {
       members: page.map(toMember),
       hasNextPage: found.length > first,
       totalCount: Number(rows[0]?.total ?? 0),
       cursors: page.map((r) => encodeCursor(r.sort_key!, r.id)),
+      relations,
     };
   }
 

@@ -177,6 +177,34 @@ export class PlaceService {
     return rows.map(toLock);
   }
 
+  /** The locks of these places, in one statement (DataLoader). */
+  async locksOfPlaces(actor: Actor, placeIds: readonly string[]): Promise<Lock[]> {
+    requireDirectoryReader(actor);
+    const valid = placeIds.filter(isUuid);
+    if (valid.length === 0) return [];
+    const rows = await this.db.sql.all<LockRow>(
+      `select ${LOCK_COLUMNS} from locks where organization_id = ? and place_id = any(?::uuid[]) order by id`,
+      [actor.organizationId, sqlArray(valid)],
+    );
+    return rows.map(toLock);
+  }
+
+  async countPlaces(actor: Actor): Promise<number> {
+    requireDirectoryReader(actor);
+    const row = await this.db.sql.one<{ n: string }>(`select count(*)::text as n from places where organization_id = ?`, [actor.organizationId]);
+    return Number(row.n);
+  }
+
+  async countLocks(actor: Actor, opts: { placeId?: string } = {}): Promise<number> {
+    requireDirectoryReader(actor);
+    if (opts.placeId !== undefined && !isUuid(opts.placeId)) return 0;
+    const row = await this.db.sql.one<{ n: string }>(
+      `select count(*)::text as n from locks where organization_id = ? ${opts.placeId !== undefined ? 'and place_id = ?' : ''}`,
+      opts.placeId !== undefined ? [actor.organizationId, opts.placeId] : [actor.organizationId],
+    );
+    return Number(row.n);
+  }
+
   async getLocks(actor: Actor, ids: readonly string[]): Promise<Lock[]> {
     requireDirectoryReader(actor);
     const valid = ids.filter(isUuid);

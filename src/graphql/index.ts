@@ -1,0 +1,83 @@
+// The GraphQL edge at /graphql: Apollo Server 5 on Express 5, schema built
+// code-first with type-graphql. Authentication turns the request into an
+// Actor (API key or member session); every rule is the domain's.
+import express, { type ErrorRequestHandler, type Request } from 'express';
+import { ApolloServer } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import type { Config } from '../config.js';
+import type { Domain } from '../domain/index.js';
+import type { Actor } from '../domain/actor.js';
+import { DomainError } from '../domain/errors.js';
+import { SESSION_COOKIE } from '../domain/session/session.service.js';
+import { contextFor, type GraphqlContext } from './context.js';
+import { createFormatError, edgeError, extensionsFor, type ErrorLogger } from './errors.js';
+import { buildGraphqlSchema } from './schema.js';
+import { costLimitPlugin, depthLimitRule } from './limits.js';
+
+export interface GraphqlEdge {
+  readonly router: express.Router;
+  close(): Promise<void>;
+}
+
+export async function createGraphqlEdge(deps: { config: Config; domain: Domain; logger: ErrorLogger }): Promise<GraphqlEdge> {
+  const { config, domain, logger } = deps;
+  const schema = await buildGraphqlSchema();
+  const server = new ApolloServer<GraphqlContext>({
+    schema,
+    introspection: true,
+    includeStacktraceInErrorResponses: config.env === 'development',
+    validationRules: [depthLimitRule()],
+    // No HTTP caching hints: the cache-control plugin would wrap every field.
+    plugins: [costLimitPlugin(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled()],
+    formatError: createFormatError(logger),
+  });
+  await server.start();
+
+  const router = express.Router();
+  router.use(express.json({ limit: config.http.bodyLimitBytes }));
+  router.use(expressMiddleware(server, { context: async ({ req }) => contextFor(domain, await authenticate(domain, req)) }));
+  // Body parser failures (malformed JSON, oversize body) answered in GraphQL's shape.
+  const onBodyError: ErrorRequestHandler = (err, _req, res, next) => {
+    const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : undefined;
+    if (!status) return next(err);
+    const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
+    const message = status === 413 ? `The request body is larger than ${config.http.bodyLimitBytes} bytes` : 'The request body is not valid JSON';
+    res.status(status).json({ errors: [{ message, extensions: { code } }] });
+  };
+  router.use(onBodyError);
+  return { router, close: () => server.stop() };
+}
+
+/** `Authorization: Bearer <api key>`, else the session cookie; otherwise UNAUTHENTICATED. */
+async function authenticate(domain: Domain, req: Request): Promise<Actor> {
+  try {
+    const auth = req.get('authorization');
+    if (auth !== undefined) {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+      if (!m) throw edgeError('The Authorization header must be "Bearer <api key>"', 'UNAUTHENTICATED', 401);
+      return await domain.apiKeys.authenticate(m[1]!);
+    }
+    const token = readCookie(req.get('cookie'), SESSION_COOKIE);
+    if (token) return await domain.sessions.authenticate(token);
+  } catch (e) {
+    if (e instanceof DomainError) throw edgeError(e.message, String(extensionsFor(e).code), e.kind === 'unauthenticated' ? 401 : 503, { reason: e.code });
+    throw e;
+  }
+  throw edgeError('Send an API key as "Authorization: Bearer <key>" or sign in', 'UNAUTHENTICATED', 401);
+}
+
+function readCookie(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0 && part.slice(0, i).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(i + 1).trim());
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,99 @@
+// One DataLoader per relation, created per request (per actor): every list of
+// nodes costs one statement per relation, whatever its length.
+import DataLoader from 'dataloader';
+import type { Actor } from '../domain/actor.js';
+import type { Domain } from '../domain/index.js';
+import type { Member } from '../domain/member/member.model.js';
+import type { Group, GroupMembersPage } from '../domain/group/group.service.js';
+import type { Lock, Place } from '../domain/place/place.service.js';
+import type { Share } from '../domain/share/share.service.js';
+
+/**
+ * A DataLoader whose values may also be known already (loaded with a page,
+ * or with a parent): `get` then answers synchronously, so graphql-js
+ * completes the field without a promise per node.
+ */
+export class Relation<V> {
+  private readonly known = new Map<string, V>();
+  constructor(private readonly loader: DataLoader<string, V>) {}
+
+  get(key: string): V | Promise<V> {
+    return this.known.has(key) ? this.known.get(key)! : this.loader.load(key);
+  }
+
+  prime(key: string, value: V): void {
+    this.known.set(key, value);
+  }
+}
+
+export interface Loaders {
+  readonly member: Relation<Member | null>;
+  readonly group: Relation<Group | null>;
+  readonly place: Relation<Place | null>;
+  readonly lock: Relation<Lock | null>;
+  readonly groupsOfMember: Relation<Group[]>;
+  readonly sharesOfMember: Relation<Share[]>;
+  readonly sharesOfGroup: Relation<Share[]>;
+  readonly locksOfPlace: Relation<Lock[]>;
+  /** Pages of group members, one loader per (first, after) pair. */
+  groupMembers(first: number, afterId: string | undefined): DataLoader<string, GroupMembersPage>;
+}
+
+function byId<T extends { id: string }>(keys: readonly string[], rows: T[]): (T | null)[] {
+  const map = new Map(rows.map((r) => [r.id, r]));
+  return keys.map((k) => map.get(k) ?? null);
+}
+
+function grouped<T>(keys: readonly string[], rows: T[], keyOf: (r: T) => string | null): T[][] {
+  const map = new Map<string, T[]>();
+  for (const r of rows) {
+    const k = keyOf(r);
+    if (k === null) continue;
+    let list = map.get(k);
+    if (!list) map.set(k, (list = []));
+    list.push(r);
+  }
+  return keys.map((k) => map.get(k) ?? []);
+}
+
+export function createLoaders(domain: Domain, actor: Actor): Loaders {
+  const pages = new Map<string, DataLoader<string, GroupMembersPage>>();
+  const place = new Relation(new DataLoader<string, Place | null>(async (ids) => byId(ids, await domain.places.getPlaces(actor, ids))));
+  const lock = new Relation(new DataLoader<string, Lock | null>(async (ids) => byId(ids, await domain.places.getLocks(actor, ids))));
+  return {
+    place,
+    lock,
+    // A signed-in member may load itself; for anything else the domain decides.
+    member: new Relation(
+      new DataLoader(async (ids) => byId(ids, await domain.members.getMany(actor, ids, actor.kind === 'member' && ids.every((id) => id === actor.id)))),
+    ),
+    group: new Relation(new DataLoader(async (ids) => byId(ids, await domain.groups.getMany(actor, ids)))),
+    groupsOfMember: new Relation(
+      new DataLoader(async (ids) => grouped(ids, await domain.groups.groupsOfMembers(actor, ids), (r) => r.memberId).map((rows) => rows.map((r) => r.group))),
+    ),
+    // Shares come with their lock and place, primed into those loaders:
+    // `shares { lock { place } }` costs this one statement.
+    sharesOfMember: new Relation(
+      new DataLoader(async (ids) => {
+        const found = await domain.shares.forMembersWithTargets(actor, ids);
+        for (const l of found.locks) lock.prime(l.id, l);
+        for (const p of found.places) place.prime(p.id, p);
+        return grouped(ids, found.shares, (s) => s.memberId);
+      }),
+    ),
+    sharesOfGroup: new Relation(new DataLoader(async (ids) => grouped(ids, await domain.shares.forGrantees(actor, [], ids), (s) => s.groupId))),
+    locksOfPlace: new Relation(new DataLoader(async (ids) => grouped(ids, await domain.places.locksOfPlaces(actor, ids), (l) => l.placeId))),
+    groupMembers(first, afterId) {
+      const key = `${first}:${afterId ?? ''}`;
+      let loader = pages.get(key);
+      if (!loader) {
+        loader = new DataLoader(async (ids) => {
+          const found = await domain.groups.membersOfGroups(actor, ids, { first, afterId });
+          return ids.map((id) => found.get(id) ?? { members: [], hasNextPage: false, totalCount: 0 });
+        });
+        pages.set(key, loader);
+      }
+      return loader;
+    },
+  };
+}

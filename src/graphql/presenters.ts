@@ -1,0 +1,156 @@
+// Domain objects → GraphQL objects: pick what the API may show.
+import type { Member as DomainMember } from '../domain/member/member.model.js';
+import type { Group as DomainGroup } from '../domain/group/group.service.js';
+import type { Lock as DomainLock, Place as DomainPlace } from '../domain/place/place.service.js';
+import type { Share as DomainShare } from '../domain/share/share.service.js';
+import type { Grant as DomainGrant, AccessDecision as DomainDecision, LockAccess as DomainLockAccess } from '../domain/access/access.service.js';
+import type { AccessChange as DomainAccessChange } from '../domain/access/access-feed.js';
+import type { AuditEvent as DomainAuditEvent } from '../domain/audit/audit.service.js';
+import type { Organization as DomainOrganization, ScimStatus as DomainScimStatus } from '../domain/organization/organization.service.js';
+import type { Member } from './types/member.type.js';
+import type { Group, Lock, Place, Share } from './types/directory.type.js';
+import type { AccessChange, AccessDecision, Grant, LockAccess } from './types/access.type.js';
+import type { AuditEvent, Certificate, Organization, SamlSettings, ScimStatus } from './types/organization.type.js';
+import { AccessChangeKind, AccessReason, AuditOutcome, ShareRole, ShareScope, Source } from './types/scalars.js';
+
+export function toMemberType(m: DomainMember): Member {
+  return {
+    id: m.id,
+    userName: m.userName,
+    externalId: m.externalId,
+    active: m.active,
+    displayName: m.displayName,
+    nickName: m.nickName,
+    profileUrl: m.profileUrl,
+    title: m.title,
+    userType: m.userType,
+    preferredLanguage: m.preferredLanguage,
+    locale: m.locale,
+    timezone: m.timezone,
+    name: { ...m.name },
+    emails: m.emails.map((e) => ({ value: e.value, type: e.type ?? null, primary: e.primary === true, display: e.display ?? null })),
+    phoneNumbers: m.phoneNumbers.map((e) => ({ value: e.value, type: e.type ?? null, primary: e.primary === true, display: e.display ?? null })),
+    addresses: m.addresses.map((a) => ({
+      type: a.type ?? null,
+      formatted: a.formatted ?? null,
+      streetAddress: a.streetAddress ?? null,
+      locality: a.locality ?? null,
+      region: a.region ?? null,
+      postalCode: a.postalCode ?? null,
+      country: a.country ?? null,
+      primary: a.primary === true,
+    })),
+    enterprise: { ...m.enterprise },
+    metadata: m.metadata,
+    extensions: m.extensions,
+    source: m.source as Source,
+    version: m.version,
+    createdAt: m.createdAt,
+    updatedAt: m.updatedAt,
+  };
+}
+
+export function toGroupType(g: DomainGroup): Group {
+  return {
+    id: g.id,
+    displayName: g.displayName,
+    externalId: g.externalId,
+    source: g.source as Source,
+    managed: g.source !== 'admin',
+    version: g.version,
+    createdAt: g.createdAt,
+    updatedAt: g.updatedAt,
+  };
+}
+
+export function toPlaceType(p: DomainPlace): Place {
+  return { id: p.id, name: p.name, address: p.address, timeZone: p.timeZone, createdAt: p.createdAt };
+}
+
+export function toLockType(l: DomainLock): Lock {
+  return { id: l.id, placeId: l.placeId, name: l.name, createdAt: l.createdAt };
+}
+
+export function toShareType(s: DomainShare): Share {
+  return {
+    id: s.id,
+    role: s.role as ShareRole,
+    memberId: s.memberId,
+    groupId: s.groupId,
+    placeId: s.placeId,
+    lockId: s.lockId,
+    validFrom: s.validFrom,
+    validUntil: s.validUntil,
+    source: s.source,
+    createdAt: s.createdAt,
+  };
+}
+
+export function toGrantType(g: DomainGrant): Grant {
+  return {
+    shareId: g.shareId,
+    role: g.role as ShareRole,
+    scope: g.scope as ShareScope,
+    groupId: g.groupId,
+    groupName: g.groupName,
+    validFrom: g.validFrom,
+    validUntil: g.validUntil,
+  };
+}
+
+export function toAccessDecisionType(d: DomainDecision): AccessDecision {
+  return { allowed: d.allowed, reason: d.reason as AccessReason, grants: d.grants.map(toGrantType) };
+}
+
+export function toLockAccessType(l: DomainLockAccess): LockAccess {
+  return { lockId: l.lockId, lockName: l.lockName, placeId: l.placeId, placeName: l.placeName, grants: l.grants.map(toGrantType) };
+}
+
+export function toAccessChangeType(c: DomainAccessChange): AccessChange {
+  return { ...c, kind: c.kind as AccessChangeKind };
+}
+
+export function toAuditEventType(e: DomainAuditEvent): AuditEvent {
+  return { ...e, outcome: e.outcome as AuditOutcome };
+}
+
+export function toOrganizationType(o: DomainOrganization): Organization {
+  return { id: o.id, name: o.name, domain: o.domain, createdAt: o.createdAt };
+}
+
+export function toScimStatusType(s: DomainScimStatus): ScimStatus {
+  return { ...s };
+}
+
+/** What the SAML settings service is expected to hand over (public parts only). */
+export interface SamlSettingsSource {
+  readonly entityId: string;
+  readonly replyUrl: string;
+  readonly signOnUrl: string;
+  readonly metadataUrl: string;
+  readonly idpEntityId: string | null;
+  readonly idpSsoUrl: string | null;
+  readonly idpMetadataUrl: string | null;
+  readonly idpMetadataFetchedAt: Date | null;
+  readonly idpCertificates: readonly Certificate[];
+  readonly spCertificate: Certificate | null;
+  readonly idpInitiatedAllowed: boolean;
+}
+
+/** Picks the public fields: never a private key, whatever the source carries. */
+export function toSamlSettingsType(s: SamlSettingsSource): SamlSettings {
+  const cert = (c: Certificate): Certificate => ({ subject: c.subject, fingerprintSha256: c.fingerprintSha256, notBefore: c.notBefore, notAfter: c.notAfter });
+  return {
+    entityId: s.entityId,
+    replyUrl: s.replyUrl,
+    signOnUrl: s.signOnUrl,
+    metadataUrl: s.metadataUrl,
+    idpEntityId: s.idpEntityId,
+    idpSsoUrl: s.idpSsoUrl,
+    idpMetadataUrl: s.idpMetadataUrl,
+    idpMetadataFetchedAt: s.idpMetadataFetchedAt,
+    idpCertificates: s.idpCertificates.map(cert),
+    spCertificate: s.spCertificate && cert(s.spCertificate),
+    idpInitiatedAllowed: s.idpInitiatedAllowed,
+  };
+}

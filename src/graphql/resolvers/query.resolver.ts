@@ -1,0 +1,223 @@
+// Top-level queries: one domain call each; relations are field resolvers.
+import { Arg, Ctx, ID, Info, Int, Query, Resolver } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import type { GraphqlContext } from '../context.js';
+import { connectionType, toConnection } from '../types/connection.js';
+import { Member } from '../types/member.type.js';
+import { Group, Lock, Place } from '../types/directory.type.js';
+import { AccessChangePage, AccessDecision, LockAccess, WhoCanOpenConnection } from '../types/access.type.js';
+import { AuditEvent, Organization, SamlSettings, ScimStatus } from '../types/organization.type.js';
+import { DateTime, MemberOrder } from '../types/scalars.js';
+import { MemberFilter } from '../inputs/member.input.js';
+import { AuditFilterInput, GroupFilter } from '../inputs/directory.input.js';
+import {
+  toAccessChangeType,
+  toAccessDecisionType,
+  toAuditEventType,
+  toGrantType,
+  toGroupType,
+  toLockAccessType,
+  toLockType,
+  toMemberType,
+  toOrganizationType,
+  toPlaceType,
+  toScimStatusType,
+} from '../presenters.js';
+import { fromIdCursor, idCursor, pageSize } from './paging.js';
+import { nodeSelects, primeRelations } from './lookahead.js';
+import { Invalid } from '../../domain/errors.js';
+import { requireAdmin } from '../../domain/actor.js';
+
+export const MemberConnection = connectionType('Member', Member);
+export const GroupConnection = connectionType('Group', Group);
+export const PlaceConnection = connectionType('Place', Place);
+export const LockConnection = connectionType('Lock', Lock);
+export const AuditEventConnection = connectionType('AuditEvent', AuditEvent, { totalCount: 'Always null: the log is read page by page, newest first' });
+
+const MAX_AUDIT_PAGE = 200;
+
+@Resolver()
+export class QueryResolver {
+  @Query(() => Member, { nullable: true, description: 'The signed-in member (session cookie); null for an API key' })
+  async viewer(@Ctx() ctx: GraphqlContext): Promise<Member | null> {
+    if (ctx.actor.kind !== 'member') return null;
+    return toMemberType(await ctx.domain.members.get(ctx.actor, ctx.actor.id));
+  }
+
+  @Query(() => Organization, { description: 'The organisation of the API key or of the signed-in member' })
+  async organization(@Ctx() ctx: GraphqlContext): Promise<Organization> {
+    return toOrganizationType(await ctx.domain.organizations.get(ctx.actor));
+  }
+
+  @Query(() => Member, { description: 'A member by id (NOT_FOUND when unknown in this organisation)' })
+  async member(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphqlContext): Promise<Member> {
+    return toMemberType(await ctx.domain.members.get(ctx.actor, id));
+  }
+
+  @Query(() => MemberConnection, { description: 'Members, filtered and ordered; at most 500 per page' })
+  async members(
+    @Ctx() ctx: GraphqlContext,
+    @Info() info: GraphQLResolveInfo,
+    @Arg('filter', () => MemberFilter, { nullable: true }) filter?: MemberFilter | null,
+    @Arg('first', () => Int, { nullable: true, description: 'Page size, default 50, at most 500' }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('orderBy', () => MemberOrder, { nullable: true, description: 'Default USER_NAME' }) orderBy?: MemberOrder | null,
+  ) {
+    const page = await ctx.domain.members.list(ctx.actor, {
+      text: filter?.text ?? undefined,
+      active: filter?.active ?? undefined,
+      source: filter?.source ?? undefined,
+      groupId: filter?.groupId ?? undefined,
+      orderBy: orderBy ?? undefined,
+      after: after ?? undefined,
+      first: pageSize(first),
+      // Groups and shares asked for on the nodes come in the page's own statement.
+      include: { groups: nodeSelects(info, 'groups'), shares: nodeSelects(info, 'shares') },
+    });
+    primeRelations(ctx, page.relations);
+    return toConnection(page.members.map(toMemberType), page.cursors, page.hasNextPage, page.totalCount);
+  }
+
+  @Query(() => Group, { description: 'A group by id' })
+  async group(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphqlContext): Promise<Group> {
+    return toGroupType(await ctx.domain.groups.get(ctx.actor, id));
+  }
+
+  @Query(() => GroupConnection, { description: 'Groups ordered by displayName; at most 500 per page' })
+  async groups(
+    @Ctx() ctx: GraphqlContext,
+    @Arg('filter', () => GroupFilter, { nullable: true }) filter?: GroupFilter | null,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+  ) {
+    const page = await ctx.domain.groups.list(ctx.actor, {
+      text: filter?.text ?? undefined,
+      source: filter?.source ?? undefined,
+      after: after ?? undefined,
+      first: pageSize(first),
+    });
+    return toConnection(page.groups.map(toGroupType), page.cursors, page.hasNextPage, page.totalCount);
+  }
+
+  @Query(() => PlaceConnection, { description: 'Places ordered by id' })
+  async places(
+    @Ctx() ctx: GraphqlContext,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+  ) {
+    const n = pageSize(first);
+    const rows = n === 0 ? [] : await ctx.domain.places.listPlaces(ctx.actor, { first: n + 1, afterId: fromIdCursor(after) });
+    const page = rows.slice(0, n);
+    return toConnection(page.map(toPlaceType), page.map((p) => idCursor(p.id)), rows.length > n, () => ctx.domain.places.countPlaces(ctx.actor));
+  }
+
+  @Query(() => LockConnection, { description: 'Locks ordered by id, optionally of one place' })
+  async locks(
+    @Ctx() ctx: GraphqlContext,
+    @Arg('placeId', () => ID, { nullable: true }) placeId?: string | null,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+  ) {
+    const n = pageSize(first);
+    const opts = { placeId: placeId ?? undefined };
+    const rows = n === 0 ? [] : await ctx.domain.places.listLocks(ctx.actor, { ...opts, first: n + 1, afterId: fromIdCursor(after) });
+    const page = rows.slice(0, n);
+    return toConnection(page.map(toLockType), page.map((l) => idCursor(l.id)), rows.length > n, () => ctx.domain.places.countLocks(ctx.actor, opts));
+  }
+
+  @Query(() => AccessDecision, { description: 'May this member open this lock at `at` (default now), and why (not)' })
+  async canAccess(
+    @Arg('memberId', () => ID) memberId: string,
+    @Arg('lockId', () => ID) lockId: string,
+    @Ctx() ctx: GraphqlContext,
+    @Arg('at', () => DateTime, { nullable: true }) at?: Date | null,
+  ): Promise<AccessDecision> {
+    return toAccessDecisionType(await ctx.domain.access.canAccess(ctx.actor, memberId, lockId, at ?? new Date()));
+  }
+
+  @Query(() => WhoCanOpenConnection, { description: 'Active members who may open the lock at `at` (default now), each with its grants' })
+  async whoCanOpen(
+    @Arg('lockId', () => ID) lockId: string,
+    @Ctx() ctx: GraphqlContext,
+    @Arg('at', () => DateTime, { nullable: true }) at?: Date | null,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+  ): Promise<WhoCanOpenConnection> {
+    const n = pageSize(first);
+    if (n === 0) return { edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null } };
+    const page = await ctx.domain.access.whoCanOpen(ctx.actor, lockId, at ?? new Date(), { first: n, afterId: fromIdCursor(after) });
+    const edges = page.members.map((m) => ({ cursor: idCursor(m.member.id), node: toMemberType(m.member), grants: m.grants.map(toGrantType) }));
+    return {
+      edges,
+      pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: false, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
+    };
+  }
+
+  @Query(() => [LockAccess], { description: 'Every lock the member may open at `at` (default now), with the grants that allow it' })
+  async accessOf(
+    @Arg('memberId', () => ID) memberId: string,
+    @Ctx() ctx: GraphqlContext,
+    @Arg('at', () => DateTime, { nullable: true }) at?: Date | null,
+  ): Promise<LockAccess[]> {
+    return (await ctx.domain.access.accessOf(ctx.actor, memberId, at ?? new Date())).map(toLockAccessType);
+  }
+
+  @Query(() => AuditEventConnection, { description: 'The provisioning and sign-in log, newest first (admin keys only)' })
+  async auditEvents(
+    @Ctx() ctx: GraphqlContext,
+    @Arg('filter', () => AuditFilterInput, { nullable: true }) filter?: AuditFilterInput | null,
+    @Arg('first', () => Int, { nullable: true, description: 'Default 50, at most 200' }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+  ) {
+    const n = pageSize(first, MAX_AUDIT_PAGE);
+    let before: string | undefined;
+    if (after) {
+      before = Buffer.from(after, 'base64url').toString('utf8');
+      if (!/^\d{1,19}$/.test(before)) throw new Invalid('invalid_cursor', 'The cursor is not one this API handed out', 'after');
+    }
+    const events = n === 0 ? [] : await ctx.domain.audit.list(ctx.actor, {
+      actionPrefix: filter?.actionPrefix ?? undefined,
+      outcome: filter?.outcome ?? undefined,
+      resourceId: filter?.resourceId ?? undefined,
+      resourceLabel: filter?.resourceLabel ?? undefined,
+      before,
+      limit: n + 1,
+    });
+    const page = events.slice(0, n);
+    return toConnection(page.map(toAuditEventType), page.map((e) => Buffer.from(e.id).toString('base64url')), events.length > n, null);
+  }
+
+  @Query(() => ScimStatus, { description: 'SCIM provisioning status (admin keys only); never the token' })
+  async scimStatus(@Ctx() ctx: GraphqlContext): Promise<ScimStatus> {
+    return toScimStatusType(await ctx.domain.organizations.scimStatus(ctx.actor));
+  }
+
+  @Query(() => SamlSettings, { nullable: true, description: 'SAML settings (admin keys only); null while SAML is not configured' })
+  async samlSettings(@Ctx() ctx: GraphqlContext): Promise<SamlSettings | null> {
+    // To wire once src/domain/saml lands: return
+    // toSamlSettingsType(await ctx.domain.saml.settings(ctx.actor)) (null when
+    // not configured); that service then owns the permission check.
+    requireAdmin(ctx.actor);
+    return null;
+  }
+
+  @Query(() => AccessChangePage, {
+    description:
+      'The access change feed for door controllers. Poll with the last `pageInfo.endCursor` as `after` (omit it the first ' +
+      'time to read from the beginning): entries come in commit order, each naming what changed and, for a granted share, ' +
+      'its validity window, which the controller enforces by its own clock. Entries appear once every transaction that ' +
+      'started before them has ended, so a cursor never skips a change that commits late. Read until hasNextPage is false, ' +
+      'then poll again later; at most 1000 per page.',
+  })
+  async accessChanges(
+    @Ctx() ctx: GraphqlContext,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('first', () => Int, { nullable: true, description: 'Default 100, at most 1000' }) first?: number | null,
+  ): Promise<AccessChangePage> {
+    const page = await ctx.domain.access.changes(ctx.actor, after ?? null, first ?? 100);
+    return {
+      changes: page.changes.map(toAccessChangeType),
+      pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: false, startCursor: page.changes[0]?.cursor ?? null, endCursor: page.endCursor },
+    };
+  }
+}

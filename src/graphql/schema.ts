@@ -1,0 +1,20 @@
+// Builds the executable schema from the resolver classes (code-first).
+import { buildSchema } from 'type-graphql';
+import type { GraphQLSchema } from 'graphql';
+import { QueryResolver } from './resolvers/query.resolver.js';
+import { MutationResolver } from './resolvers/mutation.resolver.js';
+import {
+  GroupRelationsResolver,
+  LockRelationsResolver,
+  MemberRelationsResolver,
+  PlaceRelationsResolver,
+  ShareRelationsResolver,
+} from './resolvers/relations.resolver.js';
+
+export function buildGraphqlSchema(): Promise<GraphQLSchema> {
+  return buildSchema({
+    resolvers: [QueryResolver, MutationResolver, MemberRelationsResolver, GroupRelationsResolver, PlaceRelationsResolver, LockRelationsResolver, ShareRelationsResolver],
+    // Inputs are checked by the domain (one set of rules for every edge).
+    validate: false,
+  });
+}

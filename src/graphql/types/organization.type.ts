@@ -1,0 +1,58 @@
+// The organisation, its SCIM and SAML settings, and its audit log.
+import { Field, ID, ObjectType } from 'type-graphql';
+import { AuditOutcome, DateTime, JSONObject } from './scalars.js';
+
+@ObjectType({ simpleResolvers: true })
+export class Organization {
+  @Field(() => ID) id!: string;
+  @Field(() => String) name!: string;
+  @Field(() => String, { description: 'URL slug used in SAML URLs' }) domain!: string;
+  @Field(() => DateTime) createdAt!: Date;
+}
+
+@ObjectType({ simpleResolvers: true, description: 'SCIM provisioning settings; the token itself is shown once by the CLI and never here' })
+export class ScimStatus {
+  @Field(() => Boolean) enabled!: boolean;
+  @Field(() => String, { nullable: true, description: 'First characters of the token, to recognise it' }) tokenPrefix!: string | null;
+  @Field(() => DateTime, { nullable: true }) tokenCreatedAt!: Date | null;
+  @Field(() => DateTime, { nullable: true }) tokenLastUsedAt!: Date | null;
+}
+
+@ObjectType({ simpleResolvers: true, description: 'An X.509 certificate (public part only)' })
+export class Certificate {
+  @Field(() => String, { nullable: true }) subject!: string | null;
+  @Field(() => String, { description: 'SHA-256 fingerprint, hex' }) fingerprintSha256!: string;
+  @Field(() => DateTime, { nullable: true }) notBefore!: Date | null;
+  @Field(() => DateTime, { nullable: true }) notAfter!: Date | null;
+}
+
+@ObjectType({ simpleResolvers: true, description: 'SAML single sign-on settings: the URLs to give Entra, and what Entra gave us. Never private keys.' })
+export class SamlSettings {
+  @Field(() => String, { description: 'Identifier (Entity ID) to paste into Entra' }) entityId!: string;
+  @Field(() => String, { description: 'Reply URL (Assertion Consumer Service URL)' }) replyUrl!: string;
+  @Field(() => String, { description: 'Sign-on URL' }) signOnUrl!: string;
+  @Field(() => String, { description: 'SP metadata URL' }) metadataUrl!: string;
+  @Field(() => String, { nullable: true }) idpEntityId!: string | null;
+  @Field(() => String, { nullable: true }) idpSsoUrl!: string | null;
+  @Field(() => String, { nullable: true, description: 'Federation metadata URL the IdP settings are fetched from' }) idpMetadataUrl!: string | null;
+  @Field(() => DateTime, { nullable: true }) idpMetadataFetchedAt!: Date | null;
+  @Field(() => [Certificate], { description: 'IdP signing certificates (several during a rollover)' }) idpCertificates!: Certificate[];
+  @Field(() => Certificate, { nullable: true, description: 'Our signing certificate (public part)' }) spCertificate!: Certificate | null;
+  @Field(() => Boolean) idpInitiatedAllowed!: boolean;
+}
+
+@ObjectType({ simpleResolvers: true, description: 'One entry of the provisioning and sign-in log' })
+export class AuditEvent {
+  @Field(() => ID) id!: string;
+  @Field(() => DateTime) at!: Date;
+  @Field(() => String, { description: 'system, api_key, scim, import or member' }) actorKind!: string;
+  @Field(() => String, { nullable: true }) actorId!: string | null;
+  @Field(() => String, { nullable: true }) actorLabel!: string | null;
+  @Field(() => String, { description: 'e.g. member.create, group.update, scim.enable' }) action!: string;
+  @Field(() => AuditOutcome) outcome!: AuditOutcome;
+  @Field(() => String, { nullable: true }) resourceType!: string | null;
+  @Field(() => String, { nullable: true }) resourceId!: string | null;
+  @Field(() => String, { nullable: true }) resourceLabel!: string | null;
+  @Field(() => String, { nullable: true }) reason!: string | null;
+  @Field(() => JSONObject, { description: 'What was sent and what changed; never secrets' }) detail!: Record<string, unknown>;
+}

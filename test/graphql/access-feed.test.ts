@@ -1,0 +1,151 @@
+// The access change feed: commit order, cursors, validity windows, and a
+// transaction that commits late is never skipped.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { codes, startHarness, type Harness } from './harness.js';
+import { buildGroup, buildLock, buildMember } from '../factories/index.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h.close();
+});
+
+interface Change {
+  cursor: string;
+  kind: string;
+  memberId: string | null;
+  groupId: string | null;
+  shareId: string | null;
+  lockId: string | null;
+  placeId: string | null;
+  validFrom: string | null;
+  validUntil: string | null;
+}
+interface Page {
+  changes: Change[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+}
+
+const FEED = `query($after: String, $first: Int) { accessChanges(after: $after, first: $first) {
+  changes { cursor kind memberId groupId shareId lockId placeId validFrom validUntil } pageInfo { hasNextPage endCursor } } }`;
+
+async function read(key: string, after: string | null, first = 100): Promise<Page> {
+  const res = await h.gql(FEED, { after, first }, { apiKey: key });
+  expect(res.body.errors).toBeUndefined();
+  return res.body.data!.accessChanges as Page;
+}
+
+/** Reads until `n` entries arrived: rows show once older transactions (of any client of the server) end. */
+async function readAll(key: string, n: number): Promise<Change[]> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const all: Change[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const p = await read(key, after);
+      all.push(...p.changes);
+      after = p.pageInfo.endCursor;
+      if (!p.pageInfo.hasNextPage) break;
+    }
+    if (all.length >= n || Date.now() > deadline) return all;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('accessChanges', () => {
+  it('lists every change of access in commit order with ids and the validity window, page by page', async () => {
+    const o = await h.org();
+    const d = h.t.domain;
+    const alice = await buildMember(d, o.actor);
+    const bob = await buildMember(d, o.actor);
+    const lock = await buildLock(d, o.actor);
+    const from = new Date('2030-01-01T08:00:00.000Z');
+    const until = new Date('2030-01-01T18:00:00.000Z');
+    const share = await d.shares.grant(o.actor, { memberId: alice.id, lockId: lock.id, validFrom: from, validUntil: until });
+    const group = await buildGroup(d, o.actor, [bob.id]);
+    await d.members.update(o.actor, bob.id, { active: false });
+    await d.members.update(o.actor, bob.id, { active: true });
+    await d.groups.update(o.actor, group.id, { removeMembers: [bob.id] });
+    await d.shares.revoke(o.actor, share.id);
+    await d.members.delete(o.actor, alice.id);
+    await d.places.deleteLock(o.actor, lock.id);
+
+    const all = await readAll(o.reader, 8);
+    expect(all.map((c) => c.kind)).toEqual([
+      'SHARE_GRANTED',
+      'GROUP_MEMBER_ADDED',
+      'MEMBER_DEACTIVATED',
+      'MEMBER_ACTIVATED',
+      'GROUP_MEMBER_REMOVED',
+      'SHARE_REVOKED',
+      'MEMBER_DELETED',
+      'LOCK_DELETED',
+    ]);
+    expect(all[0]).toMatchObject({ memberId: alice.id, lockId: lock.id, shareId: share.id, validFrom: from.toISOString(), validUntil: until.toISOString() });
+    expect(all[1]).toMatchObject({ memberId: bob.id, groupId: group.id });
+    expect(all[7]).toMatchObject({ lockId: lock.id, placeId: lock.placeId });
+
+    // Paging: two at a time gives the same sequence; an empty page keeps the cursor.
+    const paged: Change[] = [];
+    let after: string | null = null;
+    for (let i = 0; i < 10; i++) {
+      const p = await read(o.reader, after, 2);
+      paged.push(...p.changes);
+      expect(p.changes.length).toBeLessThanOrEqual(2);
+      after = p.pageInfo.endCursor;
+      if (!p.pageInfo.hasNextPage) break;
+    }
+    expect(paged.map((c) => c.cursor)).toEqual(all.map((c) => c.cursor));
+    const empty = await read(o.reader, after);
+    expect(empty.changes).toEqual([]);
+    expect(empty.pageInfo.endCursor).toBe(after);
+
+    // Another organisation sees none of it.
+    const other = await h.org();
+    expect((await read(other.reader, null)).changes).toEqual([]);
+  });
+
+  it('never lets a cursor pass a transaction that started earlier and commits later', async () => {
+    const o = await h.org();
+    const d = h.t.domain;
+    const m = await buildMember(d, o.actor);
+    const lock = await buildLock(d, o.actor);
+    const start = await readAll(o.reader, 0);
+    const cursor0 = start.at(-1)?.cursor ?? null;
+
+    const slow = new pg.Client({ connectionString: h.t.url });
+    await slow.connect();
+    try {
+      await slow.query('begin');
+      // The slow transaction takes its transaction id first...
+      await slow.query(`insert into access_changes (organization_id, kind, member_id) values ($1, 'member_activated', $2)`, [o.id, m.id]);
+      // ...a later one commits first.
+      const share = await d.shares.grant(o.actor, { memberId: m.id, lockId: lock.id });
+      const whileOpen = await read(o.reader, cursor0);
+      expect(whileOpen.changes.map((c) => c.shareId)).not.toContain(share.id);
+      await slow.query('commit');
+
+      let changes: Change[] = [];
+      const deadline = Date.now() + 20_000;
+      while (changes.length < 2 && Date.now() < deadline) {
+        changes = (await read(o.reader, cursor0)).changes;
+        if (changes.length < 2) await new Promise((r) => setTimeout(r, 100));
+      }
+      // Both arrive, in transaction order: the slow one first.
+      expect(changes.map((c) => c.kind)).toEqual(['MEMBER_ACTIVATED', 'SHARE_GRANTED']);
+    } finally {
+      await slow.end();
+    }
+  });
+
+  it('refuses a bad cursor or page size with BAD_USER_INPUT', async () => {
+    const o = await h.org();
+    for (const v of [{ after: 'bm9wZQ' }, { first: 0 }, { first: 1001 }]) {
+      const res = await h.gql(FEED, v, { apiKey: o.reader });
+      expect(codes(res)).toEqual(['BAD_USER_INPUT']);
+    }
+  });
+});
