@@ -3,6 +3,7 @@ import { buildSchema } from 'type-graphql';
 import type { GraphQLSchema } from 'graphql';
 import { QueryResolver } from './resolvers/query.resolver.js';
 import { MutationResolver } from './resolvers/mutation.resolver.js';
+import { ImportResolver } from './resolvers/import.resolver.js';
 import {
   GroupRelationsResolver,
   LockRelationsResolver,
@@ -13,7 +14,7 @@ import {
 
 export function buildGraphqlSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [QueryResolver, MutationResolver, MemberRelationsResolver, GroupRelationsResolver, PlaceRelationsResolver, LockRelationsResolver, ShareRelationsResolver],
+    resolvers: [QueryResolver, MutationResolver, ImportResolver, MemberRelationsResolver, GroupRelationsResolver, PlaceRelationsResolver, LockRelationsResolver, ShareRelationsResolver],
     // Inputs are checked by the domain (one set of rules for every edge).
     validate: false,
   });
