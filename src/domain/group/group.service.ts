@@ -4,12 +4,15 @@
 // cost a constant number of statements, whatever the group's size.
 import crypto from 'node:crypto';
 import { requireDirectoryReader, requireDirectoryWriter, type Actor } from '../actor.js';
-import { isUniqueViolation, sqlArray, toDate, type Db, type Sql } from '../db.js';
+import { isUniqueViolation, sqlArray, toDate, type Db, type Sql, type SqlParam } from '../db.js';
 import { Conflict, Forbidden, Invalid, NotFound } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { writeAudit } from '../audit/audit.service.js';
 import { recordAccessChange, recordMembershipChanges } from '../access/access-feed.js';
-import { sourceOf } from '../member/member.service.js';
+import { sourceOf, type AuditOpts } from '../member/member.service.js';
+import type { ResourceQuery } from '../query/filter-ast.js';
+import { compileFilter, compileSort } from '../query/filter-sql.js';
+import { groupAttributes } from './group.query.js';
 import type { MemberSource } from '../member/member.model.js';
 
 export interface Group {
@@ -107,7 +110,7 @@ function assertCanEditMembership(actor: Actor, group: { source: MemberSource; di
 export class GroupService {
   constructor(private readonly db: Db) {}
 
-  async create(actor: Actor, input: GroupInput): Promise<Group> {
+  async create(actor: Actor, input: GroupInput, opts: AuditOpts = {}): Promise<Group> {
     requireDirectoryWriter(actor);
     const displayName = checkDisplayName(input.displayName);
     const externalId = checkExternalId(input.externalId);
@@ -122,11 +125,11 @@ export class GroupService {
       );
       const added = await this.insertMembers(tx, actor.organizationId, id, memberIds);
       await writeAudit(tx, actor, {
-        action: 'group.create',
+        action: opts.action ?? 'group.create',
         resourceType: 'group',
         resourceId: id,
         resourceLabel: displayName,
-        detail: { displayName, externalId, membersAdded: added },
+        detail: { ...opts.detail, displayName, externalId, membersAdded: added },
       });
       return toGroup(row);
     });
@@ -150,7 +153,7 @@ export class GroupService {
   }
 
   /** Applies attribute and membership changes in one transaction. */
-  async update(actor: Actor, id: string, change: GroupChange, opts: { action?: string; detail?: Record<string, unknown> } = {}): Promise<Group> {
+  async update(actor: Actor, id: string, change: GroupChange, opts: AuditOpts = {}): Promise<Group> {
     requireDirectoryWriter(actor);
     if (!isUuid(id)) throw new NotFound('group', id);
     const displayName = change.displayName === undefined ? undefined : checkDisplayName(change.displayName);
@@ -213,7 +216,7 @@ export class GroupService {
     });
   }
 
-  async delete(actor: Actor, id: string): Promise<void> {
+  async delete(actor: Actor, id: string, opts: AuditOpts = {}): Promise<void> {
     requireDirectoryWriter(actor);
     if (!isUuid(id)) throw new NotFound('group', id);
     await this.db.transaction(async (tx) => {
@@ -221,8 +224,39 @@ export class GroupService {
       if (!row) throw new NotFound('group', id);
       assertCanEditMembership(actor, row);
       await recordAccessChange(tx, actor.organizationId, { kind: 'group_deleted', groupId: id });
-      await writeAudit(tx, actor, { action: 'group.delete', resourceType: 'group', resourceId: id, resourceLabel: row.display_name });
+      await writeAudit(tx, actor, { action: opts.action ?? 'group.delete', resourceType: 'group', resourceId: id, resourceLabel: row.display_name, detail: opts.detail });
     });
+  }
+
+  /** Filter (SCIM AST compiled to SQL), sort and 1-based offset paging; memberships are not read. */
+  async search(actor: Actor, q: ResourceQuery): Promise<{ totalResults: number; groups: Group[] }> {
+    requireDirectoryReader(actor);
+    const where = ['g.organization_id = ?'];
+    const params: SqlParam[] = [actor.organizationId];
+    if (q.filter) {
+      const f = compileFilter(q.filter, groupAttributes);
+      where.push(f.sql);
+      params.push(...f.params);
+    }
+    const countSql = `select count(*)::text as n from groups g where ${where.join(' and ')}`;
+    const count = Math.min(Math.max(q.count, 0), 1000);
+    if (count === 0) return { totalResults: Number((await this.db.sql.one<{ n: string }>(countSql, params)).n), groups: [] };
+    let order = 'g.created_at, g.id';
+    const orderParams: SqlParam[] = [];
+    if (q.sort) {
+      const leaf = compileSort(q.sort.path, groupAttributes);
+      order = `${leaf.expr} ${q.sort.descending ? 'desc' : 'asc'} nulls last, g.id`;
+      orderParams.push(...(leaf.params ?? []));
+    }
+    const offset = Math.max(q.startIndex, 1) - 1;
+    const rows = await this.db.sql.all<GroupRow & { total: string }>(
+      `select ${GROUP_COLUMNS.split(', ').map((c) => 'g.' + c).join(', ')}, count(*) over () as total from groups g
+       where ${where.join(' and ')} order by ${order} limit ${count} offset ${offset}`,
+      [...params, ...orderParams],
+    );
+    let total = rows[0] ? Number(rows[0].total) : 0;
+    if (rows.length === 0 && offset > 0) total = Number((await this.db.sql.one<{ n: string }>(countSql, params)).n);
+    return { totalResults: total, groups: rows.map(toGroup) };
   }
 
   /** A page of a group's members, ordered by member id (keyset: `afterId`). */

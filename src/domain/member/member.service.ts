@@ -3,13 +3,17 @@
 // lower(user_name) index; a violation becomes Conflict.
 import crypto from 'node:crypto';
 import { requireDirectoryReader, requireDirectoryWriter, type Actor } from '../actor.js';
-import { isForeignKeyViolation, isUniqueViolation, sqlArray, type Db, type Sql } from '../db.js';
+import { isForeignKeyViolation, isUniqueViolation, sqlArray, type Db, type Sql, type SqlParam } from '../db.js';
+import type { ResourceQuery } from '../query/filter-ast.js';
+import { compileFilter, compileSort } from '../query/filter-sql.js';
+import { memberAttributes } from './member.query.js';
 import { Conflict, Forbidden, Invalid, NotFound } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { writeAudit } from '../audit/audit.service.js';
 import { recordAccessChange } from '../access/access-feed.js';
 import {
   MEMBER_COLUMNS,
+  memberColumns,
   WRITABLE_COLUMNS,
   WRITABLE_PLACEHOLDERS,
   diffMemberData,
@@ -50,6 +54,18 @@ export interface MemberPage {
 
 export const MAX_PAGE_SIZE = 500;
 
+/** How a use case labels its audit event (an edge names its protocol action and what was sent). */
+export interface AuditOpts {
+  readonly action?: string;
+  readonly detail?: Record<string, unknown>;
+}
+
+/** A page of a SCIM-style query: the members and the total number matching. */
+export interface MemberSearchResult {
+  readonly totalResults: number;
+  readonly members: Member[];
+}
+
 /** Fields Entra owns on a SCIM-provisioned member: apps and members may not change them. */
 const ENTRA_OWNED_EXEMPT = new Set<keyof MemberData>(['metadata']);
 
@@ -60,7 +76,7 @@ export function sourceOf(actor: Actor): MemberSource {
 export class MemberService {
   constructor(private readonly db: Db) {}
 
-  async create(actor: Actor, input: MemberInput): Promise<Member> {
+  async create(actor: Actor, input: MemberInput, opts: AuditOpts = {}): Promise<Member> {
     requireDirectoryWriter(actor);
     const data = memberDataFrom(input);
     validateMemberData(data);
@@ -75,11 +91,11 @@ export class MemberService {
       );
       const member = toMember(row);
       await writeAudit(tx, actor, {
-        action: 'member.create',
+        action: opts.action ?? 'member.create',
         resourceType: 'member',
         resourceId: member.id,
         resourceLabel: member.userName,
-        detail: { member: data },
+        detail: { ...opts.detail, member: data },
       });
       return member;
     });
@@ -118,7 +134,7 @@ export class MemberService {
    * validated and written, and the audit event (with the difference) recorded.
    * Deactivation ends the member's sessions at once.
    */
-  async update(actor: Actor, id: string, change: MemberChange, opts: { action?: string; detail?: Record<string, unknown> } = {}): Promise<Member> {
+  async update(actor: Actor, id: string, change: MemberChange, opts: AuditOpts = {}): Promise<Member> {
     requireDirectoryWriter(actor);
     if (!isUuid(id)) throw new NotFound('member', id);
     return this.db.transaction(async (tx) => {
@@ -156,7 +172,7 @@ export class MemberService {
     });
   }
 
-  async delete(actor: Actor, id: string): Promise<void> {
+  async delete(actor: Actor, id: string, opts: AuditOpts = {}): Promise<void> {
     requireDirectoryWriter(actor);
     if (!isUuid(id)) throw new NotFound('member', id);
     await this.db.transaction(async (tx) => {
@@ -169,7 +185,7 @@ export class MemberService {
         throw new Forbidden('managed_by_scim', 'This member is provisioned by Entra (SCIM); remove it there');
       }
       await recordAccessChange(tx, actor.organizationId, { kind: 'member_deleted', memberId: id });
-      await writeAudit(tx, actor, { action: 'member.delete', resourceType: 'member', resourceId: id, resourceLabel: row.user_name });
+      await writeAudit(tx, actor, { action: opts.action ?? 'member.delete', resourceType: 'member', resourceId: id, resourceLabel: row.user_name, detail: opts.detail });
     });
   }
 
@@ -222,6 +238,41 @@ export class MemberService {
       totalCount: Number(total),
       cursors: page.map((r) => encodeCursor(r.sort_key, r.id)),
     };
+  }
+
+  /** Filter (SCIM AST compiled to SQL), sort and 1-based offset paging, in one statement. */
+  async search(actor: Actor, q: ResourceQuery): Promise<MemberSearchResult> {
+    requireDirectoryReader(actor);
+    const where = ['m.organization_id = ?'];
+    const params: SqlParam[] = [actor.organizationId];
+    if (q.filter) {
+      const f = compileFilter(q.filter, memberAttributes);
+      where.push(f.sql);
+      params.push(...f.params);
+    }
+    const count = Math.min(Math.max(q.count, 0), MAX_PAGE_SIZE * 2);
+    if (count === 0) {
+      const row = await this.db.sql.one<{ n: string }>(`select count(*)::text as n from members m where ${where.join(' and ')}`, params);
+      return { totalResults: Number(row.n), members: [] };
+    }
+    let order = 'm.created_at, m.id';
+    const orderParams: SqlParam[] = [];
+    if (q.sort) {
+      const leaf = compileSort(q.sort.path, memberAttributes);
+      order = `${leaf.expr} ${q.sort.descending ? 'desc' : 'asc'} nulls last, m.id`;
+      orderParams.push(...(leaf.params ?? []));
+    }
+    const offset = Math.max(q.startIndex, 1) - 1;
+    const rows = await this.db.sql.all<MemberRow & { total: string }>(
+      `select ${memberColumns('m')}, count(*) over () as total from members m where ${where.join(' and ')}
+       order by ${order} limit ${count} offset ${offset}`,
+      [...params, ...orderParams],
+    );
+    let total = rows[0] ? Number(rows[0].total) : 0;
+    if (rows.length === 0 && offset > 0) {
+      total = Number((await this.db.sql.one<{ n: string }>(`select count(*)::text as n from members m where ${where.join(' and ')}`, params)).n);
+    }
+    return { totalResults: total, members: rows.map(toMember) };
   }
 
   private async count(where: string[], params: (string | boolean | number)[]): Promise<string> {
