@@ -90,6 +90,8 @@ export function setUserKey(doc: Doc, key: string, value: unknown): void {
     if (m) return setCustom(doc, m[1]!, m[2]!, value);
     return; // another schema (e.g. Microsoft's ADSCIM URI): not ours, ignored
   }
+  // Entra's default dialect names the enterprise manager without its URN (path "manager").
+  if (ENTERPRISE_CANON.has(lower.split('.')[0]!)) return setEnterprise(doc, key, value);
   const dot = key.indexOf('.');
   if (dot > 0) {
     const top = USER_TOP.get(key.slice(0, dot).toLowerCase());
@@ -236,7 +238,7 @@ export function memberInputFromDoc(doc: Doc): MemberInput {
   const ent = isObject(doc[ENTERPRISE_USER_URN]) ? (doc[ENTERPRISE_USER_URN] as Doc) : {};
   const extensions: Record<string, JsonObject> = {};
   for (const [k, v] of Object.entries(doc)) {
-    if (!CUSTOM_EXTENSION_RE.test(k) || !isObject(v)) continue;
+    if (!CUSTOM_EXTENSION_RE.test(k) || k.toLowerCase() === ENTERPRISE_USER_URN.toLowerCase() || !isObject(v)) continue;
     const attrs: JsonObject = {};
     for (const [a, val] of Object.entries(v)) {
       if (val === null || val === undefined) continue;
