@@ -11,7 +11,7 @@ import { Invalid } from '../domain/errors.js';
 import type { FilterNode, FilterValue } from '../domain/query/filter-ast.js';
 import type { GroupChange } from '../domain/group/group.service.js';
 import { parsePatchPath, type PatchPath } from './filter.js';
-import { CORE_GROUP_URN, CORE_USER_URN, MULTI_ATTRS, canonicalUser, isObject, memberRefs, setUserKey, type Doc } from './schemas.js';
+import { CORE_GROUP_URN, CORE_USER_URN, MULTI_ATTRS, canonicalUser, isKnownUserAttribute, isObject, memberRefs, setUserKey, type Doc } from './schemas.js';
 
 export type PatchOpName = 'add' | 'replace' | 'remove';
 
@@ -127,7 +127,7 @@ function merge(doc: Doc, partial: Doc, mode: 'add' | 'replace'): void {
 function applyFiltered(doc: Doc, p: PatchPath, op: PatchOperation): void {
   const name = p.uri ? undefined : MULTI_ATTRS.get(p.attr.toLowerCase());
   if (!name) {
-    if (!p.uri && ['username', 'name', 'active', 'displayname', 'externalid', 'metadata'].includes(p.attr.toLowerCase())) {
+    if (!p.uri && isKnownUserAttribute(p.attr)) {
       throw new Invalid('invalid_path', `"${p.attr}" is not multi-valued: a [filter] does not apply`, 'path');
     }
     return; // roles[primary eq "True"].value and other attributes Gatehouse does not keep

@@ -35,6 +35,12 @@ export const ENTERPRISE_SUBS = ['employeeNumber', 'costCenter', 'organization', 
 const ENTERPRISE_CANON = canon(ENTERPRISE_SUBS);
 export const MULTI_ATTRS = canon(['emails', 'phoneNumbers', 'addresses']);
 
+/** A core or enterprise User attribute Gatehouse keeps (by name, any case). */
+export function isKnownUserAttribute(name: string): boolean {
+  const n = name.toLowerCase();
+  return USER_TOP.has(n) || ENTERPRISE_CANON.has(n);
+}
+
 export type Doc = Record<string, unknown>;
 
 export function isObject(v: unknown): v is Record<string, unknown> {
