@@ -202,5 +202,5 @@ describe('provisioning log', () => {
     expect(page.events[0].outcome).toBe('failure');
     const older = JSON.parse((await cli(['scim', 'log', '--org', org.domain, '--member', 'fine.user@contoso.com', '--before', page.nextBefore, '--json'])).stdout);
     expect(older.events.map((e: { action: string; outcome: string }) => [e.action, e.outcome])).toEqual([['scim.user.create', 'success']]);
-  }, 60_000);
+  }, 120_000);
 });

@@ -7,7 +7,7 @@ import { requireDirectoryReader, requireDirectoryWriter, type Actor } from '../a
 import { isUniqueViolation, sqlArray, toDate, type Db, type Sql, type SqlParam } from '../db.js';
 import { Conflict, Forbidden, Invalid, NotFound } from '../errors.js';
 import { isUuid } from '../ids.js';
-import { writeAudit } from '../audit/audit.service.js';
+import { auditInsert, writeAudit } from '../audit/audit.service.js';
 import { recordAccessChange, recordMembershipChanges } from '../access/access-feed.js';
 import { sourceOf, type AuditOpts } from '../member/member.service.js';
 import type { ResourceQuery } from '../query/filter-ast.js';
@@ -116,6 +116,24 @@ export class GroupService {
     const externalId = checkExternalId(input.externalId);
     const memberIds = checkMemberIds(input.memberIds ?? []);
     const id = crypto.randomUUID();
+    if (memberIds.length === 0) {
+      // Entra creates groups empty: the group and its audit event in one statement (one round trip).
+      const audit = auditInsert(actor, {
+        action: opts.action ?? 'group.create',
+        resourceType: 'group',
+        resourceId: id,
+        resourceLabel: displayName,
+        detail: { ...opts.detail, displayName, externalId, membersAdded: 0 },
+      });
+      const row = await this.translate(displayName, () =>
+        this.db.sql.one<GroupRow>(
+          `with audit as (${audit.sql})
+           insert into groups (organization_id, id, display_name, external_id, source) values (?, ?, ?, ?, ?) returning ${GROUP_COLUMNS}`,
+          [...audit.params, actor.organizationId, id, displayName, externalId, sourceOf(actor)],
+        ),
+      );
+      return toGroup(row);
+    }
     return this.db.transaction(async (tx) => {
       const row = await this.translate(displayName, () =>
         tx.one<GroupRow>(

@@ -9,7 +9,7 @@ import { compileFilter, compileSort } from '../query/filter-sql.js';
 import { memberAttributes } from './member.query.js';
 import { Conflict, Forbidden, Invalid, NotFound } from '../errors.js';
 import { isUuid } from '../ids.js';
-import { writeAudit } from '../audit/audit.service.js';
+import { auditInsert, writeAudit } from '../audit/audit.service.js';
 import { recordAccessChange } from '../access/access-feed.js';
 import {
   MEMBER_COLUMNS,
@@ -81,24 +81,23 @@ export class MemberService {
     const data = memberDataFrom(input);
     validateMemberData(data);
     const id = crypto.randomUUID();
-    return this.db.transaction(async (tx) => {
-      const row = await this.translate(data, () =>
-        tx.one<MemberRow>(
-          `insert into members (organization_id, id, source, ${WRITABLE_COLUMNS.join(', ')})
-           values (?, ?, ?, ${WRITABLE_PLACEHOLDERS.join(', ')}) returning ${MEMBER_COLUMNS}`,
-          [actor.organizationId, id, sourceOf(actor), ...writableValues(data)],
-        ),
-      );
-      const member = toMember(row);
-      await writeAudit(tx, actor, {
-        action: opts.action ?? 'member.create',
-        resourceType: 'member',
-        resourceId: member.id,
-        resourceLabel: member.userName,
-        detail: { ...opts.detail, member: data },
-      });
-      return member;
+    // One statement: the member and its audit event commit together (a CTE), in one round trip.
+    const audit = auditInsert(actor, {
+      action: opts.action ?? 'member.create',
+      resourceType: 'member',
+      resourceId: id,
+      resourceLabel: data.userName,
+      detail: { ...opts.detail, member: data },
     });
+    const row = await this.translate(data, () =>
+      this.db.sql.one<MemberRow>(
+        `with audit as (${audit.sql})
+         insert into members (organization_id, id, source, ${WRITABLE_COLUMNS.join(', ')})
+         values (?, ?, ?, ${WRITABLE_PLACEHOLDERS.join(', ')}) returning ${MEMBER_COLUMNS}`,
+        [...audit.params, actor.organizationId, id, sourceOf(actor), ...writableValues(data)],
+      ),
+    );
+    return toMember(row);
   }
 
   async get(actor: Actor, id: string): Promise<Member> {
