@@ -119,104 +119,108 @@ export interface Figures {
   growthP99: number;
 }
 
-async function scenario(t: Target, sizes: { users: number; groups: number; groupSize: number; growth: number }, seedGrowth: (orgId: string, n: number) => Promise<string[]>): Promise<Figures> {
-  const tag = t.name;
+interface State {
+  ids: string[];
+  figures: Partial<Figures>;
+}
+
+type Sizes = { users: number; groups: number; groupSize: number; growth: number };
+type Phase = (t: Target, st: State) => Promise<void>;
+
+/** The phases of an Entra initial and incremental cycle; each runs on both targets back to back, so both see the same machine load. */
+function phases(sizes: Sizes, seedGrowth: (orgId: string, n: number) => Promise<string[]>): Phase[] {
   // 1. Users: filter GET then POST, per user.
-  const ids: string[] = [];
-  const getMs: number[] = [];
-  const postMs: number[] = [];
-  const usersSec = await pool(
-    Array.from({ length: sizes.users }, (_, i) => i),
-    async (i) => {
-      const q = await request(t, 'GET', `/Users?filter=${encodeURIComponent(`userName eq "${tag}.user${i}@contoso.com"`)}`);
-      expectStatus(q, 200, 'GET /Users?filter');
-      getMs.push(q.ms);
-      const c = await request(t, 'POST', '/Users', entraUser(i, tag));
-      expectStatus(c, 201, 'POST /Users');
-      postMs.push(c.ms);
-      ids[i] = (JSON.parse(c.body) as { id: string }).id;
-    },
-  );
+  const users: Phase = async (t, st) => {
+    const tag = t.name;
+    const getMs: number[] = [];
+    const postMs: number[] = [];
+    const sec = await pool(
+      Array.from({ length: sizes.users }, (_, i) => i),
+      async (i) => {
+        const q = await request(t, 'GET', `/Users?filter=${encodeURIComponent(`userName eq "${tag}.user${i}@contoso.com"`)}`);
+        expectStatus(q, 200, 'GET /Users?filter');
+        getMs.push(q.ms);
+        const c = await request(t, 'POST', '/Users', entraUser(i, tag));
+        expectStatus(c, 201, 'POST /Users');
+        postMs.push(c.ms);
+        st.ids[i] = (JSON.parse(c.body) as { id: string }).id;
+      },
+    );
+    Object.assign(st.figures, { usersPerSecond: sizes.users / sec, postUserP99: pct(postMs, 99), getFilterP99: pct(getMs, 99) });
+  };
 
   // 2. Groups: filter GET, POST, then PATCH adding members, in batches of 50 or one per PATCH.
-  const groupsPhase = async (label: string, batch: number) => {
-    const patchMs: number[] = [];
-    const groupIds: string[] = [];
+  const groups =
+    (label: string, batch: number): Phase =>
+    async (t, st) => {
+      const patchMs: number[] = [];
+      const sec = await pool(
+        Array.from({ length: sizes.groups }, (_, g) => g),
+        async (g) => {
+          const name = `${t.name}-${label}-group-${g}`;
+          const q = await request(t, 'GET', `/Groups?excludedAttributes=members&filter=${encodeURIComponent(`displayName eq "${name}"`)}`);
+          expectStatus(q, 200, 'GET /Groups?filter');
+          const c = await request(t, 'POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], externalId: crypto.randomUUID(), displayName: name, members: [] });
+          expectStatus(c, 201, 'POST /Groups');
+          const gid = (JSON.parse(c.body) as { id: string }).id;
+          const members = Array.from({ length: sizes.groupSize }, (_, k) => st.ids[(g * 37 + k) % st.ids.length]!);
+          for (let k = 0; k < members.length; k += batch) {
+            const r = await request(t, 'PATCH', `/Groups/${gid}`, addMembers(members.slice(k, k + batch)));
+            expectStatus(r, 204, 'PATCH /Groups');
+            patchMs.push(r.ms);
+          }
+        },
+      );
+      const perSecond = (sizes.groups * sizes.groupSize) / sec;
+      if (batch === 1) Object.assign(st.figures, { membershipsPerSecondSingle: perSecond, patchSingleP99: pct(patchMs, 99) });
+      else Object.assign(st.figures, { membershipsPerSecondBatch: perSecond, patchBatchP99: pct(patchMs, 99) });
+    };
+
+  // 3. Incremental: Replace of a few attributes, then active "False" for one in ten.
+  const incremental: Phase = async (t, st) => {
+    const incMs: number[] = [];
     const sec = await pool(
-      Array.from({ length: sizes.groups }, (_, g) => g),
-      async (g) => {
-        const name = `${tag}-${label}-group-${g}`;
-        const q = await request(t, 'GET', `/Groups?excludedAttributes=members&filter=${encodeURIComponent(`displayName eq "${name}"`)}`);
-        expectStatus(q, 200, 'GET /Groups?filter');
-        const c = await request(t, 'POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], externalId: crypto.randomUUID(), displayName: name, members: [] });
-        expectStatus(c, 201, 'POST /Groups');
-        const gid = (JSON.parse(c.body) as { id: string }).id;
-        groupIds.push(gid);
-        const members = Array.from({ length: sizes.groupSize }, (_, k) => ids[(g * 37 + k) % ids.length]!);
-        for (let k = 0; k < members.length; k += batch) {
-          const r = await request(t, 'PATCH', `/Groups/${gid}`, addMembers(members.slice(k, k + batch)));
-          expectStatus(r, 204, 'PATCH /Groups');
-          patchMs.push(r.ms);
+      st.ids.map((id, i) => ({ id, i })),
+      async ({ id, i }) => {
+        const r = await request(t, 'PATCH', `/Users/${id}`, {
+          schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+          Operations: [
+            { op: 'Replace', path: 'displayName', value: `User ${i} (renamed)` },
+            { op: 'Replace', path: 'name.givenName', value: `G${i}` },
+            { op: 'Replace', path: 'title', value: 'Engineer' },
+          ],
+        });
+        expectStatus(r, 200, 'PATCH /Users');
+        incMs.push(r.ms);
+        if (i % 10 === 0) {
+          const d = await request(t, 'PATCH', `/Users/${id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] });
+          expectStatus(d, 200, 'PATCH /Users active');
+          incMs.push(d.ms);
         }
       },
     );
-    return { perSecond: (sizes.groups * sizes.groupSize) / sec, p99: pct(patchMs, 99) };
+    Object.assign(st.figures, { incrementalPerSecond: incMs.length / sec, incrementalP99: pct(incMs, 99) });
   };
-  const batched = await groupsPhase('b50', 50);
-  const single = await groupsPhase('b1', 1);
-
-  // 3. Incremental: Replace of a few attributes, then active "False" for one in ten.
-  const incMs: number[] = [];
-  const incItems = ids.map((id, i) => ({ id, i }));
-  const incSec = await pool(incItems, async ({ id, i }) => {
-    const r = await request(t, 'PATCH', `/Users/${id}`, {
-      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
-      Operations: [
-        { op: 'Replace', path: 'displayName', value: `User ${i} (renamed)` },
-        { op: 'Replace', path: 'name.givenName', value: `G${i}` },
-        { op: 'Replace', path: 'title', value: 'Engineer' },
-      ],
-    });
-    expectStatus(r, 200, 'PATCH /Users');
-    incMs.push(r.ms);
-    if (i % 10 === 0) {
-      const d = await request(t, 'PATCH', `/Users/${id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] });
-      expectStatus(d, 200, 'PATCH /Users active');
-      incMs.push(d.ms);
-    }
-  });
-  const incRequests = incMs.length;
 
   // 4. One group grown to `growth` members in batches of 50, one PATCH at a time.
-  const growthIds = await seedGrowth(t.orgId, sizes.growth);
-  const gc = await request(t, 'POST', '/Groups', { displayName: `${tag}-growth`, members: [] });
-  expectStatus(gc, 201, 'POST /Groups growth');
-  const gid = (JSON.parse(gc.body) as { id: string }).id;
-  const growthMs: number[] = [];
-  for (let k = 0; k < growthIds.length; k += 50) {
-    const r = await request(t, 'PATCH', `/Groups/${gid}`, addMembers(growthIds.slice(k, k + 50)));
-    expectStatus(r, 204, 'PATCH /Groups growth');
-    growthMs.push(r.ms);
-  }
-  // Medians of the first and last ten batches: one batch alone is mostly noise.
-  const first = median(growthMs.slice(0, 10));
-  const last = median(growthMs.slice(-10));
-
-  return {
-    usersPerSecond: sizes.users / usersSec,
-    postUserP99: pct(postMs, 99),
-    getFilterP99: pct(getMs, 99),
-    membershipsPerSecondBatch: batched.perSecond,
-    patchBatchP99: batched.p99,
-    membershipsPerSecondSingle: single.perSecond,
-    patchSingleP99: single.p99,
-    incrementalPerSecond: incRequests / incSec,
-    incrementalP99: pct(incMs, 99),
-    growthFirstMs: first,
-    growthLastMs: last,
-    growthRatio: last / first,
-    growthP99: pct(growthMs, 99),
+  const growth: Phase = async (t, st) => {
+    const growthIds = await seedGrowth(t.orgId, sizes.growth);
+    const gc = await request(t, 'POST', '/Groups', { displayName: `${t.name}-growth`, members: [] });
+    expectStatus(gc, 201, 'POST /Groups growth');
+    const gid = (JSON.parse(gc.body) as { id: string }).id;
+    const growthMs: number[] = [];
+    for (let k = 0; k < growthIds.length; k += 50) {
+      const r = await request(t, 'PATCH', `/Groups/${gid}`, addMembers(growthIds.slice(k, k + 50)));
+      expectStatus(r, 204, 'PATCH /Groups growth');
+      growthMs.push(r.ms);
+    }
+    // Medians of the first and last ten batches: one batch alone is mostly noise.
+    const first = median(growthMs.slice(0, 10));
+    const last = median(growthMs.slice(-10));
+    Object.assign(st.figures, { growthFirstMs: first, growthLastMs: last, growthRatio: last / first, growthP99: pct(growthMs, 99) });
   };
+
+  return [users, groups('b50', 50), groups('b1', 1), incremental, growth];
 }
 
 function startProcess(file: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
@@ -281,16 +285,21 @@ export async function run(): Promise<void> {
     console.log(`SCIM benchmark: ${sizes.users} users, ${sizes.groups} groups × ${sizes.groupSize} members (batches of 50, and one per PATCH), growth to ${sizes.growth}; ${CONCURRENCY} in flight`);
     const gh = await startProcess(path.join(HERE, 'gatehouse-server.ts'), env);
     children.push(gh.child);
-    const ghFigures = await scenario({ name: 'gh', port: gh.port, token, orgId: orgA.id }, sizes, seedGrowth);
-    await stop(gh.child);
-
     const baseToken = crypto.randomBytes(24).toString('hex');
     const base = await startProcess(path.join(HERE, 'baseline.ts'), { ...env, BASELINE_ORG: orgB.id, BASELINE_TOKEN: baseToken });
     children.push(base.child);
-    const baseFigures = await scenario({ name: 'base', port: base.port, token: baseToken, orgId: orgB.id }, sizes, seedGrowth);
-    await stop(base.child);
-
+    const targets: [Target, State][] = [
+      [{ name: 'gh', port: gh.port, token, orgId: orgA.id }, { ids: [], figures: {} }],
+      [{ name: 'base', port: base.port, token: baseToken, orgId: orgB.id }, { ids: [], figures: {} }],
+    ];
+    // Warm both up (JIT, connection pools) outside the measurements.
+    for (const [t] of targets) for (let i = 0; i < 50; i++) await request(t, 'GET', `/Users?filter=${encodeURIComponent('userName eq "warm.up@contoso.com"')}`);
+    for (const phase of phases(sizes, seedGrowth)) for (const [t, st] of targets) await phase(t, st);
+    const ghFigures = targets[0]![1].figures as Figures;
+    const baseFigures = targets[1]![1].figures as Figures;
     report(ghFigures, baseFigures);
+    await stop(gh.child);
+    await stop(base.child);
   } finally {
     agent.destroy();
     for (const c of children) await stop(c);

@@ -151,22 +151,24 @@ export class MemberService {
       if (changed.length === 0) return current;
       this.checkOwnership(actor, current, changed);
 
-      const updated = await this.translate(next, () =>
-        tx.one<MemberRow>(
-          `update members set (${WRITABLE_COLUMNS.join(', ')}) = (${WRITABLE_PLACEHOLDERS.join(', ')}),
-             version = version + 1, updated_at = now()
-           where organization_id = ? and id = ? returning ${MEMBER_COLUMNS}`,
-          [...writableValues(next), actor.organizationId, id],
-        ),
-      );
-      if (before.active !== next.active) await this.onActiveChanged(tx, actor.organizationId, id, next.active);
-      await writeAudit(tx, actor, {
+      // The change and its audit event in one statement (the audit row as a CTE).
+      const audit = auditInsert(actor, {
         action: opts.action ?? 'member.update',
         resourceType: 'member',
         resourceId: id,
         resourceLabel: next.userName,
         detail: { ...opts.detail, changes: diff },
       });
+      const updated = await this.translate(next, () =>
+        tx.one<MemberRow>(
+          `with audit as (${audit.sql})
+           update members set (${WRITABLE_COLUMNS.join(', ')}) = (${WRITABLE_PLACEHOLDERS.join(', ')}),
+             version = version + 1, updated_at = now()
+           where organization_id = ? and id = ? returning ${MEMBER_COLUMNS}`,
+          [...audit.params, ...writableValues(next), actor.organizationId, id],
+        ),
+      );
+      if (before.active !== next.active) await this.onActiveChanged(tx, actor.organizationId, id, next.active);
       return toMember(updated);
     });
   }
@@ -262,9 +264,15 @@ export class MemberService {
       orderParams.push(...(leaf.params ?? []));
     }
     const offset = Math.max(q.startIndex, 1) - 1;
+    // With a filter, the matches are found first (by the filter's own index, e.g. lower(user_name))
+    // and only then sorted: otherwise the planner walks the created_at index of the whole
+    // organisation to satisfy ORDER BY … LIMIT, and Entra's `userName eq` lookups grow with it.
     const rows = await this.db.sql.all<MemberRow & { total: string }>(
-      `select ${memberColumns('m')}, count(*) over () as total from members m where ${where.join(' and ')}
-       order by ${order} limit ${count} offset ${offset}`,
+      q.filter
+        ? `with m as materialized (select ${memberColumns('m')} from members m where ${where.join(' and ')})
+           select m.*, count(*) over () as total from m order by ${order} limit ${count} offset ${offset}`
+        : `select ${memberColumns('m')}, count(*) over () as total from members m where ${where.join(' and ')}
+           order by ${order} limit ${count} offset ${offset}`,
       [...params, ...orderParams],
     );
     let total = rows[0] ? Number(rows[0].total) : 0;
