@@ -264,6 +264,7 @@ export async function run(): Promise<void> {
   const dbUrl = u.toString();
   const children: ChildProcess[] = [];
   const seedPool = new pg.Pool({ connectionString: dbUrl, max: 2 });
+  seedPool.on('error', () => undefined);
   try {
     const database = await openDatabase({ url: dbUrl, dataDir: '/nonexistent', poolSize: 2 });
     await migrate(database.orm);
