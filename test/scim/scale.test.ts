@@ -49,6 +49,25 @@ describe('group membership at scale', () => {
     expect((await t.domain.groups.get(org.actor, g.id)).version).toBe(4);
   });
 
+  it('writes nothing when a member is unknown or the actor may not edit a SCIM group', async () => {
+    const org = await scimOrg(t, server);
+    const ids = await seedMembers(org.id, 3, 'guard');
+    const scimActor = await t.domain.organizations.authenticateScim(org.token);
+    const g = await t.domain.groups.create(scimActor, { displayName: 'Guarded' });
+    const before = await t.domain.db.sql.one<{ n: number }>(`select count(*)::int as n from audit_events where organization_id = ?`, [org.id]);
+    await expect(t.domain.groups.update(scimActor, g.id, { addMembers: [ids[0]!, '00000000-0000-4000-8000-000000000000'] })).rejects.toMatchObject({ code: 'unknown_member' });
+    const key = await t.domain.apiKeys.create(org.actor, { name: 'app', role: 'admin' });
+    const appActor = await t.domain.apiKeys.authenticate(key.key);
+    await expect(t.domain.groups.update(appActor, g.id, { addMembers: [ids[1]!] })).rejects.toMatchObject({ kind: 'forbidden', code: 'group_managed_by_scim' });
+    await expect(t.domain.groups.update(scimActor, '00000000-0000-4000-8000-000000000000', { removeMembers: [ids[1]!] })).rejects.toMatchObject({ kind: 'not_found' });
+    const after = await t.domain.db.sql.one<{ n: number }>(`select count(*)::int as n from audit_events where organization_id = ?`, [org.id]);
+    expect(after.n).toBe(before.n + 1); // the API key's creation only
+    expect((await t.domain.groups.get(org.actor, g.id)).version).toBe(1);
+    expect(await t.domain.groups.members(org.actor, g.id)).toEqual([]);
+    await t.domain.groups.update(scimActor, g.id, { addMembers: ids });
+    expect(await t.domain.groups.members(org.actor, g.id)).toHaveLength(3);
+  });
+
   it('streams a 12,000-member group across pages, and omits them with excludedAttributes=members', async () => {
     const org = await scimOrg(t, server);
     const ids = await seedMembers(org.id, 12_000, 'stream');

@@ -295,72 +295,90 @@ export class GroupService {
   }
 
   /**
-   * Entra's hot path (PATCH adding or removing members): the group row lock and
+   * Entra's hot path (PATCH adding or removing members): the checks, the group's
    * version, the membership rows, the access feed and the audit event in ONE
-   * statement inside the transaction, so a batch costs three round trips
-   * (BEGIN, this, COMMIT) whatever its size or the group's.
+   * statement (atomic on its own), whatever the batch's or the group's size. The
+   * statement writes nothing unless every member exists and the actor may edit
+   * this group's membership; the reason is then raised here.
    */
   private async changeMembership(actor: Actor, id: string, add: string[], remove: string[], opts: AuditOpts): Promise<Group> {
     const org = actor.organizationId;
-    return this.db.transaction(async (tx) => {
-      const row = await tx.maybeOne<GroupRow & { missing: string[] | null; added: number; removed: number }>(
-        `with g as (
-           update groups set version = version + 1, updated_at = now() where organization_id = ? and id = ? returning ${GROUP_COLUMNS}
-         ),
-         wanted as (select unnest(?::uuid[]) as member_id),
-         known as (select w.member_id from wanted w join members m on m.organization_id = ? and m.id = w.member_id),
-         ins as (
-           insert into group_members (organization_id, group_id, member_id)
-           select ?, g.id, k.member_id from g, known k on conflict do nothing returning member_id
-         ),
-         del as (
-           delete from group_members gm using g
-           where gm.organization_id = ? and gm.group_id = g.id and gm.member_id = any(?::uuid[]) returning gm.member_id
-         ),
-         feed as (
-           insert into access_changes (organization_id, kind, group_id, member_id)
-           select ?::uuid, 'group_member_added', ?::uuid, member_id from ins
-           union all select ?::uuid, 'group_member_removed', ?::uuid, member_id from del
-         ),
-         audit as (
-           insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, detail)
-           select ?, ?, ?, ?, ?, 'success', 'group', ?, g.display_name,
-                  ?::jsonb || jsonb_build_object('membersAdded', (select count(*) from ins), 'membersRemoved', (select count(*) from del))
-           from g
-         )
-         select g.*, (select array_agg(member_id) from wanted where member_id not in (select member_id from known)) as missing,
-                (select count(*) from ins)::int as added, (select count(*) from del)::int as removed
-         from g`,
-        [
-          org,
-          id,
-          sqlArray(add),
-          org,
-          org,
-          org,
-          sqlArray(remove),
-          org,
-          id,
-          org,
-          id,
-          org,
-          actor.kind,
-          actorId(actor),
-          actor.label,
-          opts.action ?? 'group.update',
-          id,
-          sqlJson(opts.detail ?? {}).length > 16_000 ? sqlJson({ truncated: true }) : sqlJson(opts.detail ?? {}),
-        ],
-      );
-      if (!row) throw new NotFound('group', id);
-      // Thrown inside the transaction: the statement above rolls back with it.
+    const editable = (['admin', 'scim', 'import'] as const).filter((source) => {
+      try {
+        assertCanEditMembership(actor, { source, display_name: '' });
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    const detail = sqlJson(opts.detail ?? {});
+    const row = await this.db.sql.maybeOne<GroupRow & { missing: string[]; applied: boolean }>(
+      `with cur as (select ${GROUP_COLUMNS} from groups where organization_id = ? and id = ?),
+       wanted as (select unnest(?::uuid[]) as member_id),
+       known as (select w.member_id from wanted w join members m on m.organization_id = ? and m.id = w.member_id),
+       missing as (select coalesce(array_agg(member_id), '{}') as ids from wanted where member_id not in (select member_id from known)),
+       g as (
+         update groups set version = version + 1, updated_at = now()
+         where organization_id = ? and id = ? and source = any(?::text[]) and cardinality((select ids from missing)) = 0
+         returning id, display_name, version, updated_at
+       ),
+       ins as (
+         insert into group_members (organization_id, group_id, member_id)
+         select ?, g.id, k.member_id from g, known k on conflict do nothing returning member_id
+       ),
+       del as (
+         delete from group_members gm using g
+         where gm.organization_id = ? and gm.group_id = g.id and gm.member_id = any(?::uuid[]) returning gm.member_id
+       ),
+       feed as (
+         insert into access_changes (organization_id, kind, group_id, member_id)
+         select ?::uuid, 'group_member_added', ?::uuid, member_id from ins
+         union all select ?::uuid, 'group_member_removed', ?::uuid, member_id from del
+       ),
+       audit as (
+         insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, detail)
+         select ?, ?, ?, ?, ?, 'success', 'group', ?, g.display_name,
+                ?::jsonb || jsonb_build_object('membersAdded', (select count(*) from ins), 'membersRemoved', (select count(*) from del))
+         from g
+       )
+       select cur.organization_id, cur.id, cur.display_name, cur.external_id, cur.source,
+              coalesce(g.version, cur.version) as version, cur.created_at, coalesce(g.updated_at, cur.updated_at) as updated_at,
+              (select ids from missing)::text[] as missing, g.id is not null as applied
+       from cur left join g on true`,
+      [
+        org,
+        id,
+        sqlArray(add),
+        org,
+        org,
+        id,
+        sqlArray(editable),
+        org,
+        org,
+        sqlArray(remove),
+        org,
+        id,
+        org,
+        id,
+        org,
+        actor.kind,
+        actorId(actor),
+        actor.label,
+        opts.action ?? 'group.update',
+        id,
+        detail.length > 16_000 ? sqlJson({ truncated: true, preview: detail.slice(0, 2000) }) : detail,
+      ],
+    );
+    if (!row) throw new NotFound('group', id);
+    if (!row.applied) {
       assertCanEditMembership(actor, row);
       const missing = row.missing ?? [];
       if (missing.length > 0) {
         throw new Invalid('unknown_member', `Unknown member id(s): ${missing.slice(0, 5).join(', ')}`, 'members', { ids: missing.slice(0, 50) });
       }
-      return toGroup(row);
-    });
+      throw new NotFound('group', id); // deleted while we looked
+    }
+    return toGroup(row);
   }
 
   /** Inserts memberships of existing members; unknown ids make the whole change fail. */
