@@ -9,6 +9,7 @@ import { createMetrics } from './http/metrics.js';
 import { requestContext } from './http/request-context.js';
 import { startImportScheduler } from './scheduler/import-scheduler.js';
 import { createGraphqlEdge } from './graphql/index.js';
+import { scimRouter } from './scim/router.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -47,6 +48,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const closers: (() => Promise<void>)[] = [];
   // The edges. Each gets the domain and the config, and parses its own bodies.
   void config;
+  // SCIM 2.0 (Entra provisioning): its own JSON parser, auth, errors and 404s.
+  app.use('/scim/v2', scimRouter({ domain, config }));
 
   // Entra group import: scheduled runs through a PostgreSQL job queue (IMPORT_SCHEDULER=off disables).
   if (config.import.scheduler && domain.imports.canRun) {

@@ -2,7 +2,7 @@
 // transaction as the change (or, for a refused request, on its own). It is the
 // provisioning and login log an admin reads when Entra reports a failure.
 import { actorId, requireAdmin, type Actor } from '../actor.js';
-import { sqlJson, toDate, type Db, type Sql } from '../db.js';
+import { sqlJson, toDate, type Db, type Sql, type SqlParam } from '../db.js';
 import { pageSize } from '../paging.js';
 
 export interface AuditEntry {
@@ -46,12 +46,22 @@ export interface AuditFilter {
 const MAX_DETAIL_CHARS = 16_000;
 
 export async function writeAudit(sql: Sql, actor: Actor, entry: AuditEntry): Promise<void> {
+  const insert = auditInsert(actor, entry);
+  await sql.run(insert.sql, insert.params);
+}
+
+/**
+ * The audit row as one INSERT statement, to run on its own (writeAudit) or as a
+ * CTE of the statement that makes the change: the change and its audit event
+ * then commit together in a single round trip.
+ */
+export function auditInsert(actor: Actor, entry: AuditEntry): { sql: string; params: SqlParam[] } {
   let detail = sqlJson(entry.detail ?? {});
   if (detail.length > MAX_DETAIL_CHARS) detail = sqlJson({ truncated: true, preview: detail.slice(0, 2000) });
-  await sql.run(
-    `insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, reason, detail)
+  return {
+    sql: `insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, reason, detail)
      values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)`,
-    [
+    params: [
       actor.organizationId,
       actor.kind,
       actorId(actor),
@@ -64,7 +74,7 @@ export async function writeAudit(sql: Sql, actor: Actor, entry: AuditEntry): Pro
       entry.reason ?? null,
       detail,
     ],
-  );
+  };
 }
 
 interface AuditRow {

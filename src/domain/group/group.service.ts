@@ -3,17 +3,19 @@
 // memberships, so a local edit would silently diverge). Membership batches
 // cost a constant number of statements, whatever the group's size.
 import crypto from 'node:crypto';
-import { requireDirectoryReader, requireDirectoryWriter, type Actor } from '../actor.js';
-import { isUniqueViolation, sqlArray, toDate, type Db, type Sql } from '../db.js';
+import { actorId, requireDirectoryReader, requireDirectoryWriter, type Actor } from '../actor.js';
+import { isUniqueViolation, sqlArray, sqlJson, toDate, type Db, type Sql, type SqlParam } from '../db.js';
 import { Conflict, Forbidden, Invalid, NotFound } from '../errors.js';
 import { isUuid } from '../ids.js';
-import { writeAudit } from '../audit/audit.service.js';
+import { auditInsert, writeAudit } from '../audit/audit.service.js';
 import { recordAccessChange, recordMembershipChanges } from '../access/access-feed.js';
-import { sourceOf } from '../member/member.service.js';
-
+import { sourceOf, type AuditOpts } from '../member/member.service.js';
 import { pageSize } from '../paging.js';
 import { MEMBER_COLUMNS, toMember, type Member, type MemberRow, type MemberSource } from '../member/member.model.js';
 import { decodeCursor, encodeCursor } from '../member/member.service.js';
+import type { ResourceQuery } from '../query/filter-ast.js';
+import { compileFilter, compileSort } from '../query/filter-sql.js';
+import { groupAttributes } from './group.query.js';
 
 export interface Group {
   readonly id: string;
@@ -137,12 +139,30 @@ function assertCanEditMembership(actor: Actor, group: { source: MemberSource; di
 export class GroupService {
   constructor(private readonly db: Db) {}
 
-  async create(actor: Actor, input: GroupInput): Promise<Group> {
+  async create(actor: Actor, input: GroupInput, opts: AuditOpts = {}): Promise<Group> {
     requireDirectoryWriter(actor);
     const displayName = checkDisplayName(input.displayName);
     const externalId = checkExternalId(input.externalId);
     const memberIds = checkMemberIds(input.memberIds ?? []);
     const id = crypto.randomUUID();
+    if (memberIds.length === 0) {
+      // Entra creates groups empty: the group and its audit event in one statement (one round trip).
+      const audit = auditInsert(actor, {
+        action: opts.action ?? 'group.create',
+        resourceType: 'group',
+        resourceId: id,
+        resourceLabel: displayName,
+        detail: { ...opts.detail, displayName, externalId, membersAdded: 0 },
+      });
+      const row = await this.translate(displayName, () =>
+        this.db.sql.one<GroupRow>(
+          `with audit as (${audit.sql})
+           insert into groups (organization_id, id, display_name, external_id, source) values (?, ?, ?, ?, ?) returning ${GROUP_COLUMNS}`,
+          [...audit.params, actor.organizationId, id, displayName, externalId, sourceOf(actor)],
+        ),
+      );
+      return toGroup(row);
+    }
     return this.db.transaction(async (tx) => {
       const row = await this.translate(displayName, () =>
         tx.one<GroupRow>(
@@ -152,11 +172,11 @@ export class GroupService {
       );
       const added = await this.insertMembers(tx, actor.organizationId, id, memberIds);
       await writeAudit(tx, actor, {
-        action: 'group.create',
+        action: opts.action ?? 'group.create',
         resourceType: 'group',
         resourceId: id,
         resourceLabel: displayName,
-        detail: { displayName, externalId, membersAdded: added },
+        detail: { ...opts.detail, displayName, externalId, membersAdded: added },
       });
       return toGroup(row);
     });
@@ -268,7 +288,7 @@ export class GroupService {
   }
 
   /** Applies attribute and membership changes in one transaction. */
-  async update(actor: Actor, id: string, change: GroupChange, opts: { action?: string; detail?: Record<string, unknown> } = {}): Promise<Group> {
+  async update(actor: Actor, id: string, change: GroupChange, opts: AuditOpts = {}): Promise<Group> {
     requireDirectoryWriter(actor);
     if (!isUuid(id)) throw new NotFound('group', id);
     const displayName = change.displayName === undefined ? undefined : checkDisplayName(change.displayName);
@@ -277,6 +297,8 @@ export class GroupService {
     const add = checkMemberIds(change.addMembers ?? []);
     const remove = checkMemberIds(change.removeMembers ?? []);
     const touchesMembers = replace !== undefined || add.length > 0 || remove.length > 0;
+    const onlyMembership = displayName === undefined && externalId === undefined && replace === undefined && touchesMembers;
+    if (onlyMembership && !add.some((id) => remove.includes(id))) return this.changeMembership(actor, id, add, remove, opts);
 
     return this.db.transaction(async (tx) => {
       // Locks the group row: concurrent changes of one group apply one after the other.
@@ -331,7 +353,7 @@ export class GroupService {
     });
   }
 
-  async delete(actor: Actor, id: string): Promise<void> {
+  async delete(actor: Actor, id: string, opts: AuditOpts = {}): Promise<void> {
     requireDirectoryWriter(actor);
     if (!isUuid(id)) throw new NotFound('group', id);
     await this.db.transaction(async (tx) => {
@@ -339,8 +361,39 @@ export class GroupService {
       if (!row) throw new NotFound('group', id);
       assertCanEditMembership(actor, row);
       await recordAccessChange(tx, actor.organizationId, { kind: 'group_deleted', groupId: id });
-      await writeAudit(tx, actor, { action: 'group.delete', resourceType: 'group', resourceId: id, resourceLabel: row.display_name });
+      await writeAudit(tx, actor, { action: opts.action ?? 'group.delete', resourceType: 'group', resourceId: id, resourceLabel: row.display_name, detail: opts.detail });
     });
+  }
+
+  /** Filter (SCIM AST compiled to SQL), sort and 1-based offset paging; memberships are not read. */
+  async search(actor: Actor, q: ResourceQuery): Promise<{ totalResults: number; groups: Group[] }> {
+    requireDirectoryReader(actor);
+    const where = ['g.organization_id = ?'];
+    const params: SqlParam[] = [actor.organizationId];
+    if (q.filter) {
+      const f = compileFilter(q.filter, groupAttributes);
+      where.push(f.sql);
+      params.push(...f.params);
+    }
+    const countSql = `select count(*)::text as n from groups g where ${where.join(' and ')}`;
+    const count = Math.min(Math.max(q.count, 0), 1000);
+    if (count === 0) return { totalResults: Number((await this.db.sql.one<{ n: string }>(countSql, params)).n), groups: [] };
+    let order = 'g.created_at, g.id';
+    const orderParams: SqlParam[] = [];
+    if (q.sort) {
+      const leaf = compileSort(q.sort.path, groupAttributes);
+      order = `${leaf.expr} ${q.sort.descending ? 'desc' : 'asc'} nulls last, g.id`;
+      orderParams.push(...(leaf.params ?? []));
+    }
+    const offset = Math.max(q.startIndex, 1) - 1;
+    const rows = await this.db.sql.all<GroupRow & { total: string }>(
+      `select ${GROUP_COLUMNS.split(', ').map((c) => 'g.' + c).join(', ')}, count(*) over () as total from groups g
+       where ${where.join(' and ')} order by ${order} limit ${count} offset ${offset}`,
+      [...params, ...orderParams],
+    );
+    let total = rows[0] ? Number(rows[0].total) : 0;
+    if (rows.length === 0 && offset > 0) total = Number((await this.db.sql.one<{ n: string }>(countSql, params)).n);
+    return { totalResults: total, groups: rows.map(toGroup) };
   }
 
   /** A page of a group's members, ordered by member id (keyset: `afterId`). */
@@ -382,6 +435,93 @@ export class GroupService {
     assertCanEditMembership(actor, row);
     await recordAccessChange(tx, actor.organizationId, { kind: 'group_deleted', groupId: id });
     await writeAudit(tx, actor, { action: 'group.delete', resourceType: 'group', resourceId: id, resourceLabel: row.display_name });
+  }
+
+  /**
+   * Entra's hot path (PATCH adding or removing members): the checks, the group's
+   * version, the membership rows, the access feed and the audit event in ONE
+   * statement (atomic on its own), whatever the batch's or the group's size. The
+   * statement writes nothing unless every member exists and the actor may edit
+   * this group's membership; the reason is then raised here.
+   */
+  private async changeMembership(actor: Actor, id: string, add: string[], remove: string[], opts: AuditOpts): Promise<Group> {
+    const org = actor.organizationId;
+    const editable = (['admin', 'scim', 'import'] as const).filter((source) => {
+      try {
+        assertCanEditMembership(actor, { source, display_name: '' });
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    const detail = sqlJson(opts.detail ?? {});
+    const row = await this.db.sql.maybeOne<GroupRow & { missing: string[]; applied: boolean }>(
+      `with cur as (select ${GROUP_COLUMNS} from groups where organization_id = ? and id = ?),
+       wanted as (select unnest(?::uuid[]) as member_id),
+       known as (select w.member_id from wanted w join members m on m.organization_id = ? and m.id = w.member_id),
+       missing as (select coalesce(array_agg(member_id), '{}') as ids from wanted where member_id not in (select member_id from known)),
+       g as (
+         update groups set version = version + 1, updated_at = now()
+         where organization_id = ? and id = ? and source = any(?::text[]) and cardinality((select ids from missing)) = 0
+         returning id, display_name, version, updated_at
+       ),
+       ins as (
+         insert into group_members (organization_id, group_id, member_id)
+         select ?, g.id, k.member_id from g, known k on conflict do nothing returning member_id
+       ),
+       del as (
+         delete from group_members gm using g
+         where gm.organization_id = ? and gm.group_id = g.id and gm.member_id = any(?::uuid[]) returning gm.member_id
+       ),
+       feed as (
+         insert into access_changes (organization_id, kind, group_id, member_id)
+         select ?::uuid, 'group_member_added', ?::uuid, member_id from ins
+         union all select ?::uuid, 'group_member_removed', ?::uuid, member_id from del
+       ),
+       audit as (
+         insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, detail)
+         select ?, ?, ?, ?, ?, 'success', 'group', ?, g.display_name,
+                ?::jsonb || jsonb_build_object('membersAdded', (select count(*) from ins), 'membersRemoved', (select count(*) from del))
+         from g
+       )
+       select cur.organization_id, cur.id, cur.display_name, cur.external_id, cur.source,
+              coalesce(g.version, cur.version) as version, cur.created_at, coalesce(g.updated_at, cur.updated_at) as updated_at,
+              (select ids from missing)::text[] as missing, g.id is not null as applied
+       from cur left join g on true`,
+      [
+        org,
+        id,
+        sqlArray(add),
+        org,
+        org,
+        id,
+        sqlArray(editable),
+        org,
+        org,
+        sqlArray(remove),
+        org,
+        id,
+        org,
+        id,
+        org,
+        actor.kind,
+        actorId(actor),
+        actor.label,
+        opts.action ?? 'group.update',
+        id,
+        detail.length > 16_000 ? sqlJson({ truncated: true, preview: detail.slice(0, 2000) }) : detail,
+      ],
+    );
+    if (!row) throw new NotFound('group', id);
+    if (!row.applied) {
+      assertCanEditMembership(actor, row);
+      const missing = row.missing ?? [];
+      if (missing.length > 0) {
+        throw new Invalid('unknown_member', `Unknown member id(s): ${missing.slice(0, 5).join(', ')}`, 'members', { ids: missing.slice(0, 50) });
+      }
+      throw new NotFound('group', id); // deleted while we looked
+    }
+    return toGroup(row);
   }
 
   /** Inserts memberships of existing members; unknown ids make the whole change fail. */

@@ -3,11 +3,14 @@
 // lower(user_name) index; a violation becomes Conflict.
 import crypto from 'node:crypto';
 import { requireDirectoryReader, requireDirectoryWriter, type Actor } from '../actor.js';
-import { isForeignKeyViolation, isUniqueViolation, sqlArray, type Db, type Sql } from '../db.js';
+import { isForeignKeyViolation, isUniqueViolation, sqlArray, type Db, type Sql, type SqlParam } from '../db.js';
+import type { ResourceQuery } from '../query/filter-ast.js';
+import { compileFilter, compileSort } from '../query/filter-sql.js';
+import { memberAttributes } from './member.query.js';
 import { Conflict, Forbidden, Invalid, NotFound } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { pageSize } from '../paging.js';
-import { writeAudit } from '../audit/audit.service.js';
+import { auditInsert, writeAudit } from '../audit/audit.service.js';
 import { recordAccessChange } from '../access/access-feed.js';
 import { GROUP_JSON, toGroup, type Group } from '../group/group.service.js';
 import { SHARE_TARGET_JSON, sharesWithTargets, type Share, type ShareTargetRow } from '../share/share.service.js';
@@ -67,6 +70,18 @@ export interface MemberPage {
 
 export const MAX_PAGE_SIZE = 500;
 
+/** How a use case labels its audit event (an edge names its protocol action and what was sent). */
+export interface AuditOpts {
+  readonly action?: string;
+  readonly detail?: Record<string, unknown>;
+}
+
+/** A page of a SCIM-style query: the members and the total number matching. */
+export interface MemberSearchResult {
+  readonly totalResults: number;
+  readonly members: Member[];
+}
+
 /** Fields Entra owns on a SCIM-provisioned member: apps and members may not change them. */
 const ENTRA_OWNED_EXEMPT = new Set<keyof MemberData>(['metadata']);
 
@@ -77,29 +92,28 @@ export function sourceOf(actor: Actor): MemberSource {
 export class MemberService {
   constructor(private readonly db: Db) {}
 
-  async create(actor: Actor, input: MemberInput): Promise<Member> {
+  async create(actor: Actor, input: MemberInput, opts: AuditOpts = {}): Promise<Member> {
     requireDirectoryWriter(actor);
     const data = memberDataFrom(input);
     validateMemberData(data);
     const id = crypto.randomUUID();
-    return this.db.transaction(async (tx) => {
-      const row = await this.translate(data, () =>
-        tx.one<MemberRow>(
-          `insert into members (organization_id, id, source, ${WRITABLE_COLUMNS.join(', ')})
-           values (?, ?, ?, ${WRITABLE_PLACEHOLDERS.join(', ')}) returning ${MEMBER_COLUMNS}`,
-          [actor.organizationId, id, sourceOf(actor), ...writableValues(data)],
-        ),
-      );
-      const member = toMember(row);
-      await writeAudit(tx, actor, {
-        action: 'member.create',
-        resourceType: 'member',
-        resourceId: member.id,
-        resourceLabel: member.userName,
-        detail: { member: data },
-      });
-      return member;
+    // One statement: the member and its audit event commit together (a CTE), in one round trip.
+    const audit = auditInsert(actor, {
+      action: opts.action ?? 'member.create',
+      resourceType: 'member',
+      resourceId: id,
+      resourceLabel: data.userName,
+      detail: { ...opts.detail, member: data },
     });
+    const row = await this.translate(data, () =>
+      this.db.sql.one<MemberRow>(
+        `with audit as (${audit.sql})
+         insert into members (organization_id, id, source, ${WRITABLE_COLUMNS.join(', ')})
+         values (?, ?, ?, ${WRITABLE_PLACEHOLDERS.join(', ')}) returning ${MEMBER_COLUMNS}`,
+        [...audit.params, actor.organizationId, id, sourceOf(actor), ...writableValues(data)],
+      ),
+    );
+    return toMember(row);
   }
 
   async get(actor: Actor, id: string): Promise<Member> {
@@ -135,7 +149,7 @@ export class MemberService {
    * validated and written, and the audit event (with the difference) recorded.
    * Deactivation ends the member's sessions at once.
    */
-  async update(actor: Actor, id: string, change: MemberChange, opts: { action?: string; detail?: Record<string, unknown> } = {}): Promise<Member> {
+  async update(actor: Actor, id: string, change: MemberChange, opts: AuditOpts = {}): Promise<Member> {
     requireDirectoryWriter(actor);
     if (!isUuid(id)) throw new NotFound('member', id);
     return this.db.transaction(async (tx) => {
@@ -153,27 +167,29 @@ export class MemberService {
       if (changed.length === 0) return current;
       this.checkOwnership(actor, current, changed);
 
-      const updated = await this.translate(next, () =>
-        tx.one<MemberRow>(
-          `update members set (${WRITABLE_COLUMNS.join(', ')}) = (${WRITABLE_PLACEHOLDERS.join(', ')}),
-             version = version + 1, updated_at = now()
-           where organization_id = ? and id = ? returning ${MEMBER_COLUMNS}`,
-          [...writableValues(next), actor.organizationId, id],
-        ),
-      );
-      if (before.active !== next.active) await this.onActiveChanged(tx, actor.organizationId, id, next.active);
-      await writeAudit(tx, actor, {
+      // The change and its audit event in one statement (the audit row as a CTE).
+      const audit = auditInsert(actor, {
         action: opts.action ?? 'member.update',
         resourceType: 'member',
         resourceId: id,
         resourceLabel: next.userName,
         detail: { ...opts.detail, changes: diff },
       });
+      const updated = await this.translate(next, () =>
+        tx.one<MemberRow>(
+          `with audit as (${audit.sql})
+           update members set (${WRITABLE_COLUMNS.join(', ')}) = (${WRITABLE_PLACEHOLDERS.join(', ')}),
+             version = version + 1, updated_at = now()
+           where organization_id = ? and id = ? returning ${MEMBER_COLUMNS}`,
+          [...audit.params, ...writableValues(next), actor.organizationId, id],
+        ),
+      );
+      if (before.active !== next.active) await this.onActiveChanged(tx, actor.organizationId, id, next.active);
       return toMember(updated);
     });
   }
 
-  async delete(actor: Actor, id: string): Promise<void> {
+  async delete(actor: Actor, id: string, opts: AuditOpts = {}): Promise<void> {
     requireDirectoryWriter(actor);
     if (!isUuid(id)) throw new NotFound('member', id);
     await this.db.transaction(async (tx) => {
@@ -186,7 +202,7 @@ export class MemberService {
         throw new Forbidden('managed_by_scim', 'This member is provisioned by Entra (SCIM); remove it there');
       }
       await recordAccessChange(tx, actor.organizationId, { kind: 'member_deleted', memberId: id });
-      await writeAudit(tx, actor, { action: 'member.delete', resourceType: 'member', resourceId: id, resourceLabel: row.user_name });
+      await writeAudit(tx, actor, { action: opts.action ?? 'member.delete', resourceType: 'member', resourceId: id, resourceLabel: row.user_name, detail: opts.detail });
     });
   }
 
@@ -269,6 +285,47 @@ export class MemberService {
       cursors: page.map((r) => encodeCursor(r.sort_key!, r.id)),
       relations,
     };
+  }
+
+  /** Filter (SCIM AST compiled to SQL), sort and 1-based offset paging, in one statement. */
+  async search(actor: Actor, q: ResourceQuery): Promise<MemberSearchResult> {
+    requireDirectoryReader(actor);
+    const where = ['m.organization_id = ?'];
+    const params: SqlParam[] = [actor.organizationId];
+    if (q.filter) {
+      const f = compileFilter(q.filter, memberAttributes);
+      where.push(f.sql);
+      params.push(...f.params);
+    }
+    const count = Math.min(Math.max(q.count, 0), MAX_PAGE_SIZE * 2);
+    if (count === 0) {
+      const row = await this.db.sql.one<{ n: string }>(`select count(*)::text as n from members m where ${where.join(' and ')}`, params);
+      return { totalResults: Number(row.n), members: [] };
+    }
+    let order = 'm.created_at, m.id';
+    const orderParams: SqlParam[] = [];
+    if (q.sort) {
+      const leaf = compileSort(q.sort.path, memberAttributes);
+      order = `${leaf.expr} ${q.sort.descending ? 'desc' : 'asc'} nulls last, m.id`;
+      orderParams.push(...(leaf.params ?? []));
+    }
+    const offset = Math.max(q.startIndex, 1) - 1;
+    // With a filter, the matches are found first (by the filter's own index, e.g. lower(user_name))
+    // and only then sorted: otherwise the planner walks the created_at index of the whole
+    // organisation to satisfy ORDER BY … LIMIT, and Entra's `userName eq` lookups grow with it.
+    const rows = await this.db.sql.all<MemberRow & { total: string }>(
+      q.filter
+        ? `with m as materialized (select ${memberColumns('m')} from members m where ${where.join(' and ')})
+           select m.*, count(*) over () as total from m order by ${order} limit ${count} offset ${offset}`
+        : `select ${memberColumns('m')}, count(*) over () as total from members m where ${where.join(' and ')}
+           order by ${order} limit ${count} offset ${offset}`,
+      [...params, ...orderParams],
+    );
+    let total = rows[0] ? Number(rows[0].total) : 0;
+    if (rows.length === 0 && offset > 0) {
+      total = Number((await this.db.sql.one<{ n: string }>(`select count(*)::text as n from members m where ${where.join(' and ')}`, params)).n);
+    }
+    return { totalResults: total, members: rows.map(toMember) };
   }
 
   /** Entra owns SCIM-provisioned members: apps may only change their metadata. */

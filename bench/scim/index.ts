@@ -1,0 +1,343 @@
+// SCIM benchmark: an Entra-shaped provisioning run against Gatehouse (real
+// server process, real PostgreSQL) and, in the same run, against the baseline
+// (bare node:http + pg, minimal SQL). 8 requests in flight.
+//   npx tsx bench/scim/index.ts            (BENCH_SCALE=0.1: about a minute)
+//   BENCH_SCALE=1 npx tsx bench/scim/index.ts   (the issue's 10,000 users, 200 groups × 250)
+// Needs PostgreSQL at BENCH_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres):
+// a fresh database is created and dropped afterwards.
+import 'reflect-metadata';
+import crypto from 'node:crypto';
+import http from 'node:http';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import pg from 'pg';
+import { createDomain, systemActor } from '../../src/domain/index.js';
+import { migrate, openDatabase } from '../../src/infra/orm.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '../..');
+const CONCURRENCY = 8;
+const SECRET = 'bench-master-secret-0123456789abcdef-0123';
+
+interface Target {
+  readonly name: string;
+  readonly port: number;
+  readonly token: string;
+  readonly orgId: string;
+}
+
+interface Timed {
+  status: number;
+  body: string;
+  ms: number;
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+
+function request(t: Target, method: string, urlPath: string, body?: unknown): Promise<Timed> {
+  const data = body === undefined ? undefined : JSON.stringify(body);
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port: t.port,
+        method,
+        path: `/scim/v2${urlPath}`,
+        agent,
+        headers: { authorization: `Bearer ${t.token}`, ...(data ? { 'content-type': 'application/scim+json', 'content-length': Buffer.byteLength(data) } : {}) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started }));
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+function expectStatus(r: Timed, status: number, what: string): void {
+  if (r.status !== status) throw new Error(`${what}: expected ${status}, got ${r.status}: ${r.body.slice(0, 300)}`);
+}
+
+/** Runs `tasks` with CONCURRENCY in flight. */
+async function pool<T>(items: T[], fn: (item: T) => Promise<void>): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+  return (performance.now() - started) / 1000;
+}
+
+function pct(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
+
+function median(values: number[]): number {
+  return pct(values, 50);
+}
+
+const entraUser = (i: number, tag: string) => ({
+  schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'],
+  externalId: `${tag}${i}`,
+  userName: `${tag}.user${i}@contoso.com`,
+  active: true,
+  displayName: `User ${i}`,
+  emails: [{ primary: true, type: 'work', value: `${tag}.user${i}@contoso.com` }],
+  meta: { resourceType: 'User' },
+  name: { formatted: `User ${i}`, familyName: `Family${i}`, givenName: `Given${i}` },
+  'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { department: 'Engineering', employeeNumber: String(i) },
+  roles: [],
+});
+
+const addMembers = (ids: string[]) => ({
+  schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+  Operations: [{ op: 'Add', path: 'members', value: ids.map((value) => ({ $ref: null, value })) }],
+});
+
+export interface Figures {
+  usersPerSecond: number;
+  postUserP99: number;
+  getFilterP99: number;
+  membershipsPerSecondBatch: number;
+  patchBatchP99: number;
+  membershipsPerSecondSingle: number;
+  patchSingleP99: number;
+  incrementalPerSecond: number;
+  incrementalP99: number;
+  growthFirstMs: number;
+  growthLastMs: number;
+  growthRatio: number;
+  growthP99: number;
+}
+
+interface State {
+  ids: string[];
+  figures: Partial<Figures>;
+}
+
+type Sizes = { users: number; groups: number; groupSize: number; growth: number };
+type Phase = (t: Target, st: State) => Promise<void>;
+
+/** The phases of an Entra initial and incremental cycle; each runs on both targets back to back, so both see the same machine load. */
+function phases(sizes: Sizes, seedGrowth: (orgId: string, n: number) => Promise<string[]>): Phase[] {
+  // 1. Users: filter GET then POST, per user.
+  const users: Phase = async (t, st) => {
+    const tag = t.name;
+    const getMs: number[] = [];
+    const postMs: number[] = [];
+    const sec = await pool(
+      Array.from({ length: sizes.users }, (_, i) => i),
+      async (i) => {
+        const q = await request(t, 'GET', `/Users?filter=${encodeURIComponent(`userName eq "${tag}.user${i}@contoso.com"`)}`);
+        expectStatus(q, 200, 'GET /Users?filter');
+        getMs.push(q.ms);
+        const c = await request(t, 'POST', '/Users', entraUser(i, tag));
+        expectStatus(c, 201, 'POST /Users');
+        postMs.push(c.ms);
+        st.ids[i] = (JSON.parse(c.body) as { id: string }).id;
+      },
+    );
+    Object.assign(st.figures, { usersPerSecond: sizes.users / sec, postUserP99: pct(postMs, 99), getFilterP99: pct(getMs, 99) });
+  };
+
+  // 2. Groups: filter GET, POST, then PATCH adding members, in batches of 50 or one per PATCH.
+  const groups =
+    (label: string, batch: number): Phase =>
+    async (t, st) => {
+      const patchMs: number[] = [];
+      const sec = await pool(
+        Array.from({ length: sizes.groups }, (_, g) => g),
+        async (g) => {
+          const name = `${t.name}-${label}-group-${g}`;
+          const q = await request(t, 'GET', `/Groups?excludedAttributes=members&filter=${encodeURIComponent(`displayName eq "${name}"`)}`);
+          expectStatus(q, 200, 'GET /Groups?filter');
+          const c = await request(t, 'POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], externalId: crypto.randomUUID(), displayName: name, members: [] });
+          expectStatus(c, 201, 'POST /Groups');
+          const gid = (JSON.parse(c.body) as { id: string }).id;
+          const members = Array.from({ length: sizes.groupSize }, (_, k) => st.ids[(g * 37 + k) % st.ids.length]!);
+          for (let k = 0; k < members.length; k += batch) {
+            const r = await request(t, 'PATCH', `/Groups/${gid}`, addMembers(members.slice(k, k + batch)));
+            expectStatus(r, 204, 'PATCH /Groups');
+            patchMs.push(r.ms);
+          }
+        },
+      );
+      const perSecond = (sizes.groups * sizes.groupSize) / sec;
+      if (batch === 1) Object.assign(st.figures, { membershipsPerSecondSingle: perSecond, patchSingleP99: pct(patchMs, 99) });
+      else Object.assign(st.figures, { membershipsPerSecondBatch: perSecond, patchBatchP99: pct(patchMs, 99) });
+    };
+
+  // 3. Incremental: Replace of a few attributes, then active "False" for one in ten.
+  const incremental: Phase = async (t, st) => {
+    const incMs: number[] = [];
+    const sec = await pool(
+      st.ids.map((id, i) => ({ id, i })),
+      async ({ id, i }) => {
+        const r = await request(t, 'PATCH', `/Users/${id}`, {
+          schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+          Operations: [
+            { op: 'Replace', path: 'displayName', value: `User ${i} (renamed)` },
+            { op: 'Replace', path: 'name.givenName', value: `G${i}` },
+            { op: 'Replace', path: 'title', value: 'Engineer' },
+          ],
+        });
+        expectStatus(r, 200, 'PATCH /Users');
+        incMs.push(r.ms);
+        if (i % 10 === 0) {
+          const d = await request(t, 'PATCH', `/Users/${id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] });
+          expectStatus(d, 200, 'PATCH /Users active');
+          incMs.push(d.ms);
+        }
+      },
+    );
+    Object.assign(st.figures, { incrementalPerSecond: incMs.length / sec, incrementalP99: pct(incMs, 99) });
+  };
+
+  // 4. One group grown to `growth` members in batches of 50, one PATCH at a time.
+  const growth: Phase = async (t, st) => {
+    const growthIds = await seedGrowth(t.orgId, sizes.growth);
+    const gc = await request(t, 'POST', '/Groups', { displayName: `${t.name}-growth`, members: [] });
+    expectStatus(gc, 201, 'POST /Groups growth');
+    const gid = (JSON.parse(gc.body) as { id: string }).id;
+    const growthMs: number[] = [];
+    for (let k = 0; k < growthIds.length; k += 50) {
+      const r = await request(t, 'PATCH', `/Groups/${gid}`, addMembers(growthIds.slice(k, k + 50)));
+      expectStatus(r, 204, 'PATCH /Groups growth');
+      growthMs.push(r.ms);
+    }
+    // Medians of the first and last ten batches: one batch alone is mostly noise.
+    const first = median(growthMs.slice(0, 10));
+    const last = median(growthMs.slice(-10));
+    Object.assign(st.figures, { growthFirstMs: first, growthLastMs: last, growthRatio: last / first, growthP99: pct(growthMs, 99) });
+  };
+
+  return [users, groups('b50', 50), groups('b1', 1), incremental, growth];
+}
+
+function startProcess(file: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
+  const prof = process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/scim-prof'] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', file], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line) resolve({ child, port: (JSON.parse(line) as { port: number }).port });
+    });
+    child.on('exit', (code) => reject(new Error(`${file} exited with ${code}`)));
+  });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+export async function run(): Promise<void> {
+  const scale = Number(process.env.BENCH_SCALE ?? '0.1');
+  if (!(scale > 0)) throw new Error('BENCH_SCALE must be a positive number');
+  const sizes = {
+    users: Math.max(50, Math.round(10_000 * scale)),
+    groups: Math.max(2, Math.round(200 * scale)),
+    groupSize: 250,
+    growth: Number(process.env.BENCH_GROWTH ?? 20_000),
+  };
+  const adminUrl = process.env.BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const dbName = `gh_bench_scim_${crypto.randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`create database ${dbName}`);
+  const u = new URL(adminUrl);
+  u.pathname = `/${dbName}`;
+  const dbUrl = u.toString();
+  const children: ChildProcess[] = [];
+  const seedPool = new pg.Pool({ connectionString: dbUrl, max: 2 });
+  seedPool.on('error', () => undefined);
+  try {
+    const database = await openDatabase({ url: dbUrl, dataDir: '/nonexistent', poolSize: 2 });
+    await migrate(database.orm);
+    const domain = createDomain(database.orm, SECRET);
+    const orgA = await domain.organizations.create({ name: 'Bench Gatehouse', domain: `bench-${crypto.randomBytes(3).toString('hex')}` });
+    const { token } = await domain.organizations.enableScim(systemActor(orgA.id, 'bench'));
+    const orgB = await domain.organizations.create({ name: 'Bench baseline', domain: `base-${crypto.randomBytes(3).toString('hex')}` });
+    await database.close();
+
+    const seedGrowth = async (orgId: string, n: number): Promise<string[]> => {
+      const { rows } = await seedPool.query<{ id: string }>(
+        `insert into members (organization_id, id, user_name, source) select $1, gen_random_uuid(), 'growth' || i || '@contoso.com', 'scim' from generate_series(1, $2::int) i returning id`,
+        [orgId, n],
+      );
+      return rows.map((r) => r.id);
+    };
+    const env = { DATABASE_URL: dbUrl, LOG_LEVEL: 'silent', GATEHOUSE_SECRET: SECRET, NODE_ENV: 'production', DATABASE_POOL_SIZE: '10' };
+
+    console.log(`SCIM benchmark: ${sizes.users} users, ${sizes.groups} groups × ${sizes.groupSize} members (batches of 50, and one per PATCH), growth to ${sizes.growth}; ${CONCURRENCY} in flight`);
+    const gh = await startProcess(path.join(HERE, 'gatehouse-server.ts'), env);
+    children.push(gh.child);
+    const baseToken = crypto.randomBytes(24).toString('hex');
+    const base = await startProcess(path.join(HERE, 'baseline.ts'), { ...env, BASELINE_ORG: orgB.id, BASELINE_TOKEN: baseToken });
+    children.push(base.child);
+    const targets: [Target, State][] = [
+      [{ name: 'gh', port: gh.port, token, orgId: orgA.id }, { ids: [], figures: {} }],
+      [{ name: 'base', port: base.port, token: baseToken, orgId: orgB.id }, { ids: [], figures: {} }],
+    ];
+    // Warm both up (JIT, connection pools) outside the measurements.
+    for (const [t] of targets) for (let i = 0; i < 50; i++) await request(t, 'GET', `/Users?filter=${encodeURIComponent('userName eq "warm.up@contoso.com"')}`);
+    for (const phase of phases(sizes, seedGrowth)) for (const [t, st] of targets) await phase(t, st);
+    const ghFigures = targets[0]![1].figures as Figures;
+    const baseFigures = targets[1]![1].figures as Figures;
+    report(ghFigures, baseFigures);
+    await stop(gh.child);
+    await stop(base.child);
+  } finally {
+    agent.destroy();
+    for (const c of children) await stop(c);
+    await seedPool.end();
+    await admin.query(`drop database if exists ${dbName} with (force)`);
+    await admin.end();
+  }
+}
+
+function report(g: Figures, b: Figures): void {
+  const f = (n: number, d = 0) => n.toFixed(d);
+  const rows: [string, string, string, string][] = [
+    ['users/s (filter GET + POST)', f(g.usersPerSecond), f(b.usersPerSecond), `${f(g.usersPerSecond / b.usersPerSecond, 2)} (target ≥ 0.7)`],
+    ['p99 POST /Users ms', f(g.postUserP99, 1), f(b.postUserP99, 1), `target ≤ 30`],
+    ['p99 GET /Users?filter ms', f(g.getFilterP99, 1), f(b.getFilterP99, 1), ''],
+    ['memberships/s, batches of 50', f(g.membershipsPerSecondBatch), f(b.membershipsPerSecondBatch), `${f(g.membershipsPerSecondBatch / b.membershipsPerSecondBatch, 2)} (target ≥ 0.5)`],
+    ['p99 PATCH /Groups (50) ms', f(g.patchBatchP99, 1), f(b.patchBatchP99, 1), ''],
+    ['memberships/s, one per PATCH', f(g.membershipsPerSecondSingle), f(b.membershipsPerSecondSingle), `${f(g.membershipsPerSecondSingle / b.membershipsPerSecondSingle, 2)} (target ≥ 0.5)`],
+    ['p99 PATCH /Groups (1) ms', f(g.patchSingleP99, 1), f(b.patchSingleP99, 1), ''],
+    ['incremental PATCH /Users req/s', f(g.incrementalPerSecond), f(b.incrementalPerSecond), f(g.incrementalPerSecond / b.incrementalPerSecond, 2)],
+    ['p99 incremental PATCH ms', f(g.incrementalP99, 1), f(b.incrementalP99, 1), ''],
+    ['growth: first 10 batches, median ms', f(g.growthFirstMs, 1), f(b.growthFirstMs, 1), ''],
+    ['growth: last 10 batches, median ms', f(g.growthLastMs, 1), f(b.growthLastMs, 1), ''],
+    ['growth: last/first', f(g.growthRatio, 2), f(b.growthRatio, 2), 'target ≤ 1.5'],
+    ['growth: p99 ms', f(g.growthP99, 1), f(b.growthP99, 1), 'target ≤ 25'],
+  ];
+  const w = [Math.max(...rows.map((r) => r[0].length)), 10, 10];
+  console.log(['', 'gatehouse'.padStart(w[1]!), 'baseline'.padStart(w[2]!), 'ratio / target'].join('  ').replace(/^/, ' '.repeat(w[0]!)));
+  for (const r of rows) console.log(`${r[0].padEnd(w[0]!)}  ${r[1].padStart(w[1]!)}  ${r[2].padStart(w[2]!)}  ${r[3]}`);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  run().then(
+    () => process.exit(0),
+    (e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,42 @@
+// SCIM-style queries of groups compiled to SQL. `members` filters run as an
+// EXISTS on group_members (indexed by group), never by loading memberships.
+import type { AttrPath } from '../query/filter-ast.js';
+import type { AttributeMap, Leaf, Resolved } from '../query/filter-sql.js';
+
+export const CORE_GROUP_URN = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+
+const SINGLE: Record<string, Leaf> = {
+  id: { type: 'uuid', expr: 'g.id' },
+  displayname: { type: 'string', expr: 'g.display_name' },
+  externalid: { type: 'string', expr: 'g.external_id', caseExact: true },
+};
+
+const META: Record<string, Leaf> = {
+  created: { type: 'datetime', expr: 'g.created_at' },
+  lastmodified: { type: 'datetime', expr: 'g.updated_at' },
+  resourcetype: { type: 'string', expr: `'Group'` },
+};
+
+export const groupAttributes: AttributeMap = {
+  resolve(path: AttrPath): Resolved | undefined {
+    if (path.uri && path.uri.toLowerCase() !== CORE_GROUP_URN.toLowerCase()) return undefined;
+    const attr = path.attr.toLowerCase();
+    const sub = path.sub?.toLowerCase();
+    if (SINGLE[attr]) return sub ? undefined : { kind: 'leaf', leaf: SINGLE[attr] };
+    if (attr === 'meta') return sub && META[sub] ? { kind: 'leaf', leaf: META[sub] } : undefined;
+    if (attr === 'members') {
+      return {
+        kind: 'multi',
+        from: 'group_members gm join members mm on mm.organization_id = gm.organization_id and mm.id = gm.member_id',
+        where: 'gm.organization_id = g.organization_id and gm.group_id = g.id',
+        subs: {
+          value: { type: 'uuid', expr: 'gm.member_id' },
+          display: { type: 'string', expr: 'coalesce(mm.display_name, mm.user_name)' },
+          type: { type: 'string', expr: `'User'` },
+        },
+        defaultSub: 'value',
+      };
+    }
+    return undefined;
+  },
+};
