@@ -11,6 +11,7 @@ import { OrganizationService } from './organization/organization.service.js';
 import { PlaceService } from './place/place.service.js';
 import { ShareService } from './share/share.service.js';
 import { SessionService, type SessionPolicy } from './session/session.service.js';
+import { SamlService } from './saml/saml.service.js';
 import type { MikroORM } from '@mikro-orm/postgresql';
 
 export interface Domain {
@@ -25,22 +26,27 @@ export interface Domain {
   readonly shares: ShareService;
   readonly access: AccessService;
   readonly sessions: SessionService;
+  readonly saml: SamlService;
 }
 
 export function createDomain(orm: MikroORM, masterSecret: string, sessionPolicy: SessionPolicy = { idleMinutes: 60, absoluteHours: 12 }): Domain {
   const db = new Db(orm);
+  const cipher = new Cipher(masterSecret);
+  const audit = new AuditService(db);
+  const sessions = new SessionService(db, sessionPolicy);
   return {
     db,
-    cipher: new Cipher(masterSecret),
+    cipher,
     organizations: new OrganizationService(db),
     apiKeys: new ApiKeyService(db),
-    audit: new AuditService(db),
+    audit,
     members: new MemberService(db),
     groups: new GroupService(db),
     places: new PlaceService(db),
     shares: new ShareService(db),
     access: new AccessService(db),
-    sessions: new SessionService(db, sessionPolicy),
+    sessions,
+    saml: new SamlService(db, cipher, sessions, audit),
   };
 }
 
