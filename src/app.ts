@@ -6,6 +6,7 @@ import type { Domain } from './domain/index.js';
 import type { Logger } from './http/logger.js';
 import { createMetrics } from './http/metrics.js';
 import { requestContext } from './http/request-context.js';
+import { samlRoutes } from './saml/routes.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -44,6 +45,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const closers: (() => Promise<void>)[] = [];
   // The edges. Each gets the domain and the config, and parses its own bodies.
   void config;
+  const saml = samlRoutes({ config, domain, logger });
+  app.use(saml.router);
+  closers.push(() => saml.close());
 
   app.use((req, res) => {
     res.status(404).json({ error: 'not_found', message: `No route for ${req.method} ${req.path}` });
