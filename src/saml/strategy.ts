@@ -97,7 +97,9 @@ export function spMetadataXml(rt: SamlRuntime, config: Config): string {
     callbackUrl: urls.acsUrl,
     identifierFormat: NAMEID_UNSPECIFIED,
     wantAssertionsSigned: true,
-    publicCerts: rt.spCertificates.length > 0 ? [...rt.spCertificates] : null,
+    // node-saml publishes the SP certificates only alongside a signing key (then AuthnRequestsSigned="true").
+    privateKey: rt.signing?.privateKeyPem,
+    publicCerts: rt.signing ? [...rt.spCertificates] : null,
     decryptionCert: null,
   });
 }

@@ -116,7 +116,7 @@ export class AuditService {
     const limit = Math.min(Math.max(filter.limit ?? 50, 1), 500);
     const rows = await this.db.sql.all<AuditRow>(
       `select id::text, at, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, reason, detail
-       from audit_events where ${where.join(' and ')} order by id desc limit ${limit}`,
+       from audit_events where ${where.join(' and ')} order by audit_events.id desc limit ${limit}`,
       params,
     );
     return rows.map(toAuditEvent);

@@ -359,10 +359,10 @@ export class SamlService {
     return toDate(row.created_at);
   }
 
-  /** When an issued, unexpired, unused request was made; null otherwise. */
+  /** When an issued, unexpired request was made; null otherwise (whether it was used is consumeRequest's question). */
   async pendingRequest(organizationId: string, requestId: string): Promise<Date | null> {
     const row = await this.db.sql.maybeOne<{ created_at: string }>(
-      `select created_at from saml_requests where organization_id = ? and id = ? and used_at is null and expires_at > now()`,
+      `select created_at from saml_requests where organization_id = ? and id = ? and expires_at > now()`,
       [organizationId, requestId],
     );
     return row ? toDate(row.created_at) : null;
