@@ -11,7 +11,7 @@ import { OrganizationService } from './organization/organization.service.js';
 import { PlaceService } from './place/place.service.js';
 import { ShareService } from './share/share.service.js';
 import { SessionService, type SessionPolicy } from './session/session.service.js';
-import { SamlService } from './saml/saml.service.js';
+import { SamlService } from './saml-config/saml.service.js';
 import type { MikroORM } from '@mikro-orm/postgresql';
 
 export interface Domain {

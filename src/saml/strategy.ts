@@ -6,8 +6,8 @@
 import { SAML, ValidateInResponseTo, generateServiceProviderMetadata, type CacheProvider, type SamlConfig } from '@node-saml/node-saml';
 import type { Config } from '../config.js';
 import type { Domain } from '../domain/index.js';
-import type { SamlRuntime } from '../domain/saml/saml.service.js';
-import { childrenNS, descendantsNS, hasDoctype, NS, parseXmlStrict, pureText } from '../domain/saml/xml.js';
+import type { SamlRuntime } from '../domain/saml-config/saml.service.js';
+import { childrenNS, descendantsNS, hasDoctype, NS, parseXmlStrict, pureText } from '../domain/saml-config/xml.js';
 import { LoginRefused } from './errors.js';
 
 /** How long an AuthnRequest id stays usable. */

@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignedXml } from 'xml-crypto';
-import { generateSpCertificate, certificateBody } from '../../src/domain/saml/saml-certificate.js';
+import { generateSpCertificate, certificateBody } from '../../src/domain/saml-config/saml-certificate.js';
 
 export interface IdpKey {
   readonly privateKeyPem: string;
