@@ -8,7 +8,10 @@ import type { Config } from '../config.js';
 import type { Domain } from '../domain/index.js';
 import type { SamlRuntime } from '../domain/saml-config/saml.service.js';
 import { childrenNS, descendantsNS, hasDoctype, NS, parseXmlStrict, pureText } from '../domain/saml-config/xml.js';
+import { spUrls } from '../domain/saml-config/sp-urls.js';
 import { LoginRefused } from './errors.js';
+
+export { spUrls, type SpUrls } from '../domain/saml-config/sp-urls.js';
 
 /** How long an AuthnRequest id stays usable. */
 export const REQUEST_TTL_MS = 10 * 60_000;
@@ -28,21 +31,6 @@ const STRONG_DIGESTS = new Set([
   'http://www.w3.org/2001/04/xmldsig-more#sha384',
   'http://www.w3.org/2001/04/xmlenc#sha512',
 ]);
-
-export interface SpUrls {
-  /** Identifier (Entity ID): exactly the metadata URL. */
-  readonly entityId: string;
-  readonly metadataUrl: string;
-  /** Reply URL (Assertion Consumer Service URL). */
-  readonly acsUrl: string;
-  /** Sign-on URL (SP-initiated start). */
-  readonly loginUrl: string;
-}
-
-export function spUrls(publicUrl: string, orgDomain: string): SpUrls {
-  const base = `${publicUrl}/saml/${encodeURIComponent(orgDomain)}`;
-  return { entityId: `${base}/metadata`, metadataUrl: `${base}/metadata`, acsUrl: `${base}/acs`, loginUrl: `${base}/login` };
-}
 
 /** AuthnRequest ids as PostgreSQL rows, so any process can finish a login. */
 function requestStore(domain: Domain, organizationId: string): CacheProvider {
