@@ -59,14 +59,8 @@ export function samlRoutes(deps: SamlEdgeDeps): { router: express.Router; close(
       const samlResponse = body.SAMLResponse;
       if (typeof samlResponse !== 'string' || samlResponse === '') throw new LoginRefused('missing_response', 'No SAMLResponse was posted');
       const login = await verifyResponse(rt, config, domain, samlResponse);
-      const detail = { flow: login.flow, assertionId: login.assertionId, inResponseTo: login.inResponseTo };
-      if (login.inResponseTo && !(await domain.saml.consumeRequest(rt.organization.id, login.inResponseTo))) {
-        throw new LoginRefused('reused_in_response_to', 'This sign-in was already completed (its request id has been used); start again', 400, { ...detail, nameId: login.nameId });
-      }
-      if (!(await domain.saml.rememberAssertion(rt.organization.id, login.assertionId, login.replayUntil))) {
-        throw new LoginRefused('replayed_assertion', `The assertion ${login.assertionId} was already used once`, 400, { ...detail, nameId: login.nameId });
-      }
-      const { session } = await domain.saml.completeLogin(rt.organization.id, login.nameId, detail);
+      // Request id, replay cache, identity rule, session: one transaction in the domain (which audits its refusals).
+      const { session } = await domain.saml.completeLogin(rt.organization.id, login);
       res.cookie(SESSION_COOKIE, session.token, {
         httpOnly: true,
         sameSite: 'lax',
@@ -77,7 +71,7 @@ export function samlRoutes(deps: SamlEdgeDeps): { router: express.Router; close(
       const relayState = safeRelayState(typeof body.RelayState === 'string' ? body.RelayState : undefined, config.http.publicUrl);
       res.set('Cache-Control', 'no-store').redirect(303, relayState);
     } catch (e) {
-      // Identity refusals (unknown or inactive user) were audited by the domain.
+      // Refusals of the domain (replay, reuse, unknown or inactive user) were audited there.
       const refusal = toRefusal(e);
       if (organizationId && refusal) {
         const { nameId, ...detail } = refusal.detail;

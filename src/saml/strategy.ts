@@ -43,7 +43,7 @@ function requestStore(domain: Domain, organizationId: string): CacheProvider {
       const createdAt = await domain.saml.pendingRequest(organizationId, key);
       return createdAt ? createdAt.toISOString() : null;
     },
-    // Consumption is ours, atomic and after every check (consumeRequest); node-saml's
+    // Consumption is ours, atomic and after every check (SamlService.completeLogin); node-saml's
     // get-then-remove would let two concurrent posts of one response both pass.
     async removeAsync(key) {
       return key;

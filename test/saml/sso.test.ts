@@ -158,7 +158,7 @@ describe('accepted logins', () => {
       expect((await me(b.url, cookie)).status).toBe(200);
       // The request id is used up for both.
       const again = await postAcs(a.url, org.domain, idp.response(opts({ inResponseTo: requestId })));
-      expect(again.status).toBe(400);
+      expect(again.status).toBe(409);
     } finally {
       await b.close();
     }
@@ -256,14 +256,14 @@ describe('refused, with no session', () => {
   it('replayed assertion', async () => {
     const r = idp.response(opts());
     expect((await postAcs(a.url, org.domain, r)).status).toBe(303);
-    await expectRefused(r, 'replayed_assertion');
+    await expectRefused(r, 'replayed_assertion', 409);
   });
 
   it('unknown, reused or mismatched InResponseTo', async () => {
     await expectRefused(idp.response(opts({ inResponseTo: newId() })), 'unknown_in_response_to');
     const { requestId } = await startLogin(a.url, org.domain);
     expect((await postAcs(a.url, org.domain, idp.response(opts({ inResponseTo: requestId })))).status).toBe(303);
-    await expectRefused(idp.response(opts({ inResponseTo: requestId })), 'reused_in_response_to');
+    await expectRefused(idp.response(opts({ inResponseTo: requestId })), 'reused_in_response_to', 409);
   });
 
   it('DOCTYPE / XXE', async () => {

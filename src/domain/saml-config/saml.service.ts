@@ -6,8 +6,8 @@
 // edge's job; deciding who may sign in is this service's.
 import crypto from 'node:crypto';
 import { requireAdmin, systemActor, type Actor } from '../actor.js';
-import { isUniqueViolation, sqlJson, toDate, type Db } from '../db.js';
-import { Forbidden, Invalid, NotFound } from '../errors.js';
+import { sqlJson, toDate, type Db } from '../db.js';
+import { Conflict, Forbidden, Invalid, NotFound } from '../errors.js';
 import type { Cipher } from '../secrets.js';
 import { writeAudit, type AuditEvent, type AuditService } from '../audit/audit.service.js';
 import type { SessionService, StartedSession } from '../session/session.service.js';
@@ -72,6 +72,18 @@ export interface LoginFailure {
   /** What an admin reads: expected vs actual. */
   readonly message: string;
   readonly nameId?: string | null;
+  readonly detail?: Record<string, unknown>;
+}
+
+/** What the SAML edge established from a signed response. */
+export interface VerifiedAssertion {
+  /** The NameID: Entra's user.userprincipalname. */
+  readonly nameId: string;
+  readonly assertionId: string;
+  /** When the replay-cache entry may be forgotten. */
+  readonly replayUntil: Date;
+  /** The AuthnRequest id answered (SP-initiated); null for IdP-initiated. */
+  readonly inResponseTo: string | null;
   readonly detail?: Record<string, unknown>;
 }
 
@@ -359,7 +371,7 @@ export class SamlService {
     return toDate(row.created_at);
   }
 
-  /** When an issued, unexpired request was made; null otherwise (whether it was used is consumeRequest's question). */
+  /** When an issued, unexpired request was made; null otherwise (whether it was used is completeLogin's question). */
   async pendingRequest(organizationId: string, requestId: string): Promise<Date | null> {
     const row = await this.db.sql.maybeOne<{ created_at: string }>(
       `select created_at from saml_requests where organization_id = ? and id = ? and expires_at > now()`,
@@ -368,66 +380,71 @@ export class SamlService {
     return row ? toDate(row.created_at) : null;
   }
 
-  /** Uses a request id up: true for exactly one caller, false if unknown, expired or already used. */
-  async consumeRequest(organizationId: string, requestId: string): Promise<boolean> {
-    const n = await this.db.sql.run(
-      `update saml_requests set used_at = now() where organization_id = ? and id = ? and used_at is null and expires_at > now()`,
-      [organizationId, requestId],
-    );
-    return n === 1;
-  }
-
-  /** The replay cache: true the first time an assertion id is seen, false after. */
-  async rememberAssertion(organizationId: string, assertionId: string, expiresAt: Date): Promise<boolean> {
-    try {
-      await this.db.sql.run(`insert into saml_replay_cache (organization_id, assertion_id, expires_at) values (?, ?, ?)`, [
-        organizationId,
-        assertionId,
-        expiresAt,
-      ]);
-      return true;
-    } catch (e) {
-      if (isUniqueViolation(e)) return false;
-      throw e;
-    }
-  }
-
   /**
-   * The identity rule: the NameID (Entra's UPN) names a member of this
-   * organisation by userName, case-insensitively, who must exist and be
+   * Finishes a login whose response the SAML edge verified, in one
+   * transaction: uses the request id up (SP-initiated), records the assertion
+   * id (replay cache), applies the identity rule, starts the session and
+   * audits it. The identity rule: the NameID (Entra's UPN) names a member of
+   * this organisation by userName, case-insensitively, who must exist and be
    * active. SCIM owns the directory, so a login never creates, re-activates
-   * or changes a member. Audited either way.
+   * or changes a member. A refusal rolls everything back and is audited.
    */
-  async completeLogin(organizationId: string, nameId: string, detail: Record<string, unknown> = {}): Promise<{ memberId: string; userName: string; session: StartedSession }> {
-    const member = await this.db.sql.maybeOne<{ id: string; user_name: string; active: boolean }>(
-      `select id, user_name, active from members where organization_id = ? and lower(user_name) = lower(?)`,
-      [organizationId, nameId],
-    );
-    if (!member || !member.active) {
-      const failure: LoginFailure = member
-        ? { reason: 'inactive_user', message: `The member "${member.user_name}" is deactivated in Gatehouse`, nameId, detail }
-        : { reason: 'unknown_user', message: `No member of this organisation has the userName "${nameId}" (the NameID sent by the IdP)`, nameId, detail };
-      await this.recordLoginFailure(organizationId, failure);
-      throw new Forbidden(failure.reason, failure.message);
-    }
-    let session: StartedSession;
+  async completeLogin(organizationId: string, login: VerifiedAssertion): Promise<{ memberId: string; userName: string; session: StartedSession }> {
+    const detail = { flow: login.inResponseTo ? 'sp' : 'idp', assertionId: login.assertionId, inResponseTo: login.inResponseTo, ...(login.detail ?? {}) };
     try {
-      session = await this.sessions.start(organizationId, member.id);
+      return await this.db.transaction(async (tx) => {
+        // One statement: use the request id up, record the assertion id, find the member.
+        const check = await tx.one<{ request_ok: boolean; replay_ok: boolean; id: string | null; user_name: string | null; active: boolean | null }>(
+          `with req as (
+             update saml_requests set used_at = now()
+             where organization_id = ? and id = ? and used_at is null and expires_at > now() returning 1),
+           ok as (select (?::text is null or exists (select 1 from req)) as request_ok),
+           replay as (
+             insert into saml_replay_cache (organization_id, assertion_id, expires_at)
+             select ?, ?, ? from ok where ok.request_ok
+             on conflict do nothing returning 1)
+           select ok.request_ok, exists (select 1 from replay) as replay_ok, m.id, m.user_name, m.active
+           from ok left join members m on m.organization_id = ? and lower(m.user_name) = lower(?)`,
+          [
+            organizationId,
+            login.inResponseTo ?? '',
+            login.inResponseTo,
+            organizationId,
+            login.assertionId,
+            login.replayUntil,
+            organizationId,
+            login.nameId,
+          ],
+        );
+        if (!check.request_ok) throw new Conflict('reused_in_response_to', 'This sign-in was already completed (its request id has been used, or it expired); start again');
+        if (!check.replay_ok) throw new Conflict('replayed_assertion', `The assertion ${login.assertionId} was already used once`);
+        const member = check.id ? { id: check.id, user_name: check.user_name!, active: check.active! } : undefined;
+        if (!member) {
+          throw new Forbidden('unknown_user', `No member of this organisation has the userName "${login.nameId}" (the NameID sent by the IdP)`);
+        }
+        if (!member.active) throw new Forbidden('inactive_user', `The member "${member.user_name}" is deactivated in Gatehouse`);
+        let session: StartedSession;
+        try {
+          session = await this.sessions.start(organizationId, member.id, tx);
+        } catch (e) {
+          // SCIM deactivated or deleted the member a moment ago.
+          const still = await tx.maybeOne(`select 1 from members where organization_id = ? and id = ? and active`, [organizationId, member.id]);
+          if (!still) throw new Forbidden('inactive_user', `The member "${member.user_name}" is deactivated in Gatehouse`);
+          throw e;
+        }
+        await writeAudit(
+          tx,
+          { kind: 'member', organizationId, id: member.id, label: member.user_name },
+          { action: 'saml.login', resourceType: 'member', resourceId: member.id, resourceLabel: member.user_name, detail: { nameId: login.nameId, ...detail } },
+        );
+        return { memberId: member.id, userName: member.user_name, session };
+      });
     } catch (e) {
-      // The member may have been deactivated or deleted between the lookup and now.
-      const still = await this.db.sql.maybeOne(`select 1 from members where organization_id = ? and id = ? and active`, [organizationId, member.id]);
-      if (!still) {
-        await this.recordLoginFailure(organizationId, { reason: 'inactive_user', message: `The member "${member.user_name}" is deactivated in Gatehouse`, nameId, detail });
-        throw new Forbidden('inactive_user', `The member "${member.user_name}" is deactivated in Gatehouse`);
+      if (e instanceof Conflict || e instanceof Forbidden) {
+        await this.recordLoginFailure(organizationId, { reason: e.code, message: e.message, nameId: login.nameId, detail });
       }
       throw e;
     }
-    await writeAudit(
-      this.db.sql,
-      { kind: 'member', organizationId, id: member.id, label: member.user_name },
-      { action: 'saml.login', resourceType: 'member', resourceId: member.id, resourceLabel: member.user_name, detail: { nameId, ...detail } },
-    );
-    return { memberId: member.id, userName: member.user_name, session };
   }
 
   /** A refused login, with the reason an admin needs (expected vs actual). */
