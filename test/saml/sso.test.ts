@@ -147,6 +147,12 @@ describe('accepted logins', () => {
     }
   });
 
+  it('accepts the Entra option "Sign SAML response and assertion" too', async () => {
+    const res = await postAcs(a.url, org.domain, idp.response(opts({ signResponse: true })));
+    expect(res.status, await res.clone().text()).toBe(303);
+    expect((await me(a.url, sessionCookie(res)!)).status).toBe(200);
+  });
+
   it('sessions survive a second app instance sharing the database, which can also finish a login the first started', async () => {
     const b = await startApp(t, { ownDatabase: true });
     try {
