@@ -131,12 +131,13 @@ export async function verifyResponse(rt: SamlRuntime, config: Config, domain: Do
   if (response.namespaceURI !== NS.samlp || response.localName !== 'Response') {
     throw new LoginRefused('malformed_response', `Expected a samlp:Response, got ${response.localName}`);
   }
-  const assertions = descendantsNS(doc, NS.saml, 'Assertion');
-  const encrypted = descendantsNS(doc, NS.saml, 'EncryptedAssertion');
-  if (assertions.length !== 1 || encrypted.length !== 0 || assertions[0]!.parentNode !== response) {
+  // Counted in any namespace: node-saml selects the assertion by local name only.
+  const assertions = descendantsNS(doc, '*', 'Assertion');
+  const encrypted = descendantsNS(doc, '*', 'EncryptedAssertion');
+  if (assertions.length !== 1 || encrypted.length !== 0 || assertions[0]!.parentNode !== response || assertions[0]!.namespaceURI !== NS.saml) {
     throw new LoginRefused('malformed_response', `Expected exactly one Assertion directly in the Response, found ${assertions.length + encrypted.length}`);
   }
-  if (descendantsNS(doc, NS.samlp, 'Response').length !== 1) throw new LoginRefused('malformed_response', 'Nested Response elements are refused');
+  if (descendantsNS(doc, '*', 'Response').length !== 1) throw new LoginRefused('malformed_response', 'Nested Response elements are refused');
 
   const status = childrenNS(childrenNS(response, NS.samlp, 'Status')[0] ?? response, NS.samlp, 'StatusCode')[0]?.getAttribute('Value') ?? null;
   if (status !== SUCCESS) {
@@ -186,6 +187,7 @@ export async function verifyResponse(rt: SamlRuntime, config: Config, domain: Do
   // Only the signed bytes from here on.
   const adoc = parseXmlStrict(verifiedAssertionXml);
   const assertion = adoc.documentElement;
+  if (assertion.namespaceURI !== NS.saml || assertion.localName !== 'Assertion') throw new LoginRefused('malformed_response', 'The signed element is not a SAML Assertion');
   const assertionId = assertion.getAttribute('ID');
   if (!assertionId) throw new LoginRefused('malformed_response', 'The assertion has no ID');
   const issuerEl = childrenNS(assertion, NS.saml, 'Issuer')[0];
