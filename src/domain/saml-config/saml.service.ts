@@ -381,70 +381,73 @@ export class SamlService {
   }
 
   /**
-   * Finishes a login whose response the SAML edge verified, in one
-   * transaction: uses the request id up (SP-initiated), records the assertion
-   * id (replay cache), applies the identity rule, starts the session and
-   * audits it. The identity rule: the NameID (Entra's UPN) names a member of
+   * Finishes a login whose response the SAML edge verified, in ONE statement
+   * (a login is hot; every round trip counts): uses the request id up
+   * (SP-initiated), records the assertion id (replay cache), applies the
+   * identity rule, and only if all hold starts the session and writes its
+   * audit row. The identity rule: the NameID (Entra's UPN) names a member of
    * this organisation by userName, case-insensitively, who must exist and be
-   * active. SCIM owns the directory, so a login never creates, re-activates
-   * or changes a member. A refusal rolls everything back and is audited.
+   * active. SCIM owns the directory, so a login never creates, re-activates or
+   * changes a member. A refused assertion stays used up; the refusal is audited.
    */
   async completeLogin(organizationId: string, login: VerifiedAssertion): Promise<{ memberId: string; userName: string; session: StartedSession }> {
     const detail = { flow: login.inResponseTo ? 'sp' : 'idp', assertionId: login.assertionId, inResponseTo: login.inResponseTo, ...(login.detail ?? {}) };
-    try {
-      return await this.db.transaction(async (tx) => {
-        // One statement: use the request id up, record the assertion id, find the member.
-        const check = await tx.one<{ request_ok: boolean; replay_ok: boolean; id: string | null; user_name: string | null; active: boolean | null }>(
-          `with req as (
-             update saml_requests set used_at = now()
-             where organization_id = ? and id = ? and used_at is null and expires_at > now() returning 1),
-           ok as (select (?::text is null or exists (select 1 from req)) as request_ok),
-           replay as (
-             insert into saml_replay_cache (organization_id, assertion_id, expires_at)
-             select ?, ?, ? from ok where ok.request_ok
-             on conflict do nothing returning 1)
-           select ok.request_ok, exists (select 1 from replay) as replay_ok, m.id, m.user_name, m.active
-           from ok left join members m on m.organization_id = ? and lower(m.user_name) = lower(?)`,
-          [
-            organizationId,
-            login.inResponseTo ?? '',
-            login.inResponseTo,
-            organizationId,
-            login.assertionId,
-            login.replayUntil,
-            organizationId,
-            login.nameId,
-          ],
-        );
-        if (!check.request_ok) throw new Conflict('reused_in_response_to', 'This sign-in was already completed (its request id has been used, or it expired); start again');
-        if (!check.replay_ok) throw new Conflict('replayed_assertion', `The assertion ${login.assertionId} was already used once`);
-        const member = check.id ? { id: check.id, user_name: check.user_name!, active: check.active! } : undefined;
-        if (!member) {
-          throw new Forbidden('unknown_user', `No member of this organisation has the userName "${login.nameId}" (the NameID sent by the IdP)`);
-        }
-        if (!member.active) throw new Forbidden('inactive_user', `The member "${member.user_name}" is deactivated in Gatehouse`);
-        let session: StartedSession;
-        try {
-          session = await this.sessions.start(organizationId, member.id, tx);
-        } catch (e) {
-          // SCIM deactivated or deleted the member a moment ago.
-          const still = await tx.maybeOne(`select 1 from members where organization_id = ? and id = ? and active`, [organizationId, member.id]);
-          if (!still) throw new Forbidden('inactive_user', `The member "${member.user_name}" is deactivated in Gatehouse`);
-          throw e;
-        }
-        await writeAudit(
-          tx,
-          { kind: 'member', organizationId, id: member.id, label: member.user_name },
-          { action: 'saml.login', resourceType: 'member', resourceId: member.id, resourceLabel: member.user_name, detail: { nameId: login.nameId, ...detail } },
-        );
-        return { memberId: member.id, userName: member.user_name, session };
-      });
-    } catch (e) {
-      if (e instanceof Conflict || e instanceof Forbidden) {
-        await this.recordLoginFailure(organizationId, { reason: e.code, message: e.message, nameId: login.nameId, detail });
-      }
-      throw e;
+    const issued = this.sessions.issue();
+    const row = await this.db.sql.one<{
+      request_ok: boolean;
+      replay_ok: boolean;
+      id: string | null;
+      user_name: string | null;
+      active: boolean | null;
+      expires_at: string | null;
+    }>(
+      `with req as (
+         update saml_requests set used_at = now()
+         where organization_id = ? and id = ? and used_at is null and expires_at > now() returning 1),
+       ok as (select (?::text is null or exists (select 1 from req)) as request_ok),
+       replay as (
+         insert into saml_replay_cache (organization_id, assertion_id, expires_at)
+         select ?, ?, ? from ok where ok.request_ok
+         on conflict do nothing returning 1),
+       m as (select id, user_name, active from members where organization_id = ? and lower(user_name) = lower(?)),
+       sess as (
+         insert into sessions (organization_id, id, member_id, expires_at)
+         select ?, ?, m.id, now() + make_interval(hours => ?) from m where m.active and exists (select 1 from replay)
+         returning member_id, expires_at),
+       audit as (
+         insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, detail)
+         select ?, 'member', m.id::text, m.user_name, 'saml.login', 'success', 'member', m.id::text, m.user_name,
+                jsonb_build_object('nameId', ?::text) || ?::jsonb
+         from sess join m on m.id = sess.member_id)
+       select ok.request_ok, exists (select 1 from replay) as replay_ok, m.id, m.user_name, m.active, (select expires_at from sess) as expires_at
+       from ok left join m on true`,
+      [
+        organizationId,
+        login.inResponseTo ?? '',
+        login.inResponseTo,
+        organizationId,
+        login.assertionId,
+        login.replayUntil,
+        organizationId,
+        login.nameId,
+        organizationId,
+        issued.hash,
+        issued.absoluteHours,
+        organizationId,
+        login.nameId,
+        sqlJson(detail),
+      ],
+    );
+    let refusal: Conflict | Forbidden | null = null;
+    if (!row.request_ok) refusal = new Conflict('reused_in_response_to', 'This sign-in was already completed (its request id has been used, or it expired); start again');
+    else if (!row.replay_ok) refusal = new Conflict('replayed_assertion', `The assertion ${login.assertionId} was already used once`);
+    else if (!row.id) refusal = new Forbidden('unknown_user', `No member of this organisation has the userName "${login.nameId}" (the NameID sent by the IdP)`);
+    else if (!row.active || !row.expires_at) refusal = new Forbidden('inactive_user', `The member "${row.user_name}" is deactivated in Gatehouse`);
+    if (refusal) {
+      await this.recordLoginFailure(organizationId, { reason: refusal.code, message: refusal.message, nameId: login.nameId, detail });
+      throw refusal;
     }
+    return { memberId: row.id!, userName: row.user_name!, session: { token: issued.token, expiresAt: toDate(row.expires_at!) } };
   }
 
   /** A refused login, with the reason an admin needs (expected vs actual). */

@@ -2,7 +2,7 @@
 // The cookie carries a random token; only its hash is stored. A session ends
 // after an idle timeout or an absolute one, when the member logs out, and at
 // once when the member is deactivated or deleted.
-import { toDate, type Db, type Sql } from '../db.js';
+import { toDate, type Db } from '../db.js';
 import { Unauthenticated } from '../errors.js';
 import { hashSecret, issueSecret } from '../secrets.js';
 import type { Actor } from '../actor.js';
@@ -27,16 +27,26 @@ export class SessionService {
     private readonly policy: SessionPolicy,
   ) {}
 
-  /** Starts a session for an (already verified) active member; `tx` joins the caller's transaction. */
-  async start(organizationId: string, memberId: string, tx: Sql = this.db.sql): Promise<StartedSession> {
+  /** Starts a session for an (already verified) active member. */
+  async start(organizationId: string, memberId: string): Promise<StartedSession> {
     const secret = issueSecret(SESSION_PREFIX);
-    const row = await tx.one<{ expires_at: string }>(
+    const row = await this.db.sql.one<{ expires_at: string }>(
       `insert into sessions (organization_id, id, member_id, expires_at)
        select ?, ?, id, now() + make_interval(hours => ?) from members where organization_id = ? and id = ? and active
        returning expires_at`,
       [organizationId, secret.hash, this.policy.absoluteHours, organizationId, memberId],
     );
     return { token: secret.value, expiresAt: toDate(row.expires_at) };
+  }
+
+  /**
+   * A new token for a caller that inserts the `sessions` row inside a statement
+   * of its own (the SAML login does, together with its checks, in one round
+   * trip): the cookie value, the hash for `sessions.id`, the absolute lifetime.
+   */
+  issue(): { readonly token: string; readonly hash: Buffer; readonly absoluteHours: number } {
+    const secret = issueSecret(SESSION_PREFIX);
+    return { token: secret.value, hash: secret.hash, absoluteHours: this.policy.absoluteHours };
   }
 
   /**
