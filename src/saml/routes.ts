@@ -59,7 +59,7 @@ export function samlRoutes(deps: SamlEdgeDeps): { router: express.Router; close(
       const samlResponse = body.SAMLResponse;
       if (typeof samlResponse !== 'string' || samlResponse === '') throw new LoginRefused('missing_response', 'No SAMLResponse was posted');
       const login = await verifyResponse(rt, config, domain, samlResponse);
-      // Request id, replay cache, identity rule, session: one transaction in the domain (which audits its refusals).
+      // Request id, replay cache, identity rule, session: one statement in the domain (which audits its refusals).
       const { session } = await domain.saml.completeLogin(rt.organization.id, login);
       res.cookie(SESSION_COOKIE, session.token, {
         httpOnly: true,
