@@ -91,6 +91,20 @@ describe('SP metadata and sign-on start', () => {
     expect(row.n).toBe('1');
   });
 
+  it('answers a clear page when SSO is not set up or the organisation is unknown', async () => {
+    const bare = await buildOrg(t.domain);
+    const res = await fetch(`${a.url}/saml/${bare.domain}/login`, { redirect: 'manual' });
+    expect(res.status).toBe(409);
+    expect(await res.text()).toContain('not_configured');
+    const acs = await postAcs(a.url, bare.domain, idp.response(opts({}, bare.domain)));
+    expect(acs.status).toBe(409);
+    expect(sessionCookie(acs)).toBeNull();
+    expect(await lastLogin(bare.id)).toMatchObject({ outcome: 'failure', reason: 'not_configured' });
+    const unknown = await postAcs(a.url, 'no-such-org', idp.response(opts()));
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers.get('content-type')).toMatch(/text\/html/);
+  });
+
   it('refuses a RelayState that leaves the site', async () => {
     for (const evil of ['//evil.example/x', 'https://evil.example/', '/\\evil.example', '/%0d%0aSet-Cookie:x', 'javascript:alert(1)']) {
       const { location } = await startLogin(a.url, org.domain, evil);
