@@ -241,6 +241,8 @@ describe('refused, with no session', () => {
       signed.replace(original, `<samlp:Extensions>${original}</samlp:Extensions>${evil}`),
       // The evil assertion hidden inside the signature's Object.
       signed.replace('</SignatureValue>', `</SignatureValue><Object>${evil}</Object>`),
+      // A second assertion in a foreign namespace (node-saml selects by local name).
+      signed.replace(original, original + evil.replace('xmlns="urn:oasis:names:tc:SAML:2.0:assertion"', 'xmlns="urn:evil"')),
       // The signed assertion wrapped inside the evil one.
       signed.replace(original, evil.replace('</Assertion>', `${original}</Assertion>`)),
     ];
