@@ -10,6 +10,7 @@ import { requestContext } from './http/request-context.js';
 import { startImportScheduler } from './scheduler/import-scheduler.js';
 import { createGraphqlEdge } from './graphql/index.js';
 import { scimRouter } from './scim/router.js';
+import { samlRoutes } from './saml/routes.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -59,6 +60,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const graphql = await createGraphqlEdge({ config, domain, logger });
   app.use('/graphql', graphql.router);
   closers.push(() => graphql.close());
+  const saml = samlRoutes({ config, domain, logger });
+  app.use(saml.router);
+  closers.push(() => saml.close());
 
   app.use((req, res) => {
     res.status(404).json({ error: 'not_found', message: `No route for ${req.method} ${req.path}` });

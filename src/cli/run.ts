@@ -11,9 +11,10 @@ import { scimCommands } from './scim.js';
 import { apiKeyCommands } from './apikey.js';
 import { directoryCommands } from './directory.js';
 import { importCommands } from './import.js';
+import { samlCommands } from './saml.js';
 import { createEntraGraphClient } from '../integrations/entra-graph/graph-client.js';
 
-export const commands: Command[] = [...orgCommands, ...scimCommands, ...apiKeyCommands, ...directoryCommands, ...importCommands];
+export const commands: Command[] = [...orgCommands, ...scimCommands, ...apiKeyCommands, ...directoryCommands, ...samlCommands, ...importCommands];
 
 export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;

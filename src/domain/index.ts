@@ -14,6 +14,7 @@ import { SessionService, type SessionPolicy } from './session/session.service.js
 import { RateLimitService, type RateLimitPolicy } from './rate-limit/rate-limit.service.js';
 import { DEFAULT_IMPORT_OPTIONS, ImportService, type ImportServiceOptions } from './import/import.service.js';
 import type { EntraDirectory } from './import/import.model.js';
+import { SamlService } from './saml-config/saml.service.js';
 import type { MikroORM } from '@mikro-orm/postgresql';
 
 export interface Domain {
@@ -30,6 +31,7 @@ export interface Domain {
   readonly sessions: SessionService;
   readonly rateLimits: RateLimitService;
   readonly imports: ImportService;
+  readonly saml: SamlService;
 }
 
 export interface DomainPolicies {
@@ -60,20 +62,23 @@ export function createDomain(
   const cipher = new Cipher(masterSecret);
   const groups = new GroupService(db);
   const shares = new ShareService(db);
+  const audit = new AuditService(db);
+  const sessions = new SessionService(db, policies.sessions);
   return {
     db,
     cipher,
     organizations: new OrganizationService(db),
     apiKeys: new ApiKeyService(db),
-    audit: new AuditService(db),
+    audit,
     members: new MemberService(db),
     groups,
     places: new PlaceService(db),
     shares,
     access: new AccessService(db),
-    sessions: new SessionService(db, policies.sessions),
+    sessions,
     rateLimits: new RateLimitService(db, policies.authFailures),
     imports: new ImportService(db, cipher, groups, shares, ports.entraDirectory, ports.importOptions ?? DEFAULT_IMPORT_OPTIONS),
+    saml: new SamlService(db, cipher, sessions, audit),
   };
 }
 

@@ -40,6 +40,16 @@ export class SessionService {
   }
 
   /**
+   * A new token for a caller that inserts the `sessions` row inside a statement
+   * of its own (the SAML login does, together with its checks, in one round
+   * trip): the cookie value, the hash for `sessions.id`, the absolute lifetime.
+   */
+  issue(): { readonly token: string; readonly hash: Buffer; readonly absoluteHours: number } {
+    const secret = issueSecret(SESSION_PREFIX);
+    return { token: secret.value, hash: secret.hash, absoluteHours: this.policy.absoluteHours };
+  }
+
+  /**
    * Resolves a cookie to the member actor, or throws Unauthenticated. Refreshes
    * the idle timer at most once a minute (no write on every request).
    */

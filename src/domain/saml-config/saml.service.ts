@@ -1,0 +1,517 @@
+// SAML single sign-on settings and the stateful half of a login: the IdP
+// configuration imported from Entra's metadata, the SP's key pairs, the
+// AuthnRequest ids issued, the assertion replay cache, and the login itself
+// (NameID → member → session, audited whatever the outcome). All rows, so any
+// process can finish a login another started. Validating the XML is the SAML
+// edge's job; deciding who may sign in is this service's.
+import crypto from 'node:crypto';
+import { requireAdmin, systemActor, type Actor } from '../actor.js';
+import { sqlJson, toDate, type Db } from '../db.js';
+import { Conflict, Forbidden, Invalid, NotFound } from '../errors.js';
+import type { Cipher } from '../secrets.js';
+import { writeAudit, type AuditEvent, type AuditService } from '../audit/audit.service.js';
+import type { SessionService, StartedSession } from '../session/session.service.js';
+import { generateSpCertificate } from './saml-certificate.js';
+import { fetchMetadata, HTTP_REDIRECT, parseIdpMetadata, type IdpMetadata, type SsoUrl } from './saml-metadata.js';
+
+export const CERT_WARNING_DAYS = 30;
+const DAY_MS = 86_400_000;
+
+export interface CertificateView {
+  readonly fingerprint: string;
+  readonly subject: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  /** Whole days left (negative once expired). */
+  readonly daysLeft: number;
+  /** Set when the certificate has ended or ends within 30 days. */
+  readonly warning: string | null;
+}
+
+export interface SpCertificateView extends CertificateView {
+  readonly id: string;
+  /** Signs AuthnRequests; the others stay published until removed. */
+  readonly active: boolean;
+  readonly pem: string;
+}
+
+export interface SamlSettings {
+  /** True once IdP metadata has been imported. */
+  readonly configured: boolean;
+  readonly idpEntityId: string | null;
+  readonly ssoUrls: readonly SsoUrl[];
+  readonly metadataUrl: string | null;
+  readonly metadataFetchedAt: Date | null;
+  readonly lastRefreshAt: Date | null;
+  /** Why the last refresh from the URL failed; null when it worked. */
+  readonly lastRefreshError: string | null;
+  readonly allowIdpInitiated: boolean;
+  readonly idpCertificates: readonly CertificateView[];
+  readonly spCertificates: readonly SpCertificateView[];
+  /** Certificates ending soon, a failed refresh, missing configuration. */
+  readonly warnings: readonly string[];
+}
+
+/** What the SAML edge needs to build and check messages for one organisation. */
+export interface SamlRuntime {
+  readonly organization: { readonly id: string; readonly name: string; readonly domain: string };
+  readonly idpEntityId: string | null;
+  /** The HTTP-Redirect SingleSignOnService. */
+  readonly ssoUrl: string | null;
+  readonly idpCertificates: readonly string[];
+  readonly allowIdpInitiated: boolean;
+  /** The active SP key pair, decrypted; null until "Generate Certificate". */
+  readonly signing: { readonly privateKeyPem: string; readonly certificatePem: string } | null;
+  /** Every published SP certificate (active first). */
+  readonly spCertificates: readonly string[];
+}
+
+export interface LoginFailure {
+  /** Stable snake_case reason: invalid_signature, wrong_audience, expired, unknown_user... */
+  readonly reason: string;
+  /** What an admin reads: expected vs actual. */
+  readonly message: string;
+  readonly nameId?: string | null;
+  readonly detail?: Record<string, unknown>;
+}
+
+/** What the SAML edge established from a signed response. */
+export interface VerifiedAssertion {
+  /** The NameID: Entra's user.userprincipalname. */
+  readonly nameId: string;
+  readonly assertionId: string;
+  /** When the replay-cache entry may be forgotten. */
+  readonly replayUntil: Date;
+  /** The AuthnRequest id answered (SP-initiated); null for IdP-initiated. */
+  readonly inResponseTo: string | null;
+  readonly detail?: Record<string, unknown>;
+}
+
+export interface SignedInMember {
+  readonly id: string;
+  readonly userName: string;
+  readonly displayName: string | null;
+  readonly organization: { readonly id: string; readonly name: string; readonly domain: string };
+  readonly groups: readonly { readonly id: string; readonly displayName: string }[];
+}
+
+interface SettingsRow {
+  idp_entity_id: string | null;
+  idp_sso_urls: SsoUrl[];
+  metadata_url: string | null;
+  metadata_fetched_at: string | null;
+  metadata_refreshed_at: string | null;
+  metadata_refresh_error: string | null;
+  allow_idp_initiated: boolean;
+}
+
+interface CertRow {
+  fingerprint: string;
+  subject: string | null;
+  not_before: string;
+  not_after: string;
+}
+
+interface SpCertRow extends CertRow {
+  id: string;
+  active: boolean;
+  certificate_pem: string;
+}
+
+export class SamlService {
+  constructor(
+    private readonly db: Db,
+    private readonly cipher: Cipher,
+    private readonly sessions: SessionService,
+    private readonly audit: AuditService,
+  ) {}
+
+  async settings(actor: Actor, now = new Date()): Promise<SamlSettings> {
+    requireAdmin(actor);
+    const orgId = actor.organizationId;
+    const row = await this.db.sql.maybeOne<SettingsRow>(
+      `select idp_entity_id, idp_sso_urls, metadata_url, metadata_fetched_at, metadata_refreshed_at, metadata_refresh_error, allow_idp_initiated
+       from saml_settings where organization_id = ?`,
+      [orgId],
+    );
+    const idp = await this.db.sql.all<CertRow>(
+      `select fingerprint, subject, not_before, not_after from saml_idp_certificates where organization_id = ? order by not_after desc`,
+      [orgId],
+    );
+    const sp = await this.db.sql.all<SpCertRow>(
+      `select id, active, certificate_pem, fingerprint, null as subject, not_before, not_after
+       from saml_sp_certificates where organization_id = ? order by active desc, created_at desc`,
+      [orgId],
+    );
+    const idpCertificates = idp.map((c) => certView(c, now));
+    const spCertificates = sp.map((c) => ({ ...certView(c, now), id: c.id, active: c.active, pem: c.certificate_pem }));
+    const warnings: string[] = [];
+    if (!row?.idp_entity_id) warnings.push('No identity provider metadata imported yet: saml import --org DOMAIN --metadata-url URL');
+    for (const c of idpCertificates) if (c.warning) warnings.push(`IdP certificate ${c.fingerprint.slice(0, 23)}…: ${c.warning}`);
+    for (const c of spCertificates) if (c.warning) warnings.push(`SP certificate ${c.id}: ${c.warning}`);
+    if (row?.metadata_refresh_error) warnings.push(`The last metadata refresh failed: ${row.metadata_refresh_error}`);
+    return {
+      configured: Boolean(row?.idp_entity_id),
+      idpEntityId: row?.idp_entity_id ?? null,
+      ssoUrls: row?.idp_sso_urls ?? [],
+      metadataUrl: row?.metadata_url ?? null,
+      metadataFetchedAt: toDate(row?.metadata_fetched_at ?? null),
+      lastRefreshAt: toDate(row?.metadata_refreshed_at ?? null),
+      lastRefreshError: row?.metadata_refresh_error ?? null,
+      allowIdpInitiated: row?.allow_idp_initiated ?? true,
+      idpCertificates,
+      spCertificates,
+      warnings,
+    };
+  }
+
+  /** Imports IdP metadata pasted as XML (no URL: no scheduled refresh). */
+  async importMetadataXml(actor: Actor, xml: string): Promise<SamlSettings> {
+    requireAdmin(actor);
+    const metadata = parseIdpMetadata(xml);
+    await this.store(actor, metadata, null, 'saml.metadata.import');
+    return this.settings(actor);
+  }
+
+  /** Fetches and imports metadata from a URL, kept for the daily refresh. */
+  async importMetadataUrl(actor: Actor, url: string): Promise<SamlSettings> {
+    requireAdmin(actor);
+    const metadata = parseIdpMetadata(await fetchMetadata(url));
+    await this.store(actor, metadata, url, 'saml.metadata.import');
+    return this.settings(actor);
+  }
+
+  /** Fetches the stored metadata URL again now; a failure is recorded and the previous configuration kept. */
+  async refreshMetadata(actor: Actor): Promise<SamlSettings> {
+    requireAdmin(actor);
+    const row = await this.db.sql.maybeOne<{ metadata_url: string | null }>(`select metadata_url from saml_settings where organization_id = ?`, [
+      actor.organizationId,
+    ]);
+    if (!row?.metadata_url) throw new Invalid('no_metadata_url', 'No metadata URL to refresh from: import from a URL first (saml import --metadata-url)');
+    await this.refreshFrom(actor, row.metadata_url);
+    return this.settings(actor);
+  }
+
+  /**
+   * The daily refresh, safe with many processes: each organisation whose
+   * metadata is a day old is claimed by exactly one process (the UPDATE …
+   * RETURNING takes it; the others see it claimed for an hour).
+   */
+  async refreshDue(limit = 20): Promise<{ organizationId: string; error: string | null }[]> {
+    const claimed = await this.db.sql.all<{ organization_id: string; metadata_url: string }>(
+      `update saml_settings set metadata_claimed_until = now() + interval '1 hour'
+       where organization_id in (
+         select organization_id from saml_settings
+         where metadata_url is not null
+           and coalesce(metadata_fetched_at, '-infinity') < now() - interval '1 day'
+           and coalesce(metadata_claimed_until, '-infinity') < now()
+         order by metadata_fetched_at nulls first limit ${Math.max(1, Math.min(limit, 500))}
+         for update skip locked)
+       returning organization_id, metadata_url`,
+    );
+    const results: { organizationId: string; error: string | null }[] = [];
+    for (const c of claimed) {
+      const actor = systemActor(c.organization_id, 'saml-metadata-refresh');
+      try {
+        await this.refreshFrom(actor, c.metadata_url);
+        results.push({ organizationId: c.organization_id, error: null });
+      } catch (e) {
+        results.push({ organizationId: c.organization_id, error: (e as Error).message });
+      }
+    }
+    return results;
+  }
+
+  private async refreshFrom(actor: Actor, url: string): Promise<void> {
+    let metadata: IdpMetadata;
+    try {
+      metadata = parseIdpMetadata(await fetchMetadata(url));
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      await this.db.transaction(async (tx) => {
+        await tx.run(`update saml_settings set metadata_refreshed_at = now(), metadata_refresh_error = ?, updated_at = now() where organization_id = ?`, [
+          message.slice(0, 500),
+          actor.organizationId,
+        ]);
+        await writeAudit(tx, actor, { action: 'saml.metadata.refresh', outcome: 'failure', resourceType: 'saml', reason: message.slice(0, 500), detail: { url } });
+      });
+      throw e;
+    }
+    await this.store(actor, metadata, url, 'saml.metadata.refresh');
+  }
+
+  private async store(actor: Actor, m: IdpMetadata, url: string | null, action: string): Promise<void> {
+    const orgId = actor.organizationId;
+    await this.db.transaction(async (tx) => {
+      await tx.run(
+        `insert into saml_settings (organization_id, idp_entity_id, idp_sso_urls, metadata_url, metadata_fetched_at, metadata_refreshed_at, metadata_refresh_error)
+         values (?, ?, ?::jsonb, ?, now(), now(), null)
+         on conflict (organization_id) do update set idp_entity_id = excluded.idp_entity_id, idp_sso_urls = excluded.idp_sso_urls,
+           metadata_url = excluded.metadata_url, metadata_fetched_at = now(), metadata_refreshed_at = now(), metadata_refresh_error = null,
+           metadata_claimed_until = null, updated_at = now()`,
+        [orgId, m.entityId, sqlJson(m.ssoUrls), url],
+      );
+      // The metadata is the whole truth: a certificate Entra no longer lists stops being trusted.
+      const fingerprints = m.certificates.map((c) => c.fingerprint);
+      const removed = await tx.all<{ fingerprint: string }>(
+        `delete from saml_idp_certificates where organization_id = ? and fingerprint <> all(?::text[]) returning fingerprint`,
+        [orgId, `{${fingerprints.map((f) => `"${f}"`).join(',')}}`],
+      );
+      const added: string[] = [];
+      for (const c of m.certificates) {
+        const n = await tx.run(
+          `insert into saml_idp_certificates (organization_id, fingerprint, pem, subject, not_before, not_after) values (?, ?, ?, ?, ?, ?)
+           on conflict do nothing`,
+          [orgId, c.fingerprint, c.pem, c.subject, c.notBefore, c.notAfter],
+        );
+        if (n > 0) added.push(c.fingerprint);
+      }
+      await writeAudit(tx, actor, {
+        action,
+        resourceType: 'saml',
+        resourceLabel: m.entityId,
+        detail: { entityId: m.entityId, metadataUrl: url, ssoUrls: m.ssoUrls, certificatesAdded: added, certificatesRemoved: removed.map((r) => r.fingerprint) },
+      });
+    });
+  }
+
+  /** "Generate Certificate": a new active SP key pair; earlier ones stay published until removed. */
+  async generateCertificate(actor: Actor, commonName: string): Promise<SpCertificateView> {
+    requireAdmin(actor);
+    const { certificate, privateKeyPem } = generateSpCertificate(commonName);
+    const id = crypto.randomUUID();
+    await this.db.transaction(async (tx) => {
+      await tx.run(`update saml_sp_certificates set active = false where organization_id = ? and active`, [actor.organizationId]);
+      await tx.run(
+        `insert into saml_sp_certificates (organization_id, id, certificate_pem, private_key_encrypted, fingerprint, not_before, not_after, active)
+         values (?, ?, ?, ?, ?, ?, ?, true)`,
+        [actor.organizationId, id, certificate.pem, this.cipher.encrypt(privateKeyPem), certificate.fingerprint, certificate.notBefore, certificate.notAfter],
+      );
+      await writeAudit(tx, actor, {
+        action: 'saml.certificate.generate',
+        resourceType: 'saml_sp_certificate',
+        resourceId: id,
+        detail: { fingerprint: certificate.fingerprint, notAfter: certificate.notAfter.toISOString() },
+      });
+    });
+    const view = (await this.settings(actor)).spCertificates.find((c) => c.id === id);
+    if (!view) throw new Error('generated certificate vanished');
+    return view;
+  }
+
+  /** Unpublishes an SP certificate; the active one can only go once another replaced it. */
+  async removeSpCertificate(actor: Actor, id: string): Promise<void> {
+    requireAdmin(actor);
+    await this.db.transaction(async (tx) => {
+      const row = await tx.maybeOne<{ active: boolean }>(`delete from saml_sp_certificates where organization_id = ? and id::text = ? and not active returning active`, [
+        actor.organizationId,
+        id,
+      ]);
+      if (!row) {
+        const active = await tx.maybeOne(`select 1 from saml_sp_certificates where organization_id = ? and id::text = ?`, [actor.organizationId, id]);
+        if (active) throw new Invalid('certificate_active', 'This certificate signs requests now: generate a new one before removing it');
+        throw new NotFound('saml_certificate', id);
+      }
+      await writeAudit(tx, actor, { action: 'saml.certificate.remove', resourceType: 'saml_sp_certificate', resourceId: id });
+    });
+  }
+
+  async setIdpInitiated(actor: Actor, allow: boolean): Promise<SamlSettings> {
+    requireAdmin(actor);
+    await this.db.transaction(async (tx) => {
+      await tx.run(
+        `insert into saml_settings (organization_id, allow_idp_initiated) values (?, ?)
+         on conflict (organization_id) do update set allow_idp_initiated = excluded.allow_idp_initiated, updated_at = now()`,
+        [actor.organizationId, allow],
+      );
+      await writeAudit(tx, actor, { action: 'saml.idp_initiated', resourceType: 'saml', detail: { allow } });
+    });
+    return this.settings(actor);
+  }
+
+  /** Everything a login needs for the organisation with this domain, in one statement. */
+  async runtime(orgDomain: string): Promise<SamlRuntime> {
+    const row = await this.db.sql.maybeOne<{
+      organization_id: string;
+      name: string;
+      domain: string;
+      idp_entity_id: string | null;
+      idp_sso_urls: SsoUrl[] | null;
+      allow_idp_initiated: boolean | null;
+      idp_certs: string[] | null;
+      sp_certs: { pem: string; key: string; active: boolean }[] | null;
+    }>(
+      `select o.organization_id, o.name, o.domain, s.idp_entity_id, s.idp_sso_urls, s.allow_idp_initiated,
+         (select json_agg(c.pem order by c.not_after desc) from saml_idp_certificates c where c.organization_id = o.organization_id) as idp_certs,
+         (select json_agg(json_build_object('pem', k.certificate_pem, 'key', k.private_key_encrypted, 'active', k.active) order by k.active desc, k.created_at desc)
+            from saml_sp_certificates k where k.organization_id = o.organization_id) as sp_certs
+       from organizations o left join saml_settings s on s.organization_id = o.organization_id
+       where o.domain = ?`,
+      [orgDomain.toLowerCase()],
+    );
+    if (!row) throw new NotFound('organization', orgDomain);
+    const active = (row.sp_certs ?? []).find((c) => c.active);
+    return {
+      organization: { id: row.organization_id, name: row.name, domain: row.domain },
+      idpEntityId: row.idp_entity_id,
+      ssoUrl: (row.idp_sso_urls ?? []).find((s) => s.binding === HTTP_REDIRECT)?.location ?? null,
+      idpCertificates: row.idp_certs ?? [],
+      allowIdpInitiated: row.allow_idp_initiated ?? true,
+      signing: active ? { privateKeyPem: this.cipher.decrypt(active.key), certificatePem: active.pem } : null,
+      spCertificates: (row.sp_certs ?? []).map((c) => c.pem),
+    };
+  }
+
+  /** Records an AuthnRequest id this system issued. */
+  async saveRequest(organizationId: string, requestId: string, ttlMs: number): Promise<Date> {
+    const row = await this.db.sql.one<{ created_at: string }>(
+      `insert into saml_requests (organization_id, id, expires_at) values (?, ?, now() + make_interval(secs => ?)) returning created_at`,
+      [organizationId, requestId, ttlMs / 1000],
+    );
+    return toDate(row.created_at);
+  }
+
+  /** When an issued, unexpired request was made; null otherwise (whether it was used is completeLogin's question). */
+  async pendingRequest(organizationId: string, requestId: string): Promise<Date | null> {
+    const row = await this.db.sql.maybeOne<{ created_at: string }>(
+      `select created_at from saml_requests where organization_id = ? and id = ? and expires_at > now()`,
+      [organizationId, requestId],
+    );
+    return row ? toDate(row.created_at) : null;
+  }
+
+  /**
+   * Finishes a login whose response the SAML edge verified, in ONE statement
+   * (a login is hot; every round trip counts): uses the request id up
+   * (SP-initiated), records the assertion id (replay cache), applies the
+   * identity rule, and only if all hold starts the session and writes its
+   * audit row. The identity rule: the NameID (Entra's UPN) names a member of
+   * this organisation by userName, case-insensitively, who must exist and be
+   * active. SCIM owns the directory, so a login never creates, re-activates or
+   * changes a member. A refused assertion stays used up; the refusal is audited.
+   */
+  async completeLogin(organizationId: string, login: VerifiedAssertion): Promise<{ memberId: string; userName: string; session: StartedSession }> {
+    const detail = { flow: login.inResponseTo ? 'sp' : 'idp', assertionId: login.assertionId, inResponseTo: login.inResponseTo, ...(login.detail ?? {}) };
+    const issued = this.sessions.issue();
+    const row = await this.db.sql.one<{
+      request_ok: boolean;
+      replay_ok: boolean;
+      id: string | null;
+      user_name: string | null;
+      active: boolean | null;
+      expires_at: string | null;
+    }>(
+      `with req as (
+         update saml_requests set used_at = now()
+         where organization_id = ? and id = ? and used_at is null and expires_at > now() returning 1),
+       ok as (select (?::text is null or exists (select 1 from req)) as request_ok),
+       replay as (
+         insert into saml_replay_cache (organization_id, assertion_id, expires_at)
+         select ?, ?, ? from ok where ok.request_ok
+         on conflict do nothing returning 1),
+       m as (select id, user_name, active from members where organization_id = ? and lower(user_name) = lower(?)),
+       sess as (
+         insert into sessions (organization_id, id, member_id, expires_at)
+         select ?, ?, m.id, now() + make_interval(hours => ?) from m where m.active and exists (select 1 from replay)
+         returning member_id, expires_at),
+       audit as (
+         insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, detail)
+         select ?, 'member', m.id::text, m.user_name, 'saml.login', 'success', 'member', m.id::text, m.user_name,
+                jsonb_build_object('nameId', ?::text) || ?::jsonb
+         from sess join m on m.id = sess.member_id)
+       select ok.request_ok, exists (select 1 from replay) as replay_ok, m.id, m.user_name, m.active, (select expires_at from sess) as expires_at
+       from ok left join m on true`,
+      [
+        organizationId,
+        login.inResponseTo ?? '',
+        login.inResponseTo,
+        organizationId,
+        login.assertionId,
+        login.replayUntil,
+        organizationId,
+        login.nameId,
+        organizationId,
+        issued.hash,
+        issued.absoluteHours,
+        organizationId,
+        login.nameId,
+        sqlJson(detail),
+      ],
+    );
+    let refusal: Conflict | Forbidden | null = null;
+    if (!row.request_ok) refusal = new Conflict('reused_in_response_to', 'This sign-in was already completed (its request id has been used, or it expired); start again');
+    else if (!row.replay_ok) refusal = new Conflict('replayed_assertion', `The assertion ${login.assertionId} was already used once`);
+    else if (!row.id) refusal = new Forbidden('unknown_user', `No member of this organisation has the userName "${login.nameId}" (the NameID sent by the IdP)`);
+    else if (!row.active || !row.expires_at) refusal = new Forbidden('inactive_user', `The member "${row.user_name}" is deactivated in Gatehouse`);
+    if (refusal) {
+      await this.recordLoginFailure(organizationId, { reason: refusal.code, message: refusal.message, nameId: login.nameId, detail });
+      throw refusal;
+    }
+    return { memberId: row.id!, userName: row.user_name!, session: { token: issued.token, expiresAt: toDate(row.expires_at!) } };
+  }
+
+  /** A refused login, with the reason an admin needs (expected vs actual). */
+  async recordLoginFailure(organizationId: string, f: LoginFailure): Promise<void> {
+    await this.audit.recordFailure(systemActor(organizationId, 'saml'), {
+      action: 'saml.login',
+      resourceType: 'member',
+      resourceLabel: f.nameId ?? null,
+      reason: f.reason,
+      detail: { message: f.message, ...(f.detail ?? {}) },
+    });
+  }
+
+  /** The login log (`saml log`): newest first. */
+  async loginLog(actor: Actor, opts: { failedOnly?: boolean; limit?: number } = {}): Promise<AuditEvent[]> {
+    return this.audit.list(actor, { actionPrefix: 'saml.login', outcome: opts.failedOnly ? 'failure' : undefined, limit: opts.limit ?? 50 });
+  }
+
+  /** The signed-in member (GET /me), with its organisation and groups. */
+  async signedInMember(actor: Actor): Promise<SignedInMember> {
+    if (actor.kind !== 'member') throw new Forbidden('member_only', 'Only a signed-in member has a profile here');
+    const row = await this.db.sql.maybeOne<{
+      id: string;
+      user_name: string;
+      display_name: string | null;
+      org_name: string;
+      org_domain: string;
+      groups: { id: string; displayName: string }[] | null;
+    }>(
+      `select m.id, m.user_name, m.display_name, o.name as org_name, o.domain as org_domain,
+         (select json_agg(json_build_object('id', g.id, 'displayName', g.display_name) order by lower(g.display_name))
+            from group_members gm join groups g on g.organization_id = gm.organization_id and g.id = gm.group_id
+            where gm.organization_id = m.organization_id and gm.member_id = m.id) as groups
+       from members m join organizations o on o.organization_id = m.organization_id
+       where m.organization_id = ? and m.id = ? and m.active`,
+      [actor.organizationId, actor.id],
+    );
+    if (!row) throw new NotFound('member', actor.id);
+    return {
+      id: row.id,
+      userName: row.user_name,
+      displayName: row.display_name,
+      organization: { id: actor.organizationId, name: row.org_name, domain: row.org_domain },
+      groups: row.groups ?? [],
+    };
+  }
+
+  /** Housekeeping: forgets expired request ids and replay entries. */
+  async purgeExpired(): Promise<number> {
+    const a = await this.db.sql.run(`delete from saml_requests where expires_at < now() - interval '1 day'`);
+    const b = await this.db.sql.run(`delete from saml_replay_cache where expires_at < now()`);
+    return a + b;
+  }
+}
+
+function certView(c: CertRow, now: Date): CertificateView {
+  const notAfter = toDate(c.not_after);
+  const daysLeft = Math.floor((notAfter.getTime() - now.getTime()) / DAY_MS);
+  const warning =
+    notAfter.getTime() <= now.getTime()
+      ? `expired on ${notAfter.toISOString().slice(0, 10)}`
+      : daysLeft < CERT_WARNING_DAYS
+        ? `expires in ${daysLeft} day${daysLeft === 1 ? '' : 's'} (${notAfter.toISOString().slice(0, 10)})`
+        : null;
+  return { fingerprint: c.fingerprint, subject: c.subject ?? '', notBefore: toDate(c.not_before), notAfter, daysLeft, warning };
+}
+

@@ -1,0 +1,201 @@
+// SAML 2.0 SP routes, per organisation domain (URLs fixed by design.md):
+//   GET  /saml/:domain/metadata  SP metadata; its URL is the SP entity ID (Identifier)
+//   GET  /saml/:domain/login     SP-initiated start (HTTP-Redirect AuthnRequest)
+//   POST /saml/:domain/acs       Reply URL (HTTP-POST)
+//   GET  /me, POST /logout       the session
+import express, { type Request, type Response } from 'express';
+import type { Config } from '../config.js';
+import { DomainError, type Domain } from '../domain/index.js';
+import { SESSION_COOKIE } from '../domain/session/session.service.js';
+import type { Logger } from '../http/logger.js';
+import { LoginRefused, sendDomainError, sendPage, sendRefusal } from './errors.js';
+import { ACS_BODY_LIMIT_BYTES, samlFor, spMetadataXml, spUrls, verifyResponse } from './strategy.js';
+
+export interface SamlEdgeDeps {
+  readonly config: Config;
+  readonly domain: Domain;
+  readonly logger: Logger;
+}
+
+/** How often each process looks for metadata due for its daily refresh. */
+const REFRESH_CHECK_MS = 15 * 60_000;
+
+export function samlRoutes(deps: SamlEdgeDeps): { router: express.Router; close(): Promise<void> } {
+  const { config, domain, logger } = deps;
+  const router = express.Router();
+  const parseForm = express.urlencoded({ extended: false, limit: ACS_BODY_LIMIT_BYTES, parameterLimit: 10 });
+
+  router.get('/saml/:domain/metadata', async (req, res) => {
+    try {
+      const rt = await domain.saml.runtime(param(req));
+      res.set('Content-Type', 'application/samlmetadata+xml; charset=utf-8').send(spMetadataXml(rt, config));
+    } catch (e) {
+      fail(res, e);
+    }
+  });
+
+  router.get('/saml/:domain/login', async (req, res) => {
+    try {
+      const rt = await domain.saml.runtime(param(req));
+      if (!rt.ssoUrl || rt.idpCertificates.length === 0) {
+        sendPage(res, 409, 'Single sign-on is not set up', 'This organisation has not imported its identity provider metadata yet.', 'not_configured');
+        return;
+      }
+      const relayState = safeRelayState(typeof req.query.RelayState === 'string' ? req.query.RelayState : undefined, config.http.publicUrl);
+      const url = await samlFor(rt, config, domain).getAuthorizeUrlAsync(relayState, undefined, {});
+      res.set('Cache-Control', 'no-store').redirect(302, url);
+    } catch (e) {
+      fail(res, e);
+    }
+  });
+
+  router.post('/saml/:domain/acs', async (req, res) => {
+    let organizationId: string | null = null;
+    try {
+      const rt = await domain.saml.runtime(param(req));
+      organizationId = rt.organization.id;
+      await new Promise<void>((resolve, reject) => parseForm(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const samlResponse = body.SAMLResponse;
+      if (typeof samlResponse !== 'string' || samlResponse === '') throw new LoginRefused('missing_response', 'No SAMLResponse was posted');
+      const login = await verifyResponse(rt, config, domain, samlResponse);
+      // Request id, replay cache, identity rule, session: one statement in the domain (which audits its refusals).
+      const { session } = await domain.saml.completeLogin(rt.organization.id, login);
+      res.cookie(SESSION_COOKIE, session.token, {
+        httpOnly: true,
+        sameSite: 'lax',
+        path: '/',
+        secure: config.http.secureCookies,
+        expires: session.expiresAt,
+      });
+      const relayState = safeRelayState(typeof body.RelayState === 'string' ? body.RelayState : undefined, config.http.publicUrl);
+      res.set('Cache-Control', 'no-store').redirect(303, relayState);
+    } catch (e) {
+      // Refusals of the domain (replay, reuse, unknown or inactive user) were audited there.
+      const refusal = toRefusal(e);
+      if (organizationId && refusal) {
+        const { nameId, ...detail } = refusal.detail;
+        await domain.saml
+          .recordLoginFailure(organizationId, { reason: refusal.reason, message: refusal.message, nameId: typeof nameId === 'string' ? nameId : null, detail })
+          .catch((err: unknown) => req.log?.error({ err }, 'could not audit a refused SAML login'));
+      }
+      fail(res, e);
+    }
+  });
+
+  router.get('/me', async (req, res) => {
+    const token = readCookie(req, SESSION_COOKIE);
+    try {
+      if (!token) throw new LoginRequired();
+      const actor = await domain.sessions.authenticate(token);
+      res.set('Cache-Control', 'no-store').json(await domain.saml.signedInMember(actor));
+    } catch (e) {
+      if (e instanceof LoginRequired || (e instanceof DomainError && (e.kind === 'unauthenticated' || e.kind === 'not_found'))) {
+        res.status(401).json({ error: 'unauthenticated', message: 'Not signed in' });
+        return;
+      }
+      jsonFail(res, e);
+    }
+  });
+
+  router.post('/logout', async (req, res) => {
+    const token = readCookie(req, SESSION_COOKIE);
+    try {
+      if (token) await domain.sessions.end(token);
+      res.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'lax', path: '/', secure: config.http.secureCookies });
+      res.status(204).end();
+    } catch (e) {
+      jsonFail(res, e);
+    }
+  });
+
+  // The daily metadata refresh; each due organisation is claimed by one process only.
+  const tick = async (): Promise<void> => {
+    try {
+      for (const r of await domain.saml.refreshDue()) {
+        if (r.error) logger.warn({ organizationId: r.organizationId, error: r.error }, 'SAML metadata refresh failed');
+        else logger.info({ organizationId: r.organizationId }, 'SAML metadata refreshed');
+      }
+      await domain.saml.purgeExpired();
+    } catch (err) {
+      logger.warn({ err }, 'SAML metadata refresh round failed');
+    }
+  };
+  const timer = setInterval(() => void tick(), REFRESH_CHECK_MS);
+  timer.unref();
+
+  function fail(res: Response, e: unknown): void {
+    const refusal = toRefusal(e);
+    if (refusal) return sendRefusal(res, refusal);
+    if (e instanceof DomainError) return sendDomainError(res, e);
+    logger.error({ err: e }, 'SAML request failed');
+    sendPage(res, 500, 'Sign-in failed', 'Something went wrong on our side; try again shortly.');
+  }
+
+  return {
+    router,
+    async close() {
+      clearInterval(timer);
+    },
+  };
+}
+
+class LoginRequired extends Error {}
+
+function param(req: Request): string {
+  return String(req.params.domain ?? '');
+}
+
+/** Body-parser errors (too large, bad encoding) become refusals too. */
+function toRefusal(e: unknown): LoginRefused | null {
+  if (e instanceof LoginRefused) return e;
+  const err = e as { type?: string; status?: number; message?: string };
+  if (err?.type === 'entity.too.large') return new LoginRefused('oversize', `The posted response is larger than ${ACS_BODY_LIMIT_BYTES} bytes`, 413);
+  if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500 && err.type) {
+    return new LoginRefused('malformed_request', `The posted form could not be read (${err.type})`, err.status);
+  }
+  return null;
+}
+
+function jsonFail(res: Response, e: unknown): void {
+  const status = e instanceof DomainError && e.kind === 'unavailable' ? 503 : 500;
+  res.status(status).json({ error: status === 503 ? 'unavailable' : 'internal_error', message: status === 503 ? (e as Error).message : 'Internal error' });
+}
+
+function readCookie(req: Request, name: string): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
+  }
+  return undefined;
+}
+
+/**
+ * RelayState may only send the browser to a path of this site: it must start
+ * with one "/", carry no backslash or control character, and resolve to the
+ * public origin. Anything else becomes "/".
+ */
+export function safeRelayState(value: string | undefined, publicUrl: string): string {
+  if (!value || value.length > 1024) return '/';
+  if (!value.startsWith('/') || value.startsWith('//') || value.includes('\\') || hasControlCharacter(value)) return '/';
+  try {
+    const base = new URL(publicUrl);
+    const target = new URL(value, base);
+    if (target.origin !== base.origin) return '/';
+    return target.pathname + target.search + target.hash;
+  } catch {
+    return '/';
+  }
+}
+
+function hasControlCharacter(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
+export { spUrls };

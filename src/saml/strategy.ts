@@ -1,0 +1,253 @@
+// node-saml configured per organisation, strictly, plus the checks node-saml
+// 5.1 leaves to the application: Response Destination (#437), bearer
+// SubjectConfirmationData Recipient (#405) and expiry on IdP-initiated
+// logins, the Issuer of a login response, a non-Success status next to an
+// assertion, a replay cache, DOCTYPEs, and SHA-1 signatures.
+import { SAML, ValidateInResponseTo, generateServiceProviderMetadata, type CacheProvider, type SamlConfig } from '@node-saml/node-saml';
+import type { Config } from '../config.js';
+import type { Domain } from '../domain/index.js';
+import type { SamlRuntime } from '../domain/saml-config/saml.service.js';
+import { childrenNS, descendantsNS, hasDoctype, NS, parseXmlStrict, pureText } from '../domain/saml-config/xml.js';
+import { spUrls } from '../domain/saml-config/sp-urls.js';
+import { LoginRefused } from './errors.js';
+
+export { spUrls, type SpUrls } from '../domain/saml-config/sp-urls.js';
+
+/** How long an AuthnRequest id stays usable. */
+export const REQUEST_TTL_MS = 10 * 60_000;
+/** Largest SAMLResponse accepted (the urlencoded body; Entra's are a few KiB). */
+export const ACS_BODY_LIMIT_BYTES = 256 * 1024;
+const NAMEID_UNSPECIFIED = 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified';
+const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
+const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
+
+const STRONG_SIGNATURES = new Set([
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha384',
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512',
+]);
+const STRONG_DIGESTS = new Set([
+  'http://www.w3.org/2001/04/xmlenc#sha256',
+  'http://www.w3.org/2001/04/xmldsig-more#sha384',
+  'http://www.w3.org/2001/04/xmlenc#sha512',
+]);
+
+/** AuthnRequest ids as PostgreSQL rows, so any process can finish a login. */
+function requestStore(domain: Domain, organizationId: string): CacheProvider {
+  return {
+    async saveAsync(key, value) {
+      await domain.saml.saveRequest(organizationId, key, REQUEST_TTL_MS);
+      return { value, createdAt: Date.now() };
+    },
+    async getAsync(key) {
+      const createdAt = await domain.saml.pendingRequest(organizationId, key);
+      return createdAt ? createdAt.toISOString() : null;
+    },
+    // Consumption is ours, atomic and after every check (SamlService.completeLogin); node-saml's
+    // get-then-remove would let two concurrent posts of one response both pass.
+    async removeAsync(key) {
+      return key;
+    },
+  };
+}
+
+export function samlFor(rt: SamlRuntime, config: Config, domain: Domain): SAML {
+  const urls = spUrls(config.http.publicUrl, rt.organization.domain);
+  const options: SamlConfig = {
+    issuer: urls.entityId,
+    callbackUrl: urls.acsUrl,
+    entryPoint: rt.ssoUrl ?? undefined,
+    idpCert: [...rt.idpCertificates],
+    idpIssuer: rt.idpEntityId ?? undefined,
+    audience: urls.entityId,
+    wantAssertionsSigned: true,
+    wantAuthnResponseSigned: false,
+    signatureAlgorithm: 'sha256',
+    digestAlgorithm: 'sha256',
+    acceptedClockSkewMs: config.saml.clockSkewSeconds * 1000,
+    identifierFormat: NAMEID_UNSPECIFIED,
+    disableRequestedAuthnContext: true,
+    validateInResponseTo: ValidateInResponseTo.ifPresent,
+    requestIdExpirationPeriodMs: REQUEST_TTL_MS,
+    cacheProvider: requestStore(domain, rt.organization.id),
+  };
+  if (rt.signing) {
+    options.privateKey = rt.signing.privateKeyPem;
+    options.publicCert = rt.signing.certificatePem;
+  }
+  return new SAML(options);
+}
+
+export function spMetadataXml(rt: SamlRuntime, config: Config): string {
+  const urls = spUrls(config.http.publicUrl, rt.organization.domain);
+  return generateServiceProviderMetadata({
+    issuer: urls.entityId,
+    callbackUrl: urls.acsUrl,
+    identifierFormat: NAMEID_UNSPECIFIED,
+    wantAssertionsSigned: true,
+    // node-saml publishes the SP certificates only alongside a signing key (then AuthnRequestsSigned="true").
+    privateKey: rt.signing?.privateKeyPem,
+    publicCerts: rt.signing ? [...rt.spCertificates] : null,
+    decryptionCert: null,
+  });
+}
+
+export interface VerifiedLogin {
+  readonly nameId: string;
+  readonly assertionId: string;
+  /** When the replay-cache entry may be forgotten. */
+  readonly replayUntil: Date;
+  readonly flow: 'sp' | 'idp';
+  readonly inResponseTo: string | null;
+}
+
+/**
+ * Everything that can be decided from the message itself. Throws LoginRefused
+ * with the reason; touches the database only through node-saml's request store.
+ */
+export async function verifyResponse(rt: SamlRuntime, config: Config, domain: Domain, samlResponse: string): Promise<VerifiedLogin> {
+  const urls = spUrls(config.http.publicUrl, rt.organization.domain);
+  const skewMs = config.saml.clockSkewSeconds * 1000;
+  if (!rt.idpEntityId || rt.idpCertificates.length === 0) {
+    throw new LoginRefused('not_configured', 'Single sign-on is not set up for this organisation yet (no identity provider metadata imported)', 409);
+  }
+  if (!/^[A-Za-z0-9+/=\s]+$/.test(samlResponse)) throw new LoginRefused('malformed_response', 'SAMLResponse is not base64');
+  const xml = Buffer.from(samlResponse, 'base64').toString('utf8');
+
+  // Structure, before any signature work.
+  if (hasDoctype(xml)) throw new LoginRefused('doctype_refused', 'The response carries a DOCTYPE (DTD or entities), which is refused');
+  // Comments and processing instructions are invisible to exclusive c14n, so
+  // they can split a signed NameID ("alice@x.com<!---->.evil"); Entra sends none.
+  if (/<!--/.test(xml) || /<\?(?!xml[\s?])/i.test(xml.replace(/^\uFEFF/, ''))) {
+    throw new LoginRefused('xml_comment_refused', 'The response carries XML comments or processing instructions, which are refused');
+  }
+  let doc: Document;
+  try {
+    doc = parseXmlStrict(xml);
+  } catch (e) {
+    throw new LoginRefused('malformed_response', `The response is not well-formed XML: ${(e as Error).message}`);
+  }
+  const response = doc.documentElement;
+  if (response.namespaceURI !== NS.samlp || response.localName !== 'Response') {
+    throw new LoginRefused('malformed_response', `Expected a samlp:Response, got ${response.localName}`);
+  }
+  // Counted in any namespace: node-saml selects the assertion by local name only.
+  const assertions = descendantsNS(doc, '*', 'Assertion');
+  const encrypted = descendantsNS(doc, '*', 'EncryptedAssertion');
+  if (assertions.length !== 1 || encrypted.length !== 0 || assertions[0]!.parentNode !== response || assertions[0]!.namespaceURI !== NS.saml) {
+    throw new LoginRefused('malformed_response', `Expected exactly one Assertion directly in the Response, found ${assertions.length + encrypted.length}`);
+  }
+  if (descendantsNS(doc, '*', 'Response').length !== 1) throw new LoginRefused('malformed_response', 'Nested Response elements are refused');
+
+  const status = childrenNS(childrenNS(response, NS.samlp, 'Status')[0] ?? response, NS.samlp, 'StatusCode')[0]?.getAttribute('Value') ?? null;
+  if (status !== SUCCESS) {
+    const message = childrenNS(response, NS.samlp, 'Status')[0]?.textContent?.trim().slice(0, 300);
+    throw new LoginRefused('status_not_success', `The identity provider answered with status ${status ?? '(none)'}${message ? `: ${message}` : ''}`, 403, {
+      status,
+    });
+  }
+  for (const m of descendantsNS(doc, NS.ds, 'SignatureMethod')) {
+    const alg = m.getAttribute('Algorithm') ?? '';
+    if (!STRONG_SIGNATURES.has(alg)) throw new LoginRefused('weak_signature_algorithm', `Signature algorithm ${alg} is refused: SHA-256 or stronger is required`);
+  }
+  for (const m of descendantsNS(doc, NS.ds, 'DigestMethod')) {
+    const alg = m.getAttribute('Algorithm') ?? '';
+    if (!STRONG_DIGESTS.has(alg)) throw new LoginRefused('weak_signature_algorithm', `Digest algorithm ${alg} is refused: SHA-256 or stronger is required`);
+  }
+  const destination = response.getAttribute('Destination');
+  if (destination !== urls.acsUrl) {
+    throw new LoginRefused('wrong_destination', `Destination mismatch: expected ${urls.acsUrl}, got ${destination || '(none)'}`, 400, {
+      expected: urls.acsUrl,
+      actual: destination,
+    });
+  }
+  const responseIssuer = childrenNS(response, NS.saml, 'Issuer')[0];
+  if (responseIssuer && pureText(responseIssuer)?.trim() !== rt.idpEntityId) {
+    throw new LoginRefused('wrong_issuer', `Issuer mismatch: expected ${rt.idpEntityId}, got ${responseIssuer.textContent ?? ''}`, 400, {
+      expected: rt.idpEntityId,
+      actual: responseIssuer.textContent,
+    });
+  }
+  const inResponseTo = response.getAttribute('InResponseTo') || null;
+  const flow = inResponseTo ? 'sp' : 'idp';
+  if (flow === 'idp' && !rt.allowIdpInitiated) {
+    throw new LoginRefused('idp_initiated_disabled', 'Logins started at the identity provider are turned off for this organisation: start at the Sign-on URL', 403);
+  }
+
+  // Signature, audience, timestamps, InResponseTo (node-saml).
+  let verifiedAssertionXml: string;
+  try {
+    const { profile } = await samlFor(rt, config, domain).validatePostResponseAsync({ SAMLResponse: samlResponse });
+    if (!profile?.getAssertionXml) throw new Error('No assertion');
+    verifiedAssertionXml = profile.getAssertionXml();
+  } catch (e) {
+    throw classifyNodeSamlError(e as Error, urls.entityId);
+  }
+
+  // Only the signed bytes from here on.
+  const adoc = parseXmlStrict(verifiedAssertionXml);
+  const assertion = adoc.documentElement;
+  if (assertion.namespaceURI !== NS.saml || assertion.localName !== 'Assertion') throw new LoginRefused('malformed_response', 'The signed element is not a SAML Assertion');
+  const assertionId = assertion.getAttribute('ID');
+  if (!assertionId) throw new LoginRefused('malformed_response', 'The assertion has no ID');
+  const issuerEl = childrenNS(assertion, NS.saml, 'Issuer')[0];
+  const issuer = issuerEl ? pureText(issuerEl)?.trim() : null;
+  if (issuer !== rt.idpEntityId) {
+    throw new LoginRefused('wrong_issuer', `Issuer mismatch: expected ${rt.idpEntityId}, got ${issuer ?? '(none)'}`, 400, { expected: rt.idpEntityId, actual: issuer });
+  }
+  const subject = childrenNS(assertion, NS.saml, 'Subject')[0];
+  const nameIdEl = subject ? childrenNS(subject, NS.saml, 'NameID')[0] : undefined;
+  const nameId = nameIdEl ? pureText(nameIdEl)?.trim() : null;
+  if (!nameId) throw new LoginRefused('no_name_id', 'The assertion has no NameID (the Unique User Identifier, user.userprincipalname)');
+
+  const now = Date.now();
+  const bearers = subject ? childrenNS(subject, NS.saml, 'SubjectConfirmation').filter((c) => c.getAttribute('Method') === BEARER) : [];
+  if (bearers.length === 0) throw new LoginRefused('no_bearer_confirmation', 'The assertion has no bearer SubjectConfirmation');
+  let bearerUntil = 0;
+  let problem: LoginRefused | null = null;
+  for (const b of bearers) {
+    const data = childrenNS(b, NS.saml, 'SubjectConfirmationData')[0];
+    const recipient = data?.getAttribute('Recipient') || null;
+    const notOnOrAfter = Date.parse(data?.getAttribute('NotOnOrAfter') ?? '');
+    const notBefore = data?.getAttribute('NotBefore') ? Date.parse(data.getAttribute('NotBefore')!) : null;
+    const subjectInResponseTo = data?.getAttribute('InResponseTo') || null;
+    if (recipient !== urls.acsUrl) {
+      problem ??= new LoginRefused('wrong_recipient', `Recipient mismatch: expected ${urls.acsUrl}, got ${recipient ?? '(none)'}`, 400, { expected: urls.acsUrl, actual: recipient });
+    } else if (Number.isNaN(notOnOrAfter) || now - skewMs >= notOnOrAfter) {
+      problem ??= new LoginRefused('expired', `The bearer confirmation expired (NotOnOrAfter ${data?.getAttribute('NotOnOrAfter') ?? '(none)'}, now ${new Date(now).toISOString()})`);
+    } else if (notBefore !== null && (Number.isNaN(notBefore) || now + skewMs < notBefore)) {
+      problem ??= new LoginRefused('not_yet_valid', `The bearer confirmation is not valid before ${data?.getAttribute('NotBefore')}`);
+    } else if (subjectInResponseTo !== inResponseTo) {
+      problem ??= new LoginRefused('in_response_to_mismatch', `InResponseTo mismatch: the response says ${inResponseTo ?? '(none)'}, the assertion ${subjectInResponseTo ?? '(none)'}`);
+    } else {
+      bearerUntil = Math.max(bearerUntil, notOnOrAfter);
+    }
+  }
+  if (bearerUntil === 0) throw problem!;
+  if (childrenNS(assertion, NS.saml, 'AuthnStatement').length === 0) throw new LoginRefused('no_authn_statement', 'The assertion has no AuthnStatement');
+  const conditions = childrenNS(assertion, NS.saml, 'Conditions')[0];
+  const conditionsUntil = Date.parse(conditions?.getAttribute('NotOnOrAfter') ?? '');
+  const until = Math.max(bearerUntil, Number.isNaN(conditionsUntil) ? 0 : conditionsUntil) + skewMs;
+  return { nameId, assertionId, replayUntil: new Date(until), flow, inResponseTo };
+}
+
+/** node-saml throws plain Errors; turn the ones it has into reasons an admin can act on. */
+function classifyNodeSamlError(e: Error, audience: string): LoginRefused {
+  const m = e.message ?? String(e);
+  if (/audience mismatch/i.test(m)) {
+    const actual = /Received: (.*)$/.exec(m)?.[1] ?? null;
+    return new LoginRefused('wrong_audience', `Audience mismatch: expected ${audience}, got ${actual ?? '(none)'}`, 400, { expected: audience, actual });
+  }
+  if (/AudienceRestriction/i.test(m)) return new LoginRefused('wrong_audience', `${m}: expected ${audience}`, 400, { expected: audience, actual: null });
+  if (/not yet valid/i.test(m)) return new LoginRefused('not_yet_valid', 'The assertion is not yet valid (NotBefore is in the future beyond the allowed clock skew)');
+  if (/expired/i.test(m)) return new LoginRefused('expired', 'The assertion has expired (NotOnOrAfter passed beyond the allowed clock skew)');
+  if (/subject confirmation/i.test(m)) return new LoginRefused('expired', 'No bearer confirmation of the assertion is currently valid (expired or not yet valid)');
+  if (/InResponseTo/i.test(m)) {
+    return new LoginRefused('unknown_in_response_to', 'InResponseTo does not match a sign-in this server started, or that sign-in expired or was already used');
+  }
+  if (/signature|Cannot obtain assertion|too many transforms/i.test(m)) {
+    return new LoginRefused('invalid_signature', 'The assertion is not signed by a certificate in the imported IdP metadata (or was changed after signing)');
+  }
+  if (/issuer/i.test(m)) return new LoginRefused('wrong_issuer', m);
+  return new LoginRefused('invalid_response', `The response was refused: ${m.slice(0, 300)}`);
+}

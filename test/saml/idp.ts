@@ -1,0 +1,173 @@
+// A test identity provider shaped like Microsoft Entra: a signed Assertion
+// (optionally a signed Response too) inside an unsigned Response, NameID =
+// the UPN, bearer SubjectConfirmationData with Recipient/InResponseTo/
+// NotOnOrAfter, AudienceRestriction, AuthnStatement. Real signatures
+// (xml-crypto); federation metadata served from a local HTTP server.
+import crypto from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SignedXml } from 'xml-crypto';
+import { generateSpCertificate, certificateBody } from '../../src/domain/saml-config/saml-certificate.js';
+
+export interface IdpKey {
+  readonly privateKeyPem: string;
+  readonly certificatePem: string;
+}
+
+export function makeKey(cn = 'Microsoft Azure Federated SSO Certificate'): IdpKey {
+  const g = generateSpCertificate(cn);
+  return { privateKeyPem: g.privateKeyPem, certificatePem: g.certificate.pem };
+}
+
+export interface ResponseOptions {
+  readonly acsUrl: string;
+  /** The SP entity ID. */
+  readonly audience: string;
+  readonly nameId: string;
+  readonly inResponseTo?: string;
+  readonly destination?: string | null;
+  readonly recipient?: string;
+  readonly issuer?: string;
+  /** Offsets in seconds from now. */
+  readonly notBeforeOffset?: number;
+  readonly notOnOrAfterOffset?: number;
+  readonly bearerNotOnOrAfterOffset?: number;
+  readonly status?: string;
+  /** Key to sign with (default: the IdP's first key); null: unsigned. */
+  readonly signWith?: IdpKey | null;
+  readonly algorithm?: 'sha256' | 'sha1';
+  readonly signResponse?: boolean;
+  readonly assertionId?: string;
+}
+
+const ALG = {
+  sha256: { sig: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256', digest: 'http://www.w3.org/2001/04/xmlenc#sha256' },
+  sha1: { sig: 'http://www.w3.org/2000/09/xmldsig#rsa-sha1', digest: 'http://www.w3.org/2000/09/xmldsig#sha1' },
+} as const;
+const EXC_C14N = 'http://www.w3.org/2001/10/xml-exc-c14n#';
+const ENVELOPED = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature';
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
+}
+
+export function newId(): string {
+  return '_' + crypto.randomUUID();
+}
+
+export class TestIdp {
+  readonly tenant = crypto.randomUUID();
+  readonly entityId = `https://sts.windows.net/${this.tenant}/`;
+  readonly ssoUrl = `https://login.microsoftonline.com/${this.tenant}/saml2`;
+  /** Certificates published in the metadata (Entra lists two during a rollover). */
+  published: IdpKey[];
+  private server: http.Server | undefined;
+  /** Extra routes for metadata-fetch tests: path → handler. */
+  readonly routes = new Map<string, (req: http.IncomingMessage, res: http.ServerResponse) => void>();
+  baseUrl = '';
+
+  constructor(readonly keys: IdpKey[] = [makeKey()]) {
+    this.published = [...keys];
+  }
+
+  async start(): Promise<void> {
+    this.server = http.createServer((req, res) => {
+      const route = this.routes.get(req.url ?? '');
+      if (route) return route(req, res);
+      if (req.url === `/${this.tenant}/federationmetadata/2007-06/federationmetadata.xml`) {
+        res.writeHead(200, { 'content-type': 'application/xml' }).end(this.metadataXml());
+        return;
+      }
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.baseUrl = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  get metadataUrl(): string {
+    return `${this.baseUrl}/${this.tenant}/federationmetadata/2007-06/federationmetadata.xml`;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((r) => this.server?.close(() => r()) ?? r());
+  }
+
+  /** Entra-like federation metadata: a WS-Fed RoleDescriptor (ignored) and the IDPSSODescriptor. */
+  metadataXml(): string {
+    const keyDescriptors = this.published
+      .map(
+        (k) =>
+          `<KeyDescriptor use="signing"><KeyInfo xmlns="http://www.w3.org/2000/09/xmldsig#"><X509Data><X509Certificate>${certificateBody(k.certificatePem)}</X509Certificate></X509Data></KeyInfo></KeyDescriptor>`,
+      )
+      .join('');
+    return (
+      `<?xml version="1.0" encoding="utf-8"?>` +
+      `<EntityDescriptor ID="_${crypto.randomUUID()}" entityID="${this.entityId}" xmlns="urn:oasis:names:tc:SAML:2.0:metadata">` +
+      `<RoleDescriptor xsi:type="fed:SecurityTokenServiceType" protocolSupportEnumeration="http://docs.oasis-open.org/wsfed/federation/200706" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:fed="http://docs.oasis-open.org/wsfed/federation/200706">${keyDescriptors}</RoleDescriptor>` +
+      `<IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">${keyDescriptors}` +
+      `<SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${this.ssoUrl}"/>` +
+      `<SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${this.ssoUrl}"/>` +
+      `<SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="${this.ssoUrl}"/>` +
+      `</IDPSSODescriptor></EntityDescriptor>`
+    );
+  }
+
+  /** The Response XML, signed as asked. */
+  responseXml(o: ResponseOptions): string {
+    const now = Date.now();
+    const at = (s: number) => new Date(now + s * 1000).toISOString().replace(/\.\d{3}Z$/, '.000Z');
+    const issuer = o.issuer ?? this.entityId;
+    const assertionId = o.assertionId ?? newId();
+    const irt = o.inResponseTo ? ` InResponseTo="${esc(o.inResponseTo)}"` : '';
+    const destination = o.destination === null ? '' : ` Destination="${esc(o.destination ?? o.acsUrl)}"`;
+    const status = o.status ?? 'urn:oasis:names:tc:SAML:2.0:status:Success';
+    const notBefore = at(o.notBeforeOffset ?? -300);
+    const notOnOrAfter = at(o.notOnOrAfterOffset ?? 3600);
+    const bearerUntil = at(o.bearerNotOnOrAfterOffset ?? o.notOnOrAfterOffset ?? 300);
+    let xml =
+      `<samlp:Response ID="${newId()}" Version="2.0" IssueInstant="${at(0)}"${destination}${irt} xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">` +
+      `<Issuer xmlns="urn:oasis:names:tc:SAML:2.0:assertion">${esc(issuer)}</Issuer>` +
+      `<samlp:Status><samlp:StatusCode Value="${status}"/></samlp:Status>` +
+      `<Assertion ID="${assertionId}" IssueInstant="${at(0)}" Version="2.0" xmlns="urn:oasis:names:tc:SAML:2.0:assertion">` +
+      `<Issuer>${esc(issuer)}</Issuer>` +
+      `<Subject><NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">${esc(o.nameId)}</NameID>` +
+      `<SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><SubjectConfirmationData${irt} NotOnOrAfter="${bearerUntil}" Recipient="${esc(o.recipient ?? o.acsUrl)}"/></SubjectConfirmation></Subject>` +
+      `<Conditions NotBefore="${notBefore}" NotOnOrAfter="${notOnOrAfter}"><AudienceRestriction><Audience>${esc(o.audience)}</Audience></AudienceRestriction></Conditions>` +
+      `<AttributeStatement><Attribute Name="http://schemas.microsoft.com/identity/claims/tenantid"><AttributeValue>${this.tenant}</AttributeValue></Attribute>` +
+      `<Attribute Name="http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"><AttributeValue>${esc(o.nameId)}</AttributeValue></Attribute></AttributeStatement>` +
+      `<AuthnStatement AuthnInstant="${at(-5)}" SessionIndex="${assertionId}"><AuthnContext><AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:Password</AuthnContextClassRef></AuthnContext></AuthnStatement>` +
+      `</Assertion></samlp:Response>`;
+    const key = o.signWith === undefined ? this.keys[0]! : o.signWith;
+    if (key) {
+      xml = sign(xml, key, o.algorithm ?? 'sha256', 'Assertion');
+      if (o.signResponse) xml = sign(xml, key, o.algorithm ?? 'sha256', 'Response');
+    }
+    return xml;
+  }
+
+  /** The base64 SAMLResponse form value. */
+  response(o: ResponseOptions): string {
+    return encode(this.responseXml(o));
+  }
+}
+
+export function encode(xml: string): string {
+  return Buffer.from(xml, 'utf8').toString('base64');
+}
+
+export function decode(b64: string): string {
+  return Buffer.from(b64, 'base64').toString('utf8');
+}
+
+function sign(xml: string, key: IdpKey, algorithm: 'sha256' | 'sha1', what: 'Assertion' | 'Response'): string {
+  const sig = new SignedXml({
+    privateKey: key.privateKeyPem,
+    publicCert: key.certificatePem,
+    signatureAlgorithm: ALG[algorithm].sig,
+    canonicalizationAlgorithm: EXC_C14N,
+  });
+  const target = what === 'Assertion' ? "//*[local-name(.)='Assertion']" : "/*[local-name(.)='Response']";
+  sig.addReference({ xpath: target, transforms: [ENVELOPED, EXC_C14N], digestAlgorithm: ALG[algorithm].digest });
+  sig.computeSignature(xml, { prefix: '', location: { reference: `${target}/*[local-name(.)='Issuer']`, action: 'after' } });
+  return sig.getSignedXml();
+}
