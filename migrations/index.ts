@@ -3,8 +3,10 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261123000000_initial } from './Migration20261123000000_initial.js';
 import { Migration20261123050000_rate_limits } from './Migration20261123050000_rate_limits.js';
+import { Migration20261123060000_admin } from './Migration20261123060000_admin.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123000000_initial', class: Migration20261123000000_initial },
   { name: 'Migration20261123050000_rate_limits', class: Migration20261123050000_rate_limits },
+  { name: 'Migration20261123060000_admin', class: Migration20261123060000_admin },
 ];

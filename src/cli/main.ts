@@ -10,8 +10,9 @@ import { orgCommands } from './org.js';
 import { scimCommands } from './scim.js';
 import { apiKeyCommands } from './apikey.js';
 import { directoryCommands } from './directory.js';
+import { adminCommands } from './admin.js';
 
-export const commands: Command[] = [...orgCommands, ...scimCommands, ...apiKeyCommands, ...directoryCommands];
+export const commands: Command[] = [...orgCommands, ...scimCommands, ...apiKeyCommands, ...directoryCommands, ...adminCommands];
 
 function help(): string {
   return ['Usage: npm run cli -- <command> [options] [--json]', '', 'Commands:', ...commands.map((c) => `  ${c.usage}`)].join('\n');

@@ -12,6 +12,7 @@ import { PlaceService } from './place/place.service.js';
 import { ShareService } from './share/share.service.js';
 import { SessionService, type SessionPolicy } from './session/session.service.js';
 import { RateLimitService, type RateLimitPolicy } from './rate-limit/rate-limit.service.js';
+import { AdminService } from './admin/admin.service.js';
 import type { MikroORM } from '@mikro-orm/postgresql';
 
 export interface Domain {
@@ -27,6 +28,7 @@ export interface Domain {
   readonly access: AccessService;
   readonly sessions: SessionService;
   readonly rateLimits: RateLimitService;
+  readonly admins: AdminService;
 }
 
 export interface DomainPolicies {
@@ -41,6 +43,7 @@ export const DEFAULT_POLICIES: DomainPolicies = {
 
 export function createDomain(orm: MikroORM, masterSecret: string, policies: DomainPolicies = DEFAULT_POLICIES): Domain {
   const db = new Db(orm);
+  const sessions = new SessionService(db, policies.sessions);
   return {
     db,
     cipher: new Cipher(masterSecret),
@@ -52,8 +55,9 @@ export function createDomain(orm: MikroORM, masterSecret: string, policies: Doma
     places: new PlaceService(db),
     shares: new ShareService(db),
     access: new AccessService(db),
-    sessions: new SessionService(db, policies.sessions),
+    sessions,
     rateLimits: new RateLimitService(db, policies.authFailures),
+    admins: new AdminService(db, sessions),
   };
 }
 
