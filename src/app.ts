@@ -7,6 +7,8 @@ import type { Logger } from './http/logger.js';
 import { jsonErrorHandler } from './http/errors.js';
 import { createMetrics } from './http/metrics.js';
 import { requestContext } from './http/request-context.js';
+import { adminConsole } from './admin-console/router.js';
+import { graphqlCsrfGuard } from './admin-console/csrf.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -45,6 +47,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const closers: (() => Promise<void>)[] = [];
   // The edges. Each gets the domain and the config, and parses its own bodies.
   void config;
+
+  // Admin console (/admin, /admin/api): its front end is bundled here, once.
+  // The CSRF guard must come before the GraphQL edge (cookie-authenticated POSTs).
+  app.use('/graphql', graphqlCsrfGuard);
+  app.use(await adminConsole({ config, domain }));
 
   app.use((req, res) => {
     res.status(404).json({ error: 'not_found', message: `No route for ${req.method} ${req.path}` });
