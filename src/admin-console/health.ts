@@ -27,9 +27,10 @@ function ago(d: Date, now: Date): string {
 }
 
 export async function consoleHealth(domain: Domain, saml: SamlConsolePort | undefined, actor: AdminActor, now = new Date()): Promise<HealthItem[]> {
-  const [scim, lastRefused, lastLoginFailure, lastImport] = await Promise.all([
+  const [scim, lastRefused, lastProvisioning, lastLoginFailure, lastImport] = await Promise.all([
     domain.organizations.scimStatus(actor),
     domain.audit.list(actor, { provisioning: true, outcome: 'failure', limit: 1 }),
+    domain.audit.list(actor, { provisioning: true, limit: 1 }),
     domain.audit.list(actor, { actionPrefix: 'saml.login', outcome: 'failure', limit: 1 }),
     domain.audit.list(actor, { actionPrefix: 'import.', limit: 1 }),
   ]);
@@ -48,10 +49,11 @@ export async function consoleHealth(domain: Domain, saml: SamlConsolePort | unde
       action: 'In Entra, paste the Tenant URL and the token, select Test Connection, then Start provisioning.',
     });
   } else if (refused && refused.at.getTime() > now.getTime() - DAY_MS) {
+    // Red while the latest request was refused; amber once later ones went through.
     items.push({
       key: 'scim',
       title: 'SCIM provisioning',
-      status: 'error',
+      status: lastProvisioning[0]?.id === refused.id ? 'error' : 'warn',
       summary: `Token last used ${ago(scim.tokenLastUsedAt, now)}; a request was refused ${ago(refused.at, now)}: ${refused.reason ?? refused.action}.`,
       action: 'Open the provisioning log (failures only) to see what Entra sent and why it was refused.',
     });

@@ -12,7 +12,7 @@ export interface LogOptions {
   fetch(f: LogFilter): Promise<{ events: AuditEvent[] }>;
 }
 
-export function logSection(o: LogOptions): HTMLElement {
+export function logSection(o: LogOptions): HTMLElement & { refresh(): void } {
   const list = h('div', { class: 'log', id: `${o.id}-entries` });
   const member = h('input', { id: `${o.id}-member`, type: 'search', placeholder: 'userName', autocomplete: 'off' });
   const failures = h('input', { id: `${o.id}-failures`, type: 'checkbox' });
@@ -40,7 +40,7 @@ export function logSection(o: LogOptions): HTMLElement {
     list,
   );
   refresh();
-  return section;
+  return Object.assign(section, { refresh });
 }
 
 function render(events: AuditEvent[], emptyText: string): Node {

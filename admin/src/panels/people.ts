@@ -81,7 +81,7 @@ export async function renderPeople(panel: HTMLElement, ctx: ConsoleContext): Pro
       h(
         'td',
         {},
-        m.admin ? badge('Admin', 'admin') : null,
+        m.admin ? badge('Console admin', 'admin') : null,
         ' ',
         self
           ? h('span', { class: 'sub' }, '(you)')

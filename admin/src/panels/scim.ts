@@ -9,18 +9,14 @@ import { logSection } from './log';
 export async function renderScim(panel: HTMLElement, ctx: ConsoleContext): Promise<void> {
   const settings = h('section', { class: 'card', 'aria-labelledby': 'scim-title' });
   const reveal = h('div', { id: 'scim-token-reveal' });
-  replace(
-    panel,
-    settings,
-    reveal,
-    logSection({
-      id: 'scim-log',
-      title: 'Provisioning log',
-      emptyText: 'Nothing provisioned yet. Once Entra starts provisioning, every request it makes appears here.',
-      memberLabel: 'Member',
-      fetch: (f) => api.scimLog(f),
-    }),
-  );
+  const log = logSection({
+    id: 'scim-log',
+    title: 'Provisioning log',
+    emptyText: 'Nothing provisioned yet. Once Entra starts provisioning, every request it makes appears here.',
+    memberLabel: 'Member',
+    fetch: (f) => api.scimLog(f),
+  });
+  replace(panel, settings, reveal, log);
   const draw = async () => {
     replace(settings, loading('Loading SCIM settings'));
     try {
@@ -49,6 +45,7 @@ export async function renderScim(panel: HTMLElement, ctx: ConsoleContext): Promi
       replace(settings, ...settingsView(status, tenantUrl));
       showToken(token);
       ctx.refreshHealth();
+      log.refresh();
     });
 
   const disable = (ev: Event) =>
@@ -59,6 +56,7 @@ export async function renderScim(panel: HTMLElement, ctx: ConsoleContext): Promi
       replace(settings, ...settingsView(status, tenantUrl));
       announce('SCIM disabled: the token no longer works');
       ctx.refreshHealth();
+      log.refresh();
     });
 
   function settingsView(status: ScimStatus, tenantUrl: string): Node[] {
