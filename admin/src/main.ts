@@ -43,7 +43,11 @@ async function start(): Promise<void> {
       t.label,
     ),
   );
+  let first = true;
   const show = () => {
+    // The health strip follows what happened meanwhile (a sign-in, a provisioning run).
+    if (!first) ctx.refreshHealth();
+    first = false;
     const id = location.hash.slice(1) || 'scim';
     const tab = TABS.find((t) => t.id === id) ?? TABS[0];
     for (const b of tabButtons) {

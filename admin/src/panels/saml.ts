@@ -145,7 +145,7 @@ export async function renderSaml(panel: HTMLElement, ctx: ConsoleContext): Promi
         h('dt', {}, 'IdP entity ID'),
         h('dd', { class: 'mono', id: 'saml-idp-entity' }, s.idpEntityId ?? '—'),
         h('dt', {}, 'Sign-in URL'),
-        h('dd', { class: 'mono' }, s.ssoUrls.map((u) => u.location).join(', ') || '—'),
+        h('dd', { class: 'mono' }, [...new Set(s.ssoUrls.map((u) => u.location))].join(', ') || '—'),
         h('dt', {}, 'Metadata'),
         h('dd', {}, s.metadataUrl ? `fetched ${ago(s.metadataFetchedAt)} from the URL` : 'uploaded XML (no automatic refresh)'),
         h('dt', {}, 'Last refresh'),
