@@ -8,7 +8,6 @@ import { jsonErrorHandler } from './http/errors.js';
 import { createMetrics } from './http/metrics.js';
 import { requestContext } from './http/request-context.js';
 import { adminConsole } from './admin-console/router.js';
-import { graphqlCsrfGuard } from './admin-console/csrf.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -49,8 +48,6 @@ export async function createApp(deps: AppDeps): Promise<App> {
   void config;
 
   // Admin console (/admin, /admin/api): its front end is bundled here, once.
-  // The CSRF guard must come before the GraphQL edge (cookie-authenticated POSTs).
-  app.use('/graphql', graphqlCsrfGuard);
   app.use(await adminConsole({ config, domain }));
 
   app.use((req, res) => {

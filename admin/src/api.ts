@@ -292,7 +292,8 @@ export const api = {
     if (g) {
       return {
         hasNextPage: g.whoCanOpen.pageInfo.hasNextPage,
-        members: g.whoCanOpen.edges.map((e) => ({ ...e.node, grants: e.grants })),
+        // GraphQL enums are upper case (USER, LOCK): the console shows them as the JSON API does.
+        members: g.whoCanOpen.edges.map((e) => ({ ...e.node, grants: e.grants.map((gr) => ({ ...gr, role: gr.role.toLowerCase(), scope: gr.scope.toLowerCase() })) })),
       };
     }
     return call<WhoCanOpen>('GET', `/locks/${encodeURIComponent(lockId)}/who`);

@@ -10,7 +10,7 @@ import type { AdminActor } from '../domain/admin/admin.service.js';
 import { SESSION_COOKIE } from '../domain/session/session.service.js';
 import { httpStatusOf } from '../http/errors.js';
 import { buildConsoleBundle, type ConsoleBundle } from './bundle.js';
-import { csrfTokenFor, readCookie, requireCsrf } from './csrf.js';
+import { csrfTokenFor, readCookie, requireCsrf } from '../http/csrf.js';
 import { consoleHealth } from './health.js';
 import { samlPortOf } from './saml-port.js';
 

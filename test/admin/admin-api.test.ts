@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../setup/test-app.js';
 import { buildMember, buildOrg } from '../factories/index.js';
-import { csrfTokenFor } from '../../src/admin-console/csrf.js';
+import { csrfTokenFor } from '../../src/http/csrf.js';
 
 let s: TestApp;
 beforeAll(async () => {
@@ -100,18 +100,14 @@ describe('/admin/api', () => {
     expect((await s.t.domain.organizations.scimStatus(org.actor)).enabled).toBe(false);
   });
 
-  it('guards cookie-authenticated POSTs to /graphql the same way', async () => {
+  it('elevates a member session to admin only for admins (what GraphQL uses with a valid X-CSRF-Token)', async () => {
     const org = await buildOrg(s.t.domain);
     const a = await signIn(org.id);
-    const res = await fetch(`${s.url}/graphql`, { method: 'POST', headers: { cookie: a.cookie, 'content-type': 'application/json' }, body: '{"query":"{__typename}"}' });
-    expect(res.status).toBe(403);
-    // With the header the guard lets it through (to the GraphQL edge, or a 404 without it).
-    const ok = await fetch(`${s.url}/graphql`, {
-      method: 'POST',
-      headers: { cookie: a.cookie, 'content-type': 'application/json', 'x-csrf-token': a.csrf },
-      body: '{"query":"{__typename}"}',
-    });
-    expect(ok.status).not.toBe(403);
+    const bob = await buildMember(s.t.domain, org.actor);
+    const bobSession = await s.t.domain.sessions.start(org.id, bob.id);
+    const asAdmin = await s.t.domain.admins.elevate(await s.t.domain.sessions.authenticate(decodeURIComponent(a.cookie.split('=')[1]!)));
+    expect(asAdmin).toMatchObject({ kind: 'admin', id: a.memberId, organizationId: org.id });
+    expect(await s.t.domain.admins.elevate(await s.t.domain.sessions.authenticate(bobSession.token))).toMatchObject({ kind: 'member', id: bob.id });
   });
 
   it('enables SCIM with a token shown once, rotates it, disables it, and logs each step', async () => {

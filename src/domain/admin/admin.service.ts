@@ -152,6 +152,19 @@ export class AdminService {
     return { kind: 'admin', organizationId: member.organizationId, id: member.id, label: member.label };
   }
 
+  /**
+   * For edges that accept member sessions (GraphQL): the admin actor when the
+   * member is an organisation admin, the member actor unchanged otherwise.
+   */
+  async elevate(member: Actor & { kind: 'member' }): Promise<Actor> {
+    try {
+      return await this.upgrade(member);
+    } catch (e) {
+      if (e instanceof Forbidden) return member;
+      throw e;
+    }
+  }
+
   async list(actor: Actor): Promise<OrganizationAdmin[]> {
     requireAdmin(actor);
     const rows = await this.db.sql.all<{

@@ -5,10 +5,10 @@
 // (SHA-256 of it, so it is unguessable without the cookie, which scripts cannot
 // read: httpOnly). The console reads it from GET /admin/api/session, which
 // another origin cannot read (no CORS). Bearer-token calls (API keys) carry no
-// cookie and are not affected.
+// cookie and are not affected. Shared HTTP plumbing: the admin console requires
+// it; the GraphQL edge grants admin rights to a cookie session only with it.
 import crypto from 'node:crypto';
-import type { Request, RequestHandler, Response } from 'express';
-import { SESSION_COOKIE } from '../domain/session/session.service.js';
+import type { Request, Response } from 'express';
 
 export const CSRF_HEADER = 'x-csrf-token';
 
@@ -48,12 +48,11 @@ export function requireCsrf(req: Request, res: Response, sessionToken: string): 
 }
 
 /**
- * For /graphql: a POST authenticated by the session cookie (no Authorization
- * header) must carry the session's X-CSRF-Token. Mount before the GraphQL
- * handler.
+ * For edges that accept the session cookie besides bearer credentials
+ * (GraphQL): true when the request proves it comes from the console. A cookie
+ * session gets admin rights there only with it; without it the session stays
+ * a plain member session (Apollo's own CSRF prevention still applies).
  */
-export const graphqlCsrfGuard: RequestHandler = (req, res, next) => {
-  if (req.method !== 'POST' || req.get('authorization')) return next();
-  const token = readCookie(req, SESSION_COOKIE);
-  if (!token || requireCsrf(req, res, token)) next();
-};
+export function hasValidCsrf(req: Request, sessionToken: string): boolean {
+  return csrfMatches(req, sessionToken);
+}
