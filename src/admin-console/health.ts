@@ -32,7 +32,7 @@ export async function consoleHealth(domain: Domain, saml: SamlConsolePort | unde
     domain.audit.list(actor, { provisioning: true, outcome: 'failure', limit: 1 }),
     domain.audit.list(actor, { provisioning: true, limit: 1 }),
     domain.audit.list(actor, { actionPrefix: 'saml.login', outcome: 'failure', limit: 1 }),
-    domain.audit.list(actor, { actionPrefix: 'import.', limit: 1 }),
+    domain.audit.list(actor, { actionPrefix: 'import.run', limit: 1 }),
   ]);
   const items: HealthItem[] = [];
 

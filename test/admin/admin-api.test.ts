@@ -67,6 +67,19 @@ describe('bootstrap link', () => {
     expect(madeUp.headers.getSetCookie()).toEqual([]);
   });
 
+  it('answers 429 once a client keeps guessing links', async () => {
+    let status = 0;
+    for (let i = 0; i < 25 && status !== 429; i++) {
+      status = (await fetch(`${s.url}/admin/bootstrap?token=gh_adm_guess${i}`, { redirect: 'manual' })).status;
+    }
+    expect(status).toBe(429);
+    // Only failures count: a valid link still works (then the counters are cleared for the other tests).
+    const org = await buildOrg(s.t.domain);
+    const link = await s.t.domain.admins.createBootstrapLink(org.id);
+    expect((await fetch(`${s.url}/admin/bootstrap?token=${encodeURIComponent(link.token)}`, { redirect: 'manual' })).status).toBe(303);
+    await s.t.domain.db.sql.run(`delete from rate_limits`);
+  });
+
   it('designates an existing member named with --member', async () => {
     const org = await buildOrg(s.t.domain);
     const alice = await buildMember(s.t.domain, org.actor, { userName: 'alice@example.com' });
