@@ -18,6 +18,11 @@ export interface HealthItem {
 
 const DAY_MS = 86_400_000;
 
+/** The strip stays a summary: the log has the whole reason. */
+function clip(s: string, max = 90): string {
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+
 function ago(d: Date, now: Date): string {
   const s = Math.max(0, Math.round((now.getTime() - d.getTime()) / 1000));
   if (s < 90) return `${s} s ago`;
@@ -54,7 +59,7 @@ export async function consoleHealth(domain: Domain, saml: SamlConsolePort | unde
       key: 'scim',
       title: 'SCIM provisioning',
       status: lastProvisioning[0]?.id === refused.id ? 'error' : 'warn',
-      summary: `Token last used ${ago(scim.tokenLastUsedAt, now)}; a request was refused ${ago(refused.at, now)}: ${refused.reason ?? refused.action}.`,
+      summary: `Token last used ${ago(scim.tokenLastUsedAt, now)}; a request was refused ${ago(refused.at, now)}: ${clip(refused.reason ?? refused.action)}.`,
       action: 'Open the provisioning log (failures only) to see what Entra sent and why it was refused.',
     });
   } else {
@@ -78,7 +83,7 @@ export async function consoleHealth(domain: Domain, saml: SamlConsolePort | unde
         key: 'saml_metadata',
         title: 'SAML identity provider',
         status: 'error',
-        summary: `The last metadata refresh failed: ${s.lastRefreshError}`,
+        summary: `The last metadata refresh failed: ${clip(s.lastRefreshError)}`,
         action: 'Check the metadata URL in Entra (SAML Signing Certificate) and paste it again.',
       });
     } else {
@@ -118,7 +123,7 @@ export async function consoleHealth(domain: Domain, saml: SamlConsolePort | unde
       key: 'sign_in',
       title: 'Sign-in',
       status: 'warn',
-      summary: `A sign-in was refused ${ago(failure.at, now)}${failure.resourceLabel ? ` for ${failure.resourceLabel}` : ''}: ${failure.reason}.`,
+      summary: `A sign-in was refused ${ago(failure.at, now)}${failure.resourceLabel ? ` for ${clip(failure.resourceLabel, 60)}` : ''}: ${clip(failure.reason ?? 'no reason')}.`,
       action: 'See the login log in the SAML panel for the reason.',
     });
   } else {
@@ -133,7 +138,7 @@ export async function consoleHealth(domain: Domain, saml: SamlConsolePort | unde
       key: 'import',
       title: 'Group import',
       status: imp.outcome === 'failure' ? 'error' : 'ok',
-      summary: `Last run ${ago(imp.at, now)}: ${imp.outcome === 'failure' ? (imp.reason ?? 'failed') : 'succeeded'}.`,
+      summary: `Last run ${ago(imp.at, now)}: ${imp.outcome === 'failure' ? clip(imp.reason ?? 'failed') : 'succeeded'}.`,
       action: imp.outcome === 'failure' ? 'Check the import credentials and the group ids configured for it.' : null,
     });
   }
