@@ -34,12 +34,12 @@ async function start(): Promise<void> {
   root.removeAttribute('aria-busy');
 
   const healthEl = h('section', { class: 'health', 'aria-labelledby': 'health-title' });
-  const panelEl = h('div', { class: 'panel', id: 'panel', role: 'tabpanel', tabindex: '-1' });
+  const panelEl = h('section', { class: 'panel', id: 'panel', tabindex: '-1' });
   const ctx: ConsoleContext = { session, refreshHealth: () => void renderHealth(healthEl) };
   const tabButtons = TABS.map((t) =>
     h(
       'a',
-      { href: `#${t.id}`, id: `tab-${t.id}`, role: 'tab', class: 'tab', 'aria-controls': 'panel' },
+      { href: `#${t.id}`, id: `tab-${t.id}`, class: 'tab', 'aria-controls': 'panel' },
       t.label,
     ),
   );
@@ -52,7 +52,8 @@ async function start(): Promise<void> {
     const tab = TABS.find((t) => t.id === id) ?? TABS[0];
     for (const b of tabButtons) {
       const selected = b.id === `tab-${tab.id}`;
-      b.setAttribute('aria-selected', String(selected));
+      if (selected) b.setAttribute('aria-current', 'page');
+      else b.removeAttribute('aria-current');
       b.classList.toggle('active', selected);
     }
     panelEl.setAttribute('aria-labelledby', `tab-${tab.id}`);
@@ -85,7 +86,7 @@ async function start(): Promise<void> {
         ),
       ),
     ),
-    h('main', { id: 'main', class: 'page' }, healthEl, h('nav', { class: 'tabs', role: 'tablist', 'aria-label': 'Settings' }, tabButtons), panelEl),
+    h('main', { id: 'main', class: 'page' }, healthEl, h('nav', { class: 'tabs', 'aria-label': 'Settings' }, tabButtons), panelEl),
     h('div', { id: 'toast', class: 'toast', role: 'status', 'aria-live': 'polite' }),
   );
   void renderHealth(healthEl);

@@ -12,7 +12,20 @@ export interface ConsoleBundle {
 
 export const ADMIN_SOURCE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../admin/src');
 
-export async function buildConsoleBundle(minify = true): Promise<ConsoleBundle> {
+/** One build per process and flavour: tests create many apps. */
+const built = new Map<boolean, Promise<ConsoleBundle>>();
+
+export function buildConsoleBundle(minify = true): Promise<ConsoleBundle> {
+  let p = built.get(minify);
+  if (!p) {
+    p = bundle(minify);
+    built.set(minify, p);
+    p.catch(() => built.delete(minify));
+  }
+  return p;
+}
+
+async function bundle(minify: boolean): Promise<ConsoleBundle> {
   const result = await build({
     entryPoints: [path.join(ADMIN_SOURCE_DIR, 'main.ts')],
     bundle: true,

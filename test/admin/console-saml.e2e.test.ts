@@ -21,6 +21,7 @@ interface TestIdp {
   readonly entityId: string;
   readonly ssoUrl: string;
   readonly metadataUrl: string;
+  metadataXml(): string;
   start(): Promise<void>;
   stop(): Promise<void>;
   response(o: { acsUrl: string; audience: string; nameId: string; inResponseTo?: string }): string;
@@ -108,11 +109,17 @@ describe('admin console SAML panel in Chromium', () => {
     await idp.start();
     let second: Browser | undefined;
     try {
-      // 1. Paste the App Federation Metadata URL: see what was imported.
+      // 1. Upload the Federation Metadata XML, then paste the App Federation Metadata URL
+      //    (the seed's way, refreshed daily): each time, see what was imported.
       expect(await page.getAttribute('.health-item[data-health="saml_metadata"]', 'data-status')).toBe('warn');
+      await page.setInputFiles('#saml-metadata-file', { name: 'federationmetadata.xml', mimeType: 'application/xml', buffer: Buffer.from(idp.metadataXml()) });
+      await page.getByRole('button', { name: 'Upload XML' }).click();
+      await page.locator('#saml-imported', { hasText: 'uploaded XML' }).waitFor();
+      expect(await page.textContent('#saml-idp-entity')).toBe(idp.entityId);
       await page.fill('#saml-metadata-url', idp.metadataUrl);
       await page.click('#saml-metadata-save');
-      await page.locator('#saml-idp-entity', { hasText: idp.entityId }).waitFor();
+      await page.locator('#saml-imported', { hasText: 'from the URL' }).waitFor();
+      expect(await page.textContent('#saml-idp-entity')).toBe(idp.entityId);
       await page.locator('.health-item[data-health="saml_metadata"][data-status="ok"]').waitFor();
       expect(await page.locator('#saml-imported table.certs tbody tr').count()).toBe(1);
 

@@ -98,6 +98,14 @@ describe('admin console in Chromium', () => {
     const page = await browser.context.newPage();
     const foreign = recordForeignRequests(page, s.url);
     page.on('dialog', (d) => void d.accept());
+    // No script error and no Content-Security-Policy violation on the way.
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => {
+      // A 404 or refusal from /graphql is expected where it is absent or refuses: the console falls back.
+      const graphqlFallback = m.text().startsWith('Failed to load resource') && m.location().url.endsWith('/graphql');
+      if (m.type() === 'error' && !graphqlFallback) pageErrors.push(`${m.text()} (${m.location().url})`);
+    });
 
     // 1. The operator's one-time link signs the first admin in.
     const link = await s.t.domain.admins.createBootstrapLink(org.id);
@@ -179,6 +187,7 @@ describe('admin console in Chromium', () => {
     await page.screenshot({ path: artifactPath('05-saml.png'), fullPage: true });
 
     expect(foreign).toEqual([]);
+    expect(pageErrors).toEqual([]);
     await page.close();
   });
 
@@ -213,7 +222,7 @@ describe('admin console in Chromium', () => {
 
     for (const tab of ['scim', 'saml', 'people'] as const) {
       await page.click(`#tab-${tab}`);
-      await page.locator(`#tab-${tab}[aria-selected="true"]`).waitFor();
+      await page.locator(`#tab-${tab}[aria-current="page"]`).waitFor();
       await page.waitForLoadState('networkidle');
       expect(await noHorizontalScroll(page)).toBe(true);
       await page.screenshot({ path: artifactPath(`06-phone-${tab}.png`), fullPage: true });
