@@ -184,6 +184,17 @@ describe('/admin/api', () => {
     expect((await set('00000000-0000-0000-0000-000000000000', true)).status).toBe(404);
   });
 
+  it('leaves Entra-owned fields of SCIM members to Entra, for console admins too', async () => {
+    const org = await buildOrg(s.t.domain);
+    const link = await s.t.domain.admins.createBootstrapLink(org.id);
+    const admin = { kind: 'admin' as const, organizationId: org.id, id: link.memberId, label: link.userName };
+    const scim = { kind: 'scim' as const, organizationId: org.id, label: 'scim' };
+    const m = await s.t.domain.members.create(scim, { userName: 'eve@example.com' });
+    await expect(s.t.domain.members.update(admin, m.id, { displayName: 'Eve' })).rejects.toMatchObject({ code: 'field_owned_by_entra' });
+    await expect(s.t.domain.members.delete(admin, m.id)).rejects.toMatchObject({ code: 'managed_by_scim' });
+    expect((await s.t.domain.members.update(admin, m.id, { metadata: { city: 'Oslo' } })).metadata).toEqual({ city: 'Oslo' });
+  });
+
   it('ends the admin session when the member is deactivated', async () => {
     const org = await buildOrg(s.t.domain);
     const a = await signIn(org.id, 'dave@example.com');
