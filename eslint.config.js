@@ -18,6 +18,11 @@ export default tseslint.config(
     },
   },
   {
+    // The admin console's front end runs in the browser.
+    files: ['admin/src/**/*.ts'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     files: ['src/domain/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['**/scim/**', '**/saml/**', '**/graphql/**', '**/cli/**', '**/http/**', 'express'] }],

@@ -11,6 +11,7 @@ import { startImportScheduler } from './scheduler/import-scheduler.js';
 import { createGraphqlEdge } from './graphql/index.js';
 import { scimRouter } from './scim/router.js';
 import { samlRoutes } from './saml/routes.js';
+import { adminConsole } from './admin-console/router.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -63,6 +64,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const saml = samlRoutes({ config, domain, logger });
   app.use(saml.router);
   closers.push(() => saml.close());
+
+  // Admin console (/admin, /admin/api): its front end is bundled here, once.
+  app.use(await adminConsole({ config, domain }));
 
   app.use((req, res) => {
     res.status(404).json({ error: 'not_found', message: `No route for ${req.method} ${req.path}` });

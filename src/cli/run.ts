@@ -12,9 +12,10 @@ import { apiKeyCommands } from './apikey.js';
 import { directoryCommands } from './directory.js';
 import { importCommands } from './import.js';
 import { samlCommands } from './saml.js';
+import { adminCommands } from './admin.js';
 import { createEntraGraphClient } from '../integrations/entra-graph/graph-client.js';
 
-export const commands: Command[] = [...orgCommands, ...scimCommands, ...apiKeyCommands, ...directoryCommands, ...samlCommands, ...importCommands];
+export const commands: Command[] = [...orgCommands, ...scimCommands, ...apiKeyCommands, ...directoryCommands, ...samlCommands, ...importCommands, ...adminCommands];
 
 export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;

@@ -14,7 +14,9 @@ export type Actor =
   /** The Entra group import of one integration. */
   | { readonly kind: 'import'; readonly organizationId: string; readonly id: string; readonly label: string }
   /** A signed-in member: sees itself only. */
-  | { readonly kind: 'member'; readonly organizationId: string; readonly id: string; readonly label: string };
+  | { readonly kind: 'member'; readonly organizationId: string; readonly id: string; readonly label: string }
+  /** A signed-in member who is an organisation admin, acting through the /admin console (id: the member). */
+  | { readonly kind: 'admin'; readonly organizationId: string; readonly id: string; readonly label: string };
 
 export type ActorKind = Actor['kind'];
 
@@ -39,9 +41,9 @@ export function requireDirectoryWriter(actor: Actor): void {
   }
 }
 
-/** Organisation settings (SCIM, SAML, keys, places and shares): system and admin keys. */
+/** Organisation settings (SCIM, SAML, keys, places and shares): system, admin keys and console admins. */
 export function requireAdmin(actor: Actor): void {
-  if (actor.kind === 'system') return;
+  if (actor.kind === 'system' || actor.kind === 'admin') return;
   if (actor.kind === 'api_key' && actor.role === 'admin') return;
   throw new Forbidden('admin_role_required', 'Only an administrator may do this');
 }

@@ -15,6 +15,7 @@ import { RateLimitService, type RateLimitPolicy } from './rate-limit/rate-limit.
 import { DEFAULT_IMPORT_OPTIONS, ImportService, type ImportServiceOptions } from './import/import.service.js';
 import type { EntraDirectory } from './import/import.model.js';
 import { SamlService } from './saml-config/saml.service.js';
+import { AdminService } from './admin/admin.service.js';
 import type { MikroORM } from '@mikro-orm/postgresql';
 
 export interface Domain {
@@ -32,6 +33,7 @@ export interface Domain {
   readonly rateLimits: RateLimitService;
   readonly imports: ImportService;
   readonly saml: SamlService;
+  readonly admins: AdminService;
 }
 
 export interface DomainPolicies {
@@ -79,6 +81,7 @@ export function createDomain(
     rateLimits: new RateLimitService(db, policies.authFailures),
     imports: new ImportService(db, cipher, groups, shares, ports.entraDirectory, ports.importOptions ?? DEFAULT_IMPORT_OPTIONS),
     saml: new SamlService(db, cipher, sessions, audit),
+    admins: new AdminService(db, sessions),
   };
 }
 

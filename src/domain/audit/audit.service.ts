@@ -34,6 +34,8 @@ export interface AuditEvent {
 export interface AuditFilter {
   /** Action prefix, e.g. `scim.` or `saml.login`. */
   readonly actionPrefix?: string;
+  /** The provisioning log: SCIM settings changes (`scim.*`) and everything the SCIM client did. */
+  readonly provisioning?: boolean;
   readonly outcome?: 'success' | 'failure';
   readonly resourceId?: string;
   /** Matches the resource label case-insensitively (a userName). */
@@ -108,6 +110,7 @@ export class AuditService {
       where.push(`action like ? escape '\\'`);
       params.push(filter.actionPrefix.replace(/[\\%_]/g, '\\$&') + '%');
     }
+    if (filter.provisioning) where.push(`(action like 'scim.%' or actor_kind = 'scim')`);
     if (filter.outcome) {
       where.push('outcome = ?');
       params.push(filter.outcome);

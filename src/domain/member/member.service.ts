@@ -198,7 +198,7 @@ export class MemberService {
         [actor.organizationId, id],
       );
       if (!row) throw new NotFound('member', id);
-      if (row.source === 'scim' && (actor.kind === 'api_key' || actor.kind === 'member')) {
+      if (row.source === 'scim' && (actor.kind === 'api_key' || actor.kind === 'member' || actor.kind === 'admin')) {
         throw new Forbidden('managed_by_scim', 'This member is provisioned by Entra (SCIM); remove it there');
       }
       await recordAccessChange(tx, actor.organizationId, { kind: 'member_deleted', memberId: id });
@@ -330,7 +330,7 @@ export class MemberService {
 
   /** Entra owns SCIM-provisioned members: apps may only change their metadata. */
   private checkOwnership(actor: Actor, member: Member, changed: (keyof MemberData)[]): void {
-    if (member.source !== 'scim' || (actor.kind !== 'api_key' && actor.kind !== 'member')) return;
+    if (member.source !== 'scim' || (actor.kind !== 'api_key' && actor.kind !== 'member' && actor.kind !== 'admin')) return;
     const owned = changed.filter((f) => !ENTRA_OWNED_EXEMPT.has(f));
     if (owned.length > 0) {
       throw new Forbidden('field_owned_by_entra', `This member is provisioned by Entra (SCIM); change ${owned.join(', ')} in Entra`, { fields: owned });

@@ -1,0 +1,301 @@
+// Every call the console makes, in one place.
+//
+// Reads of the directory go to the GraphQL API (/graphql, the session cookie
+// plus the X-CSRF-Token header) with the operations below, named after the
+// schema in src/graphql. When /graphql is absent from the build or refuses
+// the operation (a console admin session not yet accepted there, a schema that
+// differs), the same read falls back to the console's JSON API under
+// /admin/api. Admin actions GraphQL does not offer (SCIM enable/disable and
+// token rotation, SAML metadata import, Generate Certificate, the logs with the
+// console's filters, health) use /admin/api directly.
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let csrfToken = '';
+
+async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(`/admin/api${path}`, {
+      method,
+      credentials: 'same-origin',
+      headers: {
+        Accept: 'application/json',
+        ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+        ...(method !== 'GET' ? { 'X-CSRF-Token': csrfToken } : {}),
+      },
+      body: body !== undefined ? JSON.stringify(body) : method === 'POST' ? '{}' : undefined,
+    });
+  } catch {
+    throw new ApiError(0, 'network', 'Gatehouse is not reachable. Check your connection and try again.');
+  }
+  const data = (await res.json().catch(() => ({}))) as { error?: string; message?: string };
+  if (!res.ok) throw new ApiError(res.status, data.error ?? 'error', data.message ?? `HTTP ${res.status}`);
+  return data as T;
+}
+
+interface GraphqlResult<T> {
+  data?: T;
+  errors?: { message: string; extensions?: { code?: string } }[];
+}
+
+/** A GraphQL read; null when GraphQL cannot serve it (then the caller falls back). */
+async function gql<T>(query: string, variables: Record<string, unknown>): Promise<T | null> {
+  try {
+    const res = await fetch('/graphql', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRF-Token': csrfToken },
+      body: JSON.stringify({ query, variables }),
+    });
+    if (!res.ok && res.status !== 400) return null;
+    const body = (await res.json()) as GraphqlResult<T>;
+    if (body.errors?.length || !body.data) return null;
+    return body.data;
+  } catch {
+    return null;
+  }
+}
+
+// ---- types (JSON as the server sends it: dates are ISO strings) ----------
+
+export interface Session {
+  admin: { id: string; userName: string };
+  organization: { id: string; name: string; domain: string };
+  csrfToken: string;
+  samlAvailable: boolean;
+}
+
+export interface HealthItem {
+  key: string;
+  title: string;
+  status: 'ok' | 'warn' | 'error' | 'off';
+  summary: string;
+  action: string | null;
+}
+
+export interface ScimStatus {
+  enabled: boolean;
+  tokenPrefix: string | null;
+  tokenCreatedAt: string | null;
+  tokenLastUsedAt: string | null;
+}
+
+export interface AuditEvent {
+  id: string;
+  at: string;
+  actorKind: string;
+  actorLabel: string | null;
+  action: string;
+  outcome: 'success' | 'failure';
+  resourceType: string | null;
+  resourceId: string | null;
+  resourceLabel: string | null;
+  reason: string | null;
+  detail: Record<string, unknown>;
+}
+
+export interface Certificate {
+  fingerprint: string;
+  subject: string;
+  notBefore: string;
+  notAfter: string;
+  daysLeft: number;
+  warning: string | null;
+  id?: string;
+  active?: boolean;
+}
+
+export interface SamlSettings {
+  configured: boolean;
+  idpEntityId: string | null;
+  ssoUrls: { binding: string; location: string }[];
+  metadataUrl: string | null;
+  metadataFetchedAt: string | null;
+  lastRefreshAt: string | null;
+  lastRefreshError: string | null;
+  allowIdpInitiated: boolean;
+  idpCertificates: Certificate[];
+  spCertificates: Certificate[];
+  warnings: string[];
+}
+
+export interface SamlView {
+  urls: { identifier: string; replyUrl: string; signOnUrl: string; spMetadataUrl: string };
+  available: boolean;
+  settings: SamlSettings | null;
+}
+
+export interface MemberRow {
+  id: string;
+  userName: string;
+  displayName: string | null;
+  active: boolean;
+  source: string;
+  admin: boolean;
+  email: string | null;
+}
+
+export interface MemberPage {
+  totalCount: number;
+  hasNextPage: boolean;
+  endCursor: string | null;
+  members: MemberRow[];
+}
+
+export interface GroupRow {
+  id: string;
+  displayName: string;
+  externalId: string | null;
+  source: string;
+  memberCount: number;
+}
+
+export interface Place {
+  id: string;
+  name: string;
+  address: string | null;
+}
+export interface Lock {
+  id: string;
+  placeId: string;
+  name: string;
+}
+export interface Share {
+  id: string;
+  memberId: string | null;
+  groupId: string | null;
+  placeId: string | null;
+  lockId: string | null;
+  role: string;
+  validFrom: string | null;
+  validUntil: string | null;
+  source: string;
+}
+
+export interface Grant {
+  shareId: string;
+  role: string;
+  scope: string;
+  groupName: string | null;
+  validFrom: string | null;
+  validUntil: string | null;
+}
+
+export interface WhoCanOpen {
+  members: { id: string; userName: string; displayName: string | null; grants: Grant[] }[];
+  hasNextPage: boolean;
+}
+
+export interface LogFilter {
+  member?: string;
+  failures?: boolean;
+}
+
+// ---- GraphQL operations (names from src/graphql) ------------------------
+
+export const MEMBERS_QUERY = `query ConsoleMembers($text: String, $first: Int, $after: String) {
+  members(filter: { text: $text }, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node { id userName displayName active source emails { value primary } } }
+  }
+}`;
+
+export const WHO_CAN_OPEN_QUERY = `query ConsoleWhoCanOpen($lockId: ID!) {
+  whoCanOpen(lockId: $lockId, first: 200) {
+    pageInfo { hasNextPage }
+    edges { node { id userName displayName } grants { shareId role scope groupName validFrom validUntil } }
+  }
+}`;
+
+interface GqlMembers {
+  members: {
+    totalCount: number | null;
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+    edges: { node: { id: string; userName: string; displayName: string | null; active: boolean; source: string; emails: { value: string; primary: boolean }[] } }[];
+  };
+}
+
+interface GqlWhoCanOpen {
+  whoCanOpen: {
+    pageInfo: { hasNextPage: boolean };
+    edges: { node: { id: string; userName: string; displayName: string | null }; grants: Grant[] }[];
+  };
+}
+
+// ---- the console's calls -------------------------------------------------
+
+function qs(params: Record<string, string | undefined>): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v) p.set(k, v);
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+export const api = {
+  async session(): Promise<Session> {
+    const s = await call<Session>('GET', '/session');
+    csrfToken = s.csrfToken;
+    return s;
+  },
+  logout: () => call<{ ok: true }>('POST', '/logout'),
+  health: () => call<{ items: HealthItem[] }>('GET', '/health'),
+
+  scim: () => call<{ status: ScimStatus; tenantUrl: string }>('GET', '/scim'),
+  generateScimToken: () => call<{ token: string; status: ScimStatus; tenantUrl: string }>('POST', '/scim/token'),
+  disableScim: () => call<{ status: ScimStatus; tenantUrl: string }>('POST', '/scim/disable'),
+  scimLog: (f: LogFilter) => call<{ events: AuditEvent[] }>('GET', `/scim/log${qs({ member: f.member, failures: f.failures ? '1' : undefined })}`),
+
+  saml: () => call<SamlView>('GET', '/saml'),
+  importMetadata: (input: { url: string } | { xml: string }) => call<{ settings: SamlSettings }>('POST', '/saml/metadata', input),
+  refreshMetadata: () => call<{ settings: SamlSettings }>('POST', '/saml/refresh'),
+  generateCertificate: () => call<{ settings: SamlSettings }>('POST', '/saml/certificate'),
+  samlLog: (f: LogFilter) => call<{ events: AuditEvent[] }>('GET', `/saml/log${qs({ member: f.member, failures: f.failures ? '1' : undefined })}`),
+
+  async members(text: string, after?: string): Promise<MemberPage> {
+    // The admin badge is the console's own data: the JSON API carries it.
+    const viaJson = () => call<MemberPage>('GET', `/members${qs({ text, after })}`);
+    if (after) return viaJson();
+    const g = await gql<GqlMembers>(MEMBERS_QUERY, { text: text || null, first: 50, after: after ?? null });
+    if (!g) return viaJson();
+    const json = await viaJson();
+    const admins = new Set(json.members.filter((m) => m.admin).map((m) => m.id));
+    return {
+      totalCount: g.members.totalCount ?? g.members.edges.length,
+      hasNextPage: g.members.pageInfo.hasNextPage,
+      endCursor: g.members.pageInfo.endCursor,
+      members: g.members.edges.map(({ node }) => ({
+        id: node.id,
+        userName: node.userName,
+        displayName: node.displayName,
+        active: node.active,
+        source: node.source.toLowerCase(),
+        admin: admins.has(node.id),
+        email: node.emails.find((e) => e.primary)?.value ?? node.emails[0]?.value ?? null,
+      })),
+    };
+  },
+  setAdmin: (memberId: string, admin: boolean) => call<{ ok: true }>('POST', `/members/${encodeURIComponent(memberId)}/admin`, { admin }),
+  groups: () => call<{ groups: GroupRow[] }>('GET', '/groups'),
+  places: () => call<{ places: Place[]; locks: Lock[]; shares: Share[] }>('GET', '/places'),
+  async whoCanOpen(lockId: string): Promise<WhoCanOpen> {
+    const g = await gql<GqlWhoCanOpen>(WHO_CAN_OPEN_QUERY, { lockId });
+    if (g) {
+      return {
+        hasNextPage: g.whoCanOpen.pageInfo.hasNextPage,
+        // GraphQL enums are upper case (USER, LOCK): the console shows them as the JSON API does.
+        members: g.whoCanOpen.edges.map((e) => ({ ...e.node, grants: e.grants.map((gr) => ({ ...gr, role: gr.role.toLowerCase(), scope: gr.scope.toLowerCase() })) })),
+      };
+    }
+    return call<WhoCanOpen>('GET', `/locks/${encodeURIComponent(lockId)}/who`);
+  },
+};

@@ -1,0 +1,223 @@
+// SAML: the three URLs Entra asks for, the IdP metadata (URL pasted, or XML
+// uploaded) and what was imported, certificates with their expiry, "Generate
+// Certificate", SP metadata download, "Test sign-in" and the login log.
+import { api, type Certificate, type SamlSettings, type SamlView } from '../api';
+import type { ConsoleContext } from '../main';
+import { announce, badge, copyField, empty, errorBox, fmtDate, ago, h, loading, replace } from '../ui';
+import { logSection } from './log';
+
+export async function renderSaml(panel: HTMLElement, ctx: ConsoleContext): Promise<void> {
+  const top = h('div', {});
+  replace(
+    panel,
+    top,
+    logSection({
+      id: 'saml-log',
+      title: 'Login log',
+      emptyText: 'No sign-in yet. Use Test sign-in above to try one.',
+      memberLabel: 'userName (NameID)',
+      fetch: (f) => api.samlLog(f),
+    }),
+  );
+
+  const draw = async () => {
+    replace(top, loading('Loading SAML settings'));
+    try {
+      const view = await api.saml();
+      replace(top, ...sections(view));
+    } catch (e) {
+      replace(top, errorBox(e, () => void draw()));
+    }
+  };
+
+  const act = async (button: HTMLButtonElement, done: string, fn: () => Promise<unknown>) => {
+    button.disabled = true;
+    button.setAttribute('aria-busy', 'true');
+    try {
+      await fn();
+      announce(done);
+      ctx.refreshHealth();
+      await draw();
+    } catch (e) {
+      announce(e instanceof Error ? e.message : String(e), 'error');
+      const status = document.getElementById('saml-import-status');
+      if (status) replace(status, h('p', { class: 'state state-error', role: 'alert' }, e instanceof Error ? e.message : String(e)));
+    } finally {
+      button.disabled = false;
+      button.removeAttribute('aria-busy');
+    }
+  };
+
+  function sections(view: SamlView): Node[] {
+    const s = view.settings;
+    const domain = ctx.session.organization.domain;
+    return [
+      h(
+        'section',
+        { class: 'card', 'aria-labelledby': 'saml-basic-title' },
+        h('h2', { id: 'saml-basic-title' }, 'Basic SAML configuration'),
+        h('p', { class: 'hint' }, 'In Entra: Single sign-on › SAML › Basic SAML Configuration › Edit. The Sign-on URL is under “Set additional URLs” (SP-initiated sign-in).'),
+        copyField('Identifier (Entity ID)', view.urls.identifier, 'saml-identifier'),
+        copyField('Reply URL (Assertion Consumer Service URL)', view.urls.replyUrl, 'saml-reply-url'),
+        copyField('Sign-on URL', view.urls.signOnUrl, 'saml-sign-on-url'),
+      ),
+      idpSection(view, s),
+      spSection(view, s, domain),
+    ];
+  }
+
+  function idpSection(view: SamlView, s: SamlSettings | null): HTMLElement {
+    const url = h('input', { id: 'saml-metadata-url', type: 'url', placeholder: 'https://login.microsoftonline.com/…/federationmetadata/2007-06/federationmetadata.xml?appid=…', class: 'mono' });
+    if (s?.metadataUrl) url.value = s.metadataUrl;
+    const file = h('input', { id: 'saml-metadata-file', type: 'file', accept: '.xml,application/xml,text/xml,application/samlmetadata+xml' });
+    const disabled = !view.available;
+    return h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'saml-idp-title' },
+      h('h2', { id: 'saml-idp-title' }, 'Identity provider ', s?.configured ? badge('Configured', 'ok') : badge('Not configured', 'warn')),
+      disabled ? h('p', { class: 'state state-error' }, 'SAML import is not available in this Gatehouse build.') : null,
+      h(
+        'form',
+        {
+          class: 'stack',
+          id: 'saml-metadata-form',
+          onsubmit: (e: Event) => {
+            e.preventDefault();
+            const v = url.value.trim();
+            if (!v) {
+              announce('Paste the App Federation Metadata URL first', 'error');
+              url.focus();
+              return;
+            }
+            void act((e.currentTarget as HTMLFormElement).querySelector('button')!, 'Metadata imported', () => api.importMetadata({ url: v }));
+          },
+        },
+        h(
+          'div',
+          { class: 'field' },
+          h('label', { for: 'saml-metadata-url' }, 'App Federation Metadata URL'),
+          h('div', { class: 'copy-row' }, url, h('button', { type: 'submit', class: 'btn btn-primary', id: 'saml-metadata-save', disabled }, 'Save')),
+          h('p', { class: 'hint' }, 'In Entra: SAML Signing Certificate › App Federation Metadata Url. Gatehouse fetches it again every day.'),
+        ),
+      ),
+      h(
+        'div',
+        { class: 'field' },
+        h('label', { for: 'saml-metadata-file' }, 'Or upload the Federation Metadata XML'),
+        file,
+      ),
+      h(
+        'div',
+        { class: 'actions' },
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'btn',
+            disabled,
+            onclick: (e: Event) => {
+              const f = file.files?.[0];
+              if (!f) {
+                announce('Choose a metadata XML file first', 'error');
+                file.focus();
+                return;
+              }
+              void act(e.currentTarget as HTMLButtonElement, 'Metadata imported', async () => api.importMetadata({ xml: await f.text() }));
+            },
+          },
+          'Upload XML',
+        ),
+        s?.metadataUrl ? h('button', { type: 'button', class: 'btn btn-quiet', onclick: (e: Event) => void act(e.currentTarget as HTMLButtonElement, 'Metadata refreshed', () => api.refreshMetadata()) }, 'Refresh now') : null,
+      ),
+      h('div', { id: 'saml-import-status' }),
+      s?.configured ? imported(s) : empty('Nothing imported yet.'),
+    );
+  }
+
+  function imported(s: SamlSettings): HTMLElement {
+    return h(
+      'div',
+      { id: 'saml-imported' },
+      h('h3', {}, 'What was imported'),
+      h(
+        'dl',
+        { class: 'facts' },
+        h('dt', {}, 'IdP entity ID'),
+        h('dd', { class: 'mono', id: 'saml-idp-entity' }, s.idpEntityId ?? '—'),
+        h('dt', {}, 'Sign-in URL'),
+        h('dd', { class: 'mono' }, [...new Set(s.ssoUrls.map((u) => u.location))].join(', ') || '—'),
+        h('dt', {}, 'Metadata'),
+        h('dd', {}, s.metadataUrl ? `fetched ${ago(s.metadataFetchedAt)} from the URL` : 'uploaded XML (no automatic refresh)'),
+        h('dt', {}, 'Last refresh'),
+        h('dd', {}, s.lastRefreshError ? h('span', { class: 'text-error' }, `failed: ${s.lastRefreshError}`) : s.lastRefreshAt ? `worked, ${fmtDate(s.lastRefreshAt)}` : '—'),
+      ),
+      h('h3', {}, 'Entra signing certificates'),
+      certTable(s.idpCertificates, false),
+      s.warnings.length ? h('ul', { class: 'warnings' }, s.warnings.map((w) => h('li', {}, w))) : null,
+    );
+  }
+
+  function spSection(view: SamlView, s: SamlSettings | null, domain: string): HTMLElement {
+    return h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'saml-sp-title' },
+      h('h2', { id: 'saml-sp-title' }, 'Gatehouse certificate and test'),
+      s && s.spCertificates.length > 0 ? certTable(s.spCertificates, true) : empty('No certificate yet: select Generate Certificate (the last step of the set-up).'),
+      h(
+        'div',
+        { class: 'actions' },
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'btn btn-primary',
+            id: 'saml-generate-cert',
+            disabled: !view.available,
+            onclick: (e: Event) => void act(e.currentTarget as HTMLButtonElement, 'Certificate generated', () => api.generateCertificate()),
+          },
+          'Generate Certificate',
+        ),
+        h('a', { class: 'btn', href: view.urls.spMetadataUrl, download: `gatehouse-${domain}-metadata.xml`, id: 'saml-sp-metadata' }, 'Download SP metadata'),
+        h(
+          'a',
+          { class: 'btn', id: 'saml-test', href: `/saml/${encodeURIComponent(domain)}/login?RelayState=${encodeURIComponent('/admin#saml')}`, target: '_blank', rel: 'noopener' },
+          'Test sign-in',
+        ),
+      ),
+      h('p', { class: 'hint' }, 'Test sign-in opens the Sign-on URL in a new tab: it signs you in through Entra and the result (or the reason it was refused) appears in the login log below.'),
+    );
+  }
+
+  await draw();
+}
+
+function certTable(certs: Certificate[], sp: boolean): HTMLElement {
+  if (certs.length === 0) return empty('None.');
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { class: 'certs' },
+      h(
+        'thead',
+        {},
+        h('tr', {}, h('th', { scope: 'col' }, 'Fingerprint (SHA-256)'), sp ? h('th', { scope: 'col' }, 'Use') : null, h('th', { scope: 'col' }, 'Valid until'), h('th', { scope: 'col' }, 'Status')),
+      ),
+      h(
+        'tbody',
+        {},
+        certs.map((c) =>
+          h(
+            'tr',
+            {},
+            h('td', { class: 'mono fingerprint', title: c.fingerprint }, `${c.fingerprint.slice(0, 23)}…`),
+            sp ? h('td', {}, c.active ? 'signing' : 'published') : null,
+            h('td', {}, fmtDate(c.notAfter)),
+            h('td', {}, c.warning ? badge(c.warning, c.daysLeft < 0 ? 'error' : 'warn') : badge(`${c.daysLeft} days left`, 'ok')),
+          ),
+        ),
+      ),
+    ),
+  );
+}

@@ -1,0 +1,126 @@
+// SCIM: the Tenant URL, enable/disable, a token shown once, and the
+// provisioning log. Mirrors the seeds: "Enable SCIM and select Generate Token;
+// copy the token (shown once)"; disabling and enabling again rotates it.
+import { api, type ScimStatus } from '../api';
+import type { ConsoleContext } from '../main';
+import { announce, badge, copyField, errorBox, fmtDate, ago, h, loading, replace, copyText } from '../ui';
+import { logSection } from './log';
+
+export async function renderScim(panel: HTMLElement, ctx: ConsoleContext): Promise<void> {
+  const settings = h('section', { class: 'card', 'aria-labelledby': 'scim-title' });
+  const reveal = h('div', { id: 'scim-token-reveal' });
+  const log = logSection({
+    id: 'scim-log',
+    title: 'Provisioning log',
+    emptyText: 'Nothing provisioned yet. Once Entra starts provisioning, every request it makes appears here.',
+    memberLabel: 'Member',
+    fetch: (f) => api.scimLog(f),
+  });
+  replace(panel, settings, reveal, log);
+  const draw = async () => {
+    replace(settings, loading('Loading SCIM settings'));
+    try {
+      const { status, tenantUrl } = await api.scim();
+      replace(settings, ...settingsView(status, tenantUrl));
+    } catch (e) {
+      replace(settings, errorBox(e, () => void draw()));
+    }
+  };
+
+  const act = async (button: HTMLButtonElement, fn: () => Promise<void>) => {
+    button.disabled = true;
+    try {
+      await fn();
+    } catch (e) {
+      announce(e instanceof Error ? e.message : String(e), 'error');
+    } finally {
+      button.disabled = false;
+    }
+  };
+
+  const generate = (ev: Event, rotating: boolean) =>
+    act(ev.currentTarget as HTMLButtonElement, async () => {
+      if (rotating && !confirm('Generate a new token? The current token stops working at once: paste the new one into Entra.')) return;
+      const { token, status, tenantUrl } = await api.generateScimToken();
+      replace(settings, ...settingsView(status, tenantUrl));
+      showToken(token);
+      ctx.refreshHealth();
+      log.refresh();
+    });
+
+  const disable = (ev: Event) =>
+    act(ev.currentTarget as HTMLButtonElement, async () => {
+      if (!confirm('Disable SCIM? Entra’s requests will be refused until you enable it again with a new token.')) return;
+      const { status, tenantUrl } = await api.disableScim();
+      replace(reveal);
+      replace(settings, ...settingsView(status, tenantUrl));
+      announce('SCIM disabled: the token no longer works');
+      ctx.refreshHealth();
+      log.refresh();
+    });
+
+  function settingsView(status: ScimStatus, tenantUrl: string): Node[] {
+    return [
+      h('h2', { id: 'scim-title' }, 'SCIM provisioning ', status.enabled ? badge('Enabled', 'ok') : badge('Disabled', 'off')),
+      h('p', { class: 'hint' }, 'In Entra: Enterprise applications › your app › Provisioning › Admin Credentials. Paste the Tenant URL and the Secret Token, then select Test Connection.'),
+      copyField('Tenant URL', tenantUrl, 'scim-tenant-url'),
+      status.enabled
+        ? h(
+            'dl',
+            { class: 'facts', id: 'scim-token-facts' },
+            h('dt', {}, 'Token'),
+            h('dd', { class: 'mono' }, `${status.tokenPrefix}…`),
+            h('dt', {}, 'Created'),
+            h('dd', {}, fmtDate(status.tokenCreatedAt)),
+            h('dt', {}, 'Last used'),
+            h('dd', { id: 'scim-last-used' }, status.tokenLastUsedAt ? `${fmtDate(status.tokenLastUsedAt)} (${ago(status.tokenLastUsedAt)})` : 'never'),
+          )
+        : h('p', {}, 'SCIM is disabled: Entra cannot provision members. Enable it to get a token.'),
+      h(
+        'div',
+        { class: 'actions' },
+        status.enabled
+          ? [
+              h('button', { type: 'button', class: 'btn btn-primary', id: 'scim-generate', onclick: (e: Event) => void generate(e, true) }, 'Generate new token'),
+              h('button', { type: 'button', class: 'btn btn-danger', id: 'scim-disable', onclick: (e: Event) => void disable(e) }, 'Disable SCIM'),
+            ]
+          : h('button', { type: 'button', class: 'btn btn-primary', id: 'scim-enable', onclick: (e: Event) => void generate(e, false) }, 'Enable SCIM and generate token'),
+      ),
+    ];
+  }
+
+  function showToken(token: string): void {
+    const input = h('input', { id: 'scim-token', type: 'text', readonly: true, class: 'mono', 'aria-label': 'Secret Token' });
+    input.value = token;
+    const box = h(
+      'section',
+      { class: 'card token-card', role: 'alert', 'aria-labelledby': 'scim-token-title' },
+      h('h2', { id: 'scim-token-title' }, 'Your new Secret Token'),
+      h('p', { class: 'warning' }, h('strong', {}, 'Copy it now: it will not be shown again. '), 'Gatehouse keeps only a hash of it. If you lose it, generate a new one (the old one then stops working).'),
+      h(
+        'div',
+        { class: 'copy-row' },
+        input,
+        h('button', { type: 'button', class: 'btn btn-primary', 'aria-label': 'Copy Secret Token', onclick: async () => announce((await copyText(token)) ? 'Token copied' : 'Copy failed: select the text and copy it') }, 'Copy'),
+      ),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn btn-quiet',
+          id: 'scim-token-done',
+          onclick: () => {
+            replace(reveal);
+            document.getElementById('scim-title')?.focus();
+          },
+        },
+        'I have copied it — hide the token',
+      ),
+    );
+    replace(reveal, box);
+    input.focus();
+    input.select();
+  }
+
+  await draw();
+}

@@ -1,0 +1,319 @@
+// The /admin console edge: serves the front end (bundled at start), the
+// one-time bootstrap link, and a small JSON API under /admin/api for the
+// console's admin actions. Every /admin/api call needs an admin session (the
+// gatehouse_session cookie of a member who is an organisation admin); every
+// state change also needs the X-CSRF-Token header (see csrf.ts).
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Config } from '../config.js';
+import { DomainError, Invalid, type Domain } from '../domain/index.js';
+import type { AdminActor } from '../domain/admin/admin.service.js';
+import { SESSION_COOKIE } from '../domain/session/session.service.js';
+import { httpStatusOf } from '../http/errors.js';
+import { buildConsoleBundle, type ConsoleBundle } from './bundle.js';
+import { csrfTokenFor, readCookie, requireCsrf } from '../http/csrf.js';
+import { consoleHealth } from './health.js';
+import { samlPortOf } from './saml-port.js';
+
+export interface AdminConsoleDeps {
+  readonly config: Config;
+  readonly domain: Domain;
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    admin?: AdminActor;
+  }
+}
+
+const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Router> {
+  const { config, domain } = deps;
+  const bundle: ConsoleBundle = await buildConsoleBundle(config.env !== 'development');
+  const saml = samlPortOf(domain);
+  const router = express.Router();
+  const base = config.http.publicUrl;
+
+  const cookieOptions = (expires?: Date) => ({ httpOnly: true, sameSite: 'lax' as const, path: '/', secure: config.http.secureCookies, expires });
+
+  // --- static front end -------------------------------------------------
+  const page = (_req: Request, res: Response) => {
+    res
+      .set('Content-Type', 'text/html; charset=utf-8')
+      .set('Cache-Control', 'no-store')
+      .set('Content-Security-Policy', PAGE_CSP)
+      .set('X-Content-Type-Options', 'nosniff')
+      .set('Referrer-Policy', 'no-referrer')
+      .send(SHELL);
+  };
+  router.get('/admin', page);
+  router.get('/admin/', page);
+  router.get('/admin/app.js', (_req, res) => {
+    res.set('Content-Type', 'text/javascript; charset=utf-8').set('Cache-Control', 'no-cache').set('X-Content-Type-Options', 'nosniff').send(bundle.js);
+  });
+  router.get('/admin/app.css', (_req, res) => {
+    res.set('Content-Type', 'text/css; charset=utf-8').set('Cache-Control', 'no-cache').set('X-Content-Type-Options', 'nosniff').send(bundle.css);
+  });
+
+  // --- bootstrap link (GET: it is opened from a terminal) ----------------
+  router.get('/admin/bootstrap', async (req, res) => {
+    const token = typeof req.query.token === 'string' ? req.query.token : '';
+    try {
+      try {
+        const session = await domain.admins.redeemBootstrapLink(token);
+        res.cookie(SESSION_COOKIE, session.token, cookieOptions(session.expiresAt));
+        res.set('Cache-Control', 'no-store').set('Referrer-Policy', 'no-referrer').redirect(303, '/admin');
+        return;
+      } catch (e) {
+        // Guessing links costs a counted failure per client, like any bad credential.
+        if (e instanceof DomainError && e.kind === 'unauthenticated') await domain.rateLimits.recordFailure(`admin-link:ip:${req.ip}`);
+        throw e;
+      }
+    } catch (e) {
+      if (!(e instanceof DomainError)) throw e;
+      if (e.kind === 'rate_limited') res.setHeader('Retry-After', String(e.details.retryAfterSeconds ?? 60));
+      res
+        .status(httpStatusOf(e.kind))
+        .set('Content-Type', 'text/html; charset=utf-8')
+        .set('Cache-Control', 'no-store')
+        .set('Content-Security-Policy', "default-src 'none'")
+        .send(
+          `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Admin link refused</title></head>` +
+            `<body><h1>Admin link refused</h1><p>${escapeHtml(e.message)}</p><p><a href="/admin">Go to the admin console</a></p></body></html>`,
+        );
+    }
+  });
+
+  // --- JSON API ------------------------------------------------------------
+  const api = express.Router();
+  api.use(express.json({ limit: Math.min(config.http.bodyLimitBytes, 2 * 1024 * 1024) }));
+  api.use(async (req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    const token = readCookie(req, SESSION_COOKIE);
+    if (!token) {
+      res.status(401).json({ error: 'no_session', message: 'Not signed in' });
+      return;
+    }
+    try {
+      req.admin = await domain.admins.authenticate(token);
+    } catch (e) {
+      next(e);
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD' && !requireCsrf(req, res, token)) return;
+    next();
+  });
+  const h =
+    (fn: (req: Request, res: Response, actor: AdminActor) => Promise<unknown>) =>
+    async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+      try {
+        const body = await fn(req, res, req.admin!);
+        if (!res.headersSent) res.json(body);
+      } catch (e) {
+        next(e);
+      }
+    };
+
+  api.get(
+    '/session',
+    h(async (req, _res, actor) => {
+      const org = await domain.organizations.get(actor);
+      return {
+        admin: { id: actor.id, userName: actor.label },
+        organization: { id: org.id, name: org.name, domain: org.domain },
+        csrfToken: csrfTokenFor(readCookie(req, SESSION_COOKIE)!),
+        samlAvailable: saml !== undefined,
+      };
+    }),
+  );
+  api.post(
+    '/logout',
+    h(async (req, res) => {
+      await domain.sessions.end(readCookie(req, SESSION_COOKIE)!);
+      res.clearCookie(SESSION_COOKIE, cookieOptions());
+      return { ok: true };
+    }),
+  );
+  api.get(
+    '/health',
+    h(async (_req, _res, actor) => ({ items: await consoleHealth(domain, saml, actor) })),
+  );
+
+  // SCIM
+  const tenantUrl = `${base}/scim/v2`;
+  api.get(
+    '/scim',
+    h(async (_req, _res, actor) => ({ status: await domain.organizations.scimStatus(actor), tenantUrl })),
+  );
+  api.post(
+    '/scim/token',
+    h(async (_req, _res, actor) => {
+      // Enables SCIM if needed and issues a new token (rotating any previous one).
+      const { token, status } = await domain.organizations.enableScim(actor);
+      return { token, status, tenantUrl };
+    }),
+  );
+  api.post(
+    '/scim/disable',
+    h(async (_req, _res, actor) => ({ status: await domain.organizations.disableScim(actor), tenantUrl })),
+  );
+  api.get(
+    '/scim/log',
+    h(async (req, _res, actor) => ({
+      events: await domain.audit.list(actor, {
+        provisioning: true,
+        resourceLabel: str(req.query.member) || undefined,
+        outcome: req.query.failures === '1' ? 'failure' : undefined,
+        before: str(req.query.before) || undefined,
+        limit: 50,
+      }),
+    })),
+  );
+
+  // SAML
+  const samlUrls = (orgDomain: string) => ({
+    identifier: `${base}/saml/${orgDomain}/metadata`,
+    replyUrl: `${base}/saml/${orgDomain}/acs`,
+    signOnUrl: `${base}/saml/${orgDomain}/login`,
+    spMetadataUrl: `${base}/saml/${orgDomain}/metadata`,
+  });
+  api.get(
+    '/saml',
+    h(async (_req, _res, actor) => {
+      const org = await domain.organizations.get(actor);
+      return { urls: samlUrls(org.domain), available: saml !== undefined, settings: saml ? await saml.settings(actor) : null };
+    }),
+  );
+  api.post(
+    '/saml/metadata',
+    h(async (req, _res, actor) => {
+      const s = requireSaml();
+      const body = (req.body ?? {}) as { url?: unknown; xml?: unknown };
+      if (typeof body.url === 'string' && body.url.trim() !== '') return { settings: await s.importMetadataUrl(actor, body.url.trim()) };
+      if (typeof body.xml === 'string' && body.xml.trim() !== '') return { settings: await s.importMetadataXml(actor, body.xml) };
+      throw new Invalid('metadata_required', 'Paste the App Federation Metadata URL or upload the metadata XML', 'url');
+    }),
+  );
+  api.post(
+    '/saml/refresh',
+    h(async (_req, _res, actor) => ({ settings: await requireSaml().refreshMetadata(actor) })),
+  );
+  api.post(
+    '/saml/certificate',
+    h(async (_req, _res, actor) => {
+      const org = await domain.organizations.get(actor);
+      await requireSaml().generateCertificate(actor, `${org.domain} Gatehouse SAML`);
+      return { settings: await requireSaml().settings(actor) };
+    }),
+  );
+  api.get(
+    '/saml/log',
+    h(async (req, _res, actor) => ({
+      events: await domain.audit.list(actor, {
+        actionPrefix: 'saml.',
+        resourceLabel: str(req.query.member) || undefined,
+        outcome: req.query.failures === '1' ? 'failure' : undefined,
+        before: str(req.query.before) || undefined,
+        limit: 50,
+      }),
+    })),
+  );
+
+  // People and access
+  api.get(
+    '/members',
+    h(async (req, _res, actor) => {
+      const page = await domain.members.list(actor, { text: str(req.query.text) || undefined, after: str(req.query.after) || undefined, first: 50, orderBy: 'userName' });
+      const admins = await domain.admins.adminIds(
+        actor,
+        page.members.map((m) => m.id),
+      );
+      return {
+        totalCount: page.totalCount,
+        hasNextPage: page.hasNextPage,
+        endCursor: page.cursors.at(-1) ?? null,
+        members: page.members.map((m) => ({
+          id: m.id,
+          userName: m.userName,
+          displayName: m.displayName,
+          active: m.active,
+          source: m.source,
+          admin: admins.has(m.id),
+          department: m.enterprise.department,
+          email: m.emails.find((e) => e.primary)?.value ?? m.emails[0]?.value ?? null,
+          updatedAt: m.updatedAt,
+        })),
+      };
+    }),
+  );
+  api.post(
+    '/members/:id/admin',
+    h(async (req, _res, actor) => {
+      const on = (req.body as { admin?: unknown } | undefined)?.admin;
+      if (typeof on !== 'boolean') throw new Invalid('admin_required', 'Send {"admin": true} or {"admin": false}', 'admin');
+      if (on) await domain.admins.grant(actor, String(req.params.id));
+      else await domain.admins.revoke(actor, String(req.params.id));
+      return { ok: true };
+    }),
+  );
+  api.get(
+    '/groups',
+    h(async (_req, _res, actor) => ({ groups: await domain.admins.listGroups(actor) })),
+  );
+  api.get(
+    '/places',
+    h(async (_req, _res, actor) => {
+      const [places, locks, shares] = await Promise.all([
+        domain.places.listPlaces(actor, { first: 500 }),
+        domain.places.listLocks(actor, { first: 500 }),
+        domain.shares.list(actor, { first: 500 }),
+      ]);
+      return { places, locks, shares };
+    }),
+  );
+  api.get(
+    '/locks/:id/who',
+    h(async (req, _res, actor) => {
+      const r = await domain.access.whoCanOpen(actor, String(req.params.id), new Date(), { first: 200 });
+      return {
+        hasNextPage: r.hasNextPage,
+        members: r.members.map((m) => ({ id: m.member.id, userName: m.member.userName, displayName: m.member.displayName, grants: m.grants })),
+      };
+    }),
+  );
+
+  api.use((req, res) => {
+    res.status(404).json({ error: 'not_found', message: `No route for ${req.method} /admin/api${req.path}` });
+  });
+  router.use('/admin/api', api);
+  return router;
+
+  function requireSaml() {
+    if (!saml) throw new Invalid('saml_unavailable', 'SAML is not part of this Gatehouse build');
+    return saml;
+  }
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v.slice(0, 512) : '';
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+const SHELL = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Gatehouse · SSO &amp; SCIM</title>
+<link rel="stylesheet" href="/admin/app.css">
+<script src="/admin/app.js" defer></script>
+</head>
+<body>
+<a class="skip" href="#main">Skip to content</a>
+<div id="app" aria-busy="true"><p class="loading" role="status">Loading the admin console…</p></div>
+<noscript>The admin console needs JavaScript.</noscript>
+</body>
+</html>`;

@@ -1,0 +1,250 @@
+// Organisation admins: the members who may use the /admin console, and the
+// one-time bootstrap link an operator prints (`admin link`) so the first admin
+// can get in before SAML is set up. An admin's console session is an ordinary
+// member session (SessionService); what makes it an admin session is the
+// organization_admins row, checked on every request, so revoking takes effect
+// at once.
+import crypto from 'node:crypto';
+import { requireAdmin, systemActor, type Actor } from '../actor.js';
+import { isForeignKeyViolation, isUniqueViolation, sqlArray, toDate, type Db } from '../db.js';
+import { Forbidden, Invalid, NotFound, Unauthenticated } from '../errors.js';
+import { hashSecret, issueSecret } from '../secrets.js';
+import { writeAudit } from '../audit/audit.service.js';
+import { isUuid } from '../ids.js';
+import type { SessionService, StartedSession } from '../session/session.service.js';
+
+const LINK_PREFIX = 'gh_adm_';
+/** A bootstrap link is for the operator to open now, not to keep. */
+export const BOOTSTRAP_LINK_MINUTES = 15;
+/** userName of the member created for a bootstrap link when none is named. */
+export const BOOTSTRAP_USER_NAME = 'bootstrap-admin';
+
+export type AdminActor = Actor & { kind: 'admin' };
+
+export interface BootstrapLink {
+  /** The secret of the link: printed once, stored hashed. */
+  readonly token: string;
+  readonly expiresAt: Date;
+  readonly organizationId: string;
+  readonly memberId: string;
+  readonly userName: string;
+  /** True when the member was created for this link. */
+  readonly memberCreated: boolean;
+}
+
+export interface OrganizationAdmin {
+  readonly memberId: string;
+  readonly userName: string;
+  readonly displayName: string | null;
+  readonly active: boolean;
+  readonly grantedBy: string | null;
+  readonly createdAt: Date;
+}
+
+export interface ConsoleGroup {
+  readonly id: string;
+  readonly displayName: string;
+  readonly externalId: string | null;
+  readonly source: string;
+  readonly memberCount: number;
+}
+
+export class AdminService {
+  constructor(
+    private readonly db: Db,
+    private readonly sessions: SessionService,
+  ) {}
+
+  /**
+   * Operator (CLI) use: makes `userName` (default bootstrap-admin, created
+   * with source admin when missing) an admin of the organisation and issues a
+   * one-time link that signs it in.
+   */
+  async createBootstrapLink(organizationId: string, opts: { userName?: string; minutes?: number } = {}): Promise<BootstrapLink> {
+    const actor = systemActor(organizationId, 'cli');
+    const userName = (opts.userName ?? BOOTSTRAP_USER_NAME).trim();
+    if (userName.length < 1 || userName.length > 512) throw new Invalid('invalid_user_name', 'The member userName must be 1 to 512 characters', 'member');
+    const minutes = Math.min(Math.max(opts.minutes ?? BOOTSTRAP_LINK_MINUTES, 1), 24 * 60);
+    const secret = issueSecret(LINK_PREFIX);
+    return this.db.transaction(async (tx) => {
+      // Insert-or-find in one statement: never check-then-insert.
+      const created = await tx.maybeOne<{ id: string; user_name: string }>(
+        `insert into members (organization_id, id, user_name, display_name, source) values (?, ?, ?, ?, 'admin')
+         on conflict (organization_id, lower(user_name)) do nothing returning id, user_name`,
+        [organizationId, crypto.randomUUID(), userName, userName === BOOTSTRAP_USER_NAME ? 'Bootstrap admin' : null],
+      );
+      const member =
+        created ??
+        (await tx.maybeOne<{ id: string; user_name: string; active: boolean }>(
+          `select id, user_name, active from members where organization_id = ? and lower(user_name) = lower(?)`,
+          [organizationId, userName],
+        ));
+      if (!member) throw new NotFound('member', userName);
+      if ('active' in member && !member.active) throw new Invalid('member_inactive', `The member "${member.user_name}" is deactivated`, 'member');
+      if (created) {
+        await writeAudit(tx, actor, { action: 'member.create', resourceType: 'member', resourceId: created.id, resourceLabel: created.user_name, detail: { reason: 'admin bootstrap' } });
+      }
+      await tx.run(
+        `insert into organization_admins (organization_id, member_id, granted_by) values (?, ?, 'cli') on conflict do nothing`,
+        [organizationId, member.id],
+      );
+      const row = await tx.one<{ expires_at: string }>(
+        `insert into admin_bootstrap_links (organization_id, token_hash, member_id, expires_at) values (?, ?, ?, now() + make_interval(mins => ?))
+         returning expires_at`,
+        [organizationId, secret.hash, member.id, minutes],
+      );
+      await writeAudit(tx, actor, {
+        action: 'admin.bootstrap_link.create',
+        resourceType: 'member',
+        resourceId: member.id,
+        resourceLabel: member.user_name,
+        detail: { expiresInMinutes: minutes },
+      });
+      return {
+        token: secret.value,
+        expiresAt: toDate(row.expires_at),
+        organizationId,
+        memberId: member.id,
+        userName: member.user_name,
+        memberCreated: Boolean(created),
+      };
+    });
+  }
+
+  /** Uses a bootstrap link up (exactly once, before it expires) and starts the admin's session. */
+  async redeemBootstrapLink(token: string): Promise<StartedSession & { organizationId: string; memberId: string }> {
+    const refused = new Unauthenticated('invalid_bootstrap_link', 'This admin link is unknown, expired or already used: print a new one with `admin link`');
+    if (!token.startsWith(LINK_PREFIX) || token.length > 200) throw refused;
+    const row = await this.db.sql.maybeOne<{ organization_id: string; member_id: string; user_name: string }>(
+      `update admin_bootstrap_links l set used_at = now()
+       from members m
+       where l.token_hash = ? and l.used_at is null and l.expires_at > now()
+         and m.organization_id = l.organization_id and m.id = l.member_id and m.active
+       returning l.organization_id, l.member_id, m.user_name`,
+      [hashSecret(token)],
+    );
+    if (!row) throw refused;
+    const session = await this.sessions.start(row.organization_id, row.member_id);
+    await writeAudit(
+      this.db.sql,
+      { kind: 'admin', organizationId: row.organization_id, id: row.member_id, label: row.user_name },
+      { action: 'admin.bootstrap_link.use', resourceType: 'member', resourceId: row.member_id, resourceLabel: row.user_name },
+    );
+    return { ...session, organizationId: row.organization_id, memberId: row.member_id };
+  }
+
+  /**
+   * Resolves a session cookie to an admin actor: the session must be valid
+   * (SessionService) and its member an admin of its organisation.
+   */
+  async authenticate(sessionToken: string): Promise<AdminActor> {
+    const member = await this.sessions.authenticate(sessionToken);
+    return this.upgrade(member);
+  }
+
+  /** The admin actor for a signed-in member, or Forbidden when the member is no admin. */
+  async upgrade(member: Actor & { kind: 'member' }): Promise<AdminActor> {
+    const row = await this.db.sql.maybeOne(`select 1 as ok from organization_admins where organization_id = ? and member_id = ?`, [
+      member.organizationId,
+      member.id,
+    ]);
+    if (!row) throw new Forbidden('admin_role_required', 'You are signed in, but you are not an administrator of this organisation');
+    return { kind: 'admin', organizationId: member.organizationId, id: member.id, label: member.label };
+  }
+
+  /**
+   * For edges that accept member sessions (GraphQL): the admin actor when the
+   * member is an organisation admin, the member actor unchanged otherwise.
+   */
+  async elevate(member: Actor & { kind: 'member' }): Promise<Actor> {
+    try {
+      return await this.upgrade(member);
+    } catch (e) {
+      if (e instanceof Forbidden) return member;
+      throw e;
+    }
+  }
+
+  async list(actor: Actor): Promise<OrganizationAdmin[]> {
+    requireAdmin(actor);
+    const rows = await this.db.sql.all<{
+      member_id: string;
+      user_name: string;
+      display_name: string | null;
+      active: boolean;
+      granted_by: string | null;
+      created_at: string;
+    }>(
+      `select a.member_id, m.user_name, m.display_name, m.active, a.granted_by, a.created_at
+       from organization_admins a join members m on m.organization_id = a.organization_id and m.id = a.member_id
+       where a.organization_id = ? order by lower(m.user_name)`,
+      [actor.organizationId],
+    );
+    return rows.map((r) => ({
+      memberId: r.member_id,
+      userName: r.user_name,
+      displayName: r.display_name,
+      active: r.active,
+      grantedBy: r.granted_by,
+      createdAt: toDate(r.created_at),
+    }));
+  }
+
+  async grant(actor: Actor, memberId: string): Promise<void> {
+    requireAdmin(actor);
+    if (!isUuid(memberId)) throw new NotFound('member', memberId);
+    try {
+      await this.db.transaction(async (tx) => {
+        const n = await tx.run(`insert into organization_admins (organization_id, member_id, granted_by) values (?, ?, ?) on conflict do nothing`, [
+          actor.organizationId,
+          memberId,
+          actor.label,
+        ]);
+        if (n > 0) await writeAudit(tx, actor, { action: 'admin.grant', resourceType: 'member', resourceId: memberId });
+      });
+    } catch (e) {
+      if (isForeignKeyViolation(e)) throw new NotFound('member', memberId);
+      if (isUniqueViolation(e)) return;
+      throw e;
+    }
+  }
+
+  async revoke(actor: Actor, memberId: string): Promise<void> {
+    requireAdmin(actor);
+    if (!isUuid(memberId)) throw new NotFound('member', memberId);
+    // Keeps the console reachable: an admin cannot lock itself out by accident.
+    if (actor.kind === 'admin' && actor.id === memberId) {
+      throw new Invalid('cannot_revoke_self', 'You cannot remove your own admin role; ask another admin', 'memberId');
+    }
+    await this.db.transaction(async (tx) => {
+      const n = await tx.run(`delete from organization_admins where organization_id = ? and member_id = ?`, [actor.organizationId, memberId]);
+      if (n === 0) throw new NotFound('organization_admin', memberId);
+      await writeAudit(tx, actor, { action: 'admin.revoke', resourceType: 'member', resourceId: memberId });
+    });
+  }
+
+  /** Groups with their member counts, by name (the console's groups table). */
+  async listGroups(actor: Actor, opts: { first?: number } = {}): Promise<ConsoleGroup[]> {
+    requireAdmin(actor);
+    const first = Math.min(Math.max(opts.first ?? 200, 1), 500);
+    const rows = await this.db.sql.all<{ id: string; display_name: string; external_id: string | null; source: string; members: number }>(
+      `select g.id, g.display_name, g.external_id, g.source,
+         (select count(*)::int from group_members gm where gm.organization_id = g.organization_id and gm.group_id = g.id) as members
+       from groups g where g.organization_id = ? order by lower(g.display_name) limit ${first}`,
+      [actor.organizationId],
+    );
+    return rows.map((r) => ({ id: r.id, displayName: r.display_name, externalId: r.external_id, source: r.source, memberCount: r.members }));
+  }
+
+  /** Member ids among `ids` that are admins (people list badges). */
+  async adminIds(actor: Actor, ids: readonly string[]): Promise<Set<string>> {
+    requireAdmin(actor);
+    const valid = ids.filter(isUuid);
+    if (valid.length === 0) return new Set();
+    const rows = await this.db.sql.all<{ member_id: string }>(
+      `select member_id from organization_admins where organization_id = ? and member_id = any(?::uuid[])`,
+      [actor.organizationId, sqlArray(valid)],
+    );
+    return new Set(rows.map((r) => r.member_id));
+  }
+}

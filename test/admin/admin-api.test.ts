@@ -1,0 +1,214 @@
+// The console's backend over HTTP: bootstrap links, admin sessions, CSRF, and
+// the admin actions, on a real database.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../setup/test-app.js';
+import { buildMember, buildOrg } from '../factories/index.js';
+import { csrfTokenFor } from '../../src/http/csrf.js';
+
+let s: TestApp;
+beforeAll(async () => {
+  s = await createTestApp();
+});
+afterAll(async () => {
+  await s.close();
+});
+
+function sessionCookie(res: Response): string {
+  const set = res.headers.getSetCookie().find((c) => c.startsWith('gatehouse_session='));
+  if (!set) throw new Error('no session cookie set');
+  return set.split(';')[0]!;
+}
+
+async function signIn(orgId: string, userName?: string): Promise<{ cookie: string; csrf: string; memberId: string }> {
+  const link = await s.t.domain.admins.createBootstrapLink(orgId, { userName });
+  const res = await fetch(`${s.url}/admin/bootstrap?token=${encodeURIComponent(link.token)}`, { redirect: 'manual' });
+  expect(res.status).toBe(303);
+  expect(res.headers.get('location')).toBe('/admin');
+  const cookie = sessionCookie(res);
+  return { cookie, csrf: csrfTokenFor(decodeURIComponent(cookie.split('=')[1]!)), memberId: link.memberId };
+}
+
+describe('bootstrap link', () => {
+  it('signs in once, then is refused; the session is an admin session', async () => {
+    const org = await buildOrg(s.t.domain);
+    const link = await s.t.domain.admins.createBootstrapLink(org.id);
+    expect(link.memberCreated).toBe(true);
+    expect(link.userName).toBe('bootstrap-admin');
+    const url = `${s.url}/admin/bootstrap?token=${encodeURIComponent(link.token)}`;
+    const first = await fetch(url, { redirect: 'manual' });
+    expect(first.status).toBe(303);
+    const cookie = sessionCookie(first);
+    expect(first.headers.getSetCookie()[0]).toMatch(/HttpOnly/i);
+    expect(first.headers.getSetCookie()[0]).toMatch(/SameSite=Lax/i);
+
+    const again = await fetch(url, { redirect: 'manual' });
+    expect(again.status).toBe(401);
+    expect(await again.text()).toContain('unknown, expired or already used');
+
+    const me = await fetch(`${s.url}/admin/api/session`, { headers: { cookie } });
+    expect(me.status).toBe(200);
+    const body = (await me.json()) as { admin: { userName: string }; organization: { domain: string }; csrfToken: string };
+    expect(body.admin.userName).toBe('bootstrap-admin');
+    expect(body.organization.domain).toBe(org.domain);
+    expect(body.csrfToken).toBe(csrfTokenFor(decodeURIComponent(cookie.split('=')[1]!)));
+
+    const events = await s.t.domain.audit.list(org.actor, { actionPrefix: 'admin.' });
+    expect(events.map((e) => e.action).sort()).toEqual(['admin.bootstrap_link.create', 'admin.bootstrap_link.use']);
+  });
+
+  it('refuses an expired link and a made-up one', async () => {
+    const org = await buildOrg(s.t.domain);
+    const link = await s.t.domain.admins.createBootstrapLink(org.id);
+    await s.t.domain.db.sql.run(`update admin_bootstrap_links set expires_at = now() - interval '1 second' where organization_id = ?`, [org.id]);
+    const expired = await fetch(`${s.url}/admin/bootstrap?token=${encodeURIComponent(link.token)}`, { redirect: 'manual' });
+    expect(expired.status).toBe(401);
+    const madeUp = await fetch(`${s.url}/admin/bootstrap?token=gh_adm_nope`, { redirect: 'manual' });
+    expect(madeUp.status).toBe(401);
+    expect(madeUp.headers.getSetCookie()).toEqual([]);
+  });
+
+  it('answers 429 once a client keeps guessing links', async () => {
+    let status = 0;
+    for (let i = 0; i < 25 && status !== 429; i++) {
+      status = (await fetch(`${s.url}/admin/bootstrap?token=gh_adm_guess${i}`, { redirect: 'manual' })).status;
+    }
+    expect(status).toBe(429);
+    // Only failures count: a valid link still works (then the counters are cleared for the other tests).
+    const org = await buildOrg(s.t.domain);
+    const link = await s.t.domain.admins.createBootstrapLink(org.id);
+    expect((await fetch(`${s.url}/admin/bootstrap?token=${encodeURIComponent(link.token)}`, { redirect: 'manual' })).status).toBe(303);
+    await s.t.domain.db.sql.run(`delete from rate_limits`);
+  });
+
+  it('designates an existing member named with --member', async () => {
+    const org = await buildOrg(s.t.domain);
+    const alice = await buildMember(s.t.domain, org.actor, { userName: 'alice@example.com' });
+    const link = await s.t.domain.admins.createBootstrapLink(org.id, { userName: 'ALICE@example.com' });
+    expect(link.memberCreated).toBe(false);
+    expect(link.memberId).toBe(alice.id);
+    expect((await s.t.domain.admins.list(org.actor)).map((a) => a.userName)).toEqual(['alice@example.com']);
+  });
+});
+
+describe('/admin/api', () => {
+  it('needs a session, and the session of an admin', async () => {
+    expect((await fetch(`${s.url}/admin/api/session`)).status).toBe(401);
+    const org = await buildOrg(s.t.domain);
+    const bob = await buildMember(s.t.domain, org.actor);
+    const plain = await s.t.domain.sessions.start(org.id, bob.id);
+    const res = await fetch(`${s.url}/admin/api/scim`, { headers: { cookie: `gatehouse_session=${plain.token}` } });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: string }).error).toBe('admin_role_required');
+  });
+
+  it('refuses a state change without the CSRF header, or with another session’s', async () => {
+    const org = await buildOrg(s.t.domain);
+    const a = await signIn(org.id);
+    const b = await signIn((await buildOrg(s.t.domain)).id);
+    const none = await fetch(`${s.url}/admin/api/scim/token`, { method: 'POST', headers: { cookie: a.cookie } });
+    expect(none.status).toBe(403);
+    expect(((await none.json()) as { error: string }).error).toBe('csrf_token_invalid');
+    const wrong = await fetch(`${s.url}/admin/api/scim/token`, { method: 'POST', headers: { cookie: a.cookie, 'x-csrf-token': b.csrf } });
+    expect(wrong.status).toBe(403);
+    expect((await s.t.domain.organizations.scimStatus(org.actor)).enabled).toBe(false);
+  });
+
+  it('elevates a member session to admin only for admins (what GraphQL uses with a valid X-CSRF-Token)', async () => {
+    const org = await buildOrg(s.t.domain);
+    const a = await signIn(org.id);
+    const bob = await buildMember(s.t.domain, org.actor);
+    const bobSession = await s.t.domain.sessions.start(org.id, bob.id);
+    const asAdmin = await s.t.domain.admins.elevate(await s.t.domain.sessions.authenticate(decodeURIComponent(a.cookie.split('=')[1]!)));
+    expect(asAdmin).toMatchObject({ kind: 'admin', id: a.memberId, organizationId: org.id });
+    expect(await s.t.domain.admins.elevate(await s.t.domain.sessions.authenticate(bobSession.token))).toMatchObject({ kind: 'member', id: bob.id });
+  });
+
+  it('enables SCIM with a token shown once, rotates it, disables it, and logs each step', async () => {
+    const org = await buildOrg(s.t.domain);
+    const a = await signIn(org.id);
+    const post = (path: string, body?: unknown) =>
+      fetch(`${s.url}/admin/api${path}`, {
+        method: 'POST',
+        headers: { cookie: a.cookie, 'x-csrf-token': a.csrf, 'content-type': 'application/json' },
+        body: JSON.stringify(body ?? {}),
+      });
+    const first = (await (await post('/scim/token')).json()) as { token: string; tenantUrl: string; status: { tokenPrefix: string } };
+    expect(first.tenantUrl).toBe(`${s.url}/scim/v2`);
+    expect(first.token.startsWith(first.status.tokenPrefix)).toBe(true);
+    expect((await s.t.domain.organizations.authenticateScim(first.token)).organizationId).toBe(org.id);
+
+    const view = (await (await fetch(`${s.url}/admin/api/scim`, { headers: { cookie: a.cookie } })).json()) as Record<string, unknown>;
+    expect(JSON.stringify(view)).not.toContain(first.token);
+
+    const second = (await (await post('/scim/token')).json()) as { token: string };
+    expect(second.token).not.toBe(first.token);
+    await expect(s.t.domain.organizations.authenticateScim(first.token)).rejects.toThrow(/SCIM token/);
+    expect((await post('/scim/disable')).status).toBe(200);
+    await expect(s.t.domain.organizations.authenticateScim(second.token)).rejects.toThrow(/SCIM token/);
+
+    const log = (await (await fetch(`${s.url}/admin/api/scim/log`, { headers: { cookie: a.cookie } })).json()) as { events: { action: string; actorKind: string }[] };
+    expect(log.events.map((e) => e.action)).toEqual(['scim.disable', 'scim.token.rotate', 'scim.enable']);
+    expect(log.events.every((e) => e.actorKind === 'admin')).toBe(true);
+  });
+
+  it('filters the provisioning log by member and by failures', async () => {
+    const org = await buildOrg(s.t.domain);
+    const a = await signIn(org.id);
+    const scim = { kind: 'scim' as const, organizationId: org.id, label: 'scim' };
+    await s.t.domain.members.create(scim, { userName: 'one@example.com' });
+    await s.t.domain.members.create(scim, { userName: 'two@example.com' });
+    await s.t.domain.audit.recordFailure(scim, { action: 'scim.user.create', resourceLabel: 'two@example.com', reason: 'uniqueness', detail: { message: 'userName taken' } });
+    const get = async (q: string) =>
+      ((await (await fetch(`${s.url}/admin/api/scim/log${q}`, { headers: { cookie: a.cookie } })).json()) as { events: { resourceLabel: string; outcome: string }[] }).events;
+    expect((await get('?member=ONE@example.com')).map((e) => e.resourceLabel)).toEqual(['one@example.com']);
+    expect(await get('?failures=1')).toEqual([expect.objectContaining({ resourceLabel: 'two@example.com', outcome: 'failure' })]);
+  });
+
+  it('grants and revokes the admin role, but not one’s own', async () => {
+    const org = await buildOrg(s.t.domain);
+    const a = await signIn(org.id);
+    const carol = await buildMember(s.t.domain, org.actor);
+    const set = (id: string, admin: boolean) =>
+      fetch(`${s.url}/admin/api/members/${id}/admin`, {
+        method: 'POST',
+        headers: { cookie: a.cookie, 'x-csrf-token': a.csrf, 'content-type': 'application/json' },
+        body: JSON.stringify({ admin }),
+      });
+    expect((await set(carol.id, true)).status).toBe(200);
+    const page = (await (await fetch(`${s.url}/admin/api/members`, { headers: { cookie: a.cookie } })).json()) as { members: { id: string; admin: boolean; source: string }[] };
+    expect(page.members.find((m) => m.id === carol.id)?.admin).toBe(true);
+    expect((await set(carol.id, false)).status).toBe(200);
+    const self = await set(a.memberId, false);
+    expect(self.status).toBe(400);
+    expect(((await self.json()) as { error: string }).error).toBe('cannot_revoke_self');
+    expect((await set('00000000-0000-0000-0000-000000000000', true)).status).toBe(404);
+  });
+
+  it('leaves Entra-owned fields of SCIM members to Entra, for console admins too', async () => {
+    const org = await buildOrg(s.t.domain);
+    const link = await s.t.domain.admins.createBootstrapLink(org.id);
+    const admin = { kind: 'admin' as const, organizationId: org.id, id: link.memberId, label: link.userName };
+    const scim = { kind: 'scim' as const, organizationId: org.id, label: 'scim' };
+    const m = await s.t.domain.members.create(scim, { userName: 'eve@example.com' });
+    await expect(s.t.domain.members.update(admin, m.id, { displayName: 'Eve' })).rejects.toMatchObject({ code: 'field_owned_by_entra' });
+    await expect(s.t.domain.members.delete(admin, m.id)).rejects.toMatchObject({ code: 'managed_by_scim' });
+    expect((await s.t.domain.members.update(admin, m.id, { metadata: { city: 'Oslo' } })).metadata).toEqual({ city: 'Oslo' });
+  });
+
+  it('ends the admin session when the member is deactivated', async () => {
+    const org = await buildOrg(s.t.domain);
+    const a = await signIn(org.id, 'dave@example.com');
+    await s.t.domain.members.update(org.actor, a.memberId, { active: false });
+    expect((await fetch(`${s.url}/admin/api/session`, { headers: { cookie: a.cookie } })).status).toBe(401);
+  });
+
+  it('serves the console page with a strict CSP and the bundle', async () => {
+    const page = await fetch(`${s.url}/admin`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await page.text()).toContain('/admin/app.js');
+    const js = await fetch(`${s.url}/admin/app.js`);
+    expect(js.headers.get('content-type')).toContain('javascript');
+    expect((await js.text()).length).toBeGreaterThan(1000);
+  });
+});
