@@ -66,11 +66,12 @@ export function createDomain(
   const shares = new ShareService(db);
   const audit = new AuditService(db);
   const sessions = new SessionService(db, policies.sessions);
+  const rateLimits = new RateLimitService(db, policies.authFailures);
   return {
     db,
     cipher,
-    organizations: new OrganizationService(db),
-    apiKeys: new ApiKeyService(db),
+    organizations: new OrganizationService(db, rateLimits),
+    apiKeys: new ApiKeyService(db, rateLimits),
     audit,
     members: new MemberService(db),
     groups,
@@ -78,7 +79,7 @@ export function createDomain(
     shares,
     access: new AccessService(db),
     sessions,
-    rateLimits: new RateLimitService(db, policies.authFailures),
+    rateLimits,
     imports: new ImportService(db, cipher, groups, shares, ports.entraDirectory, ports.importOptions ?? DEFAULT_IMPORT_OPTIONS),
     saml: new SamlService(db, cipher, sessions, audit),
     admins: new AdminService(db, sessions),

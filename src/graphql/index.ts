@@ -56,12 +56,12 @@ async function authenticate(domain: Domain, req: Request): Promise<Actor> {
     if (auth !== undefined) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
       if (!m) throw edgeError('The Authorization header must be "Bearer <api key>"', 'UNAUTHENTICATED', 401);
-      return await domain.apiKeys.authenticate(m[1]!);
+      return await domain.apiKeys.authenticate(m[1]!, req.ip ?? 'unknown');
     }
     const token = readCookie(req.get('cookie'), SESSION_COOKIE);
     if (token) return await domain.sessions.authenticate(token);
   } catch (e) {
-    if (e instanceof DomainError) throw edgeError(e.message, String(extensionsFor(e).code), e.kind === 'unauthenticated' ? 401 : 503, { reason: e.code });
+    if (e instanceof DomainError) throw edgeError(e.message, String(extensionsFor(e).code), e.kind === 'unauthenticated' ? 401 : e.kind === 'rate_limited' ? 429 : 503, { reason: e.code });
     throw e;
   }
   throw edgeError('Send an API key as "Authorization: Bearer <key>" or sign in', 'UNAUTHENTICATED', 401);

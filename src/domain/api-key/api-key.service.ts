@@ -5,6 +5,7 @@ import { toDate, type Db } from '../db.js';
 import { Invalid, NotFound, Unauthenticated } from '../errors.js';
 import { hashSecret, issueSecret, sameHash } from '../secrets.js';
 import { writeAudit } from '../audit/audit.service.js';
+import type { RateLimitService } from '../rate-limit/rate-limit.service.js';
 import { isUuid } from '../ids.js';
 
 export const API_KEY_PREFIX = 'gh_key_';
@@ -48,7 +49,10 @@ export function isApiKeyRole(v: unknown): v is ApiKeyRole {
 }
 
 export class ApiKeyService {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly rateLimits?: RateLimitService,
+  ) {}
 
   async create(actor: Actor, input: { name: string; role: string }): Promise<{ key: string; apiKey: ApiKey }> {
     requireAdmin(actor);
@@ -86,7 +90,17 @@ export class ApiKeyService {
     });
   }
 
-  async authenticate(key: string): Promise<Actor> {
+  /** Resolves an API key; a failure counts against `client` (see OrganizationService.authenticateScim). */
+  async authenticate(key: string, client?: string): Promise<Actor> {
+    try {
+      return await this.checkKey(key);
+    } catch (e) {
+      if (e instanceof Unauthenticated && client !== undefined && this.rateLimits) await this.rateLimits.recordFailure(`auth:${client}`);
+      throw e;
+    }
+  }
+
+  private async checkKey(key: string): Promise<Actor> {
     if (!key.startsWith(API_KEY_PREFIX) || key.length > 200) throw new Unauthenticated('invalid_api_key', 'The API key is missing, wrong or revoked');
     const hash = hashSecret(key);
     const row = await this.db.sql.maybeOne<{ organization_id: string; id: string; name: string; role: ApiKeyRole; key_hash: Buffer; stale: boolean }>(

@@ -6,6 +6,7 @@ import { isUniqueViolation, toDate, type Db } from '../db.js';
 import { Conflict, Invalid, NotFound, Unauthenticated } from '../errors.js';
 import { hashSecret, issueSecret, sameHash } from '../secrets.js';
 import { writeAudit } from '../audit/audit.service.js';
+import type { RateLimitService } from '../rate-limit/rate-limit.service.js';
 
 export interface Organization {
   readonly id: string;
@@ -40,7 +41,10 @@ function toOrganization(r: OrgRow): Organization {
 }
 
 export class OrganizationService {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly rateLimits?: RateLimitService,
+  ) {}
 
   async create(input: { name: string; domain: string }): Promise<Organization> {
     const name = typeof input.name === 'string' ? input.name.trim() : '';
@@ -151,8 +155,19 @@ export class OrganizationService {
   /**
    * Resolves a SCIM bearer token to its organisation's SCIM actor. Records the
    * last use at most once a minute, so a busy sync costs no write per request.
+   * A failure counts against `client` (the caller's address): past the limit
+   * the answer is RateLimited instead of Unauthenticated.
    */
-  async authenticateScim(token: string): Promise<Actor> {
+  async authenticateScim(token: string, client?: string): Promise<Actor> {
+    try {
+      return await this.checkScimToken(token);
+    } catch (e) {
+      if (e instanceof Unauthenticated && client !== undefined && this.rateLimits) await this.rateLimits.recordFailure(`auth:${client}`);
+      throw e;
+    }
+  }
+
+  private async checkScimToken(token: string): Promise<Actor> {
     if (!token.startsWith(SCIM_TOKEN_PREFIX) || token.length > 200) {
       throw new Unauthenticated('invalid_token', 'The SCIM token is missing, wrong, rotated or SCIM is disabled');
     }
