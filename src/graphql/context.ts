@@ -7,8 +7,10 @@ export interface GraphqlContext {
   readonly actor: Actor;
   readonly domain: Domain;
   readonly loaders: Loaders;
+  /** PUBLIC_URL: the base of URLs handed out (SAML settings). */
+  readonly publicUrl: string;
 }
 
-export function contextFor(domain: Domain, actor: Actor): GraphqlContext {
-  return { actor, domain, loaders: createLoaders(domain, actor) };
+export function contextFor(domain: Domain, actor: Actor, publicUrl = 'http://localhost:3000'): GraphqlContext {
+  return { actor, domain, loaders: createLoaders(domain, actor), publicUrl };
 }

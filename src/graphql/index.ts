@@ -10,6 +10,7 @@ import type { Domain } from '../domain/index.js';
 import type { Actor } from '../domain/actor.js';
 import { DomainError } from '../domain/errors.js';
 import { SESSION_COOKIE } from '../domain/session/session.service.js';
+import { hasValidCsrf } from '../http/csrf.js';
 import { contextFor, type GraphqlContext } from './context.js';
 import { createFormatError, edgeError, extensionsFor, type ErrorLogger } from './errors.js';
 import { buildGraphqlSchema } from './schema.js';
@@ -36,7 +37,7 @@ export async function createGraphqlEdge(deps: { config: Config; domain: Domain; 
 
   const router = express.Router();
   router.use(express.json({ limit: config.http.bodyLimitBytes }));
-  router.use(expressMiddleware(server, { context: async ({ req }) => contextFor(domain, await authenticate(domain, req)) }));
+  router.use(expressMiddleware(server, { context: async ({ req }) => contextFor(domain, await authenticate(domain, req), config.http.publicUrl) }));
   // Body parser failures (malformed JSON, oversize body) answered in GraphQL's shape.
   const onBodyError: ErrorRequestHandler = (err, _req, res, next) => {
     const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : undefined;
@@ -59,7 +60,12 @@ async function authenticate(domain: Domain, req: Request): Promise<Actor> {
       return await domain.apiKeys.authenticate(m[1]!, req.ip ?? 'unknown');
     }
     const token = readCookie(req.get('cookie'), SESSION_COOKIE);
-    if (token) return await domain.sessions.authenticate(token);
+    if (token) {
+      // A console admin's session acts with admin rights only with the CSRF header (src/http/csrf.ts);
+      // without it, the same cookie is a plain member session (viewer).
+      const member = await domain.sessions.authenticate(token);
+      return hasValidCsrf(req, token) ? await domain.admins.elevate(member) : member;
+    }
   } catch (e) {
     if (e instanceof DomainError) throw edgeError(e.message, String(extensionsFor(e).code), e.kind === 'unauthenticated' ? 401 : e.kind === 'rate_limited' ? 429 : 503, { reason: e.code });
     throw e;

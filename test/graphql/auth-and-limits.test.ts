@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codes, startHarness, type Harness } from './harness.js';
+import { createHarnessOrgAdmin } from './admin-session.js';
 import { buildGroup, buildLock, buildMember } from '../factories/index.js';
 import { MAX_COST, MAX_DEPTH } from '../../src/graphql/limits.js';
 
@@ -144,5 +145,19 @@ describe('GraphQL limits and bad input', () => {
     expect(feedCursor.body.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
     // No stack traces outside development.
     for (const r of [wrongType, badDate, syntax, unknown, feedCursor]) expect(JSON.stringify(r.body)).not.toMatch(/stacktrace|at \w+ \(/);
+  });
+});
+
+describe('console admin sessions on /graphql', () => {
+  it('act with admin rights only with the CSRF header, else as a plain member', async () => {
+    const { session, csrf, url } = await createHarnessOrgAdmin(h);
+    const query = JSON.stringify({ query: '{ scimStatus { enabled } viewer { userName } }' });
+    const withHeader = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', cookie: `gatehouse_session=${session}`, 'x-csrf-token': csrf }, body: query });
+    const a = (await withHeader.json()) as { data?: { scimStatus?: unknown }; errors?: unknown[] };
+    expect(a.errors).toBeUndefined();
+    expect(a.data?.scimStatus).toEqual({ enabled: false });
+    const without = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', cookie: `gatehouse_session=${session}` }, body: query });
+    const b = (await without.json()) as { errors?: { extensions?: { code?: string } }[] };
+    expect(b.errors?.map((e) => e.extensions?.code)).toContain('FORBIDDEN');
   });
 });

@@ -1,3 +1,4 @@
+import { TestIdp } from '../saml/idp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codes, startHarness, type Harness } from './harness.js';
 import { buildGroup, buildLock, buildMember } from '../factories/index.js';
@@ -146,6 +147,34 @@ describe('GraphQL queries', () => {
     expect(res.body.data!.whoCanOpen).toMatchObject({ pageInfo: { hasNextPage: false }, edges: [{ node: { userName: 'alice@example.com' } }] });
   });
 
+  it('shows the SAML settings an admin pastes into Entra, and what was imported, never private keys', async () => {
+    const s = await scene();
+    const idp = new TestIdp();
+    await h.t.domain.saml.importMetadataXml(s.actor, idp.metadataXml());
+    await h.t.domain.saml.generateCertificate(s.actor, 'gatehouse');
+    const res = await h.gql(
+      `{ organization { domain } samlSettings { entityId replyUrl signOnUrl metadataUrl idpEntityId idpSsoUrl idpInitiatedAllowed
+          idpCertificates { fingerprintSha256 notAfter } spCertificate { fingerprintSha256 notAfter } } }`,
+      {},
+      { apiKey: s.admin },
+    );
+    expect(res.body.errors).toBeUndefined();
+    const domain = (res.body.data!.organization as { domain: string }).domain;
+    const saml = res.body.data!.samlSettings as Record<string, unknown>;
+    expect(saml).toMatchObject({
+      entityId: expect.stringMatching(new RegExp(`/saml/${domain}/metadata$`)),
+      replyUrl: expect.stringMatching(new RegExp(`/saml/${domain}/acs$`)),
+      signOnUrl: expect.stringMatching(new RegExp(`/saml/${domain}/login$`)),
+      idpEntityId: idp.entityId,
+      idpSsoUrl: idp.ssoUrl,
+      idpInitiatedAllowed: true,
+    });
+    expect(saml.idpCertificates).toHaveLength(1);
+    expect(saml.spCertificate).toMatchObject({ fingerprintSha256: expect.any(String) });
+    expect(JSON.stringify(res.body)).not.toMatch(/PRIVATE KEY/);
+    expect(codes(await h.gql(`{ samlSettings { entityId } }`, {}, { apiKey: s.reader }))).toEqual(['FORBIDDEN']);
+  });
+
   it('shows the organisation, SCIM status and audit log to admin keys only', async () => {
     const s = await scene();
     await h.t.domain.organizations.enableScim(s.actor);
@@ -155,7 +184,7 @@ describe('GraphQL queries', () => {
     expect(admin.body.data!.organization).toEqual({ id: s.id });
     expect(admin.body.data!.scimStatus).toMatchObject({ enabled: true, tokenPrefix: expect.stringMatching(/^gh_scim_/) });
     expect(JSON.stringify(admin.body.data)).not.toMatch(/token"?:\s*"gh_scim_[A-Za-z0-9_-]{20,}/);
-    expect(admin.body.data!.samlSettings).toBeNull();
+    expect(admin.body.data!.samlSettings).toEqual({ entityId: expect.stringMatching(/\/saml\/[a-z0-9-]+\/metadata$/) });
     const audit = admin.body.data!.auditEvents as { edges: { node: { action: string } }[]; pageInfo: { hasNextPage: boolean } };
     expect(audit.edges.map((e) => e.node.action)).toEqual(['share.grant', 'share.grant']);
     expect(audit.pageInfo.hasNextPage).toBe(false);

@@ -1,6 +1,9 @@
 // Top-level queries: one domain call each; relations are field resolvers.
 import { Arg, Ctx, ID, Info, Int, Query, Resolver } from 'type-graphql';
 import type { GraphQLResolveInfo } from 'graphql';
+import { spUrls } from '../../domain/saml-config/sp-urls.js';
+import { HTTP_REDIRECT } from '../../domain/saml-config/saml-metadata.js';
+import type { CertificateView } from '../../domain/saml-config/saml.service.js';
 import type { GraphqlContext } from '../context.js';
 import { connectionType, toConnection } from '../types/connection.js';
 import { Member } from '../types/member.type.js';
@@ -21,12 +24,12 @@ import {
   toMemberType,
   toOrganizationType,
   toPlaceType,
+  toSamlSettingsType,
   toScimStatusType,
 } from '../presenters.js';
 import { fromIdCursor, idCursor, pageSize } from './paging.js';
 import { nodeSelects, primeRelations } from './lookahead.js';
 import { Invalid } from '../../domain/errors.js';
-import { requireAdmin } from '../../domain/actor.js';
 
 export const MemberConnection = connectionType('Member', Member);
 export const GroupConnection = connectionType('Group', Group);
@@ -192,13 +195,26 @@ export class QueryResolver {
     return toScimStatusType(await ctx.domain.organizations.scimStatus(ctx.actor));
   }
 
-  @Query(() => SamlSettings, { nullable: true, description: 'SAML settings (admin keys only); null while SAML is not configured' })
+  @Query(() => SamlSettings, { nullable: true, description: 'SAML settings (admin keys only): the URLs to paste into Entra, and what was imported from its metadata' })
   async samlSettings(@Ctx() ctx: GraphqlContext): Promise<SamlSettings | null> {
-    // To wire once src/domain/saml lands: return
-    // toSamlSettingsType(await ctx.domain.saml.settings(ctx.actor)) (null when
-    // not configured); that service then owns the permission check.
-    requireAdmin(ctx.actor);
-    return null;
+    const settings = await ctx.domain.saml.settings(ctx.actor); // admin only
+    const org = await ctx.domain.organizations.get(ctx.actor);
+    const urls = spUrls(ctx.publicUrl, org.domain);
+    const cert = (c: CertificateView) => ({ subject: c.subject || null, fingerprintSha256: c.fingerprint, notBefore: c.notBefore, notAfter: c.notAfter });
+    const sp = settings.spCertificates.find((c) => c.active) ?? null;
+    return toSamlSettingsType({
+      entityId: urls.entityId,
+      replyUrl: urls.acsUrl,
+      signOnUrl: urls.loginUrl,
+      metadataUrl: urls.metadataUrl,
+      idpEntityId: settings.idpEntityId,
+      idpSsoUrl: settings.ssoUrls.find((u) => u.binding === HTTP_REDIRECT)?.location ?? settings.ssoUrls[0]?.location ?? null,
+      idpMetadataUrl: settings.metadataUrl,
+      idpMetadataFetchedAt: settings.metadataFetchedAt,
+      idpCertificates: settings.idpCertificates.map(cert),
+      spCertificate: sp && cert(sp),
+      idpInitiatedAllowed: settings.allowIdpInitiated,
+    });
   }
 
   @Query(() => AccessChangePage, {
