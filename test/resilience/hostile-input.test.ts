@@ -14,6 +14,7 @@ let token: string;
 let memberId: string;
 let groupId: string;
 let orgDomain: string;
+let adminKey: string;
 
 beforeAll(async () => {
   ta = await createTestApp();
@@ -23,10 +24,12 @@ beforeAll(async () => {
   const scimActor = await ta.t.domain.organizations.authenticateScim(token);
   memberId = (await buildMember(ta.t.domain, scimActor, { metadata: { city: 'Berlin' }, emails: [{ value: 'a@example.com', type: 'work', primary: true }] })).id;
   groupId = (await buildGroup(ta.t.domain, scimActor, [memberId])).id;
+  adminKey = (await ta.t.domain.apiKeys.create(org.actor, { name: 'fuzz', role: 'admin' })).key;
 });
 
 afterAll(async () => {
   await ta.close();
+  console.log(`hostile input: ${generated.requests} generated requests, ${generated.fiveHundreds} answered 5xx`);
 });
 
 async function send(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<number> {
@@ -176,6 +179,56 @@ describe('SAML ACS under generated input', () => {
         expect(res.headers.get('set-cookie') ?? '').not.toMatch(/gatehouse_session=[^;]/);
       }),
       { numRuns: Math.ceil(RUNS / 2) },
+    );
+  });
+});
+
+describe('GraphQL under generated variables', () => {
+  const operations = [
+    'query($id: ID!) { member(id: $id) { id userName groups { id } } }',
+    'query($first: Int, $after: String, $text: String, $active: Boolean) { members(first: $first, after: $after, filter: { text: $text, active: $active }) { totalCount edges { cursor node { id } } } }',
+    'query($lockId: ID!, $at: DateTimeISO, $first: Int) { whoCanOpen(lockId: $lockId, at: $at, first: $first) { edges { node { id } grants { shareId } } } }',
+    'query($memberId: ID!, $lockId: ID!, $at: DateTimeISO) { canAccess(memberId: $memberId, lockId: $lockId, at: $at) { allowed reason } }',
+    'mutation($input: GrantShareInput!) { grantShare(input: $input) { id } }',
+    'mutation($id: ID!, $metadata: JSONObject!) { setMemberMetadata(id: $id, metadata: $metadata) { id } }',
+    'query($after: String, $first: Int) { accessChanges(after: $after, first: $first) { changes { kind } } }',
+  ];
+  const value = fc.oneof(
+    fc.jsonValue({ maxDepth: 2 }),
+    fc.uuid(),
+    fc.constantFrom('2026-01-01T00:00:00Z', 'not-a-date', '', '-1', '99999999999', 'eyJ4IjoxfQ'),
+    fc.integer(),
+    fc.double(),
+  );
+  it('uses operations that are valid against the schema (so the fuzzing reaches the resolvers)', async () => {
+    const { buildGraphqlSchema } = await import('../../src/graphql/schema.js');
+    const { parse, validate } = await import('graphql');
+    const schema = await buildGraphqlSchema();
+    for (const op of operations) expect(validate(schema, parse(op)).map((e) => e.message)).toEqual([]);
+  });
+
+  it('answers any variables with 200/4xx and a GraphQL error, never 5xx or a partial change', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...operations),
+        fc.dictionary(fc.constantFrom('id', 'first', 'after', 'text', 'active', 'lockId', 'at', 'memberId', 'input', 'metadata'), value, { maxKeys: 5 }),
+        async (query, variables) => {
+          const before = await snapshot();
+          const res = await fetch(`${ta.url}/graphql`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` },
+            body: JSON.stringify({ query, variables }),
+            signal: AbortSignal.timeout(10_000),
+          });
+          const body = (await res.json()) as { errors?: unknown[]; data?: unknown };
+          generated.requests++;
+          if (res.status >= 500) generated.fiveHundreds++;
+          expect(res.status).toBeLessThan(500);
+          expect(JSON.stringify(body.errors ?? [])).not.toMatch(/INTERNAL_SERVER_ERROR/);
+          if (body.errors) expect(await snapshot()).toBe(before);
+        },
+      ),
+      { numRuns: RUNS },
     );
   });
 });

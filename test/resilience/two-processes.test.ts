@@ -5,6 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, openDatabase, type Database } from '../../src/infra/orm.js';
 import { createDomain, systemActor, type Domain } from '../../src/domain/index.js';
 import { createTestDatabaseUrl } from '../setup/test-db.js';
+import { spUrls } from '../../src/domain/saml-config/sp-urls.js';
+import { TestIdp } from '../saml/idp.js';
+import { me, postAcs, sessionCookie, startLogin } from '../saml/harness.js';
 import { roundRobinProxy, startGatehouse, type GatehouseProcess, type Proxy } from './harness.js';
 
 const SECRET = 'resilience-test-secret-0123456789abcdef';
@@ -17,6 +20,8 @@ let procs: GatehouseProcess[] = [];
 let proxy: Proxy;
 let token: string;
 let orgId: string;
+let orgDomain: string;
+let env: Record<string, string>;
 export const figures = { operations: 0, kills: 0, fiveHundreds: 0, lost: 0 };
 
 async function scim(method: string, path: string, body?: unknown, auth = token): Promise<{ status: number; json: Record<string, unknown> }> {
@@ -38,13 +43,16 @@ beforeAll(async () => {
   domain = createDomain(database.orm, SECRET);
   const org = await domain.organizations.create({ name: 'Two', domain: `two-${Date.now()}` });
   orgId = org.id;
+  orgDomain = org.domain;
   token = (await domain.organizations.enableScim(systemActor(org.id))).token;
-  const env = { DATABASE_URL: dbUrl.url, DATA_DIR: '/tmp/gh-unused', AUTH_FAILURE_LIMIT: '10', DATABASE_POOL_SIZE: '5' };
+  // One PUBLIC_URL for both, as behind a load balancer: SAML checks Destination and Recipient against it.
+  env = { DATABASE_URL: dbUrl.url, DATA_DIR: '/tmp/gh-unused', AUTH_FAILURE_LIMIT: '10', DATABASE_POOL_SIZE: '5', PUBLIC_URL: 'https://gatehouse.test' };
   procs = await Promise.all([startGatehouse(env), startGatehouse(env)]);
   proxy = await roundRobinProxy(() => procs.map((p) => p.url));
 }, 90_000);
 
 afterAll(async () => {
+  console.log(`two processes: ${figures.operations} operations, ${figures.kills} kill -9, ${figures.fiveHundreds} answered 5xx, ${figures.lost} acknowledged changes lost`);
   await proxy?.close();
   for (const p of procs) p.kill('SIGKILL');
   await database?.close();
@@ -82,6 +90,47 @@ describe('two processes, one database', () => {
     expect(rows.map((r) => r.member_id).sort()).toEqual([...ids].sort());
   });
 
+  it('finishes on one process a SAML login started on the other, and refuses its replay on the first', async () => {
+    const actor = systemActor(orgId);
+    const idp = new TestIdp();
+    await domain.saml.importMetadataXml(actor, idp.metadataXml());
+    const alice = await domain.members.create(actor, { userName: 'alice@contoso.com', displayName: 'Alice' });
+    const urls = spUrls('https://gatehouse.test', orgDomain);
+
+    const { requestId } = await startLogin(procs[0]!.url, orgDomain, '/doors');
+    const response = idp.response({ acsUrl: urls.acsUrl, audience: urls.entityId, nameId: alice.userName, inResponseTo: requestId });
+    const done = await postAcs(procs[1]!.url, orgDomain, response, '/doors');
+    expect(done.status, await done.clone().text()).toBe(303);
+    const cookie = sessionCookie(done)!;
+    expect(cookie).toBeTruthy();
+    // The session is a row: the other process knows it.
+    const who = await me(procs[0]!.url, cookie);
+    expect(who.status).toBe(200);
+    expect(await who.json()).toMatchObject({ id: alice.id, userName: alice.userName });
+    // The assertion id is in the shared replay cache.
+    const replay = await postAcs(procs[0]!.url, orgDomain, response, '/doors');
+    expect(replay.status).toBeGreaterThanOrEqual(400);
+    expect(replay.status).toBeLessThan(500);
+    expect(sessionCookie(replay)).toBeNull();
+    figures.operations += 4;
+  });
+
+  it('serves GraphQL through the proxy from both processes', async () => {
+    const key = (await domain.apiKeys.create(systemActor(orgId), { name: 'app', role: 'reader' })).key;
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`${proxy.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query: '{ members(first: 5) { totalCount edges { node { userName } } } }' }),
+      });
+      figures.operations++;
+      const body = (await res.json()) as { data?: { members?: { totalCount: number } }; errors?: unknown };
+      expect(res.status).toBe(200);
+      expect(body.errors).toBeUndefined();
+      expect(body.data?.members?.totalCount).toBeGreaterThan(0);
+    }
+  });
+
   it('shares failed-authentication counters between processes', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 14; i++) statuses.push((await scim('GET', '/Users', undefined, `gh_scim_wrong${i}`)).status);
@@ -115,7 +164,6 @@ describe('two processes, one database', () => {
       victim.kill('SIGKILL');
       await victim.exited();
       figures.kills++;
-      const env = { DATABASE_URL: dbUrl.url, DATA_DIR: '/tmp/gh-unused', AUTH_FAILURE_LIMIT: '10', DATABASE_POOL_SIZE: '5' };
       procs[round % 2] = await startGatehouse(env);
     }
     await new Promise((r) => setTimeout(r, 1000));
