@@ -56,7 +56,9 @@ async function main(): Promise<void> {
     const force = setTimeout(() => server.closeAllConnections(), 25_000);
     await closed;
     clearTimeout(force);
+    logger.debug('http server closed');
     await app.close();
+    logger.debug('background work stopped');
     await database.close();
     logger.info('stopped');
     process.exit(0);

@@ -2,7 +2,7 @@
 // (ok), amber (warn), red (error) or grey (off), with what to do about it.
 import type { Domain } from '../domain/index.js';
 import type { AdminActor } from '../domain/admin/admin.service.js';
-import type { SamlConsolePort } from './saml-port.js';
+import type { SamlService } from '../domain/saml-config/saml.service.js';
 
 export type HealthStatus = 'ok' | 'warn' | 'error' | 'off';
 
@@ -31,7 +31,7 @@ function ago(d: Date, now: Date): string {
   return `${Math.round(s / 86400)} days ago`;
 }
 
-export async function consoleHealth(domain: Domain, saml: SamlConsolePort | undefined, actor: AdminActor, now = new Date()): Promise<HealthItem[]> {
+export async function consoleHealth(domain: Domain, saml: SamlService, actor: AdminActor, now = new Date()): Promise<HealthItem[]> {
   const [scim, lastRefused, lastProvisioning, lastLoginFailure, lastImport] = await Promise.all([
     domain.organizations.scimStatus(actor),
     domain.audit.list(actor, { provisioning: true, outcome: 'failure', limit: 1 }),
@@ -66,55 +66,51 @@ export async function consoleHealth(domain: Domain, saml: SamlConsolePort | unde
     items.push({ key: 'scim', title: 'SCIM provisioning', status: 'ok', summary: `Token ${scim.tokenPrefix}… last used ${ago(scim.tokenLastUsedAt, now)}.`, action: null });
   }
 
-  if (!saml) {
-    items.push({ key: 'saml_metadata', title: 'SAML identity provider', status: 'off', summary: 'SAML is not part of this build.', action: null });
+  const s = await saml.settings(actor);
+  if (!s.configured) {
+    items.push({
+      key: 'saml_metadata',
+      title: 'SAML identity provider',
+      status: 'warn',
+      summary: 'No identity provider metadata imported.',
+      action: "Paste Entra's App Federation Metadata URL in the SAML panel.",
+    });
+  } else if (s.lastRefreshError) {
+    items.push({
+      key: 'saml_metadata',
+      title: 'SAML identity provider',
+      status: 'error',
+      summary: `The last metadata refresh failed: ${clip(s.lastRefreshError)}`,
+      action: 'Check the metadata URL in Entra (SAML Signing Certificate) and paste it again.',
+    });
   } else {
-    const s = await saml.settings(actor);
-    if (!s.configured) {
-      items.push({
-        key: 'saml_metadata',
-        title: 'SAML identity provider',
-        status: 'warn',
-        summary: 'No identity provider metadata imported.',
-        action: "Paste Entra's App Federation Metadata URL in the SAML panel.",
-      });
-    } else if (s.lastRefreshError) {
-      items.push({
-        key: 'saml_metadata',
-        title: 'SAML identity provider',
-        status: 'error',
-        summary: `The last metadata refresh failed: ${clip(s.lastRefreshError)}`,
-        action: 'Check the metadata URL in Entra (SAML Signing Certificate) and paste it again.',
-      });
-    } else {
-      const fetched = s.metadataFetchedAt;
-      const stale = fetched !== null && s.metadataUrl !== null && now.getTime() - fetched.getTime() > 2 * DAY_MS;
-      items.push({
-        key: 'saml_metadata',
-        title: 'SAML identity provider',
-        status: stale ? 'warn' : 'ok',
-        summary: `${s.idpEntityId}; metadata ${fetched ? `fetched ${ago(fetched, now)}` : 'imported'}${s.metadataUrl ? '' : ' from XML (no automatic refresh)'}.`,
-        action: stale ? 'The daily refresh has not run for two days: select Refresh now in the SAML panel.' : null,
-      });
-    }
-    const certWarnings = [...s.idpCertificates.map((c) => ({ who: 'Entra', c })), ...s.spCertificates.filter((c) => c.active).map((c) => ({ who: 'Gatehouse', c }))].filter(
-      (x) => x.c.warning,
-    );
-    const expired = certWarnings.some((x) => x.c.daysLeft < 0);
-    if (s.spCertificates.length === 0) {
-      items.push({ key: 'certificates', title: 'Certificates', status: 'warn', summary: 'No Gatehouse (SP) certificate yet.', action: 'Select Generate Certificate in the SAML panel.' });
-    } else if (certWarnings.length > 0) {
-      items.push({
-        key: 'certificates',
-        title: 'Certificates',
-        status: expired ? 'error' : 'warn',
-        summary: certWarnings.map((x) => `${x.who} certificate ${x.c.warning}`).join('; '),
-        action: 'Renew the certificate: for Entra, add a new SAML signing certificate and refresh the metadata; for Gatehouse, Generate Certificate.',
-      });
-    } else {
-      const soonest = [...s.idpCertificates, ...s.spCertificates].map((c) => c.daysLeft).sort((a, b) => a - b)[0];
-      items.push({ key: 'certificates', title: 'Certificates', status: 'ok', summary: `All valid; the next expires in ${soonest} days.`, action: null });
-    }
+    const fetched = s.metadataFetchedAt;
+    const stale = fetched !== null && s.metadataUrl !== null && now.getTime() - fetched.getTime() > 2 * DAY_MS;
+    items.push({
+      key: 'saml_metadata',
+      title: 'SAML identity provider',
+      status: stale ? 'warn' : 'ok',
+      summary: `${s.idpEntityId}; metadata ${fetched ? `fetched ${ago(fetched, now)}` : 'imported'}${s.metadataUrl ? '' : ' from XML (no automatic refresh)'}.`,
+      action: stale ? 'The daily refresh has not run for two days: select Refresh now in the SAML panel.' : null,
+    });
+  }
+  const certWarnings = [...s.idpCertificates.map((c) => ({ who: 'Entra', c })), ...s.spCertificates.filter((c) => c.active).map((c) => ({ who: 'Gatehouse', c }))].filter(
+    (x) => x.c.warning,
+  );
+  const expired = certWarnings.some((x) => x.c.daysLeft < 0);
+  if (s.spCertificates.length === 0) {
+    items.push({ key: 'certificates', title: 'Certificates', status: 'warn', summary: 'No Gatehouse (SP) certificate yet.', action: 'Select Generate Certificate in the SAML panel.' });
+  } else if (certWarnings.length > 0) {
+    items.push({
+      key: 'certificates',
+      title: 'Certificates',
+      status: expired ? 'error' : 'warn',
+      summary: certWarnings.map((x) => `${x.who} certificate ${x.c.warning}`).join('; '),
+      action: 'Renew the certificate: for Entra, add a new SAML signing certificate and refresh the metadata; for Gatehouse, Generate Certificate.',
+    });
+  } else {
+    const soonest = [...s.idpCertificates, ...s.spCertificates].map((c) => c.daysLeft).sort((a, b) => a - b)[0];
+    items.push({ key: 'certificates', title: 'Certificates', status: 'ok', summary: `All valid; the next expires in ${soonest} days.`, action: null });
   }
 
   const failure = lastLoginFailure[0];

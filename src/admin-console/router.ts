@@ -12,7 +12,6 @@ import { httpStatusOf } from '../http/errors.js';
 import { buildConsoleBundle, type ConsoleBundle } from './bundle.js';
 import { csrfTokenFor, readCookie, requireCsrf } from '../http/csrf.js';
 import { consoleHealth } from './health.js';
-import { samlPortOf } from './saml-port.js';
 
 export interface AdminConsoleDeps {
   readonly config: Config;
@@ -30,7 +29,7 @@ const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-s
 export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Router> {
   const { config, domain } = deps;
   const bundle: ConsoleBundle = await buildConsoleBundle(config.env !== 'development');
-  const saml = samlPortOf(domain);
+  const saml = domain.saml;
   const router = express.Router();
   const base = config.http.publicUrl;
 
@@ -181,7 +180,7 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
     '/saml',
     h(async (_req, _res, actor) => {
       const org = await domain.organizations.get(actor);
-      return { urls: samlUrls(org.domain), available: saml !== undefined, settings: saml ? await saml.settings(actor) : null };
+      return { urls: samlUrls(org.domain), available: true, settings: await saml.settings(actor) };
     }),
   );
   api.post(
@@ -289,7 +288,6 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
   return router;
 
   function requireSaml() {
-    if (!saml) throw new Invalid('saml_unavailable', 'SAML is not part of this Gatehouse build');
     return saml;
   }
 }

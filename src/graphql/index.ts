@@ -27,6 +27,8 @@ export async function createGraphqlEdge(deps: { config: Config; domain: Domain; 
   const server = new ApolloServer<GraphqlContext>({
     schema,
     introspection: true,
+    // src/server.ts owns SIGTERM/SIGINT and stops this server in its graceful shutdown.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: config.env === 'development',
     validationRules: [depthLimitRule()],
     // No HTTP caching hints: the cache-control plugin would wrap every field.

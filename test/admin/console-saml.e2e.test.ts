@@ -13,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Route } from 'playwright-core';
 import { createTestApp, type TestApp } from '../setup/test-app.js';
 import { buildOrg } from '../factories/index.js';
-import { samlPortOf } from '../../src/admin-console/saml-port.js';
 import { artifactPath, launchBrowser, type Browser } from './browser.js';
 
 /** The parts of test/saml/idp.ts used here. */
@@ -30,8 +29,6 @@ interface TestIdp {
 let s: TestApp;
 let admin: Browser;
 let org: Awaited<ReturnType<typeof buildOrg>>;
-const samlInBuild = (t: TestApp) => samlPortOf(t.t.domain) !== undefined;
-
 beforeAll(async () => {
   s = await createTestApp();
   admin = await launchBrowser();
@@ -87,21 +84,11 @@ function entraSignIn(idp: TestIdp, nameId: () => string) {
 }
 
 describe('admin console SAML panel in Chromium', () => {
-  it('imports the IdP metadata URL, generates a certificate, signs an admin in through SAML, logs sign-ins and refusals (without SAML in the build: says so)', async () => {
+  it('imports the IdP metadata URL, generates a certificate, signs an admin in through SAML, logs sign-ins and refusals ', async () => {
     const page = await signInAsBootstrapAdmin();
     await page.click('#tab-saml');
     await page.locator('#saml-identifier').waitFor();
     expect(await page.locator('#saml-identifier').inputValue()).toBe(`${s.url}/saml/${org.domain}/metadata`);
-
-    if (!samlInBuild(s)) {
-      // This build has no SAML domain service: the panel says so and offers no import.
-      expect(await page.textContent('#saml-idp-title ~ .state-error')).toContain('not available');
-      expect(await page.isDisabled('#saml-metadata-save')).toBe(true);
-      expect(await page.isDisabled('#saml-generate-cert')).toBe(true);
-      expect(await page.getAttribute('.health-item[data-health="saml_metadata"]', 'data-status')).toBe('off');
-      await page.close();
-      return;
-    }
 
     const idpPath = '../saml/idp.js';
     const { TestIdp } = (await import(/* @vite-ignore */ idpPath)) as { TestIdp: new () => TestIdp };
