@@ -49,7 +49,6 @@ export async function createApp(deps: AppDeps): Promise<App> {
 
   const closers: (() => Promise<void>)[] = [];
   // The edges. Each gets the domain and the config, and parses its own bodies.
-  void config;
   // SCIM 2.0 (Entra provisioning): its own JSON parser, auth, errors and 404s.
   app.use('/scim/v2', scimRouter({ domain, config }));
 
@@ -67,6 +66,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
 
   // Admin console (/admin, /admin/api): its front end is bundled here, once.
   app.use(await adminConsole({ config, domain }));
+
+  // Where a sign-in without RelayState lands: the signed-in member (401 when not signed in).
+  app.get('/', (_req, res) => {
+    res.redirect(303, '/me');
+  });
 
   app.use((req, res) => {
     res.status(404).json({ error: 'not_found', message: `No route for ${req.method} ${req.path}` });

@@ -78,6 +78,8 @@ describe('server on embedded PGlite', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ready' });
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const root = await fetch(`${base}/`, { redirect: 'manual' });
+    expect([root.status, root.headers.get('location')]).toEqual([303, '/me']);
     expect((await fetch(`${base}/nope`)).status).toBe(404);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toContain('gatehouse_http_request_duration_seconds_bucket{le="0.002",method="GET",route="/readyz",status="200"}');
