@@ -1,7 +1,8 @@
 // The SAML edge answers people in a browser: every refusal is a 4xx HTML page
 // (never a redirect, never a stack trace) saying what went wrong.
 import type { Response } from 'express';
-import { assertUnreachable, DomainError } from '../domain/index.js';
+import type { DomainError } from '../domain/index.js';
+import { httpStatusOf } from '../http/errors.js';
 
 /** A response the SAML checks refused; `reason` is what the audit log records. */
 export class LoginRefused extends Error {
@@ -41,27 +42,6 @@ export function sendRefusal(res: Response, e: LoginRefused): void {
 
 /** Domain errors on SAML routes, mapped exhaustively by kind. */
 export function sendDomainError(res: Response, e: DomainError): void {
-  const status = statusOf(e);
+  const status = httpStatusOf(e.kind);
   sendPage(res, status, status === 503 ? 'Sign-in unavailable' : 'Sign-in refused', e.message, e.code);
-}
-
-function statusOf(e: DomainError): number {
-  switch (e.kind) {
-    case 'not_found':
-      return 404;
-    case 'invalid':
-      return 400;
-    case 'conflict':
-      return 409;
-    case 'forbidden':
-      return 403;
-    case 'unauthenticated':
-      return 401;
-    case 'rate_limited':
-      return 429;
-    case 'unavailable':
-      return 503;
-    default:
-      return assertUnreachable(e.kind);
-  }
 }
