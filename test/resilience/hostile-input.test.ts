@@ -7,6 +7,8 @@ import { createTestApp, type TestApp } from '../setup/test-app.js';
 import { buildGroup, buildMember, buildOrg } from '../factories/index.js';
 
 const RUNS = process.env.SOAK ? 20_000 : 400;
+/** Per test: the soak runs take minutes. */
+const TIMEOUT = process.env.SOAK ? 3_600_000 : 60_000;
 export const generated = { requests: 0, fiveHundreds: 0 };
 
 let ta: TestApp;
@@ -109,7 +111,7 @@ describe('SCIM under generated input', () => {
       }),
       { numRuns: RUNS },
     );
-  });
+  }, TIMEOUT);
 
   it('applies a PATCH whole or not at all, and never answers 5xx', async () => {
     await fc.assert(
@@ -122,7 +124,7 @@ describe('SCIM under generated input', () => {
       }),
       { numRuns: RUNS },
     );
-  });
+  }, TIMEOUT);
 
   it('answers any user body with 201 or 4xx', async () => {
     await fc.assert(
@@ -132,7 +134,7 @@ describe('SCIM under generated input', () => {
       }),
       { numRuns: RUNS },
     );
-  });
+  }, TIMEOUT);
 
   it('answers raw garbage, wrong content types and odd ids with 4xx', async () => {
     await fc.assert(
@@ -149,7 +151,7 @@ describe('SCIM under generated input', () => {
       ),
       { numRuns: RUNS },
     );
-  });
+  }, TIMEOUT);
 });
 
 describe('SAML ACS under generated input', () => {
@@ -180,7 +182,7 @@ describe('SAML ACS under generated input', () => {
       }),
       { numRuns: Math.ceil(RUNS / 2) },
     );
-  });
+  }, TIMEOUT);
 });
 
 describe('GraphQL under generated variables', () => {
@@ -230,5 +232,5 @@ describe('GraphQL under generated variables', () => {
       ),
       { numRuns: RUNS },
     );
-  });
+  }, TIMEOUT);
 });
