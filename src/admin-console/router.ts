@@ -58,16 +58,10 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
   router.get('/admin/bootstrap', async (req, res) => {
     const token = typeof req.query.token === 'string' ? req.query.token : '';
     try {
-      try {
-        const session = await domain.admins.redeemBootstrapLink(token);
-        res.cookie(SESSION_COOKIE, session.token, cookieOptions(session.expiresAt));
-        res.set('Cache-Control', 'no-store').set('Referrer-Policy', 'no-referrer').redirect(303, '/admin');
-        return;
-      } catch (e) {
-        // Guessing links costs a counted failure per client, like any bad credential.
-        if (e instanceof DomainError && e.kind === 'unauthenticated') await domain.rateLimits.recordFailure(`admin-link:ip:${req.ip}`);
-        throw e;
-      }
+      const session = await domain.admins.redeemBootstrapLink(token, req.ip ?? 'unknown');
+      res.cookie(SESSION_COOKIE, session.token, cookieOptions(session.expiresAt));
+      res.set('Cache-Control', 'no-store').set('Referrer-Policy', 'no-referrer').redirect(303, '/admin');
+      return;
     } catch (e) {
       if (!(e instanceof DomainError)) throw e;
       if (e.kind === 'rate_limited') res.setHeader('Retry-After', String(e.details.retryAfterSeconds ?? 60));

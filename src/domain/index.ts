@@ -82,7 +82,7 @@ export function createDomain(
     rateLimits,
     imports: new ImportService(db, cipher, groups, shares, ports.entraDirectory, ports.importOptions ?? DEFAULT_IMPORT_OPTIONS),
     saml: new SamlService(db, cipher, sessions, audit),
-    admins: new AdminService(db, sessions),
+    admins: new AdminService(db, sessions, rateLimits),
   };
 }
 

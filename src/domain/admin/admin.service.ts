@@ -12,6 +12,7 @@ import { hashSecret, issueSecret } from '../secrets.js';
 import { writeAudit } from '../audit/audit.service.js';
 import { isUuid } from '../ids.js';
 import type { SessionService, StartedSession } from '../session/session.service.js';
+import type { RateLimitService } from '../rate-limit/rate-limit.service.js';
 
 const LINK_PREFIX = 'gh_adm_';
 /** A bootstrap link is for the operator to open now, not to keep. */
@@ -53,6 +54,7 @@ export class AdminService {
   constructor(
     private readonly db: Db,
     private readonly sessions: SessionService,
+    private readonly rateLimits?: RateLimitService,
   ) {}
 
   /**
@@ -111,8 +113,21 @@ export class AdminService {
     });
   }
 
-  /** Uses a bootstrap link up (exactly once, before it expires) and starts the admin's session. */
-  async redeemBootstrapLink(token: string): Promise<StartedSession & { organizationId: string; memberId: string }> {
+  /**
+   * Uses a bootstrap link up (exactly once, before it expires) and starts the
+   * admin's session. A refused link counts against `client` like any bad
+   * credential (see OrganizationService.authenticateScim).
+   */
+  async redeemBootstrapLink(token: string, client?: string): Promise<StartedSession & { organizationId: string; memberId: string }> {
+    try {
+      return await this.redeem(token);
+    } catch (e) {
+      if (e instanceof Unauthenticated && client !== undefined && this.rateLimits) await this.rateLimits.recordFailure(`auth:${client}`);
+      throw e;
+    }
+  }
+
+  private async redeem(token: string): Promise<StartedSession & { organizationId: string; memberId: string }> {
     const refused = new Unauthenticated('invalid_bootstrap_link', 'This admin link is unknown, expired or already used: print a new one with `admin link`');
     if (!token.startsWith(LINK_PREFIX) || token.length > 200) throw refused;
     const row = await this.db.sql.maybeOne<{ organization_id: string; member_id: string; user_name: string }>(
