@@ -85,6 +85,11 @@ export interface MemberSearchResult {
 /** Fields Entra owns on a SCIM-provisioned member: apps and members may not change them. */
 const ENTRA_OWNED_EXEMPT = new Set<keyof MemberData>(['metadata']);
 
+/** Apps, console admins and members: they may not change what Entra (SCIM) owns. */
+function defersToEntra(actor: Actor): boolean {
+  return actor.kind === 'api_key' || actor.kind === 'member' || actor.kind === 'admin';
+}
+
 export function sourceOf(actor: Actor): MemberSource {
   return actor.kind === 'scim' ? 'scim' : actor.kind === 'import' ? 'import' : 'admin';
 }
@@ -198,7 +203,7 @@ export class MemberService {
         [actor.organizationId, id],
       );
       if (!row) throw new NotFound('member', id);
-      if (row.source === 'scim' && (actor.kind === 'api_key' || actor.kind === 'member' || actor.kind === 'admin')) {
+      if (row.source === 'scim' && defersToEntra(actor)) {
         throw new Forbidden('managed_by_scim', 'This member is provisioned by Entra (SCIM); remove it there');
       }
       await recordAccessChange(tx, actor.organizationId, { kind: 'member_deleted', memberId: id });
@@ -330,7 +335,7 @@ export class MemberService {
 
   /** Entra owns SCIM-provisioned members: apps may only change their metadata. */
   private checkOwnership(actor: Actor, member: Member, changed: (keyof MemberData)[]): void {
-    if (member.source !== 'scim' || (actor.kind !== 'api_key' && actor.kind !== 'member' && actor.kind !== 'admin')) return;
+    if (member.source !== 'scim' || !defersToEntra(actor)) return;
     const owned = changed.filter((f) => !ENTRA_OWNED_EXEMPT.has(f));
     if (owned.length > 0) {
       throw new Forbidden('field_owned_by_entra', `This member is provisioned by Entra (SCIM); change ${owned.join(', ')} in Entra`, { fields: owned });
