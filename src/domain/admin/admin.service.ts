@@ -130,23 +130,27 @@ export class AdminService {
   private async redeem(token: string): Promise<StartedSession & { organizationId: string; memberId: string }> {
     const refused = new Unauthenticated('invalid_bootstrap_link', 'This admin link is unknown, expired or already used: print a new one with `admin link`');
     if (!token.startsWith(LINK_PREFIX) || token.length > 200) throw refused;
-    const row = await this.db.sql.maybeOne<{ organization_id: string; member_id: string; user_name: string }>(
-      `update admin_bootstrap_links l set used_at = now()
-       from members m
-       where l.token_hash = ? and l.used_at is null and l.expires_at > now()
-         and m.organization_id = l.organization_id and m.id = l.member_id and m.active
-       returning l.organization_id, l.member_id, m.user_name`,
-      [hashSecret(token)],
-    );
-    if (!row) throw refused;
-    const session = await this.sessions.start(row.organization_id, row.member_id);
-    await writeAudit(
-      this.db.sql,
-      { kind: 'admin', organizationId: row.organization_id, id: row.member_id, label: row.user_name },
-      { action: 'admin.bootstrap_link.use', resourceType: 'member', resourceId: row.member_id, resourceLabel: row.user_name },
-    );
-    return { ...session, organizationId: row.organization_id, memberId: row.member_id };
+    // One transaction: the link is used up only if the session and its audit event exist.
+    return this.db.transaction(async (tx) => {
+      const row = await tx.maybeOne<{ organization_id: string; member_id: string; user_name: string }>(
+        `update admin_bootstrap_links l set used_at = now()
+         from members m
+         where l.token_hash = ? and l.used_at is null and l.expires_at > now()
+           and m.organization_id = l.organization_id and m.id = l.member_id and m.active
+         returning l.organization_id, l.member_id, m.user_name`,
+        [hashSecret(token)],
+      );
+      if (!row) throw refused;
+      const session = await this.sessions.start(row.organization_id, row.member_id, tx);
+      await writeAudit(
+        tx,
+        { kind: 'admin', organizationId: row.organization_id, id: row.member_id, label: row.user_name },
+        { action: 'admin.bootstrap_link.use', resourceType: 'member', resourceId: row.member_id, resourceLabel: row.user_name },
+      );
+      return { ...session, organizationId: row.organization_id, memberId: row.member_id };
+    });
   }
+
 
   /**
    * Resolves a session cookie to an admin actor: the session must be valid

@@ -2,7 +2,7 @@
 // The cookie carries a random token; only its hash is stored. A session ends
 // after an idle timeout or an absolute one, when the member logs out, and at
 // once when the member is deactivated or deleted.
-import { toDate, type Db } from '../db.js';
+import { toDate, type Db, type Sql } from '../db.js';
 import { Unauthenticated } from '../errors.js';
 import { hashSecret, issueSecret } from '../secrets.js';
 import type { Actor } from '../actor.js';
@@ -28,9 +28,9 @@ export class SessionService {
   ) {}
 
   /** Starts a session for an (already verified) active member. */
-  async start(organizationId: string, memberId: string): Promise<StartedSession> {
+  async start(organizationId: string, memberId: string, sql: Sql = this.db.sql): Promise<StartedSession> {
     const secret = issueSecret(SESSION_PREFIX);
-    const row = await this.db.sql.one<{ expires_at: string }>(
+    const row = await sql.one<{ expires_at: string }>(
       `insert into sessions (organization_id, id, member_id, expires_at)
        select ?, ?, id, now() + make_interval(hours => ?) from members where organization_id = ? and id = ? and active
        returning expires_at`,
