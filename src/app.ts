@@ -34,7 +34,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
 
   const metrics = createMetrics(() => poolStats(orm));
   app.use(metrics.middleware);
-  app.use(requestContext(orm, logger));
+  app.use(requestContext(logger));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -1,10 +1,19 @@
-// The domain's window on PostgreSQL: parameterised SQL through MikroORM's
-// EntityManager (so transactions, pooling and exception translation are the
+// The domain's window on PostgreSQL: parameterised SQL on the connections of
+// MikroORM's pool (so pooling, timeouts and exception translation are the
 // ORM's), one transaction per use case. Statements are written by hand where
 // their count matters (access checks, SCIM batches); each use case runs a
 // constant number of them whatever the data size.
+//
+// Statements go out in the extended protocol with their parameters bound, not
+// inlined into the text. On a PostgreSQL server a statement seen again becomes
+// a named prepared statement on its connection, so the server parses and plans
+// it once instead of on every request: the hot paths (Entra's SCIM traffic)
+// are a handful of statements run millions of times. PGlite serves every
+// connection from one session, so there statements stay unnamed.
+import crypto from 'node:crypto';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { RequestContext, type MikroORM, type EntityManager } from '@mikro-orm/postgresql';
+import pg from 'pg';
+import type { MikroORM } from '@mikro-orm/postgresql';
 import { ConnectionException, DriverException, UniqueConstraintViolationException } from '@mikro-orm/core';
 import { Unavailable } from './errors.js';
 
@@ -27,11 +36,60 @@ export interface Sql {
   run(sql: string, params?: readonly SqlParam[]): Promise<number>;
 }
 
-class EmSql implements Sql {
-  constructor(private readonly em: EntityManager) {}
+/** The part of a `pg` client this layer uses. */
+interface PgClient {
+  query(q: { text: string; values: unknown[]; name?: string }): Promise<{ rows: object[]; rowCount: number | null }>;
+  /** pg's own record of the statements prepared on this connection. */
+  readonly connection?: { parsedStatements?: Record<string, string> };
+}
+
+/** knex's client (inside MikroORM): the pool of `pg` clients. */
+interface PoolClient {
+  acquireConnection(): Promise<PgClient>;
+  releaseConnection(c: PgClient): Promise<void>;
+}
+
+/** A statement in the form the server takes: `?` turned into `$1…$n`, and the name it is prepared under. */
+interface Prepared {
+  readonly text: string;
+  readonly placeholders: number;
+  readonly name: string;
+  /** Executions so far; a statement is prepared from its second one (one-off texts never take a slot). */
+  uses: number;
+}
+
+/** Distinct statement texts remembered (dynamic SQL such as SCIM filters varies; the least recently used are forgotten). */
+const MAX_TEXTS = 2000;
+/** Named statements per connection; past it, new texts run unnamed on that connection. */
+const MAX_NAMED_PER_CONNECTION = 200;
+
+const texts = new Map<string, Prepared>();
+
+function prepare(sql: string): Prepared {
+  let p = texts.get(sql);
+  if (p) {
+    // Map order is insertion order: re-inserting keeps the most recently used last.
+    texts.delete(sql);
+    texts.set(sql, p);
+    return p;
+  }
+  let n = 0;
+  const text = sql.replace(/\?/g, () => `$${++n}`);
+  p = { text, placeholders: n, name: `gh_${crypto.createHash('sha1').update(text).digest('base64url').slice(0, 20)}`, uses: 0 };
+  texts.set(sql, p);
+  if (texts.size > MAX_TEXTS) texts.delete(texts.keys().next().value!);
+  return p;
+}
+
+class PgSql implements Sql {
+  constructor(
+    private readonly client: PgClient,
+    private readonly named: boolean,
+    private readonly convert: (e: unknown) => unknown,
+  ) {}
 
   async all<T extends object>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
-    return (await this.exec(sql, params, 'all')) as T[];
+    return (await this.exec(sql, params)).rows as T[];
   }
 
   async maybeOne<T extends object>(sql: string, params: readonly SqlParam[] = []): Promise<T | undefined> {
@@ -46,19 +104,108 @@ class EmSql implements Sql {
   }
 
   async run(sql: string, params: readonly SqlParam[] = []): Promise<number> {
-    const res = (await this.exec(sql, params, 'run')) as { affectedRows?: number };
-    return res.affectedRows ?? 0;
+    return (await this.exec(sql, params)).rowCount ?? 0;
   }
 
-  private async exec(sql: string, params: readonly SqlParam[], method: 'all' | 'run'): Promise<unknown> {
+  /** Raw statement of this layer's own (transaction control): not counted, never named. */
+  control(text: string): Promise<unknown> {
+    return this.client.query({ text, values: [] }).catch((e: unknown) => {
+      throw this.convert(e);
+    });
+  }
+
+  private exec(sql: string, params: readonly SqlParam[]): Promise<{ rows: object[]; rowCount: number | null }> {
     const box = counter.getStore();
     if (box) box.n++;
+    const p = prepare(sql);
+    if (p.placeholders !== params.length) throw new Error(`${p.placeholders} placeholders but ${params.length} parameters in: ${sql.slice(0, 80)}`);
+    p.uses++;
+    let name: string | undefined;
+    if (this.named && p.uses > 1) {
+      const prepared = this.client.connection?.parsedStatements;
+      if (prepared && (p.name in prepared || Object.keys(prepared).length < MAX_NAMED_PER_CONNECTION)) name = p.name;
+    }
+    return this.client.query({ text: p.text, values: params as unknown[], name }).catch((e: unknown) => {
+      throw this.convert(e);
+    });
+  }
+}
+
+export class Db {
+  /** Whether statements may be prepared by name (a PostgreSQL server; not PGlite). Known after the first connection. */
+  private named: Promise<boolean> | undefined;
+
+  constructor(readonly orm: MikroORM) {}
+
+  private get pool(): PoolClient {
+    return this.orm.em.getConnection().getKnex().client as unknown as PoolClient;
+  }
+
+  /** Runs `fn` on one pooled connection; errors come out as MikroORM's exceptions (unique violations…) or Unavailable. */
+  private async withClient<T>(fn: (sql: PgSql) => Promise<T>): Promise<T> {
+    let client: PgClient;
     try {
-      return await this.em.execute(sql, params as unknown[], method);
+      client = await this.pool.acquireConnection();
     } catch (e) {
       throw translateInfrastructureError(e);
     }
+    try {
+      this.named ??= detectNamedStatements(client).catch((e: unknown) => {
+        this.named = undefined;
+        throw this.convert(e);
+      });
+      return await fn(new PgSql(client, await this.named, (e) => this.convert(e)));
+    } finally {
+      await this.pool.releaseConnection(client);
+    }
   }
+
+  /** pg's errors as MikroORM's exceptions (UniqueConstraintViolationException…), lost connections as Unavailable. */
+  private convert(e: unknown): unknown {
+    if (!(e instanceof pg.DatabaseError)) return translateInfrastructureError(e);
+    return translateInfrastructureError(this.orm.em.getDriver().convertException(e));
+  }
+
+  /** Single statements outside a transaction (reads, and writes that are atomic on their own). */
+  get sql(): Sql {
+    const run = <T>(fn: (s: PgSql) => Promise<T>) => this.withClient(fn);
+    return {
+      all: (sql, params) => run((s) => s.all(sql, params)),
+      maybeOne: (sql, params) => run((s) => s.maybeOne(sql, params)),
+      one: (sql, params) => run((s) => s.one(sql, params)),
+      run: (sql, params) => run((s) => s.run(sql, params)),
+    };
+  }
+
+  /** Runs `fn` in one transaction: every statement of a use case commits or none does. */
+  async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+    return this.withClient(async (s) => {
+      await s.control('begin');
+      let result: T;
+      try {
+        result = await fn(s);
+      } catch (e) {
+        await s.control('rollback').catch(() => undefined);
+        throw e;
+      }
+      await s.control('commit');
+      return result;
+    });
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await this.sql.all('select 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+async function detectNamedStatements(client: PgClient): Promise<boolean> {
+  const { rows } = await client.query({ text: `select position('PGlite' in version()) = 0 as named`, values: [] });
+  return (rows[0] as { named: boolean }).named;
 }
 
 function translateInfrastructureError(e: unknown): unknown {
@@ -68,7 +215,7 @@ function translateInfrastructureError(e: unknown): unknown {
   if (typeof code === 'string' && (/^57P0[1-3]$/.test(code) || /^08/.test(code) || code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ENOENT')) {
     return new Unavailable('database_unavailable', 'The database is not reachable; retry shortly');
   }
-  if (e instanceof Error && /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e.message)) {
+  if (e instanceof Error && /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Timeout acquiring a connection|Unable to acquire a connection/i.test(e.message)) {
     return new Unavailable('database_unavailable', 'The database is not reachable; retry shortly');
   }
   return e;
@@ -83,37 +230,6 @@ export function isUniqueViolation(e: unknown, constraint?: string): boolean {
 /** True when `e` is a foreign-key violation (a referenced row vanished concurrently). */
 export function isForeignKeyViolation(e: unknown): boolean {
   return e instanceof DriverException && (e as unknown as { code?: string }).code === '23503';
-}
-
-export class Db {
-  constructor(readonly orm: MikroORM) {}
-
-  private em(): EntityManager {
-    return (RequestContext.getEntityManager() as EntityManager | undefined) ?? this.orm.em.fork();
-  }
-
-  /** Single statements outside a transaction (reads). */
-  get sql(): Sql {
-    return new EmSql(this.em());
-  }
-
-  /** Runs `fn` in one transaction: every statement of a use case commits or none does. */
-  async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
-    try {
-      return await this.em().fork().transactional((em) => fn(new EmSql(em as EntityManager)));
-    } catch (e) {
-      throw translateInfrastructureError(e);
-    }
-  }
-
-  async ping(): Promise<boolean> {
-    try {
-      await this.sql.all('select 1');
-      return true;
-    } catch {
-      return false;
-    }
-  }
 }
 
 /** A PostgreSQL array literal for one `?::type[]` parameter. */

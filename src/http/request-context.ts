@@ -1,6 +1,5 @@
-// Per-request plumbing: a request id, one EntityManager fork, a log line.
+// Per-request plumbing: a request id and a log line.
 import crypto from 'node:crypto';
-import { RequestContext, type MikroORM } from '@mikro-orm/postgresql';
 import type { RequestHandler } from 'express';
 import type { Logger } from './logger.js';
 
@@ -11,7 +10,7 @@ declare module 'express-serve-static-core' {
   }
 }
 
-export function requestContext(orm: MikroORM, logger: Logger): RequestHandler {
+export function requestContext(logger: Logger): RequestHandler {
   return (req, res, next) => {
     const incoming = req.get('x-request-id');
     req.id = incoming && /^[\w.-]{1,100}$/.test(incoming) ? incoming : crypto.randomUUID();
@@ -23,6 +22,6 @@ export function requestContext(orm: MikroORM, logger: Logger): RequestHandler {
       const level = res.statusCode >= 500 ? 'error' : 'info';
       req.log[level]({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
     });
-    RequestContext.create(orm.em, next);
+    next();
   };
 }
