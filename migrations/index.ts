@@ -6,6 +6,7 @@ import { Migration20261123020000_saml } from './Migration20261123020000_saml.js'
 import { Migration20261123040000_entra_import } from './Migration20261123040000_entra_import.js';
 import { Migration20261123050000_rate_limits } from './Migration20261123050000_rate_limits.js';
 import { Migration20261123060000_admin } from './Migration20261123060000_admin.js';
+import { Migration20261201000000_credential_notify } from './Migration20261201000000_credential_notify.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123000000_initial', class: Migration20261123000000_initial },
@@ -13,4 +14,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123040000_entra_import', class: Migration20261123040000_entra_import },
   { name: 'Migration20261123050000_rate_limits', class: Migration20261123050000_rate_limits },
   { name: 'Migration20261123060000_admin', class: Migration20261123060000_admin },
+  { name: 'Migration20261201000000_credential_notify', class: Migration20261201000000_credential_notify },
 ];

@@ -45,8 +45,24 @@ interface PgClient {
 
 /** knex's client (inside MikroORM): the pool of `pg` clients. */
 interface PoolClient {
+  /** Absent once the ORM is closed. */
+  readonly pool?: unknown;
   acquireConnection(): Promise<PgClient>;
   releaseConnection(c: PgClient): Promise<void>;
+  /** A new connection outside the pool, with the pool's settings. */
+  acquireRawConnection(): Promise<pg.Client>;
+}
+
+/** What a subscription to a notification channel tells its owner. */
+export interface ChannelListener {
+  /** A notification arrived (it was sent by a transaction that committed). */
+  notified(payload: string): void;
+  /** Whether notifications are being received: false until LISTEN succeeds, and again whenever the connection is lost. */
+  live(isLive: boolean): void;
+}
+
+export interface Subscription {
+  close(): void;
 }
 
 /** A statement in the form the server takes: `?` turned into `$1…$n`, and the name it is prepared under. */
@@ -191,6 +207,78 @@ export class Db {
       await s.control('commit');
       return result;
     });
+  }
+
+  /**
+   * Listens on a notification channel over a connection of its own, and keeps
+   * listening across lost connections (reconnecting with back-off). On PGlite,
+   * which serves every connection from one session, there are no
+   * notifications to receive: the listener is simply never live.
+   */
+  listen(channel: string, listener: ChannelListener): Subscription {
+    let closed = false;
+    let client: pg.Client | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    let delay = 250;
+    const down = () => {
+      listener.live(false);
+      const c = client;
+      client = undefined;
+      c?.removeAllListeners('notification');
+      c?.end().catch(() => undefined);
+      if (closed || !this.poolOpen()) return; // closed, or the ORM (and its pool) is gone
+      retry = setTimeout(() => void connect(), delay);
+      retry.unref();
+      delay = Math.min(delay * 2, 30_000);
+    };
+    const connect = async () => {
+      if (closed) return;
+      try {
+        if (!(await this.namedStatements())) return; // PGlite
+        const c = await this.pool.acquireRawConnection();
+        if (closed) return void c.end().catch(() => undefined);
+        client = c;
+        // A listening connection must not keep the process alive on its own.
+        (c as unknown as { connection?: { stream?: { unref?(): void } } }).connection?.stream?.unref?.();
+        c.on('notification', (m) => m.channel === channel && listener.notified(m.payload ?? ''));
+        c.on('error', () => client === c && down());
+        c.on('end', () => client === c && down());
+        await c.query(`listen "${channel.replace(/"/g, '""')}"`);
+        delay = 250;
+        if (client === c) listener.live(true);
+      } catch {
+        down();
+      }
+    };
+    void connect();
+    // The subscription ends with the ORM: nobody else need remember to close it.
+    const watch = setInterval(() => {
+      if (!this.poolOpen()) close();
+    }, 2000);
+    watch.unref();
+    const close = () => {
+      closed = true;
+      clearInterval(watch);
+      clearTimeout(retry);
+      listener.live(false);
+      client?.end().catch(() => undefined);
+      client = undefined;
+    };
+    return { close };
+  }
+
+  private poolOpen(): boolean {
+    try {
+      return this.pool.pool !== undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Whether this database takes named prepared statements (a server, not PGlite); asks it once. */
+  private async namedStatements(): Promise<boolean> {
+    if (this.named) return this.named;
+    return this.withClient(async () => this.named!);
   }
 
   async ping(): Promise<boolean> {

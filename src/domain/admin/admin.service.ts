@@ -128,8 +128,8 @@ export class AdminService {
   }
 
   private async redeem(token: string): Promise<StartedSession & { organizationId: string; memberId: string }> {
-    const refused = new Unauthenticated('invalid_bootstrap_link', 'This admin link is unknown, expired or already used: print a new one with `admin link`');
-    if (!token.startsWith(LINK_PREFIX) || token.length > 200) throw refused;
+    const refused = () => new Unauthenticated('invalid_bootstrap_link', 'This admin link is unknown, expired or already used: print a new one with `admin link`');
+    if (!token.startsWith(LINK_PREFIX) || token.length > 200) throw refused();
     // One transaction: the link is used up only if the session and its audit event exist.
     return this.db.transaction(async (tx) => {
       const row = await tx.maybeOne<{ organization_id: string; member_id: string; user_name: string }>(
@@ -140,7 +140,7 @@ export class AdminService {
          returning l.organization_id, l.member_id, m.user_name`,
         [hashSecret(token)],
       );
-      if (!row) throw refused;
+      if (!row) throw refused();
       const session = await this.sessions.start(row.organization_id, row.member_id, tx);
       await writeAudit(
         tx,

@@ -7,6 +7,7 @@ import { Conflict, Invalid, NotFound, Unauthenticated } from '../errors.js';
 import { hashSecret, issueSecret, sameHash } from '../secrets.js';
 import { writeAudit } from '../audit/audit.service.js';
 import type { RateLimitService } from '../rate-limit/rate-limit.service.js';
+import { CredentialCache } from '../credential-cache.js';
 
 export interface Organization {
   readonly id: string;
@@ -40,11 +41,24 @@ function toOrganization(r: OrgRow): Organization {
   return { id: r.organization_id, name: r.name, domain: r.domain, createdAt: toDate(r.created_at) };
 }
 
+/** A SCIM token this process has checked: its organisation, and when it last recorded the token's use. */
+interface KnownScimToken {
+  readonly organizationId: string;
+  lastUseRecordedAt: number;
+}
+
+const LAST_USE_EVERY_MS = 60_000;
+
 export class OrganizationService {
+  /** Checked SCIM tokens by hash: Entra's requests then cost no statement to authenticate (see CredentialCache). */
+  private readonly scimTokens: CredentialCache<KnownScimToken>;
+
   constructor(
     private readonly db: Db,
     private readonly rateLimits?: RateLimitService,
-  ) {}
+  ) {
+    this.scimTokens = new CredentialCache(db);
+  }
 
   async create(input: { name: string; domain: string }): Promise<Organization> {
     const name = typeof input.name === 'string' ? input.name.trim() : '';
@@ -99,7 +113,7 @@ export class OrganizationService {
   async enableScim(actor: Actor): Promise<{ token: string; status: ScimStatus }> {
     requireAdmin(actor);
     const secret = issueSecret(SCIM_TOKEN_PREFIX);
-    return this.db.transaction(async (tx) => {
+    const result = await this.db.transaction(async (tx) => {
       const row = await tx.maybeOne<{ rotated: boolean }>(
         `update organizations o set scim_enabled = true, scim_token_hash = ?, scim_token_prefix = ?, scim_token_created_at = now(),
            scim_token_last_used_at = null, updated_at = now()
@@ -116,12 +130,15 @@ export class OrganizationService {
       });
       return { token: secret.value, status: { enabled: true, tokenPrefix: secret.displayPrefix, tokenCreatedAt: new Date(), tokenLastUsedAt: null } };
     });
+    // Other processes hear of it from the database at commit; this one forgets at once.
+    this.scimTokens.forget();
+    return result;
   }
 
   /** Disables SCIM: the token is forgotten and every SCIM request answers 401. */
   async disableScim(actor: Actor): Promise<ScimStatus> {
     requireAdmin(actor);
-    return this.db.transaction(async (tx) => {
+    const status = await this.db.transaction<ScimStatus>(async (tx) => {
       const n = await tx.run(
         `update organizations set scim_enabled = false, scim_token_hash = null, scim_token_prefix = null,
            scim_token_created_at = null, scim_token_last_used_at = null, updated_at = now() where organization_id = ?`,
@@ -131,6 +148,8 @@ export class OrganizationService {
       await writeAudit(tx, actor, { action: 'scim.disable', resourceType: 'organization', resourceId: actor.organizationId });
       return { enabled: false, tokenPrefix: null, tokenCreatedAt: null, tokenLastUsedAt: null };
     });
+    this.scimTokens.forget();
+    return status;
   }
 
   async scimStatus(actor: Actor): Promise<ScimStatus> {
@@ -153,8 +172,10 @@ export class OrganizationService {
   }
 
   /**
-   * Resolves a SCIM bearer token to its organisation's SCIM actor. Records the
-   * last use at most once a minute, so a busy sync costs no write per request.
+   * Resolves a SCIM bearer token to its organisation's SCIM actor. A token
+   * this process checked before costs no statement while the process hears of
+   * every credential change (see CredentialCache). Records the last use at
+   * most once a minute, so a busy sync costs no write per request.
    * A failure counts against `client` (the caller's address): past the limit
    * the answer is RateLimited instead of Unauthenticated.
    */
@@ -168,25 +189,30 @@ export class OrganizationService {
   }
 
   private async checkScimToken(token: string): Promise<Actor> {
-    if (!token.startsWith(SCIM_TOKEN_PREFIX) || token.length > 200) {
-      throw new Unauthenticated('invalid_token', 'The SCIM token is missing, wrong, rotated or SCIM is disabled');
-    }
+    const refused = () => new Unauthenticated('invalid_token', 'The SCIM token is missing, wrong, rotated or SCIM is disabled');
+    if (!token.startsWith(SCIM_TOKEN_PREFIX) || token.length > 200) throw refused();
     const hash = hashSecret(token);
+    const known = await this.scimTokens.get(hash.toString('base64'), () => this.lookUpScimToken(hash));
+    if (!known) throw refused();
+    if (Date.now() - known.lastUseRecordedAt >= LAST_USE_EVERY_MS) {
+      known.lastUseRecordedAt = Date.now();
+      await this.db.sql.run(
+        `update organizations set scim_token_last_used_at = now()
+         where organization_id = ? and scim_token_hash = ? and (scim_token_last_used_at is null or scim_token_last_used_at < now() - interval '1 minute')`,
+        [known.organizationId, hash],
+      );
+    }
+    return { kind: 'scim', organizationId: known.organizationId, label: 'scim' };
+  }
+
+  private async lookUpScimToken(hash: Buffer): Promise<KnownScimToken | undefined> {
     const row = await this.db.sql.maybeOne<{ organization_id: string; scim_token_hash: Buffer; stale: boolean }>(
       `select organization_id, scim_token_hash,
          (scim_token_last_used_at is null or scim_token_last_used_at < now() - interval '1 minute') as stale
        from organizations where scim_token_hash = ? and scim_enabled`,
       [hash],
     );
-    if (!row || !sameHash(row.scim_token_hash, hash)) {
-      throw new Unauthenticated('invalid_token', 'The SCIM token is missing, wrong, rotated or SCIM is disabled');
-    }
-    if (row.stale) {
-      await this.db.sql.run(`update organizations set scim_token_last_used_at = now() where organization_id = ? and scim_token_hash = ?`, [
-        row.organization_id,
-        hash,
-      ]);
-    }
-    return { kind: 'scim', organizationId: row.organization_id, label: 'scim' };
+    if (!row || !sameHash(row.scim_token_hash, hash)) return undefined;
+    return { organizationId: row.organization_id, lastUseRecordedAt: row.stale ? 0 : Date.now() };
   }
 }
