@@ -172,6 +172,21 @@ describe('concurrency', () => {
     const members = (await scim.get(`/Groups/${g}`)).body.members.map((m: { value: string }) => m.value).sort();
     expect(members).toEqual([...ids].sort());
   });
+
+  it('parallel PATCHes of one user, each adding a custom attribute, lose none and each is audited once', async () => {
+    const { scim, actor } = await scimOrg(t, server);
+    const id = (await scim.post('/Users', { userName: 'contested@x.test' })).body.id;
+    const keys = Array.from({ length: 16 }, (_, i) => `k${i}`);
+    const replies = await Promise.all(keys.map((k) => scim.patch(`/Users/${id}`, patchOp({ op: 'Add', path: `metadata.${k}`, value: k.toUpperCase() }))));
+    expect(replies.map((r) => r.status)).toEqual(keys.map(() => 200));
+    const user = (await scim.get(`/Users/${id}`)).body;
+    expect(user.metadata).toEqual(Object.fromEntries(keys.map((k) => [k, k.toUpperCase()])));
+    // Every change bumped the version once: the ETag counts them.
+    expect(user.meta.version).toBe(`W/"${keys.length + 1}"`);
+    const patches = await t.domain.audit.list(actor, { actionPrefix: 'scim.user.patch', resourceId: id, limit: 100 });
+    expect(patches).toHaveLength(keys.length);
+    expect(new Set(patches.map((p) => Object.keys((p.detail.changes as { metadata: { to: object } }).metadata.to).length))).toEqual(new Set(keys.map((_, i) => i + 1)));
+  });
 });
 
 describe('provisioning log', () => {

@@ -55,14 +55,17 @@ export async function writeAudit(sql: Sql, actor: Actor, entry: AuditEntry): Pro
 /**
  * The audit row as one INSERT statement, to run on its own (writeAudit) or as a
  * CTE of the statement that makes the change: the change and its audit event
- * then commit together in a single round trip.
+ * then commit together in a single round trip. With `from` (the name of a CTE
+ * of that statement), the row is written only if `from` has a row: the audit
+ * event of a conditional change (an update that may find nothing to update).
  */
-export function auditInsert(actor: Actor, entry: AuditEntry): { sql: string; params: SqlParam[] } {
+export function auditInsert(actor: Actor, entry: AuditEntry, from?: string): { sql: string; params: SqlParam[] } {
   let detail = sqlJson(entry.detail ?? {});
   if (detail.length > MAX_DETAIL_CHARS) detail = sqlJson({ truncated: true, preview: detail.slice(0, 2000) });
+  const values = '?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb';
   return {
     sql: `insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, reason, detail)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)`,
+     ${from ? `select ${values} from ${from}` : `values (${values})`}`,
     params: [
       actor.organizationId,
       actor.kind,

@@ -3,11 +3,11 @@
 // lower(user_name) index; a violation becomes Conflict.
 import crypto from 'node:crypto';
 import { requireDirectoryReader, requireDirectoryWriter, type Actor } from '../actor.js';
-import { isForeignKeyViolation, isUniqueViolation, sqlArray, type Db, type Sql, type SqlParam } from '../db.js';
+import { isForeignKeyViolation, isUniqueViolation, sqlArray, type Db, type SqlParam } from '../db.js';
 import type { ResourceQuery } from '../query/filter-ast.js';
 import { compileFilter, compileSort } from '../query/filter-sql.js';
 import { memberAttributes } from './member.query.js';
-import { Conflict, Forbidden, Invalid, NotFound } from '../errors.js';
+import { Conflict, Forbidden, Invalid, NotFound, Unavailable } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { pageSize } from '../paging.js';
 import { auditInsert, writeAudit } from '../audit/audit.service.js';
@@ -69,6 +69,8 @@ export interface MemberPage {
 }
 
 export const MAX_PAGE_SIZE = 500;
+/** Rounds of read-and-write before a change of a hotly contested member gives up (each lost round is another change that won). */
+const MAX_UPDATE_ATTEMPTS = 50;
 
 /** How a use case labels its audit event (an edge names its protocol action and what was sent). */
 export interface AuditOpts {
@@ -150,18 +152,20 @@ export class MemberService {
   }
 
   /**
-   * Applies a change atomically: the row is locked, the next state computed,
-   * validated and written, and the audit event (with the difference) recorded.
-   * Deactivation ends the member's sessions at once.
+   * Applies a change atomically: the current state is read, the next one
+   * computed and validated, then written in ONE statement together with its
+   * audit event (the difference), and, when `active` flips, the end of the
+   * member's sessions and the access feed entry. The statement writes only if
+   * the member still has the version that was read; otherwise another change
+   * came first and this one is computed again from the new state. So changes
+   * of one member apply one after the other and none is lost, in two
+   * statements and no open transaction.
    */
   async update(actor: Actor, id: string, change: MemberChange, opts: AuditOpts = {}): Promise<Member> {
     requireDirectoryWriter(actor);
     if (!isUuid(id)) throw new NotFound('member', id);
-    return this.db.transaction(async (tx) => {
-      const row = await tx.maybeOne<MemberRow>(`select ${MEMBER_COLUMNS} from members where organization_id = ? and id = ? for update`, [
-        actor.organizationId,
-        id,
-      ]);
+    for (let attempt = 1; ; attempt++) {
+      const row = await this.db.sql.maybeOne<MemberRow>(`select ${MEMBER_COLUMNS} from members where organization_id = ? and id = ?`, [actor.organizationId, id]);
       if (!row) throw new NotFound('member', id);
       const current = toMember(row);
       const before = memberDataOf(current);
@@ -172,26 +176,34 @@ export class MemberService {
       if (changed.length === 0) return current;
       this.checkOwnership(actor, current, changed);
 
-      // The change and its audit event in one statement (the audit row as a CTE).
-      const audit = auditInsert(actor, {
-        action: opts.action ?? 'member.update',
-        resourceType: 'member',
-        resourceId: id,
-        resourceLabel: next.userName,
-        detail: { ...opts.detail, changes: diff },
-      });
+      const audit = auditInsert(
+        actor,
+        { action: opts.action ?? 'member.update', resourceType: 'member', resourceId: id, resourceLabel: next.userName, detail: { ...opts.detail, changes: diff } },
+        'upd',
+      );
+      const activeChanged = before.active !== next.active;
+      // Deactivation ends the member's sessions at once; either way door controllers hear of it through the feed.
+      const access = activeChanged
+        ? `, feed as (insert into access_changes (organization_id, kind, member_id) select organization_id, ?, id from upd)
+           ${next.active ? '' : ', ended as (delete from sessions where organization_id = ? and member_id = (select id from upd))'}`
+        : '';
+      const accessParams = activeChanged ? [next.active ? 'member_activated' : 'member_deactivated', ...(next.active ? [] : [actor.organizationId])] : [];
       const updated = await this.translate(next, () =>
-        tx.one<MemberRow>(
-          `with audit as (${audit.sql})
-           update members set (${WRITABLE_COLUMNS.join(', ')}) = (${WRITABLE_PLACEHOLDERS.join(', ')}),
-             version = version + 1, updated_at = now()
-           where organization_id = ? and id = ? returning ${MEMBER_COLUMNS}`,
-          [...audit.params, ...writableValues(next), actor.organizationId, id],
+        this.db.sql.maybeOne<MemberRow>(
+          `with upd as (
+             update members set (${WRITABLE_COLUMNS.join(', ')}) = (${WRITABLE_PLACEHOLDERS.join(', ')}),
+               version = version + 1, updated_at = now()
+             where organization_id = ? and id = ? and version = ? returning ${MEMBER_COLUMNS}
+           ),
+           audit as (${audit.sql})${access}
+           select * from upd`,
+          [...writableValues(next), actor.organizationId, id, current.version, ...audit.params, ...accessParams],
         ),
       );
-      if (before.active !== next.active) await this.onActiveChanged(tx, actor.organizationId, id, next.active);
-      return toMember(updated);
-    });
+      if (updated) return toMember(updated);
+      // Changed (or deleted) since it was read: read again. Each retry means another change succeeded.
+      if (attempt >= MAX_UPDATE_ATTEMPTS) throw new Unavailable('member_busy', 'This member is being changed by many requests at once; retry shortly');
+    }
   }
 
   async delete(actor: Actor, id: string, opts: AuditOpts = {}): Promise<void> {
@@ -340,11 +352,6 @@ export class MemberService {
     if (owned.length > 0) {
       throw new Forbidden('field_owned_by_entra', `This member is provisioned by Entra (SCIM); change ${owned.join(', ')} in Entra`, { fields: owned });
     }
-  }
-
-  private async onActiveChanged(tx: Sql, organizationId: string, memberId: string, active: boolean): Promise<void> {
-    if (!active) await tx.run(`delete from sessions where organization_id = ? and member_id = ?`, [organizationId, memberId]);
-    await recordAccessChange(tx, organizationId, { kind: active ? 'member_activated' : 'member_deactivated', memberId });
   }
 
   private async translate<T>(data: MemberData, write: () => Promise<T>): Promise<T> {

@@ -1,0 +1,85 @@
+// The domain's SQL layer: bound parameters, named prepared statements on a
+// PostgreSQL server (bounded per connection), none on PGlite, errors as
+// MikroORM's exceptions, transactions that commit or roll back whole.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { createTestDb, type TestDb } from '../setup/test-db.js';
+import { Db, isUniqueViolation } from '../../src/domain/db.js';
+import { migrate, openDatabase } from '../../src/infra/orm.js';
+
+let t: TestDb;
+beforeAll(async () => {
+  // One connection: every statement of the test runs on the session it inspects.
+  t = await createTestDb({ poolSize: 1 });
+});
+afterAll(async () => {
+  await t.close();
+});
+
+const prepared = (db: Db) => db.sql.all<{ name: string; statement: string }>(`select name, statement from pg_prepared_statements`);
+
+describe('Db on a PostgreSQL server', () => {
+  it('binds parameters (no inlining) and prepares a statement by name from its second run', async () => {
+    const text = `select ?::text as a, ?::int + 1 as b, ? as quote`;
+    const tricky = `it's "quoted" ? and \\ back`;
+    expect(await t.domain.db.sql.one(text, [tricky, 41, null])).toEqual({ a: tricky, b: 42, quote: null });
+    expect((await prepared(t.domain.db)).some((p) => p.statement.includes('$2::int + 1'))).toBe(false);
+    expect(await t.domain.db.sql.one(text, ['x', 1, 'y'])).toEqual({ a: 'x', b: 2, quote: 'y' });
+    expect((await prepared(t.domain.db)).filter((p) => p.statement.includes('$2::int + 1'))).toHaveLength(1);
+  });
+
+  it('refuses a statement whose placeholders and parameters disagree', async () => {
+    await expect(t.domain.db.sql.all(`select ?::int`, [1, 2])).rejects.toThrow(/1 placeholders but 2 parameters/);
+  });
+
+  it('keeps at most 200 named statements per connection; past that, new texts still run (unnamed)', async () => {
+    for (let i = 0; i < 240; i++) {
+      const text = `select ?::int + ${i} as n`;
+      expect(await t.domain.db.sql.one(text, [1])).toEqual({ n: 1 + i });
+      expect(await t.domain.db.sql.one(text, [2])).toEqual({ n: 2 + i });
+    }
+    const named = await prepared(t.domain.db);
+    expect(named.length).toBeLessThanOrEqual(200);
+    expect(named.length).toBeGreaterThan(150);
+  });
+
+  it('translates constraint errors inside and outside transactions, and rolls a failed transaction back whole', async () => {
+    await t.domain.db.sql.run(`create table if not exists db_test (organization_id uuid not null, k text primary key)`);
+    await t.domain.db.sql.run(`insert into db_test values (gen_random_uuid(), 'one')`);
+    const dup = await t.domain.db.sql.run(`insert into db_test values (gen_random_uuid(), 'one')`).catch((e: unknown) => e);
+    expect(dup).toBeInstanceOf(UniqueConstraintViolationException);
+    const inTx = await t.domain.db
+      .transaction(async (tx) => {
+        await tx.run(`insert into db_test values (gen_random_uuid(), 'two')`);
+        await tx.run(`insert into db_test values (gen_random_uuid(), 'one')`);
+      })
+      .catch((e: unknown) => e);
+    expect(isUniqueViolation(inTx)).toBe(true);
+    expect(await t.domain.db.sql.all(`select k from db_test order by k`)).toEqual([{ k: 'one' }]);
+    // A domain error thrown inside a transaction passes through as it is.
+    const own = new Error('mine');
+    await expect(t.domain.db.transaction(() => Promise.reject(own))).rejects.toBe(own);
+    await t.domain.db.sql.run(`drop table db_test`);
+  });
+});
+
+describe('Db on PGlite', () => {
+  it('runs the same statements with no named prepared statement (one session serves every connection)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-db-'));
+    const database = await openDatabase({ url: undefined, dataDir: dir, poolSize: 3 });
+    try {
+      await migrate(database.orm);
+      const db = new Db(database.orm);
+      // Several connections at once, the same text many times: with names they would clash in the one session.
+      const runs = await Promise.all(Array.from({ length: 12 }, (_, i) => db.sql.one<{ n: number }>(`select ?::int * 2 as n`, [i])));
+      expect(runs.map((r) => r.n)).toEqual(Array.from({ length: 12 }, (_, i) => i * 2));
+      expect(await prepared(db)).toEqual([]);
+    } finally {
+      await database.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
