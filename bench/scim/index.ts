@@ -3,6 +3,7 @@
 // (bare node:http + pg, minimal SQL). 8 requests in flight.
 //   npx tsx bench/scim/index.ts            (BENCH_SCALE=0.1: about a minute)
 //   BENCH_SCALE=1 npx tsx bench/scim/index.ts   (the issue's 10,000 users, 200 groups × 250)
+//   BENCH_ONLY=b50,b1,incremental,growth      (the phases to run after the users; default all)
 // Needs PostgreSQL at BENCH_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres):
 // a fresh database is created and dropped afterwards.
 import 'reflect-metadata';
@@ -220,7 +221,10 @@ function phases(sizes: Sizes, seedGrowth: (orgId: string, n: number) => Promise<
     Object.assign(st.figures, { growthFirstMs: first, growthLastMs: last, growthRatio: last / first, growthP99: pct(growthMs, 99) });
   };
 
-  return [users, groups('b50', 50), groups('b1', 1), incremental, growth];
+  // BENCH_ONLY=b50,growth (say) runs only those phases after the users they need.
+  const only = process.env.BENCH_ONLY?.split(',');
+  const named: [string, Phase][] = [['b50', groups('b50', 50)], ['b1', groups('b1', 1)], ['incremental', incremental], ['growth', growth]];
+  return [users, ...named.filter(([n]) => !only || only.includes(n)).map(([, p]) => p)];
 }
 
 function startProcess(file: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
@@ -311,7 +315,7 @@ export async function run(): Promise<void> {
 }
 
 function report(g: Figures, b: Figures): void {
-  const f = (n: number, d = 0) => n.toFixed(d);
+  const f = (n: number | undefined, d = 0) => (n === undefined ? "-" : n.toFixed(d));
   const rows: [string, string, string, string][] = [
     ['users/s (filter GET + POST)', f(g.usersPerSecond), f(b.usersPerSecond), `${f(g.usersPerSecond / b.usersPerSecond, 2)} (target ≥ 0.7)`],
     ['p99 POST /Users ms', f(g.postUserP99, 1), f(b.postUserP99, 1), `target ≤ 30`],

@@ -5,11 +5,21 @@
 // constant number of them whatever the data size.
 //
 // Statements go out in the extended protocol with their parameters bound, not
-// inlined into the text. On a PostgreSQL server a statement seen again becomes
-// a named prepared statement on its connection, so the server parses and plans
-// it once instead of on every request: the hot paths (Entra's SCIM traffic)
-// are a handful of statements run millions of times. PGlite serves every
-// connection from one session, so there statements stay unnamed.
+// inlined into the text. On a PostgreSQL server a statement this process runs
+// often becomes a named prepared statement on each connection, so the server
+// parses it once and, after a few runs, plans it once (a generic plan): the
+// hot paths (Entra's SCIM traffic) are a handful of statements run millions of
+// times, and planning a membership batch costs more than running it.
+//
+// A generic plan is costed once, with the table sizes of that moment. Made
+// while Entra's first cycle is filling an empty members table, it may pick
+// any index (on an empty table they all cost the same) and then walk the whole
+// organisation for every `userName eq` lookup (seen: 646 -> 276 users/s over
+// 10,000 users). So a statement is prepared only from its NAME_AFTER_RUNS-th
+// run, when its tables have grown past trivial, and each connection drops its
+// prepared statements every PLAN_REFRESH_MS to plan them again against the
+// tables as they are now. PGlite serves every connection from one session, so
+// there statements stay unnamed.
 import crypto from 'node:crypto';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
@@ -70,7 +80,7 @@ interface Prepared {
   readonly text: string;
   readonly placeholders: number;
   readonly name: string;
-  /** Executions so far; a statement is prepared from its second one (one-off texts never take a slot). */
+  /** Executions so far in this process: a statement is prepared from its NAME_AFTER_RUNS-th. */
   uses: number;
 }
 
@@ -78,6 +88,29 @@ interface Prepared {
 const MAX_TEXTS = 2000;
 /** Named statements per connection; past it, new texts run unnamed on that connection. */
 const MAX_NAMED_PER_CONNECTION = 200;
+/** Runs of a statement in this process before it is prepared by name (one-off texts never take a slot). */
+export const NAME_AFTER_RUNS = 100;
+/** How long a connection keeps its prepared statements (and their plans) before preparing them afresh. */
+export const PLAN_REFRESH_MS = 60_000;
+
+/** When each connection last dropped its prepared statements. */
+const preparedSince = new WeakMap<PgClient, number>();
+
+/** Drops the connection's prepared statements once they are PLAN_REFRESH_MS old (one statement, rarely). */
+async function refreshPlans(client: PgClient, refreshMs: number): Promise<void> {
+  const parsed = client.connection?.parsedStatements;
+  const since = preparedSince.get(client);
+  if (since === undefined || !parsed) {
+    preparedSince.set(client, Date.now());
+    return;
+  }
+  if (Date.now() - since < refreshMs) return;
+  preparedSince.set(client, Date.now());
+  if (Object.keys(parsed).length === 0) return;
+  await client.query({ text: 'deallocate all', values: [] });
+  // pg's own record of what this connection has prepared: now nothing.
+  for (const name of Object.keys(parsed)) delete parsed[name];
+}
 
 const texts = new Map<string, Prepared>();
 
@@ -100,7 +133,8 @@ function prepare(sql: string): Prepared {
 class PgSql implements Sql {
   constructor(
     private readonly client: PgClient,
-    private readonly named: boolean,
+    /** Runs after which a statement is prepared by name; undefined: never (PGlite). */
+    private readonly nameAfter: number | undefined,
     private readonly convert: (e: unknown) => unknown,
   ) {}
 
@@ -137,7 +171,7 @@ class PgSql implements Sql {
     if (p.placeholders !== params.length) throw new Error(`${p.placeholders} placeholders but ${params.length} parameters in: ${sql.slice(0, 80)}`);
     p.uses++;
     let name: string | undefined;
-    if (this.named && p.uses > 1) {
+    if (this.nameAfter !== undefined && p.uses > this.nameAfter) {
       const prepared = this.client.connection?.parsedStatements;
       if (prepared && (p.name in prepared || Object.keys(prepared).length < MAX_NAMED_PER_CONNECTION)) name = p.name;
     }
@@ -151,7 +185,10 @@ export class Db {
   /** Whether statements may be prepared by name (a PostgreSQL server; not PGlite). Known after the first connection. */
   private named: Promise<boolean> | undefined;
 
-  constructor(readonly orm: MikroORM) {}
+  constructor(
+    readonly orm: MikroORM,
+    private readonly opts: { nameAfterRuns?: number; planRefreshMs?: number } = {},
+  ) {}
 
   private get pool(): PoolClient {
     return this.orm.em.getConnection().getKnex().client as unknown as PoolClient;
@@ -170,7 +207,9 @@ export class Db {
         this.named = undefined;
         throw this.convert(e);
       });
-      return await fn(new PgSql(client, await this.named, (e) => this.convert(e)));
+      const named = await this.named;
+      if (named) await refreshPlans(client, this.opts.planRefreshMs ?? PLAN_REFRESH_MS).catch((e: unknown) => Promise.reject(this.convert(e)));
+      return await fn(new PgSql(client, named ? (this.opts.nameAfterRuns ?? NAME_AFTER_RUNS) : undefined, (e) => this.convert(e)));
     } finally {
       await this.pool.releaseConnection(client);
     }

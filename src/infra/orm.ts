@@ -38,7 +38,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       // queueing for knex's default minute; the pool reconnects on its own.
       driverOptions: {
         acquireConnectionTimeout: 5_000,
-        connection: { application_name: 'gatehouse', connectionTimeoutMillis: 3_000, statement_timeout: 30_000, ...(opts.url ? { options: '-c plan_cache_mode=force_custom_plan' } : {}) },
+        connection: { application_name: 'gatehouse', connectionTimeoutMillis: 3_000, statement_timeout: 30_000, ...(opts.url ? { options: '-c plan_cache_mode=force_generic_plan' } : {}) },
       },
       migrations: { migrationsList, transactional: true, allOrNothing: true, snapshot: false, silent: true },
       allowGlobalContext: true,

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { createTestDb, type TestDb } from '../setup/test-db.js';
-import { Db, isUniqueViolation } from '../../src/domain/db.js';
+import { Db, isUniqueViolation, NAME_AFTER_RUNS } from '../../src/domain/db.js';
 import { migrate, openDatabase } from '../../src/infra/orm.js';
 
 let t: TestDb;
@@ -22,13 +22,31 @@ afterAll(async () => {
 const prepared = (db: Db) => db.sql.all<{ name: string; statement: string }>(`select name, statement from pg_prepared_statements`);
 
 describe('Db on a PostgreSQL server', () => {
-  it('binds parameters (no inlining) and prepares a statement by name from its second run', async () => {
+  it('binds parameters (no inlining) and prepares a statement by name once it runs often', async () => {
     const text = `select ?::text as a, ?::int + 1 as b, ? as quote`;
     const tricky = `it's "quoted" ? and \\ back`;
     expect(await t.domain.db.sql.one(text, [tricky, 41, null])).toEqual({ a: tricky, b: 42, quote: null });
+    for (let i = 1; i < NAME_AFTER_RUNS; i++) await t.domain.db.sql.one(text, ['x', i, 'y']);
     expect((await prepared(t.domain.db)).some((p) => p.statement.includes('$2::int + 1'))).toBe(false);
     expect(await t.domain.db.sql.one(text, ['x', 1, 'y'])).toEqual({ a: 'x', b: 2, quote: 'y' });
     expect((await prepared(t.domain.db)).filter((p) => p.statement.includes('$2::int + 1'))).toHaveLength(1);
+  });
+
+  it('drops its prepared statements once they are old, and prepares them again (fresh plans for grown tables)', async () => {
+    const db = new Db(t.database.orm, { nameAfterRuns: 1, planRefreshMs: 300 });
+    const text = `select count(*)::int as n from organizations where organization_id <> ?`;
+    await db.sql.one(text, ['00000000-0000-0000-0000-000000000000']);
+    await new Promise((r) => setTimeout(r, 350));
+    await db.sql.one(text, ['00000000-0000-0000-0000-000000000000']);
+    const mine = async () => (await prepared(db)).filter((p) => p.statement.includes('organization_id <> $1'));
+    expect(await mine()).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 350));
+    // The next use of the connection drops everything it had prepared...
+    expect((await prepared(db)).length).toBeLessThanOrEqual(1);
+    expect(await mine()).toHaveLength(0);
+    // ...and the statement is prepared again on its next run, with the same answer.
+    expect(await db.sql.one(text, ['00000000-0000-0000-0000-000000000000'])).toEqual({ n: expect.any(Number) });
+    expect(await mine()).toHaveLength(1);
   });
 
   it('refuses a statement whose placeholders and parameters disagree', async () => {
@@ -36,12 +54,14 @@ describe('Db on a PostgreSQL server', () => {
   });
 
   it('keeps at most 200 named statements per connection; past that, new texts still run (unnamed)', async () => {
+    // Prepared from the second run here, to reach the bound quickly.
+    const db = new Db(t.database.orm, { nameAfterRuns: 1 });
     for (let i = 0; i < 240; i++) {
       const text = `select ?::int + ${i} as n`;
-      expect(await t.domain.db.sql.one(text, [1])).toEqual({ n: 1 + i });
-      expect(await t.domain.db.sql.one(text, [2])).toEqual({ n: 2 + i });
+      expect(await db.sql.one(text, [1])).toEqual({ n: 1 + i });
+      expect(await db.sql.one(text, [2])).toEqual({ n: 2 + i });
     }
-    const named = await prepared(t.domain.db);
+    const named = await prepared(db);
     expect(named.length).toBeLessThanOrEqual(200);
     expect(named.length).toBeGreaterThan(150);
   });

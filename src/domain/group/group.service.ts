@@ -455,6 +455,10 @@ export class GroupService {
       }
     });
     const detail = sqlJson(opts.detail ?? {});
+    // Only the parts a batch needs (an add-only PATCH has no delete), each keyed by
+    // (organization_id, group_id, member_id) so it walks the primary key, never the table.
+    const insert = add.length > 0;
+    const del = remove.length > 0;
     const row = await this.db.sql.maybeOne<GroupRow & { missing: string[]; applied: boolean }>(
       `with cur as (select ${GROUP_COLUMNS} from groups where organization_id = ? and id = ?),
        wanted as (select unnest(?::uuid[]) as member_id),
@@ -466,12 +470,12 @@ export class GroupService {
          returning id, display_name, version, updated_at
        ),
        ins as (
-         insert into group_members (organization_id, group_id, member_id)
-         select ?, g.id, k.member_id from g, known k on conflict do nothing returning member_id
+         ${insert ? `insert into group_members (organization_id, group_id, member_id)
+         select ?, ?, k.member_id from known k where exists (select 1 from g) on conflict do nothing returning member_id` : 'select null::uuid as member_id where false'}
        ),
        del as (
-         delete from group_members gm using g
-         where gm.organization_id = ? and gm.group_id = g.id and gm.member_id = any(?::uuid[]) returning gm.member_id
+         ${del ? `delete from group_members
+         where organization_id = ? and group_id = ? and member_id = any(?::uuid[]) and exists (select 1 from g) returning member_id` : 'select null::uuid as member_id where false'}
        ),
        feed as (
          insert into access_changes (organization_id, kind, group_id, member_id)
@@ -496,9 +500,8 @@ export class GroupService {
         org,
         id,
         sqlArray(editable),
-        org,
-        org,
-        sqlArray(remove),
+        ...(insert ? [org, id] : []),
+        ...(del ? [org, id, sqlArray(remove)] : []),
         org,
         id,
         org,
