@@ -7,19 +7,23 @@
 // Statements go out in the extended protocol with their parameters bound, not
 // inlined into the text. On a PostgreSQL server a statement this process runs
 // often becomes a named prepared statement on each connection, so the server
-// parses it once and, after a few runs, plans it once (a generic plan): the
-// hot paths (Entra's SCIM traffic) are a handful of statements run millions of
-// times, and planning a membership batch costs more than running it.
+// parses and plans it once (server connections use generic plans, see
+// infra/orm.ts): the hot paths (Entra's SCIM traffic) are a handful of
+// statements run millions of times, and planning a membership batch costs more
+// than running it.
 //
-// A generic plan is costed once, with the table sizes of that moment. Made
-// while Entra's first cycle is filling an empty members table, it may pick
-// any index (on an empty table they all cost the same) and then walk the whole
-// organisation for every `userName eq` lookup (seen: 646 -> 276 users/s over
-// 10,000 users). So a statement is prepared only from its NAME_AFTER_RUNS-th
-// run, when its tables have grown past trivial, and each connection drops its
-// prepared statements every PLAN_REFRESH_MS to plan them again against the
-// tables as they are now. PGlite serves every connection from one session, so
-// there statements stay unnamed.
+// A generic plan is costed once, with the statistics and table sizes of that
+// moment. Made while Entra's first cycle is filling a members table that has
+// no statistics yet, the org-only created_at index and the userName index cost
+// the same, and the plan may keep walking the whole organisation for every
+// `userName eq` lookup (seen: 646 -> 276 users/s over 10,000 users). So a
+// statement is prepared only from its NAME_AFTER_RUNS-th run in the process,
+// when its tables are past trivial (until then it is parsed and planned afresh
+// each time), and each connection drops its prepared statements every
+// PLAN_REFRESH_MS to plan them against the tables as they are now (PostgreSQL
+// also replans them itself whenever autovacuum refreshes the statistics).
+// PGlite serves every connection from one session, so there statements stay
+// unnamed.
 import crypto from 'node:crypto';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
@@ -89,9 +93,9 @@ const MAX_TEXTS = 2000;
 /** Named statements per connection; past it, new texts run unnamed on that connection. */
 const MAX_NAMED_PER_CONNECTION = 200;
 /** Runs of a statement in this process before it is prepared by name (one-off texts never take a slot). */
-export const NAME_AFTER_RUNS = 100;
+export const NAME_AFTER_RUNS = 1000;
 /** How long a connection keeps its prepared statements (and their plans) before preparing them afresh. */
-export const PLAN_REFRESH_MS = 60_000;
+export const PLAN_REFRESH_MS = 30_000;
 
 /** When each connection last dropped its prepared statements. */
 const preparedSince = new WeakMap<PgClient, number>();

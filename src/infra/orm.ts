@@ -36,6 +36,10 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       pool: { min: 0, max: opts.poolSize, idleTimeoutMillis: 10_000 },
       // Fail fast while the database is away (the request answers 503) instead of
       // queueing for knex's default minute; the pool reconnects on its own.
+      // Generic plans on a server: every statement of the domain is keyed by
+      // organization_id and a primary or unique key, and planning each run
+      // anew (custom plans) cost more than running it, foreign-key checks of
+      // every inserted row included (see domain/db.ts for when plans are made).
       driverOptions: {
         acquireConnectionTimeout: 5_000,
         connection: { application_name: 'gatehouse', connectionTimeoutMillis: 3_000, statement_timeout: 30_000, ...(opts.url ? { options: '-c plan_cache_mode=force_generic_plan' } : {}) },
