@@ -45,13 +45,15 @@ export function scimRouter(deps: { domain: Domain; config: Config }): express.Ro
 
   router.use(express.json({ type: ['application/json', 'application/scim+json'], limit: config.http.bodyLimitBytes, strict: false }));
 
+  // Written straight to Node's response: SCIM sets its own ETags (resource versions), so
+  // Express's send() (a hash of every body for an ETag of its own, charset handling) is not needed.
   const send = (res: Response, status: number, body?: unknown, headers: Record<string, string> = {}): void => {
-    res.status(status).set(headers);
     if (body === undefined) {
-      res.end();
+      res.writeHead(status, headers).end();
       return;
     }
-    res.set('Content-Type', CONTENT_TYPE).send(JSON.stringify(body));
+    const text = JSON.stringify(body);
+    res.writeHead(status, { ...headers, 'Content-Type': CONTENT_TYPE, 'Content-Length': String(Buffer.byteLength(text)) }).end(text);
   };
   const sendError = (res: Response, e: ScimErrorResponse): void => send(res, e.status, e.body, e.headers);
 

@@ -3,7 +3,7 @@
 // lower(user_name) index; a violation becomes Conflict.
 import crypto from 'node:crypto';
 import { requireDirectoryReader, requireDirectoryWriter, type Actor } from '../actor.js';
-import { isForeignKeyViolation, isUniqueViolation, sqlArray, type Db, type SqlParam } from '../db.js';
+import { isForeignKeyViolation, isUniqueViolation, sqlArray, toDate, type Db, type SqlParam } from '../db.js';
 import type { ResourceQuery } from '../query/filter-ast.js';
 import { compileFilter, compileSort } from '../query/filter-sql.js';
 import { memberAttributes } from './member.query.js';
@@ -96,6 +96,18 @@ export function sourceOf(actor: Actor): MemberSource {
   return actor.kind === 'scim' ? 'scim' : actor.kind === 'import' ? 'import' : 'admin';
 }
 
+/** What the database adds to a member it writes: the version and the times (the rest the caller knows). */
+interface StampRow {
+  version: number;
+  created_at: string | Date;
+  updated_at: string | Date;
+}
+const STAMP_COLUMNS = 'version, created_at, updated_at';
+
+function stamped(data: MemberData, who: Pick<Member, 'id' | 'organizationId' | 'source'>, row: StampRow): Member {
+  return { ...data, id: who.id, organizationId: who.organizationId, source: who.source, version: row.version, createdAt: toDate(row.created_at), updatedAt: toDate(row.updated_at) };
+}
+
 export class MemberService {
   constructor(private readonly db: Db) {}
 
@@ -105,22 +117,24 @@ export class MemberService {
     validateMemberData(data);
     const id = crypto.randomUUID();
     // One statement: the member and its audit event commit together (a CTE), in one round trip.
+    // The log keeps what the edge says was sent (Entra's request), else the member as stored.
     const audit = auditInsert(actor, {
       action: opts.action ?? 'member.create',
       resourceType: 'member',
       resourceId: id,
       resourceLabel: data.userName,
-      detail: { ...opts.detail, member: data },
+      detail: opts.detail ?? { member: data },
     });
+    const source = sourceOf(actor);
     const row = await this.translate(data, () =>
-      this.db.sql.one<MemberRow>(
+      this.db.sql.one<StampRow>(
         `with audit as (${audit.sql})
          insert into members (organization_id, id, source, ${WRITABLE_COLUMNS.join(', ')})
-         values (?, ?, ?, ${WRITABLE_PLACEHOLDERS.join(', ')}) returning ${MEMBER_COLUMNS}`,
-        [...audit.params, actor.organizationId, id, sourceOf(actor), ...writableValues(data)],
+         values (?, ?, ?, ${WRITABLE_PLACEHOLDERS.join(', ')}) returning ${STAMP_COLUMNS}`,
+        [...audit.params, actor.organizationId, id, source, ...writableValues(data)],
       ),
     );
-    return toMember(row);
+    return stamped(data, { id, organizationId: actor.organizationId, source }, row);
   }
 
   async get(actor: Actor, id: string): Promise<Member> {
@@ -189,18 +203,18 @@ export class MemberService {
         : '';
       const accessParams = activeChanged ? [next.active ? 'member_activated' : 'member_deactivated', ...(next.active ? [] : [actor.organizationId])] : [];
       const updated = await this.translate(next, () =>
-        this.db.sql.maybeOne<MemberRow>(
+        this.db.sql.maybeOne<StampRow>(
           `with upd as (
              update members set (${WRITABLE_COLUMNS.join(', ')}) = (${WRITABLE_PLACEHOLDERS.join(', ')}),
                version = version + 1, updated_at = now()
-             where organization_id = ? and id = ? and version = ? returning ${MEMBER_COLUMNS}
+             where organization_id = ? and id = ? and version = ? returning id, organization_id, ${STAMP_COLUMNS}
            ),
            audit as (${audit.sql})${access}
-           select * from upd`,
+           select ${STAMP_COLUMNS} from upd`,
           [...writableValues(next), actor.organizationId, id, current.version, ...audit.params, ...accessParams],
         ),
       );
-      if (updated) return toMember(updated);
+      if (updated) return stamped(next, current, updated);
       // Changed (or deleted) since it was read: read again. Each retry means another change succeeded.
       if (attempt >= MAX_UPDATE_ATTEMPTS) throw new Unavailable('member_busy', 'This member is being changed by many requests at once; retry shortly');
     }
