@@ -1,9 +1,13 @@
 // The baseline: the same SCIM requests answered with only the minimal SQL, on
 // bare node:http + pg (no framework, no ORM, no audit, no validation beyond
 // what the statements need). It is the limit for Node on this machine.
+// With BASELINE_HTTP=express the same handler runs behind an Express 5 app
+// (the framework alone, no middleware): the floor for anything built on
+// Express, which Gatehouse is.
 // Run by bench/scim/index.ts in its own process; prints {"port": N}.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import express from 'express';
 import pg from 'pg';
 
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DATABASE_POOL_SIZE ?? 10) });
@@ -99,9 +103,17 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
   return send(res, 404, { status: '404' });
 }
 
-const server = http.createServer((req, res) => {
+const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => {
   handle(req, res).catch((e: unknown) => send(res, 500, { status: '500', detail: String(e) }));
-});
+};
+let app: http.RequestListener = listener;
+if (process.env.BASELINE_HTTP === 'express') {
+  const e = express();
+  e.disable('x-powered-by');
+  e.use(listener);
+  app = e;
+}
+const server = http.createServer(app);
 server.keepAliveTimeout = 65_000;
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(JSON.stringify({ port: (server.address() as AddressInfo).port }) + '\n');

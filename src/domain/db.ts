@@ -88,7 +88,7 @@ interface Prepared {
   uses: number;
 }
 
-/** Distinct statement texts remembered (dynamic SQL such as SCIM filters varies; the least recently used are forgotten). */
+/** Distinct statement texts remembered (dynamic SQL such as SCIM filters varies; the oldest are forgotten, and a hot one soon comes back). */
 const MAX_TEXTS = 2000;
 /** Named statements per connection; past it, new texts run unnamed on that connection. */
 const MAX_NAMED_PER_CONNECTION = 200;
@@ -120,12 +120,7 @@ const texts = new Map<string, Prepared>();
 
 function prepare(sql: string): Prepared {
   let p = texts.get(sql);
-  if (p) {
-    // Map order is insertion order: re-inserting keeps the most recently used last.
-    texts.delete(sql);
-    texts.set(sql, p);
-    return p;
-  }
+  if (p) return p;
   let n = 0;
   const text = sql.replace(/\?/g, () => `$${++n}`);
   p = { text, placeholders: n, name: `gh_${crypto.createHash('sha1').update(text).digest('base64url').slice(0, 20)}`, uses: 0 };
@@ -175,10 +170,9 @@ class PgSql implements Sql {
     if (p.placeholders !== params.length) throw new Error(`${p.placeholders} placeholders but ${params.length} parameters in: ${sql.slice(0, 80)}`);
     p.uses++;
     let name: string | undefined;
-    if (this.nameAfter !== undefined && p.uses > this.nameAfter) {
-      const prepared = this.client.connection?.parsedStatements;
-      if (prepared && (p.name in prepared || Object.keys(prepared).length < MAX_NAMED_PER_CONNECTION)) name = p.name;
-    }
+    const prepared = this.nameAfter === undefined ? undefined : this.client.connection?.parsedStatements;
+    // Already prepared here (even if this process forgot the text meanwhile), or hot and room for it.
+    if (prepared && (p.name in prepared || (p.uses > this.nameAfter! && Object.keys(prepared).length < MAX_NAMED_PER_CONNECTION))) name = p.name;
     return this.client.query({ text: p.text, values: params as unknown[], name }).catch((e: unknown) => {
       throw this.convert(e);
     });

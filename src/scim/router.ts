@@ -380,8 +380,14 @@ function projection(req: Request) {
 /** What was sent, for the audit trail: long member lists are cut to their first entries. */
 function summarise(v: unknown): unknown {
   if (Array.isArray(v)) return v.length > 50 ? { first: v.slice(0, 50), count: v.length } : v;
-  if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, val]) => [k, summarise(val)]));
-  return v;
+  if (!isObject(v)) return v;
+  // Copied only where something was cut: a usual body is logged as it came.
+  let out: Record<string, unknown> | undefined;
+  for (const [k, val] of Object.entries(v)) {
+    const cut = summarise(val);
+    if (cut !== val) (out ??= { ...v })[k] = cut;
+  }
+  return out ?? v;
 }
 
 function summariseOps(ops: readonly PatchOperation[]): unknown {

@@ -5,7 +5,7 @@
 import crypto from 'node:crypto';
 import { actorId, requireDirectoryReader, requireDirectoryWriter, type Actor } from '../actor.js';
 import { isUniqueViolation, sqlArray, sqlJson, toDate, type Db, type Sql, type SqlParam } from '../db.js';
-import { Conflict, Forbidden, Invalid, NotFound } from '../errors.js';
+import { Conflict, Forbidden, Invalid, NotFound, Unavailable } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { auditInsert, writeAudit } from '../audit/audit.service.js';
 import { recordAccessChange, recordMembershipChanges } from '../access/access-feed.js';
@@ -442,7 +442,7 @@ export class GroupService {
    * version, the membership rows, the access feed and the audit event in ONE
    * statement (atomic on its own), whatever the batch's or the group's size. The
    * statement writes nothing unless every member exists and the actor may edit
-   * this group's membership; the reason is then raised here.
+   * this group's membership; only then is the reason looked up, to raise it here.
    */
   private async changeMembership(actor: Actor, id: string, add: string[], remove: string[], opts: AuditOpts): Promise<Group> {
     const org = actor.organizationId;
@@ -455,19 +455,16 @@ export class GroupService {
       }
     });
     const detail = sqlJson(opts.detail ?? {});
-    // Only the parts a batch needs (an add-only PATCH has no delete), each keyed by
-    // (organization_id, group_id, member_id) so it walks the primary key, never the table.
+    // Only the parts a batch needs (an add-only PATCH has no delete), each a walk of a
+    // primary key: (organization_id, id) of members, (organization_id, group_id, member_id).
     const insert = add.length > 0;
     const del = remove.length > 0;
-    const row = await this.db.sql.maybeOne<GroupRow & { missing: string[]; applied: boolean }>(
-      `with cur as (select ${GROUP_COLUMNS} from groups where organization_id = ? and id = ?),
-       wanted as (select unnest(?::uuid[]) as member_id),
-       known as (select w.member_id from wanted w join members m on m.organization_id = ? and m.id = w.member_id),
-       missing as (select coalesce(array_agg(member_id), '{}') as ids from wanted where member_id not in (select member_id from known)),
+    const row = await this.db.sql.maybeOne<GroupRow>(
+      `with ${insert ? `known as (select m.id as member_id from members m where m.organization_id = ? and m.id = any(?::uuid[])),` : ''}
        g as (
          update groups set version = version + 1, updated_at = now()
-         where organization_id = ? and id = ? and source = any(?::text[]) and cardinality((select ids from missing)) = 0
-         returning id, display_name, version, updated_at
+         where organization_id = ? and id = ? and source = any(?::text[]) ${insert ? 'and (select count(*) from known) = ?' : ''}
+         returning ${GROUP_COLUMNS}
        ),
        ins as (
          ${insert ? `insert into group_members (organization_id, group_id, member_id)
@@ -488,18 +485,13 @@ export class GroupService {
                 ?::jsonb || jsonb_build_object('membersAdded', (select count(*) from ins), 'membersRemoved', (select count(*) from del))
          from g
        )
-       select cur.organization_id, cur.id, cur.display_name, cur.external_id, cur.source,
-              coalesce(g.version, cur.version) as version, cur.created_at, coalesce(g.updated_at, cur.updated_at) as updated_at,
-              (select ids from missing)::text[] as missing, g.id is not null as applied
-       from cur left join g on true`,
+       select * from g`,
       [
-        org,
-        id,
-        sqlArray(add),
-        org,
+        ...(insert ? [org, sqlArray(add)] : []),
         org,
         id,
         sqlArray(editable),
+        ...(insert ? [add.length] : []),
         ...(insert ? [org, id] : []),
         ...(del ? [org, id, sqlArray(remove)] : []),
         org,
@@ -515,16 +507,21 @@ export class GroupService {
         detail.length > 16_000 ? sqlJson({ truncated: true, preview: detail.slice(0, 2000) }) : detail,
       ],
     );
-    if (!row) throw new NotFound('group', id);
-    if (!row.applied) {
-      assertCanEditMembership(actor, row);
-      const missing = row.missing ?? [];
-      if (missing.length > 0) {
-        throw new Invalid('unknown_member', `Unknown member id(s): ${missing.slice(0, 5).join(', ')}`, 'members', { ids: missing.slice(0, 50) });
-      }
-      throw new NotFound('group', id); // deleted while we looked
+    if (row) return toGroup(row);
+    // Nothing was written: say why (the group is unknown, not editable by this actor, or a member is unknown).
+    const group = await this.db.sql.maybeOne<{ source: MemberSource; display_name: string }>(`select source, display_name from groups where organization_id = ? and id = ?`, [org, id]);
+    if (!group) throw new NotFound('group', id);
+    assertCanEditMembership(actor, group);
+    const missing = await this.db.sql.all<{ id: string }>(
+      `select w.id::text as id from unnest(?::uuid[]) as w(id) where not exists (select 1 from members m where m.organization_id = ? and m.id = w.id) order by 1`,
+      [sqlArray(add), org],
+    );
+    if (missing.length > 0) {
+      const ids = missing.map((m) => m.id);
+      throw new Invalid('unknown_member', `Unknown member id(s): ${ids.slice(0, 5).join(', ')}`, 'members', { ids: ids.slice(0, 50) });
     }
-    return toGroup(row);
+    // A member or the group vanished between the two statements: nothing was applied; a retry decides.
+    throw new Unavailable('concurrent_change', 'The group or its members changed while this request ran; retry');
   }
 
   /** Inserts memberships of existing members; unknown ids make the whole change fail. */
