@@ -79,6 +79,11 @@ export interface Subscription {
   close(): void;
 }
 
+/** Payloads of the listener's own delivery probes. */
+const PROBE_PREFIX = 'probe:';
+/** How often a listener checks that notifications still reach it, and how long it waits for its probe. */
+export const LISTEN_TIMING = { probeEveryMs: 10_000, probeTimeoutMs: 5_000 };
+
 /** A statement in the form the server takes: `?` turned into `$1…$n`, and the name it is prepared under. */
 interface Prepared {
   readonly text: string;
@@ -248,17 +253,43 @@ export class Db {
 
   /**
    * Listens on a notification channel over a connection of its own, and keeps
-   * listening across lost connections (reconnecting with back-off). On PGlite,
-   * which serves every connection from one session, there are no
-   * notifications to receive: the listener is simply never live.
+   * listening across lost connections (reconnecting with back-off). It says it
+   * is live only while it hears its own probes: a notification it sends through
+   * the pool every few seconds, as any change would be sent, must come back on
+   * the listening connection. So a path that does not deliver notifications (a
+   * pooler in transaction mode, a connection gone quiet) makes it not live
+   * instead of silently deaf. On PGlite, which serves every connection from one
+   * session, there are no notifications to receive: never live.
    */
-  listen(channel: string, listener: ChannelListener): Subscription {
+  listen(channel: string, listener: ChannelListener, timing: { probeEveryMs: number; probeTimeoutMs: number } = LISTEN_TIMING): Subscription {
     let closed = false;
     let client: pg.Client | undefined;
     let retry: NodeJS.Timeout | undefined;
+    let nextProbe: NodeJS.Timeout | undefined;
     let delay = 250;
+    const awaiting = new Map<string, () => void>();
+
+    /** True once a probe sent through the pool is heard on `c`. */
+    const probe = async (c: pg.Client): Promise<boolean> => {
+      const id = `${PROBE_PREFIX}${crypto.randomUUID()}`;
+      const heard = new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => {
+          awaiting.delete(id);
+          resolve(false);
+        }, timing.probeTimeoutMs);
+        timer.unref();
+        awaiting.set(id, () => {
+          clearTimeout(timer);
+          awaiting.delete(id);
+          resolve(true);
+        });
+      });
+      await this.sql.run(`select pg_notify(?, ?)`, [channel, id]);
+      return (await heard) && client === c;
+    };
     const down = () => {
       listener.live(false);
+      clearTimeout(nextProbe);
       const c = client;
       client = undefined;
       c?.removeAllListeners('notification');
@@ -267,6 +298,15 @@ export class Db {
       retry = setTimeout(() => void connect(), delay);
       retry.unref();
       delay = Math.min(delay * 2, 30_000);
+    };
+    const keepProbing = (c: pg.Client) => {
+      nextProbe = setTimeout(() => {
+        probe(c).then(
+          (ok) => (ok ? keepProbing(c) : client === c && down()),
+          () => client === c && down(),
+        );
+      }, timing.probeEveryMs);
+      nextProbe.unref();
     };
     const connect = async () => {
       if (closed) return;
@@ -277,17 +317,26 @@ export class Db {
         client = c;
         // A listening connection must not keep the process alive on its own.
         (c as unknown as { connection?: { stream?: { unref?(): void } } }).connection?.stream?.unref?.();
-        c.on('notification', (m) => m.channel === channel && listener.notified(m.payload ?? ''));
+        c.on('notification', (m) => {
+          if (m.channel !== channel) return;
+          const payload = m.payload ?? '';
+          // Probes (this process's or another's) are not changes.
+          if (payload.startsWith(PROBE_PREFIX)) awaiting.get(payload)?.();
+          else listener.notified(payload);
+        });
         c.on('error', () => client === c && down());
         c.on('end', () => client === c && down());
         await c.query(`listen "${channel.replace(/"/g, '""')}"`);
+        if (!(await probe(c))) return void (client === c && down());
         delay = 250;
-        if (client === c) listener.live(true);
+        listener.live(true);
+        keepProbing(c);
       } catch {
         down();
       }
     };
-    void connect();
+    // Outside any caller's context (countStatements): this is the process's, not a request's.
+    counter.exit(() => void connect());
     // The subscription ends with the ORM: nobody else need remember to close it.
     const watch = setInterval(() => {
       if (!this.poolOpen()) close();
@@ -297,6 +346,7 @@ export class Db {
       closed = true;
       clearInterval(watch);
       clearTimeout(retry);
+      clearTimeout(nextProbe);
       listener.live(false);
       client?.end().catch(() => undefined);
       client = undefined;

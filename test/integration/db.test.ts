@@ -49,6 +49,31 @@ describe('Db on a PostgreSQL server', () => {
     expect(await mine()).toHaveLength(1);
   });
 
+  it('listens: live once it hears its own probe; probes of other processes are not notifications; a real one is', async () => {
+    const timing = { probeEveryMs: 50, probeTimeoutMs: 2000 };
+    const heard: string[][] = [[], []];
+    const live = [false, false];
+    const other = await openDatabase({ url: t.url, dataDir: '/nonexistent', poolSize: 1 });
+    const dbs = [new Db(t.database.orm), new Db(other.orm)];
+    const subs = dbs.map((db, i) => db.listen('db_test_channel', { notified: (p) => heard[i]!.push(p), live: (v) => (live[i] = v) }, timing));
+    try {
+      const until = Date.now() + 5000;
+      while (!(live[0] && live[1]) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      expect(live).toEqual([true, true]);
+      // Both keep probing (every 50 ms) and hear each other's probes: none of them is a change.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(heard).toEqual([[], []]);
+      await t.domain.db.sql.run(`select pg_notify('db_test_channel', 'changed')`);
+      const until2 = Date.now() + 2000;
+      while (heard.some((h) => h.length === 0) && Date.now() < until2) await new Promise((r) => setTimeout(r, 20));
+      expect(heard).toEqual([['changed'], ['changed']]);
+    } finally {
+      for (const sub of subs) sub.close();
+      await other.close();
+    }
+    expect(live).toEqual([false, false]);
+  });
+
   it('refuses a statement whose placeholders and parameters disagree', async () => {
     await expect(t.domain.db.sql.all(`select ?::int`, [1, 2])).rejects.toThrow(/1 placeholders but 2 parameters/);
   });
@@ -97,6 +122,12 @@ describe('Db on PGlite', () => {
       const runs = await Promise.all(Array.from({ length: 12 }, (_, i) => db.sql.one<{ n: number }>(`select ?::int * 2 as n`, [i])));
       expect(runs.map((r) => r.n)).toEqual(Array.from({ length: 12 }, (_, i) => i * 2));
       expect(await prepared(db)).toEqual([]);
+      // No notifications on PGlite: a listener never claims to be live (so credentials are always checked in the database).
+      let live = false;
+      const sub = db.listen('db_test_channel', { notified: () => undefined, live: (v) => (live = v) }, { probeEveryMs: 50, probeTimeoutMs: 200 });
+      await new Promise((r) => setTimeout(r, 500));
+      sub.close();
+      expect(live).toBe(false);
     } finally {
       await database.close();
       fs.rmSync(dir, { recursive: true, force: true });
