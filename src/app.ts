@@ -48,6 +48,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
   });
 
   const closers: (() => Promise<void>)[] = [];
+  // Fresh planner statistics while Entra's first cycle fills the directory (see Db.keepStatistics).
+  const statistics = domain.db.keepStatistics(['members', 'groups', 'group_members', 'shares', 'sessions', 'access_changes', 'audit_events']);
+  closers.push(async () => statistics.close());
   // The edges. Each gets the domain and the config, and parses its own bodies.
   // SCIM 2.0 (Entra provisioning): its own JSON parser, auth, errors and 404s.
   app.use('/scim/v2', scimRouter({ domain, config }));

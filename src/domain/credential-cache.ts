@@ -60,14 +60,4 @@ export class CredentialCache<V> {
     this.generation++;
     this.entries.clear();
   }
-
-  /** Whether this process can remember credentials now (it hears every change). */
-  get live(): boolean {
-    return this.isLive;
-  }
-
-  close(): void {
-    this.subscription?.close();
-    this.subscription = undefined;
-  }
 }

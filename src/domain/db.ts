@@ -354,6 +354,49 @@ export class Db {
     return { close };
   }
 
+  /**
+   * Keeps the planner's statistics of `tables` current while they grow fast,
+   * as during Entra's first cycle: every `everyMs`, a table changed by more
+   * than a fifth of its rows (and at least 500) since its last analysis is
+   * analysed (one process at a time). Autovacuum does the same, but only
+   * every minute or so and never on PGlite; without statistics a plan can
+   * take a whole-table scan for a primary-key lookup, and PostgreSQL replans
+   * prepared statements as soon as a table is analysed.
+   */
+  keepStatistics(tables: readonly string[], everyMs = 5_000): Subscription {
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    const round = async () => {
+      const stale = await this.sql.all<{ relname: string }>(
+        `select relname from pg_stat_user_tables
+         where schemaname = current_schema() and relname = any(?::text[]) and n_mod_since_analyze > greatest(500, 0.2 * n_live_tup)`,
+        [sqlArray(tables)],
+      );
+      for (const { relname } of stale) {
+        if (stopped) return;
+        await this.transaction(async (tx) => {
+          // Another process analysing the same table: leave it to that one.
+          const [mine] = await tx.all<{ ok: boolean }>(`select pg_try_advisory_xact_lock(hashtext('gatehouse.analyze.' || ?)) as ok`, [relname]);
+          if (mine?.ok) await tx.run(`analyze "${relname.replace(/"/g, '""')}"`);
+        });
+      }
+    };
+    const schedule = () => {
+      if (stopped || !this.poolOpen()) return;
+      timer = setTimeout(() => {
+        round().then(schedule, schedule);
+      }, everyMs);
+      timer.unref();
+    };
+    counter.exit(schedule);
+    return {
+      close() {
+        stopped = true;
+        clearTimeout(timer);
+      },
+    };
+  }
+
   private poolOpen(): boolean {
     try {
       return this.pool.pool !== undefined;

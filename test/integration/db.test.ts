@@ -74,6 +74,23 @@ describe('Db on a PostgreSQL server', () => {
     expect(live).toEqual([false, false]);
   });
 
+  it('analyses a table that grew fast, without waiting for autovacuum', async () => {
+    await t.domain.db.sql.run(`create table stats_test (organization_id uuid not null, n int not null)`);
+    await t.domain.db.sql.run(`insert into stats_test select gen_random_uuid(), i from generate_series(1, 3000) i`);
+    const analysed = () => t.domain.db.sql.one<{ done: boolean }>(`select last_analyze is not null or last_autoanalyze is not null as done from pg_stat_user_tables where relname = 'stats_test'`);
+    expect((await analysed()).done).toBe(false);
+    const keeper = t.domain.db.keepStatistics(['stats_test'], 100);
+    try {
+      const until = Date.now() + 10_000;
+      while (!(await analysed()).done && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      expect((await analysed()).done).toBe(true);
+      expect((await t.domain.db.sql.one<{ n: number }>(`select reltuples::int as n from pg_class where relname = 'stats_test'`)).n).toBe(3000);
+    } finally {
+      keeper.close();
+      await t.domain.db.sql.run(`drop table stats_test`);
+    }
+  });
+
   it('refuses a statement whose placeholders and parameters disagree', async () => {
     await expect(t.domain.db.sql.all(`select ?::int`, [1, 2])).rejects.toThrow(/1 placeholders but 2 parameters/);
   });

@@ -1,6 +1,7 @@
-// Member use cases. Each runs in one transaction and writes its audit event
-// (and any access change) in it. userName uniqueness is the database's
-// lower(user_name) index; a violation becomes Conflict.
+// Member use cases. Each is atomic (one statement, or one transaction) and
+// writes its audit event (and any access change) with the change. userName
+// uniqueness is the database's lower(user_name) index; a violation becomes
+// Conflict.
 import crypto from 'node:crypto';
 import { requireDirectoryReader, requireDirectoryWriter, type Actor } from '../actor.js';
 import { isForeignKeyViolation, isUniqueViolation, sqlArray, toDate, type Db, type SqlParam } from '../db.js';
