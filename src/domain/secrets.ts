@@ -17,7 +17,8 @@ export function issueSecret(prefix: string): IssuedSecret {
 }
 
 export function hashSecret(value: string): Buffer {
-  return crypto.createHash('sha256').update(value, 'utf8').digest();
+  // The one-shot form: every SCIM request hashes its token, and a Hash object per call cost more than the hashing.
+  return crypto.hash('sha256', value, 'buffer');
 }
 
 /** Constant-time equality of two hashes (lookups are by hash; this is the final check). */
