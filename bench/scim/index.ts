@@ -65,7 +65,7 @@ function expectStatus(r: Timed, status: number, what: string): void {
   if (r.status !== status) throw new Error(`${what}: expected ${status}, got ${r.status}: ${r.body.slice(0, 300)}`);
 }
 
-/** Runs `tasks` with CONCURRENCY in flight. */
+/** Runs `fn` on every item with CONCURRENCY in flight; returns the seconds it took. */
 async function pool<T>(items: T[], fn: (item: T) => Promise<void>): Promise<number> {
   let next = 0;
   const started = performance.now();
@@ -124,108 +124,152 @@ export interface Figures {
 interface State {
   ids: string[];
   figures: Partial<Figures>;
+  /** Accumulated over the rounds of the phase running now. */
+  seconds: number;
+  ms: Record<string, number[]>;
 }
 
 type Sizes = { users: number; groups: number; groupSize: number; growth: number };
-type Phase = (t: Target, st: State) => Promise<void>;
 
-/** The phases of an Entra initial and incremental cycle; each runs on both targets back to back, so both see the same machine load. */
+/**
+ * One phase of the cycle: `items` split into ROUNDS slices; each slice runs on
+ * every target in turn (with CONCURRENCY in flight), so a noisy neighbour on
+ * this shared machine slows all targets alike instead of the one it happens
+ * to meet. `item` does one item's requests; `done` turns the totals into figures.
+ */
+interface Phase {
+  readonly name: string;
+  readonly items: (st: State) => number;
+  prepare?(t: Target, st: State): Promise<void>;
+  item(t: Target, st: State, i: number): Promise<void>;
+  /** Sequential (one request at a time), not CONCURRENCY in flight. */
+  readonly sequential?: boolean;
+  done(st: State, items: number): Partial<Figures>;
+}
+
+const ROUNDS = 10;
+
+async function runPhase(phase: Phase, targets: [Target, State][]): Promise<void> {
+  for (const [t, st] of targets) {
+    st.seconds = 0;
+    st.ms = {};
+    await phase.prepare?.(t, st);
+  }
+  const n = phase.items(targets[0]![1]);
+  // Slices of a multiple of CONCURRENCY items, so every round keeps all of them in flight to its end.
+  const size = phase.sequential ? Math.ceil(n / ROUNDS) : CONCURRENCY * Math.max(1, Math.floor(n / (CONCURRENCY * ROUNDS)));
+  for (let from = 0; from < n; from += size) {
+    const slice = Array.from({ length: Math.min(size, n - from) }, (_, k) => from + k);
+    for (const [t, st] of targets) {
+      if (phase.sequential) {
+        const started = performance.now();
+        for (const i of slice) await phase.item(t, st, i);
+        st.seconds += (performance.now() - started) / 1000;
+      } else {
+        st.seconds += await pool(slice, (i) => phase.item(t, st, i));
+      }
+    }
+  }
+  for (const [, st] of targets) Object.assign(st.figures, phase.done(st, n));
+}
+
+function timed(st: State, key: string, r: Timed): Timed {
+  (st.ms[key] ??= []).push(r.ms);
+  return r;
+}
+
+/** The phases of an Entra initial and incremental cycle. */
 function phases(sizes: Sizes, seedGrowth: (orgId: string, n: number) => Promise<string[]>): Phase[] {
   // 1. Users: filter GET then POST, per user.
-  const users: Phase = async (t, st) => {
-    const tag = t.name;
-    const getMs: number[] = [];
-    const postMs: number[] = [];
-    const sec = await pool(
-      Array.from({ length: sizes.users }, (_, i) => i),
-      async (i) => {
-        const q = await request(t, 'GET', `/Users?filter=${encodeURIComponent(`userName eq "${tag}.user${i}@contoso.com"`)}`);
-        expectStatus(q, 200, 'GET /Users?filter');
-        getMs.push(q.ms);
-        const c = await request(t, 'POST', '/Users', entraUser(i, tag));
-        expectStatus(c, 201, 'POST /Users');
-        postMs.push(c.ms);
-        st.ids[i] = (JSON.parse(c.body) as { id: string }).id;
-      },
-    );
-    Object.assign(st.figures, { usersPerSecond: sizes.users / sec, postUserP99: pct(postMs, 99), getFilterP99: pct(getMs, 99) });
+  const users: Phase = {
+    name: 'users',
+    items: () => sizes.users,
+    async item(t, st, i) {
+      const q = timed(st, 'get', await request(t, 'GET', `/Users?filter=${encodeURIComponent(`userName eq "${t.name}.user${i}@contoso.com"`)}`));
+      expectStatus(q, 200, 'GET /Users?filter');
+      const c = timed(st, 'post', await request(t, 'POST', '/Users', entraUser(i, t.name)));
+      expectStatus(c, 201, 'POST /Users');
+      st.ids[i] = (JSON.parse(c.body) as { id: string }).id;
+    },
+    done: (st, n) => ({ usersPerSecond: n / st.seconds, postUserP99: pct(st.ms.post!, 99), getFilterP99: pct(st.ms.get!, 99) }),
   };
 
   // 2. Groups: filter GET, POST, then PATCH adding members, in batches of 50 or one per PATCH.
-  const groups =
-    (label: string, batch: number): Phase =>
-    async (t, st) => {
-      const patchMs: number[] = [];
-      const sec = await pool(
-        Array.from({ length: sizes.groups }, (_, g) => g),
-        async (g) => {
-          const name = `${t.name}-${label}-group-${g}`;
-          const q = await request(t, 'GET', `/Groups?excludedAttributes=members&filter=${encodeURIComponent(`displayName eq "${name}"`)}`);
-          expectStatus(q, 200, 'GET /Groups?filter');
-          const c = await request(t, 'POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], externalId: crypto.randomUUID(), displayName: name, members: [] });
-          expectStatus(c, 201, 'POST /Groups');
-          const gid = (JSON.parse(c.body) as { id: string }).id;
-          const members = Array.from({ length: sizes.groupSize }, (_, k) => st.ids[(g * 37 + k) % st.ids.length]!);
-          for (let k = 0; k < members.length; k += batch) {
-            const r = await request(t, 'PATCH', `/Groups/${gid}`, addMembers(members.slice(k, k + batch)));
-            expectStatus(r, 204, 'PATCH /Groups');
-            patchMs.push(r.ms);
-          }
-        },
-      );
-      const perSecond = (sizes.groups * sizes.groupSize) / sec;
-      if (batch === 1) Object.assign(st.figures, { membershipsPerSecondSingle: perSecond, patchSingleP99: pct(patchMs, 99) });
-      else Object.assign(st.figures, { membershipsPerSecondBatch: perSecond, patchBatchP99: pct(patchMs, 99) });
-    };
+  const groups = (label: string, batch: number): Phase => ({
+    name: label,
+    items: () => sizes.groups,
+    async item(t, st, g) {
+      const name = `${t.name}-${label}-group-${g}`;
+      const q = await request(t, 'GET', `/Groups?excludedAttributes=members&filter=${encodeURIComponent(`displayName eq "${name}"`)}`);
+      expectStatus(q, 200, 'GET /Groups?filter');
+      const c = await request(t, 'POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], externalId: crypto.randomUUID(), displayName: name, members: [] });
+      expectStatus(c, 201, 'POST /Groups');
+      const gid = (JSON.parse(c.body) as { id: string }).id;
+      const members = Array.from({ length: sizes.groupSize }, (_, k) => st.ids[(g * 37 + k) % st.ids.length]!);
+      for (let k = 0; k < members.length; k += batch) {
+        expectStatus(timed(st, 'patch', await request(t, 'PATCH', `/Groups/${gid}`, addMembers(members.slice(k, k + batch)))), 204, 'PATCH /Groups');
+      }
+    },
+    done(st, n) {
+      const perSecond = (n * sizes.groupSize) / st.seconds;
+      return batch === 1
+        ? { membershipsPerSecondSingle: perSecond, patchSingleP99: pct(st.ms.patch!, 99) }
+        : { membershipsPerSecondBatch: perSecond, patchBatchP99: pct(st.ms.patch!, 99) };
+    },
+  });
 
   // 3. Incremental: Replace of a few attributes, then active "False" for one in ten.
-  const incremental: Phase = async (t, st) => {
-    const incMs: number[] = [];
-    const sec = await pool(
-      st.ids.map((id, i) => ({ id, i })),
-      async ({ id, i }) => {
-        const r = await request(t, 'PATCH', `/Users/${id}`, {
-          schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
-          Operations: [
-            { op: 'Replace', path: 'displayName', value: `User ${i} (renamed)` },
-            { op: 'Replace', path: 'name.givenName', value: `G${i}` },
-            { op: 'Replace', path: 'title', value: 'Engineer' },
-          ],
-        });
-        expectStatus(r, 200, 'PATCH /Users');
-        incMs.push(r.ms);
-        if (i % 10 === 0) {
-          const d = await request(t, 'PATCH', `/Users/${id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] });
-          expectStatus(d, 200, 'PATCH /Users active');
-          incMs.push(d.ms);
-        }
-      },
-    );
-    Object.assign(st.figures, { incrementalPerSecond: incMs.length / sec, incrementalP99: pct(incMs, 99) });
+  const incremental: Phase = {
+    name: 'incremental',
+    items: (st) => st.ids.length,
+    async item(t, st, i) {
+      const id = st.ids[i]!;
+      const r = await request(t, 'PATCH', `/Users/${id}`, {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+        Operations: [
+          { op: 'Replace', path: 'displayName', value: `User ${i} (renamed)` },
+          { op: 'Replace', path: 'name.givenName', value: `G${i}` },
+          { op: 'Replace', path: 'title', value: 'Engineer' },
+        ],
+      });
+      expectStatus(timed(st, 'patch', r), 200, 'PATCH /Users');
+      if (i % 10 === 0) {
+        const d = await request(t, 'PATCH', `/Users/${id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] });
+        expectStatus(timed(st, 'patch', d), 200, 'PATCH /Users active');
+      }
+    },
+    done: (st) => ({ incrementalPerSecond: st.ms.patch!.length / st.seconds, incrementalP99: pct(st.ms.patch!, 99) }),
   };
 
   // 4. One group grown to `growth` members in batches of 50, one PATCH at a time.
-  const growth: Phase = async (t, st) => {
-    const growthIds = await seedGrowth(t.orgId, sizes.growth);
-    const gc = await request(t, 'POST', '/Groups', { displayName: `${t.name}-growth`, members: [] });
-    expectStatus(gc, 201, 'POST /Groups growth');
-    const gid = (JSON.parse(gc.body) as { id: string }).id;
-    const growthMs: number[] = [];
-    for (let k = 0; k < growthIds.length; k += 50) {
-      const r = await request(t, 'PATCH', `/Groups/${gid}`, addMembers(growthIds.slice(k, k + 50)));
-      expectStatus(r, 204, 'PATCH /Groups growth');
-      growthMs.push(r.ms);
-    }
-    // Medians of the first and last ten batches: one batch alone is mostly noise.
-    const first = median(growthMs.slice(0, 10));
-    const last = median(growthMs.slice(-10));
-    Object.assign(st.figures, { growthFirstMs: first, growthLastMs: last, growthRatio: last / first, growthP99: pct(growthMs, 99) });
+  const growthState = new Map<string, { gid: string; ids: string[] }>();
+  const growth: Phase = {
+    name: 'growth',
+    sequential: true,
+    items: () => Math.ceil(sizes.growth / 50),
+    async prepare(t) {
+      const ids = await seedGrowth(t.orgId, sizes.growth);
+      const gc = await request(t, 'POST', '/Groups', { displayName: `${t.name}-growth`, members: [] });
+      expectStatus(gc, 201, 'POST /Groups growth');
+      growthState.set(t.name, { gid: (JSON.parse(gc.body) as { id: string }).id, ids });
+    },
+    async item(t, st, b) {
+      const g = growthState.get(t.name)!;
+      expectStatus(timed(st, 'patch', await request(t, 'PATCH', `/Groups/${g.gid}`, addMembers(g.ids.slice(b * 50, b * 50 + 50)))), 204, 'PATCH /Groups growth');
+    },
+    done(st) {
+      // Medians of the first and last ten batches: one batch alone is mostly noise.
+      const ms = st.ms.patch!;
+      const first = median(ms.slice(0, 10));
+      const last = median(ms.slice(-10));
+      return { growthFirstMs: first, growthLastMs: last, growthRatio: last / first, growthP99: pct(ms, 99) };
+    },
   };
 
   // BENCH_ONLY=b50,growth (say) runs only those phases after the users they need.
   const only = process.env.BENCH_ONLY?.split(',');
-  const named: [string, Phase][] = [['b50', groups('b50', 50)], ['b1', groups('b1', 1)], ['incremental', incremental], ['growth', growth]];
-  return [users, ...named.filter(([n]) => !only || only.includes(n)).map(([, p]) => p)];
+  const rest = [groups('b50', 50), groups('b1', 1), incremental, growth];
+  return [users, ...rest.filter((p) => !only || only.includes(p.name))];
 }
 
 function startProcess(file: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
@@ -298,13 +342,13 @@ export async function run(): Promise<void> {
     const floor = await startProcess(path.join(HERE, 'baseline.ts'), { ...env, BASELINE_ORG: orgC.id, BASELINE_TOKEN: baseToken, BASELINE_HTTP: 'express' });
     children.push(floor.child);
     const targets: [Target, State][] = [
-      [{ name: 'gh', port: gh.port, token, orgId: orgA.id }, { ids: [], figures: {} }],
-      [{ name: 'base', port: base.port, token: baseToken, orgId: orgB.id }, { ids: [], figures: {} }],
-      [{ name: 'floor', port: floor.port, token: baseToken, orgId: orgC.id }, { ids: [], figures: {} }],
+      [{ name: 'gh', port: gh.port, token, orgId: orgA.id }, { ids: [], figures: {}, seconds: 0, ms: {} }],
+      [{ name: 'base', port: base.port, token: baseToken, orgId: orgB.id }, { ids: [], figures: {}, seconds: 0, ms: {} }],
+      [{ name: 'floor', port: floor.port, token: baseToken, orgId: orgC.id }, { ids: [], figures: {}, seconds: 0, ms: {} }],
     ];
     // Warm both up (JIT, connection pools) outside the measurements.
     for (const [t] of targets) for (let i = 0; i < 50; i++) await request(t, 'GET', `/Users?filter=${encodeURIComponent('userName eq "warm.up@contoso.com"')}`);
-    for (const phase of phases(sizes, seedGrowth)) for (const [t, st] of targets) await phase(t, st);
+    for (const phase of phases(sizes, seedGrowth)) await runPhase(phase, targets);
     report(...(targets.map(([, st]) => st.figures as Figures) as [Figures, Figures, Figures]));
     for (const c of children) await stop(c);
   } finally {

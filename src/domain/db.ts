@@ -14,16 +14,15 @@
 //
 // A generic plan is costed once, with the statistics and table sizes of that
 // moment. Made while Entra's first cycle is filling a members table that has
-// no statistics yet, the org-only created_at index and the userName index cost
-// the same, and the plan may keep walking the whole organisation for every
-// `userName eq` lookup (seen: 646 -> 276 users/s over 10,000 users). So a
-// statement is prepared only from its NAME_AFTER_RUNS-th run in the process,
-// when its tables are past trivial (until then it is parsed and planned afresh
-// each time), and each connection drops its prepared statements every
-// PLAN_REFRESH_MS to plan them against the tables as they are now (PostgreSQL
-// also replans them itself whenever autovacuum refreshes the statistics).
-// PGlite serves every connection from one session, so there statements stay
-// unnamed.
+// no statistics yet, it may scan the whole table for a primary-key lookup or
+// walk the organisation for a `userName eq` (seen: 646 -> 276 users/s over
+// 10,000 users). Three things keep plans honest: a statement is prepared only
+// from its NAME_AFTER_RUNS-th run in the process (until then it is parsed and
+// planned afresh each time); keepStatistics() analyses a table as soon as it
+// has grown by a fifth, and PostgreSQL replans every prepared statement that
+// reads it; and each connection drops its prepared statements every
+// PLAN_REFRESH_MS regardless. PGlite serves every connection from one
+// session, so there statements stay unnamed.
 import crypto from 'node:crypto';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
@@ -98,7 +97,7 @@ const MAX_TEXTS = 2000;
 /** Named statements per connection; past it, new texts run unnamed on that connection. */
 const MAX_NAMED_PER_CONNECTION = 200;
 /** Runs of a statement in this process before it is prepared by name (one-off texts never take a slot). */
-export const NAME_AFTER_RUNS = 1000;
+export const NAME_AFTER_RUNS = 100;
 /** How long a connection keeps its prepared statements (and their plans) before preparing them afresh. */
 export const PLAN_REFRESH_MS = 30_000;
 
