@@ -47,6 +47,19 @@ export interface AuditFilter {
 
 const MAX_DETAIL_CHARS = 16_000;
 
+/** The audit INSERT's text, built once per source (the same string on every call of a hot path). */
+const AUDIT_SQL = new Map<string, string>();
+export function auditInsertSql(from: string | undefined): string {
+  let sql = AUDIT_SQL.get(from ?? '');
+  if (!sql) {
+    const values = '?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb';
+    sql = `insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, reason, detail)
+     ${from ? `select ${values} from ${from}` : `values (${values})`}`;
+    AUDIT_SQL.set(from ?? '', sql);
+  }
+  return sql;
+}
+
 export async function writeAudit(sql: Sql, actor: Actor, entry: AuditEntry): Promise<void> {
   const insert = auditInsert(actor, entry);
   await sql.run(insert.sql, insert.params);
@@ -62,10 +75,8 @@ export async function writeAudit(sql: Sql, actor: Actor, entry: AuditEntry): Pro
 export function auditInsert(actor: Actor, entry: AuditEntry, from?: string): { sql: string; params: SqlParam[] } {
   let detail = sqlJson(entry.detail ?? {});
   if (detail.length > MAX_DETAIL_CHARS) detail = sqlJson({ truncated: true, preview: detail.slice(0, 2000) });
-  const values = '?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb';
   return {
-    sql: `insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, reason, detail)
-     ${from ? `select ${values} from ${from}` : `values (${values})`}`,
+    sql: auditInsertSql(from),
     params: [
       actor.organizationId,
       actor.kind,

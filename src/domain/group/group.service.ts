@@ -142,6 +142,46 @@ function assertCanEditMembership(actor: Actor, group: { source: MemberSource; di
   throw new Forbidden('group_managed_by_import', `The group "${group.display_name}" is kept by an Entra group import; change its members in Entra`);
 }
 
+/**
+ * The membership batch statement (see changeMembership), built once per shape:
+ * with or without an insert, with or without a delete. The same string object
+ * on every call, so its prepared form is found without hashing it again.
+ */
+const MEMBERSHIP_SQL = new Map<string, string>();
+function membershipSql(insert: boolean, del: boolean): string {
+  const key = `${insert}:${del}`;
+  let sql = MEMBERSHIP_SQL.get(key);
+  if (sql) return sql;
+  sql = `with ${insert ? `known as (select m.id as member_id from members m where m.organization_id = ? and m.id = any(?::uuid[])),` : ''}
+       g as (
+         update groups set version = version + 1, updated_at = now()
+         where organization_id = ? and id = ? and source = any(?::text[]) ${insert ? 'and (select count(*) from known) = ?' : ''}
+         returning ${GROUP_COLUMNS}
+       ),
+       ins as (
+         ${insert ? `insert into group_members (organization_id, group_id, member_id)
+         select ?, ?, k.member_id from known k where exists (select 1 from g) on conflict do nothing returning member_id` : 'select null::uuid as member_id where false'}
+       ),
+       del as (
+         ${del ? `delete from group_members
+         where organization_id = ? and group_id = ? and member_id = any(?::uuid[]) and exists (select 1 from g) returning member_id` : 'select null::uuid as member_id where false'}
+       ),
+       feed as (
+         insert into access_changes (organization_id, kind, group_id, member_id)
+         select ?::uuid, 'group_member_added', ?::uuid, member_id from ins
+         union all select ?::uuid, 'group_member_removed', ?::uuid, member_id from del
+       ),
+       audit as (
+         insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, detail)
+         select ?, ?, ?, ?, ?, 'success', 'group', ?, g.display_name,
+                ?::jsonb || jsonb_build_object('membersAdded', (select count(*) from ins), 'membersRemoved', (select count(*) from del))
+         from g
+       )
+       select * from g`;
+  MEMBERSHIP_SQL.set(key, sql);
+  return sql;
+}
+
 export class GroupService {
   constructor(private readonly db: Db) {}
 
@@ -459,32 +499,7 @@ export class GroupService {
     const insert = add.length > 0;
     const del = remove.length > 0;
     const row = await this.db.sql.maybeOne<GroupRow>(
-      `with ${insert ? `known as (select m.id as member_id from members m where m.organization_id = ? and m.id = any(?::uuid[])),` : ''}
-       g as (
-         update groups set version = version + 1, updated_at = now()
-         where organization_id = ? and id = ? and source = any(?::text[]) ${insert ? 'and (select count(*) from known) = ?' : ''}
-         returning ${GROUP_COLUMNS}
-       ),
-       ins as (
-         ${insert ? `insert into group_members (organization_id, group_id, member_id)
-         select ?, ?, k.member_id from known k where exists (select 1 from g) on conflict do nothing returning member_id` : 'select null::uuid as member_id where false'}
-       ),
-       del as (
-         ${del ? `delete from group_members
-         where organization_id = ? and group_id = ? and member_id = any(?::uuid[]) and exists (select 1 from g) returning member_id` : 'select null::uuid as member_id where false'}
-       ),
-       feed as (
-         insert into access_changes (organization_id, kind, group_id, member_id)
-         select ?::uuid, 'group_member_added', ?::uuid, member_id from ins
-         union all select ?::uuid, 'group_member_removed', ?::uuid, member_id from del
-       ),
-       audit as (
-         insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, detail)
-         select ?, ?, ?, ?, ?, 'success', 'group', ?, g.display_name,
-                ?::jsonb || jsonb_build_object('membersAdded', (select count(*) from ins), 'membersRemoved', (select count(*) from del))
-         from g
-       )
-       select * from g`,
+      membershipSql(insert, del),
       [
         ...(insert ? [org, sqlArray(add)] : []),
         org,

@@ -11,7 +11,7 @@ import { memberAttributes } from './member.query.js';
 import { Conflict, Forbidden, Invalid, NotFound, Unavailable } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { pageSize } from '../paging.js';
-import { auditInsert, writeAudit } from '../audit/audit.service.js';
+import { auditInsert, auditInsertSql, writeAudit } from '../audit/audit.service.js';
 import { recordAccessChange } from '../access/access-feed.js';
 import { GROUP_JSON, toGroup, type Group } from '../group/group.service.js';
 import { SHARE_TARGET_JSON, sharesWithTargets, type Share, type ShareTargetRow } from '../share/share.service.js';
@@ -109,6 +109,34 @@ function stamped(data: MemberData, who: Pick<Member, 'id' | 'organizationId' | '
   return { ...data, id: who.id, organizationId: who.organizationId, source: who.source, version: row.version, createdAt: toDate(row.created_at), updatedAt: toDate(row.updated_at) };
 }
 
+/** The create statement, built on first use (then the same string on every call). */
+let CREATE_SQL: string | undefined;
+
+/**
+ * The conditional update (see update()), built once per kind of change: when
+ * `active` flips the statement also writes the access feed and, on
+ * deactivation, ends the member's sessions at once.
+ */
+const UPDATE_SQL = new Map<string, string>();
+function updateSql(flip: 'none' | 'activated' | 'deactivated'): string {
+  let sql = UPDATE_SQL.get(flip);
+  if (sql) return sql;
+  const access =
+    flip === 'none'
+      ? ''
+      : `, feed as (insert into access_changes (organization_id, kind, member_id) select organization_id, ?, id from upd)
+         ${flip === 'activated' ? '' : ', ended as (delete from sessions where organization_id = ? and member_id = (select id from upd))'}`;
+  sql = `with upd as (
+       update members set (${WRITABLE_COLUMNS.join(', ')}) = (${WRITABLE_PLACEHOLDERS.join(', ')}),
+         version = version + 1, updated_at = now()
+       where organization_id = ? and id = ? and version = ? returning id, organization_id, ${STAMP_COLUMNS}
+     ),
+     audit as (${auditInsertSql('upd')})${access}
+     select ${STAMP_COLUMNS} from upd`;
+  UPDATE_SQL.set(flip, sql);
+  return sql;
+}
+
 export class MemberService {
   constructor(private readonly db: Db) {}
 
@@ -129,9 +157,9 @@ export class MemberService {
     const source = sourceOf(actor);
     const row = await this.translate(data, () =>
       this.db.sql.one<StampRow>(
-        `with audit as (${audit.sql})
+        (CREATE_SQL ??= `with audit as (${auditInsertSql(undefined)})
          insert into members (organization_id, id, source, ${WRITABLE_COLUMNS.join(', ')})
-         values (?, ?, ?, ${WRITABLE_PLACEHOLDERS.join(', ')}) returning ${STAMP_COLUMNS}`,
+         values (?, ?, ?, ${WRITABLE_PLACEHOLDERS.join(', ')}) returning ${STAMP_COLUMNS}`),
         [...audit.params, actor.organizationId, id, source, ...writableValues(data)],
       ),
     );
@@ -196,24 +224,10 @@ export class MemberService {
         { action: opts.action ?? 'member.update', resourceType: 'member', resourceId: id, resourceLabel: next.userName, detail: { ...opts.detail, changes: diff } },
         'upd',
       );
-      const activeChanged = before.active !== next.active;
-      // Deactivation ends the member's sessions at once; either way door controllers hear of it through the feed.
-      const access = activeChanged
-        ? `, feed as (insert into access_changes (organization_id, kind, member_id) select organization_id, ?, id from upd)
-           ${next.active ? '' : ', ended as (delete from sessions where organization_id = ? and member_id = (select id from upd))'}`
-        : '';
-      const accessParams = activeChanged ? [next.active ? 'member_activated' : 'member_deactivated', ...(next.active ? [] : [actor.organizationId])] : [];
+      const flip = before.active === next.active ? 'none' : next.active ? 'activated' : 'deactivated';
+      const accessParams = flip === 'none' ? [] : flip === 'activated' ? ['member_activated'] : ['member_deactivated', actor.organizationId];
       const updated = await this.translate(next, () =>
-        this.db.sql.maybeOne<StampRow>(
-          `with upd as (
-             update members set (${WRITABLE_COLUMNS.join(', ')}) = (${WRITABLE_PLACEHOLDERS.join(', ')}),
-               version = version + 1, updated_at = now()
-             where organization_id = ? and id = ? and version = ? returning id, organization_id, ${STAMP_COLUMNS}
-           ),
-           audit as (${audit.sql})${access}
-           select ${STAMP_COLUMNS} from upd`,
-          [...writableValues(next), actor.organizationId, id, current.version, ...audit.params, ...accessParams],
-        ),
+        this.db.sql.maybeOne<StampRow>(updateSql(flip), [...writableValues(next), actor.organizationId, id, current.version, ...audit.params, ...accessParams]),
       );
       if (updated) return stamped(next, current, updated);
       // Changed (or deleted) since it was read: read again. Each retry means another change succeeded.
