@@ -224,15 +224,12 @@ export class Db {
   }
 
   /** Single statements outside a transaction (reads, and writes that are atomic on their own). */
-  get sql(): Sql {
-    const run = <T>(fn: (s: PgSql) => Promise<T>) => this.withClient(fn);
-    return {
-      all: (sql, params) => run((s) => s.all(sql, params)),
-      maybeOne: (sql, params) => run((s) => s.maybeOne(sql, params)),
-      one: (sql, params) => run((s) => s.one(sql, params)),
-      run: (sql, params) => run((s) => s.run(sql, params)),
-    };
-  }
+  readonly sql: Sql = {
+    all: (sql, params) => this.withClient((s) => s.all(sql, params)),
+    maybeOne: (sql, params) => this.withClient((s) => s.maybeOne(sql, params)),
+    one: (sql, params) => this.withClient((s) => s.one(sql, params)),
+    run: (sql, params) => this.withClient((s) => s.run(sql, params)),
+  };
 
   /** Runs `fn` in one transaction: every statement of a use case commits or none does. */
   async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {

@@ -405,9 +405,12 @@ export function writableValues(d: MemberData): (string | boolean | null)[] {
 export function diffMemberData(before: MemberData, after: MemberData): Record<string, { from: unknown; to: unknown }> {
   const out: Record<string, { from: unknown; to: unknown }> = {};
   for (const key of Object.keys(after) as (keyof MemberData)[]) {
-    const a = JSON.stringify(before[key]);
-    const b = JSON.stringify(after[key]);
-    if (a !== b) out[key] = { from: before[key], to: after[key] };
+    const a = before[key];
+    const b = after[key];
+    if (a === b) continue;
+    // Objects (name parts, lists, metadata) compare by content; anything else differs already.
+    if (typeof a === 'object' && typeof b === 'object' && a !== null && b !== null && JSON.stringify(a) === JSON.stringify(b)) continue;
+    out[key] = { from: a, to: b };
   }
   return out;
 }
