@@ -9,6 +9,7 @@
 // a fresh database is created and dropped afterwards.
 import 'reflect-metadata';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +28,18 @@ interface Target {
   readonly port: number;
   readonly token: string;
   readonly orgId: string;
+  /** The server process, for its CPU time. */
+  readonly pid: number;
+}
+
+/** CPU time (user + system, ms) the process has used so far; 0 where /proc is not there. */
+function cpuMs(pid: number): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 1/100 s
+  } catch {
+    return 0;
+  }
 }
 
 interface Timed {
@@ -106,6 +119,11 @@ const addMembers = (ids: string[]) => ({
 });
 
 export interface Figures {
+  /** Server CPU per user (GET + POST), per membership PATCH, per user PATCH: microseconds. */
+  usersCpuUs: number;
+  batchCpuUs: number;
+  singleCpuUs: number;
+  incrementalCpuUs: number;
   usersPerSecond: number;
   postUserP99: number;
   getFilterP99: number;
@@ -126,6 +144,8 @@ interface State {
   figures: Partial<Figures>;
   /** Accumulated over the rounds of the phase running now. */
   seconds: number;
+  /** Server CPU used meanwhile, ms. */
+  cpu: number;
   ms: Record<string, number[]>;
 }
 
@@ -152,6 +172,7 @@ const ROUNDS = 10;
 async function runPhase(phase: Phase, targets: [Target, State][]): Promise<void> {
   for (const [t, st] of targets) {
     st.seconds = 0;
+    st.cpu = 0;
     st.ms = {};
     await phase.prepare?.(t, st);
   }
@@ -161,6 +182,7 @@ async function runPhase(phase: Phase, targets: [Target, State][]): Promise<void>
   for (let from = 0; from < n; from += size) {
     const slice = Array.from({ length: Math.min(size, n - from) }, (_, k) => from + k);
     for (const [t, st] of targets) {
+      const cpu = cpuMs(t.pid);
       if (phase.sequential) {
         const started = performance.now();
         for (const i of slice) await phase.item(t, st, i);
@@ -168,6 +190,7 @@ async function runPhase(phase: Phase, targets: [Target, State][]): Promise<void>
       } else {
         st.seconds += await pool(slice, (i) => phase.item(t, st, i));
       }
+      st.cpu += cpuMs(t.pid) - cpu;
     }
   }
   for (const [, st] of targets) Object.assign(st.figures, phase.done(st, n));
@@ -191,7 +214,7 @@ function phases(sizes: Sizes, seedGrowth: (orgId: string, n: number) => Promise<
       expectStatus(c, 201, 'POST /Users');
       st.ids[i] = (JSON.parse(c.body) as { id: string }).id;
     },
-    done: (st, n) => ({ usersPerSecond: n / st.seconds, postUserP99: pct(st.ms.post!, 99), getFilterP99: pct(st.ms.get!, 99) }),
+    done: (st, n) => ({ usersPerSecond: n / st.seconds, usersCpuUs: (st.cpu * 1000) / n, postUserP99: pct(st.ms.post!, 99), getFilterP99: pct(st.ms.get!, 99) }),
   };
 
   // 2. Groups: filter GET, POST, then PATCH adding members, in batches of 50 or one per PATCH.
@@ -212,9 +235,11 @@ function phases(sizes: Sizes, seedGrowth: (orgId: string, n: number) => Promise<
     },
     done(st, n) {
       const perSecond = (n * sizes.groupSize) / st.seconds;
+      // CPU per PATCH, the GET and POST of each group included (a few per 250 memberships).
+      const cpuUs = (st.cpu * 1000) / st.ms.patch!.length;
       return batch === 1
-        ? { membershipsPerSecondSingle: perSecond, patchSingleP99: pct(st.ms.patch!, 99) }
-        : { membershipsPerSecondBatch: perSecond, patchBatchP99: pct(st.ms.patch!, 99) };
+        ? { membershipsPerSecondSingle: perSecond, patchSingleP99: pct(st.ms.patch!, 99), singleCpuUs: cpuUs }
+        : { membershipsPerSecondBatch: perSecond, patchBatchP99: pct(st.ms.patch!, 99), batchCpuUs: cpuUs };
     },
   });
 
@@ -238,7 +263,7 @@ function phases(sizes: Sizes, seedGrowth: (orgId: string, n: number) => Promise<
         expectStatus(timed(st, 'patch', d), 200, 'PATCH /Users active');
       }
     },
-    done: (st) => ({ incrementalPerSecond: st.ms.patch!.length / st.seconds, incrementalP99: pct(st.ms.patch!, 99) }),
+    done: (st) => ({ incrementalPerSecond: st.ms.patch!.length / st.seconds, incrementalP99: pct(st.ms.patch!, 99), incrementalCpuUs: (st.cpu * 1000) / st.ms.patch!.length }),
   };
 
   // 4. One group grown to `growth` members in batches of 50, one PATCH at a time.
@@ -342,9 +367,9 @@ export async function run(): Promise<void> {
     const floor = await startProcess(path.join(HERE, 'baseline.ts'), { ...env, BASELINE_ORG: orgC.id, BASELINE_TOKEN: baseToken, BASELINE_HTTP: 'express' });
     children.push(floor.child);
     const targets: [Target, State][] = [
-      [{ name: 'gh', port: gh.port, token, orgId: orgA.id }, { ids: [], figures: {}, seconds: 0, ms: {} }],
-      [{ name: 'base', port: base.port, token: baseToken, orgId: orgB.id }, { ids: [], figures: {}, seconds: 0, ms: {} }],
-      [{ name: 'floor', port: floor.port, token: baseToken, orgId: orgC.id }, { ids: [], figures: {}, seconds: 0, ms: {} }],
+      [{ name: 'gh', port: gh.port, token, orgId: orgA.id, pid: gh.child.pid! }, { ids: [], figures: {}, seconds: 0, cpu: 0, ms: {} }],
+      [{ name: 'base', port: base.port, token: baseToken, orgId: orgB.id, pid: base.child.pid! }, { ids: [], figures: {}, seconds: 0, cpu: 0, ms: {} }],
+      [{ name: 'floor', port: floor.port, token: baseToken, orgId: orgC.id, pid: floor.child.pid! }, { ids: [], figures: {}, seconds: 0, cpu: 0, ms: {} }],
     ];
     // Warm both up (JIT, connection pools) outside the measurements.
     for (const [t] of targets) for (let i = 0; i < 50; i++) await request(t, 'GET', `/Users?filter=${encodeURIComponent('userName eq "warm.up@contoso.com"')}`);
@@ -366,13 +391,17 @@ function report(g: Figures, b: Figures, x: Figures): void {
   const ratio = (k: keyof Figures, target?: string) => `${f(g[k] / b[k], 2)}${target ? ` (target ${target})` : ''}  floor ${f(x[k] / b[k], 2)}`;
   const rows: [string, keyof Figures, number, string][] = [
     ['users/s (filter GET + POST)', 'usersPerSecond', 0, ratio('usersPerSecond', '≥ 0.7')],
+    ['  server CPU per user, us', 'usersCpuUs', 0, ''],
     ['p99 POST /Users ms', 'postUserP99', 1, 'target ≤ 30'],
     ['p99 GET /Users?filter ms', 'getFilterP99', 1, ''],
     ['memberships/s, batches of 50', 'membershipsPerSecondBatch', 0, ratio('membershipsPerSecondBatch', '≥ 0.5')],
+    ['  server CPU per PATCH, us', 'batchCpuUs', 0, ''],
     ['p99 PATCH /Groups (50) ms', 'patchBatchP99', 1, ''],
     ['memberships/s, one per PATCH', 'membershipsPerSecondSingle', 0, ratio('membershipsPerSecondSingle', '≥ 0.5')],
+    ['  server CPU per PATCH, us', 'singleCpuUs', 0, ''],
     ['p99 PATCH /Groups (1) ms', 'patchSingleP99', 1, ''],
     ['incremental PATCH /Users req/s', 'incrementalPerSecond', 0, ratio('incrementalPerSecond')],
+    ['  server CPU per PATCH, us', 'incrementalCpuUs', 0, ''],
     ['p99 incremental PATCH ms', 'incrementalP99', 1, ''],
     ['growth: first 10 batches, median ms', 'growthFirstMs', 1, ''],
     ['growth: last 10 batches, median ms', 'growthLastMs', 1, ''],
@@ -382,7 +411,8 @@ function report(g: Figures, b: Figures, x: Figures): void {
   const w = Math.max(...rows.map((r) => r[0].length));
   console.log(`${' '.repeat(w)}  ${'gatehouse'.padStart(10)}  ${'baseline'.padStart(10)}  ${'express'.padStart(10)}  ratio to baseline`);
   for (const [label, k, d, note] of rows) console.log(`${label.padEnd(w)}  ${f(g[k], d).padStart(10)}  ${f(b[k], d).padStart(10)}  ${f(x[k], d).padStart(10)}  ${note}`);
-  console.log('(express: the baseline handler behind an Express 5 app; "floor" is its ratio, the most any Express app reaches here)');
+  console.log('(express: the baseline handler behind an Express 5 app; "floor" is its ratio, the most any Express app reaches here.');
+  console.log(' Server CPU: the server process alone; the machine\'s two cores also run PostgreSQL and this client.)');
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
