@@ -353,8 +353,9 @@ export class Db {
   /**
    * Keeps the planner's statistics of `tables` current while they grow fast,
    * as during Entra's first cycle: every `everyMs`, a table changed by more
-   * than a fifth of its rows (and at least 500) since its last analysis is
-   * analysed (one process at a time). Autovacuum does the same, but only
+   * than a fifth of its rows (and at least 500), or grown by a fifth of its
+   * pages (and at least 10), since its last analysis is analysed (one process
+   * at a time). Autovacuum does the same, but only
    * every minute or so and never on PGlite; without statistics a plan can
    * take a whole-table scan for a primary-key lookup, and PostgreSQL replans
    * prepared statements as soon as a table is analysed.
@@ -363,9 +364,13 @@ export class Db {
     let stopped = false;
     let timer: NodeJS.Timeout | undefined;
     const round = async () => {
+      // Changed rows where PostgreSQL counts them; grown pages everywhere (PGlite keeps no such counters).
       const stale = await this.sql.all<{ relname: string }>(
-        `select relname from pg_stat_user_tables
-         where schemaname = current_schema() and relname = any(?::text[]) and n_mod_since_analyze > greatest(500, 0.2 * n_live_tup)`,
+        `select c.relname from pg_class c
+         left join pg_stat_user_tables s on s.relid = c.oid
+         where c.relnamespace = current_schema()::regnamespace and c.relname = any(?::text[])
+           and (coalesce(s.n_mod_since_analyze, 0) > greatest(500, 0.2 * coalesce(s.n_live_tup, 0))
+                or pg_relation_size(c.oid) / current_setting('block_size')::int > greatest(c.relpages * 1.2, c.relpages + 10))`,
         [sqlArray(tables)],
       );
       for (const { relname } of stale) {
