@@ -1,6 +1,6 @@
 // The domain's window on PostgreSQL: parameterised SQL on the connections of
 // MikroORM's pool (so pooling, timeouts and exception translation are the
-// ORM's), one transaction per use case. Statements are written by hand where
+// ORM's); a use case is one statement or one transaction. Statements are written by hand where
 // their count matters (access checks, SCIM batches); each use case runs a
 // constant number of them whatever the data size.
 //
@@ -184,8 +184,10 @@ class PgSql implements Sql {
 }
 
 export class Db {
-  /** Whether statements may be prepared by name (a PostgreSQL server; not PGlite). Known after the first connection. */
+  /** Whether statements may be prepared by name (a PostgreSQL server; not PGlite). Asked on the first connection. */
   private named: Promise<boolean> | undefined;
+  /** Its answer, once known (no await per statement after that). */
+  private isServer: boolean | undefined;
 
   constructor(
     readonly orm: MikroORM,
@@ -205,23 +207,31 @@ export class Db {
       throw translateInfrastructureError(e);
     }
     try {
-      this.named ??= detectNamedStatements(client).catch((e: unknown) => {
-        this.named = undefined;
-        throw this.convert(e);
-      });
-      const named = await this.named;
+      const named = this.isServer ?? (await this.namedStatementsOn(client));
       if (named) await refreshPlans(client, this.opts.planRefreshMs ?? PLAN_REFRESH_MS).catch((e: unknown) => Promise.reject(this.convert(e)));
-      return await fn(new PgSql(client, named ? (this.opts.nameAfterRuns ?? NAME_AFTER_RUNS) : undefined, (e) => this.convert(e)));
+      return await fn(new PgSql(client, named ? (this.opts.nameAfterRuns ?? NAME_AFTER_RUNS) : undefined, this.convert));
     } finally {
       await this.pool.releaseConnection(client);
     }
   }
 
+  /** Asks the database once (concurrent first callers share the question) whether it takes named statements. */
+  private namedStatementsOn(client: PgClient): Promise<boolean> {
+    this.named ??= detectNamedStatements(client).then(
+      (named) => (this.isServer = named),
+      (e: unknown) => {
+        this.named = undefined;
+        throw this.convert(e);
+      },
+    );
+    return this.named;
+  }
+
   /** pg's errors as MikroORM's exceptions (UniqueConstraintViolationException…), lost connections as Unavailable. */
-  private convert(e: unknown): unknown {
+  private readonly convert = (e: unknown): unknown => {
     if (!(e instanceof pg.DatabaseError)) return translateInfrastructureError(e);
     return translateInfrastructureError(this.orm.em.getDriver().convertException(e));
-  }
+  };
 
   /** Single statements outside a transaction (reads, and writes that are atomic on their own). */
   readonly sql: Sql = {
@@ -408,8 +418,7 @@ export class Db {
 
   /** Whether this database takes named prepared statements (a server, not PGlite); asks it once. */
   private async namedStatements(): Promise<boolean> {
-    if (this.named) return this.named;
-    return this.withClient(async () => this.named!);
+    return this.isServer ?? this.named ?? this.withClient(async () => this.isServer!);
   }
 
   async ping(): Promise<boolean> {

@@ -143,16 +143,12 @@ function assertCanEditMembership(actor: Actor, group: { source: MemberSource; di
 }
 
 /**
- * The membership batch statement (see changeMembership), built once per shape:
- * with or without an insert, with or without a delete. The same string object
- * on every call, so its prepared form is found without hashing it again.
+ * The membership batch statement (see changeMembership), one per shape: with
+ * or without an insert, with or without a delete. Built once, so every call
+ * passes the same string and its prepared form is found without rebuilding it.
  */
-const MEMBERSHIP_SQL = new Map<string, string>();
-function membershipSql(insert: boolean, del: boolean): string {
-  const key = `${insert}:${del}`;
-  let sql = MEMBERSHIP_SQL.get(key);
-  if (sql) return sql;
-  sql = `with ${insert ? `known as (select m.id as member_id from members m where m.organization_id = ? and m.id = any(?::uuid[])),` : ''}
+function buildMembershipSql(insert: boolean, del: boolean): string {
+  return `with ${insert ? `known as (select m.id as member_id from members m where m.organization_id = ? and m.id = any(?::uuid[])),` : ''}
        g as (
          update groups set version = version + 1, updated_at = now()
          where organization_id = ? and id = ? and source = any(?::text[]) ${insert ? 'and (select count(*) from known) = ?' : ''}
@@ -178,9 +174,12 @@ function membershipSql(insert: boolean, del: boolean): string {
          from g
        )
        select * from g`;
-  MEMBERSHIP_SQL.set(key, sql);
-  return sql;
 }
+const MEMBERSHIP_SQL = {
+  'add+remove': buildMembershipSql(true, true),
+  add: buildMembershipSql(true, false),
+  remove: buildMembershipSql(false, true),
+} as const;
 
 export class GroupService {
   constructor(private readonly db: Db) {}
@@ -494,12 +493,13 @@ export class GroupService {
     const org = actor.organizationId;
     const editable = (['admin', 'scim', 'import'] as const).filter((source) => canEditMembership(actor, source));
     const detail = sqlJson(opts.detail ?? {});
-    // Only the parts a batch needs (an add-only PATCH has no delete), each a walk of a
-    // primary key: (organization_id, id) of members, (organization_id, group_id, member_id).
+    // Only the parts a batch needs (an add-only PATCH has no delete; update() sends at least
+    // one of the two), each a walk of a primary key: members (organization_id, id),
+    // group_members (organization_id, group_id, member_id).
     const insert = add.length > 0;
     const del = remove.length > 0;
     const row = await this.db.sql.maybeOne<GroupRow>(
-      membershipSql(insert, del),
+      MEMBERSHIP_SQL[insert ? (del ? 'add+remove' : 'add') : 'remove'],
       [
         ...(insert ? [org, sqlArray(add)] : []),
         org,

@@ -109,33 +109,33 @@ function stamped(data: MemberData, who: Pick<Member, 'id' | 'organizationId' | '
   return { ...data, id: who.id, organizationId: who.organizationId, source: who.source, version: row.version, createdAt: toDate(row.created_at), updatedAt: toDate(row.updated_at) };
 }
 
-/** The create statement, built on first use (then the same string on every call). */
-let CREATE_SQL: string | undefined;
+/** The create statement: the member and its audit event (built once). */
+const CREATE_SQL = `with audit as (${auditInsertSql(undefined)})
+  insert into members (organization_id, id, source, ${WRITABLE_COLUMNS.join(', ')})
+  values (?, ?, ?, ${WRITABLE_PLACEHOLDERS.join(', ')}) returning ${STAMP_COLUMNS}`;
+
+type ActiveFlip = 'none' | 'activated' | 'deactivated';
 
 /**
- * The conditional update (see update()), built once per kind of change: when
+ * The conditional update (see update()), one per kind of change: when
  * `active` flips the statement also writes the access feed and, on
  * deactivation, ends the member's sessions at once.
  */
-const UPDATE_SQL = new Map<string, string>();
-function updateSql(flip: 'none' | 'activated' | 'deactivated'): string {
-  let sql = UPDATE_SQL.get(flip);
-  if (sql) return sql;
+function buildUpdateSql(flip: ActiveFlip): string {
   const access =
     flip === 'none'
       ? ''
       : `, feed as (insert into access_changes (organization_id, kind, member_id) select organization_id, ?, id from upd)
          ${flip === 'activated' ? '' : ', ended as (delete from sessions where organization_id = ? and member_id = (select id from upd))'}`;
-  sql = `with upd as (
+  return `with upd as (
        update members set (${WRITABLE_COLUMNS.join(', ')}) = (${WRITABLE_PLACEHOLDERS.join(', ')}),
          version = version + 1, updated_at = now()
        where organization_id = ? and id = ? and version = ? returning id, organization_id, ${STAMP_COLUMNS}
      ),
      audit as (${auditInsertSql('upd')})${access}
      select ${STAMP_COLUMNS} from upd`;
-  UPDATE_SQL.set(flip, sql);
-  return sql;
 }
+const UPDATE_SQL: Record<ActiveFlip, string> = { none: buildUpdateSql('none'), activated: buildUpdateSql('activated'), deactivated: buildUpdateSql('deactivated') };
 
 export class MemberService {
   constructor(private readonly db: Db) {}
@@ -157,9 +157,7 @@ export class MemberService {
     const source = sourceOf(actor);
     const row = await this.translate(data, () =>
       this.db.sql.one<StampRow>(
-        (CREATE_SQL ??= `with audit as (${auditInsertSql(undefined)})
-         insert into members (organization_id, id, source, ${WRITABLE_COLUMNS.join(', ')})
-         values (?, ?, ?, ${WRITABLE_PLACEHOLDERS.join(', ')}) returning ${STAMP_COLUMNS}`),
+        CREATE_SQL,
         [...audit.params, actor.organizationId, id, source, ...writableValues(data)],
       ),
     );
@@ -224,10 +222,10 @@ export class MemberService {
         { action: opts.action ?? 'member.update', resourceType: 'member', resourceId: id, resourceLabel: next.userName, detail: { ...opts.detail, changes: diff } },
         'upd',
       );
-      const flip = before.active === next.active ? 'none' : next.active ? 'activated' : 'deactivated';
+      const flip: ActiveFlip = before.active === next.active ? 'none' : next.active ? 'activated' : 'deactivated';
       const accessParams = flip === 'none' ? [] : flip === 'activated' ? ['member_activated'] : ['member_deactivated', actor.organizationId];
       const updated = await this.translate(next, () =>
-        this.db.sql.maybeOne<StampRow>(updateSql(flip), [...writableValues(next), actor.organizationId, id, current.version, ...audit.params, ...accessParams]),
+        this.db.sql.maybeOne<StampRow>(UPDATE_SQL[flip], [...writableValues(next), actor.organizationId, id, current.version, ...audit.params, ...accessParams]),
       );
       if (updated) return stamped(next, current, updated);
       // Changed (or deleted) since it was read: read again. Each retry means another change succeeded.
