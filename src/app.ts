@@ -33,8 +33,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
   app.set('trust proxy', 'loopback');
 
   const metrics = createMetrics(() => poolStats(orm));
-  app.use(metrics.middleware);
-  app.use(requestContext(logger));
+  app.use(requestContext(app, logger, metrics));
+
+  // SCIM 2.0 (Entra provisioning) first: the busiest edge passes no other route on its way.
+  // Its own JSON parser, auth, errors and 404s.
+  app.use('/scim/v2', scimRouter({ domain, config }));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -51,10 +54,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   // Fresh planner statistics while Entra's first cycle fills the directory (see Db.keepStatistics).
   const statistics = domain.db.keepStatistics(['members', 'groups', 'group_members', 'shares', 'sessions', 'access_changes', 'audit_events']);
   closers.push(async () => statistics.close());
-  // The edges. Each gets the domain and the config, and parses its own bodies.
-  // SCIM 2.0 (Entra provisioning): its own JSON parser, auth, errors and 404s.
-  app.use('/scim/v2', scimRouter({ domain, config }));
-
+  // The other edges. Each gets the domain and the config, and parses its own bodies.
   // Entra group import: scheduled runs through a PostgreSQL job queue (IMPORT_SCHEDULER=off disables).
   if (config.import.scheduler && domain.imports.canRun) {
     const scheduler = startImportScheduler({ domain, orm, intervalMinutes: config.import.intervalMinutes, logger });

@@ -1,10 +1,11 @@
 // Prometheus metrics: request durations by route and status, database pool use.
 import client from 'prom-client';
-import type { RequestHandler } from 'express';
+import type { Request } from 'express';
 
 export interface Metrics {
   readonly registry: client.Registry;
-  readonly middleware: RequestHandler;
+  /** Records one answered request (called by the request context when the response is finished). */
+  observe(req: Request, status: number, seconds: number): void;
 }
 
 export function createMetrics(pool: () => { used: number; free: number; pending: number; size: number }): Metrics {
@@ -30,14 +31,12 @@ export function createMetrics(pool: () => { used: number; free: number; pending:
       this.set({ state: 'size' }, p.size);
     },
   });
-  const middleware: RequestHandler = (req, res, next) => {
-    const end = duration.startTimer();
-    res.on('finish', () => {
+  return {
+    registry,
+    observe(req, status, seconds) {
       // The matched route pattern, never the raw path (ids would explode the label set).
       const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : req.baseUrl || 'unmatched';
-      end({ method: req.method, route, status: String(res.statusCode) });
-    });
-    next();
+      duration.observe({ method: req.method, route, status: String(status) }, seconds);
+    },
   };
-  return { registry, middleware };
 }

@@ -85,6 +85,16 @@ describe('server on embedded PGlite', () => {
     expect(metrics).toContain('gatehouse_http_request_duration_seconds_bucket{le="0.002",method="GET",route="/readyz",status="200"}');
     expect(metrics).toMatch(/gatehouse_db_pool_connections\{state="size"\} [1-9]/);
 
+    // Each request has an id (the caller's when well-formed), answered in x-request-id and logged with the request.
+    const traced = await fetch(`${base}/scim/v2/Users`, { headers: { 'x-request-id': 'entra-42.a' } });
+    expect([traced.status, traced.headers.get('x-request-id')]).toEqual([401, 'entra-42.a']);
+    const minted = await fetch(`${base}/healthz`, { headers: { 'x-request-id': 'bad id with spaces' } });
+    expect(minted.headers.get('x-request-id')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    await expect.poll(() => first.logs().find((l) => l.msg === 'request' && l.reqId === 'entra-42.a')).toMatchObject({ method: 'GET', path: '/scim/v2/Users', status: 401 });
+    await expect.poll(() => first.logs().find((l) => l.msg === 'request' && l.reqId === minted.headers.get('x-request-id'))).toMatchObject({ path: '/healthz', status: 200 });
+    const counted = await (await fetch(`${base}/metrics`)).text();
+    expect(counted).toMatch(/gatehouse_http_request_duration_seconds_count\{method="GET",route="\/scim\/v2\/Users",status="401"\} 1/);
+
     // The CLI joins the running server's database through the socket.
     const created = await cli(['org', 'create', '--name', 'Joined', '--domain', 'joined', '--json']);
     expect(created).toMatchObject({ code: 0, stderr: '' });
