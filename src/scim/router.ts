@@ -90,12 +90,35 @@ export function scimRouter(deps: { domain: Domain; config: Config }): express.Ro
     }
   }
 
-  /** Runs a handler; a DomainError becomes a SCIM error (recorded), anything else a logged 500. */
+  /** The organisation the bearer token names; a refusal is answered here (401 with its challenge, or 429). */
+  async function authenticate(req: Request, res: Response): Promise<Actor | undefined> {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    try {
+      // A missing header is a wrong token: the domain answers (and counts) it.
+      return (req.scimActor = await domain.organizations.authenticateScim(m?.[1] ?? '', () => req.ip ?? 'unknown'));
+    } catch (e) {
+      if (!(e instanceof DomainError)) {
+        req.log.error({ err: e }, 'SCIM authentication failed unexpectedly');
+        sendError(res, scimError(500, 'Internal error'));
+        return undefined;
+      }
+      const err = fromDomainError(e);
+      sendError(res, { ...err, headers: { ...err.headers, ...(err.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="scim"' } : {}) } });
+      return undefined;
+    }
+  }
+
+  /**
+   * A resource handler: authenticates, then runs `fn`; a DomainError becomes a
+   * SCIM error (recorded), anything else a logged 500.
+   */
   const handle =
     (resource: Resource, action: string, fn: (req: Request, res: Response, actor: Actor) => Promise<void>) =>
     async (req: Request, res: Response): Promise<void> => {
+      const actor = await authenticate(req, res);
+      if (!actor) return;
       try {
-        await fn(req, res, req.scimActor!);
+        await fn(req, res, actor);
       } catch (e) {
         if (res.headersSent) {
           req.log.error({ err: e }, 'SCIM response failed while streaming');
@@ -113,7 +136,144 @@ export function scimRouter(deps: { domain: Domain; config: Config }): express.Ro
       }
     };
 
-  // ---- discovery (no token needed: it describes the service, not a tenant) ----
+  // ---- Users and Groups ----
+  // One route per path with its methods on it (a method it lacks is 405). Each handler authenticates first.
+  router
+    .route('/Users')
+    .get(
+      handle('user', 'scim.user.list', async (req, res, actor) => {
+        const q = listQuery(req);
+        const { attributes, excluded } = projection(req);
+        const page = await domain.members.search(actor, q);
+        const resources = page.members.map((m) => project(toScimUser(m, base), attributes, excluded));
+        send(res, 200, listResponse(resources, page.totalResults, q.startIndex));
+      }),
+    )
+    .post(
+      handle('user', 'scim.user.create', async (req, res, actor) => {
+        const input = memberInputFromBody(req.body);
+        const m = await domain.members.create(actor, input, { action: 'scim.user.create', detail: { request: summarise(req.body) } });
+        send(res, 201, toScimUser(m, base), { Location: `${base}/Users/${m.id}`, ETag: etag(m.version) });
+      }),
+    )
+    .all((req, res) => sendError(res, scimError(405, `${req.method} is not supported on /Users`)));
+  router
+    .route('/Users/:id')
+    .get(
+      handle('user', 'scim.user.get', async (req, res, actor) => {
+        const { attributes, excluded } = projection(req);
+        const m = await domain.members.get(actor, String(req.params.id));
+        send(res, 200, project(toScimUser(m, base), attributes, excluded), { ETag: etag(m.version) });
+      }),
+    )
+    .put(
+      handle('user', 'scim.user.replace', async (req, res, actor) => {
+        const input = memberInputFromBody(req.body);
+        const m = await domain.members.update(actor, String(req.params.id), () => memberDataFrom(input), {
+          action: 'scim.user.replace',
+          detail: { request: summarise(req.body) },
+        });
+        send(res, 200, toScimUser(m, base), { ETag: etag(m.version) });
+      }),
+    )
+    .patch(
+      handle('user', 'scim.user.patch', async (req, res, actor) => {
+        const ops = parsePatchBody(req.body);
+        const m = await domain.members.update(actor, String(req.params.id), (current) => memberDataFrom(memberInputFromDoc(applyUserPatch(userDoc(current, base), ops))), {
+          action: 'scim.user.patch',
+          detail: { operations: summariseOps(ops) },
+        });
+        const { attributes, excluded } = projection(req);
+        send(res, 200, project(toScimUser(m, base), attributes, excluded), { ETag: etag(m.version) });
+      }),
+    )
+    .delete(
+      handle('user', 'scim.user.delete', async (req, res, actor) => {
+        await domain.members.delete(actor, String(req.params.id), { action: 'scim.user.delete' });
+        send(res, 204);
+      }),
+    )
+    .all((req, res) => sendError(res, scimError(405, `${req.method} is not supported on /Users/:id`)));
+  router
+    .route('/Groups')
+    .get(
+      handle('group', 'scim.group.list', async (req, res, actor) => {
+        const q = listQuery(req);
+        const { attributes, excluded } = projection(req);
+        const page = await domain.groups.search(actor, q);
+        const withMembers = wantsAttribute('members', attributes, excluded);
+        if (!withMembers || page.groups.length === 0) {
+          const resources = page.groups.map((g) => project(toScimGroup(g, base), attributes, excluded));
+          send(res, 200, listResponse(resources, page.totalResults, q.startIndex));
+          return;
+        }
+        // Members are streamed group by group, page by page: never the whole membership in memory.
+        res.status(200).set('Content-Type', CONTENT_TYPE);
+        await write(
+          res,
+          `{"schemas":${JSON.stringify([LIST_RESPONSE_URN])},"totalResults":${page.totalResults},"startIndex":${q.startIndex},"itemsPerPage":${page.groups.length},"Resources":[`,
+        );
+        for (const [i, g] of page.groups.entries()) {
+          if (i > 0) await write(res, ',');
+          await streamGroup(res, actor, g, attributes, excluded);
+        }
+        res.end(']}');
+      }),
+    )
+    .post(
+      handle('group', 'scim.group.create', async (req, res, actor) => {
+        const input = groupInputFromBody(req.body);
+        const g = await domain.groups.create(actor, input, { action: 'scim.group.create', detail: { request: summarise(req.body) } });
+        send(res, 201, withMemberIds(toScimGroup(g, base), input.memberIds), { Location: `${base}/Groups/${g.id}`, ETag: etag(g.version) });
+      }),
+    )
+    .all((req, res) => sendError(res, scimError(405, `${req.method} is not supported on /Groups`)));
+  router
+    .route('/Groups/:id')
+    .get(
+      handle('group', 'scim.group.get', async (req, res, actor) => {
+        const { attributes, excluded } = projection(req);
+        const g = await domain.groups.get(actor, String(req.params.id));
+        if (!wantsAttribute('members', attributes, excluded)) {
+          send(res, 200, project(toScimGroup(g, base), attributes, excluded), { ETag: etag(g.version) });
+          return;
+        }
+        res.status(200).set({ 'Content-Type': CONTENT_TYPE, ETag: etag(g.version) });
+        await streamGroup(res, actor, g, attributes, excluded);
+        res.end();
+      }),
+    )
+    .put(
+      handle('group', 'scim.group.replace', async (req, res, actor) => {
+        const input = groupInputFromBody(req.body);
+        const g = await domain.groups.update(
+          actor,
+          String(req.params.id),
+          { displayName: input.displayName, externalId: input.externalId, replaceMembers: input.memberIds },
+          { action: 'scim.group.replace', detail: { request: summarise(req.body) } },
+        );
+        send(res, 200, withMemberIds(toScimGroup(g, base), input.memberIds), { ETag: etag(g.version) });
+      }),
+    )
+    .patch(
+      handle('group', 'scim.group.patch', async (req, res, actor) => {
+        const ops = parsePatchBody(req.body);
+        const change = groupChangeFromPatch(ops);
+        const g = await domain.groups.update(actor, String(req.params.id), change, { action: 'scim.group.patch', detail: { operations: summariseOps(ops) } });
+        // Entra prefers 204 for groups: the member list is not sent back.
+        send(res, 204, undefined, { ETag: etag(g.version) });
+      }),
+    )
+    .delete(
+      handle('group', 'scim.group.delete', async (req, res, actor) => {
+        await domain.groups.delete(actor, String(req.params.id), { action: 'scim.group.delete' });
+        send(res, 204);
+      }),
+    )
+    .all((req, res) => sendError(res, scimError(405, `${req.method} is not supported on /Groups/:id`)));
+
+  // ---- discovery ----
+  // No token needed: it describes the service, not a tenant. After the resources, which are asked far more.
   router.get('/ServiceProviderConfig', (_req, res) => send(res, 200, serviceProviderConfig(base)));
   router.get('/Schemas', (_req, res) => {
     const docs = schemaDocs(base);
@@ -134,164 +294,6 @@ export function scimRouter(deps: { domain: Domain; config: Config }): express.Ro
     else sendError(res, scimError(404, `Resource type ${req.params.id} not found`));
   });
 
-  // ---- authentication ----
-  router.use(async (req, res, next) => {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '');
-    try {
-      // A missing header is a wrong token: the domain answers (and counts) it.
-      req.scimActor = await domain.organizations.authenticateScim(m?.[1] ?? '', req.ip ?? 'unknown');
-      next();
-    } catch (e) {
-      const err = e instanceof DomainError ? fromDomainError(e) : isScimError(e) ? e : undefined;
-      if (!err) {
-        req.log.error({ err: e }, 'SCIM authentication failed unexpectedly');
-        sendError(res, scimError(500, 'Internal error'));
-        return;
-      }
-      sendError(res, { ...err, headers: { ...err.headers, ...(err.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="scim"' } : {}) } });
-    }
-  });
-
-  // ---- Users ----
-  router.get(
-    '/Users',
-    handle('user', 'scim.user.list', async (req, res, actor) => {
-      const q = listQuery(req);
-      const { attributes, excluded } = projection(req);
-      const page = await domain.members.search(actor, q);
-      const resources = page.members.map((m) => project(toScimUser(m, base), attributes, excluded));
-      send(res, 200, listResponse(resources, page.totalResults, q.startIndex));
-    }),
-  );
-  router.get(
-    '/Users/:id',
-    handle('user', 'scim.user.get', async (req, res, actor) => {
-      const { attributes, excluded } = projection(req);
-      const m = await domain.members.get(actor, String(req.params.id));
-      send(res, 200, project(toScimUser(m, base), attributes, excluded), { ETag: etag(m.version) });
-    }),
-  );
-  router.post(
-    '/Users',
-    handle('user', 'scim.user.create', async (req, res, actor) => {
-      const input = memberInputFromBody(req.body);
-      const m = await domain.members.create(actor, input, { action: 'scim.user.create', detail: { request: summarise(req.body) } });
-      send(res, 201, toScimUser(m, base), { Location: `${base}/Users/${m.id}`, ETag: etag(m.version) });
-    }),
-  );
-  router.put(
-    '/Users/:id',
-    handle('user', 'scim.user.replace', async (req, res, actor) => {
-      const input = memberInputFromBody(req.body);
-      const m = await domain.members.update(actor, String(req.params.id), () => memberDataFrom(input), {
-        action: 'scim.user.replace',
-        detail: { request: summarise(req.body) },
-      });
-      send(res, 200, toScimUser(m, base), { ETag: etag(m.version) });
-    }),
-  );
-  router.patch(
-    '/Users/:id',
-    handle('user', 'scim.user.patch', async (req, res, actor) => {
-      const ops = parsePatchBody(req.body);
-      const m = await domain.members.update(actor, String(req.params.id), (current) => memberDataFrom(memberInputFromDoc(applyUserPatch(userDoc(current, base), ops))), {
-        action: 'scim.user.patch',
-        detail: { operations: summariseOps(ops) },
-      });
-      const { attributes, excluded } = projection(req);
-      send(res, 200, project(toScimUser(m, base), attributes, excluded), { ETag: etag(m.version) });
-    }),
-  );
-  router.delete(
-    '/Users/:id',
-    handle('user', 'scim.user.delete', async (req, res, actor) => {
-      await domain.members.delete(actor, String(req.params.id), { action: 'scim.user.delete' });
-      send(res, 204);
-    }),
-  );
-
-  // ---- Groups ----
-  router.get(
-    '/Groups',
-    handle('group', 'scim.group.list', async (req, res, actor) => {
-      const q = listQuery(req);
-      const { attributes, excluded } = projection(req);
-      const page = await domain.groups.search(actor, q);
-      const withMembers = wantsAttribute('members', attributes, excluded);
-      if (!withMembers || page.groups.length === 0) {
-        const resources = page.groups.map((g) => project(toScimGroup(g, base), attributes, excluded));
-        send(res, 200, listResponse(resources, page.totalResults, q.startIndex));
-        return;
-      }
-      // Members are streamed group by group, page by page: never the whole membership in memory.
-      res.status(200).set('Content-Type', CONTENT_TYPE);
-      await write(
-        res,
-        `{"schemas":${JSON.stringify([LIST_RESPONSE_URN])},"totalResults":${page.totalResults},"startIndex":${q.startIndex},"itemsPerPage":${page.groups.length},"Resources":[`,
-      );
-      for (const [i, g] of page.groups.entries()) {
-        if (i > 0) await write(res, ',');
-        await streamGroup(res, actor, g, attributes, excluded);
-      }
-      res.end(']}');
-    }),
-  );
-  router.get(
-    '/Groups/:id',
-    handle('group', 'scim.group.get', async (req, res, actor) => {
-      const { attributes, excluded } = projection(req);
-      const g = await domain.groups.get(actor, String(req.params.id));
-      if (!wantsAttribute('members', attributes, excluded)) {
-        send(res, 200, project(toScimGroup(g, base), attributes, excluded), { ETag: etag(g.version) });
-        return;
-      }
-      res.status(200).set({ 'Content-Type': CONTENT_TYPE, ETag: etag(g.version) });
-      await streamGroup(res, actor, g, attributes, excluded);
-      res.end();
-    }),
-  );
-  router.post(
-    '/Groups',
-    handle('group', 'scim.group.create', async (req, res, actor) => {
-      const input = groupInputFromBody(req.body);
-      const g = await domain.groups.create(actor, input, { action: 'scim.group.create', detail: { request: summarise(req.body) } });
-      send(res, 201, withMemberIds(toScimGroup(g, base), input.memberIds), { Location: `${base}/Groups/${g.id}`, ETag: etag(g.version) });
-    }),
-  );
-  router.put(
-    '/Groups/:id',
-    handle('group', 'scim.group.replace', async (req, res, actor) => {
-      const input = groupInputFromBody(req.body);
-      const g = await domain.groups.update(
-        actor,
-        String(req.params.id),
-        { displayName: input.displayName, externalId: input.externalId, replaceMembers: input.memberIds },
-        { action: 'scim.group.replace', detail: { request: summarise(req.body) } },
-      );
-      send(res, 200, withMemberIds(toScimGroup(g, base), input.memberIds), { ETag: etag(g.version) });
-    }),
-  );
-  router.patch(
-    '/Groups/:id',
-    handle('group', 'scim.group.patch', async (req, res, actor) => {
-      const ops = parsePatchBody(req.body);
-      const change = groupChangeFromPatch(ops);
-      const g = await domain.groups.update(actor, String(req.params.id), change, { action: 'scim.group.patch', detail: { operations: summariseOps(ops) } });
-      // Entra prefers 204 for groups: the member list is not sent back.
-      send(res, 204, undefined, { ETag: etag(g.version) });
-    }),
-  );
-  router.delete(
-    '/Groups/:id',
-    handle('group', 'scim.group.delete', async (req, res, actor) => {
-      await domain.groups.delete(actor, String(req.params.id), { action: 'scim.group.delete' });
-      send(res, 204);
-    }),
-  );
-
-  for (const path of ['/Users', '/Groups', '/Users/:id', '/Groups/:id']) {
-    router.all(path, (req, res) => sendError(res, scimError(405, `${req.method} is not supported on ${path}`)));
-  }
   router.use((req, res) => sendError(res, scimError(404, `No SCIM endpoint ${req.method} ${req.path}`)));
 
   const onError: ErrorRequestHandler = (err, req, res, _next) => {
@@ -329,10 +331,6 @@ export function scimRouter(deps: { domain: Domain; config: Config }): express.Ro
   return router;
 }
 
-function isScimError(e: unknown): e is ScimErrorResponse {
-  return isObject(e) && typeof e.status === 'number' && isObject(e.body);
-}
-
 function write(res: Response, chunk: string): Promise<void> {
   if (res.write(chunk)) return Promise.resolve();
   return new Promise((resolve) => res.once('drain', () => resolve()));
@@ -342,10 +340,22 @@ function withMemberIds(doc: Doc, ids: readonly string[]): Doc {
   return ids.length === 0 ? doc : { ...doc, members: ids.map((id) => ({ value: id })) };
 }
 
+/** Query parameters by lower-cased name, read once per request (Express parses `req.query` again on every read). */
+const queries = new WeakMap<Request, Map<string, unknown>>();
+
 function queryString(req: Request, name: string): string | undefined {
-  const key = Object.keys(req.query).find((k) => k.toLowerCase() === name.toLowerCase());
-  if (key === undefined) return undefined;
-  const v = req.query[key];
+  let params = queries.get(req);
+  if (!params) {
+    params = new Map();
+    for (const [k, v] of Object.entries(req.query as Record<string, unknown>)) {
+      const key = k.toLowerCase();
+      // The same name in two cases is the parameter given twice.
+      params.set(key, params.has(key) ? [params.get(key), v].flat() : v);
+    }
+    queries.set(req, params);
+  }
+  const v = params.get(name.toLowerCase());
+  if (v === undefined) return undefined;
   if (typeof v !== 'string') throw new Invalid('invalid_value', `The query parameter ${name} must be given once`, name);
   return v;
 }

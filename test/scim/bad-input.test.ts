@@ -39,6 +39,37 @@ describe('authentication', () => {
     await t.domain.organizations.disableScim(org.actor);
     await expect401(rotated);
   });
+
+  it('refuses every resource route and method without a valid token, and changes nothing', async () => {
+    const org = await scimOrg(t, server);
+    const u = (await org.scim.post('/Users', entraUser('guarded@contoso.com'))).body.id as string;
+    const g = (await org.scim.post('/Groups', { displayName: 'Guarded', members: [{ value: u }] })).body.id as string;
+    const wrong = new ScimClient(server.url, 'gh_scim_wrong');
+    const calls: [string, string, unknown?][] = [
+      ['GET', '/Users'],
+      ['POST', '/Users', entraUser('intruder@contoso.com')],
+      ['GET', `/Users/${u}`],
+      ['PUT', `/Users/${u}`, { userName: 'renamed@contoso.com' }],
+      ['PATCH', `/Users/${u}`, patchOp({ op: 'Replace', path: 'active', value: 'False' })],
+      ['DELETE', `/Users/${u}`],
+      ['GET', '/Groups'],
+      ['POST', '/Groups', { displayName: 'Intruders' }],
+      ['GET', `/Groups/${g}`],
+      ['PUT', `/Groups/${g}`, { displayName: 'Renamed', members: [] }],
+      ['PATCH', `/Groups/${g}`, patchOp({ op: 'Remove', path: 'members' })],
+      ['DELETE', `/Groups/${g}`],
+    ];
+    for (const [method, path, body] of calls) {
+      const r = await wrong.raw(method, path, body === undefined ? undefined : JSON.stringify(body));
+      expect(r.status, `${method} ${path}`).toBe(401);
+      expect(r.headers.get('www-authenticate'), `${method} ${path}`).toBe('Bearer realm="scim"');
+      expect(r.body, `${method} ${path}`).toMatchObject({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '401' });
+    }
+    expect((await org.scim.get(`/Users/${u}`)).body).toMatchObject({ userName: 'guarded@contoso.com', active: true });
+    expect((await org.scim.get(`/Groups/${g}`)).body).toMatchObject({ displayName: 'Guarded', members: [{ value: u }] });
+    expect((await org.scim.get('/Users?filter=userName eq "intruder@contoso.com"')).body.totalResults).toBe(0);
+    expect((await org.scim.get('/Groups?filter=displayName eq "Intruders"')).body.totalResults).toBe(0);
+  });
 });
 
 describe('bad input', () => {
@@ -83,6 +114,7 @@ describe('bad input', () => {
       ['GET', '/Nope', undefined, 404],
       ['DELETE', '/Users', undefined, 405],
       ['GET', '/Users?count=abc', undefined, 400, 'invalidValue'],
+      ['GET', '/Users?count=1&COUNT=2', undefined, 400, 'invalidValue'],
       ['GET', '/Users?sortBy=nosuch', undefined, 400, 'invalidFilter'],
       ['POST', '/Users', JSON.stringify({ userName: 'big@x', displayName: 'x'.repeat(5000) }), 413],
     ];

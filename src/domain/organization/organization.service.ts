@@ -49,6 +49,10 @@ interface KnownScimToken {
 
 const LAST_USE_EVERY_MS = 60_000;
 
+function refusedScimToken(): Unauthenticated {
+  return new Unauthenticated('invalid_token', 'The SCIM token is missing, wrong, rotated or SCIM is disabled');
+}
+
 export class OrganizationService {
   /** Checked SCIM tokens by hash: Entra's requests then cost no statement to authenticate (see CredentialCache). */
   private readonly scimTokens: CredentialCache<KnownScimToken>;
@@ -176,24 +180,24 @@ export class OrganizationService {
    * this process checked before costs no statement while the process hears of
    * every credential change (see CredentialCache). Records the last use at
    * most once a minute, so a busy sync costs no write per request.
-   * A failure counts against `client` (the caller's address): past the limit
+   * A failure counts against `client` (the caller's address, or a function
+   * giving it, asked only on failure): past the limit
    * the answer is RateLimited instead of Unauthenticated.
    */
-  async authenticateScim(token: string, client?: string): Promise<Actor> {
+  async authenticateScim(token: string, client?: string | (() => string)): Promise<Actor> {
     try {
       return await this.checkScimToken(token);
     } catch (e) {
-      if (e instanceof Unauthenticated && client !== undefined && this.rateLimits) await this.rateLimits.recordFailure(`auth:${client}`);
+      if (e instanceof Unauthenticated && client !== undefined && this.rateLimits) await this.rateLimits.recordFailure(`auth:${typeof client === 'string' ? client : client()}`);
       throw e;
     }
   }
 
   private async checkScimToken(token: string): Promise<Actor> {
-    const refused = () => new Unauthenticated('invalid_token', 'The SCIM token is missing, wrong, rotated or SCIM is disabled');
-    if (!token.startsWith(SCIM_TOKEN_PREFIX) || token.length > 200) throw refused();
+    if (!token.startsWith(SCIM_TOKEN_PREFIX) || token.length > 200) throw refusedScimToken();
     const hash = hashSecret(token);
     const known = await this.scimTokens.get(hash.toString('base64'), () => this.lookUpScimToken(hash));
-    if (!known) throw refused();
+    if (!known) throw refusedScimToken();
     if (Date.now() - known.lastUseRecordedAt >= LAST_USE_EVERY_MS) {
       known.lastUseRecordedAt = Date.now();
       await this.db.sql.run(
