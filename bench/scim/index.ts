@@ -297,6 +297,44 @@ function phases(sizes: Sizes, seedGrowth: (orgId: string, n: number) => Promise<
   return [users, ...rest.filter((p) => !only || only.includes(p.name))];
 }
 
+const WARM_UP = 400;
+
+/** The requests of every phase, WARM_UP times each, on rows of their own (users `<target>-warm.user<i>`). */
+async function warmUp(t: Target): Promise<void> {
+  const ids: string[] = [];
+  const tag = `${t.name}-warm`;
+  const items = Array.from({ length: WARM_UP }, (_, i) => i);
+  await pool(items, async (i) => {
+    expectStatus(await request(t, 'GET', `/Users?filter=${encodeURIComponent(`userName eq "${tag}.user${i}@contoso.com"`)}`), 200, 'warm-up GET /Users');
+    const c = await request(t, 'POST', '/Users', entraUser(i, tag));
+    expectStatus(c, 201, 'warm-up POST /Users');
+    ids[i] = (JSON.parse(c.body) as { id: string }).id;
+  });
+  const gids: string[] = [];
+  await pool(
+    Array.from({ length: CONCURRENCY }, (_, g) => g),
+    async (g) => {
+      const name = `${tag}-group-${g}`;
+      expectStatus(await request(t, 'GET', `/Groups?excludedAttributes=members&filter=${encodeURIComponent(`displayName eq "${name}"`)}`), 200, 'warm-up GET /Groups');
+      const c = await request(t, 'POST', '/Groups', { displayName: name, members: [] });
+      expectStatus(c, 201, 'warm-up POST /Groups');
+      gids[g] = (JSON.parse(c.body) as { id: string }).id;
+    },
+  );
+  await pool(items, async (i) => expectStatus(await request(t, 'PATCH', `/Groups/${gids[i % CONCURRENCY]}`, addMembers([ids[i]!])), 204, 'warm-up PATCH /Groups'));
+  await pool(items, async (i) => {
+    const batch = Array.from({ length: 50 }, (_, k) => ids[(i + k) % ids.length]!);
+    expectStatus(await request(t, 'PATCH', `/Groups/${gids[i % CONCURRENCY]}`, addMembers(batch)), 204, 'warm-up PATCH /Groups (50)');
+  });
+  await pool(items, async (i) => {
+    const r = await request(t, 'PATCH', `/Users/${ids[i]}`, {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'Replace', path: 'displayName', value: `Warm ${i}` }],
+    });
+    expectStatus(r, 200, 'warm-up PATCH /Users');
+  });
+}
+
 function startProcess(file: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
   const prof = process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/scim-prof'] : [];
   const child = spawn(process.execPath, [...prof, '--import', 'tsx', file], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -371,8 +409,9 @@ export async function run(): Promise<void> {
       [{ name: 'base', port: base.port, token: baseToken, orgId: orgB.id, pid: base.child.pid! }, { ids: [], figures: {}, seconds: 0, cpu: 0, ms: {} }],
       [{ name: 'floor', port: floor.port, token: baseToken, orgId: orgC.id, pid: floor.child.pid! }, { ids: [], figures: {}, seconds: 0, cpu: 0, ms: {} }],
     ];
-    // Warm both up (JIT, connection pools) outside the measurements.
-    for (const [t] of targets) for (let i = 0; i < 50; i++) await request(t, 'GET', `/Users?filter=${encodeURIComponent('userName eq "warm.up@contoso.com"')}`);
+    // Every target serves each kind of request a few hundred times first, outside the measurements:
+    // the figures are of warm processes (JIT-compiled code, full connection pools), not of start-up.
+    for (const [t] of targets) await warmUp(t);
     for (const phase of phases(sizes, seedGrowth)) await runPhase(phase, targets);
     report(...(targets.map(([, st]) => st.figures as Figures) as [Figures, Figures, Figures]));
     for (const c of children) await stop(c);
