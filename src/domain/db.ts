@@ -104,17 +104,21 @@ export const PLAN_REFRESH_MS = 30_000;
 /** When each connection last dropped its prepared statements. */
 const preparedSince = new WeakMap<PgClient, number>();
 
-/** Drops the connection's prepared statements once they are PLAN_REFRESH_MS old (one statement, rarely). */
-async function refreshPlans(client: PgClient, refreshMs: number): Promise<void> {
-  const parsed = client.connection?.parsedStatements;
+/** Whether the connection's prepared statements are PLAN_REFRESH_MS old (checked before every use: no promise). */
+function plansDue(client: PgClient, refreshMs: number): boolean {
   const since = preparedSince.get(client);
-  if (since === undefined || !parsed) {
+  if (since === undefined || !client.connection?.parsedStatements) {
     preparedSince.set(client, Date.now());
-    return;
+    return false;
   }
-  if (Date.now() - since < refreshMs) return;
+  return Date.now() - since >= refreshMs;
+}
+
+/** Drops the connection's prepared statements (one statement, rarely). */
+async function refreshPlans(client: PgClient): Promise<void> {
   preparedSince.set(client, Date.now());
-  if (Object.keys(parsed).length === 0) return;
+  const parsed = client.connection?.parsedStatements;
+  if (!parsed || Object.keys(parsed).length === 0) return;
   await client.query({ text: 'deallocate all', values: [] });
   // pg's own record of what this connection has prepared: now nothing.
   for (const name of Object.keys(parsed)) delete parsed[name];
@@ -141,23 +145,24 @@ class PgSql implements Sql {
     private readonly convert: (e: unknown) => unknown,
   ) {}
 
-  async all<T extends object>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
-    return (await this.exec(sql, params)).rows as T[];
+  // Each is one step on pg's promise (no async wrappers in between): these run for every statement.
+  all<T extends object>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
+    return this.exec(sql, params).then((r) => r.rows as T[]);
   }
 
-  async maybeOne<T extends object>(sql: string, params: readonly SqlParam[] = []): Promise<T | undefined> {
-    const rows = await this.all<T>(sql, params);
-    return rows[0];
+  maybeOne<T extends object>(sql: string, params: readonly SqlParam[] = []): Promise<T | undefined> {
+    return this.exec(sql, params).then((r) => r.rows[0] as T | undefined);
   }
 
-  async one<T extends object>(sql: string, params: readonly SqlParam[] = []): Promise<T> {
-    const row = await this.maybeOne<T>(sql, params);
-    if (!row) throw new Error(`Expected one row from: ${sql.slice(0, 80)}`);
-    return row;
+  one<T extends object>(sql: string, params: readonly SqlParam[] = []): Promise<T> {
+    return this.exec(sql, params).then((r) => {
+      if (r.rows.length === 0) throw new Error(`Expected one row from: ${sql.slice(0, 80)}`);
+      return r.rows[0] as T;
+    });
   }
 
-  async run(sql: string, params: readonly SqlParam[] = []): Promise<number> {
-    return (await this.exec(sql, params)).rowCount ?? 0;
+  run(sql: string, params: readonly SqlParam[] = []): Promise<number> {
+    return this.exec(sql, params).then((r) => r.rowCount ?? 0);
   }
 
   /** Raw statement of this layer's own (transaction control): not counted, never named. */
@@ -171,7 +176,7 @@ class PgSql implements Sql {
     const box = counter.getStore();
     if (box) box.n++;
     const p = prepare(sql);
-    if (p.placeholders !== params.length) throw new Error(`${p.placeholders} placeholders but ${params.length} parameters in: ${sql.slice(0, 80)}`);
+    if (p.placeholders !== params.length) return Promise.reject(new Error(`${p.placeholders} placeholders but ${params.length} parameters in: ${sql.slice(0, 80)}`));
     p.uses++;
     let name: string | undefined;
     const prepared = this.nameAfter === undefined ? undefined : this.client.connection?.parsedStatements;
@@ -208,7 +213,7 @@ export class Db {
     }
     try {
       const named = this.isServer ?? (await this.namedStatementsOn(client));
-      if (named) await refreshPlans(client, this.opts.planRefreshMs ?? PLAN_REFRESH_MS).catch((e: unknown) => Promise.reject(this.convert(e)));
+      if (named && plansDue(client, this.opts.planRefreshMs ?? PLAN_REFRESH_MS)) await refreshPlans(client).catch((e: unknown) => Promise.reject(this.convert(e)));
       return await fn(new PgSql(client, named ? (this.opts.nameAfterRuns ?? NAME_AFTER_RUNS) : undefined, this.convert));
     } finally {
       await this.pool.releaseConnection(client);
