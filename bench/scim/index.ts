@@ -42,6 +42,32 @@ function cpuMs(pid: number): number {
   }
 }
 
+/**
+ * CPU time (ms) of every PostgreSQL process on this machine so far: the
+ * backends serving the target that runs now, and the WAL writer, checkpointer
+ * and the like that its writes keep busy. 0 where /proc is not there.
+ */
+function postgresCpuMs(): number {
+  let total = 0;
+  let dirs: string[];
+  try {
+    dirs = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return 0;
+  }
+  for (const d of dirs) {
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) continue;
+      const fields = stat.split(') ')[1]!.split(' ');
+      total += ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return total;
+}
+
 interface Timed {
   status: number;
   body: string;
@@ -124,6 +150,11 @@ export interface Figures {
   batchCpuUs: number;
   singleCpuUs: number;
   incrementalCpuUs: number;
+  /** PostgreSQL's CPU for the same, microseconds. */
+  usersPgUs: number;
+  batchPgUs: number;
+  singlePgUs: number;
+  incrementalPgUs: number;
   usersPerSecond: number;
   postUserP99: number;
   getFilterP99: number;
@@ -146,6 +177,8 @@ interface State {
   seconds: number;
   /** Server CPU used meanwhile, ms. */
   cpu: number;
+  /** PostgreSQL's CPU used meanwhile, ms (when it runs on this machine). */
+  pgCpu: number;
   ms: Record<string, number[]>;
 }
 
@@ -173,6 +206,7 @@ async function runPhase(phase: Phase, targets: [Target, State][]): Promise<void>
   for (const [t, st] of targets) {
     st.seconds = 0;
     st.cpu = 0;
+    st.pgCpu = 0;
     st.ms = {};
     await phase.prepare?.(t, st);
   }
@@ -183,6 +217,7 @@ async function runPhase(phase: Phase, targets: [Target, State][]): Promise<void>
     const slice = Array.from({ length: Math.min(size, n - from) }, (_, k) => from + k);
     for (const [t, st] of targets) {
       const cpu = cpuMs(t.pid);
+      const pgCpu = postgresCpuMs();
       if (phase.sequential) {
         const started = performance.now();
         for (const i of slice) await phase.item(t, st, i);
@@ -191,6 +226,7 @@ async function runPhase(phase: Phase, targets: [Target, State][]): Promise<void>
         st.seconds += await pool(slice, (i) => phase.item(t, st, i));
       }
       st.cpu += cpuMs(t.pid) - cpu;
+      st.pgCpu += postgresCpuMs() - pgCpu;
     }
   }
   for (const [, st] of targets) Object.assign(st.figures, phase.done(st, n));
@@ -214,7 +250,7 @@ function phases(sizes: Sizes, seedGrowth: (orgId: string, n: number) => Promise<
       expectStatus(c, 201, 'POST /Users');
       st.ids[i] = (JSON.parse(c.body) as { id: string }).id;
     },
-    done: (st, n) => ({ usersPerSecond: n / st.seconds, usersCpuUs: (st.cpu * 1000) / n, postUserP99: pct(st.ms.post!, 99), getFilterP99: pct(st.ms.get!, 99) }),
+    done: (st, n) => ({ usersPerSecond: n / st.seconds, usersCpuUs: (st.cpu * 1000) / n, usersPgUs: (st.pgCpu * 1000) / n, postUserP99: pct(st.ms.post!, 99), getFilterP99: pct(st.ms.get!, 99) }),
   };
 
   // 2. Groups: filter GET, POST, then PATCH adding members, in batches of 50 or one per PATCH.
@@ -237,9 +273,10 @@ function phases(sizes: Sizes, seedGrowth: (orgId: string, n: number) => Promise<
       const perSecond = (n * sizes.groupSize) / st.seconds;
       // CPU per PATCH, the GET and POST of each group included (a few per 250 memberships).
       const cpuUs = (st.cpu * 1000) / st.ms.patch!.length;
+      const pgUs = (st.pgCpu * 1000) / st.ms.patch!.length;
       return batch === 1
-        ? { membershipsPerSecondSingle: perSecond, patchSingleP99: pct(st.ms.patch!, 99), singleCpuUs: cpuUs }
-        : { membershipsPerSecondBatch: perSecond, patchBatchP99: pct(st.ms.patch!, 99), batchCpuUs: cpuUs };
+        ? { membershipsPerSecondSingle: perSecond, patchSingleP99: pct(st.ms.patch!, 99), singleCpuUs: cpuUs, singlePgUs: pgUs }
+        : { membershipsPerSecondBatch: perSecond, patchBatchP99: pct(st.ms.patch!, 99), batchCpuUs: cpuUs, batchPgUs: pgUs };
     },
   });
 
@@ -263,7 +300,7 @@ function phases(sizes: Sizes, seedGrowth: (orgId: string, n: number) => Promise<
         expectStatus(timed(st, 'patch', d), 200, 'PATCH /Users active');
       }
     },
-    done: (st) => ({ incrementalPerSecond: st.ms.patch!.length / st.seconds, incrementalP99: pct(st.ms.patch!, 99), incrementalCpuUs: (st.cpu * 1000) / st.ms.patch!.length }),
+    done: (st) => ({ incrementalPerSecond: st.ms.patch!.length / st.seconds, incrementalP99: pct(st.ms.patch!, 99), incrementalCpuUs: (st.cpu * 1000) / st.ms.patch!.length, incrementalPgUs: (st.pgCpu * 1000) / st.ms.patch!.length }),
   };
 
   // 4. One group grown to `growth` members in batches of 50, one PATCH at a time.
@@ -405,9 +442,9 @@ export async function run(): Promise<void> {
     const floor = await startProcess(path.join(HERE, 'baseline.ts'), { ...env, BASELINE_ORG: orgC.id, BASELINE_TOKEN: baseToken, BASELINE_HTTP: 'express' });
     children.push(floor.child);
     const targets: [Target, State][] = [
-      [{ name: 'gh', port: gh.port, token, orgId: orgA.id, pid: gh.child.pid! }, { ids: [], figures: {}, seconds: 0, cpu: 0, ms: {} }],
-      [{ name: 'base', port: base.port, token: baseToken, orgId: orgB.id, pid: base.child.pid! }, { ids: [], figures: {}, seconds: 0, cpu: 0, ms: {} }],
-      [{ name: 'floor', port: floor.port, token: baseToken, orgId: orgC.id, pid: floor.child.pid! }, { ids: [], figures: {}, seconds: 0, cpu: 0, ms: {} }],
+      [{ name: 'gh', port: gh.port, token, orgId: orgA.id, pid: gh.child.pid! }, { ids: [], figures: {}, seconds: 0, cpu: 0, pgCpu: 0, ms: {} }],
+      [{ name: 'base', port: base.port, token: baseToken, orgId: orgB.id, pid: base.child.pid! }, { ids: [], figures: {}, seconds: 0, cpu: 0, pgCpu: 0, ms: {} }],
+      [{ name: 'floor', port: floor.port, token: baseToken, orgId: orgC.id, pid: floor.child.pid! }, { ids: [], figures: {}, seconds: 0, cpu: 0, pgCpu: 0, ms: {} }],
     ];
     // Every target serves each kind of request a few hundred times first, outside the measurements:
     // the figures are of warm processes (JIT-compiled code, full connection pools), not of start-up.
@@ -431,16 +468,20 @@ function report(g: Figures, b: Figures, x: Figures): void {
   const rows: [string, keyof Figures, number, string][] = [
     ['users/s (filter GET + POST)', 'usersPerSecond', 0, ratio('usersPerSecond', '≥ 0.7')],
     ['  server CPU per user, us', 'usersCpuUs', 0, ''],
+    ['  PostgreSQL CPU per user, us', 'usersPgUs', 0, ''],
     ['p99 POST /Users ms', 'postUserP99', 1, 'target ≤ 30'],
     ['p99 GET /Users?filter ms', 'getFilterP99', 1, ''],
     ['memberships/s, batches of 50', 'membershipsPerSecondBatch', 0, ratio('membershipsPerSecondBatch', '≥ 0.5')],
     ['  server CPU per PATCH, us', 'batchCpuUs', 0, ''],
+    ['  PostgreSQL CPU per PATCH, us', 'batchPgUs', 0, ''],
     ['p99 PATCH /Groups (50) ms', 'patchBatchP99', 1, ''],
     ['memberships/s, one per PATCH', 'membershipsPerSecondSingle', 0, ratio('membershipsPerSecondSingle', '≥ 0.5')],
     ['  server CPU per PATCH, us', 'singleCpuUs', 0, ''],
+    ['  PostgreSQL CPU per PATCH, us', 'singlePgUs', 0, ''],
     ['p99 PATCH /Groups (1) ms', 'patchSingleP99', 1, ''],
     ['incremental PATCH /Users req/s', 'incrementalPerSecond', 0, ratio('incrementalPerSecond')],
     ['  server CPU per PATCH, us', 'incrementalCpuUs', 0, ''],
+    ['  PostgreSQL CPU per PATCH, us', 'incrementalPgUs', 0, ''],
     ['p99 incremental PATCH ms', 'incrementalP99', 1, ''],
     ['growth: first 10 batches, median ms', 'growthFirstMs', 1, ''],
     ['growth: last 10 batches, median ms', 'growthLastMs', 1, ''],
@@ -451,7 +492,8 @@ function report(g: Figures, b: Figures, x: Figures): void {
   console.log(`${' '.repeat(w)}  ${'gatehouse'.padStart(10)}  ${'baseline'.padStart(10)}  ${'express'.padStart(10)}  ratio to baseline`);
   for (const [label, k, d, note] of rows) console.log(`${label.padEnd(w)}  ${f(g[k], d).padStart(10)}  ${f(b[k], d).padStart(10)}  ${f(x[k], d).padStart(10)}  ${note}`);
   console.log('(express: the baseline handler behind an Express 5 app; "floor" is its ratio, the most any Express app reaches here.');
-  console.log(' Server CPU: the server process alone; the machine\'s two cores also run PostgreSQL and this client.)');
+  console.log(' Server CPU: the server process alone. PostgreSQL CPU: all its processes on this machine while that target ran.');
+  console.log(' The machine\'s two cores run both and this client.)');
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
