@@ -3,7 +3,7 @@
 // organisation. Every rejected request is recorded in the audit trail (the
 // provisioning log), every accepted change is audited by the domain in its
 // own transaction.
-import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { Config } from '../config.js';
 import { DomainError, Invalid, type Actor, type Domain } from '../domain/index.js';
 import { memberDataFrom } from '../domain/member/member.model.js';
@@ -137,7 +137,11 @@ export function scimRouter(deps: { domain: Domain; config: Config }): express.Ro
     };
 
   // ---- Users and Groups ----
-  // One route per path with its methods on it (a method it lacks is 405). Each handler authenticates first.
+  // One route per path with its methods on it (a method it lacks is 405, with the ones it has). Each handler authenticates first.
+  const notAllowed =
+    (path: string, allow: string): RequestHandler =>
+    (req, res) =>
+      sendError(res, { ...scimError(405, `${req.method} is not supported on ${path}`), headers: { Allow: allow } });
   router
     .route('/Users')
     .get(
@@ -156,7 +160,7 @@ export function scimRouter(deps: { domain: Domain; config: Config }): express.Ro
         send(res, 201, toScimUser(m, base), { Location: `${base}/Users/${m.id}`, ETag: etag(m.version) });
       }),
     )
-    .all((req, res) => sendError(res, scimError(405, `${req.method} is not supported on /Users`)));
+    .all(notAllowed('/Users', 'GET, POST'));
   router
     .route('/Users/:id')
     .get(
@@ -193,7 +197,7 @@ export function scimRouter(deps: { domain: Domain; config: Config }): express.Ro
         send(res, 204);
       }),
     )
-    .all((req, res) => sendError(res, scimError(405, `${req.method} is not supported on /Users/:id`)));
+    .all(notAllowed('/Users/:id', 'GET, PUT, PATCH, DELETE'));
   router
     .route('/Groups')
     .get(
@@ -227,7 +231,7 @@ export function scimRouter(deps: { domain: Domain; config: Config }): express.Ro
         send(res, 201, withMemberIds(toScimGroup(g, base), input.memberIds), { Location: `${base}/Groups/${g.id}`, ETag: etag(g.version) });
       }),
     )
-    .all((req, res) => sendError(res, scimError(405, `${req.method} is not supported on /Groups`)));
+    .all(notAllowed('/Groups', 'GET, POST'));
   router
     .route('/Groups/:id')
     .get(
@@ -270,7 +274,7 @@ export function scimRouter(deps: { domain: Domain; config: Config }): express.Ro
         send(res, 204);
       }),
     )
-    .all((req, res) => sendError(res, scimError(405, `${req.method} is not supported on /Groups/:id`)));
+    .all(notAllowed('/Groups/:id', 'GET, PUT, PATCH, DELETE'));
 
   // ---- discovery ----
   // No token needed: it describes the service, not a tenant. After the resources, which are asked far more.

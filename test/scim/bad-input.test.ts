@@ -124,6 +124,9 @@ describe('bad input', () => {
       if (status !== 405) expect(r.body, `${method} ${path}`).toMatchObject({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: String(status) });
       if (scimType) expect(r.body.scimType, `${method} ${path} ${body}`).toBe(scimType);
     }
+    // A method a path lacks is 405 with the methods it has.
+    expect((await scim.raw('DELETE', '/Groups')).headers.get('allow')).toBe('GET, POST');
+    expect((await scim.raw('POST', `/Users/${u}`, '{}')).headers.get('allow')).toBe('GET, PUT, PATCH, DELETE');
     // application/json is accepted too; nothing above changed the user or the group.
     const json = await scim.raw('GET', `/Users/${u}`, undefined, { accept: 'application/json' });
     expect(json.body.userName).toBe('x.y@contoso.com');
