@@ -3,8 +3,12 @@
 // what the statements need). It is the limit for Node on this machine.
 // With BASELINE_HTTP=express the same handler runs behind an Express 5 app
 // (the framework alone, no middleware): the floor for anything built on
-// Express, which Gatehouse is.
+// Express, which Gatehouse is. With BASELINE_HTTP=express-router it runs behind
+// Express laid out as Gatehouse's SCIM edge is (a per-request middleware, a
+// router mounted at /scim/v2 with express.json, one route per path): the floor
+// for that layout, with none of Gatehouse's own work.
 // Run by bench/scim/index.ts in its own process; prints {"port": N}.
+import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -59,7 +63,8 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
     const { rows } = await pool.query('select id, display_name from groups where organization_id = $1 and lower(display_name) = lower($2)', [ORG, eq]);
     return send(res, 200, list(rows.map((r) => ({ id: r.id, displayName: r.display_name }))));
   }
-  const body = await readBody(req);
+  // Behind express.json the body is already parsed (and the stream read).
+  const body = (req as { body?: Json }).body ?? (await readBody(req));
   if (req.method === 'POST' && path === '/Users') {
     const name = (body.name ?? {}) as Json;
     const { rows } = await pool.query(
@@ -111,6 +116,27 @@ if (process.env.BASELINE_HTTP === 'express') {
   const e = express();
   e.disable('x-powered-by');
   e.use(listener);
+  app = e;
+} else if (process.env.BASELINE_HTTP === 'express-router') {
+  const e = express();
+  e.disable('x-powered-by');
+  // What Gatehouse's request context does on every request: an id header and a finish listener.
+  e.use((_req, res, next) => {
+    res.setHeader('x-request-id', crypto.randomUUID());
+    res.once('finish', () => undefined);
+    next();
+  });
+  const r = express.Router({ caseSensitive: false });
+  r.use(express.json({ type: ['application/json', 'application/scim+json'], strict: false }));
+  const h: express.RequestHandler = (req, res) => {
+    req.url = req.originalUrl; // the handler routes on the full path
+    listener(req, res);
+  };
+  r.route('/Users').get(h).post(h);
+  r.route('/Users/:id').get(h).put(h).patch(h).delete(h);
+  r.route('/Groups').get(h).post(h);
+  r.route('/Groups/:id').get(h).put(h).patch(h).delete(h);
+  e.use('/scim/v2', r);
   app = e;
 }
 const server = http.createServer(app);

@@ -1,7 +1,8 @@
 // SCIM benchmark: an Entra-shaped provisioning run against Gatehouse (real
 // server process, real PostgreSQL) and, in the same run, against the baseline
-// (bare node:http + pg, minimal SQL) and the same baseline behind Express 5
-// (the floor of any Express app). 8 requests in flight.
+// (bare node:http + pg, minimal SQL), the same baseline behind Express 5
+// (the floor of any Express app) and behind Express laid out as Gatehouse's
+// SCIM edge (the floor of that layout). 8 requests in flight.
 //   npx tsx bench/scim/index.ts            (BENCH_SCALE=0.1: about a minute)
 //   BENCH_SCALE=1 npx tsx bench/scim/index.ts   (the issue's 10,000 users, 200 groups × 250)
 //   BENCH_ONLY=b50,b1,incremental,growth      (the phases to run after the users; default all)
@@ -422,6 +423,7 @@ export async function run(): Promise<void> {
     const { token } = await domain.organizations.enableScim(systemActor(orgA.id, 'bench'));
     const orgB = await domain.organizations.create({ name: 'Bench baseline', domain: `base-${crypto.randomBytes(3).toString('hex')}` });
     const orgC = await domain.organizations.create({ name: 'Bench Express floor', domain: `floor-${crypto.randomBytes(3).toString('hex')}` });
+    const orgD = await domain.organizations.create({ name: 'Bench Express layout', domain: `layout-${crypto.randomBytes(3).toString('hex')}` });
     await database.close();
 
     const seedGrowth = async (orgId: string, n: number): Promise<string[]> => {
@@ -441,16 +443,19 @@ export async function run(): Promise<void> {
     children.push(base.child);
     const floor = await startProcess(path.join(HERE, 'baseline.ts'), { ...env, BASELINE_ORG: orgC.id, BASELINE_TOKEN: baseToken, BASELINE_HTTP: 'express' });
     children.push(floor.child);
+    const layout = await startProcess(path.join(HERE, 'baseline.ts'), { ...env, BASELINE_ORG: orgD.id, BASELINE_TOKEN: baseToken, BASELINE_HTTP: 'express-router' });
+    children.push(layout.child);
     const targets: [Target, State][] = [
       [{ name: 'gh', port: gh.port, token, orgId: orgA.id, pid: gh.child.pid! }, { ids: [], figures: {}, seconds: 0, cpu: 0, pgCpu: 0, ms: {} }],
       [{ name: 'base', port: base.port, token: baseToken, orgId: orgB.id, pid: base.child.pid! }, { ids: [], figures: {}, seconds: 0, cpu: 0, pgCpu: 0, ms: {} }],
       [{ name: 'floor', port: floor.port, token: baseToken, orgId: orgC.id, pid: floor.child.pid! }, { ids: [], figures: {}, seconds: 0, cpu: 0, pgCpu: 0, ms: {} }],
+      [{ name: 'layout', port: layout.port, token: baseToken, orgId: orgD.id, pid: layout.child.pid! }, { ids: [], figures: {}, seconds: 0, cpu: 0, pgCpu: 0, ms: {} }],
     ];
     // Every target serves each kind of request a few hundred times first, outside the measurements:
     // the figures are of warm processes (JIT-compiled code, full connection pools), not of start-up.
     for (const [t] of targets) await warmUp(t);
     for (const phase of phases(sizes, seedGrowth)) await runPhase(phase, targets);
-    report(...(targets.map(([, st]) => st.figures as Figures) as [Figures, Figures, Figures]));
+    report(...(targets.map(([, st]) => st.figures as Figures) as [Figures, Figures, Figures, Figures]));
     for (const c of children) await stop(c);
   } finally {
     agent.destroy();
@@ -461,10 +466,14 @@ export async function run(): Promise<void> {
   }
 }
 
-/** Columns: Gatehouse, the bare baseline, the same baseline behind Express; ratios against the bare one. */
-function report(g: Figures, b: Figures, x: Figures): void {
+/**
+ * Columns: Gatehouse, the bare baseline, the same baseline behind Express and
+ * behind Express laid out as Gatehouse's SCIM edge; ratios against the bare one.
+ */
+function report(g: Figures, b: Figures, x: Figures, l: Figures): void {
   const f = (n: number | undefined, d = 0) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(d));
-  const ratio = (k: keyof Figures, target?: string) => `${f(g[k] / b[k], 2)}${target ? ` (target ${target})` : ''}  floor ${f(x[k] / b[k], 2)}`;
+  const ratio = (k: keyof Figures, target?: string) =>
+    `${f(g[k] / b[k], 2)}${target ? ` (target ${target})` : ''}  floors ${f(x[k] / b[k], 2)} / ${f(l[k] / b[k], 2)}`;
   const rows: [string, keyof Figures, number, string][] = [
     ['users/s (filter GET + POST)', 'usersPerSecond', 0, ratio('usersPerSecond', '≥ 0.7')],
     ['  server CPU per user, us', 'usersCpuUs', 0, ''],
@@ -489,9 +498,11 @@ function report(g: Figures, b: Figures, x: Figures): void {
     ['growth: p99 ms', 'growthP99', 1, 'target ≤ 25'],
   ];
   const w = Math.max(...rows.map((r) => r[0].length));
-  console.log(`${' '.repeat(w)}  ${'gatehouse'.padStart(10)}  ${'baseline'.padStart(10)}  ${'express'.padStart(10)}  ratio to baseline`);
-  for (const [label, k, d, note] of rows) console.log(`${label.padEnd(w)}  ${f(g[k], d).padStart(10)}  ${f(b[k], d).padStart(10)}  ${f(x[k], d).padStart(10)}  ${note}`);
-  console.log('(express: the baseline handler behind an Express 5 app; "floor" is its ratio, the most any Express app reaches here.');
+  console.log(`${' '.repeat(w)}  ${'gatehouse'.padStart(10)}  ${'baseline'.padStart(10)}  ${'express'.padStart(10)}  ${'layout'.padStart(10)}  ratio to baseline`);
+  for (const [label, k, d, note] of rows) console.log(`${label.padEnd(w)}  ${f(g[k], d).padStart(10)}  ${f(b[k], d).padStart(10)}  ${f(x[k], d).padStart(10)}  ${f(l[k], d).padStart(10)}  ${note}`);
+  console.log('(express: the baseline handler behind a bare Express 5 app; layout: behind Express laid out as Gatehouse\'s SCIM edge');
+  console.log(' (request middleware, router mounted at /scim/v2 with express.json, a route per path). "floors" are their ratios:');
+  console.log(' the most an Express app, and an app of that layout, reaches here with the baseline\'s work.');
   console.log(' Server CPU: the server process alone. PostgreSQL CPU: all its processes on this machine while that target ran.');
   console.log(' The machine\'s two cores run both and this client.)');
 }
