@@ -33,11 +33,16 @@ interface Target {
   readonly pid: number;
 }
 
+/** User + system CPU time (ms) in a /proc/<pid>/stat line. */
+function statCpuMs(stat: string): number {
+  const fields = stat.split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 1/100 s
+}
+
 /** CPU time (user + system, ms) the process has used so far; 0 where /proc is not there. */
 function cpuMs(pid: number): number {
   try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 1/100 s
+    return statCpuMs(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return 0;
   }
@@ -59,9 +64,7 @@ function postgresCpuMs(): number {
   for (const d of dirs) {
     try {
       const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-      if (!stat.includes('(postgres)')) continue;
-      const fields = stat.split(') ')[1]!.split(' ');
-      total += ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+      if (stat.includes('(postgres)')) total += statCpuMs(stat);
     } catch {
       // the process ended meanwhile
     }
@@ -445,12 +448,11 @@ export async function run(): Promise<void> {
     children.push(floor.child);
     const layout = await startProcess(path.join(HERE, 'baseline.ts'), { ...env, BASELINE_ORG: orgD.id, BASELINE_TOKEN: baseToken, BASELINE_HTTP: 'express-router' });
     children.push(layout.child);
-    const targets: [Target, State][] = [
-      [{ name: 'gh', port: gh.port, token, orgId: orgA.id, pid: gh.child.pid! }, { ids: [], figures: {}, seconds: 0, cpu: 0, pgCpu: 0, ms: {} }],
-      [{ name: 'base', port: base.port, token: baseToken, orgId: orgB.id, pid: base.child.pid! }, { ids: [], figures: {}, seconds: 0, cpu: 0, pgCpu: 0, ms: {} }],
-      [{ name: 'floor', port: floor.port, token: baseToken, orgId: orgC.id, pid: floor.child.pid! }, { ids: [], figures: {}, seconds: 0, cpu: 0, pgCpu: 0, ms: {} }],
-      [{ name: 'layout', port: layout.port, token: baseToken, orgId: orgD.id, pid: layout.child.pid! }, { ids: [], figures: {}, seconds: 0, cpu: 0, pgCpu: 0, ms: {} }],
+    const target = (name: string, p: { child: ChildProcess; port: number }, tok: string, orgId: string): [Target, State] => [
+      { name, port: p.port, token: tok, orgId, pid: p.child.pid! },
+      { ids: [], figures: {}, seconds: 0, cpu: 0, pgCpu: 0, ms: {} },
     ];
+    const targets = [target('gh', gh, token, orgA.id), target('base', base, baseToken, orgB.id), target('floor', floor, baseToken, orgC.id), target('layout', layout, baseToken, orgD.id)];
     // Every target serves each kind of request a few hundred times first, outside the measurements:
     // the figures are of warm processes (JIT-compiled code, full connection pools), not of start-up.
     for (const [t] of targets) await warmUp(t);
