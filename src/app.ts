@@ -1,4 +1,5 @@
 // The composition root: wires the domain into the three edges by hand.
+import type { RequestListener } from 'node:http';
 import express from 'express';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from './config.js';
@@ -6,10 +7,11 @@ import type { Domain } from './domain/index.js';
 import type { Logger } from './http/logger.js';
 import { jsonErrorHandler } from './http/errors.js';
 import { createMetrics } from './http/metrics.js';
-import { requestContext } from './http/request-context.js';
+import { TRUST_PROXY } from './http/client-ip.js';
+import { requestContext, requestTracker } from './http/request-context.js';
 import { startImportScheduler } from './scheduler/import-scheduler.js';
 import { createGraphqlEdge } from './graphql/index.js';
-import { scimRouter } from './scim/router.js';
+import { isScimUrl, scimEdge } from './scim/router.js';
 import { samlRoutes } from './saml/routes.js';
 import { adminConsole } from './admin-console/router.js';
 
@@ -21,7 +23,8 @@ export interface AppDeps {
 }
 
 export interface App {
-  readonly express: express.Express;
+  /** What the HTTP server runs: SCIM requests go to the SCIM edge (bare node:http), the rest to the Express app. */
+  readonly listener: RequestListener;
   /** Stops background work started by the edges (schedulers). */
   close(): Promise<void>;
 }
@@ -30,14 +33,15 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const { config, orm, domain, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', TRUST_PROXY);
 
   const metrics = createMetrics(() => poolStats(orm));
-  app.use(requestContext(app, logger, metrics));
+  const track = requestTracker(logger, metrics);
+  app.use(requestContext(app, track));
 
-  // SCIM 2.0 (Entra provisioning) first: the busiest edge passes no other route on its way.
-  // Its own JSON parser, auth, errors and 404s.
-  app.use('/scim/v2', scimRouter({ domain, config }));
+  // SCIM 2.0 (Entra provisioning), the busiest edge, is served beside Express, not through it:
+  // its own routing, body reading, auth, errors and 404s (see src/scim/router.ts).
+  const scim = scimEdge({ domain, config, track });
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -81,7 +85,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   app.use(jsonErrorHandler);
 
   return {
-    express: app,
+    listener: (req, res) => (isScimUrl(req.url ?? '') ? scim(req, res) : app(req, res)),
     async close() {
       for (const c of closers) await c();
     },

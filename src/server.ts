@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     { entraDirectory: createEntraGraphClient(config.import) },
   );
   const app = await createApp({ config, orm: database.orm, domain, logger });
-  const server = http.createServer(app.express);
+  const server = http.createServer(app.listener);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 60_000;

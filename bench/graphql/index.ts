@@ -141,7 +141,7 @@ export async function run(): Promise<void> {
     const { key } = await domain.apiKeys.create(system, { name: 'bench', role: 'reader' });
     const app = await createApp({ config: loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent' }), orm: database.orm, domain, logger: createLogger('silent') });
     closeApp = () => app.close();
-    server = http.createServer(app.express);
+    server = http.createServer(app.listener);
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
     const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
     const body = JSON.stringify({ query: QUERY, variables: { first: PAGE } });

@@ -83,7 +83,7 @@ export async function run(): Promise<void> {
     const config = loadConfig({ NODE_ENV: 'production', PUBLIC_URL, LOG_LEVEL: 'silent' });
     const domain = createDomain(database.orm, 'bench-master-secret-0123456789abcdef');
     const app = await createApp({ config, orm: database.orm, domain, logger: createLogger('silent') });
-    const server = http.createServer(app.express);
+    const server = http.createServer(app.listener);
     // As in server.ts: idle keep-alive sockets outlive the client's, so none closes under a request.
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

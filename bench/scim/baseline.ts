@@ -2,13 +2,9 @@
 // bare node:http + pg (no framework, no ORM, no audit, no validation beyond
 // what the statements need). It is the limit for Node on this machine.
 // With BASELINE_HTTP=express the same handler runs behind an Express 5 app
-// (the framework alone, no middleware): the floor for anything built on
-// Express, which Gatehouse is. With BASELINE_HTTP=express-router it runs behind
-// Express laid out as Gatehouse's SCIM edge is (a per-request middleware, a
-// router mounted at /scim/v2 with express.json, one route per path): the floor
-// for that layout, with none of Gatehouse's own work.
+// (the framework alone, no middleware): the floor for anything served through
+// Express, the reason Gatehouse's SCIM edge runs beside Express, not in it.
 // Run by bench/scim/index.ts in its own process; prints {"port": N}.
-import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -116,27 +112,6 @@ if (process.env.BASELINE_HTTP === 'express') {
   const e = express();
   e.disable('x-powered-by');
   e.use(listener);
-  app = e;
-} else if (process.env.BASELINE_HTTP === 'express-router') {
-  const e = express();
-  e.disable('x-powered-by');
-  // What Gatehouse's request context does on every request: an id header and a finish listener.
-  e.use((_req, res, next) => {
-    res.setHeader('x-request-id', crypto.randomUUID());
-    res.once('finish', () => undefined);
-    next();
-  });
-  const r = express.Router({ caseSensitive: false });
-  r.use(express.json({ type: ['application/json', 'application/scim+json'], strict: false }));
-  const h: express.RequestHandler = (req, res) => {
-    req.url = req.originalUrl; // the handler routes on the full path
-    listener(req, res);
-  };
-  r.route('/Users').get(h).post(h);
-  r.route('/Users/:id').get(h).put(h).patch(h).delete(h);
-  r.route('/Groups').get(h).post(h);
-  r.route('/Groups/:id').get(h).put(h).patch(h).delete(h);
-  e.use('/scim/v2', r);
   app = e;
 }
 const server = http.createServer(app);

@@ -14,7 +14,7 @@ const config = loadConfig();
 const database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, poolSize: config.database.poolSize });
 const domain = createDomain(database.orm, config.secret!);
 const app = await createApp({ config, orm: database.orm, domain, logger: createLogger('silent') });
-const server = http.createServer(app.express);
+const server = http.createServer(app.listener);
 server.keepAliveTimeout = 65_000;
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(JSON.stringify({ port: (server.address() as AddressInfo).port }) + '\n');

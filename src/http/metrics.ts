@@ -1,11 +1,10 @@
 // Prometheus metrics: request durations by route and status, database pool use.
 import client from 'prom-client';
-import type { Request } from 'express';
 
 export interface Metrics {
   readonly registry: client.Registry;
-  /** Records one answered request (called by the request context when the response is finished). */
-  observe(req: Request, status: number, seconds: number): void;
+  /** Records one answered request (called by the request context when the response is finished); `route` is a pattern, never a raw path. */
+  observe(method: string, route: string, status: number, seconds: number): void;
 }
 
 export function createMetrics(pool: () => { used: number; free: number; pending: number; size: number }): Metrics {
@@ -33,10 +32,8 @@ export function createMetrics(pool: () => { used: number; free: number; pending:
   });
   return {
     registry,
-    observe(req, status, seconds) {
-      // The matched route pattern, never the raw path (ids would explode the label set).
-      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : req.baseUrl || 'unmatched';
-      duration.observe({ method: req.method, route, status: String(status) }, seconds);
+    observe(method, route, status, seconds) {
+      duration.observe({ method, route, status: String(status) }, seconds);
     },
   };
 }

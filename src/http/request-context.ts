@@ -1,7 +1,9 @@
 // Per-request plumbing: a request id, a log line and the duration metric, with
 // one `finish` listener per request. The request's child logger is made only
-// when something logs through it (most requests never do).
+// when something logs through it (most requests never do). Framework-free, so
+// the SCIM edge (on bare node:http) and the Express app share it.
 import crypto from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Express, RequestHandler } from 'express';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
@@ -14,30 +16,62 @@ declare module 'express-serve-static-core' {
 }
 
 const REQUEST_ID = /^[\w.-]{1,100}$/;
-const childLogger = Symbol('log');
 
-export function requestContext(app: Express, logger: Logger, metrics: Metrics): RequestHandler {
-  // On the app's request prototype: `req.log` is made on first use.
+/** One request's id and its logger (a child bound to the id, made on first use). */
+export class RequestScope {
+  #log: Logger | undefined;
+  constructor(
+    readonly id: string,
+    private readonly logger: Logger,
+  ) {}
+  get log(): Logger {
+    return (this.#log ??= this.logger.child({ reqId: this.id }));
+  }
+}
+
+/**
+ * Starts tracking a request: its id (the caller's `x-request-id` when
+ * well-formed), answered in `x-request-id`; when the response is finished, one
+ * duration observation labelled `route()` (a pattern, never the raw path) and one log line.
+ */
+export type Track = (req: IncomingMessage, res: ServerResponse, route: () => string) => RequestScope;
+
+export function requestTracker(logger: Logger, metrics: Metrics): Track {
+  return (req, res, route) => {
+    const incoming = req.headers['x-request-id'];
+    const scope = new RequestScope(typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID(), logger);
+    res.setHeader('x-request-id', scope.id);
+    const started = process.hrtime.bigint();
+    // The URL as it came (Express rewrites req.url inside mounted routers).
+    const url = req.url ?? '';
+    res.once('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const method = req.method ?? 'GET';
+      metrics.observe(method, route(), res.statusCode, ms / 1000);
+      const level = res.statusCode >= 500 ? 'error' : 'info';
+      if (!logger.isLevelEnabled(level)) return;
+      // The path without the query (SCIM filters carry user names).
+      logger[level]({ reqId: scope.id, method, path: url.split('?', 1)[0], status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+    });
+    return scope;
+  };
+}
+
+const scopeKey = Symbol('requestScope');
+
+/** The tracker as Express middleware: `req.id`, and `req.log` made on first use. */
+export function requestContext(app: Express, track: Track): RequestHandler {
   Object.defineProperty(app.request, 'log', {
     configurable: true,
-    get(this: { id: string; [childLogger]?: Logger }) {
-      return (this[childLogger] ??= logger.child({ reqId: this.id }));
+    get(this: { [scopeKey]: RequestScope }) {
+      return this[scopeKey].log;
     },
   });
   return (req, res, next) => {
-    const incoming = req.headers['x-request-id'];
-    req.id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
-    res.setHeader('x-request-id', req.id);
-    const started = process.hrtime.bigint();
-    res.once('finish', () => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      metrics.observe(req, res.statusCode, ms / 1000);
-      const level = res.statusCode >= 500 ? 'error' : 'info';
-      if (!logger.isLevelEnabled(level)) return;
-      // The path as it came, without the query (SCIM filters carry user names).
-      const path = req.originalUrl.split('?', 1)[0];
-      logger[level]({ reqId: req.id, method: req.method, path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
-    });
+    // The matched route pattern (read when the response is finished), never the raw path.
+    const scope = track(req, res, () => (req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : req.baseUrl || 'unmatched'));
+    (req as unknown as { [scopeKey]: RequestScope })[scopeKey] = scope;
+    req.id = scope.id;
     next();
   };
 }

@@ -1,14 +1,21 @@
-// The SCIM 2.0 edge (`/scim/v2`, Entra's "Tenant URL"). Each handler parses,
-// makes one domain call and presents the result; the bearer token picks the
-// organisation. Every rejected request is recorded in the audit trail (the
-// provisioning log), every accepted change is audited by the domain in its
-// own transaction.
-import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+// The SCIM 2.0 edge (`/scim/v2`, Entra's "Tenant URL"), on bare node:http:
+// Entra's provisioning cycle is the busiest traffic Gatehouse has, and an
+// Express router in front of it costs more CPU than the rest of a request
+// (bench/scim: "express" floor). Its own routing (a table of four resource
+// paths and the discovery documents), body reading (./body.ts), auth and errors.
+// Each handler parses, makes one domain call and presents the result; the
+// bearer token picks the organisation. Every rejected request is recorded in
+// the audit trail (the provisioning log), every accepted change is audited by
+// the domain in its own transaction.
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
 import { DomainError, Invalid, type Actor, type Domain } from '../domain/index.js';
 import { memberDataFrom } from '../domain/member/member.model.js';
 import type { Group } from '../domain/group/group.service.js';
 import type { ResourceQuery } from '../domain/query/filter-ast.js';
+import { clientIp } from '../http/client-ip.js';
+import type { RequestScope, Track } from '../http/request-context.js';
+import { BodyError, readJsonBody } from './body.js';
 import { fromDomainError, scimError, type ScimErrorResponse } from './errors.js';
 import { parseAttrPath, parseFilter } from './filter.js';
 import { applyUserPatch, groupChangeFromPatch, parsePatchBody, type PatchOperation } from './patch.js';
@@ -29,25 +36,53 @@ import {
 
 const CONTENT_TYPE = 'application/scim+json; charset=utf-8';
 const MEMBER_PAGE = 5000;
+export const SCIM_BASE_PATH = '/scim/v2';
+const SCIM_URL = /^\/scim\/v2(?=[/?]|$)/i;
 
-declare module 'express-serve-static-core' {
-  interface Request {
-    scimActor?: Actor;
-  }
+/** Whether a request URL is the SCIM edge's (`/scim/v2`, any case, as Express's mount matched it). */
+export function isScimUrl(url: string): boolean {
+  return SCIM_URL.test(url);
 }
 
 type Resource = 'user' | 'group';
 
-export function scimRouter(deps: { domain: Domain; config: Config }): express.Router {
-  const { domain, config } = deps;
-  const base = `${config.http.publicUrl}/scim/v2`;
-  const router = express.Router({ caseSensitive: false });
+/** One SCIM request as the handlers see it. */
+interface Call {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly scope: RequestScope;
+  /** The `:id` segment, decoded. */
+  readonly id: string | undefined;
+  readonly search: string;
+  body: unknown;
+  actor?: Actor;
+  query?: Map<string, string | string[]>;
+}
 
-  router.use(express.json({ type: ['application/json', 'application/scim+json'], limit: config.http.bodyLimitBytes, strict: false }));
+type Handler = (call: Call, actor: Actor) => Promise<void>;
 
-  // Written straight to Node's response: SCIM sets its own ETags (resource versions), so
-  // Express's send() (a hash of every body for an ETag of its own, charset handling) is not needed.
-  const send = (res: Response, status: number, body?: unknown, headers: Record<string, string> = {}): void => {
+interface Method {
+  readonly action: string;
+  readonly fn: Handler;
+}
+
+/** A path and the methods it has (HEAD is GET without the body). */
+interface Route {
+  /** The metrics label (a pattern, never a raw path). */
+  readonly label: string;
+  readonly resource?: Resource;
+  readonly methods: Readonly<Record<string, Method>>;
+  /** Discovery documents: no token needed. */
+  readonly open?: (call: Call) => void;
+}
+
+export function scimEdge(deps: { domain: Domain; config: Config; track: Track }): RequestListener {
+  const { domain, config, track } = deps;
+  const base = `${config.http.publicUrl}${SCIM_BASE_PATH}`;
+  const limit = config.http.bodyLimitBytes;
+
+  // Written straight to Node's response: SCIM sets its own ETags (resource versions).
+  const send = (res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void => {
     if (body === undefined) {
       res.writeHead(status, headers).end();
       return;
@@ -55,20 +90,20 @@ export function scimRouter(deps: { domain: Domain; config: Config }): express.Ro
     const text = JSON.stringify(body);
     res.writeHead(status, { ...headers, 'Content-Type': CONTENT_TYPE, 'Content-Length': String(Buffer.byteLength(text)) }).end(text);
   };
-  const sendError = (res: Response, e: ScimErrorResponse): void => send(res, e.status, e.body, e.headers);
+  const sendError = (res: ServerResponse, e: ScimErrorResponse): void => send(res, e.status, e.body, e.headers);
 
   /** Records a refused request in the provisioning log; never fails the answer. */
-  async function recordRejection(req: Request, resource: Resource, action: string, err: ScimErrorResponse): Promise<void> {
-    const actor = req.scimActor;
+  async function recordRejection(call: Call, resource: Resource, action: string, err: ScimErrorResponse): Promise<void> {
+    const actor = call.actor;
     if (!actor) return;
-    if (req.method === 'GET' && err.status === 404) return; // lookups of unknown ids are Entra's normal probing
-    const body: unknown = req.body;
+    if (call.req.method === 'GET' && err.status === 404) return; // lookups of unknown ids are Entra's normal probing
+    const body = call.body;
     let label: string | null = null;
     if (isObject(body)) {
       const key = Object.keys(body).find((k) => k.toLowerCase() === (resource === 'user' ? 'username' : 'displayname'));
       if (key && typeof body[key] === 'string') label = body[key];
     }
-    const id = typeof req.params.id === 'string' ? req.params.id : null;
+    const id = call.id ?? null;
     if (!label && id) {
       try {
         label = resource === 'user' ? (await domain.members.get(actor, id)).userName : (await domain.groups.get(actor, id)).displayName;
@@ -83,238 +118,284 @@ export function scimRouter(deps: { domain: Domain; config: Config }): express.Ro
         resourceId: id,
         resourceLabel: label,
         reason: `${err.body.status}${err.body.scimType ? ` ${err.body.scimType}` : ''}: ${err.body.detail}`,
-        detail: { method: req.method, path: req.originalUrl.slice(0, 500), request: summarise(body) },
+        detail: { method: call.req.method, path: (call.req.url ?? '').slice(0, 500), request: summarise(body) },
       });
     } catch (e) {
-      req.log.warn({ err: e }, 'could not record a rejected SCIM request');
+      call.scope.log.warn({ err: e }, 'could not record a rejected SCIM request');
     }
   }
 
   /** The organisation the bearer token names; a refusal is answered here (401 with its challenge, or 429). */
-  async function authenticate(req: Request, res: Response): Promise<Actor | undefined> {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  async function authenticate(call: Call): Promise<Actor | undefined> {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(call.req.headers.authorization ?? '');
     try {
       // A missing header is a wrong token: the domain answers (and counts) it.
-      return (req.scimActor = await domain.organizations.authenticateScim(m?.[1] ?? '', () => req.ip ?? 'unknown'));
+      return (call.actor = await domain.organizations.authenticateScim(m?.[1] ?? '', () => clientIp(call.req)));
     } catch (e) {
-      if (!(e instanceof DomainError)) {
-        req.log.error({ err: e }, 'SCIM authentication failed unexpectedly');
-        sendError(res, scimError(500, 'Internal error'));
-        return undefined;
-      }
+      if (!(e instanceof DomainError)) throw e;
       const err = fromDomainError(e);
-      sendError(res, { ...err, headers: { ...err.headers, ...(err.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="scim"' } : {}) } });
+      sendError(call.res, { ...err, headers: { ...err.headers, ...(err.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="scim"' } : {}) } });
       return undefined;
     }
   }
 
   /**
-   * A resource handler: authenticates, then runs `fn`; a DomainError becomes a
-   * SCIM error (recorded), anything else a logged 500.
+   * A resource request: authenticates, reads the body, runs the handler; a
+   * DomainError becomes a SCIM error (recorded), anything else a logged 500.
    */
-  const handle =
-    (resource: Resource, action: string, fn: (req: Request, res: Response, actor: Actor) => Promise<void>) =>
-    async (req: Request, res: Response): Promise<void> => {
-      const actor = await authenticate(req, res);
-      if (!actor) return;
-      try {
-        await fn(req, res, actor);
-      } catch (e) {
-        if (res.headersSent) {
-          req.log.error({ err: e }, 'SCIM response failed while streaming');
-          res.destroy();
-          return;
-        }
-        if (!(e instanceof DomainError)) {
-          req.log.error({ err: e }, 'unhandled SCIM error');
-          sendError(res, scimError(500, 'Internal error; the request was not applied'));
-          return;
-        }
-        const err = fromDomainError(e);
-        await recordRejection(req, resource, action, err);
-        sendError(res, err);
+  async function serveResource(call: Call, resource: Resource, method: Method): Promise<void> {
+    const actor = await authenticate(call);
+    if (!actor) return;
+    const { res } = call;
+    try {
+      call.body = await readJsonBody(call.req, limit);
+    } catch (e) {
+      if (!(e instanceof BodyError)) throw e;
+      await recordRejection(call, resource, method.action, e.response);
+      if (e.closeConnection) res.setHeader('Connection', 'close');
+      sendError(res, e.response);
+      return;
+    }
+    try {
+      await method.fn(call, actor);
+    } catch (e) {
+      if (res.headersSent) {
+        call.scope.log.error({ err: e }, 'SCIM response failed while streaming');
+        res.destroy();
+        return;
       }
-    };
+      if (!(e instanceof DomainError)) {
+        call.scope.log.error({ err: e }, 'unhandled SCIM error');
+        sendError(res, scimError(500, 'Internal error; the request was not applied'));
+        return;
+      }
+      const err = fromDomainError(e);
+      await recordRejection(call, resource, method.action, err);
+      sendError(res, err);
+    }
+  }
 
   // ---- Users and Groups ----
-  // One route per path with its methods on it (a method it lacks is 405, with the ones it has). Each handler authenticates first.
-  const notAllowed =
-    (path: string, allow: string): RequestHandler =>
-    (req, res) =>
-      sendError(res, { ...scimError(405, `${req.method} is not supported on ${path}`), headers: { Allow: allow } });
-  router
-    .route('/Users')
-    .get(
-      handle('user', 'scim.user.list', async (req, res, actor) => {
-        const q = listQuery(req);
-        const { attributes, excluded } = projection(req);
-        const page = await domain.members.search(actor, q);
-        const resources = page.members.map((m) => project(toScimUser(m, base), attributes, excluded));
-        send(res, 200, listResponse(resources, page.totalResults, q.startIndex));
-      }),
-    )
-    .post(
-      handle('user', 'scim.user.create', async (req, res, actor) => {
-        const input = memberInputFromBody(req.body);
-        const m = await domain.members.create(actor, input, { action: 'scim.user.create', detail: { request: summarise(req.body) } });
-        send(res, 201, toScimUser(m, base), { Location: `${base}/Users/${m.id}`, ETag: etag(m.version) });
-      }),
-    )
-    .all(notAllowed('/Users', 'GET, POST'));
-  router
-    .route('/Users/:id')
-    .get(
-      handle('user', 'scim.user.get', async (req, res, actor) => {
-        const { attributes, excluded } = projection(req);
-        const m = await domain.members.get(actor, String(req.params.id));
-        send(res, 200, project(toScimUser(m, base), attributes, excluded), { ETag: etag(m.version) });
-      }),
-    )
-    .put(
-      handle('user', 'scim.user.replace', async (req, res, actor) => {
-        const input = memberInputFromBody(req.body);
-        const m = await domain.members.update(actor, String(req.params.id), () => memberDataFrom(input), {
-          action: 'scim.user.replace',
-          detail: { request: summarise(req.body) },
-        });
-        send(res, 200, toScimUser(m, base), { ETag: etag(m.version) });
-      }),
-    )
-    .patch(
-      handle('user', 'scim.user.patch', async (req, res, actor) => {
-        const ops = parsePatchBody(req.body);
-        const m = await domain.members.update(actor, String(req.params.id), (current) => memberDataFrom(memberInputFromDoc(applyUserPatch(userDoc(current, base), ops))), {
-          action: 'scim.user.patch',
-          detail: { operations: summariseOps(ops) },
-        });
-        const { attributes, excluded } = projection(req);
-        send(res, 200, project(toScimUser(m, base), attributes, excluded), { ETag: etag(m.version) });
-      }),
-    )
-    .delete(
-      handle('user', 'scim.user.delete', async (req, res, actor) => {
-        await domain.members.delete(actor, String(req.params.id), { action: 'scim.user.delete' });
-        send(res, 204);
-      }),
-    )
-    .all(notAllowed('/Users/:id', 'GET, PUT, PATCH, DELETE'));
-  router
-    .route('/Groups')
-    .get(
-      handle('group', 'scim.group.list', async (req, res, actor) => {
-        const q = listQuery(req);
-        const { attributes, excluded } = projection(req);
-        const page = await domain.groups.search(actor, q);
-        const withMembers = wantsAttribute('members', attributes, excluded);
-        if (!withMembers || page.groups.length === 0) {
-          const resources = page.groups.map((g) => project(toScimGroup(g, base), attributes, excluded));
-          send(res, 200, listResponse(resources, page.totalResults, q.startIndex));
-          return;
-        }
-        // Members are streamed group by group, page by page: never the whole membership in memory.
-        res.status(200).set('Content-Type', CONTENT_TYPE);
-        await write(
-          res,
-          `{"schemas":${JSON.stringify([LIST_RESPONSE_URN])},"totalResults":${page.totalResults},"startIndex":${q.startIndex},"itemsPerPage":${page.groups.length},"Resources":[`,
-        );
-        for (const [i, g] of page.groups.entries()) {
-          if (i > 0) await write(res, ',');
-          await streamGroup(res, actor, g, attributes, excluded);
-        }
-        res.end(']}');
-      }),
-    )
-    .post(
-      handle('group', 'scim.group.create', async (req, res, actor) => {
-        const input = groupInputFromBody(req.body);
-        const g = await domain.groups.create(actor, input, { action: 'scim.group.create', detail: { request: summarise(req.body) } });
-        send(res, 201, withMemberIds(toScimGroup(g, base), input.memberIds), { Location: `${base}/Groups/${g.id}`, ETag: etag(g.version) });
-      }),
-    )
-    .all(notAllowed('/Groups', 'GET, POST'));
-  router
-    .route('/Groups/:id')
-    .get(
-      handle('group', 'scim.group.get', async (req, res, actor) => {
-        const { attributes, excluded } = projection(req);
-        const g = await domain.groups.get(actor, String(req.params.id));
-        if (!wantsAttribute('members', attributes, excluded)) {
-          send(res, 200, project(toScimGroup(g, base), attributes, excluded), { ETag: etag(g.version) });
-          return;
-        }
-        res.status(200).set({ 'Content-Type': CONTENT_TYPE, ETag: etag(g.version) });
-        await streamGroup(res, actor, g, attributes, excluded);
-        res.end();
-      }),
-    )
-    .put(
-      handle('group', 'scim.group.replace', async (req, res, actor) => {
-        const input = groupInputFromBody(req.body);
-        const g = await domain.groups.update(
-          actor,
-          String(req.params.id),
-          { displayName: input.displayName, externalId: input.externalId, replaceMembers: input.memberIds },
-          { action: 'scim.group.replace', detail: { request: summarise(req.body) } },
-        );
-        send(res, 200, withMemberIds(toScimGroup(g, base), input.memberIds), { ETag: etag(g.version) });
-      }),
-    )
-    .patch(
-      handle('group', 'scim.group.patch', async (req, res, actor) => {
-        const ops = parsePatchBody(req.body);
-        const change = groupChangeFromPatch(ops);
-        const g = await domain.groups.update(actor, String(req.params.id), change, { action: 'scim.group.patch', detail: { operations: summariseOps(ops) } });
-        // Entra prefers 204 for groups: the member list is not sent back.
-        send(res, 204, undefined, { ETag: etag(g.version) });
-      }),
-    )
-    .delete(
-      handle('group', 'scim.group.delete', async (req, res, actor) => {
-        await domain.groups.delete(actor, String(req.params.id), { action: 'scim.group.delete' });
-        send(res, 204);
-      }),
-    )
-    .all(notAllowed('/Groups/:id', 'GET, PUT, PATCH, DELETE'));
-
-  // ---- discovery ----
-  // No token needed: it describes the service, not a tenant. After the resources, which are asked far more.
-  router.get('/ServiceProviderConfig', (_req, res) => send(res, 200, serviceProviderConfig(base)));
-  router.get('/Schemas', (_req, res) => {
-    const docs = schemaDocs(base);
-    send(res, 200, listResponse(docs, docs.length, 1));
-  });
-  router.get('/Schemas/:id', (req, res) => {
-    const doc = schemaDocs(base).find((d) => String(d.id).toLowerCase() === String(req.params.id).toLowerCase());
-    if (doc) send(res, 200, doc);
-    else sendError(res, scimError(404, `Schema ${req.params.id} not found`));
-  });
-  router.get('/ResourceTypes', (_req, res) => {
-    const docs = resourceTypeDocs(base);
-    send(res, 200, listResponse(docs, docs.length, 1));
-  });
-  router.get('/ResourceTypes/:id', (req, res) => {
-    const doc = resourceTypeDocs(base).find((d) => String(d.id).toLowerCase() === String(req.params.id).toLowerCase());
-    if (doc) send(res, 200, doc);
-    else sendError(res, scimError(404, `Resource type ${req.params.id} not found`));
-  });
-
-  router.use((req, res) => sendError(res, scimError(404, `No SCIM endpoint ${req.method} ${req.path}`)));
-
-  const onError: ErrorRequestHandler = (err, req, res, _next) => {
-    if (res.headersSent) return;
-    const type = (err as { type?: string }).type;
-    if (type === 'entity.too.large') return sendError(res, scimError(413, `The request body is larger than ${config.http.bodyLimitBytes} bytes`));
-    if (type === 'entity.parse.failed') return sendError(res, scimError(400, 'The request body is not valid JSON', 'invalidSyntax'));
-    const status = (err as { status?: number }).status;
-    if (typeof status === 'number' && status >= 400 && status < 500) {
-      return sendError(res, scimError(status, String((err as Error).message ?? 'Bad request'), status === 400 ? 'invalidSyntax' : undefined));
-    }
-    req.log.error({ err }, 'unhandled SCIM error');
-    sendError(res, scimError(500, 'Internal error'));
+  const users: Route = {
+    label: `${SCIM_BASE_PATH}/Users`,
+    resource: 'user',
+    methods: {
+      GET: {
+        action: 'scim.user.list',
+        async fn(call, actor) {
+          const q = listQuery(call);
+          const { attributes, excluded } = projection(call);
+          const page = await domain.members.search(actor, q);
+          const resources = page.members.map((m) => project(toScimUser(m, base), attributes, excluded));
+          send(call.res, 200, listResponse(resources, page.totalResults, q.startIndex));
+        },
+      },
+      POST: {
+        action: 'scim.user.create',
+        async fn(call, actor) {
+          const input = memberInputFromBody(call.body);
+          const m = await domain.members.create(actor, input, { action: 'scim.user.create', detail: { request: summarise(call.body) } });
+          send(call.res, 201, toScimUser(m, base), { Location: `${base}/Users/${m.id}`, ETag: etag(m.version) });
+        },
+      },
+    },
   };
-  router.use(onError);
+  const user: Route = {
+    label: `${SCIM_BASE_PATH}/Users/:id`,
+    resource: 'user',
+    methods: {
+      GET: {
+        action: 'scim.user.get',
+        async fn(call, actor) {
+          const { attributes, excluded } = projection(call);
+          const m = await domain.members.get(actor, call.id!);
+          send(call.res, 200, project(toScimUser(m, base), attributes, excluded), { ETag: etag(m.version) });
+        },
+      },
+      PUT: {
+        action: 'scim.user.replace',
+        async fn(call, actor) {
+          const input = memberInputFromBody(call.body);
+          const m = await domain.members.update(actor, call.id!, () => memberDataFrom(input), { action: 'scim.user.replace', detail: { request: summarise(call.body) } });
+          send(call.res, 200, toScimUser(m, base), { ETag: etag(m.version) });
+        },
+      },
+      PATCH: {
+        action: 'scim.user.patch',
+        async fn(call, actor) {
+          const ops = parsePatchBody(call.body);
+          const m = await domain.members.update(actor, call.id!, (current) => memberDataFrom(memberInputFromDoc(applyUserPatch(userDoc(current, base), ops))), {
+            action: 'scim.user.patch',
+            detail: { operations: summariseOps(ops) },
+          });
+          const { attributes, excluded } = projection(call);
+          send(call.res, 200, project(toScimUser(m, base), attributes, excluded), { ETag: etag(m.version) });
+        },
+      },
+      DELETE: {
+        action: 'scim.user.delete',
+        async fn(call, actor) {
+          await domain.members.delete(actor, call.id!, { action: 'scim.user.delete' });
+          send(call.res, 204);
+        },
+      },
+    },
+  };
+  const groups: Route = {
+    label: `${SCIM_BASE_PATH}/Groups`,
+    resource: 'group',
+    methods: {
+      GET: {
+        action: 'scim.group.list',
+        async fn(call, actor) {
+          const q = listQuery(call);
+          const { attributes, excluded } = projection(call);
+          const page = await domain.groups.search(actor, q);
+          const withMembers = wantsAttribute('members', attributes, excluded);
+          const { res } = call;
+          if (!withMembers || page.groups.length === 0) {
+            const resources = page.groups.map((g) => project(toScimGroup(g, base), attributes, excluded));
+            send(res, 200, listResponse(resources, page.totalResults, q.startIndex));
+            return;
+          }
+          // Members are streamed group by group, page by page: never the whole membership in memory.
+          res.writeHead(200, { 'Content-Type': CONTENT_TYPE });
+          await write(
+            res,
+            `{"schemas":${JSON.stringify([LIST_RESPONSE_URN])},"totalResults":${page.totalResults},"startIndex":${q.startIndex},"itemsPerPage":${page.groups.length},"Resources":[`,
+          );
+          for (const [i, g] of page.groups.entries()) {
+            if (i > 0) await write(res, ',');
+            await streamGroup(res, actor, g, attributes, excluded);
+          }
+          res.end(']}');
+        },
+      },
+      POST: {
+        action: 'scim.group.create',
+        async fn(call, actor) {
+          const input = groupInputFromBody(call.body);
+          const g = await domain.groups.create(actor, input, { action: 'scim.group.create', detail: { request: summarise(call.body) } });
+          send(call.res, 201, withMemberIds(toScimGroup(g, base), input.memberIds), { Location: `${base}/Groups/${g.id}`, ETag: etag(g.version) });
+        },
+      },
+    },
+  };
+  const group: Route = {
+    label: `${SCIM_BASE_PATH}/Groups/:id`,
+    resource: 'group',
+    methods: {
+      GET: {
+        action: 'scim.group.get',
+        async fn(call, actor) {
+          const { attributes, excluded } = projection(call);
+          const g = await domain.groups.get(actor, call.id!);
+          const { res } = call;
+          if (!wantsAttribute('members', attributes, excluded)) {
+            send(res, 200, project(toScimGroup(g, base), attributes, excluded), { ETag: etag(g.version) });
+            return;
+          }
+          res.writeHead(200, { 'Content-Type': CONTENT_TYPE, ETag: etag(g.version) });
+          await streamGroup(res, actor, g, attributes, excluded);
+          res.end();
+        },
+      },
+      PUT: {
+        action: 'scim.group.replace',
+        async fn(call, actor) {
+          const input = groupInputFromBody(call.body);
+          const g = await domain.groups.update(
+            actor,
+            call.id!,
+            { displayName: input.displayName, externalId: input.externalId, replaceMembers: input.memberIds },
+            { action: 'scim.group.replace', detail: { request: summarise(call.body) } },
+          );
+          send(call.res, 200, withMemberIds(toScimGroup(g, base), input.memberIds), { ETag: etag(g.version) });
+        },
+      },
+      PATCH: {
+        action: 'scim.group.patch',
+        async fn(call, actor) {
+          const ops = parsePatchBody(call.body);
+          const change = groupChangeFromPatch(ops);
+          const g = await domain.groups.update(actor, call.id!, change, { action: 'scim.group.patch', detail: { operations: summariseOps(ops) } });
+          // Entra prefers 204 for groups: the member list is not sent back.
+          send(call.res, 204, undefined, { ETag: etag(g.version) });
+        },
+      },
+      DELETE: {
+        action: 'scim.group.delete',
+        async fn(call, actor) {
+          await domain.groups.delete(actor, call.id!, { action: 'scim.group.delete' });
+          send(call.res, 204);
+        },
+      },
+    },
+  };
 
-  async function streamGroup(res: Response, actor: Actor, g: Group, attributes: ReturnType<typeof parseAttributeList>, excluded: ReturnType<typeof parseAttributeList>): Promise<void> {
+  // ---- discovery: no token needed, it describes the service, not a tenant ----
+  const discovery = (label: string, doc: (call: Call) => Doc | undefined, what = 'Document'): Route => ({
+    label: `${SCIM_BASE_PATH}${label}`,
+    methods: {},
+    open(call) {
+      const d = doc(call);
+      if (d) send(call.res, 200, d);
+      else sendError(call.res, scimError(404, `${what} ${call.id} not found`));
+    },
+  });
+  const byId = (docs: Doc[], id: string | undefined) => docs.find((d) => String(d.id).toLowerCase() === id?.toLowerCase());
+  const discoveryRoutes = {
+    serviceproviderconfig: [discovery('/ServiceProviderConfig', () => serviceProviderConfig(base))],
+    schemas: [
+      discovery('/Schemas', () => listOf(schemaDocs(base))),
+      discovery('/Schemas/:id', (call) => byId(schemaDocs(base), call.id), 'Schema'),
+    ],
+    resourcetypes: [
+      discovery('/ResourceTypes', () => listOf(resourceTypeDocs(base))),
+      discovery('/ResourceTypes/:id', (call) => byId(resourceTypeDocs(base), call.id), 'Resource type'),
+    ],
+  } as const;
+  const resourceRoutes = { users: [users, user], groups: [groups, group] } as const;
+  const table = new Map<string, readonly [Route, Route?]>(Object.entries({ ...resourceRoutes, ...discoveryRoutes }));
+
+  /** The Allow header of each route (a 405 answers with it). */
+  const allowOf = new Map<Route, string>([...table.values()].flat().map((r) => [r!, r!.open ? 'GET' : Object.keys(r!.methods).join(', ')]));
+
+  async function serve(req: IncomingMessage, res: ServerResponse, scope: RequestScope, routed: { route?: Route }): Promise<void> {
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    const path = (q < 0 ? url : url.slice(0, q)).replace(SCIM_URL, '');
+    const search = q < 0 ? '' : url.slice(q + 1);
+    // The segments under /scim/v2; one trailing slash is allowed (as Express's non-strict routing did).
+    const segments = (path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path).split('/');
+    const routes = segments[0] === '' && (segments.length === 2 || segments.length === 3) ? table.get(segments[1]!.toLowerCase()) : undefined;
+    const route = routes?.[segments.length - 2];
+    if (!route || (segments.length === 3 && segments[2] === '')) {
+      sendError(res, scimError(404, `No SCIM endpoint ${req.method} ${path || '/'}`));
+      return;
+    }
+    routed.route = route;
+    let id: string | undefined;
+    if (segments.length === 3) {
+      try {
+        id = decodeURIComponent(segments[2]!);
+      } catch {
+        sendError(res, scimError(400, `The path segment ${segments[2]} is not valid percent-encoding`, 'invalidSyntax'));
+        return;
+      }
+    }
+    const call: Call = { req, res, scope, id, search, body: undefined };
+    const methodName = req.method === 'HEAD' ? 'GET' : (req.method ?? '');
+    if (route.open && methodName === 'GET') return route.open(call);
+    const method = route.methods[methodName];
+    if (!method) {
+      sendError(res, { ...scimError(405, `${req.method} is not supported on ${route.label.slice(SCIM_BASE_PATH.length)}`), headers: { Allow: allowOf.get(route)! } });
+      return;
+    }
+    await serveResource(call, route.resource!, method);
+  }
+
+  async function streamGroup(res: ServerResponse, actor: Actor, g: Group, attributes: ReturnType<typeof parseAttributeList>, excluded: ReturnType<typeof parseAttributeList>): Promise<void> {
     const head = JSON.stringify(project(toScimGroup(g, base), attributes, excluded));
     await write(res, `${head.slice(0, -1)},"members":[`);
     let after: string | undefined;
@@ -332,10 +413,23 @@ export function scimRouter(deps: { domain: Domain; config: Config }): express.Ro
     await write(res, ']}');
   }
 
-  return router;
+  return (req, res) => {
+    const routed: { route?: Route } = {};
+    const scope = track(req, res, () => routed.route?.label ?? SCIM_BASE_PATH);
+    serve(req, res, scope, routed).catch((e: unknown) => {
+      // Only a fault of Gatehouse's own reaches here (the database went away during authentication, say).
+      scope.log.error({ err: e }, 'unhandled SCIM error');
+      if (res.headersSent) res.destroy();
+      else sendError(res, scimError(500, 'Internal error; the request was not applied'));
+    });
+  };
 }
 
-function write(res: Response, chunk: string): Promise<void> {
+function listOf(docs: Doc[]): Doc {
+  return listResponse(docs, docs.length, 1);
+}
+
+function write(res: ServerResponse, chunk: string): Promise<void> {
   if (res.write(chunk)) return Promise.resolve();
   return new Promise((resolve) => res.once('drain', () => resolve()));
 }
@@ -344,19 +438,17 @@ function withMemberIds(doc: Doc, ids: readonly string[]): Doc {
   return ids.length === 0 ? doc : { ...doc, members: ids.map((id) => ({ value: id })) };
 }
 
-/** Query parameters by lower-cased name, read once per request (Express parses `req.query` again on every read). */
-const queries = new WeakMap<Request, Map<string, unknown>>();
-
-function queryString(req: Request, name: string): string | undefined {
-  let params = queries.get(req);
+/** A query parameter by case-insensitive name; given twice (in any case) is invalid. */
+function queryString(call: Call, name: string): string | undefined {
+  let params = call.query;
   if (!params) {
     params = new Map();
-    for (const [k, v] of Object.entries(req.query as Record<string, unknown>)) {
+    for (const [k, v] of new URLSearchParams(call.search)) {
       const key = k.toLowerCase();
-      // The same name in two cases is the parameter given twice.
-      params.set(key, params.has(key) ? [params.get(key), v].flat() : v);
+      const had = params.get(key);
+      params.set(key, had === undefined ? v : [had, v].flat());
     }
-    queries.set(req, params);
+    call.query = params;
   }
   const v = params.get(name.toLowerCase());
   if (v === undefined) return undefined;
@@ -364,21 +456,21 @@ function queryString(req: Request, name: string): string | undefined {
   return v;
 }
 
-function intParam(req: Request, name: string): number | undefined {
-  const v = queryString(req, name);
+function intParam(call: Call, name: string): number | undefined {
+  const v = queryString(call, name);
   if (v === undefined || v.trim() === '') return undefined;
   if (!/^-?\d{1,9}$/.test(v.trim())) throw new Invalid('invalid_value', `${name} must be an integer`, name);
   return Number(v);
 }
 
-function listQuery(req: Request): ResourceQuery & { startIndex: number } {
-  const filterText = queryString(req, 'filter');
-  const sortBy = queryString(req, 'sortBy');
-  const sortOrder = queryString(req, 'sortOrder');
+function listQuery(call: Call): ResourceQuery & { startIndex: number } {
+  const filterText = queryString(call, 'filter');
+  const sortBy = queryString(call, 'sortBy');
+  const sortOrder = queryString(call, 'sortOrder');
   if (sortOrder !== undefined && !/^(ascending|descending)$/i.test(sortOrder)) throw new Invalid('invalid_value', 'sortOrder must be ascending or descending', 'sortOrder');
   // RFC 7644 §3.4.2.4: startIndex < 1 is 1, a negative count is 0.
-  const startIndex = Math.max(intParam(req, 'startIndex') ?? 1, 1);
-  const count = Math.min(Math.max(intParam(req, 'count') ?? DEFAULT_COUNT, 0), MAX_RESULTS);
+  const startIndex = Math.max(intParam(call, 'startIndex') ?? 1, 1);
+  const count = Math.min(Math.max(intParam(call, 'count') ?? DEFAULT_COUNT, 0), MAX_RESULTS);
   return {
     filter: filterText !== undefined && filterText.trim() !== '' ? parseFilter(filterText) : undefined,
     sort: sortBy ? { path: parseAttrPath(sortBy), descending: /^descending$/i.test(sortOrder ?? '') } : undefined,
@@ -387,8 +479,8 @@ function listQuery(req: Request): ResourceQuery & { startIndex: number } {
   };
 }
 
-function projection(req: Request) {
-  return { attributes: parseAttributeList(queryString(req, 'attributes')), excluded: parseAttributeList(queryString(req, 'excludedAttributes')) };
+function projection(call: Call) {
+  return { attributes: parseAttributeList(queryString(call, 'attributes')), excluded: parseAttributeList(queryString(call, 'excludedAttributes')) };
 }
 
 /** What was sent, for the audit trail: long member lists are cut to their first entries. */

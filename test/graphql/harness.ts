@@ -39,7 +39,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     domain: t.domain,
     logger: createLogger('silent'),
   });
-  const server = http.createServer(app.express);
+  const server = http.createServer(app.listener);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
 

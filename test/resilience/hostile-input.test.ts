@@ -136,6 +136,27 @@ describe('SCIM under generated input', () => {
     );
   }, TIMEOUT);
 
+  it('answers any path under /scim/v2, any method and odd headers with 2xx or 4xx', async () => {
+    const segment = fc.oneof(
+      fc.constantFrom('Users', 'users', 'Groups', 'GROUPS', 'Schemas', 'ResourceTypes', 'ServiceProviderConfig', '', '.', '..', '%', '%E0%A4%A', '%2F', memberId, groupId),
+      fc.string({ maxLength: 20 }).map(encodeURIComponent),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(segment, { maxLength: 4 }),
+        fc.constantFrom('', '/', '?', '?filter=', '?count=1&count=2', '?attributes=&excludedAttributes=members', '?%zz=1'),
+        fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'),
+        fc.constantFrom<Record<string, string>>({}, { 'content-encoding': 'gzip' }, { 'content-encoding': 'identity, gzip' }, { 'content-type': 'application/scim+json; charset=utf-16' }, { authorization: 'Bearer' }),
+        async (segments, tail, method, headers) => {
+          const body = ['POST', 'PUT', 'PATCH'].includes(method) ? '{"Operations":[]}' : undefined;
+          const status = await send(method, `/scim/v2${segments.map((x) => `/${x}`).join('')}${tail}`, body, headers);
+          expect(ok(status), `status ${status}`).toBe(true);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  }, TIMEOUT);
+
   it('answers raw garbage, wrong content types and odd ids with 4xx', async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -32,7 +32,7 @@ export async function startApp(t: TestDb, opts: { ownDatabase?: boolean } = {}):
     domain = createDomain(orm, TEST_SECRET);
   }
   const app = await createApp({ config, orm, domain, logger: createLogger('silent') });
-  const server = http.createServer(app.express);
+  const server = http.createServer(app.listener);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {

@@ -21,7 +21,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   const port = (server.address() as AddressInfo).port;
   const config = loadConfig({ NODE_ENV: 'test', PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, IMPORT_SCHEDULER: 'off', ...env });
   const app = await createApp({ config, orm: t.database.orm, domain: t.domain, logger: createLogger('silent') });
-  server.on('request', app.express);
+  server.on('request', app.listener);
   return {
     t,
     app,

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import express from 'express';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { requestContext } from '../../src/http/request-context.js';
+import { requestContext, requestTracker } from '../../src/http/request-context.js';
 import { createMetrics } from '../../src/http/metrics.js';
 
 const servers: http.Server[] = [];
@@ -31,7 +31,7 @@ async function serve(level: string, route: (app: express.Express) => void) {
   }) as typeof logger.child;
   const metrics = createMetrics(() => ({ used: 0, free: 0, pending: 0, size: 0 }));
   const app = express();
-  app.use(requestContext(app, logger, metrics));
+  app.use(requestContext(app, requestTracker(logger, metrics)));
   route(app);
   const server = http.createServer(app);
   servers.push(server);
