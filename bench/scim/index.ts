@@ -497,7 +497,8 @@ function report(g: Figures, b: Figures, x: Figures): void {
   for (const [label, k, d, note] of rows) console.log(`${label.padEnd(w)}  ${f(g[k], d).padStart(10)}  ${f(b[k], d).padStart(10)}  ${f(x[k], d).padStart(10)}  ${note}`);
   console.log('(express: the baseline handler behind a bare Express 5 app, no middleware; "Express floor" is its ratio,');
   console.log(' the most anything served through Express reaches here with the baseline\'s work: why the SCIM edge is on node:http.');
-  console.log(' Server CPU: the server process alone. PostgreSQL CPU: all its processes on this machine while that target ran.');
+  console.log(' Server CPU: the server process alone. PostgreSQL CPU: all its processes on this machine while that target ran');
+  console.log(' (rough: a process that ends during a slice drops out of it).');
   console.log(' The machine\'s two cores run both and this client.)');
 }
 
