@@ -23,7 +23,7 @@ export class BodyError extends Error {
 }
 
 /** Whether the request carries a body at all (RFC 9112 §6.3: a length or a transfer coding). */
-function hasBody(req: IncomingMessage): boolean {
+export function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined;
 }
 

@@ -15,7 +15,7 @@ import type { Group } from '../domain/group/group.service.js';
 import type { ResourceQuery } from '../domain/query/filter-ast.js';
 import { clientIp } from '../http/client-ip.js';
 import type { RequestScope, Track } from '../http/request-context.js';
-import { BodyError, readJsonBody } from './body.js';
+import { BodyError, hasBody, readJsonBody } from './body.js';
 import { fromDomainError, scimError, type ScimErrorResponse } from './errors.js';
 import { parseAttrPath, parseFilter } from './filter.js';
 import { applyUserPatch, groupChangeFromPatch, parsePatchBody, type PatchOperation } from './patch.js';
@@ -134,6 +134,8 @@ export function scimEdge(deps: { domain: Domain; config: Config; track: Track })
     } catch (e) {
       if (!(e instanceof DomainError)) throw e;
       const err = fromDomainError(e);
+      // The body is not read for a refused request: the connection closes rather than take it in.
+      if (hasBody(call.req)) call.res.setHeader('Connection', 'close');
       sendError(call.res, { ...err, headers: { ...err.headers, ...(err.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="scim"' } : {}) } });
       return undefined;
     }

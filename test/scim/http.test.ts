@@ -147,10 +147,13 @@ describe('SCIM request bodies', () => {
     expect(failures.map((f) => f.reason!.split(':')[0]).reverse()).toEqual(cases.map(([, , status, scimType]) => `${status}${scimType ? ` ${scimType}` : ''}`));
   });
 
-  it('authenticates before it reads a body: an oversize body without a token is a 401', async () => {
+  it('authenticates before it reads a body: an oversize body without a token is a 401 that closes the connection', async () => {
     const big = json({ userName: 'x@contoso.com', title: 'x'.repeat(LIMIT * 4) });
-    const r = await send('POST', '/scim/v2/Users', { headers: { 'content-type': 'application/scim+json' }, body: big });
+    const r = await send('POST', '/scim/v2/Users', { headers: { 'content-type': 'application/scim+json', connection: 'keep-alive' }, body: big });
     expect(r.status).toBe(401);
     expect(r.headers['www-authenticate']).toBe('Bearer realm="scim"');
+    // The unread body is not taken in: the connection closes (one without a body stays open).
+    expect(r.headers.connection).toBe('close');
+    expect((await send('GET', '/scim/v2/Users', { headers: { connection: 'keep-alive' } })).headers.connection).toBe('keep-alive');
   });
 });
