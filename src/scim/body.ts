@@ -12,14 +12,39 @@ import { scimError, type ScimErrorResponse } from './errors.js';
 
 const JSON_TYPES = new Set(['application/json', 'application/scim+json']);
 
-/** A body that cannot be read: its SCIM error, and whether the connection should close (the rest is not read). */
+/** A body that cannot be read: its SCIM error. Whatever of it was not read is left to `discardBody`. */
 export class BodyError extends Error {
-  constructor(
-    readonly response: ScimErrorResponse,
-    readonly closeConnection = false,
-  ) {
+  constructor(readonly response: ScimErrorResponse) {
     super(response.body.detail);
   }
+}
+
+/**
+ * Reads off and drops what is left of a request body that will not be used, so
+ * that a client which sends its whole body before it reads the answer (as
+ * .NET's HttpClient does) gets the answer, not a broken pipe, and the
+ * connection stays usable (as Express's body-parser did). Resolves true once
+ * the body has ended, false when more than `maxBytes` came (or the client went
+ * away): then the connection should close.
+ */
+export function discardBody(req: IncomingMessage, maxBytes: number): Promise<boolean> {
+  if (req.readableEnded || !hasBody(req)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = (ok: boolean) => {
+      req.off('data', onData).off('end', onEnd).off('close', onClose).off('error', onClose);
+      if (!ok) req.pause();
+      resolve(ok);
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > maxBytes) done(false);
+    };
+    const onEnd = () => done(true);
+    const onClose = () => done(false);
+    req.on('data', onData).on('end', onEnd).on('close', onClose).on('error', onClose);
+    req.resume();
+  });
 }
 
 /** Whether the request carries a body at all (RFC 9112 §6.3: a length or a transfer coding). */
@@ -35,7 +60,7 @@ export function parseContentType(header: string | undefined): { type: string; ch
   for (const p of params) {
     const eq = p.indexOf('=');
     if (eq < 0) continue;
-    if (p.slice(0, eq).trim().toLowerCase() === 'charset') charset = p.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1').toLowerCase();
+    if (p.slice(0, eq).trim().toLowerCase() === 'charset') charset = p.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1').toLowerCase() || undefined;
   }
   return { type: type.trim().toLowerCase(), charset };
 }
@@ -70,7 +95,9 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
   let inflate: ReturnType<typeof decoder>;
   if (encoding !== 'identity') {
     inflate = decoder(encoding);
-    if (!inflate) throw new BodyError(scimError(415, `Content-Encoding ${encoding} is not supported (gzip, deflate, br or none)`), true);
+    if (!inflate) throw new BodyError(scimError(415, `Content-Encoding ${encoding} is not supported (gzip, deflate, br or none)`));
+    // A request that errors (the client went away) ends the decoder too, so the read below settles.
+    req.once('error', (e) => inflate!.destroy(e));
     stream = req.pipe(inflate);
   }
   let text: string;
@@ -87,10 +114,10 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
       inflate.destroy();
     }
     const kind = (e as { type?: string }).type;
-    if (kind === 'entity.too.large') throw new BodyError(scimError(413, `The request body is larger than ${limit} bytes`), true);
-    if (kind === 'request.size.invalid') throw new BodyError(scimError(400, 'The request body is shorter or longer than its Content-Length', 'invalidSyntax'), true);
-    if (kind === 'request.aborted') throw new BodyError(scimError(400, 'The request body ended early', 'invalidSyntax'), true);
-    throw new BodyError(scimError(400, inflate ? `The request body is not valid ${encoding}` : 'The request body could not be read', 'invalidSyntax'), true);
+    if (kind === 'entity.too.large') throw new BodyError(scimError(413, `The request body is larger than ${limit} bytes`));
+    if (kind === 'request.size.invalid') throw new BodyError(scimError(400, 'The request body is shorter or longer than its Content-Length', 'invalidSyntax'));
+    if (kind === 'request.aborted') throw new BodyError(scimError(400, 'The request body ended early', 'invalidSyntax'));
+    throw new BodyError(scimError(400, inflate ? `The request body is not valid ${encoding}` : 'The request body could not be read', 'invalidSyntax'));
   }
   if (text.length === 0) return {};
   try {

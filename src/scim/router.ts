@@ -15,7 +15,7 @@ import type { Group } from '../domain/group/group.service.js';
 import type { ResourceQuery } from '../domain/query/filter-ast.js';
 import { clientIp } from '../http/client-ip.js';
 import type { RequestScope, Track } from '../http/request-context.js';
-import { BodyError, hasBody, readJsonBody } from './body.js';
+import { BodyError, discardBody, readJsonBody } from './body.js';
 import { fromDomainError, scimError, type ScimErrorResponse } from './errors.js';
 import { parseAttrPath, parseFilter } from './filter.js';
 import { applyUserPatch, groupChangeFromPatch, parsePatchBody, type PatchOperation } from './patch.js';
@@ -38,11 +38,21 @@ const CONTENT_TYPE = 'application/scim+json; charset=utf-8';
 const MEMBER_PAGE = 5000;
 export const SCIM_BASE_PATH = '/scim/v2';
 const SCIM_URL = /^\/scim\/v2(?=[/?]|$)/i;
+/** The scheme and authority of an absolute-form request target (`GET http://host/scim/v2/Users`). */
+const ABSOLUTE_FORM = /^[a-z][a-z\d+.-]*:\/\/[^/?]*/i;
+
+/** A request target as origin-form (path and query). */
+function originForm(url: string): string {
+  return url.charCodeAt(0) === 47 /* / */ ? url : url.replace(ABSOLUTE_FORM, '');
+}
 
 /** Whether a request URL is the SCIM edge's (`/scim/v2`, any case, as Express's mount matched it). */
 export function isScimUrl(url: string): boolean {
-  return SCIM_URL.test(url);
+  return SCIM_URL.test(originForm(url));
 }
+
+/** What is left of a refused request's body is read off, up to this much; beyond it the connection closes. */
+const DISCARD_MAX_BYTES = 64 * 1024 * 1024;
 
 type Resource = 'user' | 'group';
 
@@ -125,6 +135,16 @@ export function scimEdge(deps: { domain: Domain; config: Config; track: Track })
     }
   }
 
+  /**
+   * Answers a request whose body is not (or not wholly) read: the rest is read
+   * off first, so a client that writes its whole body before it reads gets the
+   * answer; a body past DISCARD_MAX_BYTES closes the connection instead.
+   */
+  async function refuse(call: Call, e: ScimErrorResponse): Promise<void> {
+    if (!(await discardBody(call.req, DISCARD_MAX_BYTES))) call.res.setHeader('Connection', 'close');
+    sendError(call.res, e);
+  }
+
   /** The organisation the bearer token names; a refusal is answered here (401 with its challenge, or 429). */
   async function authenticate(call: Call): Promise<Actor | undefined> {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(call.req.headers.authorization ?? '');
@@ -134,9 +154,7 @@ export function scimEdge(deps: { domain: Domain; config: Config; track: Track })
     } catch (e) {
       if (!(e instanceof DomainError)) throw e;
       const err = fromDomainError(e);
-      // The body is not read for a refused request: the connection closes rather than take it in.
-      if (hasBody(call.req)) call.res.setHeader('Connection', 'close');
-      sendError(call.res, { ...err, headers: { ...err.headers, ...(err.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="scim"' } : {}) } });
+      await refuse(call, { ...err, headers: { ...err.headers, ...(err.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="scim"' } : {}) } });
       return undefined;
     }
   }
@@ -154,8 +172,7 @@ export function scimEdge(deps: { domain: Domain; config: Config; track: Track })
     } catch (e) {
       if (!(e instanceof BodyError)) throw e;
       await recordRejection(call, resource, method.action, e.response);
-      if (e.closeConnection) res.setHeader('Connection', 'close');
-      sendError(res, e.response);
+      await refuse(call, e.response);
       return;
     }
     try {
@@ -364,7 +381,7 @@ export function scimEdge(deps: { domain: Domain; config: Config; track: Track })
   const allowOf = new Map<Route, string>([...table.values()].flat().map((r) => [r!, r!.open ? 'GET' : Object.keys(r!.methods).join(', ')]));
 
   async function serve(req: IncomingMessage, res: ServerResponse, scope: RequestScope, routed: { route?: Route }): Promise<void> {
-    const url = req.url ?? '';
+    const url = originForm(req.url ?? '');
     const q = url.indexOf('?');
     const path = (q < 0 ? url : url.slice(0, q)).replace(SCIM_URL, '');
     const search = q < 0 ? '' : url.slice(q + 1);
@@ -431,9 +448,21 @@ function listOf(docs: Doc[]): Doc {
   return listResponse(docs, docs.length, 1);
 }
 
+/** Writes a chunk of a streamed answer; waits when the client reads slowly, fails when it went away. */
 function write(res: ServerResponse, chunk: string): Promise<void> {
+  if (res.destroyed) return Promise.reject(new Error('the client went away'));
   if (res.write(chunk)) return Promise.resolve();
-  return new Promise((resolve) => res.once('drain', () => resolve()));
+  return new Promise((resolve, reject) => {
+    const drained = () => {
+      res.off('close', closed);
+      resolve();
+    };
+    const closed = () => {
+      res.off('drain', drained);
+      reject(new Error('the client went away'));
+    };
+    res.once('drain', drained).once('close', closed);
+  });
 }
 
 function withMemberIds(doc: Doc, ids: readonly string[]): Doc {
