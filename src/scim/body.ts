@@ -48,12 +48,12 @@ export function discardBody(req: IncomingMessage, maxBytes: number): Promise<boo
 }
 
 /** Whether the request carries a body at all (RFC 9112 §6.3: a length or a transfer coding). */
-export function hasBody(req: IncomingMessage): boolean {
+function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined;
 }
 
 /** The media type (lower-cased, without parameters) and the charset parameter of a Content-Type. */
-export function parseContentType(header: string | undefined): { type: string; charset: string | undefined } {
+function parseContentType(header: string | undefined): { type: string; charset: string | undefined } {
   if (!header) return { type: '', charset: undefined };
   const [type = '', ...params] = header.split(';');
   let charset: string | undefined;

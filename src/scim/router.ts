@@ -51,7 +51,7 @@ export function isScimUrl(url: string): boolean {
   return SCIM_URL.test(originForm(url));
 }
 
-/** What is left of a refused request's body is read off, up to this much; beyond it the connection closes. */
+/** What is left of a partly read, refused body is read off up to this much; beyond it the connection closes. */
 const DISCARD_MAX_BYTES = 64 * 1024 * 1024;
 
 type Resource = 'user' | 'group';
@@ -136,9 +136,10 @@ export function scimEdge(deps: { domain: Domain; config: Config; track: Track })
   }
 
   /**
-   * Answers a request whose body is not (or not wholly) read: the rest is read
-   * off first, so a client that writes its whole body before it reads gets the
-   * answer; a body past DISCARD_MAX_BYTES closes the connection instead.
+   * Answers a request whose body was read in part (over the limit, not
+   * decodable): Node reads off only a body nobody began to read, so the rest is
+   * read off here first, and a client that writes its whole body before it
+   * reads gets the answer; a body past DISCARD_MAX_BYTES closes the connection instead.
    */
   async function refuse(call: Call, e: ScimErrorResponse): Promise<void> {
     if (!(await discardBody(call.req, DISCARD_MAX_BYTES))) call.res.setHeader('Connection', 'close');
@@ -154,7 +155,8 @@ export function scimEdge(deps: { domain: Domain; config: Config; track: Track })
     } catch (e) {
       if (!(e instanceof DomainError)) throw e;
       const err = fromDomainError(e);
-      await refuse(call, { ...err, headers: { ...err.headers, ...(err.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="scim"' } : {}) } });
+      // The body was not read: Node reads it off once the answer is finished (as for a 404 or 405).
+      sendError(call.res, { ...err, headers: { ...err.headers, ...(err.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="scim"' } : {}) } });
       return undefined;
     }
   }
