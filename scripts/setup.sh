@@ -10,6 +10,18 @@ if [ -z "${TEST_DATABASE_URL:-}" ] && command -v pg_ctlcluster >/dev/null 2>&1; 
   fi
 fi
 
+# Room for several test runs at once (each test file holds a pool, the
+# resilience tests start server processes): PostgreSQL's default of 100
+# connections is too few. Raised once, with a restart, on a local server only.
+if [ -z "${TEST_DATABASE_URL:-}" ] && command -v pg_ctlcluster >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+  current="$(psql -h 127.0.0.1 -U postgres -d postgres -Atc 'show max_connections' 2>/dev/null || echo 0)"
+  if [ "${current:-0}" -lt 400 ]; then
+    echo "setup: raising PostgreSQL max_connections from ${current} to 400 (restart)"
+    psql -h 127.0.0.1 -U postgres -d postgres -qc 'alter system set max_connections = 400'
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main restart
+  fi
+fi
+
 # Chromium for the admin console's browser tests (test/admin, driven by
 # playwright-core): Debian's package, not a downloaded browser. Installed only
 # when running as root (CI); elsewhere install it yourself or set CHROMIUM_PATH.
