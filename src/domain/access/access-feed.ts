@@ -1,7 +1,8 @@
 // Writes the access change feed (see the access_changes table): one row for
 // every change of who may open which lock, in the transaction of the change.
 import { requireDirectoryReader, type Actor } from '../actor.js';
-import { toDate, type Db, type Sql } from '../db.js';
+import type { Db, Sql } from '../db.js';
+import { toDate } from '../rows.js';
 import { Invalid } from '../errors.js';
 
 export type AccessChangeKind =
@@ -41,12 +42,12 @@ export async function recordMembershipChanges(
   organizationId: string,
   kind: 'group_member_added' | 'group_member_removed',
   groupId: string,
-  memberIdsLiteral: string,
+  memberIds: readonly string[],
 ): Promise<void> {
   await sql.run(
     `insert into access_changes (organization_id, kind, group_id, member_id)
      select ?, ?, ?, m from unnest(?::uuid[]) as m`,
-    [organizationId, kind, groupId, memberIdsLiteral],
+    [organizationId, kind, groupId, memberIds],
   );
 }
 

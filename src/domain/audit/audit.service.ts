@@ -2,7 +2,8 @@
 // transaction as the change (or, for a refused request, on its own). It is the
 // provisioning and login log an admin reads when Entra reports a failure.
 import { actorId, requireAdmin, type Actor } from '../actor.js';
-import { sqlJson, toDate, type Db, type Sql, type SqlParam } from '../db.js';
+import type { Db, Sql, SqlParam } from '../db.js';
+import { toDate } from '../rows.js';
 import { pageSize } from '../paging.js';
 
 export interface AuditEntry {
@@ -73,8 +74,8 @@ export async function writeAudit(sql: Sql, actor: Actor, entry: AuditEntry): Pro
  * event of a conditional change (an update that may find nothing to update).
  */
 export function auditInsert(actor: Actor, entry: AuditEntry, from?: string): { sql: string; params: SqlParam[] } {
-  let detail = sqlJson(entry.detail ?? {});
-  if (detail.length > MAX_DETAIL_CHARS) detail = sqlJson({ truncated: true, preview: detail.slice(0, 2000) });
+  let detail = JSON.stringify(entry.detail ?? {});
+  if (detail.length > MAX_DETAIL_CHARS) detail = JSON.stringify({ truncated: true, preview: detail.slice(0, 2000) });
   return {
     sql: auditInsertSql(from),
     params: [
