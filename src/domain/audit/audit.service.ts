@@ -4,6 +4,9 @@
 import { actorId, requireAdmin, type Actor } from '../actor.js';
 import { sqlJson, toDate, type Db, type Sql, type SqlParam } from '../db.js';
 import { pageSize } from '../paging.js';
+import { Invalid } from '../errors.js';
+
+const MAX_BIGINT = 2n ** 63n - 1n;
 
 export interface AuditEntry {
   readonly action: string;
@@ -137,7 +140,11 @@ export class AuditService {
       where.push('lower(resource_label) = lower(?)');
       params.push(filter.resourceLabel);
     }
-    if (filter.before && /^\d+$/.test(filter.before)) {
+    if (filter.before !== undefined) {
+      // An event id: digits within bigint (beyond it PostgreSQL's range error would be a 5xx).
+      if (!/^\d{1,19}$/.test(filter.before) || BigInt(filter.before) > MAX_BIGINT) {
+        throw new Invalid('invalid_cursor', 'before must be an event id from a previous page', 'before');
+      }
       where.push('id < ?');
       params.push(filter.before);
     }
