@@ -5,6 +5,9 @@ import { actorId, requireAdmin, type Actor } from '../actor.js';
 import type { Db, Sql, SqlParam } from '../db.js';
 import { toDate } from '../rows.js';
 import { pageSize } from '../paging.js';
+import { Invalid } from '../errors.js';
+
+const MAX_BIGINT = 2n ** 63n - 1n;
 
 export interface AuditEntry {
   readonly action: string;
@@ -138,7 +141,11 @@ export class AuditService {
       where.push('lower(resource_label) = lower(?)');
       params.push(filter.resourceLabel);
     }
-    if (filter.before && /^\d+$/.test(filter.before)) {
+    if (filter.before !== undefined) {
+      // An event id: digits within bigint (beyond it PostgreSQL's range error would be a 5xx).
+      if (!/^\d{1,19}$/.test(filter.before) || BigInt(filter.before) > MAX_BIGINT) {
+        throw new Invalid('invalid_cursor', 'before must be an event id from a previous page', 'before');
+      }
       where.push('id < ?');
       params.push(filter.before);
     }
