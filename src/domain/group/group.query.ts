@@ -1,20 +1,33 @@
-// SCIM-style queries of groups compiled to SQL. `members` filters run as an
-// EXISTS on group_members (indexed by group), never by loading memberships.
+// SCIM-style queries of groups compiled to SQL: the attributes of
+// group.schema.ts plus `id` and `meta`. `members` filters run as an EXISTS on
+// group_members (indexed by group), never by loading memberships.
 import type { AttrPath } from '../query/filter-ast.js';
-import type { AttributeMap, Leaf, Resolved } from '../query/filter-sql.js';
+import type { AttributeMap, Leaf, Multi, Resolved } from '../query/filter-sql.js';
+import { CORE_GROUP_URN, GROUP_ATTRIBUTES } from './group.schema.js';
 
-export const CORE_GROUP_URN = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+export { CORE_GROUP_URN };
 
-const SINGLE: Record<string, Leaf> = {
-  id: { type: 'uuid', expr: 'g.id' },
-  displayname: { type: 'string', expr: 'g.display_name' },
-  externalid: { type: 'string', expr: 'g.external_id', caseExact: true },
-};
+const SINGLE: Record<string, Leaf> = { id: { type: 'uuid', expr: 'g.id' } };
+for (const a of GROUP_ATTRIBUTES) {
+  if (a.column && !a.multiValued) SINGLE[a.name.toLowerCase()] = { type: 'string', expr: a.column, caseExact: a.caseExact ?? false };
+}
 
 const META: Record<string, Leaf> = {
   created: { type: 'datetime', expr: 'g.created_at' },
   lastmodified: { type: 'datetime', expr: 'g.updated_at' },
   resourcetype: { type: 'string', expr: `'Group'` },
+};
+
+const MEMBERS: Multi = {
+  kind: 'multi',
+  from: 'group_members gm join members mm on mm.organization_id = gm.organization_id and mm.id = gm.member_id',
+  where: 'gm.organization_id = g.organization_id and gm.group_id = g.id',
+  subs: {
+    value: { type: 'uuid', expr: 'gm.member_id' },
+    display: { type: 'string', expr: 'coalesce(mm.display_name, mm.user_name)' },
+    type: { type: 'string', expr: `'User'` },
+  },
+  defaultSub: 'value',
 };
 
 export const groupAttributes: AttributeMap = {
@@ -24,19 +37,7 @@ export const groupAttributes: AttributeMap = {
     const sub = path.sub?.toLowerCase();
     if (SINGLE[attr]) return sub ? undefined : { kind: 'leaf', leaf: SINGLE[attr] };
     if (attr === 'meta') return sub && META[sub] ? { kind: 'leaf', leaf: META[sub] } : undefined;
-    if (attr === 'members') {
-      return {
-        kind: 'multi',
-        from: 'group_members gm join members mm on mm.organization_id = gm.organization_id and mm.id = gm.member_id',
-        where: 'gm.organization_id = g.organization_id and gm.group_id = g.id',
-        subs: {
-          value: { type: 'uuid', expr: 'gm.member_id' },
-          display: { type: 'string', expr: 'coalesce(mm.display_name, mm.user_name)' },
-          type: { type: 'string', expr: `'User'` },
-        },
-        defaultSub: 'value',
-      };
-    }
+    if (attr === 'members') return MEMBERS;
     return undefined;
   },
 };

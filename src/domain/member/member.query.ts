@@ -1,37 +1,57 @@
-// SCIM-style queries of members (filter, sort, offset paging) compiled to SQL.
-// The attribute names are the SCIM User schema's; case-exactness follows it
-// (RFC 7643 §4.1: id and externalId are caseExact, the rest are not).
+// SCIM-style queries of members (filter, sort) compiled to SQL: the attribute
+// map of member.schema.ts, plus what every resource has (`id`, `meta`), the
+// membership relation (`groups`), custom attributes (`metadata.<key>`) and
+// custom extension namespaces. Case-exactness follows the schema.
+import type { Attribute } from '../query/attribute.js';
 import type { AttrPath } from '../query/filter-ast.js';
 import type { AttributeMap, Leaf, Multi, Resolved } from '../query/filter-sql.js';
+import { CORE_USER_URN, ENTERPRISE_ATTRIBUTES, ENTERPRISE_USER_URN, USER_ATTRIBUTES } from './member.schema.js';
 
-export const CORE_USER_URN = 'urn:ietf:params:scim:schemas:core:2.0:User';
-export const ENTERPRISE_USER_URN = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+export { CORE_USER_URN, ENTERPRISE_USER_URN };
 
-const str = (expr: string, caseExact = false): Leaf => ({ type: 'string', expr, caseExact });
+/** A single-valued attribute with a column as a filter leaf. */
+function leafOf(a: Attribute): Leaf | undefined {
+  if (!a.column || a.multiValued || a.type === 'complex') return undefined;
+  return { type: a.type === 'boolean' ? 'boolean' : a.type === 'dateTime' ? 'datetime' : 'string', expr: a.column, caseExact: a.caseExact ?? false };
+}
 
-const SINGLE: Record<string, Leaf> = {
-  id: { type: 'uuid', expr: 'm.id' },
-  username: str('m.user_name'),
-  externalid: str('m.external_id', true),
-  active: { type: 'boolean', expr: 'm.active' },
-  displayname: str('m.display_name'),
-  nickname: str('m.nick_name'),
-  profileurl: str('m.profile_url', true),
-  title: str('m.title'),
-  usertype: str('m.user_type'),
-  preferredlanguage: str('m.preferred_language'),
-  locale: str('m.locale'),
-  timezone: str('m.timezone'),
-};
+/** A multi-valued attribute kept as a jsonb array of objects keyed by its sub-attribute names. */
+function jsonMultiOf(a: Attribute & { column: string }): Multi {
+  const subs: Record<string, Leaf> = {};
+  for (const s of a.subAttributes ?? []) {
+    subs[s.name.toLowerCase()] =
+      s.type === 'boolean'
+        ? { type: 'boolean', expr: `(case when jsonb_typeof(e.value->'${s.name}') = 'boolean' then (e.value->>'${s.name}')::boolean end)` }
+        : { type: 'string', expr: `(e.value->>'${s.name}')`, caseExact: s.caseExact ?? false };
+  }
+  const defaultSub = a.defaultSub ?? 'value';
+  return {
+    kind: 'multi',
+    from: `jsonb_array_elements(${a.column}) e`,
+    subs,
+    defaultSub: defaultSub.toLowerCase(),
+    present: `(jsonb_array_length(${a.column}) > 0)`,
+    sort: a.sortable ? { type: 'string', expr: `(${a.column}->0->>'${defaultSub}')` } : undefined,
+  };
+}
 
-const NAME: Record<string, Leaf> = {
-  givenname: str('m.given_name'),
-  familyname: str('m.family_name'),
-  middlename: str('m.middle_name'),
-  formatted: str('m.formatted_name'),
-  honorificprefix: str('m.honorific_prefix'),
-  honorificsuffix: str('m.honorific_suffix'),
-};
+function leavesOf(attributes: readonly Attribute[]): Record<string, Leaf> {
+  const out: Record<string, Leaf> = {};
+  for (const a of attributes) {
+    const leaf = leafOf(a);
+    if (leaf) out[a.name.toLowerCase()] = leaf;
+  }
+  return out;
+}
+
+const SINGLE: Record<string, Leaf> = { id: { type: 'uuid', expr: 'm.id' }, ...leavesOf(USER_ATTRIBUTES) };
+const COMPLEX: Record<string, Record<string, Leaf>> = Object.fromEntries(
+  USER_ATTRIBUTES.filter((a) => a.type === 'complex' && !a.multiValued).map((a) => [a.name.toLowerCase(), leavesOf(a.subAttributes ?? [])]),
+);
+const MULTI: Record<string, Multi> = Object.fromEntries(
+  USER_ATTRIBUTES.filter((a): a is Attribute & { column: string } => a.multiValued === true && a.column !== undefined).map((a) => [a.name.toLowerCase(), jsonMultiOf(a)]),
+);
+const ENTERPRISE: Record<string, Leaf> = leavesOf(ENTERPRISE_ATTRIBUTES);
 
 const META: Record<string, Leaf> = {
   created: { type: 'datetime', expr: 'm.created_at' },
@@ -39,62 +59,12 @@ const META: Record<string, Leaf> = {
   resourcetype: { type: 'string', expr: `'User'` },
 };
 
-const ENTERPRISE: Record<string, Leaf> = {
-  employeenumber: str('m.employee_number'),
-  costcenter: str('m.cost_center'),
-  organization: str('m.enterprise_organization'),
-  division: str('m.division'),
-  department: str('m.department'),
-};
-
-function jsonMulti(column: string, subs: Record<string, { type?: 'boolean'; caseExact?: boolean; key: string }>): Multi {
-  const leaves: Record<string, Leaf> = {};
-  for (const [name, s] of Object.entries(subs)) {
-    leaves[name] =
-      s.type === 'boolean'
-        ? { type: 'boolean', expr: `(case when jsonb_typeof(e.value->'${s.key}') = 'boolean' then (e.value->>'${s.key}')::boolean end)` }
-        : { type: 'string', expr: `(e.value->>'${s.key}')`, caseExact: s.caseExact ?? false };
-  }
-  return {
-    kind: 'multi',
-    from: `jsonb_array_elements(${column}) e`,
-    subs: leaves,
-    defaultSub: 'value',
-    present: `(jsonb_array_length(${column}) > 0)`,
-    sort: { type: 'string', expr: `(${column}->0->>'value')` },
-  };
-}
-
-const MULTI_SUBS = {
-  value: { key: 'value' },
-  type: { key: 'type' },
-  display: { key: 'display' },
-  primary: { key: 'primary', type: 'boolean' as const },
-};
-
-const EMAILS = jsonMulti('m.emails', MULTI_SUBS);
-const PHONES = jsonMulti('m.phone_numbers', MULTI_SUBS);
-const ADDRESSES: Multi = {
-  ...jsonMulti('m.addresses', {
-    type: { key: 'type' },
-    formatted: { key: 'formatted' },
-    streetaddress: { key: 'streetAddress' },
-    locality: { key: 'locality' },
-    region: { key: 'region' },
-    postalcode: { key: 'postalCode' },
-    country: { key: 'country' },
-    primary: { key: 'primary', type: 'boolean' },
-  }),
-  defaultSub: 'formatted',
-  sort: undefined,
-};
-
 /** Group membership seen from the member: `groups.value eq "<group id>"`. */
 const GROUPS: Multi = {
   kind: 'multi',
   from: 'group_members gm join groups g on g.organization_id = gm.organization_id and g.id = gm.group_id',
   where: 'gm.organization_id = m.organization_id and gm.member_id = m.id',
-  subs: { value: { type: 'uuid', expr: 'gm.group_id' }, display: str('g.display_name') },
+  subs: { value: { type: 'uuid', expr: 'gm.group_id' }, display: { type: 'string', expr: 'g.display_name' } },
   defaultSub: 'value',
 };
 
@@ -110,11 +80,9 @@ export const memberAttributes: AttributeMap = {
     const sub = lower(path.sub);
     if (uri === undefined || uri === CORE_USER_URN.toLowerCase()) {
       if (SINGLE[attr]) return sub ? undefined : { kind: 'leaf', leaf: SINGLE[attr] };
-      if (attr === 'name') return sub ? leaf(NAME[sub]) : { kind: 'complex', subs: NAME };
+      if (COMPLEX[attr]) return sub ? leaf(COMPLEX[attr][sub]) : { kind: 'complex', subs: COMPLEX[attr] };
+      if (MULTI[attr]) return MULTI[attr];
       if (attr === 'meta') return sub ? leaf(META[sub]) : undefined;
-      if (attr === 'emails') return EMAILS;
-      if (attr === 'phonenumbers') return PHONES;
-      if (attr === 'addresses') return ADDRESSES;
       if (attr === 'groups') return GROUPS;
       if (attr === 'metadata' && uri === undefined) {
         // Custom attributes (`metadata.city`): keys are the admin's, matched as sent.
