@@ -8,6 +8,12 @@ export interface CliContext {
   readonly domain: Domain;
   /** The system actor of the organisation named by --org. */
   orgActor(domain: string | undefined): Promise<Actor>;
+  /** Whether --json was given. */
+  readonly json: boolean;
+  /** Writes to stdout now (commands that stream their output). */
+  write(text: string): void;
+  /** Writes a message for the operator to stderr (never part of the output). */
+  note(text: string): void;
 }
 
 export interface CommandResult {
@@ -15,6 +21,8 @@ export interface CommandResult {
   readonly text: string;
   /** Process exit code when the result itself reports a failure (default 0). */
   readonly exitCode?: number;
+  /** The command wrote its output itself (ctx.write): nothing more is printed, unless --json. */
+  readonly streamed?: boolean;
 }
 
 export interface Command {

@@ -4,6 +4,8 @@
 import { actorId, requireAdmin, type Actor } from '../actor.js';
 import { sqlJson, toDate, type Db, type Sql, type SqlParam } from '../db.js';
 import { pageSize } from '../paging.js';
+import { currentOrigin } from '../origin.js';
+import { exportAuditPage, type ExportPage, type ExportStart } from './audit-export.js';
 
 export interface AuditEntry {
   readonly action: string;
@@ -52,8 +54,8 @@ const AUDIT_SQL = new Map<string, string>();
 export function auditInsertSql(from: string | undefined): string {
   let sql = AUDIT_SQL.get(from ?? '');
   if (!sql) {
-    const values = '?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb';
-    sql = `insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, reason, detail)
+    const values = '?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?';
+    sql = `insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, reason, detail, request_id, client_address)
      ${from ? `select ${values} from ${from}` : `values (${values})`}`;
     AUDIT_SQL.set(from ?? '', sql);
   }
@@ -75,6 +77,7 @@ export async function writeAudit(sql: Sql, actor: Actor, entry: AuditEntry): Pro
 export function auditInsert(actor: Actor, entry: AuditEntry, from?: string): { sql: string; params: SqlParam[] } {
   let detail = sqlJson(entry.detail ?? {});
   if (detail.length > MAX_DETAIL_CHARS) detail = sqlJson({ truncated: true, preview: detail.slice(0, 2000) });
+  const origin = currentOrigin();
   return {
     sql: auditInsertSql(from),
     params: [
@@ -89,11 +92,13 @@ export function auditInsert(actor: Actor, entry: AuditEntry, from?: string): { s
       entry.resourceLabel ?? null,
       entry.reason ?? null,
       detail,
+      origin.requestId,
+      origin.clientAddress,
     ],
   };
 }
 
-interface AuditRow {
+export interface AuditRow {
   id: string;
   at: string;
   actor_kind: string;
@@ -114,6 +119,11 @@ export class AuditService {
   /** Records a refused request on its own (the refused change itself rolled back). */
   async recordFailure(actor: Actor, entry: AuditEntry): Promise<void> {
     await writeAudit(this.db.sql, actor, { ...entry, outcome: 'failure' });
+  }
+
+  /** One page of the audit export (commit order, resumable cursor): see audit-export.ts. */
+  async exportPage(actor: Actor, start: ExportStart, first?: number): Promise<ExportPage> {
+    return exportAuditPage(this.db, actor, start, first);
   }
 
   async list(actor: Actor, filter: AuditFilter = {}): Promise<AuditEvent[]> {

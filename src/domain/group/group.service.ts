@@ -11,6 +11,7 @@ import { auditInsert, writeAudit } from '../audit/audit.service.js';
 import { recordAccessChange, recordMembershipChanges } from '../access/access-feed.js';
 import { sourceOf, type AuditOpts } from '../member/member.service.js';
 import { pageSize } from '../paging.js';
+import { currentOrigin } from '../origin.js';
 import { MEMBER_COLUMNS, toMember, type Member, type MemberRow, type MemberSource } from '../member/member.model.js';
 import { decodeCursor, encodeCursor } from '../member/member.service.js';
 import type { ResourceQuery } from '../query/filter-ast.js';
@@ -168,9 +169,9 @@ function buildMembershipSql(insert: boolean, del: boolean): string {
          union all select ?::uuid, 'group_member_removed', ?::uuid, member_id from del
        ),
        audit as (
-         insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, detail)
+         insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, detail, request_id, client_address)
          select ?, ?, ?, ?, ?, 'success', 'group', ?, g.display_name,
-                ?::jsonb || jsonb_build_object('membersAdded', (select count(*) from ins), 'membersRemoved', (select count(*) from del))
+                ?::jsonb || jsonb_build_object('membersAdded', (select count(*) from ins), 'membersRemoved', (select count(*) from del)), ?, ?
          from g
        )
        select * from g`;
@@ -493,6 +494,7 @@ export class GroupService {
     const org = actor.organizationId;
     const editable = (['admin', 'scim', 'import'] as const).filter((source) => canEditMembership(actor, source));
     const detail = sqlJson(opts.detail ?? {});
+    const origin = currentOrigin();
     // Only the parts a batch needs (an add-only PATCH has no delete; update() sends at least
     // one of the two), each a walk of a primary key: members (organization_id, id),
     // group_members (organization_id, group_id, member_id).
@@ -519,6 +521,8 @@ export class GroupService {
         opts.action ?? 'group.update',
         id,
         detail.length > 16_000 ? sqlJson({ truncated: true, preview: detail.slice(0, 2000) }) : detail,
+        origin.requestId,
+        origin.clientAddress,
       ],
     );
     if (row) return toGroup(row);

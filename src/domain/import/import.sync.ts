@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import { actorId, type Actor } from '../actor.js';
 import type { Db, Sql } from '../db.js';
 import { DomainError } from '../errors.js';
+import { currentOrigin } from '../origin.js';
 import { memberDataFrom, validateMemberData, type MemberSource, type MultiValue } from '../member/member.model.js';
 import type { EntraUser, ImportIdentifier, ImportProgress } from './import.model.js';
 
@@ -410,15 +411,18 @@ export async function applySync(
 /** The audit rows of a batch in one statement. */
 async function insertAudit(tx: Sql, actor: Actor, rows: AuditRow[]): Promise<void> {
   if (rows.length === 0) return;
+  const origin = currentOrigin();
   await tx.run(
-    `insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, detail)
-     select ?, ?, ?, ?, a.action, 'success', a.rtype, a.rid, a.label, a.detail::jsonb
+    `insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, detail, request_id, client_address)
+     select ?, ?, ?, ?, a.action, 'success', a.rtype, a.rid, a.label, a.detail::jsonb, ?, ?
      from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) with ordinality as a(action, rtype, rid, label, detail, n) order by a.n`,
     [
       actor.organizationId,
       actor.kind,
       actorId(actor),
       actor.label,
+      origin.requestId,
+      origin.clientAddress,
       pgArray(rows.map((r) => r.action)),
       pgArray(rows.map((r) => r.resourceType)),
       pgArray(rows.map((r) => r.resourceId)),
