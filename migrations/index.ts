@@ -8,6 +8,7 @@ import { Migration20261123050000_rate_limits } from './Migration20261123050000_r
 import { Migration20261123060000_admin } from './Migration20261123060000_admin.js';
 import { Migration20261201000000_credential_notify } from './Migration20261201000000_credential_notify.js';
 import { Migration20261206100000_audit_stream } from './Migration20261206100000_audit_stream.js';
+import { Migration20261206110000_webhooks } from './Migration20261206110000_webhooks.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123000000_initial', class: Migration20261123000000_initial },
@@ -17,4 +18,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123060000_admin', class: Migration20261123060000_admin },
   { name: 'Migration20261201000000_credential_notify', class: Migration20261201000000_credential_notify },
   { name: 'Migration20261206100000_audit_stream', class: Migration20261206100000_audit_stream },
+  { name: 'Migration20261206110000_webhooks', class: Migration20261206110000_webhooks },
 ];

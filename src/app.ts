@@ -10,6 +10,8 @@ import { createMetrics } from './http/metrics.js';
 import { TRUST_PROXY } from './http/client-ip.js';
 import { requestContext, requestTracker } from './http/request-context.js';
 import { startImportScheduler } from './scheduler/import-scheduler.js';
+import { startDeliveryWorker } from './scheduler/delivery-worker.js';
+import { createHttpWebhookSender } from './integrations/webhooks/http-sender.js';
 import { createGraphqlEdge } from './graphql/index.js';
 import { isScimUrl, scimEdge } from './scim/router.js';
 import { samlRoutes } from './saml/routes.js';
@@ -63,6 +65,15 @@ export async function createApp(deps: AppDeps): Promise<App> {
   if (config.import.scheduler && domain.imports.canRun) {
     const scheduler = startImportScheduler({ domain, orm, intervalMinutes: config.import.intervalMinutes, logger });
     closers.push(() => scheduler.stop());
+  }
+  // Webhooks and mail: the delivery worker on the job queue (DELIVERY_WORKER=off disables it in this process).
+  if (config.events.deliveryWorker) {
+    const webhookSender = createHttpWebhookSender({ timeoutMs: config.events.webhookTimeoutSeconds * 1000, allowPrivateNetworks: config.events.webhookAllowPrivateNetworks });
+    const worker = startDeliveryWorker({ domain, orm, logger, webhookSender });
+    closers.push(async () => {
+      await worker.stop();
+      webhookSender.close();
+    });
   }
   const graphql = await createGraphqlEdge({ config, domain, logger });
   app.use('/graphql', graphql.router);

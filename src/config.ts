@@ -32,6 +32,14 @@ export interface Config {
     readonly sessionIdleMinutes: number;
     readonly sessionAbsoluteHours: number;
   };
+  readonly events: {
+    /** Whether this process runs the delivery worker (webhooks and mail) (DELIVERY_WORKER=on|off). */
+    readonly deliveryWorker: boolean;
+    /** Deadline of one webhook request (connect, answer, body). */
+    readonly webhookTimeoutSeconds: number;
+    /** Whether webhook URLs may reach private, loopback and link-local addresses (SSRF guard off). */
+    readonly webhookAllowPrivateNetworks: boolean;
+  };
   readonly import: {
     /** Whether this process runs scheduled imports (IMPORT_SCHEDULER=on|off). */
     readonly scheduler: boolean;
@@ -125,6 +133,11 @@ export function loadConfig(env: Env = process.env): Config {
       clockSkewSeconds: int(env, 'SAML_CLOCK_SKEW_SECONDS', 60, 0, 600),
       sessionIdleMinutes: int(env, 'SESSION_IDLE_MINUTES', 60, 1, 7 * 24 * 60),
       sessionAbsoluteHours: int(env, 'SESSION_ABSOLUTE_HOURS', 12, 1, 24 * 30),
+    },
+    events: {
+      deliveryWorker: onOff(env, 'DELIVERY_WORKER', nodeEnv !== 'test'),
+      webhookTimeoutSeconds: int(env, 'WEBHOOK_TIMEOUT_SECONDS', 10, 1, 60),
+      webhookAllowPrivateNetworks: onOff(env, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS', false),
     },
     import: {
       scheduler: onOff(env, 'IMPORT_SCHEDULER', nodeEnv !== 'test'),

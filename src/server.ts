@@ -8,6 +8,8 @@ import { createLogger } from './http/logger.js';
 import { createEntraGraphClient } from './integrations/entra-graph/graph-client.js';
 import { migrate, openDatabase } from './infra/orm.js';
 import { resolveMasterSecret } from './infra/master-secret.js';
+import { DEFAULT_WEBHOOK_POLICY } from './domain/webhooks/webhook.service.js';
+import { VERSION } from './version.js';
 
 async function main(): Promise<void> {
   let config;
@@ -33,7 +35,12 @@ async function main(): Promise<void> {
       sessions: { idleMinutes: config.saml.sessionIdleMinutes, absoluteHours: config.saml.sessionAbsoluteHours },
       authFailures: { maxFailures: config.authFailureLimit, windowSeconds: 60 },
     },
-    { entraDirectory: createEntraGraphClient(config.import) },
+    {
+      entraDirectory: createEntraGraphClient(config.import),
+      // A delivery is held by its sender for twice the request deadline, plus a margin.
+      webhookPolicy: { ...DEFAULT_WEBHOOK_POLICY, claimSeconds: 2 * config.events.webhookTimeoutSeconds + 10 },
+      userAgent: `Gatehouse-Webhooks/${VERSION}`,
+    },
   );
   const app = await createApp({ config, orm: database.orm, domain, logger });
   const server = http.createServer(app.listener);

@@ -64,3 +64,17 @@ function formatCell(v: unknown): string {
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
 }
+
+/** A duration like `24h`, `30m`, `7d`, `90s` or `0`, in seconds. */
+export function parseDuration(value: string, name: string): number {
+  const m = /^(\d{1,6})([smhd]?)$/.exec(value.trim());
+  if (!m) throw new UsageError(`--${name} must be a duration such as 24h, 30m, 7d or 0, got "${value}"`);
+  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}
+
+/** A comma-separated list option (also given several times). */
+export function listOption(v: unknown): string[] {
+  const values = Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
+  return values.flatMap((x: string) => x.split(',')).map((x) => x.trim()).filter((x) => x !== '');
+}

@@ -14,9 +14,10 @@ import { importCommands } from './import.js';
 import { samlCommands } from './saml.js';
 import { adminCommands } from './admin.js';
 import { auditCommands } from './audit.js';
+import { webhookCommands } from './webhook.js';
 import { createEntraGraphClient } from '../integrations/entra-graph/graph-client.js';
 
-export const commands: Command[] = [...orgCommands, ...scimCommands, ...apiKeyCommands, ...directoryCommands, ...samlCommands, ...importCommands, ...adminCommands, ...auditCommands];
+export const commands: Command[] = [...orgCommands, ...scimCommands, ...apiKeyCommands, ...directoryCommands, ...samlCommands, ...importCommands, ...adminCommands, ...auditCommands, ...webhookCommands];
 
 export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;

@@ -16,6 +16,9 @@ import { DEFAULT_IMPORT_OPTIONS, ImportService, type ImportServiceOptions } from
 import type { EntraDirectory } from './import/import.model.js';
 import { SamlService } from './saml-config/saml.service.js';
 import { AdminService } from './admin/admin.service.js';
+import { DEFAULT_WEBHOOK_POLICY, WebhookService, type WebhookPolicy } from './webhooks/webhook.service.js';
+import { webhookConsumer } from './webhooks/webhook-consumer.js';
+import { EventDispatcher } from './events/event-dispatcher.js';
 import type { MikroORM } from '@mikro-orm/postgresql';
 
 export interface Domain {
@@ -34,6 +37,9 @@ export interface Domain {
   readonly imports: ImportService;
   readonly saml: SamlService;
   readonly admins: AdminService;
+  readonly webhooks: WebhookService;
+  /** Follows the audit stream for webhooks and notification mail (run by the delivery worker). */
+  readonly events: EventDispatcher;
 }
 
 export interface DomainPolicies {
@@ -52,6 +58,9 @@ export interface DomainPorts {
   /** Microsoft Graph, for the Entra group import. */
   readonly entraDirectory?: EntraDirectory;
   readonly importOptions?: ImportServiceOptions;
+  readonly webhookPolicy?: WebhookPolicy;
+  /** User-Agent of webhook requests (with Gatehouse's version). */
+  readonly userAgent?: string;
 }
 
 export function createDomain(
@@ -67,6 +76,7 @@ export function createDomain(
   const audit = new AuditService(db);
   const sessions = new SessionService(db, policies.sessions);
   const rateLimits = new RateLimitService(db, policies.authFailures);
+  const webhooks = new WebhookService(db, cipher, ports.webhookPolicy ?? DEFAULT_WEBHOOK_POLICY, ports.userAgent);
   return {
     db,
     cipher,
@@ -83,6 +93,8 @@ export function createDomain(
     imports: new ImportService(db, cipher, groups, shares, ports.entraDirectory, ports.importOptions ?? DEFAULT_IMPORT_OPTIONS),
     saml: new SamlService(db, cipher, sessions, audit),
     admins: new AdminService(db, sessions, rateLimits),
+    webhooks,
+    events: new EventDispatcher(db, [webhookConsumer(webhooks)]),
   };
 }
 

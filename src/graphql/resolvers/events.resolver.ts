@@ -1,7 +1,19 @@
-// The audit export (admin keys and console admins).
-import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
+// The audit export and webhooks (admin keys and console admins).
+import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { GraphqlContext } from '../context.js';
-import { AuditExportFormat, AuditExportPage } from '../types/events.type.js';
+import {
+  AuditExportFormat,
+  AuditExportPage,
+  WebhookDelivery,
+  WebhookDeliveryStatus,
+  WebhookEndpoint,
+  WebhookEndpointWithSecret,
+  WebhookEventType,
+  WebhookSecretRotation,
+} from '../types/events.type.js';
+import { CreateWebhookEndpointInput, UpdateWebhookEndpointInput } from '../inputs/events.input.js';
+import { EVENT_DESCRIPTIONS, EVENT_TYPES } from '../../domain/events/event-types.js';
+import type { WebhookDelivery as DomainDelivery, WebhookDeliveryDetail } from '../../domain/webhooks/webhook.model.js';
 import { MAX_EXPORT_PAGE, parseExportStart, toCefLine, toExportJson, toJsonLine } from '../../domain/audit/audit-export.js';
 import type { AuditOutcome } from '../types/scalars.js';
 import { VERSION } from '../../version.js';
@@ -46,4 +58,90 @@ export class EventsResolver {
       count: page.events.length,
     };
   }
+
+  @Query(() => [WebhookEventType], { description: 'The event types a webhook endpoint can subscribe to' })
+  webhookEventTypes(): WebhookEventType[] {
+    return EVENT_TYPES.map((type) => ({ type, description: EVENT_DESCRIPTIONS[type] }));
+  }
+
+  @Query(() => [WebhookEndpoint], { description: 'Webhook endpoints of the organisation (admin keys only)' })
+  async webhookEndpoints(@Ctx() ctx: GraphqlContext): Promise<WebhookEndpoint[]> {
+    return ctx.domain.webhooks.list(ctx.actor);
+  }
+
+  @Query(() => WebhookEndpoint)
+  async webhookEndpoint(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphqlContext): Promise<WebhookEndpoint> {
+    return ctx.domain.webhooks.get(ctx.actor, id);
+  }
+
+  @Query(() => [WebhookDelivery], { description: 'The delivery log, newest first; `before` pages with a delivery id (at most 500)' })
+  async webhookDeliveries(
+    @Ctx() ctx: GraphqlContext,
+    @Arg('endpointId', () => ID, { nullable: true }) endpointId?: string | null,
+    @Arg('status', () => WebhookDeliveryStatus, { nullable: true }) status?: WebhookDeliveryStatus | null,
+    @Arg('before', () => ID, { nullable: true }) before?: string | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first?: number,
+  ): Promise<WebhookDelivery[]> {
+    const list = await ctx.domain.webhooks.deliveries(ctx.actor, {
+      endpointId: endpointId ?? undefined,
+      status: status ?? undefined,
+      before: before ?? undefined,
+      limit: first,
+    });
+    return list.map(toDelivery);
+  }
+
+  @Query(() => WebhookDelivery, { description: 'One delivery with its body and every attempt' })
+  async webhookDelivery(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphqlContext): Promise<WebhookDelivery> {
+    return toDelivery(await ctx.domain.webhooks.delivery(ctx.actor, id));
+  }
+
+  @Mutation(() => WebhookEndpointWithSecret, { description: 'Registers an endpoint; the signing secret is in this answer only' })
+  async createWebhookEndpoint(@Arg('input', () => CreateWebhookEndpointInput) input: CreateWebhookEndpointInput, @Ctx() ctx: GraphqlContext): Promise<WebhookEndpointWithSecret> {
+    return ctx.domain.webhooks.create(ctx.actor, { url: input.url, eventTypes: input.eventTypes, description: input.description ?? null });
+  }
+
+  @Mutation(() => WebhookEndpoint)
+  async updateWebhookEndpoint(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateWebhookEndpointInput) input: UpdateWebhookEndpointInput,
+    @Ctx() ctx: GraphqlContext,
+  ): Promise<WebhookEndpoint> {
+    return ctx.domain.webhooks.update(ctx.actor, id, {
+      ...(input.url != null ? { url: input.url } : {}),
+      ...(input.eventTypes != null ? { eventTypes: input.eventTypes } : {}),
+      ...(input.description !== undefined ? { description: input.description } : {}),
+      ...(input.enabled != null ? { enabled: input.enabled } : {}),
+    });
+  }
+
+  @Mutation(() => Boolean)
+  async deleteWebhookEndpoint(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphqlContext): Promise<boolean> {
+    await ctx.domain.webhooks.delete(ctx.actor, id);
+    return true;
+  }
+
+  @Mutation(() => WebhookSecretRotation, { description: 'A new signing secret (shown once); the previous one also signs for overlapSeconds (default 24 h, 0 to stop it at once)' })
+  async rotateWebhookSecret(
+    @Arg('id', () => ID) id: string,
+    @Ctx() ctx: GraphqlContext,
+    @Arg('overlapSeconds', () => Int, { nullable: true, defaultValue: 86400 }) overlapSeconds?: number,
+  ): Promise<WebhookSecretRotation> {
+    return ctx.domain.webhooks.rotateSecret(ctx.actor, id, overlapSeconds ?? 86400);
+  }
+
+  @Mutation(() => WebhookDelivery, { description: 'Sends a delivery again: the same message and webhook-id' })
+  async redeliverWebhook(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphqlContext): Promise<WebhookDelivery> {
+    return toDelivery(await ctx.domain.webhooks.redeliver(ctx.actor, id));
+  }
+
+  @Mutation(() => Int, { description: 'Sends every failed delivery of an endpoint again; returns how many' })
+  async redeliverFailedWebhooks(@Arg('endpointId', () => ID) endpointId: string, @Ctx() ctx: GraphqlContext): Promise<number> {
+    return ctx.domain.webhooks.redeliverFailed(ctx.actor, endpointId);
+  }
+}
+
+function toDelivery(d: DomainDelivery | WebhookDeliveryDetail): WebhookDelivery {
+  const detail = 'payload' in d ? d : undefined;
+  return { ...d, status: d.status as WebhookDeliveryStatus, payload: detail?.payload ?? null, attemptLog: detail?.attemptLog ?? null };
 }

@@ -38,3 +38,73 @@ export class AuditExportPage {
   @Field(() => Boolean, { description: 'True when more events are ready now; false once caught up with what has committed' }) hasMore!: boolean;
   @Field(() => Int) count!: number;
 }
+
+@ObjectType({ simpleResolvers: true, description: 'A URL that receives signed webhooks (Standard Webhooks) for the chosen event types' })
+export class WebhookEndpoint {
+  @Field(() => ID) id!: string;
+  @Field(() => String) url!: string;
+  @Field(() => String, { nullable: true }) description!: string | null;
+  @Field(() => [String], { description: 'Event types, or "*" (every type but audit.event)' }) eventTypes!: string[];
+  @Field(() => Boolean) enabled!: boolean;
+  @Field(() => String, { nullable: true, description: 'Why it is disabled (failing for too long, or an administrator)' }) disabledReason!: string | null;
+  @Field(() => DateTime, { nullable: true }) disabledAt!: Date | null;
+  @Field(() => DateTime, { nullable: true, description: 'Every attempt has failed since then (null: healthy)' }) failingSince!: Date | null;
+  @Field(() => DateTime, { nullable: true, description: 'Until then deliveries are also signed with the previous secret' }) previousSecretExpiresAt!: Date | null;
+  @Field(() => DateTime) createdAt!: Date;
+  @Field(() => DateTime) updatedAt!: Date;
+}
+
+@ObjectType({ simpleResolvers: true, description: 'An endpoint with its signing secret: shown once, at creation and rotation' })
+export class WebhookEndpointWithSecret {
+  @Field(() => WebhookEndpoint) endpoint!: WebhookEndpoint;
+  @Field(() => String, { description: 'whsec_… : verify the webhook-signature header with it' }) secret!: string;
+}
+
+export enum WebhookDeliveryStatus {
+  PENDING = 'pending',
+  SUCCEEDED = 'succeeded',
+  FAILED = 'failed',
+}
+registerEnumType(WebhookDeliveryStatus, { name: 'WebhookDeliveryStatus' });
+
+@ObjectType({ simpleResolvers: true })
+export class WebhookAttempt {
+  @Field(() => Int) attempt!: number;
+  @Field(() => DateTime) at!: Date;
+  @Field(() => Int) durationMs!: number;
+  @Field(() => Int, { nullable: true, description: 'The receiver’s HTTP status; null when no answer came' }) statusCode!: number | null;
+  @Field(() => String, { nullable: true }) error!: string | null;
+  @Field(() => String, { nullable: true, description: 'The beginning of the receiver’s answer' }) responseExcerpt!: string | null;
+}
+
+@ObjectType({ simpleResolvers: true, description: 'One event for one endpoint, with its attempts' })
+export class WebhookDelivery {
+  @Field(() => ID) id!: string;
+  @Field(() => ID) endpointId!: string;
+  @Field(() => String, { description: 'The webhook-id header: the same on every attempt and redelivery' }) messageId!: string;
+  @Field(() => String) eventType!: string;
+  @Field(() => WebhookDeliveryStatus) status!: WebhookDeliveryStatus;
+  @Field(() => Int) attempts!: number;
+  @Field(() => DateTime, { nullable: true }) nextAttemptAt!: Date | null;
+  @Field(() => DateTime, { nullable: true }) lastAttemptAt!: Date | null;
+  @Field(() => Int, { nullable: true }) lastStatus!: number | null;
+  @Field(() => String, { nullable: true }) lastError!: string | null;
+  @Field(() => DateTime) createdAt!: Date;
+  @Field(() => DateTime, { nullable: true }) succeededAt!: Date | null;
+  @Field(() => DateTime, { description: 'Retries stop then' }) giveUpAt!: Date;
+  @Field(() => String, { nullable: true, description: 'The body sent (webhookDelivery only)' }) payload!: string | null;
+  @Field(() => [WebhookAttempt], { nullable: true, description: 'Every attempt (webhookDelivery only)' }) attemptLog!: WebhookAttempt[] | null;
+}
+
+@ObjectType({ simpleResolvers: true })
+export class WebhookEventType {
+  @Field(() => String) type!: string;
+  @Field(() => String) description!: string;
+}
+
+@ObjectType({ simpleResolvers: true })
+export class WebhookSecretRotation {
+  @Field(() => WebhookEndpoint) endpoint!: WebhookEndpoint;
+  @Field(() => String, { description: 'The new secret, shown once' }) secret!: string;
+  @Field(() => DateTime, { nullable: true, description: 'The previous secret signs too until then' }) previousSecretExpiresAt!: Date | null;
+}
