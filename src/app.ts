@@ -1,7 +1,8 @@
 // The composition root: wires the domain into the three edges by hand.
 import type { RequestListener } from 'node:http';
 import express from 'express';
-import type { MikroORM } from '@mikro-orm/postgresql';
+import type { PostgresDb } from './infra/postgres/client.js';
+import { keepStatistics } from './infra/postgres/statistics.js';
 import type { Config } from './config.js';
 import type { Domain } from './domain/index.js';
 import type { Logger } from './http/logger.js';
@@ -19,7 +20,8 @@ import { adminConsole } from './admin-console/router.js';
 
 export interface AppDeps {
   readonly config: Config;
-  readonly orm: MikroORM;
+  /** The database the domain runs on (its pool, for metrics, statistics and the job queue). */
+  readonly db: PostgresDb;
   readonly domain: Domain;
   readonly logger: Logger;
 }
@@ -32,12 +34,12 @@ export interface App {
 }
 
 export async function createApp(deps: AppDeps): Promise<App> {
-  const { config, orm, domain, logger } = deps;
+  const { config, db, domain, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', TRUST_PROXY);
 
-  const metrics = createMetrics(() => poolStats(orm));
+  const metrics = createMetrics(() => db.poolStats());
   const track = requestTracker(logger, metrics);
   app.use(requestContext(app, track));
 
@@ -49,7 +51,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
-    const ok = await domain.db.ping();
+    const ok = await db.ping();
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'database unreachable' });
   });
   app.get('/metrics', async (_req, res) => {
@@ -57,19 +59,19 @@ export async function createApp(deps: AppDeps): Promise<App> {
   });
 
   const closers: (() => Promise<void>)[] = [];
-  // Fresh planner statistics while Entra's first cycle fills the directory (see Db.keepStatistics).
-  const statistics = domain.db.keepStatistics(['members', 'groups', 'group_members', 'shares', 'sessions', 'access_changes', 'audit_events']);
+  // Fresh planner statistics while Entra's first cycle fills the directory (see infra/postgres/statistics.ts).
+  const statistics = keepStatistics(db);
   closers.push(async () => statistics.close());
   // The other edges. Each gets the domain and the config, and parses its own bodies.
   // Entra group import: scheduled runs through a PostgreSQL job queue (IMPORT_SCHEDULER=off disables).
   if (config.import.scheduler && domain.imports.canRun) {
-    const scheduler = startImportScheduler({ domain, orm, intervalMinutes: config.import.intervalMinutes, logger });
+    const scheduler = startImportScheduler({ domain, connection: db.connection, intervalMinutes: config.import.intervalMinutes, logger });
     closers.push(() => scheduler.stop());
   }
   // Webhooks and mail: the delivery worker on the job queue (DELIVERY_WORKER=off disables it in this process).
   if (config.events.deliveryWorker) {
     const webhookSender = createHttpWebhookSender({ timeoutMs: config.events.webhookTimeoutSeconds * 1000, allowPrivateNetworks: config.events.webhookAllowPrivateNetworks });
-    const worker = startDeliveryWorker({ domain, orm, logger, webhookSender });
+    const worker = startDeliveryWorker({ domain, connection: db.connection, logger, webhookSender });
     closers.push(async () => {
       await worker.stop();
       webhookSender.close();
@@ -101,11 +103,4 @@ export async function createApp(deps: AppDeps): Promise<App> {
       for (const c of closers) await c();
     },
   };
-}
-
-function poolStats(orm: MikroORM): { used: number; free: number; pending: number; size: number } {
-  // knex's tarn pool; absent while disconnected.
-  const pool = (orm.em.getConnection().getKnex().client as { pool?: { numUsed(): number; numFree(): number; numPendingAcquires(): number; max: number } }).pool;
-  if (!pool) return { used: 0, free: 0, pending: 0, size: 0 };
-  return { used: pool.numUsed(), free: pool.numFree(), pending: pool.numPendingAcquires(), size: pool.max };
 }

@@ -6,7 +6,8 @@ import { createApp } from './app.js';
 import { createDomain } from './domain/index.js';
 import { createLogger } from './http/logger.js';
 import { createEntraGraphClient } from './integrations/entra-graph/graph-client.js';
-import { migrate, openDatabase } from './infra/orm.js';
+import { migrate } from './infra/postgres/migrate.js';
+import { openDatabase } from './infra/postgres/database.js';
 import { resolveMasterSecret } from './infra/master-secret.js';
 import { DEFAULT_WEBHOOK_POLICY } from './domain/webhooks/webhook.service.js';
 import { VERSION } from './version.js';
@@ -25,11 +26,11 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const secret = resolveMasterSecret(config.secret, config.dataDir, (m) => logger.warn(m));
   const database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, poolSize: config.database.poolSize });
-  const applied = await migrate(database.orm);
+  const applied = await migrate(database.connection);
   logger.info({ applied, database: config.database.url ? 'postgresql' : `embedded PGlite in ${config.dataDir}` }, 'database ready');
 
   const domain = createDomain(
-    database.orm,
+    database.db,
     secret,
     {
       sessions: { idleMinutes: config.saml.sessionIdleMinutes, absoluteHours: config.saml.sessionAbsoluteHours },
@@ -42,7 +43,7 @@ async function main(): Promise<void> {
       userAgent: `Gatehouse-Webhooks/${VERSION}`,
     },
   );
-  const app = await createApp({ config, orm: database.orm, domain, logger });
+  const app = await createApp({ config, db: database.db, domain, logger });
   const server = http.createServer(app.listener);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;

@@ -12,7 +12,7 @@ import crypto from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { createDomain, systemActor } from '../../src/domain/index.js';
-import { countStatements } from '../../src/domain/db.js';
+import { countStatements } from '../../src/infra/postgres/statement-count.js';
 import { benchScale, withFreshDatabase } from '../lib/db.js';
 import { ms, percentile, printTable } from '../lib/stats.js';
 
@@ -159,7 +159,7 @@ export async function run(): Promise<void> {
       await load(raw, s);
       process.stdout.write(`bulk load: ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 
-      const domain = createDomain(database.orm, 'bench-master-secret-0123456789abcdef');
+      const domain = createDomain(database.db, 'bench-master-secret-0123456789abcdef');
       const actor = systemActor(ORG, 'bench');
       const at = new Date();
       // Deterministic samples spread over the data: active members and every kind of lock.

@@ -18,9 +18,10 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { execute, parse, validate } from 'graphql';
-import { openDatabase, migrate } from '../../src/infra/orm.js';
+import { openDatabase } from '../../src/infra/postgres/database.js';
+import { migrate } from '../../src/infra/postgres/migrate.js';
 import { createDomain, systemActor, type Actor } from '../../src/domain/index.js';
-import { countStatements } from '../../src/domain/db.js';
+import { countStatements } from '../../src/infra/postgres/statement-count.js';
 import { buildGraphqlSchema } from '../../src/graphql/schema.js';
 import { contextFor } from '../../src/graphql/context.js';
 import { createApp } from '../../src/app.js';
@@ -117,8 +118,8 @@ export async function run(): Promise<void> {
   let server: http.Server | undefined;
   let closeApp: (() => Promise<void>) | undefined;
   try {
-    await migrate(database.orm);
-    const domain = createDomain(database.orm, 'bench-master-secret-0123456789abcdef');
+    await migrate(database.connection);
+    const domain = createDomain(database.db, 'bench-master-secret-0123456789abcdef');
     const org = await domain.organizations.create({ name: 'Bench', domain: dbName.replace(/_/g, '-') });
     const system = systemActor(org.id, 'bench');
     await direct.connect();
@@ -139,7 +140,7 @@ export async function run(): Promise<void> {
 
     // HTTP, through the whole app (API key authentication included).
     const { key } = await domain.apiKeys.create(system, { name: 'bench', role: 'reader' });
-    const app = await createApp({ config: loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent' }), orm: database.orm, domain, logger: createLogger('silent') });
+    const app = await createApp({ config: loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent' }), db: database.db, domain, logger: createLogger('silent') });
     closeApp = () => app.close();
     server = http.createServer(app.listener);
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));

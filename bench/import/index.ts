@@ -9,10 +9,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { countStatements } from '../../src/domain/db.js';
+import { countStatements } from '../../src/infra/postgres/statement-count.js';
 import { createDomain, systemActor } from '../../src/domain/index.js';
 import { createEntraGraphClient } from '../../src/integrations/entra-graph/graph-client.js';
-import { migrate, openDatabase } from '../../src/infra/orm.js';
+import { openDatabase } from '../../src/infra/postgres/database.js';
+import { migrate } from '../../src/infra/postgres/migrate.js';
 import { entraUser, GraphStandIn } from '../../test/import/graph-stand-in.js';
 
 const TENANT = 'bench.onmicrosoft.com';
@@ -26,8 +27,8 @@ export async function run(): Promise<void> {
   const database = await openDatabase({ url, dataDir, poolSize: 4 });
   const graph = await new GraphStandIn({ tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET }).start();
   try {
-    await migrate(database.orm);
-    const domain = createDomain(database.orm, 'bench-master-secret-0123456789abcdef', undefined, {
+    await migrate(database.connection);
+    const domain = createDomain(database.db, 'bench-master-secret-0123456789abcdef', undefined, {
       entraDirectory: createEntraGraphClient({ graphBaseUrl: graph.url, loginBaseUrl: graph.url }),
     });
     const slug = `bench-import-${crypto.randomBytes(3).toString('hex')}`;

@@ -1,7 +1,8 @@
 // A fresh, migrated database on the benchmark PostgreSQL server, dropped afterwards.
 import crypto from 'node:crypto';
 import pg from 'pg';
-import { migrate, openDatabase, type Database } from '../../src/infra/orm.js';
+import { openDatabase, type Database } from '../../src/infra/postgres/database.js';
+import { migrate } from '../../src/infra/postgres/migrate.js';
 
 /** BENCH_DATABASE_URL, else TEST_DATABASE_URL, else the machine's server. */
 export const BENCH_ADMIN_URL = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
@@ -30,7 +31,7 @@ export async function withFreshDatabase<T>(name: string, fn: (db: { url: string;
     const url = benchUrl(dbName);
     const database = await openDatabase({ url, dataDir: '/nonexistent', poolSize: 4 });
     try {
-      await migrate(database.orm);
+      await migrate(database.connection);
       return await fn({ url, database });
     } finally {
       await database.close();

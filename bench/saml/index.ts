@@ -20,7 +20,8 @@ import { loadConfig } from '../../src/config.js';
 import { createDomain, systemActor } from '../../src/domain/index.js';
 import { spUrls } from '../../src/domain/saml-config/sp-urls.js';
 import { createLogger } from '../../src/http/logger.js';
-import { migrate, openDatabase } from '../../src/infra/orm.js';
+import { openDatabase } from '../../src/infra/postgres/database.js';
+import { migrate } from '../../src/infra/postgres/migrate.js';
 import { TestIdp } from '../../test/saml/idp.js';
 
 const CONCURRENCY = 8;
@@ -79,10 +80,10 @@ export async function run(): Promise<void> {
   const n = Math.max(50, Math.round(400 * scale));
   await withDatabase(async (url) => {
     const database = await openDatabase({ url, dataDir: '/nonexistent', poolSize: 10 });
-    await migrate(database.orm);
+    await migrate(database.connection);
     const config = loadConfig({ NODE_ENV: 'production', PUBLIC_URL, LOG_LEVEL: 'silent' });
-    const domain = createDomain(database.orm, 'bench-master-secret-0123456789abcdef');
-    const app = await createApp({ config, orm: database.orm, domain, logger: createLogger('silent') });
+    const domain = createDomain(database.db, 'bench-master-secret-0123456789abcdef');
+    const app = await createApp({ config, db: database.db, domain, logger: createLogger('silent') });
     const server = http.createServer(app.listener);
     // As in server.ts: idle keep-alive sockets outlive the client's, so none closes under a request.
     server.keepAliveTimeout = 65_000;

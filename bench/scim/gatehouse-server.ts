@@ -8,12 +8,12 @@ import { loadConfig } from '../../src/config.js';
 import { createApp } from '../../src/app.js';
 import { createDomain } from '../../src/domain/index.js';
 import { createLogger } from '../../src/http/logger.js';
-import { openDatabase } from '../../src/infra/orm.js';
+import { openDatabase } from '../../src/infra/postgres/database.js';
 
 const config = loadConfig();
 const database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, poolSize: config.database.poolSize });
-const domain = createDomain(database.orm, config.secret!);
-const app = await createApp({ config, orm: database.orm, domain, logger: createLogger('silent') });
+const domain = createDomain(database.db, config.secret!);
+const app = await createApp({ config, db: database.db, domain, logger: createLogger('silent') });
 const server = http.createServer(app.listener);
 server.keepAliveTimeout = 65_000;
 server.listen(0, '127.0.0.1', () => {

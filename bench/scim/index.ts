@@ -16,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import pg from 'pg';
 import { createDomain, systemActor } from '../../src/domain/index.js';
-import { migrate, openDatabase } from '../../src/infra/orm.js';
+import { openDatabase } from '../../src/infra/postgres/database.js';
+import { migrate } from '../../src/infra/postgres/migrate.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
@@ -419,8 +420,8 @@ export async function run(): Promise<void> {
   seedPool.on('error', () => undefined);
   try {
     const database = await openDatabase({ url: dbUrl, dataDir: '/nonexistent', poolSize: 2 });
-    await migrate(database.orm);
-    const domain = createDomain(database.orm, SECRET);
+    await migrate(database.connection);
+    const domain = createDomain(database.db, SECRET);
     const orgA = await domain.organizations.create({ name: 'Bench Gatehouse', domain: `bench-${crypto.randomBytes(3).toString('hex')}` });
     const { token } = await domain.organizations.enableScim(systemActor(orgA.id, 'bench'));
     const orgB = await domain.organizations.create({ name: 'Bench baseline', domain: `base-${crypto.randomBytes(3).toString('hex')}` });

@@ -3,7 +3,8 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.js';
 import { createDomain, DomainError, systemActor } from '../domain/index.js';
-import { migrate, openDatabase } from '../infra/orm.js';
+import { migrate } from '../infra/postgres/migrate.js';
+import { openDatabase } from '../infra/postgres/database.js';
 import { resolveMasterSecret } from '../infra/master-secret.js';
 import { UsageError, type CliContext, type Command } from './command.js';
 import { orgCommands } from './org.js';
@@ -78,8 +79,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return fail(1, 'database_unavailable', e instanceof Error ? e.message : String(e));
   }
   try {
-    await migrate(database.orm);
-    const domain = createDomain(database.orm, secret, undefined, { entraDirectory: createEntraGraphClient(config.import) });
+    await migrate(database.connection);
+    const domain = createDomain(database.db, secret, undefined, { entraDirectory: createEntraGraphClient(config.import) });
     const ctx: CliContext = {
       config,
       domain,

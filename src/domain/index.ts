@@ -1,6 +1,6 @@
 // The domain layer: every rule of Gatehouse. Edges (SCIM, SAML, GraphQL, CLI)
 // call these services and translate; they hold no rule of their own.
-import { Db } from './db.js';
+import type { Db } from './db.js';
 import { Cipher } from './secrets.js';
 import { AccessService } from './access/access.service.js';
 import { ApiKeyService } from './api-key/api-key.service.js';
@@ -19,7 +19,6 @@ import { AdminService } from './admin/admin.service.js';
 import { DEFAULT_WEBHOOK_POLICY, WebhookService, type WebhookPolicy } from './webhooks/webhook.service.js';
 import { webhookConsumer } from './webhooks/webhook-consumer.js';
 import { EventDispatcher } from './events/event-dispatcher.js';
-import type { MikroORM } from '@mikro-orm/postgresql';
 
 export interface Domain {
   readonly db: Db;
@@ -64,12 +63,11 @@ export interface DomainPorts {
 }
 
 export function createDomain(
-  orm: MikroORM,
+  db: Db,
   masterSecret: string,
   policies: DomainPolicies = DEFAULT_POLICIES,
   ports: DomainPorts = {},
 ): Domain {
-  const db = new Db(orm);
   const cipher = new Cipher(masterSecret);
   const groups = new GroupService(db);
   const shares = new ShareService(db);

@@ -7,7 +7,7 @@
 // a lease), each organisation's cursor by one dispatcher, so nothing is sent
 // twice by design and nothing waits on a process that died (its leases end).
 import PgBoss from 'pg-boss';
-import type { MikroORM } from '@mikro-orm/postgresql';
+import type { ConnectionSettings } from '../infra/postgres/client.js';
 import type { Domain } from '../domain/index.js';
 import type { WebhookSender } from '../domain/webhooks/webhook.model.js';
 import { pgBossConnection, type SchedulerLogger } from './import-scheduler.js';
@@ -16,7 +16,8 @@ export const DELIVERY_QUEUE = 'gatehouse-deliveries';
 
 export interface DeliveryWorkerOptions {
   readonly domain: Domain;
-  readonly orm: MikroORM;
+  /** The database the domain runs on (pg-boss keeps its queue there, on a small pool of its own). */
+  readonly connection: ConnectionSettings;
   readonly logger: SchedulerLogger & { debug?: (obj: object, msg?: string) => void };
   readonly webhookSender: WebhookSender;
   /** How often this process asks for a pass (default 1 s). */
@@ -63,7 +64,7 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
   const { domain, logger, webhookSender } = opts;
   const budgetMs = opts.budgetMs ?? 20_000;
   const boss = new PgBoss({
-    ...pgBossConnection(opts.orm),
+    ...pgBossConnection(opts.connection),
     application_name: 'gatehouse-deliveries',
     max: 2,
     schedule: false,

@@ -7,7 +7,7 @@
 // Every process ticks: it asks the database which integrations are due and
 // queues them (deduplicated by the queue), so no process is special.
 import PgBoss from 'pg-boss';
-import type { MikroORM } from '@mikro-orm/postgresql';
+import type { ConnectionSettings } from '../infra/postgres/client.js';
 import type { Domain } from '../domain/index.js';
 
 export const IMPORT_QUEUE = 'gatehouse-import-sync';
@@ -23,7 +23,8 @@ export interface SchedulerLogger {
 
 export interface ImportSchedulerOptions {
   readonly domain: Domain;
-  readonly orm: MikroORM;
+  /** The database the domain uses. */
+  readonly connection: ConnectionSettings;
   readonly intervalMinutes: number;
   readonly logger: SchedulerLogger;
   /** How often this process looks for due integrations (default 60 s). */
@@ -40,12 +41,9 @@ export interface ImportScheduler {
   stop(): Promise<void>;
 }
 
-/** pg-boss connects on its own (small) pool to the database MikroORM uses: a server URL or the embedded PGlite socket. */
-export function pgBossConnection(orm: MikroORM): PgBoss.DatabaseOptions {
-  const c = orm.config;
-  const url = c.get('clientUrl');
-  if (url) return { connectionString: url };
-  return { host: c.get('host'), port: c.get('port'), user: c.get('user'), password: c.get('password') as string | undefined, database: c.get('dbName') };
+/** pg-boss connects on its own (small) pool to the domain's database: a server URL or the embedded PGlite socket. */
+export function pgBossConnection(connection: ConnectionSettings): PgBoss.DatabaseOptions {
+  return { ...connection };
 }
 
 /**
@@ -69,7 +67,7 @@ async function ensureQueue(boss: PgBoss): Promise<void> {
 export function startImportScheduler(opts: ImportSchedulerOptions): ImportScheduler {
   const { domain, logger, intervalMinutes } = opts;
   const boss = new PgBoss({
-    ...pgBossConnection(opts.orm),
+    ...pgBossConnection(opts.connection),
     application_name: 'gatehouse-import',
     max: 2,
     schedule: false, // no cron: each process ticks (below)

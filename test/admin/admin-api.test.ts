@@ -162,6 +162,11 @@ describe('/admin/api', () => {
       ((await (await fetch(`${s.url}/admin/api/scim/log${q}`, { headers: { cookie: a.cookie } })).json()) as { events: { resourceLabel: string; outcome: string }[] }).events;
     expect((await get('?member=ONE@example.com')).map((e) => e.resourceLabel)).toEqual(['one@example.com']);
     expect(await get('?failures=1')).toEqual([expect.objectContaining({ resourceLabel: 'two@example.com', outcome: 'failure' })]);
+    // A `before` that is no event id (past bigint, or not a number) is the caller's mistake: 400, never a 5xx.
+    for (const before of ['99999999999999999999', '9223372036854775808', 'x1']) {
+      const res = await fetch(`${s.url}/admin/api/scim/log?before=${before}`, { headers: { cookie: a.cookie } });
+      expect(res.status, before).toBe(400);
+    }
   });
 
   it('grants and revokes the admin role, but not one’s own', async () => {

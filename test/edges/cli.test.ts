@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabaseUrl, TEST_SECRET } from '../setup/test-db.js';
 import { runCli } from '../../src/cli/run.js';
-import { openDatabase, type Database } from '../../src/infra/orm.js';
+import { openDatabase, type Database } from '../../src/infra/postgres/database.js';
 import { createDomain, type Domain } from '../../src/domain/index.js';
 
 let url: string;
@@ -23,7 +23,7 @@ beforeAll(async () => {
   drop = created.drop;
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-cli-'));
   database = await openDatabase({ url, dataDir: '/nonexistent', poolSize: 2 });
-  domain = createDomain(database.orm, TEST_SECRET);
+  domain = createDomain(database.db, TEST_SECRET);
 });
 afterAll(async () => {
   await database.close();

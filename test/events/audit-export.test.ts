@@ -76,7 +76,7 @@ describe('audit export order', () => {
     // The next ids cross 10^k: ordering as text would put 100 before 99.
     const { max } = await t.domain.db.sql.one<{ max: string }>(`select coalesce(max(id), 0)::text as max from audit_events`);
     const next = 10 ** String(Number(max) + 5).length - 4;
-    await t.domain.db.sql.run(`select setval(pg_get_serial_sequence('audit_events', 'id'), ?, false)`, [next]);
+    await t.domain.db.sql.run(`select setval(pg_get_serial_sequence('audit_events', 'id'), $1, false)`, [next]);
     // Several events in one transaction (as an import batch writes them), and some in transactions of their own.
     const names = Array.from({ length: 8 }, (_, i) => `batch-${i}`);
     await t.domain.db.transaction(async (tx) => {

@@ -31,7 +31,7 @@ afterAll(async () => {
 
 /** A domain on the test database with its own webhook policy (fast retries for the tests). */
 function domainWith(policy: Partial<WebhookPolicy>): Domain {
-  return createDomain(t.database.orm, TEST_SECRET, undefined, { webhookPolicy: { ...DEFAULT_WEBHOOK_POLICY, ...policy } });
+  return createDomain(t.database.db, TEST_SECRET, undefined, { webhookPolicy: { ...DEFAULT_WEBHOOK_POLICY, ...policy } });
 }
 
 /** Waits until what committed is readable, then runs one delivery pass. */

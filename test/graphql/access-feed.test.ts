@@ -141,9 +141,44 @@ describe('accessChanges', () => {
     }
   });
 
+  it('pages in numeric order where ids and transaction ids cross a power of ten', async () => {
+    const o = await h.org();
+    const sql = h.t.domain.db.sql;
+    // Ids from 95 on (crossing 99 -> 100), from the table's own identity.
+    const { n } = await sql.one<{ n: string }>(`select coalesce(max(id), 0)::text as n from access_changes`);
+    const next = 10n ** BigInt(n.length + 1) - 5n;
+    await sql.run(`alter table access_changes alter column id restart with ${next}`);
+    // Transaction ids as old committed transactions would have left them: 7..12 cross 10, 98..101
+    // cross 100, and 999/1000 cross 1000 (all long ended, so below every snapshot's xmin).
+    const txids = [7, 8, 9, 9, 10, 11, 12, 98, 99, 100, 100, 101, 999, 1000];
+    const written: string[] = [];
+    for (const t of txids) {
+      const r = await sql.one<{ id: string }>(
+        `insert into access_changes (organization_id, kind, member_id, txid) values (?, 'member_deactivated', gen_random_uuid(), ?::xid8) returning id::text as id`,
+        [o.id, String(t)],
+      );
+      written.push(r.id);
+    }
+    expect(written.some((id) => id.length !== written[0]!.length)).toBe(true); // the ids did cross a power of ten
+    const decode = (c: string) => Buffer.from(c, 'base64url').toString('utf8');
+    const expected = txids.map((t, i) => `${t}:${written[i]}`);
+    for (const size of [1, 2, 3, 5, 100]) {
+      const seen: string[] = [];
+      let after: string | null = null;
+      for (let i = 0; i < 50; i++) {
+        const p = await h.t.domain.access.changes(o.actor, after, size);
+        seen.push(...p.changes.map((c) => decode(c.cursor)));
+        after = p.endCursor;
+        if (!p.hasNextPage) break;
+      }
+      expect(seen, `page size ${size}`).toEqual(expected);
+    }
+  });
+
   it('refuses a bad cursor or page size with BAD_USER_INPUT', async () => {
     const o = await h.org();
-    for (const v of [{ after: 'bm9wZQ' }, { first: 0 }, { first: 1001 }]) {
+    const outOfRange = [`18446744073709551616:1`, `1:9223372036854775808`, `99999999999999999999:9999999999999999999`].map((c) => Buffer.from(c).toString('base64url'));
+    for (const v of [{ after: 'bm9wZQ' }, { first: 0 }, { first: 1001 }, ...outOfRange.map((after) => ({ after }))]) {
       const res = await h.gql(FEED, v, { apiKey: o.reader });
       expect(codes(res)).toEqual(['BAD_USER_INPUT']);
     }

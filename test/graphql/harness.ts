@@ -35,7 +35,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   const t = await createTestDb();
   const app = await createApp({
     config: loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env }),
-    orm: t.database.orm,
+    db: t.database.db,
     domain: t.domain,
     logger: createLogger('silent'),
   });

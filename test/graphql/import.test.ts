@@ -25,8 +25,8 @@ let url: string;
 beforeAll(async () => {
   t = await createTestDb();
   graph = await new GraphStandIn({ tenantId: TENANT, clientId: CLIENT, clientSecret: 's3cret-value' }).start();
-  domain = createDomain(t.database.orm, TEST_SECRET, undefined, { entraDirectory: createEntraGraphClient({ graphBaseUrl: graph.url, loginBaseUrl: graph.url }) });
-  app = await createApp({ config: loadConfig({ NODE_ENV: 'test', IMPORT_SCHEDULER: 'off' }), orm: t.database.orm, domain, logger: createLogger('silent') });
+  domain = createDomain(t.database.db, TEST_SECRET, undefined, { entraDirectory: createEntraGraphClient({ graphBaseUrl: graph.url, loginBaseUrl: graph.url }) });
+  app = await createApp({ config: loadConfig({ NODE_ENV: 'test', IMPORT_SCHEDULER: 'off' }), db: t.database.db, domain, logger: createLogger('silent') });
   server = http.createServer(app.listener);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execute, parse, type GraphQLSchema } from 'graphql';
 import { createTestDb, type TestDb } from '../setup/test-db.js';
 import { buildGroup, buildLock, buildMember, buildOrg } from '../factories/index.js';
-import { countStatements } from '../../src/domain/db.js';
+import { countStatements } from '../../src/infra/postgres/statement-count.js';
 import { buildGraphqlSchema } from '../../src/graphql/schema.js';
 import { contextFor } from '../../src/graphql/context.js';
 import type { Actor } from '../../src/domain/index.js';

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, TEST_SECRET, type TestDb } from '../setup/test-db.js';
 import { buildMember, buildOrg, unique } from '../factories/index.js';
-import { countStatements } from '../../src/domain/db.js';
+import { countStatements } from '../../src/infra/postgres/statement-count.js';
 import { createDomain, type Actor, type Domain } from '../../src/domain/index.js';
 import { createEntraGraphClient } from '../../src/integrations/entra-graph/graph-client.js';
 import type { ImportIntegrationInput } from '../../src/domain/import/import.model.js';
@@ -20,7 +20,7 @@ const sleeps: number[] = [];
 beforeAll(async () => {
   t = await createTestDb();
   graph = await new GraphStandIn({ tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET }).start();
-  d = createDomain(t.database.orm, TEST_SECRET, undefined, {
+  d = createDomain(t.database.db, TEST_SECRET, undefined, {
     entraDirectory: createEntraGraphClient({
       graphBaseUrl: graph.url,
       loginBaseUrl: graph.url,
@@ -347,7 +347,7 @@ describe('Entra group import: limits and Entra failures', () => {
 
   it('a secret sealed with another master key is a clear error', async () => {
     const s = await scene();
-    const otherKey = createDomain(t.database.orm, 'another-master-secret-0123456789abcdef', undefined, {
+    const otherKey = createDomain(t.database.db, 'another-master-secret-0123456789abcdef', undefined, {
       entraDirectory: createEntraGraphClient({ graphBaseUrl: graph.url, loginBaseUrl: graph.url }),
     });
     expect(await otherKey.imports.run(s.a, s.integration.id)).toMatchObject({ status: 'failed', errorCode: 'import_secret_unreadable' });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabaseUrl, createTestDb, TEST_SECRET, type TestDb } from '../setup/test-db.js';
 import { buildOrg } from '../factories/index.js';
 import { createDomain, type Domain } from '../../src/domain/index.js';
-import { openDatabase, type Database } from '../../src/infra/orm.js';
+import { openDatabase, type Database } from '../../src/infra/postgres/database.js';
 import { createEntraGraphClient } from '../../src/integrations/entra-graph/graph-client.js';
 import { startImportScheduler } from '../../src/scheduler/import-scheduler.js';
 import { createApp } from '../../src/app.js';
@@ -21,7 +21,7 @@ let t: TestDb;
 let second: Database;
 let graph: GraphStandIn;
 
-function domainOn(db: Database['orm']): Domain {
+function domainOn(db: Database['db']): Domain {
   return createDomain(db, TEST_SECRET, undefined, { entraDirectory: createEntraGraphClient({ graphBaseUrl: graph.url, loginBaseUrl: graph.url }) });
 }
 
@@ -46,8 +46,8 @@ async function waitFor(check: () => Promise<boolean>, ms: number): Promise<void>
 
 describe('import scheduler across processes', () => {
   it('runs each due integration once, never twice at once, and stops cleanly', async () => {
-    const processA = domainOn(t.database.orm);
-    const processB = domainOn(second.orm);
+    const processA = domainOn(t.database.db);
+    const processB = domainOn(second.db);
     const org = await buildOrg(processA);
     const integrations = [];
     for (let i = 0; i < 3; i++) {
@@ -63,11 +63,11 @@ describe('import scheduler across processes', () => {
     // Process A: the app with its scheduler (as `npm start` runs it); process B: a scheduler ticking fast.
     const app = await createApp({
       config: loadConfig({ IMPORT_SCHEDULER: 'on', IMPORT_INTERVAL_MINUTES: '15' }),
-      orm: t.database.orm,
+      db: t.database.db,
       domain: processA,
       logger: createLogger('silent'),
     });
-    const b = startImportScheduler({ domain: processB, orm: second.orm, intervalMinutes: 15, logger: createLogger('silent'), tickSeconds: 0.2, pollingSeconds: 0.5 });
+    const b = startImportScheduler({ domain: processB, connection: second.connection, intervalMinutes: 15, logger: createLogger('silent'), tickSeconds: 0.2, pollingSeconds: 0.5 });
     try {
       await b.ready;
       await Promise.all([b.tick(), b.tick(), processA.imports.due(15)]);
@@ -95,7 +95,7 @@ describe('import scheduler across processes', () => {
     const dbs = await Promise.all([1, 2, 3].map(() => openDatabase({ url: fresh.url, dataDir: '/nonexistent', poolSize: 2 })));
     try {
       const schedulers = dbs.map((db) =>
-        startImportScheduler({ domain: domainOn(db.orm), orm: db.orm, intervalMinutes: 15, logger: createLogger('silent'), tickSeconds: 60 }),
+        startImportScheduler({ domain: domainOn(db.db), connection: db.connection, intervalMinutes: 15, logger: createLogger('silent'), tickSeconds: 60 }),
       );
       const started = await Promise.allSettled(schedulers.map((x) => x.ready));
       await Promise.all(schedulers.map((x) => x.stop()));

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, type TestDb } from '../setup/test-db.js';
 import { buildGroup, buildLock, buildMember, buildOrg } from '../factories/index.js';
-import { countStatements } from '../../src/domain/db.js';
+import { countStatements } from '../../src/infra/postgres/statement-count.js';
 
 let t: TestDb;
 beforeAll(async () => {

@@ -4,9 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, TEST_SECRET, type TestDb } from '../setup/test-db.js';
 import { buildOrg } from '../factories/index.js';
-import { countStatements } from '../../src/domain/db.js';
+import { countStatements } from '../../src/infra/postgres/statement-count.js';
 import { createDomain, type Domain } from '../../src/domain/index.js';
-import { openDatabase, type Database } from '../../src/infra/orm.js';
+import { openDatabase, type Database } from '../../src/infra/postgres/database.js';
 
 let t: TestDb;
 // A second "process": its own ORM, pool, listener and cache on the same database.
@@ -15,7 +15,7 @@ let d2: Domain;
 beforeAll(async () => {
   t = await createTestDb();
   other = await openDatabase({ url: t.url, dataDir: '/nonexistent', poolSize: 2 });
-  d2 = createDomain(other.orm, TEST_SECRET);
+  d2 = createDomain(other.db, TEST_SECRET);
 });
 afterAll(async () => {
   await other.close();

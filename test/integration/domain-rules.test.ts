@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, type TestDb } from '../setup/test-db.js';
 import { buildGroup, buildMember, buildOrg, unique } from '../factories/index.js';
 import type { Actor } from '../../src/domain/index.js';
-import { countStatements } from '../../src/domain/db.js';
+import { countStatements } from '../../src/infra/postgres/statement-count.js';
 
 let t: TestDb;
 beforeAll(async () => {

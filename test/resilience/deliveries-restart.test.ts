@@ -5,7 +5,7 @@
 // `npm start` runs it: on the job queue, in the server process.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabaseUrl } from '../setup/test-db.js';
-import { openDatabase, type Database } from '../../src/infra/orm.js';
+import { openDatabase, type Database } from '../../src/infra/postgres/database.js';
 import { createDomain, type Domain } from '../../src/domain/index.js';
 import { buildMember, buildOrg } from '../factories/index.js';
 import { startGatehouse, waitFor, type GatehouseProcess } from './harness.js';
@@ -24,7 +24,7 @@ beforeAll(async () => {
   url = created.url;
   drop = created.drop;
   database = await openDatabase({ url, dataDir: '/nonexistent', poolSize: 4 });
-  domain = createDomain(database.orm, SECRET);
+  domain = createDomain(database.db, SECRET);
   rx = await startReceiver();
 });
 afterAll(async () => {

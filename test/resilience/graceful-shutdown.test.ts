@@ -1,7 +1,8 @@
 // SIGTERM finishes in-flight requests, then closes the pool and exits 0.
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate, openDatabase, type Database } from '../../src/infra/orm.js';
+import { openDatabase, type Database } from '../../src/infra/postgres/database.js';
+import { migrate } from '../../src/infra/postgres/migrate.js';
 import { createDomain, systemActor } from '../../src/domain/index.js';
 import { createTestDatabaseUrl } from '../setup/test-db.js';
 import { startGatehouse, type GatehouseProcess } from './harness.js';
@@ -14,8 +15,8 @@ let gh: GatehouseProcess | undefined;
 beforeAll(async () => {
   dbUrl = await createTestDatabaseUrl();
   database = await openDatabase({ url: dbUrl.url, dataDir: '/nonexistent', poolSize: 2 });
-  await migrate(database.orm);
-  const domain = createDomain(database.orm, 'resilience-test-secret-0123456789abcdef');
+  await migrate(database.connection);
+  const domain = createDomain(database.db, 'resilience-test-secret-0123456789abcdef');
   const org = await domain.organizations.create({ name: 'Shutdown', domain: `shutdown-${Date.now()}` });
   token = (await domain.organizations.enableScim(systemActor(org.id))).token;
 }, 60_000);
@@ -54,7 +55,7 @@ describe('graceful shutdown', () => {
     expect(response).toMatch(/^HTTP\/1\.1 201/);
     expect(await gh.exited()).toBe(0);
     gh = undefined;
-    const rows = await database.orm.em.fork().execute(`select count(*)::int as n from members where user_name = 'inflight@example.com'`);
+    const rows = await database.db.sql.all(`select count(*)::int as n from members where user_name = 'inflight@example.com'`);
     expect(rows[0]).toEqual({ n: 1 });
   }, 60_000);
 });

@@ -2,7 +2,8 @@
 // uniqueness, membership and rate-limit counters hold across processes, and a
 // process killed with SIGKILL under load loses no acknowledged change.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate, openDatabase, type Database } from '../../src/infra/orm.js';
+import { openDatabase, type Database } from '../../src/infra/postgres/database.js';
+import { migrate } from '../../src/infra/postgres/migrate.js';
 import { createDomain, systemActor, type Domain } from '../../src/domain/index.js';
 import { createTestDatabaseUrl } from '../setup/test-db.js';
 import { spUrls } from '../../src/domain/saml-config/sp-urls.js';
@@ -39,8 +40,8 @@ async function scim(method: string, path: string, body?: unknown, auth = token):
 beforeAll(async () => {
   dbUrl = await createTestDatabaseUrl();
   database = await openDatabase({ url: dbUrl.url, dataDir: '/nonexistent', poolSize: 4 });
-  await migrate(database.orm);
-  domain = createDomain(database.orm, SECRET);
+  await migrate(database.connection);
+  domain = createDomain(database.db, SECRET);
   const org = await domain.organizations.create({ name: 'Two', domain: `two-${Date.now()}` });
   orgId = org.id;
   orgDomain = org.domain;

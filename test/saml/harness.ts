@@ -6,7 +6,7 @@ import { createApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createDomain, type Domain } from '../../src/domain/index.js';
 import { createLogger } from '../../src/http/logger.js';
-import { openDatabase, type Database } from '../../src/infra/orm.js';
+import { openDatabase, type Database } from '../../src/infra/postgres/database.js';
 import { spUrls, type SpUrls } from '../../src/saml/strategy.js';
 import { TEST_SECRET, type TestDb } from '../setup/test-db.js';
 
@@ -24,14 +24,14 @@ export async function startApp(t: TestDb, opts: { ownDatabase?: boolean } = {}):
   const config = loadConfig({ NODE_ENV: 'test', PUBLIC_URL, LOG_LEVEL: 'silent', SAML_CLOCK_SKEW_SECONDS: '60' });
   let database: Database | undefined;
   let domain = t.domain;
-  let orm = t.database.orm;
+  let db = t.database.db;
   if (opts.ownDatabase) {
     // A second process: its own pool, its own domain, the same PostgreSQL database.
     database = await openDatabase({ url: t.url, dataDir: '/nonexistent', poolSize: 4 });
-    orm = database.orm;
-    domain = createDomain(orm, TEST_SECRET);
+    db = database.db;
+    domain = createDomain(db, TEST_SECRET);
   }
-  const app = await createApp({ config, orm, domain, logger: createLogger('silent') });
+  const app = await createApp({ config, db, domain, logger: createLogger('silent') });
   const server = http.createServer(app.listener);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

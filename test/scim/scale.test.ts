@@ -2,7 +2,7 @@
 // whatever the group's size, and a big group's members stream page by page.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, type TestDb } from '../setup/test-db.js';
-import { countStatements } from '../../src/domain/db.js';
+import { countStatements } from '../../src/infra/postgres/statement-count.js';
 import { patchOp, scimOrg, startServer, type ScimServer } from './scim-client.js';
 
 let t: TestDb;

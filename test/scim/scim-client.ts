@@ -17,7 +17,7 @@ export interface ScimServer {
 
 export async function startServer(t: TestDb, env: Record<string, string> = {}): Promise<ScimServer> {
   const config = loadConfig({ NODE_ENV: 'test', PUBLIC_URL, LOG_LEVEL: 'silent', ...env });
-  const app = await createApp({ config, orm: t.database.orm, domain: t.domain, logger: createLogger('silent') });
+  const app = await createApp({ config, db: t.database.db, domain: t.domain, logger: createLogger('silent') });
   const server = http.createServer(app.listener);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;

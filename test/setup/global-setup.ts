@@ -2,7 +2,8 @@
 // then gets its own copy (CREATE DATABASE ... TEMPLATE), so files never share rows.
 import crypto from 'node:crypto';
 import type { TestProject } from 'vitest/node';
-import { migrate, openDatabase } from '../../src/infra/orm.js';
+import { openDatabase } from '../../src/infra/postgres/database.js';
+import { migrate } from '../../src/infra/postgres/migrate.js';
 import { urlFor, withAdmin } from './pg-admin.js';
 
 declare module 'vitest' {
@@ -17,7 +18,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const template = `gh_tpl_${runId}`;
   await withAdmin((c) => c.query(`create database ${template}`));
   const db = await openDatabase({ url: urlFor(template), dataDir: '/nonexistent', poolSize: 1 });
-  await migrate(db.orm);
+  await migrate(db.connection);
   await db.close();
   project.provide('templateDb', template);
   project.provide('runId', runId);

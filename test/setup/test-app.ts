@@ -20,7 +20,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   const config = loadConfig({ NODE_ENV: 'test', PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, IMPORT_SCHEDULER: 'off', ...env });
-  const app = await createApp({ config, orm: t.database.orm, domain: t.domain, logger: createLogger('silent') });
+  const app = await createApp({ config, db: t.database.db, domain: t.domain, logger: createLogger('silent') });
   server.on('request', app.listener);
   return {
     t,

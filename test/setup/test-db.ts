@@ -1,7 +1,7 @@
 // A database of its own for one test file, copied from the migrated template.
 import crypto from 'node:crypto';
 import { inject } from 'vitest';
-import { openDatabase, type Database } from '../../src/infra/orm.js';
+import { openDatabase, type Database } from '../../src/infra/postgres/database.js';
 import { createDomain, type Domain } from '../../src/domain/index.js';
 import { urlFor, withAdmin } from './pg-admin.js';
 
@@ -39,7 +39,7 @@ export async function createTestDatabaseUrl(): Promise<{ url: string; name: stri
 export async function createTestDb(opts: { poolSize?: number } = {}): Promise<TestDb> {
   const created = await createTestDatabaseUrl();
   const database = await openDatabase({ url: created.url, dataDir: '/nonexistent', poolSize: opts.poolSize ?? 8 });
-  const domain = createDomain(database.orm, TEST_SECRET);
+  const domain = createDomain(database.db, TEST_SECRET);
   return {
     url: created.url,
     name: created.name,

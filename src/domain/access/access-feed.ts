@@ -1,7 +1,8 @@
 // Writes the access change feed (see the access_changes table): one row for
 // every change of who may open which lock, in the transaction of the change.
 import { requireDirectoryReader, type Actor } from '../actor.js';
-import { toDate, type Db, type Sql } from '../db.js';
+import type { Db, Sql } from '../db.js';
+import { toDate } from '../rows.js';
 import { Invalid } from '../errors.js';
 
 export type AccessChangeKind =
@@ -41,12 +42,12 @@ export async function recordMembershipChanges(
   organizationId: string,
   kind: 'group_member_added' | 'group_member_removed',
   groupId: string,
-  memberIdsLiteral: string,
+  memberIds: readonly string[],
 ): Promise<void> {
   await sql.run(
     `insert into access_changes (organization_id, kind, group_id, member_id)
      select ?, ?, ?, m from unnest(?::uuid[]) as m`,
-    [organizationId, kind, groupId, memberIdsLiteral],
+    [organizationId, kind, groupId, memberIds],
   );
 }
 
@@ -93,9 +94,13 @@ function encodeFeedCursor(txid: string, id: string): string {
   return Buffer.from(`${txid}:${id}`).toString('base64url');
 }
 
+const MAX_XID8 = 2n ** 64n - 1n;
+const MAX_BIGINT = 2n ** 63n - 1n;
+
 function decodeFeedCursor(cursor: string): { txid: string; id: string } {
   const m = /^(\d{1,20}):(\d{1,19})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!m) throw new Invalid('invalid_cursor', 'The cursor is not one this feed handed out', 'after');
+  // In range too: a number past xid8 or bigint would be PostgreSQL's error (a 5xx), not the caller's.
+  if (!m || BigInt(m[1]!) > MAX_XID8 || BigInt(m[2]!) > MAX_BIGINT) throw new Invalid('invalid_cursor', 'The cursor is not one this feed handed out', 'after');
   return { txid: m[1]!, id: m[2]! };
 }
 
@@ -113,10 +118,13 @@ export async function listAccessChanges(db: Db, actor: Actor, after: string | nu
   }
   const from = after ? decodeFeedCursor(after) : { txid: '0', id: '0' };
   const rows = await db.sql.all<AccessChangeRow>(
-    `select id::text, txid::text, at, kind, member_id, group_id, share_id, place_id, lock_id, valid_from, valid_until
-     from access_changes
-     where organization_id = ? and txid < pg_snapshot_xmin(pg_current_snapshot()) and (txid, id) > (?::xid8, ?::bigint)
-     order by txid, id limit ${first + 1}`,
+    // ORDER BY names the table's columns (c.txid, c.id), not the `::text` output columns of the same
+    // names: ordered as text, the rows went out of step with the numeric cursor once an id or a
+    // transaction id crossed a power of ten, and paging skipped and repeated entries.
+    `select c.id::text as id, c.txid::text as txid, c.at, c.kind, c.member_id, c.group_id, c.share_id, c.place_id, c.lock_id, c.valid_from, c.valid_until
+     from access_changes c
+     where c.organization_id = ? and c.txid < pg_snapshot_xmin(pg_current_snapshot()) and (c.txid, c.id) > (?::xid8, ?::bigint)
+     order by c.txid, c.id limit ${first + 1}`,
     [actor.organizationId, from.txid, from.id],
   );
   const page = rows.slice(0, first);

@@ -4,7 +4,8 @@
 // the share's validity window is open; a share on a place covers its locks.
 // Each question is one SQL statement, whatever the number of groups or shares.
 import { requireDirectoryReader, type Actor } from '../actor.js';
-import { toDate, type Db } from '../db.js';
+import type { Db } from '../db.js';
+import { toDate } from '../rows.js';
 import { Invalid, NotFound } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { MEMBER_COLUMNS, toMember, type Member, type MemberRow } from '../member/member.model.js';

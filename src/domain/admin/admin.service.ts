@@ -6,7 +6,9 @@
 // at once.
 import crypto from 'node:crypto';
 import { requireAdmin, systemActor, type Actor } from '../actor.js';
-import { isForeignKeyViolation, isUniqueViolation, sqlArray, toDate, type Db } from '../db.js';
+import type { Db } from '../db.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../db-errors.js';
+import { toDate } from '../rows.js';
 import { Forbidden, Invalid, NotFound, Unauthenticated } from '../errors.js';
 import { hashSecret, issueSecret } from '../secrets.js';
 import { writeAudit } from '../audit/audit.service.js';
@@ -262,7 +264,7 @@ export class AdminService {
     if (valid.length === 0) return new Set();
     const rows = await this.db.sql.all<{ member_id: string }>(
       `select member_id from organization_admins where organization_id = ? and member_id = any(?::uuid[])`,
-      [actor.organizationId, sqlArray(valid)],
+      [actor.organizationId, valid],
     );
     return new Set(rows.map((r) => r.member_id));
   }

@@ -1,7 +1,8 @@
 // API keys for internal apps: shown once, stored as a hash, role reader or admin.
 import crypto from 'node:crypto';
 import { requireAdmin, type Actor, type ApiKeyRole } from '../actor.js';
-import { toDate, type Db } from '../db.js';
+import type { Db } from '../db.js';
+import { toDate } from '../rows.js';
 import { Invalid, NotFound, Unauthenticated } from '../errors.js';
 import { hashSecret, issueSecret, sameHash } from '../secrets.js';
 import { writeAudit } from '../audit/audit.service.js';

@@ -82,7 +82,7 @@ export async function readAuditStream(
     `with f as (select pg_snapshot_xmin(pg_current_snapshot()) as x)
      select f.x::text as fence, e.* from f left join lateral (
        select ${STREAM_COLUMNS}, a.txid as o_txid, a.id as o_id from audit_events a
-       where a.organization_id = ? and a.txid < f.x and (a.txid, a.id) > (?::xid8, ?::bigint) ${opts.since ? 'and a.at >= ?' : ''}
+       where a.organization_id = $1 and a.txid < f.x and (a.txid, a.id) > ($2::xid8, $3::bigint) ${opts.since ? 'and a.at >= $4' : ''}
        order by a.txid, a.id limit ${Math.max(1, Math.floor(limit))}
      ) e on true
      order by e.o_txid, e.o_id`,

@@ -2,10 +2,14 @@
 // transaction as the change (or, for a refused request, on its own). It is the
 // provisioning and login log an admin reads when Entra reports a failure.
 import { actorId, requireAdmin, type Actor } from '../actor.js';
-import { sqlJson, toDate, type Db, type Sql, type SqlParam } from '../db.js';
+import type { Db, Sql, SqlParam } from '../db.js';
+import { toDate } from '../rows.js';
 import { pageSize } from '../paging.js';
 import { currentOrigin } from '../origin.js';
 import { exportAuditPage, type ExportPage, type ExportStart } from './audit-export.js';
+import { Invalid } from '../errors.js';
+
+const MAX_BIGINT = 2n ** 63n - 1n;
 
 export interface AuditEntry {
   readonly action: string;
@@ -75,8 +79,8 @@ export async function writeAudit(sql: Sql, actor: Actor, entry: AuditEntry): Pro
  * event of a conditional change (an update that may find nothing to update).
  */
 export function auditInsert(actor: Actor, entry: AuditEntry, from?: string): { sql: string; params: SqlParam[] } {
-  let detail = sqlJson(entry.detail ?? {});
-  if (detail.length > MAX_DETAIL_CHARS) detail = sqlJson({ truncated: true, preview: detail.slice(0, 2000) });
+  let detail = JSON.stringify(entry.detail ?? {});
+  if (detail.length > MAX_DETAIL_CHARS) detail = JSON.stringify({ truncated: true, preview: detail.slice(0, 2000) });
   const origin = currentOrigin();
   return {
     sql: auditInsertSql(from),
@@ -147,7 +151,11 @@ export class AuditService {
       where.push('lower(resource_label) = lower(?)');
       params.push(filter.resourceLabel);
     }
-    if (filter.before && /^\d+$/.test(filter.before)) {
+    if (filter.before !== undefined) {
+      // An event id: digits within bigint (beyond it PostgreSQL's range error would be a 5xx).
+      if (!/^\d{1,19}$/.test(filter.before) || BigInt(filter.before) > MAX_BIGINT) {
+        throw new Invalid('invalid_cursor', 'before must be an event id from a previous page', 'before');
+      }
       where.push('id < ?');
       params.push(filter.before);
     }

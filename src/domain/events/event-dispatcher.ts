@@ -31,10 +31,10 @@ export class EventDispatcher {
     if (this.consumers.length === 0) return { organizations: 0, events: 0 };
     const due = await this.db.sql.all<{ organization_id: string; consumer: string }>(
       `select c.organization_id, c.consumer from event_cursors c
-       where c.consumer = any(?::text[]) and exists (
+       where c.consumer = any($1::text[]) and exists (
          select 1 from audit_events a
          where a.organization_id = c.organization_id and a.txid < pg_snapshot_xmin(pg_current_snapshot()) and (a.txid, a.id) > (c.txid, c.event_id))`,
-      [`{${this.consumers.map((c) => `"${c.name}"`).join(',')}}`],
+      [this.consumers.map((c) => c.name)],
     );
     let events = 0;
     for (const d of due) {
@@ -47,7 +47,7 @@ export class EventDispatcher {
   private advance(organizationId: string, consumer: StreamConsumer): Promise<number> {
     return this.db.transaction(async (tx) => {
       const cursor = await tx.maybeOne<{ txid: string; event_id: string }>(
-        `select txid::text as txid, event_id::text as event_id from event_cursors where organization_id = ? and consumer = ? for update skip locked`,
+        `select txid::text as txid, event_id::text as event_id from event_cursors where organization_id = $1 and consumer = $2 for update skip locked`,
         [organizationId, consumer.name],
       );
       if (!cursor) return 0; // another process is on it (or the consumer stopped following)
@@ -56,7 +56,7 @@ export class EventDispatcher {
       if (events.length === 0) return 0;
       await consumer.handle(tx, organizationId, events);
       const last = events.at(-1)!.position;
-      await tx.run(`update event_cursors set txid = ?::xid8, event_id = ?, updated_at = now() where organization_id = ? and consumer = ?`, [
+      await tx.run(`update event_cursors set txid = $1::xid8, event_id = $2, updated_at = now() where organization_id = $3 and consumer = $4`, [
         last.txid,
         last.id,
         organizationId,

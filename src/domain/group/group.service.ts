@@ -4,7 +4,9 @@
 // cost a constant number of statements, whatever the group's size.
 import crypto from 'node:crypto';
 import { actorId, requireDirectoryReader, requireDirectoryWriter, type Actor } from '../actor.js';
-import { isUniqueViolation, sqlArray, sqlJson, toDate, type Db, type Sql, type SqlParam } from '../db.js';
+import type { Db, Sql } from '../db.js';
+import { isUniqueViolation } from '../db-errors.js';
+import { toDate } from '../rows.js';
 import { Conflict, Forbidden, Invalid, NotFound, Unavailable } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { auditInsert, writeAudit } from '../audit/audit.service.js';
@@ -15,7 +17,8 @@ import { currentOrigin } from '../origin.js';
 import { MEMBER_COLUMNS, toMember, type Member, type MemberRow, type MemberSource } from '../member/member.model.js';
 import { decodeCursor, encodeCursor } from '../member/member.service.js';
 import type { ResourceQuery } from '../query/filter-ast.js';
-import { compileFilter, compileSort } from '../query/filter-sql.js';
+import { compileFilter, compileSort, leafSql } from '../query/filter-sql.js';
+import { SqlParams } from '../sql-params.js';
 import { groupAttributes } from './group.query.js';
 
 export interface Group {
@@ -240,7 +243,7 @@ export class GroupService {
     if (valid.length === 0) return [];
     const rows = await this.db.sql.all<GroupRow>(`select ${GROUP_COLUMNS} from groups where organization_id = ? and id = any(?::uuid[])`, [
       actor.organizationId,
-      sqlArray(valid),
+      valid,
     ]);
     return rows.map(toGroup);
   }
@@ -291,7 +294,7 @@ export class GroupService {
       `select gm.member_id, ${GROUP_COLUMNS.split(', ').map((c) => 'g.' + c).join(', ')}
        from group_members gm join groups g on g.organization_id = gm.organization_id and g.id = gm.group_id
        where gm.organization_id = ? and gm.member_id = any(?::uuid[]) order by lower(g.display_name), g.id`,
-      [actor.organizationId, sqlArray(valid)],
+      [actor.organizationId, valid],
     );
     return rows.map((r) => ({ memberId: r.member_id, group: toGroup(r) }));
   }
@@ -319,7 +322,7 @@ export class GroupService {
        ) p on true
        where g.organization_id = ? and g.id = any(?::uuid[])
        order by g.id, p.id`,
-      [after, actor.organizationId, sqlArray(valid)],
+      [after, actor.organizationId, valid],
     );
     const byGroup = new Map<string, { members: Member[]; total: number }>();
     for (const r of rows) {
@@ -373,10 +376,10 @@ export class GroupService {
       if (replace !== undefined) {
         const removed = await tx.all<{ member_id: string }>(
           `delete from group_members where organization_id = ? and group_id = ? and member_id <> all(?::uuid[]) returning member_id`,
-          [actor.organizationId, id, sqlArray(replace)],
+          [actor.organizationId, id, replace],
         );
         if (removed.length > 0) {
-          await recordMembershipChanges(tx, actor.organizationId, 'group_member_removed', id, sqlArray(removed.map((r) => r.member_id)));
+          await recordMembershipChanges(tx, actor.organizationId, 'group_member_removed', id, removed.map((r) => r.member_id));
         }
         detail.membersRemoved = removed.length;
         detail.membersAdded = await this.insertMembers(tx, actor.organizationId, id, replace);
@@ -385,10 +388,10 @@ export class GroupService {
       if (remove.length > 0) {
         const removed = await tx.all<{ member_id: string }>(
           `delete from group_members where organization_id = ? and group_id = ? and member_id = any(?::uuid[]) returning member_id`,
-          [actor.organizationId, id, sqlArray(remove)],
+          [actor.organizationId, id, remove],
         );
         if (removed.length > 0) {
-          await recordMembershipChanges(tx, actor.organizationId, 'group_member_removed', id, sqlArray(removed.map((r) => r.member_id)));
+          await recordMembershipChanges(tx, actor.organizationId, 'group_member_removed', id, removed.map((r) => r.member_id));
         }
         detail.membersRemoved = removed.length;
       }
@@ -414,31 +417,24 @@ export class GroupService {
   /** Filter (SCIM AST compiled to SQL), sort and 1-based offset paging; memberships are not read. */
   async search(actor: Actor, q: ResourceQuery): Promise<{ totalResults: number; groups: Group[] }> {
     requireDirectoryReader(actor);
-    const where = ['g.organization_id = ?'];
-    const params: SqlParam[] = [actor.organizationId];
-    if (q.filter) {
-      const f = compileFilter(q.filter, groupAttributes);
-      where.push(f.sql);
-      params.push(...f.params);
-    }
+    const params = new SqlParams();
+    const where = [`g.organization_id = ${params.add(actor.organizationId)}`];
+    if (q.filter) where.push(compileFilter(q.filter, groupAttributes, params));
+    // The count reads the filter's parameters only (those come first).
+    const whereParams = [...params.values];
     const countSql = `select count(*)::text as n from groups g where ${where.join(' and ')}`;
     const count = Math.min(Math.max(q.count, 0), 1000);
-    if (count === 0) return { totalResults: Number((await this.db.sql.one<{ n: string }>(countSql, params)).n), groups: [] };
+    if (count === 0) return { totalResults: Number((await this.db.sql.one<{ n: string }>(countSql, whereParams)).n), groups: [] };
     let order = 'g.created_at, g.id';
-    const orderParams: SqlParam[] = [];
-    if (q.sort) {
-      const leaf = compileSort(q.sort.path, groupAttributes);
-      order = `${leaf.expr} ${q.sort.descending ? 'desc' : 'asc'} nulls last, g.id`;
-      orderParams.push(...(leaf.params ?? []));
-    }
+    if (q.sort) order = `${leafSql(compileSort(q.sort.path, groupAttributes), params)} ${q.sort.descending ? 'desc' : 'asc'} nulls last, g.id`;
     const offset = Math.max(q.startIndex, 1) - 1;
     const rows = await this.db.sql.all<GroupRow & { total: string }>(
       `select ${GROUP_COLUMNS.split(', ').map((c) => 'g.' + c).join(', ')}, count(*) over () as total from groups g
        where ${where.join(' and ')} order by ${order} limit ${count} offset ${offset}`,
-      [...params, ...orderParams],
+      params.values,
     );
     let total = rows[0] ? Number(rows[0].total) : 0;
-    if (rows.length === 0 && offset > 0) total = Number((await this.db.sql.one<{ n: string }>(countSql, params)).n);
+    if (rows.length === 0 && offset > 0) total = Number((await this.db.sql.one<{ n: string }>(countSql, whereParams)).n);
     return { totalResults: total, groups: rows.map(toGroup) };
   }
 
@@ -493,7 +489,7 @@ export class GroupService {
   private async changeMembership(actor: Actor, id: string, add: string[], remove: string[], opts: AuditOpts): Promise<Group> {
     const org = actor.organizationId;
     const editable = (['admin', 'scim', 'import'] as const).filter((source) => canEditMembership(actor, source));
-    const detail = sqlJson(opts.detail ?? {});
+    const detail = JSON.stringify(opts.detail ?? {});
     const origin = currentOrigin();
     // Only the parts a batch needs (an add-only PATCH has no delete; update() sends at least
     // one of the two), each a walk of a primary key: members (organization_id, id),
@@ -503,13 +499,13 @@ export class GroupService {
     const row = await this.db.sql.maybeOne<GroupRow>(
       MEMBERSHIP_SQL[insert ? (del ? 'add+remove' : 'add') : 'remove'],
       [
-        ...(insert ? [org, sqlArray(add)] : []),
+        ...(insert ? [org, add] : []),
         org,
         id,
-        sqlArray(editable),
+        editable,
         ...(insert ? [add.length] : []),
         ...(insert ? [org, id] : []),
-        ...(del ? [org, id, sqlArray(remove)] : []),
+        ...(del ? [org, id, remove] : []),
         org,
         id,
         org,
@@ -520,7 +516,7 @@ export class GroupService {
         actor.label,
         opts.action ?? 'group.update',
         id,
-        detail.length > 16_000 ? sqlJson({ truncated: true, preview: detail.slice(0, 2000) }) : detail,
+        detail.length > 16_000 ? JSON.stringify({ truncated: true, preview: detail.slice(0, 2000) }) : detail,
         origin.requestId,
         origin.clientAddress,
       ],
@@ -532,7 +528,7 @@ export class GroupService {
     assertCanEditMembership(actor, group);
     const missing = await this.db.sql.all<{ id: string }>(
       `select w.id::text as id from unnest(?::uuid[]) as w(id) where not exists (select 1 from members m where m.organization_id = ? and m.id = w.id) order by 1`,
-      [sqlArray(add), org],
+      [add, org],
     );
     if (missing.length > 0) {
       const ids = missing.map((m) => m.id);
@@ -554,7 +550,7 @@ export class GroupService {
                 select ?, 'group_member_added', ?, member_id from ins)
        select (select array_agg(member_id) from wanted where member_id not in (select member_id from known)) as missing,
               (select array_agg(member_id) from ins) as added`,
-      [sqlArray(memberIds), organizationId, organizationId, groupId, organizationId, groupId],
+      [memberIds, organizationId, organizationId, groupId, organizationId, groupId],
     );
     const missing = rows[0]?.missing ?? [];
     if (missing.length > 0) {

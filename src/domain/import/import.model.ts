@@ -2,7 +2,7 @@
 // tenant, picks one Entra group per integration, and Gatehouse pulls that
 // group's members from Microsoft Graph on a schedule. This file holds the
 // shapes, the port to Microsoft Graph and the row mapping.
-import { toDate } from '../db.js';
+import { toDate } from '../rows.js';
 import type { ShareRole } from '../share/share.service.js';
 
 /** Which Entra attribute holds the user's email address and becomes the userName (seed 003: default UPN). */

@@ -4,7 +4,8 @@
 // membership edits, and every change it makes is audited under its name.
 import crypto from 'node:crypto';
 import { requireAdmin, type Actor } from '../actor.js';
-import { isForeignKeyViolation, isUniqueViolation, type Db, type Sql } from '../db.js';
+import type { Db, Sql } from '../db.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../db-errors.js';
 import { Conflict, DomainError, Invalid, NotFound, Unavailable } from '../errors.js';
 import { isUuid } from '../ids.js';
 import type { Cipher } from '../secrets.js';

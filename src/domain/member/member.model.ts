@@ -1,6 +1,6 @@
 // The member aggregate: its shape, its rules, and its row mapping.
 import { Invalid } from '../errors.js';
-import { toDate } from '../db.js';
+import { toDate } from '../rows.js';
 import { isUuid } from '../ids.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue };

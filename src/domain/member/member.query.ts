@@ -119,7 +119,8 @@ export const memberAttributes: AttributeMap = {
       if (attr === 'metadata' && uri === undefined) {
         // Custom attributes (`metadata.city`): keys are the admin's, matched as sent.
         if (!path.sub) return { kind: 'complex', subs: {}, present: `(m.metadata <> '{}'::jsonb)` };
-        return { kind: 'leaf', leaf: { type: 'string', expr: '(m.metadata->>?)', params: [path.sub] } };
+        const key = path.sub;
+        return { kind: 'leaf', leaf: { type: 'string', expr: (p) => `(m.metadata->>${p.add(key)})` } };
       }
       return undefined;
     }
@@ -133,8 +134,7 @@ export const memberAttributes: AttributeMap = {
         kind: 'leaf',
         leaf: {
           type: 'string',
-          expr: `(select v.value #>> '{}' from jsonb_each(m.extensions) x, jsonb_each(x.value) v where lower(x.key) = ? and lower(v.key) = ?)`,
-          params: [uri, attr],
+          expr: (p) => `(select v.value #>> '{}' from jsonb_each(m.extensions) x, jsonb_each(x.value) v where lower(x.key) = ${p.add(uri)} and lower(v.key) = ${p.add(attr)})`,
         },
       };
     }

@@ -4,9 +4,12 @@
 // Conflict.
 import crypto from 'node:crypto';
 import { requireDirectoryReader, requireDirectoryWriter, type Actor } from '../actor.js';
-import { isForeignKeyViolation, isUniqueViolation, sqlArray, toDate, type Db, type SqlParam } from '../db.js';
+import type { Db } from '../db.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../db-errors.js';
+import { toDate } from '../rows.js';
 import type { ResourceQuery } from '../query/filter-ast.js';
-import { compileFilter, compileSort } from '../query/filter-sql.js';
+import { compileFilter, compileSort, leafSql } from '../query/filter-sql.js';
+import { SqlParams } from '../sql-params.js';
 import { memberAttributes } from './member.query.js';
 import { Conflict, Forbidden, Invalid, NotFound, Unavailable } from '../errors.js';
 import { isUuid } from '../ids.js';
@@ -178,7 +181,7 @@ export class MemberService {
     if (valid.length === 0) return [];
     const rows = await this.db.sql.all<MemberRow>(
       `select ${MEMBER_COLUMNS} from members where organization_id = ? and id = any(?::uuid[])`,
-      [actor.organizationId, sqlArray(valid)],
+      [actor.organizationId, valid],
     );
     return rows.map(toMember);
   }
@@ -334,25 +337,18 @@ export class MemberService {
   /** Filter (SCIM AST compiled to SQL), sort and 1-based offset paging, in one statement. */
   async search(actor: Actor, q: ResourceQuery): Promise<MemberSearchResult> {
     requireDirectoryReader(actor);
-    const where = ['m.organization_id = ?'];
-    const params: SqlParam[] = [actor.organizationId];
-    if (q.filter) {
-      const f = compileFilter(q.filter, memberAttributes);
-      where.push(f.sql);
-      params.push(...f.params);
-    }
+    const params = new SqlParams();
+    const where = [`m.organization_id = ${params.add(actor.organizationId)}`];
+    if (q.filter) where.push(compileFilter(q.filter, memberAttributes, params));
+    // The count reads the filter's parameters only (those come first).
+    const whereParams = [...params.values];
     const count = Math.min(Math.max(q.count, 0), MAX_PAGE_SIZE * 2);
     if (count === 0) {
-      const row = await this.db.sql.one<{ n: string }>(`select count(*)::text as n from members m where ${where.join(' and ')}`, params);
+      const row = await this.db.sql.one<{ n: string }>(`select count(*)::text as n from members m where ${where.join(' and ')}`, whereParams);
       return { totalResults: Number(row.n), members: [] };
     }
     let order = 'm.created_at, m.id';
-    const orderParams: SqlParam[] = [];
-    if (q.sort) {
-      const leaf = compileSort(q.sort.path, memberAttributes);
-      order = `${leaf.expr} ${q.sort.descending ? 'desc' : 'asc'} nulls last, m.id`;
-      orderParams.push(...(leaf.params ?? []));
-    }
+    if (q.sort) order = `${leafSql(compileSort(q.sort.path, memberAttributes), params)} ${q.sort.descending ? 'desc' : 'asc'} nulls last, m.id`;
     const offset = Math.max(q.startIndex, 1) - 1;
     // With a filter, the matches are found first (by the filter's own index, e.g. lower(user_name))
     // and only then sorted: otherwise the planner walks the created_at index of the whole
@@ -363,11 +359,11 @@ export class MemberService {
            select m.*, count(*) over () as total from m order by ${order} limit ${count} offset ${offset}`
         : `select ${memberColumns('m')}, count(*) over () as total from members m where ${where.join(' and ')}
            order by ${order} limit ${count} offset ${offset}`,
-      [...params, ...orderParams],
+      params.values,
     );
     let total = rows[0] ? Number(rows[0].total) : 0;
     if (rows.length === 0 && offset > 0) {
-      total = Number((await this.db.sql.one<{ n: string }>(`select count(*)::text as n from members m where ${where.join(' and ')}`, params)).n);
+      total = Number((await this.db.sql.one<{ n: string }>(`select count(*)::text as n from members m where ${where.join(' and ')}`, whereParams)).n);
     }
     return { totalResults: total, members: rows.map(toMember) };
   }

@@ -2,7 +2,9 @@
 // operator action (CLI); everything else is scoped by the actor.
 import crypto from 'node:crypto';
 import { requireAdmin, type Actor } from '../actor.js';
-import { isUniqueViolation, toDate, type Db } from '../db.js';
+import type { Db } from '../db.js';
+import { isUniqueViolation } from '../db-errors.js';
+import { toDate } from '../rows.js';
 import { Conflict, Invalid, NotFound, Unauthenticated } from '../errors.js';
 import { hashSecret, issueSecret, sameHash } from '../secrets.js';
 import { writeAudit } from '../audit/audit.service.js';

@@ -1,7 +1,9 @@
 // Places and their locks (doors).
 import crypto from 'node:crypto';
 import { requireAdmin, requireDirectoryReader, type Actor } from '../actor.js';
-import { isForeignKeyViolation, sqlArray, toDate, type Db } from '../db.js';
+import type { Db } from '../db.js';
+import { isForeignKeyViolation } from '../db-errors.js';
+import { toDate } from '../rows.js';
 import { Invalid, NotFound } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { writeAudit } from '../audit/audit.service.js';
@@ -124,7 +126,7 @@ export class PlaceService {
     if (valid.length === 0) return [];
     const rows = await this.db.sql.all<PlaceRow>(`select ${PLACE_COLUMNS} from places where organization_id = ? and id = any(?::uuid[])`, [
       actor.organizationId,
-      sqlArray(valid),
+      valid,
     ]);
     return rows.map(toPlace);
   }
@@ -184,7 +186,7 @@ export class PlaceService {
     if (valid.length === 0) return [];
     const rows = await this.db.sql.all<LockRow>(
       `select ${LOCK_COLUMNS} from locks where organization_id = ? and place_id = any(?::uuid[]) order by id`,
-      [actor.organizationId, sqlArray(valid)],
+      [actor.organizationId, valid],
     );
     return rows.map(toLock);
   }
@@ -211,7 +213,7 @@ export class PlaceService {
     if (valid.length === 0) return [];
     const rows = await this.db.sql.all<LockRow>(`select ${LOCK_COLUMNS} from locks where organization_id = ? and id = any(?::uuid[])`, [
       actor.organizationId,
-      sqlArray(valid),
+      valid,
     ]);
     return rows.map(toLock);
   }

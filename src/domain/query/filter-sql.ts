@@ -1,19 +1,19 @@
-// Compiles a SCIM filter AST to one SQL condition, with `?` parameters, over an
-// attribute map of one resource (members, groups). Filters never run in memory.
-// Case-exactness follows the schema: caseExact=false compares lower() on both
-// sides, which is also what the lower(user_name)/lower(display_name) indexes hold.
+// Compiles a SCIM filter AST to one SQL condition over an attribute map of one
+// resource (members, groups), binding every value as a numbered parameter of
+// the statement being built. Filters never run in memory. Case-exactness
+// follows the schema: caseExact=false compares lower() on both sides, which is
+// also what the lower(user_name)/lower(display_name) indexes hold.
 import { Invalid } from '../errors.js';
 import { isUuid } from '../ids.js';
-import type { SqlParam } from '../db.js';
+import type { SqlParams } from '../sql-params.js';
 import type { AttrPath, CompareOp, FilterNode, FilterValue } from './filter-ast.js';
 
 export type LeafType = 'string' | 'boolean' | 'datetime' | 'uuid';
 
 export interface Leaf {
   readonly type: LeafType;
-  /** SQL expression; may contain `?` placeholders listed in `params`. */
-  readonly expr: string;
-  readonly params?: readonly SqlParam[];
+  /** SQL expression, or one that binds parameters of its own (a custom attribute's key). */
+  readonly expr: string | ((params: SqlParams) => string);
   readonly caseExact?: boolean;
 }
 
@@ -21,7 +21,6 @@ export interface Leaf {
 export interface Multi {
   readonly kind: 'multi';
   readonly from: string;
-  readonly fromParams?: readonly SqlParam[];
   readonly where?: string;
   /** Sub-attributes by lower-case name. */
   readonly subs: Readonly<Record<string, Leaf>>;
@@ -45,9 +44,9 @@ export interface AttributeMap {
   resolve(path: AttrPath): Resolved | undefined;
 }
 
-export interface CompiledSql {
-  readonly sql: string;
-  readonly params: SqlParam[];
+/** The leaf's SQL expression in the statement being built. */
+export function leafSql(leaf: Leaf, params: SqlParams): string {
+  return typeof leaf.expr === 'string' ? leaf.expr : leaf.expr(params);
 }
 
 export function invalidFilter(message: string): Invalid {
@@ -58,13 +57,12 @@ export function pathText(p: AttrPath): string {
   return `${p.uri ? p.uri + ':' : ''}${p.attr}${p.sub ? '.' + p.sub : ''}`;
 }
 
-export function compileFilter(node: FilterNode, map: AttributeMap): CompiledSql {
-  const params: SqlParam[] = [];
-  const sql = compileNode(node, map, params, undefined);
-  return { sql, params };
+/** The filter as one SQL condition; its values are bound in `params`. */
+export function compileFilter(node: FilterNode, map: AttributeMap, params: SqlParams): string {
+  return compileNode(node, map, params, undefined);
 }
 
-/** The SQL expression to sort by. */
+/** The leaf to sort by. */
 export function compileSort(path: AttrPath, map: AttributeMap): Leaf {
   const r = map.resolve(path);
   if (!r) throw new Invalid('invalid_sort', `sortBy: unknown attribute "${pathText(path)}"`, 'sortBy');
@@ -73,7 +71,7 @@ export function compileSort(path: AttrPath, map: AttributeMap): Leaf {
   throw new Invalid('invalid_sort', `sortBy: "${pathText(path)}" cannot be sorted on`, 'sortBy');
 }
 
-function compileNode(node: FilterNode, map: AttributeMap, params: SqlParam[], element: Multi | undefined): string {
+function compileNode(node: FilterNode, map: AttributeMap, params: SqlParams, element: Multi | undefined): string {
   switch (node.type) {
     case 'and':
     case 'or':
@@ -88,7 +86,7 @@ function compileNode(node: FilterNode, map: AttributeMap, params: SqlParam[], el
       if (!r) throw invalidFilter(`Unknown attribute "${pathText(node.path)}"`);
       if (r.kind !== 'multi') throw invalidFilter(`"${pathText(node.path)}" is not multi-valued: [...] does not apply`);
       if (node.path.sub) throw invalidFilter(`"${pathText(node.path)}[...]": a sub-attribute goes after the brackets`);
-      return exists(r, compileNode(node.filter, map, params, r), params);
+      return exists(r, compileNode(node.filter, map, params, r));
     }
     case 'present':
     case 'compare': {
@@ -113,38 +111,26 @@ function compileNode(node: FilterNode, map: AttributeMap, params: SqlParam[], el
       if (!leaf) throw invalidFilter(`Unknown sub-attribute "${pathText(node.path)}"`);
       if (node.type === 'present') {
         if (!node.path.sub && r.present) return r.present;
-        return exists(r, presentLeaf(leaf, params), params);
+        return exists(r, presentLeaf(leaf, params));
       }
-      return exists(r, compareLeaf(leaf, node.op, node.value, params, pathText(node.path)), params);
+      return exists(r, compareLeaf(leaf, node.op, node.value, params, pathText(node.path)));
     }
   }
 }
 
-function exists(m: Multi, cond: string, params: SqlParam[]): string {
-  // The element condition's params were pushed already; the from-clause's params come first in the text.
-  const condParams = params.splice(params.length - countPlaceholders(cond));
-  params.push(...(m.fromParams ?? []), ...condParams);
+function exists(m: Multi, cond: string): string {
   return `exists (select 1 from ${m.from} where ${m.where ? `${m.where} and ` : ''}${cond})`;
 }
 
-function countPlaceholders(sql: string): number {
-  return (sql.match(/\?/g) ?? []).length;
+function presentLeaf(leaf: Leaf, params: SqlParams): string {
+  const e = leafSql(leaf, params);
+  if (leaf.type === 'string') return `(${e} is not null and ${e} <> '')`;
+  return `(${e} is not null)`;
 }
 
-function presentLeaf(leaf: Leaf, params: SqlParam[]): string {
-  params.push(...(leaf.params ?? []));
-  if (leaf.type === 'string') {
-    params.push(...(leaf.params ?? []));
-    return `(${leaf.expr} is not null and ${leaf.expr} <> '')`;
-  }
-  return `(${leaf.expr} is not null)`;
-}
-
-function compareLeaf(leaf: Leaf, op: CompareOp, value: FilterValue, params: SqlParam[], name: string): string {
-  const lp = leaf.params ?? [];
-  const e = leaf.expr;
+function compareLeaf(leaf: Leaf, op: CompareOp, value: FilterValue, params: SqlParams, name: string): string {
   if (value === null) {
-    params.push(...lp);
+    const e = leafSql(leaf, params);
     if (op === 'eq') return `(${e} is null)`;
     if (op === 'ne') return `(${e} is not null)`;
     throw invalidFilter(`${name} ${op} null: only eq and ne compare with null`);
@@ -154,26 +140,23 @@ function compareLeaf(leaf: Leaf, op: CompareOp, value: FilterValue, params: SqlP
       const b = typeof value === 'boolean' ? value : typeof value === 'string' && /^(true|false)$/i.test(value) ? value.toLowerCase() === 'true' : undefined;
       if (b === undefined) throw invalidFilter(`${name} is a boolean: compare it with true or false`);
       if (op !== 'eq' && op !== 'ne') throw invalidFilter(`${name} is a boolean: only eq and ne apply`);
-      params.push(...lp, b);
-      return op === 'eq' ? `(${e} = ?)` : `(${e} is distinct from ?)`;
+      const e = leafSql(leaf, params);
+      return op === 'eq' ? `(${e} = ${params.add(b)})` : `(${e} is distinct from ${params.add(b)})`;
     }
     case 'datetime': {
       if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) throw invalidFilter(`${name} is a dateTime: compare it with an ISO 8601 string`);
       if (op === 'co' || op === 'sw' || op === 'ew') throw invalidFilter(`${name} is a dateTime: ${op} does not apply`);
-      params.push(...lp, value);
-      return op === 'ne' ? `(${e} is distinct from ?::timestamptz)` : `(${e} ${SQL_OPS[op]} ?::timestamptz)`;
+      const e = leafSql(leaf, params);
+      return op === 'ne' ? `(${e} is distinct from ${params.add(value)}::timestamptz)` : `(${e} ${SQL_OPS[op]} ${params.add(value)}::timestamptz)`;
     }
     case 'uuid': {
       const s = String(value);
       if (op === 'eq' || op === 'ne') {
-        if (!isUuid(s)) {
-          params.push(...lp);
-          return op === 'eq' ? `(false and ${e} is null)` : `(${e} is not null)`;
-        }
-        params.push(...lp, s);
-        return op === 'eq' ? `(${e} = ?::uuid)` : `(${e} is distinct from ?::uuid)`;
+        const e = leafSql(leaf, params);
+        if (!isUuid(s)) return op === 'eq' ? `(false and ${e} is null)` : `(${e} is not null)`;
+        return op === 'eq' ? `(${e} = ${params.add(s)}::uuid)` : `(${e} is distinct from ${params.add(s)}::uuid)`;
       }
-      return compareString({ ...leaf, expr: `${e}::text`, caseExact: false }, op, s, params);
+      return compareString({ type: 'string', expr: `${leafSql(leaf, params)}::text`, caseExact: false }, op, s, params);
     }
     case 'string':
       if (typeof value === 'boolean' || typeof value === 'number') return compareString(leaf, op, String(value), params);
@@ -183,29 +166,25 @@ function compareLeaf(leaf: Leaf, op: CompareOp, value: FilterValue, params: SqlP
 
 const SQL_OPS: Record<'eq' | 'gt' | 'ge' | 'lt' | 'le', string> = { eq: '=', gt: '>', ge: '>=', lt: '<', le: '<=' };
 
-function compareString(leaf: Leaf, op: CompareOp, value: string, params: SqlParam[]): string {
-  const lp = leaf.params ?? [];
-  const L = leaf.caseExact ? leaf.expr : `lower(${leaf.expr})`;
-  const R = leaf.caseExact ? '?' : 'lower(?)';
+function compareString(leaf: Leaf, op: CompareOp, value: string, params: SqlParams): string {
+  const e = leafSql(leaf, params);
+  const v = params.add(value);
+  const L = leaf.caseExact ? e : `lower(${e})`;
+  const R = leaf.caseExact ? v : `lower(${v})`;
   switch (op) {
     case 'eq':
     case 'gt':
     case 'ge':
     case 'lt':
     case 'le':
-      params.push(...lp, value);
       return `(${L} ${SQL_OPS[op]} ${R})`;
     case 'ne':
-      params.push(...lp, value);
       return `(${L} is distinct from ${R})`;
     case 'co':
-      params.push(...lp, value);
       return `(strpos(${L}, ${R}) > 0)`;
     case 'sw':
-      params.push(...lp, value);
       return `starts_with(${L}, ${R})`;
     case 'ew':
-      params.push(...lp, value, value);
-      return `(right(${L}, char_length(?)) = ${R})`;
+      return `(right(${L}, char_length(${v})) = ${R})`;
   }
 }

@@ -6,7 +6,8 @@
 // edge's job; deciding who may sign in is this service's.
 import crypto from 'node:crypto';
 import { requireAdmin, systemActor, type Actor } from '../actor.js';
-import { sqlJson, toDate, type Db } from '../db.js';
+import type { Db } from '../db.js';
+import { toDate } from '../rows.js';
 import { Conflict, Forbidden, Invalid, NotFound } from '../errors.js';
 import type { Cipher } from '../secrets.js';
 import { currentOrigin } from '../origin.js';
@@ -250,7 +251,7 @@ export class SamlService {
          on conflict (organization_id) do update set idp_entity_id = excluded.idp_entity_id, idp_sso_urls = excluded.idp_sso_urls,
            metadata_url = excluded.metadata_url, metadata_fetched_at = now(), metadata_refreshed_at = now(), metadata_refresh_error = null,
            metadata_claimed_until = null, updated_at = now()`,
-        [orgId, m.entityId, sqlJson(m.ssoUrls), url],
+        [orgId, m.entityId, JSON.stringify(m.ssoUrls), url],
       );
       // The metadata is the whole truth: a certificate Entra no longer lists stops being trusted.
       const fingerprints = m.certificates.map((c) => c.fingerprint);
@@ -437,7 +438,7 @@ export class SamlService {
         issued.absoluteHours,
         organizationId,
         login.nameId,
-        sqlJson(detail),
+        JSON.stringify(detail),
         origin.requestId,
         origin.clientAddress,
       ],

@@ -2,7 +2,8 @@
 // The cookie carries a random token; only its hash is stored. A session ends
 // after an idle timeout or an absolute one, when the member logs out, and at
 // once when the member is deactivated or deleted.
-import { toDate, type Db, type Sql } from '../db.js';
+import type { Db, Sql } from '../db.js';
+import { toDate } from '../rows.js';
 import { Unauthenticated } from '../errors.js';
 import { hashSecret, issueSecret } from '../secrets.js';
 import type { Actor } from '../actor.js';

@@ -2,7 +2,9 @@
 // to a member or a group, optionally only within a validity window.
 import crypto from 'node:crypto';
 import { requireAdmin, requireDirectoryReader, type Actor } from '../actor.js';
-import { isForeignKeyViolation, sqlArray, toDate, type Db, type Sql } from '../db.js';
+import type { Db, Sql } from '../db.js';
+import { isForeignKeyViolation, violatedConstraint } from '../db-errors.js';
+import { toDate } from '../rows.js';
 import { Invalid, NotFound } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { writeAudit } from '../audit/audit.service.js';
@@ -126,6 +128,14 @@ function validate(input: ShareInput): void {
   }
 }
 
+/** The shares table's foreign keys (migrations/), by the grantee or target each one checks. */
+const SHARE_TARGET_OF_CONSTRAINT: Readonly<Record<string, 'member' | 'group' | 'place' | 'lock'>> = {
+  shares_organization_id_member_id_fkey: 'member',
+  shares_organization_id_group_id_fkey: 'group',
+  shares_organization_id_place_id_fkey: 'place',
+  shares_organization_id_lock_id_fkey: 'lock',
+};
+
 export class ShareService {
   constructor(private readonly db: Db) {}
 
@@ -161,8 +171,7 @@ export class ShareService {
       );
     } catch (e) {
       if (isForeignKeyViolation(e)) {
-        const detail = String((e as { detail?: string }).detail ?? '');
-        const kind = /member_id/.test(detail) ? 'member' : /group_id/.test(detail) ? 'group' : /lock_id/.test(detail) ? 'lock' : 'place';
+        const kind = SHARE_TARGET_OF_CONSTRAINT[violatedConstraint(e) ?? ''] ?? 'place';
         const id = { member: input.memberId, group: input.groupId, lock: input.lockId, place: input.placeId }[kind] ?? '';
         throw new NotFound(kind, id);
       }
@@ -198,7 +207,7 @@ export class ShareService {
     if (ids.length === 0) return [];
     const rows = await tx.all<ShareRow>(`delete from shares where organization_id = ? and id = any(?::uuid[]) returning ${SHARE_COLUMNS}`, [
       actor.organizationId,
-      sqlArray(ids),
+      ids,
     ]);
     for (const r of rows) {
       const s = toShare(r);
@@ -251,7 +260,7 @@ export class ShareService {
        left join locks l on l.organization_id = s.organization_id and l.id = s.lock_id
        left join places p on p.organization_id = s.organization_id and p.id = coalesce(s.place_id, l.place_id)
        where s.organization_id = ? and s.member_id = any(?::uuid[]) order by s.id`,
-      [actor.organizationId, sqlArray(m)],
+      [actor.organizationId, m],
     );
     return sharesWithTargets(rows);
   }
@@ -264,7 +273,7 @@ export class ShareService {
     if (m.length + g.length === 0) return [];
     const rows = await this.db.sql.all<ShareRow>(
       `select ${SHARE_COLUMNS} from shares where organization_id = ? and (member_id = any(?::uuid[]) or group_id = any(?::uuid[])) order by id`,
-      [actor.organizationId, sqlArray(m), sqlArray(g)],
+      [actor.organizationId, m, g],
     );
     return rows.map(toShare);
   }

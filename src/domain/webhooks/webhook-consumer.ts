@@ -1,6 +1,6 @@
 // The webhooks' consumer of the audit stream: audit events → outbound events →
 // one delivery per subscribed endpoint.
-import { sqlArray, type Sql } from '../db.js';
+import type { Sql } from '../db.js';
 import type { StreamEvent } from '../audit/audit-stream.js';
 import type { StreamConsumer } from '../events/event-dispatcher.js';
 import { outboundEventsOf, type MembershipDelta } from '../events/event-types.js';
@@ -19,8 +19,8 @@ async function membershipOf(tx: Sql, organizationId: string, events: readonly St
   if (txids.length === 0) return out;
   const rows = await tx.all<{ txid: string; group_id: string; kind: string; member_id: string }>(
     `select txid::text as txid, group_id, kind, member_id from access_changes
-     where organization_id = ? and txid = any(?::xid8[]) and kind in ('group_member_added', 'group_member_removed') order by id`,
-    [organizationId, sqlArray(txids)],
+     where organization_id = $1 and txid = any($2::xid8[]) and kind in ('group_member_added', 'group_member_removed') order by id`,
+    [organizationId, txids],
   );
   for (const r of rows) {
     let byGroup = out.get(r.txid);

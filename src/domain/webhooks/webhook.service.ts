@@ -7,7 +7,9 @@
 import crypto from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { requireAdmin, systemActor, type Actor } from '../actor.js';
-import { sqlArray, toDate, type Db, type Sql } from '../db.js';
+import type { Db, Sql } from '../db.js';
+import { toDate } from '../rows.js';
+import { SqlParams } from '../sql-params.js';
 import { Invalid, NotFound } from '../errors.js';
 import { isUuid } from '../ids.js';
 import type { Cipher } from '../secrets.js';
@@ -225,15 +227,15 @@ export class WebhookService {
     return this.db.transaction(async (tx) => {
       const row = await tx.maybeOne<EndpointRow>(
         `insert into webhook_endpoints (organization_id, id, url, description, event_types, secret_sealed)
-         select ?, ?, ?, ?, ?::text[], ? where (select count(*) from webhook_endpoints where organization_id = ?) < ?
+         select $1, $2, $3, $4, $5::text[], $6 where (select count(*) from webhook_endpoints where organization_id = $7) < $8
          returning ${ENDPOINT_COLUMNS}`,
-        [actor.organizationId, id, url, description, sqlArray(eventTypes), this.cipher.encrypt(secret), actor.organizationId, this.policy.maxEndpointsPerOrganization],
+        [actor.organizationId, id, url, description, (eventTypes), this.cipher.encrypt(secret), actor.organizationId, this.policy.maxEndpointsPerOrganization],
       );
       if (!row) throw new Invalid('too_many_endpoints', `At most ${this.policy.maxEndpointsPerOrganization} webhook endpoints per organisation`, 'url');
       // The dispatcher follows this organisation's stream from here on (when it did not already).
       await tx.run(
         `insert into event_cursors (organization_id, consumer, txid, event_id)
-         values (?, ?, (pg_current_xact_id()::text::numeric - 1)::text::xid8, 0) on conflict do nothing`,
+         values ($1, $2, (pg_current_xact_id()::text::numeric - 1)::text::xid8, 0) on conflict do nothing`,
         [actor.organizationId, WEBHOOK_CONSUMER],
       );
       await writeAudit(tx, actor, { action: 'webhook.endpoint.create', resourceType: 'webhook_endpoint', resourceId: id, resourceLabel: url, detail: { eventTypes, description } });
@@ -243,14 +245,14 @@ export class WebhookService {
 
   async list(actor: Actor): Promise<WebhookEndpoint[]> {
     requireAdmin(actor);
-    const rows = await this.db.sql.all<EndpointRow>(`select ${ENDPOINT_COLUMNS} from webhook_endpoints where organization_id = ? order by created_at, id`, [actor.organizationId]);
+    const rows = await this.db.sql.all<EndpointRow>(`select ${ENDPOINT_COLUMNS} from webhook_endpoints where organization_id = $1 order by created_at, id`, [actor.organizationId]);
     return rows.map(toEndpoint);
   }
 
   async get(actor: Actor, id: string): Promise<WebhookEndpoint> {
     requireAdmin(actor);
     if (!isUuid(id)) throw new NotFound('webhook_endpoint', id);
-    const row = await this.db.sql.maybeOne<EndpointRow>(`select ${ENDPOINT_COLUMNS} from webhook_endpoints where organization_id = ? and id = ?`, [actor.organizationId, id]);
+    const row = await this.db.sql.maybeOne<EndpointRow>(`select ${ENDPOINT_COLUMNS} from webhook_endpoints where organization_id = $1 and id = $2`, [actor.organizationId, id]);
     if (!row) throw new NotFound('webhook_endpoint', id);
     return toEndpoint(row);
   }
@@ -263,19 +265,19 @@ export class WebhookService {
     const description = change.description === undefined ? undefined : validateDescription(change.description);
     if (change.enabled !== undefined && typeof change.enabled !== 'boolean') throw new Invalid('invalid_value', 'enabled must be true or false', 'enabled');
     return this.db.transaction(async (tx) => {
-      const current = await tx.maybeOne<EndpointRow>(`select ${ENDPOINT_COLUMNS} from webhook_endpoints where organization_id = ? and id = ? for update`, [actor.organizationId, id]);
+      const current = await tx.maybeOne<EndpointRow>(`select ${ENDPOINT_COLUMNS} from webhook_endpoints where organization_id = $1 and id = $2 for update`, [actor.organizationId, id]);
       if (!current) throw new NotFound('webhook_endpoint', id);
       const enabling = change.enabled === true && !current.enabled;
       const disabling = change.enabled === false && current.enabled;
       const row = await tx.one<EndpointRow>(
-        `update webhook_endpoints set url = ?, event_types = ?::text[], description = ?, enabled = ?,
-           disabled_reason = case when ? then null when ? then 'disabled by an administrator' else disabled_reason end,
-           disabled_at = case when ? then null when ? then now() else disabled_at end,
-           failing_since = case when ? then null else failing_since end, updated_at = now()
-         where organization_id = ? and id = ? returning ${ENDPOINT_COLUMNS}`,
+        `update webhook_endpoints set url = $1, event_types = $2::text[], description = $3, enabled = $4,
+           disabled_reason = case when $5 then null when $6 then 'disabled by an administrator' else disabled_reason end,
+           disabled_at = case when $7 then null when $8 then now() else disabled_at end,
+           failing_since = case when $9 then null else failing_since end, updated_at = now()
+         where organization_id = $10 and id = $11 returning ${ENDPOINT_COLUMNS}`,
         [
           url ?? current.url,
-          sqlArray(eventTypes ?? current.event_types),
+          (eventTypes ?? current.event_types),
           description === undefined ? current.description : description,
           change.enabled ?? current.enabled,
           enabling,
@@ -302,11 +304,11 @@ export class WebhookService {
     requireAdmin(actor);
     if (!isUuid(id)) throw new NotFound('webhook_endpoint', id);
     await this.db.transaction(async (tx) => {
-      const row = await tx.maybeOne<{ url: string }>(`delete from webhook_endpoints where organization_id = ? and id = ? returning url`, [actor.organizationId, id]);
+      const row = await tx.maybeOne<{ url: string }>(`delete from webhook_endpoints where organization_id = $1 and id = $2 returning url`, [actor.organizationId, id]);
       if (!row) throw new NotFound('webhook_endpoint', id);
       // No endpoint left: stop following the stream (a new endpoint starts from its own creation).
       await tx.run(
-        `delete from event_cursors where organization_id = ? and consumer = ? and not exists (select 1 from webhook_endpoints where organization_id = ?)`,
+        `delete from event_cursors where organization_id = $1 and consumer = $2 and not exists (select 1 from webhook_endpoints where organization_id = $3)`,
         [actor.organizationId, WEBHOOK_CONSUMER, actor.organizationId],
       );
       await writeAudit(tx, actor, { action: 'webhook.endpoint.delete', resourceType: 'webhook_endpoint', resourceId: id, resourceLabel: row.url });
@@ -327,10 +329,10 @@ export class WebhookService {
     const secret = newSecret();
     return this.db.transaction(async (tx) => {
       const row = await tx.maybeOne<EndpointRow>(
-        `update webhook_endpoints set previous_secret_sealed = case when ? > 0 then secret_sealed end,
-           previous_secret_expires_at = case when ? > 0 then now() + make_interval(secs => ?) end,
-           secret_sealed = ?, updated_at = now()
-         where organization_id = ? and id = ? returning ${ENDPOINT_COLUMNS}`,
+        `update webhook_endpoints set previous_secret_sealed = case when $1 > 0 then secret_sealed end,
+           previous_secret_expires_at = case when $2 > 0 then now() + make_interval(secs => $3) end,
+           secret_sealed = $4, updated_at = now()
+         where organization_id = $5 and id = $6 returning ${ENDPOINT_COLUMNS}`,
         [overlapSeconds, overlapSeconds, overlapSeconds, this.cipher.encrypt(secret), actor.organizationId, id],
       );
       if (!row) throw new NotFound('webhook_endpoint', id);
@@ -345,27 +347,24 @@ export class WebhookService {
   /** Deliveries newest first, optionally of one endpoint and one status; `before` pages with a delivery id. */
   async deliveries(actor: Actor, f: { endpointId?: string; status?: DeliveryStatus; before?: string; limit?: number } = {}): Promise<WebhookDelivery[]> {
     requireAdmin(actor);
-    const where = ['organization_id = ?'];
-    const params: (string | number)[] = [actor.organizationId];
+    const p = new SqlParams();
+    const where = [`organization_id = ${p.add(actor.organizationId)}`];
     if (f.endpointId !== undefined) {
       if (!isUuid(f.endpointId)) throw new NotFound('webhook_endpoint', f.endpointId);
-      where.push('endpoint_id = ?');
-      params.push(f.endpointId);
+      where.push(`endpoint_id = ${p.add(f.endpointId)}`);
     }
     if (f.status !== undefined) {
       if (!['pending', 'succeeded', 'failed'].includes(f.status)) throw new Invalid('invalid_value', 'status must be pending, succeeded or failed', 'status');
-      where.push('status = ?');
-      params.push(f.status);
+      where.push(`status = ${p.add(f.status)}`);
     }
     if (f.before !== undefined) {
       if (!isUuid(f.before)) throw new Invalid('invalid_cursor', 'before must be a delivery id', 'before');
-      where.push('(created_at, id) < (select created_at, id from webhook_deliveries where organization_id = ? and id = ?)');
-      params.push(actor.organizationId, f.before);
+      where.push(`(created_at, id) < (select created_at, id from webhook_deliveries where organization_id = ${p.add(actor.organizationId)} and id = ${p.add(f.before)})`);
     }
     const limit = Math.min(Math.max(Number.isInteger(f.limit) ? f.limit! : 50, 1), 500);
     const rows = await this.db.sql.all<DeliveryRow>(
       `select ${DELIVERY_COLUMNS} from webhook_deliveries where ${where.join(' and ')} order by created_at desc, id desc limit ${limit}`,
-      params,
+      p.values,
     );
     return rows.map(toDelivery);
   }
@@ -378,7 +377,7 @@ export class WebhookService {
          (select coalesce(json_agg(json_build_object('attempt', a.attempt, 'at', a.at, 'duration_ms', a.duration_ms, 'status_code', a.status_code,
                    'error', a.error, 'response_excerpt', a.response_excerpt) order by a.attempt), '[]')
           from webhook_attempts a where a.organization_id = d.organization_id and a.delivery_id = d.id) as attempt_log
-       from webhook_deliveries d where organization_id = ? and id = ?`,
+       from webhook_deliveries d where organization_id = $1 and id = $2`,
       [actor.organizationId, id],
     );
     if (!row) throw new NotFound('webhook_delivery', id);
@@ -396,9 +395,9 @@ export class WebhookService {
     return this.db.transaction(async (tx) => {
       const row = await tx.maybeOne<DeliveryRow & { enabled: boolean }>(
         `update webhook_deliveries d set status = 'pending', next_attempt_at = now(), claimed_until = null, succeeded_at = null,
-           give_up_at = now() + make_interval(secs => ?)
+           give_up_at = now() + make_interval(secs => $1)
          from webhook_endpoints e
-         where d.organization_id = ? and d.id = ? and e.organization_id = d.organization_id and e.id = d.endpoint_id
+         where d.organization_id = $2 and d.id = $3 and e.organization_id = d.organization_id and e.id = d.endpoint_id
          returning ${DELIVERY_COLUMNS.split(', ').map((c) => 'd.' + c).join(', ')}, e.enabled`,
         [this.policy.giveUpAfterSeconds, actor.organizationId, id],
       );
@@ -416,8 +415,8 @@ export class WebhookService {
     if (!endpoint.enabled) throw new Invalid('endpoint_disabled', 'The endpoint is disabled: enable it first', 'endpointId');
     return this.db.transaction(async (tx) => {
       const n = await tx.run(
-        `update webhook_deliveries set status = 'pending', next_attempt_at = now(), claimed_until = null, give_up_at = now() + make_interval(secs => ?)
-         where organization_id = ? and endpoint_id = ? and status = 'failed'`,
+        `update webhook_deliveries set status = 'pending', next_attempt_at = now(), claimed_until = null, give_up_at = now() + make_interval(secs => $1)
+         where organization_id = $2 and endpoint_id = $3 and status = 'failed'`,
         [this.policy.giveUpAfterSeconds, actor.organizationId, endpointId],
       );
       await writeAudit(tx, actor, { action: 'webhook.delivery.redeliver', resourceType: 'webhook_endpoint', resourceId: endpointId, resourceLabel: endpoint.url, detail: { failedDeliveries: n } });
@@ -442,19 +441,19 @@ export class WebhookService {
     });
     return tx.run(
       `insert into webhook_deliveries (organization_id, id, endpoint_id, message_id, event_type, payload, give_up_at)
-       select ?, gen_random_uuid(), e.id, x.mid, x.type, x.payload, now() + make_interval(secs => ?)
-       from unnest(?::text[], ?::text[], ?::text[], ?::xid8[]) with ordinality as x(mid, type, payload, txid, n)
-       join webhook_endpoints e on e.organization_id = ? and e.enabled and e.created_txid <= x.txid
+       select $1, gen_random_uuid(), e.id, x.mid, x.type, x.payload, now() + make_interval(secs => $2)
+       from unnest($3::text[], $4::text[], $5::text[], $6::xid8[]) with ordinality as x(mid, type, payload, txid, n)
+       join webhook_endpoints e on e.organization_id = $7 and e.enabled and e.created_txid <= x.txid
          and (x.type = any(e.event_types) or (x.type <> 'audit.event' and '*' = any(e.event_types)))
        order by x.n
        on conflict (organization_id, endpoint_id, message_id) do nothing`,
       [
         organizationId,
         this.policy.giveUpAfterSeconds,
-        sqlArray(events.map((e) => e.id)),
-        sqlArray(events.map((e) => e.type)),
-        sqlArray(payloads),
-        sqlArray(events.map((e) => e.position.txid)),
+        (events.map((e) => e.id)),
+        (events.map((e) => e.type)),
+        (payloads),
+        (events.map((e) => e.position.txid)),
         organizationId,
       ],
     );
@@ -525,7 +524,7 @@ export class WebhookService {
          select organization_id, id from webhook_deliveries
          where status = 'pending' and next_attempt_at <= now() and (claimed_until is null or claimed_until < now())
          order by next_attempt_at limit ${Math.max(1, limit)} for update skip locked)
-       update webhook_deliveries d set claimed_until = now() + make_interval(secs => ?), attempts = d.attempts + 1
+       update webhook_deliveries d set claimed_until = now() + make_interval(secs => $1), attempts = d.attempts + 1
        from c, webhook_endpoints e
        where d.organization_id = c.organization_id and d.id = c.id and e.organization_id = d.organization_id and e.id = d.endpoint_id and e.enabled
        returning d.organization_id, d.id, d.endpoint_id, d.message_id, d.payload, d.attempts, d.give_up_at,
@@ -536,7 +535,7 @@ export class WebhookService {
 
   private async release(rows: readonly ClaimedRow[]): Promise<void> {
     for (const r of rows) {
-      await this.db.sql.run(`update webhook_deliveries set claimed_until = null, attempts = attempts - 1 where organization_id = ? and id = ?`, [r.organization_id, r.id]);
+      await this.db.sql.run(`update webhook_deliveries set claimed_until = null, attempts = attempts - 1 where organization_id = $1 and id = $2`, [r.organization_id, r.id]);
     }
   }
 
@@ -566,13 +565,13 @@ export class WebhookService {
     const health = await this.db.sql.maybeOne<{ failing_since: string | null }>(
       `with a as (
          insert into webhook_attempts (organization_id, delivery_id, attempt, duration_ms, status_code, error, response_excerpt)
-         values (?, ?, ?, ?, ?, ?, ?) on conflict do nothing),
+         values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing),
        d as (
-         update webhook_deliveries set status = ?, next_attempt_at = ?, claimed_until = null, last_attempt_at = now(), last_status = ?, last_error = ?,
-           succeeded_at = case when ? then now() else succeeded_at end
-         where organization_id = ? and id = ? and status = 'pending')
-       update webhook_endpoints set failing_since = case when ? then null else coalesce(failing_since, now()) end
-       where organization_id = ? and id = ? and (? <> (failing_since is null))
+         update webhook_deliveries set status = $8, next_attempt_at = $9, claimed_until = null, last_attempt_at = now(), last_status = $10, last_error = $11,
+           succeeded_at = case when $12 then now() else succeeded_at end
+         where organization_id = $13 and id = $14 and status = 'pending')
+       update webhook_endpoints set failing_since = case when $15 then null else coalesce(failing_since, now()) end
+       where organization_id = $16 and id = $17 and ($18 <> (failing_since is null))
        returning failing_since`,
       [
         c.organization_id,
@@ -606,7 +605,7 @@ export class WebhookService {
       const row = await tx.maybeOne<{ url: string; failing_since: string }>(
         `update webhook_endpoints set enabled = false, disabled_at = now(), updated_at = now(),
            disabled_reason = 'every delivery failed since ' || to_char(failing_since at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
-         where organization_id = ? and id = ? and enabled and failing_since < now() - make_interval(secs => ?)
+         where organization_id = $1 and id = $2 and enabled and failing_since < now() - make_interval(secs => $3)
          returning url, failing_since`,
         [organizationId, endpointId, this.policy.disableAfterSeconds],
       );
@@ -625,7 +624,7 @@ export class WebhookService {
 
   private async failPending(tx: Sql, organizationId: string, endpointId: string, reason: string): Promise<number> {
     return tx.run(
-      `update webhook_deliveries set status = 'failed', claimed_until = null, last_error = ? where organization_id = ? and endpoint_id = ? and status = 'pending'`,
+      `update webhook_deliveries set status = 'failed', claimed_until = null, last_error = $1 where organization_id = $2 and endpoint_id = $3 and status = 'pending'`,
       [reason, organizationId, endpointId],
     );
   }
@@ -635,7 +634,7 @@ export class WebhookService {
     return this.db.sql.run(
       `delete from webhook_deliveries where (organization_id, id) in (
          select organization_id, id from webhook_deliveries
-         where status <> 'pending' and coalesce(succeeded_at, last_attempt_at, created_at) < now() - make_interval(days => ?) limit ${Math.max(1, limit)})`,
+         where status <> 'pending' and coalesce(succeeded_at, last_attempt_at, created_at) < now() - make_interval(days => $1) limit ${Math.max(1, limit)})`,
       [this.policy.logRetentionDays],
     );
   }
