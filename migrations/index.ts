@@ -9,6 +9,7 @@ import { Migration20261123060000_admin } from './Migration20261123060000_admin.j
 import { Migration20261201000000_credential_notify } from './Migration20261201000000_credential_notify.js';
 import { Migration20261206100000_audit_stream } from './Migration20261206100000_audit_stream.js';
 import { Migration20261206110000_webhooks } from './Migration20261206110000_webhooks.js';
+import { Migration20261206120000_mail } from './Migration20261206120000_mail.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123000000_initial', class: Migration20261123000000_initial },
@@ -19,4 +20,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261201000000_credential_notify', class: Migration20261201000000_credential_notify },
   { name: 'Migration20261206100000_audit_stream', class: Migration20261206100000_audit_stream },
   { name: 'Migration20261206110000_webhooks', class: Migration20261206110000_webhooks },
+  { name: 'Migration20261206120000_mail', class: Migration20261206120000_mail },
 ];

@@ -13,6 +13,7 @@ import { requestContext, requestTracker } from './http/request-context.js';
 import { startImportScheduler } from './scheduler/import-scheduler.js';
 import { startDeliveryWorker } from './scheduler/delivery-worker.js';
 import { createHttpWebhookSender } from './integrations/webhooks/http-sender.js';
+import { createSmtpTransport } from './integrations/mail/smtp-transport.js';
 import { createGraphqlEdge } from './graphql/index.js';
 import { isScimUrl, scimEdge } from './scim/router.js';
 import { samlRoutes } from './saml/routes.js';
@@ -71,10 +72,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
   // Webhooks and mail: the delivery worker on the job queue (DELIVERY_WORKER=off disables it in this process).
   if (config.events.deliveryWorker) {
     const webhookSender = createHttpWebhookSender({ timeoutMs: config.events.webhookTimeoutSeconds * 1000, allowPrivateNetworks: config.events.webhookAllowPrivateNetworks });
-    const worker = startDeliveryWorker({ domain, connection: db.connection, logger, webhookSender });
+    const mailTransport = config.mail.smtpUrl ? createSmtpTransport({ url: config.mail.smtpUrl, from: config.mail.from }) : null;
+    const worker = startDeliveryWorker({ domain, connection: db.connection, logger, webhookSender, mailTransport });
     closers.push(async () => {
       await worker.stop();
       webhookSender.close();
+      mailTransport?.close();
     });
   }
   const graphql = await createGraphqlEdge({ config, domain, logger });

@@ -41,6 +41,7 @@ async function main(): Promise<void> {
       // A delivery is held by its sender for twice the request deadline, plus a margin.
       webhookPolicy: { ...DEFAULT_WEBHOOK_POLICY, claimSeconds: 2 * config.events.webhookTimeoutSeconds + 10 },
       userAgent: `Gatehouse-Webhooks/${VERSION}`,
+      publicUrl: config.http.publicUrl,
     },
   );
   const app = await createApp({ config, db: database.db, domain, logger });

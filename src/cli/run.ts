@@ -16,9 +16,10 @@ import { samlCommands } from './saml.js';
 import { adminCommands } from './admin.js';
 import { auditCommands } from './audit.js';
 import { webhookCommands } from './webhook.js';
+import { mailCommands } from './mail.js';
 import { createEntraGraphClient } from '../integrations/entra-graph/graph-client.js';
 
-export const commands: Command[] = [...orgCommands, ...scimCommands, ...apiKeyCommands, ...directoryCommands, ...samlCommands, ...importCommands, ...adminCommands, ...auditCommands, ...webhookCommands];
+export const commands: Command[] = [...orgCommands, ...scimCommands, ...apiKeyCommands, ...directoryCommands, ...samlCommands, ...importCommands, ...adminCommands, ...auditCommands, ...webhookCommands, ...mailCommands];
 
 export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;

@@ -10,6 +10,7 @@ import PgBoss from 'pg-boss';
 import type { ConnectionSettings } from '../infra/postgres/client.js';
 import type { Domain } from '../domain/index.js';
 import type { WebhookSender } from '../domain/webhooks/webhook.model.js';
+import type { MailTransport } from '../domain/mail/mail.model.js';
 import { pgBossConnection, type SchedulerLogger } from './import-scheduler.js';
 
 export const DELIVERY_QUEUE = 'gatehouse-deliveries';
@@ -20,6 +21,8 @@ export interface DeliveryWorkerOptions {
   readonly connection: ConnectionSettings;
   readonly logger: SchedulerLogger & { debug?: (obj: object, msg?: string) => void };
   readonly webhookSender: WebhookSender;
+  /** The SMTP server; null: mail is marked "not sent: no SMTP configured". */
+  readonly mailTransport: MailTransport | null;
   /** How often this process asks for a pass (default 1 s). */
   readonly tickMs?: number;
   /** Longest a pass keeps sending before it lets the next one start (default 20 s). */
@@ -29,6 +32,7 @@ export interface DeliveryWorkerOptions {
 export interface PassResult {
   readonly events: number;
   readonly webhooks: { attempted: number; succeeded: number; failed: number };
+  readonly mail: { attempted: number; sent: number; failed: number; unsent: number };
 }
 
 export interface DeliveryWorker {
@@ -39,11 +43,15 @@ export interface DeliveryWorker {
 }
 
 /** One pass: dispatch the streams, then send what is due; now and then, forget old delivery logs. */
-export async function deliveryPass(domain: Domain, sender: WebhookSender, budgetMs: number): Promise<PassResult> {
+export async function deliveryPass(domain: Domain, sender: WebhookSender, mailTransport: MailTransport | null, budgetMs: number): Promise<PassResult> {
   const dispatched = await domain.events.dispatch();
-  const webhooks = await domain.webhooks.deliverDue(sender, { budgetMs });
-  if (Math.random() < 0.01) await domain.webhooks.purgeLog();
-  return { events: dispatched.events, webhooks };
+  // Mail and webhooks side by side: a slow receiver does not hold mail back, nor the reverse.
+  const [webhooks, mail] = await Promise.all([domain.webhooks.deliverDue(sender, { budgetMs }), domain.mail.deliverDue(mailTransport, { budgetMs })]);
+  if (Math.random() < 0.01) {
+    await domain.webhooks.purgeLog();
+    await domain.mail.purgeLog();
+  }
+  return { events: dispatched.events, webhooks, mail };
 }
 
 async function ensureQueue(boss: PgBoss): Promise<void> {
@@ -61,7 +69,7 @@ async function ensureQueue(boss: PgBoss): Promise<void> {
 }
 
 export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker {
-  const { domain, logger, webhookSender } = opts;
+  const { domain, logger, webhookSender, mailTransport } = opts;
   const budgetMs = opts.budgetMs ?? 20_000;
   const boss = new PgBoss({
     ...pgBossConnection(opts.connection),
@@ -76,8 +84,8 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
   let stopped = false;
 
   const runOnce = async (): Promise<PassResult> => {
-    const r = await deliveryPass(domain, webhookSender, budgetMs);
-    if (r.events > 0 || r.webhooks.attempted > 0) logger.info({ events: r.events, webhooks: r.webhooks }, 'delivery pass');
+    const r = await deliveryPass(domain, webhookSender, mailTransport, budgetMs);
+    if (r.events > 0 || r.webhooks.attempted > 0 || r.mail.attempted + r.mail.unsent > 0) logger.info({ events: r.events, webhooks: r.webhooks, mail: r.mail }, 'delivery pass');
     return r;
   };
 

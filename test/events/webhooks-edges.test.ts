@@ -44,7 +44,7 @@ describe('webhooks over GraphQL', () => {
 
     await buildMember(h.t.domain, org.actor);
     await waitForFence(h.t.domain.db);
-    await deliveryPass(h.t.domain, sender, 5000);
+    await deliveryPass(h.t.domain, sender, null, 5000);
     const log = await h.gql(`query($e: ID) { webhookDeliveries(endpointId: $e) { id status eventType messageId attempts lastStatus } }`, { e: endpoint.id }, admin);
     const [d] = log.body.data!.webhookDeliveries as Json[];
     expect(d).toMatchObject({ status: 'SUCCEEDED', eventType: 'member.created', attempts: 1, lastStatus: 200 });
@@ -118,7 +118,7 @@ describe('webhook CLI', () => {
 
     await buildMember(h.t.domain, org.actor);
     await waitForFence(h.t.domain.db);
-    await deliveryPass(h.t.domain, sender, 5000);
+    await deliveryPass(h.t.domain, sender, null, 5000);
     const deliveries = (await cli('webhook', 'deliveries', '--org', org.domain, '--endpoint', endpoint.id, '--json')).json().deliveries;
     expect(deliveries).toHaveLength(1);
     const detail = await cli('webhook', 'delivery', '--org', org.domain, '--id', deliveries[0].id);

@@ -40,7 +40,7 @@ describe('deliveries across a crash', () => {
     const path = '/slow/300';
     const { endpoint } = await domain.webhooks.create(org.actor, { url: `${rx.url}${path}`, eventTypes: ['member.created'] });
     const env = { DATABASE_URL: url, WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'on', WEBHOOK_TIMEOUT_SECONDS: '2', DELIVERY_WORKER: 'on' };
-    const a = await startGatehouse(env);
+    const a = await startGatehouse(env, { readyTimeoutMs: 120_000 });
     procs.push(a);
     const n = 40;
     for (let i = 0; i < n; i++) await buildMember(domain, org.actor);
@@ -51,7 +51,7 @@ describe('deliveries across a crash', () => {
     const atKill = rx.on(path).length;
     expect(atKill).toBeLessThan(n);
 
-    const b = await startGatehouse(env);
+    const b = await startGatehouse(env, { readyTimeoutMs: 120_000 });
     procs.push(b);
     await waitFor(async () => new Set(rx.on(path).map((r) => r.headers['webhook-id'])).size === n, 90_000, 250);
     const deliveries = await domain.webhooks.deliveries(org.actor, { endpointId: endpoint.id, limit: 500 });
@@ -63,5 +63,5 @@ describe('deliveries across a crash', () => {
     expect(repeats).toBeLessThanOrEqual(4);
     b.kill('SIGTERM');
     expect(await b.exited()).toBe(0);
-  }, 180_000);
+  }, 400_000);
 });

@@ -54,6 +54,7 @@ interface LeaseRow {
   entra_group_id: string;
   identifier: ImportIdentifier;
   group_id: string;
+  mode: ImportMode;
   prev_status: string | null;
 }
 
@@ -296,7 +297,7 @@ export class ImportService {
        from (select last_status as prev_status from import_integrations where organization_id = ? and id = ?) p
        where i.organization_id = ? and i.id = ? and (i.lease_until is null or i.lease_until < now())
          ${opts.scheduled ? 'and not i.paused and (i.last_started_at is null or i.last_started_at <= now() - make_interval(mins => ?))' : ''}
-       returning i.name, i.tenant_id, i.client_id, i.client_secret_sealed, i.entra_group_id, i.identifier, i.group_id, p.prev_status`,
+       returning i.name, i.tenant_id, i.client_id, i.client_secret_sealed, i.entra_group_id, i.identifier, i.group_id, i.mode, p.prev_status`,
       [token, this.options.leaseSeconds, organizationId, id, organizationId, id, ...(opts.scheduled ? [opts.intervalMinutes ?? 0] : [])],
     );
     const empty = { integrationId: id, total: 0, added: 0, created: 0, updated: 0, removed: 0, skipped: 0, durationMs: 0, errorCode: null, error: null };
@@ -343,7 +344,10 @@ export class ImportService {
       counts.total = users.length;
       const plan = await planSync(this.db.sql, { organizationId, integrationId: id, groupId: lease.group_id, identifier: lease.identifier }, users);
       counts.skipped = plan.skipped;
+      // Seed 003: everyone the import adds gets an email that access has been shared with them, unless "Import as users only".
+      const invitation = lease.mode === 'grant_shares' && plan.items.some((i) => i.addToGroup) ? await this.invitationData(organizationId, id, lease.name) : undefined;
       await applySync(this.db, actor, plan, {
+        invitation,
         batchSize: this.options.batchSize,
         groupId: lease.group_id,
         counts,
@@ -369,6 +373,24 @@ export class ImportService {
       audit,
     });
     return { integrationId: id, status: failure ? 'failed' : 'success', ...counts, durationMs, errorCode: failure?.code ?? null, error: failure?.message ?? null };
+  }
+
+  /** What an integration shares, for its invitation mail: place names and lock names with their place. */
+  private async invitationData(organizationId: string, id: string, name: string): Promise<Record<string, unknown>> {
+    const rows = await this.db.sql.all<{ place: string | null; lock: string | null; lock_place: string | null }>(
+      `select p.name as place, l.name as lock, lp.name as lock_place
+       from import_targets t
+       left join places p on p.organization_id = t.organization_id and p.id = t.place_id
+       left join locks l on l.organization_id = t.organization_id and l.id = t.lock_id
+       left join places lp on lp.organization_id = l.organization_id and lp.id = l.place_id
+       where t.organization_id = $1 and t.integration_id = $2 order by p.name, l.name`,
+      [organizationId, id],
+    );
+    return {
+      integration: name,
+      places: rows.filter((r) => r.place !== null).map((r) => r.place),
+      locks: rows.filter((r) => r.lock !== null).map((r) => ({ name: r.lock, place: r.lock_place })),
+    };
   }
 
   private openSecret(sealed: string): string {

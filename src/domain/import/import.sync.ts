@@ -8,6 +8,7 @@ import { actorId, type Actor } from '../actor.js';
 import type { Db, Sql } from '../db.js';
 import { DomainError } from '../errors.js';
 import { currentOrigin } from '../origin.js';
+import { memberAddressSql } from '../mail/mail.service.js';
 import { memberDataFrom, validateMemberData, type MemberSource, type MultiValue } from '../member/member.model.js';
 import type { EntraUser, ImportIdentifier, ImportProgress } from './import.model.js';
 
@@ -234,6 +235,12 @@ interface AuditRow {
   detail: Record<string, unknown>;
 }
 
+/** The "access has been shared with you" mail of each member the batch added to the group, in the batch's statement (the outbox). */
+const INVITATION_CTE = `, mail as (insert into mail_outbox (organization_id, id, to_address, member_id, template, data)
+    select ?, gen_random_uuid(), a.address, m.id, 'access_shared', ?::jsonb
+    from ins join members m on m.organization_id = ? and m.id = ins.member_id
+    cross join lateral (select ${memberAddressSql('m')} as address) a where a.address is not null)`;
+
 /** Writes the plan: one transaction per batch of changed users, then one for the removals. */
 export async function applySync(
   db: Db,
@@ -245,6 +252,8 @@ export async function applySync(
     counts: SyncCounts;
     renewLease: (tx: Sql) => Promise<void>;
     onProgress?: (p: ImportProgress) => void;
+    /** When the integration shares access: the mail's data (what is shared); each member added gets the mail (seed 003). */
+    invitation?: Record<string, unknown>;
   },
 ): Promise<void> {
   const changed = plan.items.filter(isChange);
@@ -360,8 +369,19 @@ export async function applySync(
                         on conflict do nothing returning member_id),
                 feed as (insert into access_changes (organization_id, kind, group_id, member_id) select ?, 'group_member_added', ?, member_id from ins),
                 bump as (update groups set version = version + 1, updated_at = now() where organization_id = ? and id = ? and exists (select 1 from ins))
+                ${opts.invitation ? INVITATION_CTE : ''}
            select count(*)::int as n from ins`,
-          [org, opts.groupId, pgArray(adds.map((i) => i.memberId)), org, org, opts.groupId, org, opts.groupId],
+          [
+            org,
+            opts.groupId,
+            pgArray(adds.map((i) => i.memberId)),
+            org,
+            org,
+            opts.groupId,
+            org,
+            opts.groupId,
+            ...(opts.invitation ? [org, JSON.stringify(opts.invitation), org] : []),
+          ],
         );
         added = row.n;
         if (added > 0) {

@@ -235,7 +235,7 @@ export class WebhookService {
       // The dispatcher follows this organisation's stream from here on (when it did not already).
       await tx.run(
         `insert into event_cursors (organization_id, consumer, txid, event_id)
-         values ($1, $2, (pg_current_xact_id()::text::numeric - 1)::text::xid8, 0) on conflict do nothing`,
+         values ($1, $2, (pg_current_xact_id()::text::numeric - 1)::text::xid8, 9223372036854775807) on conflict do nothing`,
         [actor.organizationId, WEBHOOK_CONSUMER],
       );
       await writeAudit(tx, actor, { action: 'webhook.endpoint.create', resourceType: 'webhook_endpoint', resourceId: id, resourceLabel: url, detail: { eventTypes, description } });

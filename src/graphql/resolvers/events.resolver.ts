@@ -4,6 +4,10 @@ import type { GraphqlContext } from '../context.js';
 import {
   AuditExportFormat,
   AuditExportPage,
+  BlockedMailAddress,
+  MailSettings,
+  MailStatus,
+  OutboxMail,
   WebhookDelivery,
   WebhookDeliveryStatus,
   WebhookEndpoint,
@@ -14,6 +18,7 @@ import {
 import { CreateWebhookEndpointInput, UpdateWebhookEndpointInput } from '../inputs/events.input.js';
 import { EVENT_DESCRIPTIONS, EVENT_TYPES } from '../../domain/events/event-types.js';
 import type { WebhookDelivery as DomainDelivery, WebhookDeliveryDetail } from '../../domain/webhooks/webhook.model.js';
+import type { OutboxMail as DomainMail, MailAttempt as DomainMailAttempt } from '../../domain/mail/mail.model.js';
 import { MAX_EXPORT_PAGE, parseExportStart, toCefLine, toExportJson, toJsonLine } from '../../domain/audit/audit-export.js';
 import type { AuditOutcome } from '../types/scalars.js';
 import { VERSION } from '../../version.js';
@@ -139,9 +144,54 @@ export class EventsResolver {
   async redeliverFailedWebhooks(@Arg('endpointId', () => ID) endpointId: string, @Ctx() ctx: GraphqlContext): Promise<number> {
     return ctx.domain.webhooks.redeliverFailed(ctx.actor, endpointId);
   }
+
+  @Query(() => [OutboxMail], { description: 'The notification-mail outbox, newest first; `before` pages with a mail id (at most 500)' })
+  async mailOutbox(
+    @Ctx() ctx: GraphqlContext,
+    @Arg('status', () => MailStatus, { nullable: true }) status?: MailStatus | null,
+    @Arg('before', () => ID, { nullable: true }) before?: string | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first?: number,
+  ): Promise<OutboxMail[]> {
+    return (await ctx.domain.mail.list(ctx.actor, { status: status ?? undefined, before: before ?? undefined, limit: first })).map(toMail);
+  }
+
+  @Query(() => OutboxMail, { description: 'One mail with every attempt to send it' })
+  async outboxMail(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphqlContext): Promise<OutboxMail> {
+    return toMail(await ctx.domain.mail.get(ctx.actor, id));
+  }
+
+  @Query(() => [BlockedMailAddress])
+  async blockedMailAddresses(@Ctx() ctx: GraphqlContext): Promise<BlockedMailAddress[]> {
+    return ctx.domain.mail.blocked(ctx.actor);
+  }
+
+  @Query(() => MailSettings)
+  async mailSettings(@Ctx() ctx: GraphqlContext): Promise<MailSettings> {
+    return ctx.domain.mail.settings(ctx.actor);
+  }
+
+  @Mutation(() => MailSettings)
+  async setMailSettings(@Arg('scimWelcome', () => Boolean) scimWelcome: boolean, @Ctx() ctx: GraphqlContext): Promise<MailSettings> {
+    return ctx.domain.mail.setSettings(ctx.actor, { scimWelcome });
+  }
+
+  @Mutation(() => Boolean, { description: 'Clears a blocked address: mail to it is sent again' })
+  async unblockMailAddress(@Arg('address', () => String) address: string, @Ctx() ctx: GraphqlContext): Promise<boolean> {
+    await ctx.domain.mail.unblock(ctx.actor, address);
+    return true;
+  }
+
+  @Mutation(() => OutboxMail, { description: 'Sends a mail again' })
+  async resendMail(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphqlContext): Promise<OutboxMail> {
+    return toMail(await ctx.domain.mail.resend(ctx.actor, id));
+  }
 }
 
 function toDelivery(d: DomainDelivery | WebhookDeliveryDetail): WebhookDelivery {
   const detail = 'payload' in d ? d : undefined;
   return { ...d, status: d.status as WebhookDeliveryStatus, payload: detail?.payload ?? null, attemptLog: detail?.attemptLog ?? null };
+}
+
+function toMail(m: DomainMail & { attemptLog?: DomainMailAttempt[] }): OutboxMail {
+  return { ...m, status: m.status as MailStatus, attemptLog: m.attemptLog ?? null };
 }

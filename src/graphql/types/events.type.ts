@@ -108,3 +108,63 @@ export class WebhookSecretRotation {
   @Field(() => String, { description: 'The new secret, shown once' }) secret!: string;
   @Field(() => DateTime, { nullable: true, description: 'The previous secret signs too until then' }) previousSecretExpiresAt!: Date | null;
 }
+
+export enum MailStatus {
+  PENDING = 'pending',
+  SENT = 'sent',
+  FAILED = 'failed',
+  BLOCKED = 'blocked',
+  UNSENT = 'unsent',
+}
+registerEnumType(MailStatus, {
+  name: 'MailStatus',
+  valuesConfig: {
+    PENDING: { description: 'Waiting to be sent (or to be retried)' },
+    SENT: { description: 'The SMTP server took it' },
+    FAILED: { description: 'Refused for good, or retried until the retry window ended' },
+    BLOCKED: { description: 'Not sent: the address is blocked (it bounced); clear it, then resend' },
+    UNSENT: { description: 'Not sent: no SMTP configured (SMTP_URL); resend once it is' },
+  },
+});
+
+@ObjectType({ simpleResolvers: true })
+export class MailAttempt {
+  @Field(() => Int) attempt!: number;
+  @Field(() => DateTime) at!: Date;
+  @Field(() => Int) durationMs!: number;
+  @Field(() => String, { description: 'sent, retry, bounced or failed' }) outcome!: string;
+  @Field(() => Int, { nullable: true }) smtpCode!: number | null;
+  @Field(() => String, { nullable: true }) error!: string | null;
+}
+
+@ObjectType({ simpleResolvers: true, description: 'A notification mail in the outbox' })
+export class OutboxMail {
+  @Field(() => ID) id!: string;
+  @Field(() => String) to!: string;
+  @Field(() => ID, { nullable: true }) memberId!: string | null;
+  @Field(() => String, { description: 'access_shared, admin_granted or welcome' }) template!: string;
+  @Field(() => MailStatus) status!: MailStatus;
+  @Field(() => String, { description: 'The status in words, e.g. "not sent: no SMTP configured"' }) statusText!: string;
+  @Field(() => Int) attempts!: number;
+  @Field(() => DateTime, { nullable: true }) nextAttemptAt!: Date | null;
+  @Field(() => DateTime, { nullable: true }) lastAttemptAt!: Date | null;
+  @Field(() => String, { nullable: true }) lastError!: string | null;
+  @Field(() => Int, { nullable: true }) lastSmtpCode!: number | null;
+  @Field(() => DateTime) createdAt!: Date;
+  @Field(() => DateTime, { nullable: true }) sentAt!: Date | null;
+  @Field(() => [MailAttempt], { nullable: true, description: 'Every attempt (outboxMail only)' }) attemptLog!: MailAttempt[] | null;
+}
+
+@ObjectType({ simpleResolvers: true, description: 'An address that bounced: no mail goes to it until an admin clears it' })
+export class BlockedMailAddress {
+  @Field(() => String) address!: string;
+  @Field(() => Int, { nullable: true }) smtpCode!: number | null;
+  @Field(() => String) reason!: string;
+  @Field(() => ID, { nullable: true }) mailId!: string | null;
+  @Field(() => DateTime) createdAt!: Date;
+}
+
+@ObjectType({ simpleResolvers: true })
+export class MailSettings {
+  @Field(() => Boolean, { description: 'A welcome mail to every member Entra provisions through SCIM' }) scimWelcome!: boolean;
+}
