@@ -4,9 +4,9 @@ import DataLoader from 'dataloader';
 import type { Actor } from '../domain/actor.js';
 import type { Domain } from '../domain/index.js';
 import type { Member } from '../domain/member/member.model.js';
-import type { Group, GroupMembersPage } from '../domain/group/group.service.js';
-import type { Lock, Place } from '../domain/place/place.service.js';
-import type { Share } from '../domain/share/share.service.js';
+import type { Group, GroupMembersPage } from '../domain/group/group.model.js';
+import type { Lock, Place } from '../domain/place/place.model.js';
+import type { Share } from '../domain/share/share.model.js';
 
 /**
  * A DataLoader whose values may also be known already (loaded with a page,

@@ -1,8 +1,8 @@
 // Domain objects → GraphQL objects: pick what the API may show.
 import type { Member as DomainMember } from '../domain/member/member.model.js';
-import type { Group as DomainGroup } from '../domain/group/group.service.js';
-import type { Lock as DomainLock, Place as DomainPlace } from '../domain/place/place.service.js';
-import type { Share as DomainShare } from '../domain/share/share.service.js';
+import type { Group as DomainGroup } from '../domain/group/group.model.js';
+import type { Lock as DomainLock, Place as DomainPlace } from '../domain/place/place.model.js';
+import type { Share as DomainShare } from '../domain/share/share.model.js';
 import type { Grant as DomainGrant, AccessDecision as DomainDecision, LockAccess as DomainLockAccess } from '../domain/access/access.service.js';
 import type { AccessChange as DomainAccessChange } from '../domain/access/access-feed.js';
 import type { AuditEvent as DomainAuditEvent } from '../domain/audit/audit.service.js';

@@ -9,7 +9,7 @@
 // `emails[type eq "work"].value` creates the entry when there is none.
 import { Invalid } from '../domain/errors.js';
 import type { FilterNode, FilterValue } from '../domain/query/filter-ast.js';
-import type { GroupChange } from '../domain/group/group.service.js';
+import type { GroupChange } from '../domain/group/group.model.js';
 import { parsePatchPath, type PatchPath } from './filter.js';
 import { CORE_GROUP_URN, CORE_USER_URN, MULTI_ATTRS, canonicalUser, isKnownUserAttribute, isObject, memberRefs, setUserKey, type Doc } from './schemas.js';
 

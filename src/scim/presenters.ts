@@ -1,6 +1,6 @@
 // Domain objects → SCIM JSON. Unassigned attributes are omitted (Entra's
 // validator wants no nulls); `meta.location` is built from PUBLIC_URL.
-import type { Group, GroupMemberRef } from '../domain/group/group.service.js';
+import type { Group, GroupMemberRef } from '../domain/group/group.model.js';
 import type { MemberData, Member } from '../domain/member/member.model.js';
 import { CORE_GROUP_URN, CORE_USER_URN, ENTERPRISE_USER_URN, LIST_RESPONSE_URN, isObject, type Doc } from './schemas.js';
 

@@ -11,7 +11,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { Config } from '../config.js';
 import { DomainError, Invalid, type Actor, type Domain } from '../domain/index.js';
 import { memberDataFrom } from '../domain/member/member.model.js';
-import type { Group } from '../domain/group/group.service.js';
+import type { Group } from '../domain/group/group.model.js';
 import type { ResourceQuery } from '../domain/query/filter-ast.js';
 import { clientIp } from '../http/client-ip.js';
 import type { RequestScope, Track } from '../http/request-context.js';

@@ -6,7 +6,7 @@
 // is missing from `schemas`, JSON null meaning "unassigned".
 import { Invalid } from '../domain/errors.js';
 import type { Address, JsonObject, JsonValue, MemberInput, MultiValue } from '../domain/member/member.model.js';
-import type { GroupInput } from '../domain/group/group.service.js';
+import type { GroupInput } from '../domain/group/group.model.js';
 import { CORE_USER_URN, ENTERPRISE_USER_URN } from '../domain/member/member.query.js';
 import { CORE_GROUP_URN } from '../domain/group/group.query.js';
 

@@ -36,21 +36,6 @@ export async function recordAccessChange(sql: Sql, organizationId: string, c: Ac
   );
 }
 
-/** One row per member of a batch (group membership changes), in one statement. */
-export async function recordMembershipChanges(
-  sql: Sql,
-  organizationId: string,
-  kind: 'group_member_added' | 'group_member_removed',
-  groupId: string,
-  memberIds: readonly string[],
-): Promise<void> {
-  await sql.run(
-    `insert into access_changes (organization_id, kind, group_id, member_id)
-     select ?, ?, ?, m from unnest(?::uuid[]) as m`,
-    [organizationId, kind, groupId, memberIds],
-  );
-}
-
 // ---- reading the feed ----------------------------------------------------
 
 export interface AccessChange {

@@ -9,7 +9,7 @@ import { toDate } from '../rows.js';
 import { Invalid, NotFound } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { MEMBER_COLUMNS, toMember, type Member, type MemberRow } from '../member/member.model.js';
-import type { ShareRole } from '../share/share.service.js';
+import type { ShareRole } from '../share/share.model.js';
 import { pageSize } from '../paging.js';
 import { listAccessChanges, type AccessChangePage } from './access-feed.js';
 

@@ -7,7 +7,8 @@
 // and the webhook and mail dispatchers all read through here.
 import type { Sql } from '../db.js';
 import { Invalid } from '../errors.js';
-import { toAuditEvent, type AuditEvent, type AuditRow } from './audit.service.js';
+import type { AuditEvent } from './audit.service.js';
+import { toAuditEvent, type AuditRow } from './audit.sql.js';
 
 /** A position in one organisation's stream: just after the event (txid, id). */
 export interface StreamPosition {

@@ -3,7 +3,7 @@
 // group's members from Microsoft Graph on a schedule. This file holds the
 // shapes, the port to Microsoft Graph and the row mapping.
 import { toDate } from '../rows.js';
-import type { ShareRole } from '../share/share.service.js';
+import type { ShareRole } from '../share/share.model.js';
 
 /** Which Entra attribute holds the user's email address and becomes the userName (seed 003: default UPN). */
 export type ImportIdentifier = 'upn' | 'mail';

@@ -11,12 +11,11 @@ import { isUuid } from '../ids.js';
 import type { Cipher } from '../secrets.js';
 import { writeAudit } from '../audit/audit.service.js';
 import type { GroupService } from '../group/group.service.js';
-import { SHARE_ROLES, type ShareRole, type ShareService } from '../share/share.service.js';
+import { type ShareService } from '../share/share.service.js';
+import { SHARE_ROLES, type ShareRole } from '../share/share.model.js';
 import {
   IMPORT_IDENTIFIERS,
-  INTEGRATION_SELECT,
   MAX_USERS_PER_INTEGRATION,
-  toIntegration,
   type EntraDirectory,
   type ImportIdentifier,
   type ImportIntegration,
@@ -25,8 +24,8 @@ import {
   type ImportProgress,
   type ImportRunResult,
   type ImportTarget,
-  type IntegrationRow,
 } from './import.model.js';
+import * as importSql from './import.sql.js';
 import { applySync, planSync, type SyncCounts } from './import.sync.js';
 
 export interface ImportServiceOptions {
@@ -44,18 +43,6 @@ const TENANT_RE = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,198}[A-Za-z0-9])?$/;
 
 export function importActor(organizationId: string, integrationId: string, name: string): Actor & { kind: 'import' } {
   return { kind: 'import', organizationId, id: integrationId, label: `import:${name}` };
-}
-
-interface LeaseRow {
-  name: string;
-  tenant_id: string;
-  client_id: string;
-  client_secret_sealed: string;
-  entra_group_id: string;
-  identifier: ImportIdentifier;
-  group_id: string;
-  mode: ImportMode;
-  prev_status: string | null;
 }
 
 function checkText(v: unknown, field: string, max = 200): string {
@@ -131,20 +118,20 @@ export class ImportService {
     await this.db.transaction(async (tx) => {
       const group = await this.groups.createIn(tx, importer, { displayName: `Entra import: ${v.name}` });
       try {
-        await tx.run(
-          `insert into import_integrations (organization_id, id, name, tenant_id, client_id, client_secret_sealed, entra_group_id, identifier, mode, group_id)
-           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [actor.organizationId, id, v.name, v.tenantId, v.clientId, this.cipher.encrypt(v.clientSecret), v.entraGroupId, v.identifier, v.mode, group.id],
-        );
+        await importSql.insertIntegration(tx, {
+          organizationId: actor.organizationId,
+          id,
+          name: v.name,
+          tenantId: v.tenantId,
+          clientId: v.clientId,
+          clientSecretSealed: this.cipher.encrypt(v.clientSecret),
+          entraGroupId: v.entraGroupId,
+          identifier: v.identifier,
+          mode: v.mode,
+          groupId: group.id,
+        });
         for (const t of v.targets) {
-          await tx.run(`insert into import_targets (organization_id, integration_id, id, place_id, lock_id, role) values (?, ?, ?, ?, ?, ?)`, [
-            actor.organizationId,
-            id,
-            crypto.randomUUID(),
-            t.placeId,
-            t.lockId,
-            t.role,
-          ]);
+          await importSql.insertTarget(tx, actor.organizationId, id, crypto.randomUUID(), t);
           await this.shares.grantIn(tx, actor, { groupId: group.id, placeId: t.placeId, lockId: t.lockId, role: t.role }, { source: 'import', sourceRef: id });
         }
       } catch (e) {
@@ -162,8 +149,7 @@ export class ImportService {
     }).catch(async (e: unknown) => {
       // The group "Entra import: NAME" is taken: most often by this very integration name (the unique index decided; this only names it).
       if (e instanceof Conflict && e.code === 'display_name_taken') {
-        const same = await this.db.sql.maybeOne(`select 1 from import_integrations where organization_id = ? and lower(name) = lower(?)`, [actor.organizationId, v.name]);
-        if (same) throw new Conflict('import_name_taken', `An integration named "${v.name}" already exists in this organisation`, { field: 'name' });
+        if (await importSql.integrationNamed(this.db.sql, actor.organizationId, v.name)) throw new Conflict('import_name_taken', `An integration named "${v.name}" already exists in this organisation`, { field: 'name' });
       }
       throw e;
     });
@@ -173,21 +159,14 @@ export class ImportService {
   async get(actor: Actor, id: string): Promise<ImportIntegration> {
     requireAdmin(actor);
     if (!isUuid(id)) throw new NotFound('import_integration', id);
-    const row = await this.db.sql.maybeOne<IntegrationRow>(`select ${INTEGRATION_SELECT} from import_integrations i where i.organization_id = ? and i.id = ?`, [
-      actor.organizationId,
-      id,
-    ]);
-    if (!row) throw new NotFound('import_integration', id);
-    return toIntegration(row);
+    const integration = await importSql.selectIntegration(this.db.sql, actor.organizationId, id);
+    if (!integration) throw new NotFound('import_integration', id);
+    return integration;
   }
 
   async list(actor: Actor): Promise<ImportIntegration[]> {
     requireAdmin(actor);
-    const rows = await this.db.sql.all<IntegrationRow>(
-      `select ${INTEGRATION_SELECT} from import_integrations i where i.organization_id = ? order by lower(i.name), i.id`,
-      [actor.organizationId],
-    );
-    return rows.map(toIntegration);
+    return importSql.selectIntegrations(this.db.sql, actor.organizationId);
   }
 
   /** Stops scheduled runs (members, group and shares stay as they are). */
@@ -203,13 +182,10 @@ export class ImportService {
     requireAdmin(actor);
     if (!isUuid(id)) throw new NotFound('import_integration', id);
     await this.db.transaction(async (tx) => {
-      const row = await tx.maybeOne<{ name: string; paused: boolean }>(
-        `select name, paused from import_integrations where organization_id = ? and id = ? for update`,
-        [actor.organizationId, id],
-      );
+      const row = await importSql.selectPausedForUpdate(tx, actor.organizationId, id);
       if (!row) throw new NotFound('import_integration', id);
       if (row.paused === paused) return;
-      await tx.run(`update import_integrations set paused = ?, updated_at = now() where organization_id = ? and id = ?`, [paused, actor.organizationId, id]);
+      await importSql.updatePaused(tx, actor.organizationId, id, paused);
       await writeAudit(tx, actor, { action: paused ? 'import.pause' : 'import.resume', resourceType: 'import_integration', resourceId: id, resourceLabel: row.name });
     });
     return this.get(actor, id);
@@ -222,12 +198,9 @@ export class ImportService {
     if (typeof clientSecret !== 'string' || clientSecret.length === 0) throw new Invalid('required', 'clientSecret is required', 'clientSecret');
     if (clientSecret.length > 1024 || clientSecret.includes('\u0000')) throw new Invalid('invalid_value', 'clientSecret is too long', 'clientSecret');
     await this.db.transaction(async (tx) => {
-      const row = await tx.maybeOne<{ name: string }>(
-        `update import_integrations set client_secret_sealed = ?, updated_at = now() where organization_id = ? and id = ? returning name`,
-        [this.cipher.encrypt(clientSecret), actor.organizationId, id],
-      );
-      if (!row) throw new NotFound('import_integration', id);
-      await writeAudit(tx, actor, { action: 'import.secret', resourceType: 'import_integration', resourceId: id, resourceLabel: row.name });
+      const name = await importSql.updateClientSecret(tx, actor.organizationId, id, this.cipher.encrypt(clientSecret));
+      if (name === undefined) throw new NotFound('import_integration', id);
+      await writeAudit(tx, actor, { action: 'import.secret', resourceType: 'import_integration', resourceId: id, resourceLabel: name });
     });
     return this.get(actor, id);
   }
@@ -241,14 +214,11 @@ export class ImportService {
     requireAdmin(actor);
     if (!isUuid(id)) throw new NotFound('import_integration', id);
     await this.db.transaction(async (tx) => {
-      const row = await tx.maybeOne<{ name: string; group_id: string }>(
-        `delete from import_integrations where organization_id = ? and id = ? returning name, group_id`,
-        [actor.organizationId, id],
-      );
+      const row = await importSql.deleteIntegration(tx, actor.organizationId, id);
       if (!row) throw new NotFound('import_integration', id);
-      const shareIds = await tx.all<{ id: string }>(`select id from shares where organization_id = ? and source = 'import' and source_ref = ?`, [actor.organizationId, id]);
-      await this.shares.revokeIn(tx, actor, shareIds.map((s) => s.id));
-      await this.groups.deleteIn(tx, importActor(actor.organizationId, id, row.name), row.group_id);
+      const shareIds = await importSql.selectIntegrationShareIds(tx, actor.organizationId, id);
+      await this.shares.revokeIn(tx, actor, shareIds);
+      await this.groups.deleteIn(tx, importActor(actor.organizationId, id, row.name), row.groupId);
       await writeAudit(tx, actor, { action: 'import.delete', resourceType: 'import_integration', resourceId: id, resourceLabel: row.name, detail: { sharesRevoked: shareIds.length } });
     });
   }
@@ -274,14 +244,7 @@ export class ImportService {
    * is Gatehouse itself, not an actor of one organisation).
    */
   async due(intervalMinutes: number, limit = 100): Promise<{ organizationId: string; id: string }[]> {
-    const rows = await this.db.sql.all<{ organization_id: string; id: string }>(
-      `select organization_id, id from import_integrations
-       where not paused and (last_started_at is null or last_started_at <= now() - make_interval(mins => ?))
-         and (lease_until is null or lease_until < now())
-       order by last_started_at nulls first limit ${Math.max(1, Math.min(limit, 1000))}`,
-      [intervalMinutes],
-    );
-    return rows.map((r) => ({ organizationId: r.organization_id, id: r.id }));
+    return importSql.selectDue(this.db.sql, intervalMinutes, Math.max(1, Math.min(limit, 1000)));
   }
 
   private async sync(
@@ -292,20 +255,10 @@ export class ImportService {
     const started = Date.now();
     const token = crypto.randomUUID();
     // The lease: only one run of an integration at a time, whichever process starts it.
-    const lease = await this.db.sql.maybeOne<LeaseRow>(
-      `update import_integrations i set lease_token = ?, lease_until = now() + make_interval(secs => ?), last_started_at = now(), last_status = 'running'
-       from (select last_status as prev_status from import_integrations where organization_id = ? and id = ?) p
-       where i.organization_id = ? and i.id = ? and (i.lease_until is null or i.lease_until < now())
-         ${opts.scheduled ? 'and not i.paused and (i.last_started_at is null or i.last_started_at <= now() - make_interval(mins => ?))' : ''}
-       returning i.name, i.tenant_id, i.client_id, i.client_secret_sealed, i.entra_group_id, i.identifier, i.group_id, i.mode, p.prev_status`,
-      [token, this.options.leaseSeconds, organizationId, id, organizationId, id, ...(opts.scheduled ? [opts.intervalMinutes ?? 0] : [])],
-    );
+    const lease = await importSql.takeLease(this.db.sql, organizationId, id, token, this.options.leaseSeconds, opts.scheduled ? (opts.intervalMinutes ?? 0) : undefined);
     const empty = { integrationId: id, total: 0, added: 0, created: 0, updated: 0, removed: 0, skipped: 0, durationMs: 0, errorCode: null, error: null };
     if (!lease) {
-      const row = await this.db.sql.maybeOne<{ paused: boolean; leased: boolean }>(
-        `select paused, coalesce(lease_until >= now(), false) as leased from import_integrations where organization_id = ? and id = ?`,
-        [organizationId, id],
-      );
+      const row = await importSql.selectLeaseState(this.db.sql, organizationId, id);
       if (!row) throw new NotFound('import_integration', id);
       const skippedReason = row.leased ? 'already_running' : opts.scheduled && row.paused ? 'paused' : 'not_due';
       return { ...empty, status: 'skipped', skippedReason };
@@ -319,8 +272,8 @@ export class ImportService {
       if (!this.directory) throw new Unavailable('import_not_configured', 'No Microsoft Graph client is configured in this process');
       opts.onProgress?.({ phase: 'fetching', fetched: 0 });
       const users = await this.directory.groupMembers(
-        { tenantId: lease.tenant_id, clientId: lease.client_id, clientSecret: this.openSecret(lease.client_secret_sealed) },
-        lease.entra_group_id,
+        { tenantId: lease.tenantId, clientId: lease.clientId, clientSecret: this.openSecret(lease.clientSecretSealed) },
+        lease.entraGroupId,
         {
           maxUsers: MAX_USERS_PER_INTEGRATION,
           onPage: async (fetched) => {
@@ -342,14 +295,15 @@ export class ImportService {
         );
       }
       counts.total = users.length;
-      const plan = await planSync(this.db.sql, { organizationId, integrationId: id, groupId: lease.group_id, identifier: lease.identifier }, users);
+      const plan = await planSync(this.db.sql, { organizationId, integrationId: id, groupId: lease.groupId, identifier: lease.identifier }, users);
       counts.skipped = plan.skipped;
       // Seed 003: everyone the import adds gets an email that access has been shared with them, unless "Import as users only".
-      const invitation = lease.mode === 'grant_shares' && plan.items.some((i) => i.addToGroup) ? await this.invitationData(organizationId, id, lease.name) : undefined;
+      const invitation =
+        lease.mode === 'grant_shares' && plan.items.some((i) => i.addToGroup) ? await importSql.selectInvitationData(this.db.sql, organizationId, id, lease.name) : undefined;
       await applySync(this.db, actor, plan, {
         invitation,
         batchSize: this.options.batchSize,
-        groupId: lease.group_id,
+        groupId: lease.groupId,
         counts,
         renewLease: (tx) => this.renewLease(tx, organizationId, id, token),
         onProgress: opts.onProgress,
@@ -363,7 +317,7 @@ export class ImportService {
     const durationMs = Date.now() - started;
     const changed = counts.added + counts.updated + counts.removed > 0;
     // A run that changed nothing writes no audit row (a no-change resync writes nothing but its own status).
-    const audit = changed || failure !== null || lease.prev_status === 'failed';
+    const audit = changed || failure !== null || lease.prevStatus === 'failed';
     await this.finish(actor, token, {
       status: failure ? 'failed' : 'success',
       errorCode: failure?.code ?? null,
@@ -373,24 +327,6 @@ export class ImportService {
       audit,
     });
     return { integrationId: id, status: failure ? 'failed' : 'success', ...counts, durationMs, errorCode: failure?.code ?? null, error: failure?.message ?? null };
-  }
-
-  /** What an integration shares, for its invitation mail: place names and lock names with their place. */
-  private async invitationData(organizationId: string, id: string, name: string): Promise<Record<string, unknown>> {
-    const rows = await this.db.sql.all<{ place: string | null; lock: string | null; lock_place: string | null }>(
-      `select p.name as place, l.name as lock, lp.name as lock_place
-       from import_targets t
-       left join places p on p.organization_id = t.organization_id and p.id = t.place_id
-       left join locks l on l.organization_id = t.organization_id and l.id = t.lock_id
-       left join places lp on lp.organization_id = l.organization_id and lp.id = l.place_id
-       where t.organization_id = $1 and t.integration_id = $2 order by p.name, l.name`,
-      [organizationId, id],
-    );
-    return {
-      integration: name,
-      places: rows.filter((r) => r.place !== null).map((r) => r.place),
-      locks: rows.filter((r) => r.lock !== null).map((r) => ({ name: r.lock, place: r.lock_place })),
-    };
   }
 
   private openSecret(sealed: string): string {
@@ -406,13 +342,7 @@ export class ImportService {
   }
 
   private async renewLease(tx: Sql, organizationId: string, id: string, token: string): Promise<void> {
-    const n = await tx.run(`update import_integrations set lease_until = now() + make_interval(secs => ?) where organization_id = ? and id = ? and lease_token = ?`, [
-      this.options.leaseSeconds,
-      organizationId,
-      id,
-      token,
-    ]);
-    if (n === 0) throw new Conflict('import_lease_lost', 'The integration was deleted or taken over by another process during the run');
+    if (!(await importSql.renewLease(tx, organizationId, id, token, this.options.leaseSeconds))) throw new Conflict('import_lease_lost', 'The integration was deleted or taken over by another process during the run');
   }
 
   private async finish(
@@ -420,29 +350,22 @@ export class ImportService {
     token: string,
     r: { status: 'success' | 'failed'; errorCode: string | null; error: string | null; counts: SyncCounts; durationMs: number; audit: boolean },
   ): Promise<void> {
-    const params = [
-      r.status,
-      r.errorCode,
-      r.error,
-      r.counts.total,
-      r.counts.added,
-      r.counts.updated,
-      r.counts.removed,
-      r.durationMs,
-      actor.organizationId,
-      actor.id,
-      token,
-    ];
-    const update = `update import_integrations set lease_token = null, lease_until = null, last_finished_at = now(), last_status = ?, last_error_code = ?,
-        last_error = ?, last_total = ?, last_added = ?, last_updated = ?, last_removed = ?, last_duration_ms = ?
-      where organization_id = ? and id = ? and lease_token = ?`;
+    const status: importSql.RunStatus = {
+      status: r.status,
+      errorCode: r.errorCode,
+      error: r.error,
+      total: r.counts.total,
+      added: r.counts.added,
+      updated: r.counts.updated,
+      removed: r.counts.removed,
+      durationMs: r.durationMs,
+    };
     if (!r.audit) {
-      await this.db.sql.run(update, params);
+      await importSql.finishRun(this.db.sql, actor.organizationId, actor.id, token, status);
       return;
     }
     await this.db.transaction(async (tx) => {
-      const n = await tx.run(update, params);
-      if (n === 0) return; // deleted during the run: nothing to report on
+      if (!(await importSql.finishRun(tx, actor.organizationId, actor.id, token, status))) return; // deleted during the run: nothing to report on
       await writeAudit(tx, actor, {
         action: 'import.run',
         outcome: r.status === 'success' ? 'success' : 'failure',

@@ -7,10 +7,10 @@ import crypto from 'node:crypto';
 import { actorId, type Actor } from '../actor.js';
 import type { Db, Sql } from '../db.js';
 import { DomainError } from '../errors.js';
-import { currentOrigin } from '../origin.js';
-import { memberAddressSql } from '../mail/mail.service.js';
 import { memberDataFrom, validateMemberData, type MemberSource, type MultiValue } from '../member/member.model.js';
 import type { EntraUser, ImportIdentifier, ImportProgress } from './import.model.js';
+import { currentOrigin } from '../origin.js';
+import { memberAddressSql } from '../mail/mail.service.js';
 
 export interface SyncCounts {
   total: number;
@@ -68,13 +68,6 @@ interface MemberState {
 }
 
 const STATE_COLUMNS = 'm.id, m.user_name, m.display_name, m.given_name, m.family_name, m.emails, m.active, m.source';
-
-/** A PostgreSQL array literal with NULLs, for one `?::type[]` parameter. */
-function pgArray(values: readonly (string | boolean | null)[]): string {
-  return `{${values
-    .map((v) => (v === null ? 'NULL' : typeof v === 'boolean' ? (v ? 't' : 'f') : `"${v.replace(/["\\]/g, '\\$&')}"`))
-    .join(',')}}`;
-}
 
 function clean(v: string | null | undefined): string | null {
   if (typeof v !== 'string') return null;
@@ -150,13 +143,13 @@ export async function planSync(
 
   const linked = await sql.all<MemberState & { entra_id: string }>(
     `select l.entra_id, ${STATE_COLUMNS} from import_links l join members m on m.organization_id = l.organization_id and m.id = l.member_id
-     where l.organization_id = ? and l.integration_id = ?`,
+     where l.organization_id = $1 and l.integration_id = $2`,
     [ctx.organizationId, ctx.integrationId],
   );
   const byEntraId = new Map(linked.map((r) => [r.entra_id, r]));
   const linkOfMember = new Map(linked.map((r) => [r.id, r.entra_id]));
   const inGroup = new Set(
-    (await sql.all<{ member_id: string }>(`select member_id from group_members where organization_id = ? and group_id = ?`, [ctx.organizationId, ctx.groupId])).map(
+    (await sql.all<{ member_id: string }>(`select member_id from group_members where organization_id = $1 and group_id = $2`, [ctx.organizationId, ctx.groupId])).map(
       (r) => r.member_id,
     ),
   );
@@ -164,13 +157,12 @@ export async function planSync(
   const unlinkedKeys = wanted.filter((w) => !byEntraId.has(w.user.id)).map((w) => w.profile.userName.toLowerCase());
   const byKey = new Map<string, MemberState>();
   if (unlinkedKeys.length > 0) {
-    const keys = pgArray(unlinkedKeys);
     const candidates = await sql.all<MemberState>(
       ctx.identifier === 'upn'
-        ? `select ${STATE_COLUMNS} from members m where m.organization_id = ? and lower(m.user_name) = any(?::text[])`
-        : `select ${STATE_COLUMNS} from members m where m.organization_id = ? and (lower(m.user_name) = any(?::text[])
-             or exists (select 1 from jsonb_array_elements(m.emails) e where lower(e->>'value') = any(?::text[])))`,
-      ctx.identifier === 'upn' ? [ctx.organizationId, keys] : [ctx.organizationId, keys, keys],
+        ? `select ${STATE_COLUMNS} from members m where m.organization_id = $1 and lower(m.user_name) = any($2::text[])`
+        : `select ${STATE_COLUMNS} from members m where m.organization_id = $1 and (lower(m.user_name) = any($2::text[])
+             or exists (select 1 from jsonb_array_elements(m.emails) e where lower(e->>'value') = any($2::text[])))`,
+      [ctx.organizationId, unlinkedKeys],
     );
     // A userName match wins over an email match (Mail: "email / userName").
     for (const c of candidates) for (const e of c.emails) if (typeof e?.value === 'string' && !byKey.has(e.value.toLowerCase())) byKey.set(e.value.toLowerCase(), c);
@@ -205,9 +197,9 @@ export async function planSync(
   // A new userName (UPN or mail changed in Entra) taken by another member: leave that profile as it is (skipped), keep the membership.
   const renames = items.filter((i) => i.changes?.userName && i.memberId !== null);
   if (renames.length > 0) {
-    const taken = await sql.all<{ id: string; k: string }>(`select id, lower(user_name) as k from members where organization_id = ? and lower(user_name) = any(?::text[])`, [
+    const taken = await sql.all<{ id: string; k: string }>(`select id, lower(user_name) as k from members where organization_id = $1 and lower(user_name) = any($2::text[])`, [
       ctx.organizationId,
-      pgArray(renames.map((i) => i.profile.userName.toLowerCase())),
+      renames.map((i) => i.profile.userName.toLowerCase()),
     ]);
     const owner = new Map(taken.map((r) => [r.k, r.id]));
     for (const i of renames) {
@@ -237,8 +229,8 @@ interface AuditRow {
 
 /** The "access has been shared with you" mail of each member the batch added to the group, in the batch's statement (the outbox). */
 const INVITATION_CTE = `, mail as (insert into mail_outbox (organization_id, id, to_address, member_id, template, data)
-    select ?, gen_random_uuid(), a.address, m.id, 'access_shared', ?::jsonb
-    from ins join members m on m.organization_id = ? and m.id = ins.member_id
+    select $1, gen_random_uuid(), a.address, m.id, 'access_shared', $4::jsonb
+    from ins join members m on m.organization_id = $1 and m.id = ins.member_id
     cross join lateral (select ${memberAddressSql('m')} as address) a where a.address is not null)`;
 
 /** Writes the plan: one transaction per batch of changed users, then one for the removals. */
@@ -274,18 +266,18 @@ export async function applySync(
       if (creates.length > 0) {
         const rows = await tx.all<{ id: string }>(
           `insert into members (organization_id, id, source, user_name, display_name, given_name, family_name, emails, active)
-           select ?, u.id, 'import', u.user_name, u.display_name, u.given_name, u.family_name, u.emails::jsonb, u.active
-           from unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::boolean[]) as u(id, user_name, display_name, given_name, family_name, emails, active)
+           select $1, u.id, 'import', u.user_name, u.display_name, u.given_name, u.family_name, u.emails::jsonb, u.active
+           from unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::boolean[]) as u(id, user_name, display_name, given_name, family_name, emails, active)
            on conflict (organization_id, lower(user_name)) do nothing returning id`,
           [
             org,
-            pgArray(creates.map((i) => i.newId)),
-            pgArray(creates.map((i) => i.profile.userName)),
-            pgArray(creates.map((i) => i.profile.displayName)),
-            pgArray(creates.map((i) => i.profile.givenName)),
-            pgArray(creates.map((i) => i.profile.familyName)),
-            pgArray(creates.map((i) => JSON.stringify(i.profile.emails))),
-            pgArray(creates.map((i) => i.profile.active)),
+            creates.map((i) => i.newId),
+            creates.map((i) => i.profile.userName),
+            creates.map((i) => i.profile.displayName),
+            creates.map((i) => i.profile.givenName),
+            creates.map((i) => i.profile.familyName),
+            creates.map((i) => JSON.stringify(i.profile.emails)),
+            creates.map((i) => i.profile.active),
           ],
         );
         const inserted = new Set(rows.map((r) => r.id));
@@ -293,8 +285,8 @@ export async function applySync(
         const clashed = creates.filter((i) => !inserted.has(i.newId));
         if (clashed.length > 0) {
           const found = await tx.all<{ id: string; k: string }>(
-            `select id, lower(user_name) as k from members where organization_id = ? and lower(user_name) = any(?::text[])`,
-            [org, pgArray(clashed.map((i) => i.profile.userName.toLowerCase()))],
+            `select id, lower(user_name) as k from members where organization_id = $1 and lower(user_name) = any($2::text[])`,
+            [org, clashed.map((i) => i.profile.userName.toLowerCase())],
           );
           const byKey = new Map(found.map((f) => [f.k, f.id]));
           for (const i of clashed) i.memberId = byKey.get(i.profile.userName.toLowerCase()) ?? null;
@@ -311,19 +303,19 @@ export async function applySync(
       // 2. Links Entra user → member (a member linked under a stale Entra id is relinked).
       const relinks = live.filter((i) => i.relink);
       if (relinks.length > 0) {
-        await tx.run(`delete from import_links where organization_id = ? and integration_id = ? and member_id = any(?::uuid[])`, [
+        await tx.run(`delete from import_links where organization_id = $1 and integration_id = $2 and member_id = any($3::uuid[])`, [
           org,
           plan.integrationId,
-          pgArray(relinks.map((i) => i.memberId)),
+          relinks.map((i) => i.memberId),
         ]);
       }
       const links = live.filter((i) => i.link);
       if (links.length > 0) {
         await tx.run(
           `insert into import_links (organization_id, integration_id, entra_id, member_id)
-           select ?, ?, x.e, x.m from unnest(?::text[], ?::uuid[]) as x(e, m)
+           select $1, $2, x.e, x.m from unnest($3::text[], $4::uuid[]) as x(e, m)
            on conflict (organization_id, integration_id, entra_id) do update set member_id = excluded.member_id`,
-          [org, plan.integrationId, pgArray(links.map((i) => i.entraId)), pgArray(links.map((i) => i.memberId))],
+          [org, plan.integrationId, links.map((i) => i.entraId), links.map((i) => i.memberId)],
         );
       }
 
@@ -333,16 +325,16 @@ export async function applySync(
         await tx.run(
           `update members m set user_name = u.user_name, display_name = u.display_name, given_name = u.given_name, family_name = u.family_name,
              emails = u.emails::jsonb, active = u.active, version = m.version + 1, updated_at = now()
-           from unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::boolean[]) as u(id, user_name, display_name, given_name, family_name, emails, active)
-           where m.organization_id = ? and m.id = u.id`,
+           from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[]) as u(id, user_name, display_name, given_name, family_name, emails, active)
+           where m.organization_id = $8 and m.id = u.id`,
           [
-            pgArray(updates.map((i) => i.memberId)),
-            pgArray(updates.map((i) => i.profile.userName)),
-            pgArray(updates.map((i) => i.profile.displayName)),
-            pgArray(updates.map((i) => i.profile.givenName)),
-            pgArray(updates.map((i) => i.profile.familyName)),
-            pgArray(updates.map((i) => JSON.stringify(i.profile.emails))),
-            pgArray(updates.map((i) => i.profile.active)),
+            updates.map((i) => i.memberId),
+            updates.map((i) => i.profile.userName),
+            updates.map((i) => i.profile.displayName),
+            updates.map((i) => i.profile.givenName),
+            updates.map((i) => i.profile.familyName),
+            updates.map((i) => JSON.stringify(i.profile.emails)),
+            updates.map((i) => i.profile.active),
             org,
           ],
         );
@@ -351,10 +343,10 @@ export async function applySync(
         if (flips.length > 0) {
           // Deactivation (accountEnabled false) ends sessions at once, as in MemberService.
           await tx.run(
-            `with s as (delete from sessions where organization_id = ? and member_id = any(?::uuid[]))
+            `with s as (delete from sessions where organization_id = $1 and member_id = any($2::uuid[]))
              insert into access_changes (organization_id, kind, member_id)
-             select ?, case when x.a then 'member_activated' else 'member_deactivated' end, x.id from unnest(?::uuid[], ?::boolean[]) as x(id, a)`,
-            [org, pgArray(flips.filter((i) => !i.profile.active).map((i) => i.memberId)), org, pgArray(flips.map((i) => i.memberId)), pgArray(flips.map((i) => i.profile.active))],
+             select $1, case when x.a then 'member_activated' else 'member_deactivated' end, x.id from unnest($3::uuid[], $4::boolean[]) as x(id, a)`,
+            [org, flips.filter((i) => !i.profile.active).map((i) => i.memberId), flips.map((i) => i.memberId), flips.map((i) => i.profile.active)],
           );
         }
       }
@@ -365,23 +357,13 @@ export async function applySync(
       if (adds.length > 0) {
         const row = await tx.one<{ n: number }>(
           `with ins as (insert into group_members (organization_id, group_id, member_id)
-                        select ?, ?, u.m from unnest(?::uuid[]) as u(m) join members x on x.organization_id = ? and x.id = u.m
+                        select $1, $2, u.m from unnest($3::uuid[]) as u(m) join members x on x.organization_id = $1 and x.id = u.m
                         on conflict do nothing returning member_id),
-                feed as (insert into access_changes (organization_id, kind, group_id, member_id) select ?, 'group_member_added', ?, member_id from ins),
-                bump as (update groups set version = version + 1, updated_at = now() where organization_id = ? and id = ? and exists (select 1 from ins))
+                feed as (insert into access_changes (organization_id, kind, group_id, member_id) select $1, 'group_member_added', $2, member_id from ins),
+                bump as (update groups set version = version + 1, updated_at = now() where organization_id = $1 and id = $2 and exists (select 1 from ins))
                 ${opts.invitation ? INVITATION_CTE : ''}
            select count(*)::int as n from ins`,
-          [
-            org,
-            opts.groupId,
-            pgArray(adds.map((i) => i.memberId)),
-            org,
-            org,
-            opts.groupId,
-            org,
-            opts.groupId,
-            ...(opts.invitation ? [org, JSON.stringify(opts.invitation), org] : []),
-          ],
+          [org, opts.groupId, adds.map((i) => i.memberId), ...(opts.invitation ? [JSON.stringify(opts.invitation)] : [])],
         );
         added = row.n;
         if (added > 0) {
@@ -409,11 +391,11 @@ export async function applySync(
     const removed = await db.transaction(async (tx) => {
       await opts.renewLease(tx);
       const row = await tx.one<{ n: number }>(
-        `with del as (delete from group_members where organization_id = ? and group_id = ? and member_id = any(?::uuid[]) returning member_id),
-              feed as (insert into access_changes (organization_id, kind, group_id, member_id) select ?, 'group_member_removed', ?, member_id from del),
-              bump as (update groups set version = version + 1, updated_at = now() where organization_id = ? and id = ? and exists (select 1 from del))
+        `with del as (delete from group_members where organization_id = $1 and group_id = $2 and member_id = any($3::uuid[]) returning member_id),
+              feed as (insert into access_changes (organization_id, kind, group_id, member_id) select $1, 'group_member_removed', $2, member_id from del),
+              bump as (update groups set version = version + 1, updated_at = now() where organization_id = $1 and id = $2 and exists (select 1 from del))
          select count(*)::int as n from del`,
-        [org, opts.groupId, pgArray(plan.removeMemberIds), org, opts.groupId, org, opts.groupId],
+        [org, opts.groupId, plan.removeMemberIds],
       );
       if (row.n > 0) {
         await insertAudit(tx, actor, [
@@ -434,20 +416,20 @@ async function insertAudit(tx: Sql, actor: Actor, rows: AuditRow[]): Promise<voi
   const origin = currentOrigin();
   await tx.run(
     `insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, detail, request_id, client_address)
-     select ?, ?, ?, ?, a.action, 'success', a.rtype, a.rid, a.label, a.detail::jsonb, ?, ?
-     from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) with ordinality as a(action, rtype, rid, label, detail, n) order by a.n`,
+     select $1, $2, $3, $4, a.action, 'success', a.rtype, a.rid, a.label, a.detail::jsonb, $10, $11
+     from unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) with ordinality as a(action, rtype, rid, label, detail, n) order by a.n`,
     [
       actor.organizationId,
       actor.kind,
       actorId(actor),
       actor.label,
+      rows.map((r) => r.action),
+      rows.map((r) => r.resourceType),
+      rows.map((r) => r.resourceId),
+      rows.map((r) => r.label),
+      rows.map((r) => JSON.stringify(r.detail)),
       origin.requestId,
       origin.clientAddress,
-      pgArray(rows.map((r) => r.action)),
-      pgArray(rows.map((r) => r.resourceType)),
-      pgArray(rows.map((r) => r.resourceId)),
-      pgArray(rows.map((r) => r.label)),
-      pgArray(rows.map((r) => JSON.stringify(r.detail))),
     ],
   );
 }

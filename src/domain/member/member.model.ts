@@ -1,4 +1,5 @@
 // The member aggregate: its shape, its rules, and its row mapping.
+import type { Actor } from '../actor.js';
 import { Invalid } from '../errors.js';
 import { toDate } from '../rows.js';
 import { isUuid } from '../ids.js';
@@ -7,6 +8,11 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: s
 export type JsonObject = { [k: string]: JsonValue };
 
 export type MemberSource = 'scim' | 'admin' | 'import';
+
+/** Where what an actor creates comes from: SCIM and the import manage their members and groups. */
+export function sourceOf(actor: Actor): MemberSource {
+  return actor.kind === 'scim' ? 'scim' : actor.kind === 'import' ? 'import' : 'admin';
+}
 
 /** One entry of a multi-valued attribute (emails, phoneNumbers). Stored as sent. */
 export interface MultiValue {
@@ -362,11 +368,6 @@ export const WRITABLE_COLUMNS = [
   'metadata',
   'extensions',
 ] as const;
-
-const JSON_COLUMNS = new Set(['emails', 'phone_numbers', 'addresses', 'metadata', 'extensions']);
-
-/** `?` placeholders for WRITABLE_COLUMNS, with jsonb casts. */
-export const WRITABLE_PLACEHOLDERS = WRITABLE_COLUMNS.map((c) => (JSON_COLUMNS.has(c) ? '?::jsonb' : c === 'manager_id' ? '?::uuid' : '?'));
 
 export function writableValues(d: MemberData): (string | boolean | null)[] {
   return [

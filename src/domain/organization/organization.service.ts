@@ -4,12 +4,12 @@ import crypto from 'node:crypto';
 import { requireAdmin, type Actor } from '../actor.js';
 import type { Db } from '../db.js';
 import { isUniqueViolation } from '../db-errors.js';
-import { toDate } from '../rows.js';
 import { Conflict, Invalid, NotFound, Unauthenticated } from '../errors.js';
 import { hashSecret, issueSecret, sameHash } from '../secrets.js';
 import { writeAudit } from '../audit/audit.service.js';
 import type { RateLimitService } from '../rate-limit/rate-limit.service.js';
 import { CredentialCache } from '../credential-cache.js';
+import * as organizationSql from './organization.sql.js';
 
 export interface Organization {
   readonly id: string;
@@ -29,19 +29,7 @@ export interface ScimStatus {
 
 export const SCIM_TOKEN_PREFIX = 'gh_scim_';
 
-interface OrgRow {
-  organization_id: string;
-  name: string;
-  domain: string;
-  created_at: string;
-}
-
-const ORG_COLUMNS = 'organization_id, name, domain, created_at';
 const DOMAIN_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-
-function toOrganization(r: OrgRow): Organization {
-  return { id: r.organization_id, name: r.name, domain: r.domain, createdAt: toDate(r.created_at) };
-}
 
 /** A SCIM token this process has checked: its organisation, and when it last recorded the token's use. */
 interface KnownScimToken {
@@ -76,10 +64,7 @@ export class OrganizationService {
     const id = crypto.randomUUID();
     try {
       return await this.db.transaction(async (tx) => {
-        const row = await tx.one<OrgRow>(
-          `insert into organizations (organization_id, name, domain) values (?, ?, ?) returning ${ORG_COLUMNS}`,
-          [id, name, domain],
-        );
+        const organization = await organizationSql.insertOrganization(tx, id, name, domain);
         await writeAudit(tx, { kind: 'system', organizationId: id, label: 'cli' }, {
           action: 'organization.create',
           resourceType: 'organization',
@@ -87,7 +72,7 @@ export class OrganizationService {
           resourceLabel: domain,
           detail: { name, domain },
         });
-        return toOrganization(row);
+        return organization;
       });
     } catch (e) {
       if (isUniqueViolation(e)) throw new Conflict('domain_taken', `The domain "${domain}" is already used by another organisation`, { field: 'domain' });
@@ -96,20 +81,19 @@ export class OrganizationService {
   }
 
   async list(): Promise<Organization[]> {
-    const rows = await this.db.sql.all<OrgRow>(`select ${ORG_COLUMNS} from organizations order by domain`);
-    return rows.map(toOrganization);
+    return organizationSql.selectOrganizations(this.db.sql);
   }
 
   async findByDomain(domain: string): Promise<Organization> {
-    const row = await this.db.sql.maybeOne<OrgRow>(`select ${ORG_COLUMNS} from organizations where domain = ?`, [domain.toLowerCase()]);
-    if (!row) throw new NotFound('organization', domain);
-    return toOrganization(row);
+    const organization = await organizationSql.selectOrganizationByDomain(this.db.sql, domain.toLowerCase());
+    if (!organization) throw new NotFound('organization', domain);
+    return organization;
   }
 
   async get(actor: Actor): Promise<Organization> {
-    const row = await this.db.sql.maybeOne<OrgRow>(`select ${ORG_COLUMNS} from organizations where organization_id = ?`, [actor.organizationId]);
-    if (!row) throw new NotFound('organization', actor.organizationId);
-    return toOrganization(row);
+    const organization = await organizationSql.selectOrganization(this.db.sql, actor.organizationId);
+    if (!organization) throw new NotFound('organization', actor.organizationId);
+    return organization;
   }
 
   /**
@@ -120,13 +104,7 @@ export class OrganizationService {
     requireAdmin(actor);
     const secret = issueSecret(SCIM_TOKEN_PREFIX);
     const result = await this.db.transaction(async (tx) => {
-      const row = await tx.maybeOne<{ rotated: boolean }>(
-        `update organizations o set scim_enabled = true, scim_token_hash = ?, scim_token_prefix = ?, scim_token_created_at = now(),
-           scim_token_last_used_at = null, updated_at = now()
-         from (select scim_token_hash is not null as rotated from organizations where organization_id = ? for update) prev
-         where o.organization_id = ? returning prev.rotated`,
-        [secret.hash, secret.displayPrefix, actor.organizationId, actor.organizationId],
-      );
+      const row = await organizationSql.setScimToken(tx, actor.organizationId, secret.hash, secret.displayPrefix);
       if (!row) throw new NotFound('organization', actor.organizationId);
       await writeAudit(tx, actor, {
         action: row.rotated ? 'scim.token.rotate' : 'scim.enable',
@@ -145,12 +123,7 @@ export class OrganizationService {
   async disableScim(actor: Actor): Promise<ScimStatus> {
     requireAdmin(actor);
     const status = await this.db.transaction<ScimStatus>(async (tx) => {
-      const n = await tx.run(
-        `update organizations set scim_enabled = false, scim_token_hash = null, scim_token_prefix = null,
-           scim_token_created_at = null, scim_token_last_used_at = null, updated_at = now() where organization_id = ?`,
-        [actor.organizationId],
-      );
-      if (n === 0) throw new NotFound('organization', actor.organizationId);
+      if (!(await organizationSql.clearScimToken(tx, actor.organizationId))) throw new NotFound('organization', actor.organizationId);
       await writeAudit(tx, actor, { action: 'scim.disable', resourceType: 'organization', resourceId: actor.organizationId });
       return { enabled: false, tokenPrefix: null, tokenCreatedAt: null, tokenLastUsedAt: null };
     });
@@ -160,21 +133,9 @@ export class OrganizationService {
 
   async scimStatus(actor: Actor): Promise<ScimStatus> {
     requireAdmin(actor);
-    const row = await this.db.sql.maybeOne<{
-      scim_enabled: boolean;
-      scim_token_prefix: string | null;
-      scim_token_created_at: string | null;
-      scim_token_last_used_at: string | null;
-    }>(`select scim_enabled, scim_token_prefix, scim_token_created_at, scim_token_last_used_at from organizations where organization_id = ?`, [
-      actor.organizationId,
-    ]);
-    if (!row) throw new NotFound('organization', actor.organizationId);
-    return {
-      enabled: row.scim_enabled,
-      tokenPrefix: row.scim_token_prefix,
-      tokenCreatedAt: toDate(row.scim_token_created_at),
-      tokenLastUsedAt: toDate(row.scim_token_last_used_at),
-    };
+    const status = await organizationSql.selectScimStatus(this.db.sql, actor.organizationId);
+    if (!status) throw new NotFound('organization', actor.organizationId);
+    return status;
   }
 
   /**
@@ -202,23 +163,14 @@ export class OrganizationService {
     if (!known) throw refusedScimToken();
     if (Date.now() - known.lastUseRecordedAt >= LAST_USE_EVERY_MS) {
       known.lastUseRecordedAt = Date.now();
-      await this.db.sql.run(
-        `update organizations set scim_token_last_used_at = now()
-         where organization_id = ? and scim_token_hash = ? and (scim_token_last_used_at is null or scim_token_last_used_at < now() - interval '1 minute')`,
-        [known.organizationId, hash],
-      );
+      await organizationSql.recordScimTokenUse(this.db.sql, known.organizationId, hash);
     }
     return { kind: 'scim', organizationId: known.organizationId, label: 'scim' };
   }
 
   private async lookUpScimToken(hash: Buffer): Promise<KnownScimToken | undefined> {
-    const row = await this.db.sql.maybeOne<{ organization_id: string; scim_token_hash: Buffer; stale: boolean }>(
-      `select organization_id, scim_token_hash,
-         (scim_token_last_used_at is null or scim_token_last_used_at < now() - interval '1 minute') as stale
-       from organizations where scim_token_hash = ? and scim_enabled`,
-      [hash],
-    );
-    if (!row || !sameHash(row.scim_token_hash, hash)) return undefined;
-    return { organizationId: row.organization_id, lastUseRecordedAt: row.stale ? 0 : Date.now() };
+    const found = await organizationSql.selectScimToken(this.db.sql, hash);
+    if (!found || !sameHash(found.hash, hash)) return undefined;
+    return { organizationId: found.organizationId, lastUseRecordedAt: found.useStale ? 0 : Date.now() };
   }
 }

@@ -1,0 +1,117 @@
+// The audit trail's statements. An audit row is written on its own or as a
+// CTE of the statement that makes the change, so the change and its event
+// commit together in one round trip.
+import { actorId, type Actor } from '../actor.js';
+import type { Sql, SqlParam } from '../db.js';
+import { SqlParams } from '../sql-params.js';
+import { toDate } from '../rows.js';
+import type { AuditEntry, AuditEvent, AuditFilter } from './audit.service.js';
+import { currentOrigin } from '../origin.js';
+
+const MAX_DETAIL_CHARS = 16_000;
+
+/** Parameters of an audit row (auditValues), taken by auditInsertSql from its `first`. */
+export const AUDIT_PARAMS = 13;
+/** Which of them is the detail (cast to jsonb). */
+const DETAIL_PARAM = 10;
+
+const AUDIT_SQL = new Map<string, string>();
+
+/**
+ * The audit INSERT, its parameters numbered from `first` (built once per
+ * shape: the same string on every call of a hot path). With `from` (the name
+ * of a CTE of the statement it is part of), the row is written only if `from`
+ * has a row: the audit event of a conditional change.
+ */
+export function auditInsertSql(from: string | undefined, first = 1): string {
+  const key = `${from ?? ''}:${first}`;
+  let sql = AUDIT_SQL.get(key);
+  if (!sql) {
+    const values = Array.from({ length: AUDIT_PARAMS }, (_, i) => `$${first + i}${i === DETAIL_PARAM ? '::jsonb' : ''}`).join(', ');
+    sql = `insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, reason, detail,
+       request_id, client_address)
+     ${from ? `select ${values} from ${from}` : `values (${values})`}`;
+    AUDIT_SQL.set(key, sql);
+  }
+  return sql;
+}
+
+/** The detail as stored: JSON, cut to a preview when it is very long. */
+export function auditDetail(detail: Record<string, unknown> | undefined): string {
+  const json = JSON.stringify(detail ?? {});
+  return json.length > MAX_DETAIL_CHARS ? JSON.stringify({ truncated: true, preview: json.slice(0, 2000) }) : json;
+}
+
+/** The parameters of auditInsertSql, in order: the event, then the request it came from (see origin.ts). */
+export function auditValues(actor: Actor, entry: AuditEntry): SqlParam[] {
+  const origin = currentOrigin();
+  return [
+    actor.organizationId,
+    actor.kind,
+    actorId(actor),
+    actor.label,
+    entry.action,
+    entry.outcome ?? 'success',
+    entry.resourceType ?? null,
+    entry.resourceId ?? null,
+    entry.resourceLabel ?? null,
+    entry.reason ?? null,
+    auditDetail(entry.detail),
+    origin.requestId,
+    origin.clientAddress,
+  ];
+}
+
+export async function insertAudit(sql: Sql, actor: Actor, entry: AuditEntry): Promise<void> {
+  await sql.run(auditInsertSql(undefined), auditValues(actor, entry));
+}
+
+export interface AuditRow {
+  id: string;
+  at: string;
+  actor_kind: string;
+  actor_id: string | null;
+  actor_label: string | null;
+  action: string;
+  outcome: 'success' | 'failure';
+  resource_type: string | null;
+  resource_id: string | null;
+  resource_label: string | null;
+  reason: string | null;
+  detail: Record<string, unknown>;
+}
+
+export function toAuditEvent(r: AuditRow): AuditEvent {
+  return {
+    id: r.id,
+    at: toDate(r.at),
+    actorKind: r.actor_kind,
+    actorId: r.actor_id,
+    actorLabel: r.actor_label,
+    action: r.action,
+    outcome: r.outcome,
+    resourceType: r.resource_type,
+    resourceId: r.resource_id,
+    resourceLabel: r.resource_label,
+    reason: r.reason,
+    detail: r.detail,
+  };
+}
+
+/** Events of one organisation matching `filter`, newest first (`before`: an id already checked to be a bigint). */
+export async function selectAuditEvents(sql: Sql, organizationId: string, filter: AuditFilter, limit: number): Promise<AuditEvent[]> {
+  const p = new SqlParams();
+  const where = [`organization_id = ${p.add(organizationId)}`];
+  if (filter.actionPrefix) where.push(`action like ${p.add(filter.actionPrefix.replace(/[\\%_]/g, '\\$&') + '%')} escape '\\'`);
+  if (filter.provisioning) where.push(`(action like 'scim.%' or actor_kind = 'scim')`);
+  if (filter.outcome) where.push(`outcome = ${p.add(filter.outcome)}`);
+  if (filter.resourceId) where.push(`resource_id = ${p.add(filter.resourceId)}`);
+  if (filter.resourceLabel) where.push(`lower(resource_label) = lower(${p.add(filter.resourceLabel)})`);
+  if (filter.before !== undefined) where.push(`id < ${p.add(filter.before)}`);
+  const rows = await sql.all<AuditRow>(
+    `select id::text, at, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, reason, detail
+     from audit_events where ${where.join(' and ')} order by audit_events.id desc limit ${limit}`,
+    p.values,
+  );
+  return rows.map(toAuditEvent);
+}

@@ -1,0 +1,218 @@
+// The statements of members. The hot paths (Entra's create and PATCH) are one
+// statement each: the change, its audit event and, when `active` flips, the
+// access feed and the end of the member's sessions, as common table
+// expressions that commit together.
+import type { Sql, SqlParam } from '../db.js';
+import { SqlParams } from '../sql-params.js';
+import { toDate } from '../rows.js';
+import { AUDIT_PARAMS, auditInsertSql } from '../audit/audit.sql.js';
+import type { ResourceQuery } from '../query/filter-ast.js';
+import { compileFilter, compileSort, leafSql } from '../query/filter-sql.js';
+import { GROUP_JSON, toGroup, type Group, type GroupRow } from '../group/group.model.js';
+import { SHARE_TARGET_JSON, type ShareTargetRow } from '../share/share.model.js';
+import { memberAttributes } from './member.query.js';
+import { MEMBER_COLUMNS, memberColumns, toMember, WRITABLE_COLUMNS, writableValues, type Member, type MemberData, type MemberRow, type MemberSource } from './member.model.js';
+
+/** What the database adds to a member it writes. */
+export interface MemberStamp {
+  readonly version: number;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+interface StampRow {
+  version: number;
+  created_at: string | Date;
+  updated_at: string | Date;
+}
+const STAMP_COLUMNS = 'version, created_at, updated_at';
+
+function toStamp(r: StampRow): MemberStamp {
+  return { version: r.version, createdAt: toDate(r.created_at), updatedAt: toDate(r.updated_at) };
+}
+
+const JSON_COLUMNS = new Set(['emails', 'phone_numbers', 'addresses', 'metadata', 'extensions']);
+
+/** Placeholders for WRITABLE_COLUMNS numbered from `first`, with their casts. */
+function writablePlaceholders(first: number): string {
+  return WRITABLE_COLUMNS.map((c, i) => `$${first + i}${JSON_COLUMNS.has(c) ? '::jsonb' : c === 'manager_id' ? '::uuid' : ''}`).join(', ');
+}
+
+const W = WRITABLE_COLUMNS.length;
+
+/** The create statement: audit ($1…), then organisation, id, source, the writable columns. */
+const CREATE_SQL = `with audit as (${auditInsertSql(undefined)})
+  insert into members (organization_id, id, source, ${WRITABLE_COLUMNS.join(', ')})
+  values ($${AUDIT_PARAMS + 1}, $${AUDIT_PARAMS + 2}, $${AUDIT_PARAMS + 3}, ${writablePlaceholders(AUDIT_PARAMS + 4)}) returning ${STAMP_COLUMNS}`;
+
+/** A new member and its audit event (`audit`: auditValues); a unique violation when the userName is taken. */
+export async function insertMember(sql: Sql, m: { organizationId: string; id: string; source: MemberSource; data: MemberData }, audit: SqlParam[]): Promise<MemberStamp> {
+  return toStamp(await sql.one<StampRow>(CREATE_SQL, [...audit, m.organizationId, m.id, m.source, ...writableValues(m.data)]));
+}
+
+/** How a change moves `active`: a flip also writes the access feed, and a deactivation ends the member's sessions. */
+export type ActiveFlip = 'none' | 'activated' | 'deactivated';
+
+/**
+ * The conditional update, one per kind of flip: the writable columns ($1…),
+ * organisation, id and the version read, then the audit event.
+ */
+function buildUpdateSql(flip: ActiveFlip): string {
+  const org = `$${W + 1}`;
+  const access =
+    flip === 'none'
+      ? ''
+      : `, feed as (insert into access_changes (organization_id, kind, member_id) select organization_id, 'member_${flip}', id from upd)
+         ${flip === 'activated' ? '' : `, ended as (delete from sessions where organization_id = ${org} and member_id = (select id from upd))`}`;
+  return `with upd as (
+       update members set (${WRITABLE_COLUMNS.join(', ')}) = (${writablePlaceholders(1)}),
+         version = version + 1, updated_at = now()
+       where organization_id = ${org} and id = $${W + 2} and version = $${W + 3} returning id, organization_id, ${STAMP_COLUMNS}
+     ),
+     audit as (${auditInsertSql('upd', W + 4)})${access}
+     select ${STAMP_COLUMNS} from upd`;
+}
+const UPDATE_SQL: Record<ActiveFlip, string> = { none: buildUpdateSql('none'), activated: buildUpdateSql('activated'), deactivated: buildUpdateSql('deactivated') };
+
+/** Writes `next` only if the member still has `version`; undefined when it changed (or vanished) since it was read. */
+export async function updateMember(
+  sql: Sql,
+  m: { organizationId: string; id: string; version: number; next: MemberData; flip: ActiveFlip },
+  audit: SqlParam[],
+): Promise<MemberStamp | undefined> {
+  const row = await sql.maybeOne<StampRow>(UPDATE_SQL[m.flip], [...writableValues(m.next), m.organizationId, m.id, m.version, ...audit]);
+  return row && toStamp(row);
+}
+
+export async function selectMember(sql: Sql, organizationId: string, id: string): Promise<Member | undefined> {
+  const row = await sql.maybeOne<MemberRow>(`select ${MEMBER_COLUMNS} from members where organization_id = $1 and id = $2`, [organizationId, id]);
+  return row && toMember(row);
+}
+
+export async function selectMembersById(sql: Sql, organizationId: string, ids: readonly string[]): Promise<Member[]> {
+  const rows = await sql.all<MemberRow>(`select ${MEMBER_COLUMNS} from members where organization_id = $1 and id = any($2::uuid[])`, [organizationId, ids]);
+  return rows.map(toMember);
+}
+
+export async function selectMemberByUserName(sql: Sql, organizationId: string, userName: string): Promise<Member | undefined> {
+  const row = await sql.maybeOne<MemberRow>(`select ${MEMBER_COLUMNS} from members where organization_id = $1 and lower(user_name) = lower($2)`, [
+    organizationId,
+    userName,
+  ]);
+  return row && toMember(row);
+}
+
+/** Deletes a member; what the rules still need of it, or undefined when there was none. */
+export async function deleteMember(sql: Sql, organizationId: string, id: string): Promise<{ userName: string; source: MemberSource } | undefined> {
+  const row = await sql.maybeOne<{ user_name: string; source: MemberSource }>(`delete from members where organization_id = $1 and id = $2 returning user_name, source`, [
+    organizationId,
+    id,
+  ]);
+  return row && { userName: row.user_name, source: row.source };
+}
+
+// ---- pages ----------------------------------------------------------------
+
+export interface MemberPageFilter {
+  /** Lower-case text to find in userName, displayName, the name or an email. */
+  readonly text?: string;
+  readonly active?: boolean;
+  readonly source?: MemberSource;
+  readonly groupId?: string;
+}
+
+export interface MemberPageRow {
+  readonly member: Member;
+  readonly sortKey: string;
+  readonly groups?: Group[];
+  readonly shares?: ShareTargetRow[];
+}
+
+/**
+ * One statement: the count of every match and, joined to it, up to `limit`
+ * members after the cursor (so an empty page still carries the total), with
+ * the relations asked for as JSON per member, evaluated after the limit. The
+ * CTE is inlined into both uses, so each keeps its own index plan.
+ */
+export async function selectMemberPage(
+  sql: Sql,
+  organizationId: string,
+  f: MemberPageFilter,
+  order: { by: 'userName' | 'createdAt'; after?: { key: string; id: string }; limit: number },
+  include: { groups?: boolean; shares?: boolean } = {},
+): Promise<{ rows: MemberPageRow[]; total: number }> {
+  const p = new SqlParams();
+  const where = [`m.organization_id = ${p.add(organizationId)}`];
+  if (f.text !== undefined) {
+    const like = p.add(`%${f.text.replace(/[\\%_]/g, '\\$&')}%`);
+    where.push(
+      `(lower(m.user_name) like ${like} or lower(coalesce(m.display_name, '')) like ${like} or lower(coalesce(m.given_name, '') || ' ' || coalesce(m.family_name, '')) like ${like}
+        or lower(m.emails::text) like ${like})`,
+    );
+  }
+  if (f.active !== undefined) where.push(`m.active = ${p.add(f.active)}`);
+  if (f.source) where.push(`m.source = ${p.add(f.source)}`);
+  if (f.groupId !== undefined) {
+    where.push(`exists (select 1 from group_members gm where gm.organization_id = m.organization_id and gm.group_id = ${p.add(f.groupId)} and gm.member_id = m.id)`);
+  }
+  const key = order.by === 'userName' ? 'lower(m.user_name)' : `to_char(m.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`;
+  const relGroups = include.groups
+    ? `, (select coalesce(json_agg(${GROUP_JSON} order by lower(g.display_name), g.id), '[]') from group_members gm
+         join groups g on g.organization_id = gm.organization_id and g.id = gm.group_id
+         where gm.organization_id = mm.organization_id and gm.member_id = mm.id) as rel_groups`
+    : '';
+  const relShares = include.shares
+    ? `, (select coalesce(json_agg(${SHARE_TARGET_JSON} order by s.id), '[]') from shares s
+         left join locks l on l.organization_id = s.organization_id and l.id = s.lock_id
+         left join places p on p.organization_id = s.organization_id and p.id = coalesce(s.place_id, l.place_id)
+         where s.organization_id = mm.organization_id and s.member_id = mm.id) as rel_shares`
+    : '';
+  const after = order.after ? `where (sort_key, id) > (${p.add(order.after.key)}, ${p.add(order.after.id)}::uuid)` : '';
+  const rows = await sql.all<MemberRow & { sort_key: string | null; total: string; rel_groups?: GroupRow[]; rel_shares?: ShareTargetRow[] }>(
+    `with matched as not materialized (select ${memberColumns('m')}, ${key} as sort_key from members m where ${where.join(' and ')})
+     select p.*, t.total from (select count(*) as total from matched) t
+     left join lateral (
+       select mm.*${relGroups}${relShares} from (
+         select * from matched ${after} order by sort_key, id limit ${order.limit}
+       ) mm order by mm.sort_key, mm.id
+     ) p on true
+     order by p.sort_key, p.id`,
+    p.values,
+  );
+  return {
+    total: Number(rows[0]?.total ?? 0),
+    rows: rows
+      .filter((r) => r.id !== null)
+      .map((r) => ({ member: toMember(r), sortKey: r.sort_key!, groups: r.rel_groups?.map(toGroup), shares: r.rel_shares })),
+  };
+}
+
+/**
+ * Filter (SCIM AST compiled to SQL), sort and 1-based offset paging, in one
+ * statement (a second counts when a page past the end comes back empty).
+ */
+export async function searchMembers(sql: Sql, organizationId: string, q: ResourceQuery, count: number): Promise<{ totalResults: number; members: Member[] }> {
+  const p = new SqlParams();
+  const where = [`m.organization_id = ${p.add(organizationId)}`];
+  if (q.filter) where.push(compileFilter(q.filter, memberAttributes, p));
+  // The count reads the filter's parameters only (those come first).
+  const countSql = `select count(*)::text as n from members m where ${where.join(' and ')}`;
+  const countParams = [...p.values];
+  if (count === 0) return { totalResults: Number((await sql.one<{ n: string }>(countSql, countParams)).n), members: [] };
+  const order = q.sort ? `${leafSql(compileSort(q.sort.path, memberAttributes), p)} ${q.sort.descending ? 'desc' : 'asc'} nulls last, m.id` : 'm.created_at, m.id';
+  const offset = Math.max(q.startIndex, 1) - 1;
+  // With a filter, the matches are found first (by the filter's own index, e.g. lower(user_name))
+  // and only then sorted: otherwise the planner walks the created_at index of the whole
+  // organisation to satisfy ORDER BY … LIMIT, and Entra's `userName eq` lookups grow with it.
+  const rows = await sql.all<MemberRow & { total: string }>(
+    q.filter
+      ? `with m as materialized (select ${memberColumns('m')} from members m where ${where.join(' and ')})
+         select m.*, count(*) over () as total from m order by ${order} limit ${count} offset ${offset}`
+      : `select ${memberColumns('m')}, count(*) over () as total from members m where ${where.join(' and ')}
+         order by ${order} limit ${count} offset ${offset}`,
+    p.values,
+  );
+  let total = rows[0] ? Number(rows[0].total) : 0;
+  if (rows.length === 0 && offset > 0) total = Number((await sql.one<{ n: string }>(countSql, countParams)).n);
+  return { totalResults: total, members: rows.map(toMember) };
+}
