@@ -5,7 +5,7 @@
 // state change also needs the X-CSRF-Token header (see csrf.ts).
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Config } from '../config.js';
-import { DomainError, Invalid, type Domain } from '../domain/index.js';
+import { DomainError, Invalid, retryAfterSeconds, type Domain } from '../domain/index.js';
 import type { AdminActor } from '../domain/admin/admin.service.js';
 import { SESSION_COOKIE } from '../domain/session/session.service.js';
 import { httpStatusOf } from '../http/errors.js';
@@ -64,7 +64,8 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
       return;
     } catch (e) {
       if (!(e instanceof DomainError)) throw e;
-      if (e.kind === 'rate_limited') res.setHeader('Retry-After', String(e.details.retryAfterSeconds ?? 60));
+      const retry = retryAfterSeconds(e);
+      if (retry !== undefined) res.setHeader('Retry-After', String(retry));
       res
         .status(httpStatusOf(e.kind))
         .set('Content-Type', 'text/html; charset=utf-8')

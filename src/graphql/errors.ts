@@ -4,7 +4,7 @@
 // message: no SQL, no stack trace leaves the server.
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { assertUnreachable, DomainError, Invalid, RateLimited } from '../domain/errors.js';
+import { assertUnreachable, DomainError, Invalid, retryAfterSeconds } from '../domain/errors.js';
 
 export interface ErrorLogger {
   error(obj: object, msg: string): void;
@@ -25,7 +25,7 @@ export function extensionsFor(e: DomainError): Record<string, unknown> {
     case 'conflict':
       return { ...base, code: 'CONFLICT' };
     case 'rate_limited':
-      return { ...base, code: 'RATE_LIMITED', retryAfterSeconds: e instanceof RateLimited ? e.retryAfterSeconds : null };
+      return { ...base, code: 'RATE_LIMITED', retryAfterSeconds: retryAfterSeconds(e) ?? null };
     case 'unavailable':
       return { ...base, code: 'SERVICE_UNAVAILABLE' };
     default:

@@ -11,6 +11,7 @@ import type { Actor } from '../domain/actor.js';
 import { DomainError } from '../domain/errors.js';
 import { SESSION_COOKIE } from '../domain/session/session.service.js';
 import { hasValidCsrf } from '../http/csrf.js';
+import { httpStatusOf } from '../http/errors.js';
 import { contextFor, type GraphqlContext } from './context.js';
 import { createFormatError, edgeError, extensionsFor, type ErrorLogger } from './errors.js';
 import { buildGraphqlSchema } from './schema.js';
@@ -69,7 +70,7 @@ async function authenticate(domain: Domain, req: Request): Promise<Actor> {
       return hasValidCsrf(req, token) ? await domain.admins.elevate(member) : member;
     }
   } catch (e) {
-    if (e instanceof DomainError) throw edgeError(e.message, String(extensionsFor(e).code), e.kind === 'unauthenticated' ? 401 : e.kind === 'rate_limited' ? 429 : 503, { reason: e.code });
+    if (e instanceof DomainError) throw edgeError(e.message, String(extensionsFor(e).code), httpStatusOf(e.kind), { reason: e.code });
     throw e;
   }
   throw edgeError('Send an API key as "Authorization: Bearer <key>" or sign in', 'UNAUTHENTICATED', 401);

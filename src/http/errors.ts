@@ -1,7 +1,7 @@
 // HTTP status of a domain error kind, for plain JSON routes (/me, /readyz...).
 // Each edge (SCIM, GraphQL, SAML) has its own mapping in its protocol.
-import { assertUnreachable, DomainError, type DomainErrorKind } from '../domain/errors.js';
-import type { ErrorRequestHandler } from 'express';
+import type { ErrorRequestHandler, Response } from 'express';
+import { assertUnreachable, DomainError, retryAfterSeconds, type DomainErrorKind } from '../domain/errors.js';
 
 export function httpStatusOf(kind: DomainErrorKind): number {
   switch (kind) {
@@ -24,15 +24,17 @@ export function httpStatusOf(kind: DomainErrorKind): number {
   }
 }
 
+/** Answers a domain error as JSON `{ error: code, message }` with its status and the Retry-After rule. */
+export function sendDomainErrorJson(res: Response, e: DomainError): void {
+  const retry = retryAfterSeconds(e);
+  if (retry !== undefined) res.setHeader('Retry-After', String(retry));
+  res.status(httpStatusOf(e.kind)).json({ error: e.code, message: e.message });
+}
+
 /** Last-resort handler: domain errors by kind, body-parser errors as 4xx, anything else a logged 500. */
 export const jsonErrorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   if (res.headersSent) return;
-  if (err instanceof DomainError) {
-    const status = httpStatusOf(err.kind);
-    if (err.kind === 'rate_limited' || err.kind === 'unavailable') res.setHeader('Retry-After', String(err.details.retryAfterSeconds ?? 5));
-    res.status(status).json({ error: err.code, message: err.message });
-    return;
-  }
+  if (err instanceof DomainError) return sendDomainErrorJson(res, err);
   const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
   if (status >= 500) req.log?.error({ err }, 'unhandled error');
   res.status(status).json({

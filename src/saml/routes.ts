@@ -7,6 +7,7 @@ import express, { type Request, type Response } from 'express';
 import type { Config } from '../config.js';
 import { DomainError, type Domain } from '../domain/index.js';
 import { SESSION_COOKIE } from '../domain/session/session.service.js';
+import { sendDomainErrorJson } from '../http/errors.js';
 import type { Logger } from '../http/logger.js';
 import { LoginRefused, sendDomainError, sendPage, sendRefusal } from './errors.js';
 import { ACS_BODY_LIMIT_BYTES, samlFor, spMetadataXml, spUrls, verifyResponse } from './strategy.js';
@@ -124,6 +125,13 @@ export function samlRoutes(deps: SamlEdgeDeps): { router: express.Router; close(
   const timer = setInterval(() => void tick(), REFRESH_CHECK_MS);
   timer.unref();
 
+  /** A JSON route's failure: a domain error by the shared mapping, anything else a logged 500. */
+  function jsonFail(res: Response, e: unknown): void {
+    if (e instanceof DomainError) return sendDomainErrorJson(res, e);
+    logger.error({ err: e }, 'SAML request failed');
+    res.status(500).json({ error: 'internal_error', message: 'Internal error' });
+  }
+
   function fail(res: Response, e: unknown): void {
     const refusal = toRefusal(e);
     if (refusal) return sendRefusal(res, refusal);
@@ -157,10 +165,6 @@ function toRefusal(e: unknown): LoginRefused | null {
   return null;
 }
 
-function jsonFail(res: Response, e: unknown): void {
-  const status = e instanceof DomainError && e.kind === 'unavailable' ? 503 : 500;
-  res.status(status).json({ error: status === 503 ? 'unavailable' : 'internal_error', message: status === 503 ? (e as Error).message : 'Internal error' });
-}
 
 function readCookie(req: Request, name: string): string | undefined {
   const header = req.headers.cookie;

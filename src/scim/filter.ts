@@ -3,7 +3,7 @@
 // library on npm parses both and tolerates Entra's
 // `emails[type eq "work"].value eq "x"` form, which is not in the ABNF.
 // Precedence: not > and > or; keywords and attribute names are case-insensitive.
-import { Invalid } from '../domain/errors.js';
+import { ScimProtocolError } from './errors.js';
 import type { AttrPath, CompareOp, FilterNode, FilterValue } from '../domain/query/filter-ast.js';
 
 const COMPARE_OPS = new Set(['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le']);
@@ -13,8 +13,8 @@ const NAME_RE = /^[A-Za-z$][\w$-]*$/;
 
 type Token = { kind: '(' | ')' | '[' | ']'; pos: number } | { kind: 'string'; value: string; pos: number } | { kind: 'word'; value: string; pos: number };
 
-function fail(code: 'invalid_filter' | 'invalid_path', message: string): Invalid {
-  return new Invalid(code, message, code === 'invalid_filter' ? 'filter' : 'path');
+function fail(code: 'invalid_filter' | 'invalid_path', message: string): ScimProtocolError {
+  return new ScimProtocolError(code === 'invalid_filter' ? 'invalidFilter' : 'invalidPath', message);
 }
 
 function tokenize(text: string, code: 'invalid_filter' | 'invalid_path'): Token[] {

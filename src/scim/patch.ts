@@ -7,7 +7,7 @@
 // path-less values, remove of members with a value array, add of an existing
 // member and remove of an absent one succeed, a filtered path such as
 // `emails[type eq "work"].value` creates the entry when there is none.
-import { Invalid } from '../domain/errors.js';
+import { ScimProtocolError } from './errors.js';
 import type { FilterNode, FilterValue } from '../domain/query/filter-ast.js';
 import type { GroupChange } from '../domain/group/group.model.js';
 import { parsePatchPath, type PatchPath } from './filter.js';
@@ -25,8 +25,8 @@ export interface PatchOperation {
 
 export const MAX_OPERATIONS = 1000;
 
-function syntax(message: string): Invalid {
-  return new Invalid('invalid_syntax', message);
+function syntax(message: string): ScimProtocolError {
+  return new ScimProtocolError('invalidSyntax', message);
 }
 
 /** Validates a PatchOp body and parses its paths. */
@@ -35,7 +35,7 @@ export function parsePatchBody(body: unknown): PatchOperation[] {
   const opsKey = Object.keys(body).find((k) => k.toLowerCase() === 'operations');
   const ops = opsKey ? body[opsKey] : undefined;
   if (!Array.isArray(ops) || ops.length === 0) throw syntax('A PatchOp needs a non-empty "Operations" array');
-  if (ops.length > MAX_OPERATIONS) throw new Invalid('too_many_operations', `At most ${MAX_OPERATIONS} operations per PATCH`);
+  if (ops.length > MAX_OPERATIONS) throw new ScimProtocolError('invalidValue', `At most ${MAX_OPERATIONS} operations per PATCH`);
   return ops.map((raw: unknown, i) => {
     if (!isObject(raw)) throw syntax(`Operation ${i + 1} must be an object`);
     const get = (name: string): unknown => raw[Object.keys(raw).find((k) => k.toLowerCase() === name) ?? name];
@@ -43,11 +43,11 @@ export function parsePatchBody(body: unknown): PatchOperation[] {
     const op = typeof opRaw === 'string' ? opRaw.toLowerCase() : undefined;
     if (op !== 'add' && op !== 'replace' && op !== 'remove') throw syntax(`Operation ${i + 1}: "op" must be add, replace or remove`);
     const pathRaw = get('path');
-    if (pathRaw !== undefined && pathRaw !== null && typeof pathRaw !== 'string') throw new Invalid('invalid_path', `Operation ${i + 1}: "path" must be a string`);
+    if (pathRaw !== undefined && pathRaw !== null && typeof pathRaw !== 'string') throw new ScimProtocolError('invalidPath', `Operation ${i + 1}: "path" must be a string`);
     const path = typeof pathRaw === 'string' && pathRaw.trim() !== '' ? parsePatchPath(pathRaw) : undefined;
     const value = get('value');
-    if (op !== 'remove' && value === undefined) throw new Invalid('invalid_value', `Operation ${i + 1}: ${op} needs a "value"`, 'value');
-    if (!path && op === 'remove') throw new Invalid('no_target', `Operation ${i + 1}: remove needs a "path"`);
+    if (op !== 'remove' && value === undefined) throw new ScimProtocolError('invalidValue', `Operation ${i + 1}: ${op} needs a "value"`);
+    if (!path && op === 'remove') throw new ScimProtocolError('noTarget', `Operation ${i + 1}: remove needs a "path"`);
     return { op, path, pathText: path ? (pathRaw as string) : undefined, value };
   });
 }
@@ -69,7 +69,7 @@ export function applyUserPatch(doc: Doc, ops: readonly PatchOperation[]): Doc {
 function applyUserOp(doc: Doc, op: PatchOperation): void {
   const p = op.path;
   if (!p) {
-    if (!isObject(op.value) || op.op === 'remove') throw new Invalid('invalid_value', `A path-less ${op.op} needs an object value`, 'value');
+    if (!isObject(op.value) || op.op === 'remove') throw new ScimProtocolError('invalidValue', `A path-less ${op.op} needs an object value`);
     merge(doc, canonicalUser(op.value), op.op);
     return;
   }
@@ -128,7 +128,7 @@ function applyFiltered(doc: Doc, p: PatchPath, op: PatchOperation): void {
   const name = p.uri ? undefined : MULTI_ATTRS.get(p.attr.toLowerCase());
   if (!name) {
     if (!p.uri && isKnownUserAttribute(p.attr)) {
-      throw new Invalid('invalid_path', `"${p.attr}" is not multi-valued: a [filter] does not apply`, 'path');
+      throw new ScimProtocolError('invalidPath', `"${p.attr}" is not multi-valued: a [filter] does not apply`);
     }
     return; // roles[primary eq "True"].value and other attributes Gatehouse does not keep
   }
@@ -141,12 +141,12 @@ function applyFiltered(doc: Doc, p: PatchPath, op: PatchOperation): void {
   }
   const patchOf = (): Doc => {
     if (sub) return { [sub]: op.value };
-    if (!isObject(op.value)) throw new Invalid('invalid_value', `${op.op} of "${p.attr}[…]" needs an object value`, 'value');
+    if (!isObject(op.value)) throw new ScimProtocolError('invalidValue', `${op.op} of "${p.attr}[…]" needs an object value`);
     return (canonicalUser({ [name]: [op.value] })[name] as Doc[])[0]!;
   };
   if (matches.length === 0) {
     const seed = seedOf(p.filter!);
-    if (!seed) throw new Invalid('no_target', `No ${p.attr} entry matches the filter of the path`, 'path');
+    if (!seed) throw new ScimProtocolError('noTarget', `No ${p.attr} entry matches the filter of the path`);
     list.push({ ...(canonicalUser({ [name]: [seed] })[name] as Doc[])[0], ...patchOf() });
   } else {
     const patch = patchOf();
@@ -163,7 +163,7 @@ function withoutKey(e: Doc, key: string): Doc {
 function canonicalSub(name: string, sub: string): string {
   const probe = canonicalUser({ [name]: [{ [sub]: true }] })[name] as Doc[];
   const key = Object.keys(probe[0] ?? {})[0];
-  if (!key) throw new Invalid('invalid_path', `Unknown sub-attribute "${name}.${sub}"`, 'path');
+  if (!key) throw new ScimProtocolError('invalidPath', `Unknown sub-attribute "${name}.${sub}"`);
   return key;
 }
 
@@ -188,7 +188,7 @@ export function matchElement(f: FilterNode, e: Doc): boolean {
     case 'not':
       return !matchElement(f.filter, e);
     case 'valuePath':
-      throw new Invalid('invalid_path', 'A value filter cannot contain another [...]', 'path');
+      throw new ScimProtocolError('invalidPath', 'A value filter cannot contain another [...]');
     case 'present': {
       const v = field(e, f.path.attr);
       return v !== undefined && v !== null && v !== '';
@@ -265,12 +265,12 @@ export function groupChangeFromPatch(ops: readonly PatchOperation[]): GroupChang
   const setAttr = (key: string, value: unknown, op: PatchOpName) => {
     const k = key.toLowerCase();
     if (k === 'displayname') {
-      if (op === 'remove') throw new Invalid('invalid_value', 'displayName is required and cannot be removed', 'displayName');
-      if (typeof value !== 'string') throw new Invalid('invalid_value', 'displayName must be a string', 'displayName');
+      if (op === 'remove') throw new ScimProtocolError('invalidValue', 'displayName is required and cannot be removed');
+      if (typeof value !== 'string') throw new ScimProtocolError('invalidValue', 'displayName must be a string');
       displayName = value;
     } else if (k === 'externalid') {
       if (op === 'remove' || value === null) externalId = null;
-      else if (typeof value !== 'string') throw new Invalid('invalid_value', 'externalId must be a string', 'externalId');
+      else if (typeof value !== 'string') throw new ScimProtocolError('invalidValue', 'externalId must be a string');
       else externalId = value;
     } else if (k === 'members') {
       if (op === 'add') addIds(memberRefs(value));
@@ -292,17 +292,17 @@ export function groupChangeFromPatch(ops: readonly PatchOperation[]): GroupChang
   for (const op of ops) {
     const p = op.path;
     if (!p) {
-      if (!isObject(op.value)) throw new Invalid('invalid_value', `A path-less ${op.op} needs an object value`, 'value');
+      if (!isObject(op.value)) throw new ScimProtocolError('invalidValue', `A path-less ${op.op} needs an object value`);
       for (const [k, v] of Object.entries(op.value)) setAttr(k.replace(/^urn:ietf:params:scim:schemas:core:2\.0:group:/i, ''), v, op.op);
       continue;
     }
     if (p.uri && p.uri.toLowerCase() !== CORE_GROUP_URN.toLowerCase()) continue;
     if (p.attr.toLowerCase() === 'members' && p.filter) {
-      if (op.op !== 'remove' || p.sub) throw new Invalid('invalid_path', 'Only remove applies to members[...]; add members with path "members"', 'path');
+      if (op.op !== 'remove' || p.sub) throw new ScimProtocolError('invalidPath', 'Only remove applies to members[...]; add members with path "members"');
       removeIds(idsOf(p.filter));
       continue;
     }
-    if (p.sub || p.filter) throw new Invalid('invalid_path', `Invalid path "${op.pathText}" for a Group`, 'path');
+    if (p.sub || p.filter) throw new ScimProtocolError('invalidPath', `Invalid path "${op.pathText}" for a Group`);
     setAttr(p.attr, op.value, op.op);
   }
   return {
@@ -318,5 +318,5 @@ export function groupChangeFromPatch(ops: readonly PatchOperation[]): GroupChang
 function idsOf(f: FilterNode): string[] {
   if (f.type === 'or') return [...idsOf(f.left), ...idsOf(f.right)];
   if (f.type === 'compare' && f.op === 'eq' && f.path.attr.toLowerCase() === 'value' && typeof f.value === 'string') return [f.value];
-  throw new Invalid('invalid_path', 'members[...] supports value eq "<id>" (joined with or)', 'path');
+  throw new ScimProtocolError('invalidPath', 'members[...] supports value eq "<id>" (joined with or)');
 }

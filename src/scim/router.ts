@@ -9,14 +9,14 @@
 // the domain in its own transaction.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
-import { DomainError, Invalid, type Actor, type Domain } from '../domain/index.js';
+import { DomainError, type Actor, type Domain } from '../domain/index.js';
 import { memberDataFrom } from '../domain/member/member.model.js';
 import type { Group } from '../domain/group/group.model.js';
 import type { ResourceQuery } from '../domain/query/filter-ast.js';
 import { clientIp } from '../http/client-ip.js';
 import type { RequestScope, Track } from '../http/request-context.js';
 import { BodyError, discardBody, readJsonBody } from './body.js';
-import { fromDomainError, scimError, type ScimErrorResponse } from './errors.js';
+import { fromDomainError, scimError, scimErrorOf, ScimProtocolError, type ScimErrorResponse } from './errors.js';
 import { parseAttrPath, parseFilter } from './filter.js';
 import { applyUserPatch, groupChangeFromPatch, parsePatchBody, type PatchOperation } from './patch.js';
 import { etag, listResponse, parseAttributeList, project, toScimGroup, toScimMemberRef, toScimUser, userDoc, wantsAttribute } from './presenters.js';
@@ -185,12 +185,12 @@ export function scimEdge(deps: { domain: Domain; config: Config; track: Track })
         res.destroy();
         return;
       }
-      if (!(e instanceof DomainError)) {
+      const err = scimErrorOf(e);
+      if (!err) {
         call.scope.log.error({ err: e }, 'unhandled SCIM error');
         sendError(res, scimError(500, 'Internal error; the request was not applied'));
         return;
       }
-      const err = fromDomainError(e);
       await recordRejection(call, resource, method.action, err);
       sendError(res, err);
     }
@@ -485,14 +485,14 @@ function queryString(call: Call, name: string): string | undefined {
   }
   const v = params.get(name.toLowerCase());
   if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw new Invalid('invalid_value', `The query parameter ${name} must be given once`, name);
+  if (typeof v !== 'string') throw new ScimProtocolError('invalidValue', `The query parameter ${name} must be given once`);
   return v;
 }
 
 function intParam(call: Call, name: string): number | undefined {
   const v = queryString(call, name);
   if (v === undefined || v.trim() === '') return undefined;
-  if (!/^-?\d{1,9}$/.test(v.trim())) throw new Invalid('invalid_value', `${name} must be an integer`, name);
+  if (!/^-?\d{1,9}$/.test(v.trim())) throw new ScimProtocolError('invalidValue', `${name} must be an integer`);
   return Number(v);
 }
 
@@ -500,7 +500,7 @@ function listQuery(call: Call): ResourceQuery & { startIndex: number } {
   const filterText = queryString(call, 'filter');
   const sortBy = queryString(call, 'sortBy');
   const sortOrder = queryString(call, 'sortOrder');
-  if (sortOrder !== undefined && !/^(ascending|descending)$/i.test(sortOrder)) throw new Invalid('invalid_value', 'sortOrder must be ascending or descending', 'sortOrder');
+  if (sortOrder !== undefined && !/^(ascending|descending)$/i.test(sortOrder)) throw new ScimProtocolError('invalidValue', 'sortOrder must be ascending or descending');
   // RFC 7644 §3.4.2.4: startIndex < 1 is 1, a negative count is 0.
   const startIndex = Math.max(intParam(call, 'startIndex') ?? 1, 1);
   const count = Math.min(Math.max(intParam(call, 'count') ?? DEFAULT_COUNT, 0), MAX_RESULTS);

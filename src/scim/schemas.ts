@@ -4,7 +4,7 @@
 // quirks accepted here: "True"/"False" strings, dotted keys (`name.givenName`,
 // `metadata.city`), full-URN attribute keys, custom extension objects whose URN
 // is missing from `schemas`, JSON null meaning "unassigned".
-import { Invalid } from '../domain/errors.js';
+import { ScimProtocolError } from './errors.js';
 import type { Address, JsonObject, JsonValue, MemberInput, MultiValue } from '../domain/member/member.model.js';
 import type { GroupInput } from '../domain/group/group.model.js';
 import { CORE_USER_URN, ENTERPRISE_USER_URN } from '../domain/member/member.query.js';
@@ -13,7 +13,6 @@ import { CORE_GROUP_URN } from '../domain/group/group.query.js';
 export { CORE_USER_URN, ENTERPRISE_USER_URN, CORE_GROUP_URN };
 export const LIST_RESPONSE_URN = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 export const PATCH_OP_URN = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
-export const ERROR_URN = 'urn:ietf:params:scim:api:messages:2.0:Error';
 export const MAX_RESULTS = 1000;
 export const DEFAULT_COUNT = 100;
 
@@ -47,8 +46,8 @@ export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function invalid(message: string, field?: string): Invalid {
-  return new Invalid('invalid_value', message, field);
+function invalid(message: string): ScimProtocolError {
+  return new ScimProtocolError('invalidValue', message);
 }
 
 // ---- canonical form -----------------------------------------------------
@@ -78,7 +77,7 @@ export function setUserKey(doc: Doc, key: string, value: unknown): void {
         doc[ENTERPRISE_USER_URN] = null;
         return;
       }
-      if (!isObject(value)) throw invalid(`${ENTERPRISE_USER_URN} must be an object`, 'enterprise');
+      if (!isObject(value)) throw invalid(`${ENTERPRISE_USER_URN} must be an object`);
       for (const [k, v] of Object.entries(value)) setEnterprise(doc, k, v);
       return;
     }
@@ -88,7 +87,7 @@ export function setUserKey(doc: Doc, key: string, value: unknown): void {
         doc[Object.keys(doc).find((k) => k.toLowerCase() === lower) ?? key] = null;
         return;
       }
-      if (!isObject(value)) throw invalid(`${key} must be an object`, key);
+      if (!isObject(value)) throw invalid(`${key} must be an object`);
       for (const [k, v] of Object.entries(value)) setCustom(doc, key, k, v);
       return;
     }
@@ -113,7 +112,7 @@ export function setUserKey(doc: Doc, key: string, value: unknown): void {
       doc[name] = null;
       return;
     }
-    if (!isObject(value)) throw invalid(`${name} must be an object`, name);
+    if (!isObject(value)) throw invalid(`${name} must be an object`);
     if (name === 'metadata') {
       for (const [k, v] of Object.entries(value)) setSub(doc, 'metadata', k, v);
     } else {
@@ -158,7 +157,7 @@ function canonicalMulti(name: string, value: unknown): Doc[] {
   const list = Array.isArray(value) ? value : [value];
   const keys = name === 'addresses' ? ADDRESS_CANON : MULTI_CANON;
   return list.map((item) => {
-    if (!isObject(item)) throw invalid(`${name} entries must be objects`, name);
+    if (!isObject(item)) throw invalid(`${name} entries must be objects`);
     const out: Doc = {};
     for (const [k, v] of Object.entries(item)) {
       const c = keys.get(k.toLowerCase());
@@ -173,7 +172,7 @@ function canonicalMulti(name: string, value: unknown): Doc[] {
 function str(v: unknown, field: string): string | null {
   if (v === undefined || v === null) return null;
   if (typeof v === 'string') return v;
-  throw invalid(`${field} must be a string`, field);
+  throw invalid(`${field} must be a string`);
 }
 
 /** JSON booleans, and Entra's "True"/"False" strings. */
@@ -181,15 +180,15 @@ export function bool(v: unknown, field: string): boolean | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'boolean') return v;
   if (typeof v === 'string' && /^(true|false)$/i.test(v)) return v.toLowerCase() === 'true';
-  throw invalid(`${field} must be a boolean`, field);
+  throw invalid(`${field} must be a boolean`);
 }
 
 function multi(v: unknown, field: string): MultiValue[] {
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw invalid(`${field} must be a list`, field);
+  if (!Array.isArray(v)) throw invalid(`${field} must be a list`);
   return v.map((e: Doc) => {
     const value = str(e.value, `${field}.value`);
-    if (value === null) throw invalid(`${field} entries need a value`, field);
+    if (value === null) throw invalid(`${field} entries need a value`);
     const out: { value: string; type?: string; primary?: boolean; display?: string } = { value };
     const type = str(e.type, `${field}.type`);
     if (type !== null) out.type = type;
@@ -203,7 +202,7 @@ function multi(v: unknown, field: string): MultiValue[] {
 
 function addresses(v: unknown): Address[] {
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw invalid('addresses must be a list', 'addresses');
+  if (!Array.isArray(v)) throw invalid('addresses must be a list');
   return v.map((e: Doc) => {
     const out: Record<string, string | boolean> = {};
     for (const k of ADDRESS_SUBS) {
@@ -225,12 +224,12 @@ function managerId(v: unknown): string | null {
   // Entra's PATCH sends [{"$ref": …, "value": id}]; POST bodies send {"value": id}.
   if (Array.isArray(v)) return v.length === 0 ? null : managerId(v[0]);
   if (isObject(v)) return managerId(v.value ?? null);
-  throw invalid('manager must be an object with a value', 'manager');
+  throw invalid('manager must be an object with a value');
 }
 
 function jsonObject(v: unknown, field: string): JsonObject {
   if (v === undefined || v === null) return {};
-  if (!isObject(v)) throw invalid(`${field} must be an object`, field);
+  if (!isObject(v)) throw invalid(`${field} must be an object`);
   const out: JsonObject = {};
   for (const [k, val] of Object.entries(v)) if (val !== null && val !== undefined) out[k] = val as JsonValue;
   return out;
@@ -239,7 +238,7 @@ function jsonObject(v: unknown, field: string): JsonObject {
 /** Reads a canonical User doc as the complete state of a member (POST, PUT, result of a PATCH). */
 export function memberInputFromDoc(doc: Doc): MemberInput {
   const userName = str(doc.userName, 'userName');
-  if (userName === null) throw new Invalid('user_name_required', 'userName is required', 'userName');
+  if (userName === null) throw new ScimProtocolError('invalidValue', 'userName is required');
   const name = isObject(doc.name) ? doc.name : {};
   const ent = isObject(doc[ENTERPRISE_USER_URN]) ? (doc[ENTERPRISE_USER_URN] as Doc) : {};
   const extensions: Record<string, JsonObject> = {};
@@ -249,7 +248,7 @@ export function memberInputFromDoc(doc: Doc): MemberInput {
     for (const [a, val] of Object.entries(v)) {
       if (val === null || val === undefined) continue;
       if (typeof val !== 'string' && typeof val !== 'number' && typeof val !== 'boolean') {
-        throw invalid(`${k}:${a} must be a single value (string, number or boolean)`, `${k}:${a}`);
+        throw invalid(`${k}:${a} must be a single value (string, number or boolean)`);
       }
       attrs[a] = val;
     }
@@ -286,7 +285,7 @@ export function memberInputFromDoc(doc: Doc): MemberInput {
 
 /** A POST/PUT /Users body → complete member input. */
 export function memberInputFromBody(body: unknown): MemberInput {
-  if (!isObject(body)) throw new Invalid('invalid_syntax', 'The body must be a JSON object');
+  if (!isObject(body)) throw new ScimProtocolError('invalidSyntax', 'The body must be a JSON object');
   return memberInputFromDoc(canonicalUser(body));
 }
 
@@ -295,7 +294,7 @@ function memberRefs(v: unknown): string[] {
   const list = Array.isArray(v) ? v : [v];
   return list.map((m) => {
     const id = isObject(m) ? m.value : m;
-    if (typeof id !== 'string') throw invalid('members entries need a string value (the member id)', 'members');
+    if (typeof id !== 'string') throw invalid('members entries need a string value (the member id)');
     return id;
   });
 }
@@ -304,7 +303,7 @@ export { memberRefs };
 
 /** A POST/PUT /Groups body → group input. */
 export function groupInputFromBody(body: unknown): Required<GroupInput> {
-  if (!isObject(body)) throw new Invalid('invalid_syntax', 'The body must be a JSON object');
+  if (!isObject(body)) throw new ScimProtocolError('invalidSyntax', 'The body must be a JSON object');
   let displayName: unknown;
   let externalId: unknown = null;
   let members: unknown;
@@ -314,8 +313,8 @@ export function groupInputFromBody(body: unknown): Required<GroupInput> {
     else if (key === 'externalid') externalId = v;
     else if (key === 'members') members = v;
   }
-  if (typeof displayName !== 'string') throw new Invalid('display_name_required', 'displayName is required and must be a string', 'displayName');
-  if (externalId !== null && typeof externalId !== 'string') throw invalid('externalId must be a string', 'externalId');
+  if (typeof displayName !== 'string') throw new ScimProtocolError('invalidValue', 'displayName is required and must be a string');
+  if (externalId !== null && typeof externalId !== 'string') throw invalid('externalId must be a string');
   return { displayName, externalId: externalId as string | null, memberIds: memberRefs(members) };
 }
 

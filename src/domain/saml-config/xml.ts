@@ -1,7 +1,7 @@
 // XML as Gatehouse accepts it from outside (IdP metadata, SAML responses):
 // no DTD at all (so no entities, internal or external), no parse errors.
 import { DOMParser } from '@xmldom/xmldom';
-import { Invalid } from '../errors.js';
+import { Invalid, type ErrorCode } from '../errors.js';
 
 export const NS = {
   md: 'urn:oasis:names:tc:SAML:2.0:metadata',
@@ -16,7 +16,7 @@ export function hasDoctype(text: string): boolean {
 }
 
 /** Parses XML, refusing any DOCTYPE and any malformation (Invalid with `code`). */
-export function parseXmlStrict(text: string, code = 'invalid_xml'): Document {
+export function parseXmlStrict(text: string, code: ErrorCode = 'invalid_xml'): Document {
   if (hasDoctype(text)) throw new Invalid('xml_doctype_refused', 'XML with a DOCTYPE (DTD or entities) is refused');
   const problems: string[] = [];
   const record = (m: string): void => {
