@@ -6,6 +6,7 @@
 // answered RateLimited (429) instead of Unauthenticated until the window ends.
 import { RateLimited } from '../errors.js';
 import type { Db } from '../db.js';
+import { countFailure, deleteCountersBefore } from './rate-limit.sql.js';
 
 export const NIL_ORGANIZATION = '00000000-0000-0000-0000-000000000000';
 
@@ -28,18 +29,12 @@ export class RateLimitService {
    */
   async recordFailure(bucket: string, organizationId: string = NIL_ORGANIZATION): Promise<void> {
     const w = this.policy.windowSeconds;
-    const row = await this.db.sql.one<{ count: number; retry: number }>(
-      `insert into rate_limits (organization_id, bucket, window_start, count)
-       values (?, ?, to_timestamp(floor(extract(epoch from now()) / ?) * ?), 1)
-       on conflict (organization_id, bucket, window_start) do update set count = rate_limits.count + 1
-       returning count, ceil(extract(epoch from window_start) + ? - extract(epoch from now()))::int as retry`,
-      [organizationId, bucket.slice(0, 200), w, w, w],
-    );
+    const row = await countFailure(this.db.sql, organizationId, bucket.slice(0, 200), w);
     if (row.count > this.policy.maxFailures) throw new RateLimited(Math.max(1, row.retry));
   }
 
   /** Deletes counters of past windows (housekeeping). */
   async purge(): Promise<number> {
-    return this.db.sql.run(`delete from rate_limits where window_start < now() - make_interval(secs => ?)`, [this.policy.windowSeconds * 2]);
+    return deleteCountersBefore(this.db.sql, this.policy.windowSeconds * 2);
   }
 }

@@ -1,0 +1,42 @@
+// The statements of sessions.
+import type { Sql } from '../db.js';
+import { toDate } from '../rows.js';
+
+/** A session for the member if it is active; its absolute expiry, or undefined when the member is not (or not active). */
+export async function insertSession(sql: Sql, organizationId: string, hash: Buffer, memberId: string, absoluteHours: number): Promise<Date | undefined> {
+  const row = await sql.maybeOne<{ expires_at: string }>(
+    `insert into sessions (organization_id, id, member_id, expires_at)
+     select $1, $2, id, now() + make_interval(hours => $3) from members where organization_id = $1 and id = $4 and active
+     returning expires_at`,
+    [organizationId, hash, absoluteHours, memberId],
+  );
+  return row && toDate(row.expires_at);
+}
+
+/** The live session of an active member with this token hash; `stale`: its idle timer is worth refreshing. */
+export async function selectLiveSession(
+  sql: Sql,
+  hash: Buffer,
+  idleMinutes: number,
+): Promise<{ organizationId: string; memberId: string; userName: string; stale: boolean } | undefined> {
+  const row = await sql.maybeOne<{ organization_id: string; member_id: string; user_name: string; stale: boolean }>(
+    `select s.organization_id, s.member_id, m.user_name, s.last_seen_at < now() - interval '1 minute' as stale
+     from sessions s join members m on m.organization_id = s.organization_id and m.id = s.member_id
+     where s.id = $1 and s.expires_at > now() and s.last_seen_at > now() - make_interval(mins => $2) and m.active`,
+    [hash, idleMinutes],
+  );
+  return row && { organizationId: row.organization_id, memberId: row.member_id, userName: row.user_name, stale: row.stale };
+}
+
+export async function touchSession(sql: Sql, organizationId: string, hash: Buffer): Promise<void> {
+  await sql.run(`update sessions set last_seen_at = now() where organization_id = $1 and id = $2`, [organizationId, hash]);
+}
+
+export async function deleteSession(sql: Sql, hash: Buffer): Promise<void> {
+  await sql.run(`delete from sessions where id = $1`, [hash]);
+}
+
+/** Deletes ended sessions (past their absolute or idle timeout); how many. */
+export async function deleteEndedSessions(sql: Sql, idleMinutes: number): Promise<number> {
+  return sql.run(`delete from sessions where expires_at < now() or last_seen_at < now() - make_interval(mins => $1)`, [idleMinutes]);
+}
