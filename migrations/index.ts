@@ -7,6 +7,9 @@ import { Migration20261123040000_entra_import } from './Migration20261123040000_
 import { Migration20261123050000_rate_limits } from './Migration20261123050000_rate_limits.js';
 import { Migration20261123060000_admin } from './Migration20261123060000_admin.js';
 import { Migration20261201000000_credential_notify } from './Migration20261201000000_credential_notify.js';
+import { Migration20261206100000_audit_stream } from './Migration20261206100000_audit_stream.js';
+import { Migration20261206110000_webhooks } from './Migration20261206110000_webhooks.js';
+import { Migration20261206120000_mail } from './Migration20261206120000_mail.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123000000_initial', class: Migration20261123000000_initial },
@@ -15,4 +18,7 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123050000_rate_limits', class: Migration20261123050000_rate_limits },
   { name: 'Migration20261123060000_admin', class: Migration20261123060000_admin },
   { name: 'Migration20261201000000_credential_notify', class: Migration20261201000000_credential_notify },
+  { name: 'Migration20261206100000_audit_stream', class: Migration20261206100000_audit_stream },
+  { name: 'Migration20261206110000_webhooks', class: Migration20261206110000_webhooks },
+  { name: 'Migration20261206120000_mail', class: Migration20261206120000_mail },
 ];

@@ -11,6 +11,9 @@ import { createMetrics } from './http/metrics.js';
 import { TRUST_PROXY } from './http/client-ip.js';
 import { requestContext, requestTracker } from './http/request-context.js';
 import { startImportScheduler } from './scheduler/import-scheduler.js';
+import { startDeliveryWorker } from './scheduler/delivery-worker.js';
+import { createHttpWebhookSender } from './integrations/webhooks/http-sender.js';
+import { createSmtpTransport } from './integrations/mail/smtp-transport.js';
 import { createGraphqlEdge } from './graphql/index.js';
 import { isScimUrl, scimEdge } from './scim/router.js';
 import { samlRoutes } from './saml/routes.js';
@@ -65,6 +68,17 @@ export async function createApp(deps: AppDeps): Promise<App> {
   if (config.import.scheduler && domain.imports.canRun) {
     const scheduler = startImportScheduler({ domain, connection: db.connection, intervalMinutes: config.import.intervalMinutes, logger });
     closers.push(() => scheduler.stop());
+  }
+  // Webhooks and mail: the delivery worker on the job queue (DELIVERY_WORKER=off disables it in this process).
+  if (config.events.deliveryWorker) {
+    const webhookSender = createHttpWebhookSender({ timeoutMs: config.events.webhookTimeoutSeconds * 1000, allowPrivateNetworks: config.events.webhookAllowPrivateNetworks });
+    const mailTransport = config.mail.smtpUrl ? createSmtpTransport({ url: config.mail.smtpUrl, from: config.mail.from }) : null;
+    const worker = startDeliveryWorker({ domain, connection: db.connection, logger, webhookSender, mailTransport });
+    closers.push(async () => {
+      await worker.stop();
+      webhookSender.close();
+      mailTransport?.close();
+    });
   }
   const graphql = await createGraphqlEdge({ config, domain, logger });
   app.use('/graphql', graphql.router);

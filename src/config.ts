@@ -32,6 +32,20 @@ export interface Config {
     readonly sessionIdleMinutes: number;
     readonly sessionAbsoluteHours: number;
   };
+  readonly events: {
+    /** Whether this process runs the delivery worker (webhooks and mail) (DELIVERY_WORKER=on|off). */
+    readonly deliveryWorker: boolean;
+    /** Deadline of one webhook request (connect, answer, body). */
+    readonly webhookTimeoutSeconds: number;
+    /** Whether webhook URLs may reach private, loopback and link-local addresses (SSRF guard off). */
+    readonly webhookAllowPrivateNetworks: boolean;
+  };
+  readonly mail: {
+    /** smtp:// (STARTTLS) or smtps:// URL of the SMTP server; absent: mail stays in the outbox, "not sent: no SMTP configured". */
+    readonly smtpUrl: string | undefined;
+    /** From header of notification mail. */
+    readonly from: string;
+  };
   readonly import: {
     /** Whether this process runs scheduled imports (IMPORT_SCHEDULER=on|off). */
     readonly scheduler: boolean;
@@ -86,6 +100,26 @@ function onOff(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(name, `must be on or off, got "${raw}"`);
 }
 
+function mailConfig(env: Env, publicUrl: string): Config['mail'] {
+  const raw = env.SMTP_URL === '' ? undefined : env.SMTP_URL;
+  if (raw !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new ConfigError('SMTP_URL', 'must be a URL such as smtp://user:password@smtp.example.com:587');
+    }
+    if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new ConfigError('SMTP_URL', `must start with smtp:// or smtps://, got "${url.protocol}//"`);
+    if (!url.hostname) throw new ConfigError('SMTP_URL', 'must name the SMTP server');
+  }
+  const from = env.MAIL_FROM === undefined || env.MAIL_FROM === '' ? `Gatehouse <gatehouse@${new URL(publicUrl).hostname}>` : env.MAIL_FROM;
+  // An address, or Name <address>; one line.
+  if (!/^([^<>\r\n]*<[^<>@\s]+@[^<>@\s]+>|[^<>@\s]+@[^<>@\s]+)$/.test(from.trim())) {
+    throw new ConfigError('MAIL_FROM', `must be an address or "Name <address>", got "${from}"`);
+  }
+  return { smtpUrl: raw, from: from.trim() };
+}
+
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: Env = process.env): Config {
@@ -126,6 +160,12 @@ export function loadConfig(env: Env = process.env): Config {
       sessionIdleMinutes: int(env, 'SESSION_IDLE_MINUTES', 60, 1, 7 * 24 * 60),
       sessionAbsoluteHours: int(env, 'SESSION_ABSOLUTE_HOURS', 12, 1, 24 * 30),
     },
+    events: {
+      deliveryWorker: onOff(env, 'DELIVERY_WORKER', nodeEnv !== 'test'),
+      webhookTimeoutSeconds: int(env, 'WEBHOOK_TIMEOUT_SECONDS', 10, 1, 60),
+      webhookAllowPrivateNetworks: onOff(env, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS', false),
+    },
+    mail: mailConfig(env, publicUrl),
     import: {
       scheduler: onOff(env, 'IMPORT_SCHEDULER', nodeEnv !== 'test'),
       intervalMinutes: int(env, 'IMPORT_INTERVAL_MINUTES', 15, 1, 24 * 60),

@@ -9,6 +9,8 @@ import { createEntraGraphClient } from './integrations/entra-graph/graph-client.
 import { migrate } from './infra/postgres/migrate.js';
 import { openDatabase } from './infra/postgres/database.js';
 import { resolveMasterSecret } from './infra/master-secret.js';
+import { DEFAULT_WEBHOOK_POLICY } from './domain/webhooks/webhook.service.js';
+import { VERSION } from './version.js';
 
 async function main(): Promise<void> {
   let config;
@@ -34,7 +36,13 @@ async function main(): Promise<void> {
       sessions: { idleMinutes: config.saml.sessionIdleMinutes, absoluteHours: config.saml.sessionAbsoluteHours },
       authFailures: { maxFailures: config.authFailureLimit, windowSeconds: 60 },
     },
-    { entraDirectory: createEntraGraphClient(config.import) },
+    {
+      entraDirectory: createEntraGraphClient(config.import),
+      // A delivery is held by its sender for twice the request deadline, plus a margin.
+      webhookPolicy: { ...DEFAULT_WEBHOOK_POLICY, claimSeconds: 2 * config.events.webhookTimeoutSeconds + 10 },
+      userAgent: `Gatehouse-Webhooks/${VERSION}`,
+      publicUrl: config.http.publicUrl,
+    },
   );
   const app = await createApp({ config, db: database.db, domain, logger });
   const server = http.createServer(app.listener);

@@ -8,6 +8,12 @@ export interface CliContext {
   readonly domain: Domain;
   /** The system actor of the organisation named by --org. */
   orgActor(domain: string | undefined): Promise<Actor>;
+  /** Whether --json was given. */
+  readonly json: boolean;
+  /** Writes to stdout now (commands that stream their output). */
+  write(text: string): void;
+  /** Writes a message for the operator to stderr (never part of the output). */
+  note(text: string): void;
 }
 
 export interface CommandResult {
@@ -15,6 +21,8 @@ export interface CommandResult {
   readonly text: string;
   /** Process exit code when the result itself reports a failure (default 0). */
   readonly exitCode?: number;
+  /** The command wrote its output itself (ctx.write): nothing more is printed, unless --json. */
+  readonly streamed?: boolean;
 }
 
 export interface Command {
@@ -55,4 +63,18 @@ function formatCell(v: unknown): string {
   if (v instanceof Date) return v.toISOString();
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
+}
+
+/** A duration like `24h`, `30m`, `7d`, `90s` or `0`, in seconds. */
+export function parseDuration(value: string, name: string): number {
+  const m = /^(\d{1,6})([smhd]?)$/.exec(value.trim());
+  if (!m) throw new UsageError(`--${name} must be a duration such as 24h, 30m, 7d or 0, got "${value}"`);
+  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}
+
+/** A comma-separated list option (also given several times). */
+export function listOption(v: unknown): string[] {
+  const values = Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
+  return values.flatMap((x: string) => x.split(',')).map((x) => x.trim()).filter((x) => x !== '');
 }

@@ -14,9 +14,12 @@ import { directoryCommands } from './directory.js';
 import { importCommands } from './import.js';
 import { samlCommands } from './saml.js';
 import { adminCommands } from './admin.js';
+import { auditCommands } from './audit.js';
+import { webhookCommands } from './webhook.js';
+import { mailCommands } from './mail.js';
 import { createEntraGraphClient } from '../integrations/entra-graph/graph-client.js';
 
-export const commands: Command[] = [...orgCommands, ...scimCommands, ...apiKeyCommands, ...directoryCommands, ...samlCommands, ...importCommands, ...adminCommands];
+export const commands: Command[] = [...orgCommands, ...scimCommands, ...apiKeyCommands, ...directoryCommands, ...samlCommands, ...importCommands, ...adminCommands, ...auditCommands, ...webhookCommands, ...mailCommands];
 
 export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -82,6 +85,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const ctx: CliContext = {
       config,
       domain,
+      json,
+      write: (text) => io.stdout(text),
+      note: (text) => io.stderr(text),
       async orgActor(orgDomain) {
         if (!orgDomain) throw new UsageError('--org is required');
         const org = await domain.organizations.findByDomain(orgDomain);
@@ -89,7 +95,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       },
     };
     const result = await command.run(ctx, values);
-    io.stdout((json ? JSON.stringify(result.json) : result.text) + '\n');
+    if (json) io.stdout(JSON.stringify(result.json) + '\n');
+    else if (!result.streamed) io.stdout(result.text + '\n');
     return result.exitCode ?? 0;
   } catch (e) {
     if (e instanceof UsageError) return usage(e.message);

@@ -14,6 +14,8 @@ import type { PlaceErrorCode } from './place/place.errors.js';
 import type { SamlErrorCode } from './saml-config/saml.errors.js';
 import type { SessionErrorCode } from './session/session.errors.js';
 import type { ShareErrorCode } from './share/share.errors.js';
+import type { WebhookErrorCode } from './webhooks/webhook.errors.js';
+import type { MailErrorCode } from './mail/mail.errors.js';
 
 export type DomainErrorKind = 'not_found' | 'conflict' | 'invalid' | 'forbidden' | 'unauthenticated' | 'rate_limited' | 'unavailable';
 
@@ -68,7 +70,11 @@ export type NotFoundResource =
   | 'organization'
   | 'organization_admin'
   | 'import_integration'
-  | 'saml_certificate';
+  | 'saml_certificate'
+  | 'webhook_endpoint'
+  | 'webhook_delivery'
+  | 'mail'
+  | 'blocked_address';
 
 /** Every code a domain error may carry. */
 export type ErrorCode =
@@ -83,7 +89,9 @@ export type ErrorCode =
   | SessionErrorCode
   | AdminErrorCode
   | SamlErrorCode
-  | ImportErrorCode;
+  | ImportErrorCode
+  | WebhookErrorCode
+  | MailErrorCode;
 
 export abstract class DomainError extends Error {
   abstract readonly kind: DomainErrorKind;

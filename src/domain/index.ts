@@ -16,6 +16,10 @@ import { DEFAULT_IMPORT_OPTIONS, ImportService, type ImportServiceOptions } from
 import type { EntraDirectory } from './import/import.model.js';
 import { SamlService } from './saml-config/saml.service.js';
 import { AdminService } from './admin/admin.service.js';
+import { DEFAULT_WEBHOOK_POLICY, WebhookService, type WebhookPolicy } from './webhooks/webhook.service.js';
+import { webhookConsumer } from './webhooks/webhook-consumer.js';
+import { EventDispatcher } from './events/event-dispatcher.js';
+import { DEFAULT_MAIL_POLICY, MailService, type MailPolicy } from './mail/mail.service.js';
 
 export interface Domain {
   readonly db: Db;
@@ -33,6 +37,10 @@ export interface Domain {
   readonly imports: ImportService;
   readonly saml: SamlService;
   readonly admins: AdminService;
+  readonly webhooks: WebhookService;
+  readonly mail: MailService;
+  /** Follows the audit stream for webhooks and notification mail (run by the delivery worker). */
+  readonly events: EventDispatcher;
 }
 
 export interface DomainPolicies {
@@ -51,6 +59,12 @@ export interface DomainPorts {
   /** Microsoft Graph, for the Entra group import. */
   readonly entraDirectory?: EntraDirectory;
   readonly importOptions?: ImportServiceOptions;
+  readonly webhookPolicy?: WebhookPolicy;
+  readonly mailPolicy?: MailPolicy;
+  /** PUBLIC_URL: the base of links in notification mail (default http://localhost:3000). */
+  readonly publicUrl?: string;
+  /** User-Agent of webhook requests (with Gatehouse's version). */
+  readonly userAgent?: string;
 }
 
 export function createDomain(
@@ -65,6 +79,8 @@ export function createDomain(
   const audit = new AuditService(db);
   const sessions = new SessionService(db, policies.sessions);
   const rateLimits = new RateLimitService(db, policies.authFailures);
+  const webhooks = new WebhookService(db, cipher, ports.webhookPolicy ?? DEFAULT_WEBHOOK_POLICY, ports.userAgent);
+  const mail = new MailService(db, ports.publicUrl ?? 'http://localhost:3000', ports.mailPolicy ?? DEFAULT_MAIL_POLICY);
   return {
     db,
     cipher,
@@ -80,7 +96,10 @@ export function createDomain(
     rateLimits,
     imports: new ImportService(db, cipher, groups, shares, ports.entraDirectory, ports.importOptions ?? DEFAULT_IMPORT_OPTIONS),
     saml: new SamlService(db, cipher, sessions, audit),
-    admins: new AdminService(db, sessions, rateLimits),
+    admins: new AdminService(db, sessions, rateLimits, mail),
+    webhooks,
+    mail,
+    events: new EventDispatcher(db, [webhookConsumer(webhooks), mail.consumer()]),
   };
 }
 

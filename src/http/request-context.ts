@@ -5,6 +5,8 @@
 import crypto from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Express, RequestHandler } from 'express';
+import { enterOrigin, lazyOrigin } from '../domain/origin.js';
+import { clientIp } from './client-ip.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
@@ -41,6 +43,8 @@ export function requestTracker(logger: Logger, metrics: Metrics): Track {
     const incoming = req.headers['x-request-id'];
     const scope = new RequestScope(typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID(), logger);
     res.setHeader('x-request-id', scope.id);
+    // The audit events this request writes record its id and client address.
+    enterOrigin(lazyOrigin(scope.id, () => clientIp(req)));
     const started = process.hrtime.bigint();
     // The URL as it came (Express rewrites req.url inside mounted routers).
     const url = req.url ?? '';

@@ -17,6 +17,9 @@ beforeAll(async () => {
   ctx = {
     config: loadConfig({ PUBLIC_URL: 'https://gatehouse.example.com' }),
     domain: t.domain,
+    json: false,
+    write: () => undefined,
+    note: () => undefined,
     async orgActor(d) {
       return systemActor((await t.domain.organizations.findByDomain(d!)).id, 'cli');
     },

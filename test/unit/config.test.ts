@@ -75,4 +75,28 @@ describe('loadConfig', () => {
     expect(c.database.url).toBeUndefined();
     expect(c.secret).toBeUndefined();
   });
+
+  it('webhooks and mail: defaults, values, and one clear line for a bad value', () => {
+    const d = loadConfig({ PUBLIC_URL: 'https://gate.example.com' });
+    expect(d.events).toEqual({ deliveryWorker: true, webhookTimeoutSeconds: 10, webhookAllowPrivateNetworks: false });
+    expect(loadConfig({ NODE_ENV: 'test' }).events.deliveryWorker).toBe(false);
+    expect(d.mail).toEqual({ smtpUrl: undefined, from: 'Gatehouse <gatehouse@gate.example.com>' });
+    const c = loadConfig({
+      DELIVERY_WORKER: 'off',
+      WEBHOOK_TIMEOUT_SECONDS: '3',
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'on',
+      SMTP_URL: 'smtp://u:p@smtp.example.com:587',
+      MAIL_FROM: 'Doors <doors@example.com>',
+    });
+    expect(c.events).toEqual({ deliveryWorker: false, webhookTimeoutSeconds: 3, webhookAllowPrivateNetworks: true });
+    expect(c.mail).toEqual({ smtpUrl: 'smtp://u:p@smtp.example.com:587', from: 'Doors <doors@example.com>' });
+    expect(loadConfig({ SMTP_URL: 'smtps://smtp.example.com' }).mail.smtpUrl).toBe('smtps://smtp.example.com');
+    expect(errorOf({ SMTP_URL: 'http://smtp.example.com' }).variable).toBe('SMTP_URL');
+    expect(errorOf({ SMTP_URL: 'not a url' }).variable).toBe('SMTP_URL');
+    expect(errorOf({ MAIL_FROM: 'not an address' }).variable).toBe('MAIL_FROM');
+    expect(errorOf({ MAIL_FROM: 'a@b.c\r\nBcc: x@y.z' }).variable).toBe('MAIL_FROM');
+    expect(errorOf({ WEBHOOK_TIMEOUT_SECONDS: '0' }).variable).toBe('WEBHOOK_TIMEOUT_SECONDS');
+    expect(errorOf({ WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'maybe' }).variable).toBe('WEBHOOK_ALLOW_PRIVATE_NETWORKS');
+    expect(errorOf({ DELIVERY_WORKER: 'sometimes' }).variable).toBe('DELIVERY_WORKER');
+  });
 });

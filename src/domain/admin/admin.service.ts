@@ -15,6 +15,7 @@ import { writeAudit } from '../audit/audit.service.js';
 import { isUuid } from '../ids.js';
 import type { SessionService, StartedSession } from '../session/session.service.js';
 import type { RateLimitService } from '../rate-limit/rate-limit.service.js';
+import type { MailService } from '../mail/mail.service.js';
 
 const LINK_PREFIX = 'gh_adm_';
 /** A bootstrap link is for the operator to open now, not to keep. */
@@ -57,6 +58,8 @@ export class AdminService {
     private readonly db: Db,
     private readonly sessions: SessionService,
     private readonly rateLimits?: RateLimitService,
+    /** Mail to a member made admin (absent: none is written). */
+    private readonly mail?: MailService,
   ) {}
 
   /**
@@ -221,7 +224,11 @@ export class AdminService {
           memberId,
           actor.label,
         ]);
-        if (n > 0) await writeAudit(tx, actor, { action: 'admin.grant', resourceType: 'member', resourceId: memberId });
+        if (n > 0) {
+          await writeAudit(tx, actor, { action: 'admin.grant', resourceType: 'member', resourceId: memberId });
+          // Told by mail, in the same transaction (the outbox).
+          await this.mail?.enqueueForMembers(tx, actor.organizationId, 'admin_granted', [memberId], { grantedBy: actor.label });
+        }
       });
     } catch (e) {
       if (isForeignKeyViolation(e)) throw new NotFound('member', memberId);

@@ -5,6 +5,7 @@ import { requireAdmin, type Actor } from '../actor.js';
 import type { Db, Sql } from '../db.js';
 import { insertAudit, selectAuditEvents } from './audit.sql.js';
 import { pageSize } from '../paging.js';
+import { exportAuditPage, type ExportPage, type ExportStart } from './audit-export.js';
 import { Invalid } from '../errors.js';
 
 const MAX_BIGINT = 2n ** 63n - 1n;
@@ -66,6 +67,11 @@ export class AuditService {
   /** Records a refused request on its own (the refused change itself rolled back). */
   async recordFailure(actor: Actor, entry: AuditEntry): Promise<void> {
     await writeAudit(this.db.sql, actor, { ...entry, outcome: 'failure' });
+  }
+
+  /** One page of the audit export (commit order, resumable cursor): see audit-export.ts. */
+  async exportPage(actor: Actor, start: ExportStart, first?: number): Promise<ExportPage> {
+    return exportAuditPage(this.db, actor, start, first);
   }
 
   async list(actor: Actor, filter: AuditFilter = {}): Promise<AuditEvent[]> {

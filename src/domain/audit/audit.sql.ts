@@ -6,11 +6,14 @@ import type { Sql, SqlParam } from '../db.js';
 import { SqlParams } from '../sql-params.js';
 import { toDate } from '../rows.js';
 import type { AuditEntry, AuditEvent, AuditFilter } from './audit.service.js';
+import { currentOrigin } from '../origin.js';
 
 const MAX_DETAIL_CHARS = 16_000;
 
 /** Parameters of an audit row (auditValues), taken by auditInsertSql from its `first`. */
-export const AUDIT_PARAMS = 11;
+export const AUDIT_PARAMS = 13;
+/** Which of them is the detail (cast to jsonb). */
+const DETAIL_PARAM = 10;
 
 const AUDIT_SQL = new Map<string, string>();
 
@@ -24,8 +27,9 @@ export function auditInsertSql(from: string | undefined, first = 1): string {
   const key = `${from ?? ''}:${first}`;
   let sql = AUDIT_SQL.get(key);
   if (!sql) {
-    const values = Array.from({ length: AUDIT_PARAMS }, (_, i) => `$${first + i}${i === AUDIT_PARAMS - 1 ? '::jsonb' : ''}`).join(', ');
-    sql = `insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, reason, detail)
+    const values = Array.from({ length: AUDIT_PARAMS }, (_, i) => `$${first + i}${i === DETAIL_PARAM ? '::jsonb' : ''}`).join(', ');
+    sql = `insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, reason, detail,
+       request_id, client_address)
      ${from ? `select ${values} from ${from}` : `values (${values})`}`;
     AUDIT_SQL.set(key, sql);
   }
@@ -38,8 +42,9 @@ export function auditDetail(detail: Record<string, unknown> | undefined): string
   return json.length > MAX_DETAIL_CHARS ? JSON.stringify({ truncated: true, preview: json.slice(0, 2000) }) : json;
 }
 
-/** The parameters of auditInsertSql, in order. */
+/** The parameters of auditInsertSql, in order: the event, then the request it came from (see origin.ts). */
 export function auditValues(actor: Actor, entry: AuditEntry): SqlParam[] {
+  const origin = currentOrigin();
   return [
     actor.organizationId,
     actor.kind,
@@ -52,6 +57,8 @@ export function auditValues(actor: Actor, entry: AuditEntry): SqlParam[] {
     entry.resourceLabel ?? null,
     entry.reason ?? null,
     auditDetail(entry.detail),
+    origin.requestId,
+    origin.clientAddress,
   ];
 }
 
@@ -59,7 +66,7 @@ export async function insertAudit(sql: Sql, actor: Actor, entry: AuditEntry): Pr
   await sql.run(auditInsertSql(undefined), auditValues(actor, entry));
 }
 
-interface AuditRow {
+export interface AuditRow {
   id: string;
   at: string;
   actor_kind: string;
@@ -74,7 +81,7 @@ interface AuditRow {
   detail: Record<string, unknown>;
 }
 
-function toAuditEvent(r: AuditRow): AuditEvent {
+export function toAuditEvent(r: AuditRow): AuditEvent {
   return {
     id: r.id,
     at: toDate(r.at),

@@ -10,6 +10,7 @@ import { Conflict, Forbidden, Invalid, NotFound, Unavailable } from '../errors.j
 import { isUuid } from '../ids.js';
 import { writeAudit, type AuditOpts } from '../audit/audit.service.js';
 import { auditDetail, auditValues } from '../audit/audit.sql.js';
+import { currentOrigin } from '../origin.js';
 import { recordAccessChange } from '../access/access-feed.js';
 import { decodeCursor, encodeCursor, pageSize } from '../paging.js';
 import { sourceOf, type MemberSource } from '../member/member.model.js';
@@ -240,7 +241,7 @@ export class GroupService {
       editable: (['admin', 'scim', 'import'] as const).filter((source) => canEditMembership(actor, source)),
       add,
       remove,
-      audit: { actorKind: actor.kind, actorId: actorId(actor), actorLabel: actor.label, action: opts.action ?? 'group.update', detail: auditDetail(opts.detail) },
+      audit: { actorKind: actor.kind, actorId: actorId(actor), actorLabel: actor.label, action: opts.action ?? 'group.update', detail: auditDetail(opts.detail), ...currentOrigin() },
     });
     if (group) return group;
     // Nothing was written: say why (the group is unknown, not editable by this actor, or a member is unknown).

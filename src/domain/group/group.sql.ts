@@ -221,6 +221,10 @@ function buildMembershipSql(insert: boolean, del: boolean): string {
   const add = insert ? '$9' : '';
   const addCount = insert ? '$10' : '';
   const remove = del ? (insert ? '$11' : '$9') : '';
+  // The request the change came from (origin.ts), after the shape's own parameters.
+  const last = 8 + (insert ? 2 : 0) + (del ? 1 : 0);
+  const requestId = `$${last + 1}`;
+  const clientAddress = `$${last + 2}`;
   return `with ${insert ? `known as (select m.id as member_id from members m where m.organization_id = $1 and m.id = any(${add}::uuid[])),` : ''}
        g as (
          update groups set version = version + 1, updated_at = now()
@@ -241,9 +245,10 @@ function buildMembershipSql(insert: boolean, del: boolean): string {
          union all select $1::uuid, 'group_member_removed', $2::uuid, member_id from del
        ),
        audit as (
-         insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, detail)
+         insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, detail, request_id, client_address)
          select $1, $4, $5, $6, $7, 'success', 'group', $2, g.display_name,
-                $8::jsonb || jsonb_build_object('membersAdded', (select count(*) from ins), 'membersRemoved', (select count(*) from del))
+                $8::jsonb || jsonb_build_object('membersAdded', (select count(*) from ins), 'membersRemoved', (select count(*) from del)),
+                ${requestId}, ${clientAddress}
          from g
        )
        select * from g`;
@@ -261,7 +266,15 @@ export interface MembershipChange {
   readonly editable: readonly MemberSource[];
   readonly add: readonly string[];
   readonly remove: readonly string[];
-  readonly audit: { readonly actorKind: string; readonly actorId: string | null; readonly actorLabel: string; readonly action: string; readonly detail: string };
+  readonly audit: {
+    readonly actorKind: string;
+    readonly actorId: string | null;
+    readonly actorLabel: string;
+    readonly action: string;
+    readonly detail: string;
+    readonly requestId: string | null;
+    readonly clientAddress: string | null;
+  };
 }
 
 /**
@@ -283,6 +296,8 @@ export async function changeMembership(sql: Sql, c: MembershipChange): Promise<G
     c.audit.detail,
     ...(insert ? [c.add, c.add.length] : []),
     ...(del ? [c.remove] : []),
+    c.audit.requestId,
+    c.audit.clientAddress,
   ]);
   return row && toGroup(row);
 }

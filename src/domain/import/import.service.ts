@@ -297,7 +297,11 @@ export class ImportService {
       counts.total = users.length;
       const plan = await planSync(this.db.sql, { organizationId, integrationId: id, groupId: lease.groupId, identifier: lease.identifier }, users);
       counts.skipped = plan.skipped;
+      // Seed 003: everyone the import adds gets an email that access has been shared with them, unless "Import as users only".
+      const invitation =
+        lease.mode === 'grant_shares' && plan.items.some((i) => i.addToGroup) ? await importSql.selectInvitationData(this.db.sql, organizationId, id, lease.name) : undefined;
       await applySync(this.db, actor, plan, {
+        invitation,
         batchSize: this.options.batchSize,
         groupId: lease.groupId,
         counts,

@@ -110,6 +110,7 @@ export interface Lease {
   readonly entraGroupId: string;
   readonly identifier: ImportIdentifier;
   readonly groupId: string;
+  readonly mode: ImportMode;
   /** The status of the run before this one. */
   readonly prevStatus: string | null;
 }
@@ -135,13 +136,14 @@ export async function takeLease(
     entra_group_id: string;
     identifier: ImportIdentifier;
     group_id: string;
+    mode: ImportMode;
     prev_status: string | null;
   }>(
     `update import_integrations i set lease_token = $3, lease_until = now() + make_interval(secs => $4), last_started_at = now(), last_status = 'running'
      from (select last_status as prev_status from import_integrations where organization_id = $1 and id = $2) p
      where i.organization_id = $1 and i.id = $2 and (i.lease_until is null or i.lease_until < now())
        ${dueAfterMinutes !== undefined ? 'and not i.paused and (i.last_started_at is null or i.last_started_at <= now() - make_interval(mins => $5))' : ''}
-     returning i.name, i.tenant_id, i.client_id, i.client_secret_sealed, i.entra_group_id, i.identifier, i.group_id, p.prev_status`,
+     returning i.name, i.tenant_id, i.client_id, i.client_secret_sealed, i.entra_group_id, i.identifier, i.group_id, i.mode, p.prev_status`,
     [organizationId, id, token, leaseSeconds, ...(dueAfterMinutes !== undefined ? [dueAfterMinutes] : [])],
   );
   return (
@@ -153,6 +155,7 @@ export async function takeLease(
       entraGroupId: row.entra_group_id,
       identifier: row.identifier,
       groupId: row.group_id,
+      mode: row.mode,
       prevStatus: row.prev_status,
     }
   );
@@ -197,4 +200,22 @@ export async function finishRun(sql: Sql, organizationId: string, id: string, to
     [organizationId, id, token, r.status, r.errorCode, r.error, r.total, r.added, r.updated, r.removed, r.durationMs],
   );
   return n > 0;
+}
+
+/** What an integration shares, for its invitation mail: place names, and lock names with their place. */
+export async function selectInvitationData(sql: Sql, organizationId: string, id: string, name: string): Promise<Record<string, unknown>> {
+  const rows = await sql.all<{ place: string | null; lock: string | null; lock_place: string | null }>(
+    `select p.name as place, l.name as lock, lp.name as lock_place
+     from import_targets t
+     left join places p on p.organization_id = t.organization_id and p.id = t.place_id
+     left join locks l on l.organization_id = t.organization_id and l.id = t.lock_id
+     left join places lp on lp.organization_id = l.organization_id and lp.id = l.place_id
+     where t.organization_id = $1 and t.integration_id = $2 order by p.name, l.name`,
+    [organizationId, id],
+  );
+  return {
+    integration: name,
+    places: rows.filter((r) => r.place !== null).map((r) => r.place),
+    locks: rows.filter((r) => r.lock !== null).map((r) => ({ name: r.lock, place: r.lock_place })),
+  };
 }

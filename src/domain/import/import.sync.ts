@@ -9,6 +9,8 @@ import type { Db, Sql } from '../db.js';
 import { DomainError } from '../errors.js';
 import { memberDataFrom, validateMemberData, type MemberSource, type MultiValue } from '../member/member.model.js';
 import type { EntraUser, ImportIdentifier, ImportProgress } from './import.model.js';
+import { currentOrigin } from '../origin.js';
+import { memberAddressSql } from '../mail/mail.service.js';
 
 export interface SyncCounts {
   total: number;
@@ -225,6 +227,12 @@ interface AuditRow {
   detail: Record<string, unknown>;
 }
 
+/** The "access has been shared with you" mail of each member the batch added to the group, in the batch's statement (the outbox). */
+const INVITATION_CTE = `, mail as (insert into mail_outbox (organization_id, id, to_address, member_id, template, data)
+    select $1, gen_random_uuid(), a.address, m.id, 'access_shared', $4::jsonb
+    from ins join members m on m.organization_id = $1 and m.id = ins.member_id
+    cross join lateral (select ${memberAddressSql('m')} as address) a where a.address is not null)`;
+
 /** Writes the plan: one transaction per batch of changed users, then one for the removals. */
 export async function applySync(
   db: Db,
@@ -236,6 +244,8 @@ export async function applySync(
     counts: SyncCounts;
     renewLease: (tx: Sql) => Promise<void>;
     onProgress?: (p: ImportProgress) => void;
+    /** When the integration shares access: the mail's data (what is shared); each member added gets the mail (seed 003). */
+    invitation?: Record<string, unknown>;
   },
 ): Promise<void> {
   const changed = plan.items.filter(isChange);
@@ -351,8 +361,9 @@ export async function applySync(
                         on conflict do nothing returning member_id),
                 feed as (insert into access_changes (organization_id, kind, group_id, member_id) select $1, 'group_member_added', $2, member_id from ins),
                 bump as (update groups set version = version + 1, updated_at = now() where organization_id = $1 and id = $2 and exists (select 1 from ins))
+                ${opts.invitation ? INVITATION_CTE : ''}
            select count(*)::int as n from ins`,
-          [org, opts.groupId, adds.map((i) => i.memberId)],
+          [org, opts.groupId, adds.map((i) => i.memberId), ...(opts.invitation ? [JSON.stringify(opts.invitation)] : [])],
         );
         added = row.n;
         if (added > 0) {
@@ -402,9 +413,10 @@ export async function applySync(
 /** The audit rows of a batch in one statement. */
 async function insertAudit(tx: Sql, actor: Actor, rows: AuditRow[]): Promise<void> {
   if (rows.length === 0) return;
+  const origin = currentOrigin();
   await tx.run(
-    `insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, detail)
-     select $1, $2, $3, $4, a.action, 'success', a.rtype, a.rid, a.label, a.detail::jsonb
+    `insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, detail, request_id, client_address)
+     select $1, $2, $3, $4, a.action, 'success', a.rtype, a.rid, a.label, a.detail::jsonb, $10, $11
      from unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) with ordinality as a(action, rtype, rid, label, detail, n) order by a.n`,
     [
       actor.organizationId,
@@ -416,6 +428,8 @@ async function insertAudit(tx: Sql, actor: Actor, rows: AuditRow[]): Promise<voi
       rows.map((r) => r.resourceId),
       rows.map((r) => r.label),
       rows.map((r) => JSON.stringify(r.detail)),
+      origin.requestId,
+      origin.clientAddress,
     ],
   );
 }

@@ -10,6 +10,7 @@ import type { Db } from '../db.js';
 import { toDate } from '../rows.js';
 import { Conflict, Forbidden, Invalid, NotFound } from '../errors.js';
 import type { Cipher } from '../secrets.js';
+import { currentOrigin } from '../origin.js';
 import { writeAudit, type AuditEvent, type AuditService } from '../audit/audit.service.js';
 import type { SessionService, StartedSession } from '../session/session.service.js';
 import { generateSpCertificate } from './saml-certificate.js';
@@ -394,6 +395,7 @@ export class SamlService {
   async completeLogin(organizationId: string, login: VerifiedAssertion): Promise<{ memberId: string; userName: string; session: StartedSession }> {
     const detail = { flow: login.inResponseTo ? 'sp' : 'idp', assertionId: login.assertionId, inResponseTo: login.inResponseTo, ...(login.detail ?? {}) };
     const issued = this.sessions.issue();
+    const origin = currentOrigin();
     const row = await this.db.sql.one<{
       request_ok: boolean;
       replay_ok: boolean;
@@ -416,9 +418,9 @@ export class SamlService {
          select ?, ?, m.id, now() + make_interval(hours => ?) from m where m.active and exists (select 1 from replay)
          returning member_id, expires_at),
        audit as (
-         insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, detail)
+         insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, detail, request_id, client_address)
          select ?, 'member', m.id::text, m.user_name, 'saml.login', 'success', 'member', m.id::text, m.user_name,
-                jsonb_build_object('nameId', ?::text) || ?::jsonb
+                jsonb_build_object('nameId', ?::text) || ?::jsonb, ?, ?
          from sess join m on m.id = sess.member_id)
        select ok.request_ok, exists (select 1 from replay) as replay_ok, m.id, m.user_name, m.active, (select expires_at from sess) as expires_at
        from ok left join m on true`,
@@ -437,6 +439,8 @@ export class SamlService {
         organizationId,
         login.nameId,
         JSON.stringify(detail),
+        origin.requestId,
+        origin.clientAddress,
       ],
     );
     let refusal: Conflict | Forbidden | null = null;
