@@ -187,7 +187,8 @@ export function safeRelayState(value: string | undefined, publicUrl: string): st
   try {
     const base = new URL(publicUrl);
     const target = new URL(value, base);
-    if (target.origin !== base.origin) return '/';
+    // Dot segments may resolve to `//host` (`/.//evil.example`): a protocol-relative target is another site.
+    if (target.origin !== base.origin || target.pathname.startsWith('//')) return '/';
     return target.pathname + target.search + target.hash;
   } catch {
     return '/';
