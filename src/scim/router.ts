@@ -230,7 +230,11 @@ export function scimEdge(deps: { domain: Domain; config: Config; track: Track })
         action: 'scim.user.replace',
         async fn(call, actor) {
           const input = memberInputFromBody(call.body);
-          const m = await domain.members.update(actor, call.id!, () => memberDataFrom(input), { action: 'scim.user.replace', detail: { request: summarise(call.body) } });
+          // A PUT without `active` keeps the stored value (never "default true": that would re-activate a leaver).
+          const m = await domain.members.update(actor, call.id!, (current) => memberDataFrom({ ...input, active: input.active ?? current.active }), {
+            action: 'scim.user.replace',
+            detail: { request: summarise(call.body) },
+          });
           send(call.res, 200, toScimUser(m, base), { ETag: etag(m.version) });
         },
       },

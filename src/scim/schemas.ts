@@ -238,7 +238,12 @@ function jsonObject(v: unknown, field: string): JsonObject {
   return out;
 }
 
-/** Reads a canonical User doc as the complete state of a member (POST, PUT, result of a PATCH). */
+/**
+ * Reads a canonical User doc as the complete state of a member (POST, PUT,
+ * result of a PATCH). `active` stays undefined when absent or null: only a
+ * create may default it to true (RFC 7644 §3.5.2.2: a removed attribute is
+ * unassigned), so a PUT without it keeps the stored value.
+ */
 export function memberInputFromDoc(doc: Doc): MemberInput {
   const userName = str(doc.userName, 'userName');
   if (userName === null) throw new ScimProtocolError('invalidValue', 'userName is required');
@@ -260,7 +265,7 @@ export function memberInputFromDoc(doc: Doc): MemberInput {
   return {
     userName,
     externalId: str(doc.externalId, 'externalId'),
-    active: bool(doc.active, 'active') ?? true,
+    active: bool(doc.active, 'active'),
     displayName: str(doc.displayName, 'displayName'),
     nickName: str(doc.nickName, 'nickName'),
     profileUrl: str(doc.profileUrl, 'profileUrl'),
