@@ -12,6 +12,7 @@ import { TRUST_PROXY } from './http/client-ip.js';
 import { requestContext, requestTracker } from './http/request-context.js';
 import { startImportScheduler } from './scheduler/import-scheduler.js';
 import { startDeliveryWorker } from './scheduler/delivery-worker.js';
+import { startAccessJobs } from './scheduler/access-jobs.js';
 import { createHttpWebhookSender } from './integrations/webhooks/http-sender.js';
 import { createSmtpTransport } from './integrations/mail/smtp-transport.js';
 import { createGraphqlEdge } from './graphql/index.js';
@@ -68,6 +69,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
   if (config.import.scheduler && domain.imports.canRun) {
     const scheduler = startImportScheduler({ domain, connection: db.connection, intervalMinutes: config.import.intervalMinutes, logger });
     closers.push(() => scheduler.stop());
+  }
+  // Access feed: validity windows that pass produce their per-lock changes (ACCESS_JOBS=off disables).
+  if (config.access.jobs) {
+    const jobs = startAccessJobs({ domain, windowsIntervalSeconds: config.access.windowsIntervalSeconds, logger });
+    closers.push(() => jobs.stop());
   }
   // Webhooks and mail: the delivery worker on the job queue (DELIVERY_WORKER=off disables it in this process).
   if (config.events.deliveryWorker) {

@@ -46,6 +46,12 @@ export interface Config {
     /** From header of notification mail. */
     readonly from: string;
   };
+  readonly access: {
+    /** Whether this process runs the access feed's jobs: windows that pass, retention (ACCESS_JOBS=on|off). */
+    readonly jobs: boolean;
+    /** How often validity windows that passed produce their changes (ACCESS_WINDOWS_INTERVAL_SECONDS). */
+    readonly windowsIntervalSeconds: number;
+  };
   readonly import: {
     /** Whether this process runs scheduled imports (IMPORT_SCHEDULER=on|off). */
     readonly scheduler: boolean;
@@ -166,6 +172,10 @@ export function loadConfig(env: Env = process.env): Config {
       webhookAllowPrivateNetworks: onOff(env, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS', false),
     },
     mail: mailConfig(env, publicUrl),
+    access: {
+      jobs: onOff(env, 'ACCESS_JOBS', nodeEnv !== 'test'),
+      windowsIntervalSeconds: int(env, 'ACCESS_WINDOWS_INTERVAL_SECONDS', 15, 1, 3600),
+    },
     import: {
       scheduler: onOff(env, 'IMPORT_SCHEDULER', nodeEnv !== 'test'),
       intervalMinutes: int(env, 'IMPORT_INTERVAL_MINUTES', 15, 1, 24 * 60),
