@@ -47,11 +47,11 @@ export interface Config {
     readonly from: string;
   };
   readonly access: {
-    /** Whether this process runs the access feed's jobs: windows that pass, retention (ACCESS_JOBS=on|off). */
-    readonly jobs: boolean;
     /** How often validity windows that passed produce their changes (ACCESS_WINDOWS_INTERVAL_SECONDS). */
     readonly windowsIntervalSeconds: number;
   };
+  /** Whether this process runs the background-job scheduler (purges, statistics, metadata refresh) (SCHEDULER=on|off). */
+  readonly scheduler: boolean;
   readonly import: {
     /** Whether this process runs scheduled imports (IMPORT_SCHEDULER=on|off). */
     readonly scheduler: boolean;
@@ -173,9 +173,9 @@ export function loadConfig(env: Env = process.env): Config {
     },
     mail: mailConfig(env, publicUrl),
     access: {
-      jobs: onOff(env, 'ACCESS_JOBS', nodeEnv !== 'test'),
       windowsIntervalSeconds: int(env, 'ACCESS_WINDOWS_INTERVAL_SECONDS', 15, 1, 3600),
     },
+    scheduler: onOff(env, 'SCHEDULER', nodeEnv !== 'test'),
     import: {
       scheduler: onOff(env, 'IMPORT_SCHEDULER', nodeEnv !== 'test'),
       intervalMinutes: int(env, 'IMPORT_INTERVAL_MINUTES', 15, 1, 24 * 60),
