@@ -26,8 +26,12 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const secret = resolveMasterSecret(config.secret, config.dataDir, (m) => logger.warn(m));
   const database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, poolSize: config.database.poolSize });
-  const applied = await migrate(database.connection);
-  logger.info({ applied, database: config.database.url ? 'postgresql' : `embedded PGlite in ${config.dataDir}` }, 'database ready');
+  const applied = await migrate(database.connection, {
+    lock: !database.embedded,
+    onWait: () => logger.info('another process is migrating the database: waiting for it'),
+  });
+  // Milliseconds since the process started (performance.now()), for the operator restarting it.
+  logger.info({ applied, database: config.database.url ? 'postgresql' : `embedded PGlite in ${config.dataDir}`, atMs: Math.round(performance.now()) }, 'database ready');
 
   const domain = createDomain(
     database.db,
@@ -52,7 +56,7 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => server.listen(config.http.port, resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
-  logger.info({ port, publicUrl: config.http.publicUrl }, `Gatehouse listening on port ${port}`);
+  logger.info({ port, publicUrl: config.http.publicUrl, atMs: Math.round(performance.now()) }, `Gatehouse listening on port ${port}`);
 
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {

@@ -80,7 +80,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return fail(1, 'database_unavailable', e instanceof Error ? e.message : String(e));
   }
   try {
-    await migrate(database.connection);
+    await migrate(database.connection, { lock: !database.embedded });
     const domain = createDomain(database.db, secret, undefined, { entraDirectory: createEntraGraphClient(config.import) });
     const ctx: CliContext = {
       config,
