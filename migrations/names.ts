@@ -13,4 +13,5 @@ export const MIGRATION_NAMES: readonly string[] = [
   'Migration20261206100000_audit_stream',
   'Migration20261206110000_webhooks',
   'Migration20261206120000_mail',
+  'Migration20261206150000_lock_access_feed',
 ];
