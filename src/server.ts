@@ -2,15 +2,33 @@
 import 'reflect-metadata';
 import http from 'node:http';
 import { ConfigError, loadConfig } from './config.js';
-import { createApp } from './app.js';
-import { createDomain } from './domain/index.js';
-import { createLogger } from './http/logger.js';
-import { createEntraGraphClient } from './integrations/entra-graph/graph-client.js';
-import { migrate } from './infra/postgres/migrate.js';
-import { openDatabase } from './infra/postgres/database.js';
-import { resolveMasterSecret } from './infra/master-secret.js';
-import { DEFAULT_WEBHOOK_POLICY } from './domain/webhooks/webhook.service.js';
-import { VERSION } from './version.js';
+
+// Everything else is imported after tracing has started (when it is on): it
+// instruments modules as they load. Off, nothing of OpenTelemetry loads.
+async function modules() {
+  const [app, domain, logger, graph, migrate, database, masterSecret, webhooks, version] = await Promise.all([
+    import('./app.js'),
+    import('./domain/index.js'),
+    import('./http/logger.js'),
+    import('./integrations/entra-graph/graph-client.js'),
+    import('./infra/postgres/migrate.js'),
+    import('./infra/postgres/database.js'),
+    import('./infra/master-secret.js'),
+    import('./domain/webhooks/webhook.service.js'),
+    import('./version.js'),
+  ]);
+  return {
+    ...app,
+    ...domain,
+    ...logger,
+    ...graph,
+    ...migrate,
+    ...database,
+    ...masterSecret,
+    ...webhooks,
+    ...version,
+  };
+}
 
 async function main(): Promise<void> {
   let config;
@@ -23,7 +41,10 @@ async function main(): Promise<void> {
     }
     throw e;
   }
+  const tracing = config.telemetry.tracing ? await (await import('./telemetry/tracing.js')).startTracing() : undefined;
+  const { createApp, createDomain, createLogger, createEntraGraphClient, migrate, openDatabase, resolveMasterSecret, DEFAULT_WEBHOOK_POLICY, VERSION } = await modules();
   const logger = createLogger(config.logLevel);
+  if (tracing) logger.info('OpenTelemetry tracing on');
   const secret = resolveMasterSecret(config.secret, config.dataDir, (m) => logger.warn(m));
   const database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, poolSize: config.database.poolSize });
   const applied = await migrate(database.connection);
@@ -69,6 +90,7 @@ async function main(): Promise<void> {
     await app.close();
     logger.debug('background work stopped');
     await database.close();
+    await tracing?.shutdown();
     logger.info('stopped');
     process.exit(0);
   };
