@@ -3,31 +3,19 @@ import 'reflect-metadata';
 import http from 'node:http';
 import { ConfigError, loadConfig } from './config.js';
 
-// Everything else is imported after tracing has started (when it is on): it
-// instruments modules as they load. Off, nothing of OpenTelemetry loads.
-async function modules() {
-  const [app, domain, logger, graph, migrate, database, masterSecret, webhooks, version] = await Promise.all([
+// The rest of the server is imported only after tracing has started (when it
+// is on): the instrumentations patch modules as they load. Off, nothing of
+// OpenTelemetry is loaded.
+async function serverModules() {
+  const [app, compose, logger, migrate, database, masterSecret] = await Promise.all([
     import('./app.js'),
-    import('./domain/index.js'),
+    import('./compose.js'),
     import('./http/logger.js'),
-    import('./integrations/entra-graph/graph-client.js'),
     import('./infra/postgres/migrate.js'),
     import('./infra/postgres/database.js'),
     import('./infra/master-secret.js'),
-    import('./domain/webhooks/webhook.service.js'),
-    import('./version.js'),
   ]);
-  return {
-    ...app,
-    ...domain,
-    ...logger,
-    ...graph,
-    ...migrate,
-    ...database,
-    ...masterSecret,
-    ...webhooks,
-    ...version,
-  };
+  return { ...app, ...compose, ...logger, ...migrate, ...database, ...masterSecret };
 }
 
 async function main(): Promise<void> {
@@ -42,7 +30,7 @@ async function main(): Promise<void> {
     throw e;
   }
   const tracing = config.telemetry.tracing ? await (await import('./telemetry/tracing.js')).startTracing() : undefined;
-  const { createApp, createDomain, createLogger, createEntraGraphClient, migrate, openDatabase, resolveMasterSecret, DEFAULT_WEBHOOK_POLICY, VERSION } = await modules();
+  const { createApp, createDomainFromConfig, createLogger, migrate, openDatabase, resolveMasterSecret } = await serverModules();
   const logger = createLogger(config.logLevel);
   if (tracing) logger.info('OpenTelemetry tracing on');
   const secret = resolveMasterSecret(config.secret, config.dataDir, (m) => logger.warn(m));
@@ -50,21 +38,7 @@ async function main(): Promise<void> {
   const applied = await migrate(database.connection);
   logger.info({ applied, database: config.database.url ? 'postgresql' : `embedded PGlite in ${config.dataDir}` }, 'database ready');
 
-  const domain = createDomain(
-    database.db,
-    secret,
-    {
-      sessions: { idleMinutes: config.saml.sessionIdleMinutes, absoluteHours: config.saml.sessionAbsoluteHours },
-      authFailures: { maxFailures: config.authFailureLimit, windowSeconds: 60 },
-    },
-    {
-      entraDirectory: createEntraGraphClient(config.import),
-      // A delivery is held by its sender for twice the request deadline, plus a margin.
-      webhookPolicy: { ...DEFAULT_WEBHOOK_POLICY, claimSeconds: 2 * config.events.webhookTimeoutSeconds + 10 },
-      userAgent: `Gatehouse-Webhooks/${VERSION}`,
-      publicUrl: config.http.publicUrl,
-    },
-  );
+  const domain = createDomainFromConfig(database.db, secret, config);
   const app = await createApp({ config, db: database.db, domain, logger });
   const server = http.createServer(app.listener);
   server.keepAliveTimeout = 65_000;
