@@ -55,6 +55,8 @@ export interface Config {
      */
     readonly tracing: boolean;
   };
+  /** Whether this process runs the background-job scheduler (purges, statistics, metadata refresh) (SCHEDULER=on|off). */
+  readonly scheduler: boolean;
   readonly import: {
     /** Whether this process runs scheduled imports (IMPORT_SCHEDULER=on|off). */
     readonly scheduler: boolean;
@@ -187,6 +189,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     mail: mailConfig(env, publicUrl),
     telemetry: { tracing: tracingOn(env) },
+    scheduler: onOff(env, 'SCHEDULER', nodeEnv !== 'test'),
     import: {
       scheduler: onOff(env, 'IMPORT_SCHEDULER', nodeEnv !== 'test'),
       intervalMinutes: int(env, 'IMPORT_INTERVAL_MINUTES', 15, 1, 24 * 60),
