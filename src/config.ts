@@ -55,6 +55,10 @@ export interface Config {
      */
     readonly tracing: boolean;
   };
+  readonly access: {
+    /** How often validity windows that passed produce their changes (ACCESS_WINDOWS_INTERVAL_SECONDS). */
+    readonly windowsIntervalSeconds: number;
+  };
   /** Whether this process runs the background-job scheduler (purges, statistics, metadata refresh) (SCHEDULER=on|off). */
   readonly scheduler: boolean;
   readonly import: {
@@ -189,6 +193,9 @@ export function loadConfig(env: Env = process.env): Config {
     },
     mail: mailConfig(env, publicUrl),
     telemetry: { tracing: tracingOn(env) },
+    access: {
+      windowsIntervalSeconds: int(env, 'ACCESS_WINDOWS_INTERVAL_SECONDS', 15, 1, 3600),
+    },
     scheduler: onOff(env, 'SCHEDULER', nodeEnv !== 'test'),
     import: {
       scheduler: onOff(env, 'IMPORT_SCHEDULER', nodeEnv !== 'test'),
