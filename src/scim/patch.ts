@@ -60,9 +60,17 @@ function pathKey(p: PatchPath): string {
   return `${p.uri ? p.uri + ':' : ''}${p.attr}${p.sub ? '.' + p.sub : ''}`;
 }
 
-/** Applies the operations in order to a canonical User doc (mutated and returned). */
+/**
+ * Applies the operations in order to a canonical User doc (mutated and
+ * returned). `active` may be set but never unassigned: a remove or a null
+ * would otherwise read as "default true" and re-open the doors of a member
+ * Entra deprovisioned (issue 16), so it is refused, whichever form said it.
+ */
 export function applyUserPatch(doc: Doc, ops: readonly PatchOperation[]): Doc {
   for (const op of ops) applyUserOp(doc, op);
+  if (doc.active === null || doc.active === undefined) {
+    throw new ScimProtocolError('invalidValue', '"active" cannot be removed or set to null; replace it with true or false');
+  }
   return doc;
 }
 
