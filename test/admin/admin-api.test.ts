@@ -59,7 +59,7 @@ describe('bootstrap link', () => {
   it('refuses an expired link and a made-up one', async () => {
     const org = await buildOrg(s.t.domain);
     const link = await s.t.domain.admins.createBootstrapLink(org.id);
-    await s.t.domain.db.sql.run(`update admin_bootstrap_links set expires_at = now() - interval '1 second' where organization_id = ?`, [org.id]);
+    await s.t.domain.db.sql.run(`update admin_bootstrap_links set expires_at = now() - interval '1 second' where organization_id = $1`, [org.id]);
     const expired = await fetch(`${s.url}/admin/bootstrap?token=${encodeURIComponent(link.token)}`, { redirect: 'manual' });
     expect(expired.status).toBe(401);
     const madeUp = await fetch(`${s.url}/admin/bootstrap?token=gh_adm_nope`, { redirect: 'manual' });

@@ -154,7 +154,7 @@ describe('accessChanges', () => {
     const written: string[] = [];
     for (const t of txids) {
       const r = await sql.one<{ id: string }>(
-        `insert into access_changes (organization_id, kind, member_id, txid) values (?, 'member_deactivated', gen_random_uuid(), ?::xid8) returning id::text as id`,
+        `insert into access_changes (organization_id, kind, member_id, txid) values ($1, 'member_deactivated', gen_random_uuid(), $2::xid8) returning id::text as id`,
         [o.id, String(t)],
       );
       written.push(r.id);

@@ -31,7 +31,7 @@ export interface AccessChangeInput {
 export async function recordAccessChange(sql: Sql, organizationId: string, c: AccessChangeInput): Promise<void> {
   await sql.run(
     `insert into access_changes (organization_id, kind, member_id, group_id, share_id, place_id, lock_id, valid_from, valid_until)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
     [organizationId, c.kind, c.memberId ?? null, c.groupId ?? null, c.shareId ?? null, c.placeId ?? null, c.lockId ?? null, c.validFrom ?? null, c.validUntil ?? null],
   );
 }
@@ -108,7 +108,7 @@ export async function listAccessChanges(db: Db, actor: Actor, after: string | nu
     // transaction id crossed a power of ten, and paging skipped and repeated entries.
     `select c.id::text as id, c.txid::text as txid, c.at, c.kind, c.member_id, c.group_id, c.share_id, c.place_id, c.lock_id, c.valid_from, c.valid_until
      from access_changes c
-     where c.organization_id = ? and c.txid < pg_snapshot_xmin(pg_current_snapshot()) and (c.txid, c.id) > (?::xid8, ?::bigint)
+     where c.organization_id = $1 and c.txid < pg_snapshot_xmin(pg_current_snapshot()) and (c.txid, c.id) > ($2::xid8, $3::bigint)
      order by c.txid, c.id limit ${first + 1}`,
     [actor.organizationId, from.txid, from.id],
   );
