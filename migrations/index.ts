@@ -1,6 +1,7 @@
 // Every migration, in order. MikroORM loads this list instead of globbing the
 // folder, because its native import() of .ts files fails inside vitest workers.
 import type { MigrationObject } from '@mikro-orm/core';
+import { MIGRATION_NAMES } from './names.js';
 import { Migration20261123000000_initial } from './Migration20261123000000_initial.js';
 import { Migration20261123020000_saml } from './Migration20261123020000_saml.js';
 import { Migration20261123040000_entra_import } from './Migration20261123040000_entra_import.js';
@@ -24,3 +25,8 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261206120000_mail', class: Migration20261206120000_mail },
   { name: 'Migration20261206150000_lock_access_feed', class: Migration20261206150000_lock_access_feed },
 ];
+
+// migrations/names.ts must list the same names in the same order (it decides whether this list is loaded at all).
+if (migrationsList.map((m) => m.name).join() !== MIGRATION_NAMES.join()) {
+  throw new Error('migrations/names.ts and migrations/index.ts list different migrations: add the new one to both, in timestamp order');
+}

@@ -35,8 +35,12 @@ async function main(): Promise<void> {
   if (tracing) logger.info('OpenTelemetry tracing on');
   const secret = resolveMasterSecret(config.secret, config.dataDir, (m) => logger.warn(m));
   const database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, poolSize: config.database.poolSize });
-  const applied = await migrate(database.connection);
-  logger.info({ applied, database: config.database.url ? 'postgresql' : `embedded PGlite in ${config.dataDir}` }, 'database ready');
+  const applied = await migrate(database.connection, {
+    lock: !database.embedded,
+    onWait: () => logger.info('another process is migrating the database: waiting for it'),
+  });
+  // Milliseconds since the process started (performance.now()), for the operator restarting it.
+  logger.info({ applied, database: config.database.url ? 'postgresql' : `embedded PGlite in ${config.dataDir}`, atMs: Math.round(performance.now()) }, 'database ready');
 
   const domain = createDomainFromConfig(database.db, secret, config);
   const app = await createApp({ config, db: database.db, domain, logger });
@@ -47,7 +51,7 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => server.listen(config.http.port, resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
-  logger.info({ port, publicUrl: config.http.publicUrl }, `Gatehouse listening on port ${port}`);
+  logger.info({ port, publicUrl: config.http.publicUrl, atMs: Math.round(performance.now()) }, `Gatehouse listening on port ${port}`);
 
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
