@@ -76,14 +76,14 @@ export class AdminService {
     return this.db.transaction(async (tx) => {
       // Insert-or-find in one statement: never check-then-insert.
       const created = await tx.maybeOne<{ id: string; user_name: string }>(
-        `insert into members (organization_id, id, user_name, display_name, source) values ($1, $2, $3, $4, 'admin')
+        `insert into members (organization_id, id, user_name, display_name, source) values (?, ?, ?, ?, 'admin')
          on conflict (organization_id, lower(user_name)) do nothing returning id, user_name`,
         [organizationId, crypto.randomUUID(), userName, userName === BOOTSTRAP_USER_NAME ? 'Bootstrap admin' : null],
       );
       const member =
         created ??
         (await tx.maybeOne<{ id: string; user_name: string; active: boolean }>(
-          `select id, user_name, active from members where organization_id = $1 and lower(user_name) = lower($2)`,
+          `select id, user_name, active from members where organization_id = ? and lower(user_name) = lower(?)`,
           [organizationId, userName],
         ));
       if (!member) throw new NotFound('member', userName);
@@ -92,11 +92,11 @@ export class AdminService {
         await writeAudit(tx, actor, { action: 'member.create', resourceType: 'member', resourceId: created.id, resourceLabel: created.user_name, detail: { reason: 'admin bootstrap' } });
       }
       await tx.run(
-        `insert into organization_admins (organization_id, member_id, granted_by) values ($1, $2, 'cli') on conflict do nothing`,
+        `insert into organization_admins (organization_id, member_id, granted_by) values (?, ?, 'cli') on conflict do nothing`,
         [organizationId, member.id],
       );
       const row = await tx.one<{ expires_at: string }>(
-        `insert into admin_bootstrap_links (organization_id, token_hash, member_id, expires_at) values ($1, $2, $3, now() + make_interval(mins => $4))
+        `insert into admin_bootstrap_links (organization_id, token_hash, member_id, expires_at) values (?, ?, ?, now() + make_interval(mins => ?))
          returning expires_at`,
         [organizationId, secret.hash, member.id, minutes],
       );
@@ -133,14 +133,15 @@ export class AdminService {
   }
 
   private async redeem(token: string): Promise<StartedSession & { organizationId: string; memberId: string }> {
-    const refused = () => new Unauthenticated('invalid_bootstrap_link', 'This admin link is unknown, expired or already used: print a new one with `admin link`');
+    const refused = () =>
+      new Unauthenticated('invalid_bootstrap_link', 'This admin link is unknown, expired or already used. Each link works once, for 15 minutes: ask whoever sent it for a new one.');
     if (!token.startsWith(LINK_PREFIX) || token.length > 200) throw refused();
     // One transaction: the link is used up only if the session and its audit event exist.
     return this.db.transaction(async (tx) => {
       const row = await tx.maybeOne<{ organization_id: string; member_id: string; user_name: string }>(
         `update admin_bootstrap_links l set used_at = now()
          from members m
-         where l.token_hash = $1 and l.used_at is null and l.expires_at > now()
+         where l.token_hash = ? and l.used_at is null and l.expires_at > now()
            and m.organization_id = l.organization_id and m.id = l.member_id and m.active
          returning l.organization_id, l.member_id, m.user_name`,
         [hashSecret(token)],
@@ -158,6 +159,34 @@ export class AdminService {
 
 
   /**
+   * The organisation an admin signs in to, from what the admin knows: an email
+   * address or its domain (alice@acme.example, acme.example), or the
+   * organisation's own domain slug. Matched against the organisation slugs and
+   * the userNames of active admins; NotFound unless exactly one matches.
+   */
+  async findOrganizationForSignIn(text: string): Promise<{ domain: string; name: string }> {
+    const t = (typeof text === 'string' ? text : '').trim().toLowerCase().slice(0, 320);
+    if (!t || /\s/.test(t)) throw new NotFound('organization', t);
+    const at = t.lastIndexOf('@');
+    const emailDomain = at >= 0 ? t.slice(at + 1) : t;
+    const rows = await this.db.sql.all<{ domain: string; name: string; exact: boolean }>(
+      `select distinct o.domain, o.name, (lower(m.user_name) = ?) as exact
+       from organization_admins a
+       join members m on m.organization_id = a.organization_id and m.id = a.member_id
+       join organizations o on o.organization_id = a.organization_id
+       where m.active and (lower(m.user_name) = ? or (? <> '' and lower(m.user_name) like '%@' || ?))
+       union
+       select o.domain, o.name, true as exact from organizations o where o.domain = ?`,
+      [t, t, emailDomain, emailDomain.replace(/[\\%_]/g, ''), at >= 0 ? '' : t],
+    );
+    const exact = [...new Map(rows.filter((r) => r.exact).map((r) => [r.domain, r])).values()];
+    const all = [...new Map(rows.map((r) => [r.domain, r])).values()];
+    const pick = exact.length === 1 ? exact[0] : all.length === 1 ? all[0] : undefined;
+    if (!pick) throw new NotFound('organization', t);
+    return { domain: pick.domain, name: pick.name };
+  }
+
+  /**
    * Resolves a session cookie to an admin actor: the session must be valid
    * (SessionService) and its member an admin of its organisation.
    */
@@ -168,7 +197,7 @@ export class AdminService {
 
   /** The admin actor for a signed-in member, or Forbidden when the member is no admin. */
   async upgrade(member: Actor & { kind: 'member' }): Promise<AdminActor> {
-    const row = await this.db.sql.maybeOne(`select 1 as ok from organization_admins where organization_id = $1 and member_id = $2`, [
+    const row = await this.db.sql.maybeOne(`select 1 as ok from organization_admins where organization_id = ? and member_id = ?`, [
       member.organizationId,
       member.id,
     ]);
@@ -201,7 +230,7 @@ export class AdminService {
     }>(
       `select a.member_id, m.user_name, m.display_name, m.active, a.granted_by, a.created_at
        from organization_admins a join members m on m.organization_id = a.organization_id and m.id = a.member_id
-       where a.organization_id = $1 order by lower(m.user_name)`,
+       where a.organization_id = ? order by lower(m.user_name)`,
       [actor.organizationId],
     );
     return rows.map((r) => ({
@@ -219,13 +248,20 @@ export class AdminService {
     if (!isUuid(memberId)) throw new NotFound('member', memberId);
     try {
       await this.db.transaction(async (tx) => {
-        const n = await tx.run(`insert into organization_admins (organization_id, member_id, granted_by) values ($1, $2, $3) on conflict do nothing`, [
+        const member = await tx.maybeOne<{ user_name: string; active: boolean }>(
+          `select user_name, active from members where organization_id = ? and id = ? for share`,
+          [actor.organizationId, memberId],
+        );
+        if (!member) throw new NotFound('member', memberId);
+        // A deactivated member could not sign in anyway; granting it would only surprise later.
+        if (!member.active) throw new Invalid('member_inactive', `${member.user_name} is deactivated: activate the member before making it an admin`, 'memberId');
+        const n = await tx.run(`insert into organization_admins (organization_id, member_id, granted_by) values (?, ?, ?) on conflict do nothing`, [
           actor.organizationId,
           memberId,
           actor.label,
         ]);
         if (n > 0) {
-          await writeAudit(tx, actor, { action: 'admin.grant', resourceType: 'member', resourceId: memberId });
+          await writeAudit(tx, actor, { action: 'admin.grant', resourceType: 'member', resourceId: memberId, resourceLabel: member.user_name });
           // Told by mail, in the same transaction (the outbox).
           await this.mail?.enqueueForMembers(tx, actor.organizationId, 'admin_granted', [memberId], { grantedBy: actor.label });
         }
@@ -245,9 +281,13 @@ export class AdminService {
       throw new Invalid('cannot_revoke_self', 'You cannot remove your own admin role; ask another admin', 'memberId');
     }
     await this.db.transaction(async (tx) => {
-      const n = await tx.run(`delete from organization_admins where organization_id = $1 and member_id = $2`, [actor.organizationId, memberId]);
-      if (n === 0) throw new NotFound('organization_admin', memberId);
-      await writeAudit(tx, actor, { action: 'admin.revoke', resourceType: 'member', resourceId: memberId });
+      const row = await tx.maybeOne<{ user_name: string | null }>(
+        `with d as (delete from organization_admins where organization_id = $1 and member_id = $2 returning organization_id, member_id)
+         select m.user_name from d left join members m on m.organization_id = d.organization_id and m.id = d.member_id`,
+        [actor.organizationId, memberId],
+      );
+      if (!row) throw new NotFound('organization_admin', memberId);
+      await writeAudit(tx, actor, { action: 'admin.revoke', resourceType: 'member', resourceId: memberId, resourceLabel: row.user_name });
     });
   }
 
@@ -258,7 +298,7 @@ export class AdminService {
     const rows = await this.db.sql.all<{ id: string; display_name: string; external_id: string | null; source: string; members: number }>(
       `select g.id, g.display_name, g.external_id, g.source,
          (select count(*)::int from group_members gm where gm.organization_id = g.organization_id and gm.group_id = g.id) as members
-       from groups g where g.organization_id = $1 order by lower(g.display_name) limit ${first}`,
+       from groups g where g.organization_id = ? order by lower(g.display_name) limit ${first}`,
       [actor.organizationId],
     );
     return rows.map((r) => ({ id: r.id, displayName: r.display_name, externalId: r.external_id, source: r.source, memberCount: r.members }));
@@ -270,7 +310,7 @@ export class AdminService {
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return new Set();
     const rows = await this.db.sql.all<{ member_id: string }>(
-      `select member_id from organization_admins where organization_id = $1 and member_id = any($2::uuid[])`,
+      `select member_id from organization_admins where organization_id = ? and member_id = any(?::uuid[])`,
       [actor.organizationId, valid],
     );
     return new Set(rows.map((r) => r.member_id));
