@@ -53,7 +53,7 @@ describe('bootstrap link', () => {
         expect(page).toContain('Sign in to the admin console');
       }
     }
-    const used = await s.t.domain.db.sql.one<{ used_at: string | null }>(`select used_at from admin_bootstrap_links where organization_id = ?`, [org.id]);
+    const used = await s.t.domain.db.sql.one<{ used_at: string | null }>(`select used_at from admin_bootstrap_links where organization_id = $1`, [org.id]);
     expect(used.used_at).toBeNull();
     // A post from another site is refused and spends nothing.
     expect((await redeem(link.token, { origin: 'https://evil.example' })).status).toBe(403);
