@@ -10,6 +10,7 @@ import { Migration20261201000000_credential_notify } from './Migration2026120100
 import { Migration20261206100000_audit_stream } from './Migration20261206100000_audit_stream.js';
 import { Migration20261206110000_webhooks } from './Migration20261206110000_webhooks.js';
 import { Migration20261206120000_mail } from './Migration20261206120000_mail.js';
+import { Migration20261206150000_member_ownership } from './Migration20261206150000_member_ownership.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123000000_initial', class: Migration20261123000000_initial },
@@ -21,4 +22,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261206100000_audit_stream', class: Migration20261206100000_audit_stream },
   { name: 'Migration20261206110000_webhooks', class: Migration20261206110000_webhooks },
   { name: 'Migration20261206120000_mail', class: Migration20261206120000_mail },
+  { name: 'Migration20261206150000_member_ownership', class: Migration20261206150000_member_ownership },
 ];
