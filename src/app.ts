@@ -2,7 +2,6 @@
 import type { RequestListener } from 'node:http';
 import express from 'express';
 import type { PostgresDb } from './infra/postgres/client.js';
-import { keepStatistics } from './infra/postgres/statistics.js';
 import type { Config } from './config.js';
 import type { Domain } from './domain/index.js';
 import type { Logger } from './http/logger.js';
@@ -12,6 +11,8 @@ import { TRUST_PROXY } from './http/client-ip.js';
 import { requestContext, requestTracker } from './http/request-context.js';
 import { startImportScheduler } from './scheduler/import-scheduler.js';
 import { startDeliveryWorker } from './scheduler/delivery-worker.js';
+import { createScheduler, type Scheduler } from './scheduler/scheduler.js';
+import { backgroundJobs } from './scheduler/jobs.js';
 import { createHttpWebhookSender } from './integrations/webhooks/http-sender.js';
 import { createSmtpTransport } from './integrations/mail/smtp-transport.js';
 import { createGraphqlEdge } from './graphql/index.js';
@@ -30,6 +31,8 @@ export interface AppDeps {
 export interface App {
   /** What the HTTP server runs: SCIM requests go to the SCIM edge (bare node:http), the rest to the Express app. */
   readonly listener: RequestListener;
+  /** The background-job scheduler of this process (null with SCHEDULER=off). */
+  readonly scheduler: Scheduler | null;
   /** Stops background work started by the edges (schedulers). */
   close(): Promise<void>;
 }
@@ -60,32 +63,37 @@ export async function createApp(deps: AppDeps): Promise<App> {
   });
 
   const closers: (() => Promise<void>)[] = [];
-  // Fresh planner statistics while Entra's first cycle fills the directory (see infra/postgres/statistics.ts).
-  const statistics = keepStatistics(db);
-  closers.push(async () => statistics.close());
-  // The other edges. Each gets the domain and the config, and parses its own bodies.
-  // Entra group import: scheduled runs through a PostgreSQL job queue (IMPORT_SCHEDULER=off disables).
+  // The one scheduler of background jobs (src/scheduler/jobs.ts: statistics, SAML metadata refresh,
+  // purges); each run happens in one process. It lends its job queue to imports and deliveries.
+  const scheduler = config.scheduler ? createScheduler({ connection: db.connection, logger }) : null;
+  if (scheduler) for (const job of backgroundJobs({ domain, db, logger })) scheduler.register(job);
+  const shared = scheduler ? { boss: scheduler.boss, ready: scheduler.ready } : undefined;
+  // Entra group import: scheduled runs through the job queue (IMPORT_SCHEDULER=off disables).
   if (config.import.scheduler && domain.imports.canRun) {
-    const scheduler = startImportScheduler({ domain, connection: db.connection, intervalMinutes: config.import.intervalMinutes, logger });
-    closers.push(() => scheduler.stop());
+    const imports = startImportScheduler({ domain, connection: db.connection, intervalMinutes: config.import.intervalMinutes, logger, shared });
+    closers.push(() => imports.stop());
   }
   // Webhooks and mail: the delivery worker on the job queue (DELIVERY_WORKER=off disables it in this process).
   if (config.events.deliveryWorker) {
     const webhookSender = createHttpWebhookSender({ timeoutMs: config.events.webhookTimeoutSeconds * 1000, allowPrivateNetworks: config.events.webhookAllowPrivateNetworks });
     const mailTransport = config.mail.smtpUrl ? createSmtpTransport({ url: config.mail.smtpUrl, from: config.mail.from }) : null;
-    const worker = startDeliveryWorker({ domain, connection: db.connection, logger, webhookSender, mailTransport });
+    const worker = startDeliveryWorker({ domain, connection: db.connection, logger, webhookSender, mailTransport, shared });
     closers.push(async () => {
       await worker.stop();
       webhookSender.close();
       mailTransport?.close();
     });
   }
+  if (scheduler) {
+    void scheduler.start().catch(() => undefined);
+    // Last: the workers above stop first, then the queue they share.
+    closers.push(() => scheduler.stop());
+  }
   const graphql = await createGraphqlEdge({ config, domain, logger });
   app.use('/graphql', graphql.router);
-  closers.push(() => graphql.close());
+  closers.unshift(() => graphql.close());
   const saml = samlRoutes({ config, domain, logger });
   app.use(saml.router);
-  closers.push(() => saml.close());
 
   // Admin console (/admin, /admin/api): its front end is bundled here, once.
   app.use(await adminConsole({ config, domain }));
@@ -102,6 +110,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
 
   return {
     listener: (req, res) => (isScimUrl(req.url ?? '') ? scim(req, res) : app(req, res)),
+    scheduler,
     async close() {
       for (const c of closers) await c();
     },

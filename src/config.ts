@@ -46,6 +46,8 @@ export interface Config {
     /** From header of notification mail. */
     readonly from: string;
   };
+  /** Whether this process runs the background-job scheduler (purges, statistics, metadata refresh) (SCHEDULER=on|off). */
+  readonly scheduler: boolean;
   readonly import: {
     /** Whether this process runs scheduled imports (IMPORT_SCHEDULER=on|off). */
     readonly scheduler: boolean;
@@ -166,6 +168,7 @@ export function loadConfig(env: Env = process.env): Config {
       webhookAllowPrivateNetworks: onOff(env, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS', false),
     },
     mail: mailConfig(env, publicUrl),
+    scheduler: onOff(env, 'SCHEDULER', nodeEnv !== 'test'),
     import: {
       scheduler: onOff(env, 'IMPORT_SCHEDULER', nodeEnv !== 'test'),
       intervalMinutes: int(env, 'IMPORT_INTERVAL_MINUTES', 15, 1, 24 * 60),

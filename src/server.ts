@@ -3,14 +3,11 @@ import 'reflect-metadata';
 import http from 'node:http';
 import { ConfigError, loadConfig } from './config.js';
 import { createApp } from './app.js';
-import { createDomain } from './domain/index.js';
+import { createDomainFromConfig } from './compose.js';
 import { createLogger } from './http/logger.js';
-import { createEntraGraphClient } from './integrations/entra-graph/graph-client.js';
 import { migrate } from './infra/postgres/migrate.js';
 import { openDatabase } from './infra/postgres/database.js';
 import { resolveMasterSecret } from './infra/master-secret.js';
-import { DEFAULT_WEBHOOK_POLICY } from './domain/webhooks/webhook.service.js';
-import { VERSION } from './version.js';
 
 async function main(): Promise<void> {
   let config;
@@ -29,21 +26,7 @@ async function main(): Promise<void> {
   const applied = await migrate(database.connection);
   logger.info({ applied, database: config.database.url ? 'postgresql' : `embedded PGlite in ${config.dataDir}` }, 'database ready');
 
-  const domain = createDomain(
-    database.db,
-    secret,
-    {
-      sessions: { idleMinutes: config.saml.sessionIdleMinutes, absoluteHours: config.saml.sessionAbsoluteHours },
-      authFailures: { maxFailures: config.authFailureLimit, windowSeconds: 60 },
-    },
-    {
-      entraDirectory: createEntraGraphClient(config.import),
-      // A delivery is held by its sender for twice the request deadline, plus a margin.
-      webhookPolicy: { ...DEFAULT_WEBHOOK_POLICY, claimSeconds: 2 * config.events.webhookTimeoutSeconds + 10 },
-      userAgent: `Gatehouse-Webhooks/${VERSION}`,
-      publicUrl: config.http.publicUrl,
-    },
-  );
+  const domain = createDomainFromConfig(database.db, secret, config);
   const app = await createApp({ config, db: database.db, domain, logger });
   const server = http.createServer(app.listener);
   server.keepAliveTimeout = 65_000;

@@ -2,7 +2,8 @@
 // run every command in-process; src/cli/main.ts is the process entry point.
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.js';
-import { createDomain, DomainError, systemActor } from '../domain/index.js';
+import { DomainError, systemActor } from '../domain/index.js';
+import { createDomainFromConfig } from '../compose.js';
 import { migrate } from '../infra/postgres/migrate.js';
 import { openDatabase } from '../infra/postgres/database.js';
 import { resolveMasterSecret } from '../infra/master-secret.js';
@@ -17,7 +18,6 @@ import { adminCommands } from './admin.js';
 import { auditCommands } from './audit.js';
 import { webhookCommands } from './webhook.js';
 import { mailCommands } from './mail.js';
-import { createEntraGraphClient } from '../integrations/entra-graph/graph-client.js';
 
 export const commands: Command[] = [...orgCommands, ...scimCommands, ...apiKeyCommands, ...directoryCommands, ...samlCommands, ...importCommands, ...adminCommands, ...auditCommands, ...webhookCommands, ...mailCommands];
 
@@ -81,7 +81,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
   try {
     await migrate(database.connection);
-    const domain = createDomain(database.db, secret, undefined, { entraDirectory: createEntraGraphClient(config.import) });
+    // The same policies as the server (SESSION_*, AUTH_FAILURE_LIMIT) and the same ports.
+    const domain = createDomainFromConfig(database.db, secret, config);
     const ctx: CliContext = {
       config,
       domain,

@@ -24,6 +24,8 @@ import { DEFAULT_MAIL_POLICY, MailService, type MailPolicy } from './mail/mail.s
 export interface Domain {
   readonly db: Db;
   readonly cipher: Cipher;
+  /** The policies it was built with (session timeouts, failed-authentication limit). */
+  readonly policies: DomainPolicies;
   readonly organizations: OrganizationService;
   readonly apiKeys: ApiKeyService;
   readonly audit: AuditService;
@@ -84,6 +86,7 @@ export function createDomain(
   return {
     db,
     cipher,
+    policies,
     organizations: new OrganizationService(db, rateLimits),
     apiKeys: new ApiKeyService(db, rateLimits),
     audit,

@@ -18,10 +18,8 @@ export interface SamlEdgeDeps {
   readonly logger: Logger;
 }
 
-/** How often each process looks for metadata due for its daily refresh. */
-const REFRESH_CHECK_MS = 15 * 60_000;
-
-export function samlRoutes(deps: SamlEdgeDeps): { router: express.Router; close(): Promise<void> } {
+/** The SAML routes. Their background work (the daily metadata refresh, purges) is the scheduler's (src/scheduler/jobs.ts). */
+export function samlRoutes(deps: SamlEdgeDeps): { router: express.Router } {
   const { config, domain, logger } = deps;
   const router = express.Router();
   const parseForm = express.urlencoded({ extended: false, limit: ACS_BODY_LIMIT_BYTES, parameterLimit: 10 });
@@ -110,21 +108,6 @@ export function samlRoutes(deps: SamlEdgeDeps): { router: express.Router; close(
     }
   });
 
-  // The daily metadata refresh; each due organisation is claimed by one process only.
-  const tick = async (): Promise<void> => {
-    try {
-      for (const r of await domain.saml.refreshDue()) {
-        if (r.error) logger.warn({ organizationId: r.organizationId, error: r.error }, 'SAML metadata refresh failed');
-        else logger.info({ organizationId: r.organizationId }, 'SAML metadata refreshed');
-      }
-      await domain.saml.purgeExpired();
-    } catch (err) {
-      logger.warn({ err }, 'SAML metadata refresh round failed');
-    }
-  };
-  const timer = setInterval(() => void tick(), REFRESH_CHECK_MS);
-  timer.unref();
-
   /** A JSON route's failure: a domain error by the shared mapping, anything else a logged 500. */
   function jsonFail(res: Response, e: unknown): void {
     if (e instanceof DomainError) return sendDomainErrorJson(res, e);
@@ -140,12 +123,7 @@ export function samlRoutes(deps: SamlEdgeDeps): { router: express.Router; close(
     sendPage(res, 500, 'Sign-in failed', 'Something went wrong on our side; try again shortly.');
   }
 
-  return {
-    router,
-    async close() {
-      clearInterval(timer);
-    },
-  };
+  return { router };
 }
 
 class LoginRequired extends Error {}

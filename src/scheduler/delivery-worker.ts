@@ -11,7 +11,7 @@ import type { ConnectionSettings } from '../infra/postgres/client.js';
 import type { Domain } from '../domain/index.js';
 import type { WebhookSender } from '../domain/webhooks/webhook.model.js';
 import type { MailTransport } from '../domain/mail/mail.model.js';
-import { pgBossConnection, type SchedulerLogger } from './import-scheduler.js';
+import { pgBossConnection, type SchedulerLogger, type SharedQueue } from './import-scheduler.js';
 
 export const DELIVERY_QUEUE = 'gatehouse-deliveries';
 
@@ -27,6 +27,8 @@ export interface DeliveryWorkerOptions {
   readonly tickMs?: number;
   /** Longest a pass keeps sending before it lets the next one start (default 20 s). */
   readonly budgetMs?: number;
+  /** The process's scheduler's job queue; absent: a pg-boss of its own. */
+  readonly shared?: SharedQueue;
 }
 
 export interface PassResult {
@@ -71,15 +73,17 @@ async function ensureQueue(boss: PgBoss): Promise<void> {
 export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker {
   const { domain, logger, webhookSender, mailTransport } = opts;
   const budgetMs = opts.budgetMs ?? 20_000;
-  const boss = new PgBoss({
-    ...pgBossConnection(opts.connection),
-    application_name: 'gatehouse-deliveries',
-    max: 2,
-    schedule: false,
-    supervise: true,
-    migrate: true,
-  });
-  boss.on('error', (err: unknown) => logger.error({ err }, 'delivery worker: job queue error'));
+  const boss =
+    opts.shared?.boss ??
+    new PgBoss({
+      ...pgBossConnection(opts.connection),
+      application_name: 'gatehouse-deliveries',
+      max: 2,
+      schedule: false,
+      supervise: true,
+      migrate: true,
+    });
+  if (!opts.shared) boss.on('error', (err: unknown) => logger.error({ err }, 'delivery worker: job queue error'));
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
 
@@ -90,7 +94,8 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
   };
 
   const ready = (async () => {
-    await boss.start();
+    if (opts.shared) await opts.shared.ready;
+    else await boss.start();
     await ensureQueue(boss);
     await boss.work(DELIVERY_QUEUE, { pollingIntervalSeconds: 0.5, batchSize: 1 }, async () => {
       await runOnce();
@@ -115,7 +120,8 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
       if (timer) clearInterval(timer);
       await ready.catch(() => undefined);
       try {
-        await boss.stop({ graceful: true, wait: true, timeout: 30_000 });
+        if (opts.shared) await boss.offWork(DELIVERY_QUEUE);
+        else await boss.stop({ graceful: true, wait: true, timeout: 30_000 });
       } catch (err) {
         logger.warn({ err }, 'delivery worker: stop failed');
       }

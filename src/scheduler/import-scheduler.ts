@@ -31,6 +31,14 @@ export interface ImportSchedulerOptions {
   readonly tickSeconds?: number;
   /** How often its worker polls the queue (default 2 s). */
   readonly pollingSeconds?: number;
+  /** The process's scheduler's job queue (src/scheduler/scheduler.ts); absent: a pg-boss of its own. */
+  readonly shared?: SharedQueue;
+}
+
+/** A pg-boss instance owned by someone else (the scheduler), and when it is started. */
+export interface SharedQueue {
+  readonly boss: PgBoss;
+  readonly ready: Promise<void>;
 }
 
 export interface ImportScheduler {
@@ -66,15 +74,17 @@ async function ensureQueue(boss: PgBoss): Promise<void> {
 
 export function startImportScheduler(opts: ImportSchedulerOptions): ImportScheduler {
   const { domain, logger, intervalMinutes } = opts;
-  const boss = new PgBoss({
-    ...pgBossConnection(opts.connection),
-    application_name: 'gatehouse-import',
-    max: 2,
-    schedule: false, // no cron: each process ticks (below)
-    supervise: true,
-    migrate: true,
-  });
-  boss.on('error', (err: unknown) => logger.error({ err }, 'import scheduler: job queue error'));
+  const boss =
+    opts.shared?.boss ??
+    new PgBoss({
+      ...pgBossConnection(opts.connection),
+      application_name: 'gatehouse-import',
+      max: 2,
+      schedule: false, // no cron: each process ticks (below)
+      supervise: true,
+      migrate: true,
+    });
+  if (!opts.shared) boss.on('error', (err: unknown) => logger.error({ err }, 'import scheduler: job queue error'));
 
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -90,7 +100,8 @@ export function startImportScheduler(opts: ImportSchedulerOptions): ImportSchedu
   };
 
   const ready = (async () => {
-    await boss.start();
+    if (opts.shared) await opts.shared.ready;
+    else await boss.start();
     await ensureQueue(boss);
     await boss.work<{ organizationId: string; id: string }>(IMPORT_QUEUE, { pollingIntervalSeconds: opts.pollingSeconds ?? 2, batchSize: 1 }, async (jobs) => {
       for (const job of jobs) {
@@ -118,7 +129,9 @@ export function startImportScheduler(opts: ImportSchedulerOptions): ImportSchedu
       if (timer) clearInterval(timer);
       await ready.catch(() => undefined);
       try {
-        await boss.stop({ graceful: true, wait: true, timeout: 30_000 });
+        // A shared queue is stopped by its owner (after this worker's jobs finish).
+        if (opts.shared) await boss.offWork(IMPORT_QUEUE);
+        else await boss.stop({ graceful: true, wait: true, timeout: 30_000 });
       } catch (err) {
         logger.warn({ err }, 'import scheduler: stop failed');
       }

@@ -76,7 +76,7 @@ export function listResponse(resources: Doc[], totalResults: number, startIndex:
 // ---- attributes / excludedAttributes (RFC 7644 §3.4.2.5) -------------------
 
 /** One requested attribute: a top-level key (or extension URN) and an optional sub-attribute. */
-interface Projection {
+export interface Projection {
   readonly top: string;
   readonly sub?: string;
 }

@@ -10,7 +10,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
 import { DomainError, type Actor, type Domain } from '../domain/index.js';
-import { memberDataFrom } from '../domain/member/member.model.js';
+import { memberDataFrom, type Member } from '../domain/member/member.model.js';
 import type { Group } from '../domain/group/group.model.js';
 import type { ResourceQuery } from '../domain/query/filter-ast.js';
 import { clientIp } from '../http/client-ip.js';
@@ -19,11 +19,12 @@ import { BodyError, discardBody, readJsonBody } from './body.js';
 import { fromDomainError, scimError, scimErrorOf, ScimProtocolError, type ScimErrorResponse } from './errors.js';
 import { parseAttrPath, parseFilter } from './filter.js';
 import { applyUserPatch, groupChangeFromPatch, parsePatchBody, type PatchOperation } from './patch.js';
-import { etag, listResponse, parseAttributeList, project, toScimGroup, toScimMemberRef, toScimUser, userDoc, wantsAttribute } from './presenters.js';
+import { etag, listResponse, parseAttributeList, project, type Projection, toScimGroup, toScimMemberRef, toScimUser, userDoc, wantsAttribute } from './presenters.js';
 import {
   DEFAULT_COUNT,
   LIST_RESPONSE_URN,
   MAX_RESULTS,
+  SEARCH_REQUEST_URN,
   groupInputFromBody,
   isObject,
   memberInputFromBody,
@@ -83,7 +84,7 @@ interface Route {
   readonly resource?: Resource;
   readonly methods: Readonly<Record<string, Method>>;
   /** Discovery documents: no token needed. */
-  readonly open?: (call: Call) => void;
+  readonly open?: (call: Call) => Promise<void>;
 }
 
 export function scimEdge(deps: { domain: Domain; config: Config; track: Track }): RequestListener {
@@ -201,16 +202,7 @@ export function scimEdge(deps: { domain: Domain; config: Config; track: Track })
     label: `${SCIM_BASE_PATH}/Users`,
     resource: 'user',
     methods: {
-      GET: {
-        action: 'scim.user.list',
-        async fn(call, actor) {
-          const q = listQuery(call);
-          const { attributes, excluded } = projection(call);
-          const page = await domain.members.search(actor, q);
-          const resources = page.members.map((m) => project(toScimUser(m, base), attributes, excluded));
-          send(call.res, 200, listResponse(resources, page.totalResults, q.startIndex));
-        },
-      },
+      GET: { action: 'scim.user.list', fn: (call, actor) => listUsers(call, actor, urlParams(call)) },
       POST: {
         action: 'scim.user.create',
         async fn(call, actor) {
@@ -228,9 +220,10 @@ export function scimEdge(deps: { domain: Domain; config: Config; track: Track })
       GET: {
         action: 'scim.user.get',
         async fn(call, actor) {
-          const { attributes, excluded } = projection(call);
+          const { attributes, excluded } = projection(urlParams(call));
           const m = await domain.members.get(actor, call.id!);
-          send(call.res, 200, project(toScimUser(m, base), attributes, excluded), { ETag: etag(m.version) });
+          const [doc] = await usersWithGroups(actor, [m], attributes);
+          send(call.res, 200, project(doc!, attributes, excluded), { ETag: etag(m.version) });
         },
       },
       PUT: {
@@ -253,8 +246,9 @@ export function scimEdge(deps: { domain: Domain; config: Config; track: Track })
             action: 'scim.user.patch',
             detail: { operations: summariseOps(ops) },
           });
-          const { attributes, excluded } = projection(call);
-          send(call.res, 200, project(toScimUser(m, base), attributes, excluded), { ETag: etag(m.version) });
+          const { attributes, excluded } = projection(urlParams(call));
+          const [doc] = await usersWithGroups(actor, [m], attributes);
+          send(call.res, 200, project(doc!, attributes, excluded), { ETag: etag(m.version) });
         },
       },
       DELETE: {
@@ -270,32 +264,7 @@ export function scimEdge(deps: { domain: Domain; config: Config; track: Track })
     label: `${SCIM_BASE_PATH}/Groups`,
     resource: 'group',
     methods: {
-      GET: {
-        action: 'scim.group.list',
-        async fn(call, actor) {
-          const q = listQuery(call);
-          const { attributes, excluded } = projection(call);
-          const page = await domain.groups.search(actor, q);
-          const withMembers = wantsAttribute('members', attributes, excluded);
-          const { res } = call;
-          if (!withMembers || page.groups.length === 0) {
-            const resources = page.groups.map((g) => project(toScimGroup(g, base), attributes, excluded));
-            send(res, 200, listResponse(resources, page.totalResults, q.startIndex));
-            return;
-          }
-          // Members are streamed group by group, page by page: never the whole membership in memory.
-          res.writeHead(200, { 'Content-Type': CONTENT_TYPE });
-          await write(
-            res,
-            `{"schemas":${JSON.stringify([LIST_RESPONSE_URN])},"totalResults":${page.totalResults},"startIndex":${q.startIndex},"itemsPerPage":${page.groups.length},"Resources":[`,
-          );
-          for (const [i, g] of page.groups.entries()) {
-            if (i > 0) await write(res, ',');
-            await streamGroup(res, actor, g, attributes, excluded);
-          }
-          res.end(']}');
-        },
-      },
+      GET: { action: 'scim.group.list', fn: (call, actor) => listGroups(call, actor, urlParams(call)) },
       POST: {
         action: 'scim.group.create',
         async fn(call, actor) {
@@ -313,7 +282,7 @@ export function scimEdge(deps: { domain: Domain; config: Config; track: Track })
       GET: {
         action: 'scim.group.get',
         async fn(call, actor) {
-          const { attributes, excluded } = projection(call);
+          const { attributes, excluded } = projection(urlParams(call));
           const g = await domain.groups.get(actor, call.id!);
           const { res } = call;
           if (!wantsAttribute('members', attributes, excluded)) {
@@ -358,30 +327,122 @@ export function scimEdge(deps: { domain: Domain; config: Config; track: Track })
     },
   };
 
+  /** GET /Users and POST /Users/.search: filter, sort, page, project; `groups` only when asked for. */
+  async function listUsers(call: Call, actor: Actor, params: Params): Promise<void> {
+    const q = listQuery(params);
+    const { attributes, excluded } = projection(params);
+    const page = await domain.members.search(actor, q);
+    const docs = await usersWithGroups(actor, page.members, attributes);
+    send(call.res, 200, listResponse(docs.map((d) => project(d, attributes, excluded)), page.totalResults, q.startIndex));
+  }
+
+  /** GET /Groups and POST /Groups/.search. */
+  async function listGroups(call: Call, actor: Actor, params: Params): Promise<void> {
+    const q = listQuery(params);
+    const { attributes, excluded } = projection(params);
+    const page = await domain.groups.search(actor, q);
+    const withMembers = wantsAttribute('members', attributes, excluded);
+    const { res } = call;
+    if (!withMembers || page.groups.length === 0) {
+      const resources = page.groups.map((g) => project(toScimGroup(g, base), attributes, excluded));
+      send(res, 200, listResponse(resources, page.totalResults, q.startIndex));
+      return;
+    }
+    // Members are streamed group by group, page by page: never the whole membership in memory.
+    res.writeHead(200, { 'Content-Type': CONTENT_TYPE });
+    await write(
+      res,
+      `{"schemas":${JSON.stringify([LIST_RESPONSE_URN])},"totalResults":${page.totalResults},"startIndex":${q.startIndex},"itemsPerPage":${page.groups.length},"Resources":[`,
+    );
+    for (const [i, g] of page.groups.entries()) {
+      if (i > 0) await write(res, ',');
+      await streamGroup(res, actor, g, attributes, excluded);
+    }
+    res.end(']}');
+  }
+
+  /**
+   * The members as SCIM Users; `groups` (read-only, returned: request) is read
+   * and added only when `attributes` names it, in one statement for the page.
+   */
+  async function usersWithGroups(actor: Actor, members: readonly Member[], attributes: Projection[] | undefined): Promise<Doc[]> {
+    const docs = members.map((m) => toScimUser(m, base));
+    if (!attributes?.some((a) => a.top === 'groups') || members.length === 0) return docs;
+    const byMember = new Map<string, Doc[]>();
+    for (const { memberId, group } of await domain.groups.groupsOfMembers(actor, members.map((m) => m.id))) {
+      const list = byMember.get(memberId) ?? [];
+      list.push({ value: group.id, $ref: `${base}/Groups/${group.id}`, display: group.displayName, type: 'direct' });
+      byMember.set(memberId, list);
+    }
+    return docs.map((d) => {
+      const groups = byMember.get(String(d.id));
+      return groups ? { ...d, groups } : d;
+    });
+  }
+
+  // RFC 7644 §3.4.3: a query in a POST body, for filters too long or too private for a URL.
+  const searchRoute = (resource: Resource, list: typeof listUsers, label: string): Route => ({
+    label: `${SCIM_BASE_PATH}${label}/.search`,
+    resource,
+    methods: { POST: { action: `scim.${resource}.search`, fn: (call, actor) => list(call, actor, searchParams(call.body)) } },
+  });
+  // Searching every resource type at once is not offered (ServiceProviderConfig says so).
+  const rootSearch: Route = {
+    label: `${SCIM_BASE_PATH}/.search`,
+    resource: 'user',
+    methods: {
+      POST: {
+        action: 'scim.search',
+        async fn() {
+          throw new ScimProtocolError('invalidSyntax', 'Searching all resource types at once (POST /.search) is not implemented: POST /Users/.search or /Groups/.search', 501);
+        },
+      },
+    },
+  };
+
   // ---- discovery: no token needed, it describes the service, not a tenant ----
-  const discovery = (label: string, doc: (call: Call) => Doc | undefined, what = 'Document'): Route => ({
+  const discovery = (label: string, doc: (call: Call) => Doc | undefined | Promise<Doc | undefined>, what = 'Document'): Route => ({
     label: `${SCIM_BASE_PATH}${label}`,
     methods: {},
-    open(call) {
-      const d = doc(call);
+    async open(call) {
+      const d = await doc(call);
       if (d) send(call.res, 200, d);
       else sendError(call.res, scimError(404, `${what} ${call.id} not found`));
     },
   });
+  /**
+   * The custom attribute names of the organisation whose token came with a
+   * discovery request (which needs none): the User schema lists them under
+   * `metadata`. A missing or refused token just lists none.
+   */
+  async function metadataKeysOf(call: Call): Promise<string[]> {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(call.req.headers.authorization ?? '');
+    if (!m) return [];
+    try {
+      return await domain.members.metadataKeys(await domain.organizations.authenticateScim(m[1]!, () => clientIp(call.req)));
+    } catch (e) {
+      if (e instanceof DomainError) return [];
+      throw e;
+    }
+  }
   const byId = (docs: Doc[], id: string | undefined) => docs.find((d) => String(d.id).toLowerCase() === id?.toLowerCase());
   const discoveryRoutes = {
     serviceproviderconfig: [discovery('/ServiceProviderConfig', () => serviceProviderConfig(base))],
     schemas: [
-      discovery('/Schemas', () => listOf(schemaDocs(base))),
-      discovery('/Schemas/:id', (call) => byId(schemaDocs(base), call.id), 'Schema'),
+      discovery('/Schemas', async (call) => listOf(schemaDocs(base, await metadataKeysOf(call)))),
+      discovery('/Schemas/:id', async (call) => byId(schemaDocs(base, await metadataKeysOf(call)), call.id), 'Schema'),
     ],
     resourcetypes: [
       discovery('/ResourceTypes', () => listOf(resourceTypeDocs(base))),
       discovery('/ResourceTypes/:id', (call) => byId(resourceTypeDocs(base), call.id), 'Resource type'),
     ],
   } as const;
-  const resourceRoutes = { users: [users, user], groups: [groups, group] } as const;
-  const table = new Map<string, readonly [Route, Route?]>(Object.entries({ ...resourceRoutes, ...discoveryRoutes }));
+  const resourceRoutes = {
+    users: [users, user, searchRoute('user', listUsers, '/Users')],
+    groups: [groups, group, searchRoute('group', listGroups, '/Groups')],
+    '.search': [rootSearch],
+  } as const;
+  const table = new Map<string, readonly [Route, Route?, Route?]>(Object.entries({ ...resourceRoutes, ...discoveryRoutes }));
 
   /** The Allow header of each route (a 405 answers with it). */
   const allowOf = new Map<Route, string>([...table.values()].flat().map((r) => [r!, r!.open ? 'GET' : Object.keys(r!.methods).join(', ')]));
@@ -394,14 +455,15 @@ export function scimEdge(deps: { domain: Domain; config: Config; track: Track })
     // The segments under /scim/v2; one trailing slash is allowed (as Express's non-strict routing did).
     const segments = (path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path).split('/');
     const routes = segments[0] === '' && (segments.length === 2 || segments.length === 3) ? table.get(segments[1]!.toLowerCase()) : undefined;
-    const route = routes?.[segments.length - 2];
+    const isSearch = segments.length === 3 && segments[2] === '.search' && routes?.[2] !== undefined;
+    const route = isSearch ? routes![2] : routes?.[segments.length - 2];
     if (!route || (segments.length === 3 && segments[2] === '')) {
       sendError(res, scimError(404, `No SCIM endpoint ${req.method} ${path || '/'}`));
       return;
     }
     routed.route = route;
     let id: string | undefined;
-    if (segments.length === 3) {
+    if (segments.length === 3 && !isSearch) {
       try {
         id = decodeURIComponent(segments[2]!);
       } catch {
@@ -422,11 +484,16 @@ export function scimEdge(deps: { domain: Domain; config: Config; track: Track })
 
   async function streamGroup(res: ServerResponse, actor: Actor, g: Group, attributes: ReturnType<typeof parseAttributeList>, excluded: ReturnType<typeof parseAttributeList>): Promise<void> {
     const head = JSON.stringify(project(toScimGroup(g, base), attributes, excluded));
-    await write(res, `${head.slice(0, -1)},"members":[`);
     let after: string | undefined;
     let first = true;
     for (;;) {
       const page = await domain.groups.members(actor, g.id, { afterId: after, limit: MEMBER_PAGE });
+      if (first && page.length === 0) {
+        // An empty group leaves `members` out, as clients expect of an unassigned attribute.
+        await write(res, head);
+        return;
+      }
+      if (first) await write(res, `${head.slice(0, -1)},"members":[`);
       if (page.length > 0) {
         const chunk = page.map((m) => JSON.stringify(toScimMemberRef(m, base))).join(',');
         await write(res, first ? chunk : `,${chunk}`);
@@ -475,11 +542,55 @@ function withMemberIds(doc: Doc, ids: readonly string[]): Doc {
   return ids.length === 0 ? doc : { ...doc, members: ids.map((id) => ({ value: id })) };
 }
 
-/** A query parameter by case-insensitive name; given twice (in any case) is invalid. */
-function queryString(call: Call, name: string): string | undefined {
-  let params = call.query;
-  if (!params) {
-    params = new Map();
+/** Where the list parameters come from: the URL (GET) or a SearchRequest body (POST .search). */
+interface Params {
+  /** A single-valued parameter by case-insensitive name. */
+  string(name: string): string | undefined;
+  /** `attributes` / `excludedAttributes`: a comma-separated list. */
+  list(name: string): string | undefined;
+}
+
+/** The query string's parameters; a repeated attributes or excludedAttributes is the comma-joined list (as some client libraries send it). */
+function urlParams(call: Call): Params {
+  return {
+    string: (name) => queryString(call, name),
+    list: (name) => {
+      const v = parsedQuery(call).get(name.toLowerCase());
+      return v === undefined ? undefined : [v].flat().join(',');
+    },
+  };
+}
+
+/** A SearchRequest (RFC 7644 §3.4.3) body as list parameters. */
+function searchParams(body: unknown): Params {
+  if (!isObject(body)) throw new ScimProtocolError('invalidSyntax', 'The body must be a SearchRequest JSON object');
+  const schemas = Object.entries(body).find(([k]) => k.toLowerCase() === 'schemas')?.[1];
+  if (!Array.isArray(schemas) || !schemas.some((u) => typeof u === 'string' && u.toLowerCase() === SEARCH_REQUEST_URN.toLowerCase())) {
+    throw new ScimProtocolError('invalidSyntax', `schemas must include ${SEARCH_REQUEST_URN}`);
+  }
+  const fields = new Map(Object.entries(body).map(([k, v]) => [k.toLowerCase(), v]));
+  return {
+    string(name) {
+      const v = fields.get(name.toLowerCase());
+      if (v === undefined || v === null) return undefined;
+      if (typeof v === 'number' && Number.isInteger(v)) return String(v);
+      if (typeof v !== 'string') throw new ScimProtocolError('invalidValue', `${name} must be a ${/index|count/i.test(name) ? 'number' : 'string'}`);
+      return v;
+    },
+    list(name) {
+      const v = fields.get(name.toLowerCase());
+      if (v === undefined || v === null) return undefined;
+      if (typeof v === 'string') return v;
+      if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v.join(',');
+      throw new ScimProtocolError('invalidValue', `${name} must be a list of attribute names`);
+    },
+  };
+}
+
+/** The query string by lower-cased name, read once per request; a repeated name keeps every value. */
+function parsedQuery(call: Call): Map<string, string | string[]> {
+  if (!call.query) {
+    const params = new Map<string, string | string[]>();
     for (const [k, v] of new URLSearchParams(call.search)) {
       const key = k.toLowerCase();
       const had = params.get(key);
@@ -487,27 +598,32 @@ function queryString(call: Call, name: string): string | undefined {
     }
     call.query = params;
   }
-  const v = params.get(name.toLowerCase());
+  return call.query;
+}
+
+/** A query parameter by case-insensitive name; given twice (in any case) is invalid. */
+function queryString(call: Call, name: string): string | undefined {
+  const v = parsedQuery(call).get(name.toLowerCase());
   if (v === undefined) return undefined;
   if (typeof v !== 'string') throw new ScimProtocolError('invalidValue', `The query parameter ${name} must be given once`);
   return v;
 }
 
-function intParam(call: Call, name: string): number | undefined {
-  const v = queryString(call, name);
+function intParam(params: Params, name: string): number | undefined {
+  const v = params.string(name);
   if (v === undefined || v.trim() === '') return undefined;
   if (!/^-?\d{1,9}$/.test(v.trim())) throw new ScimProtocolError('invalidValue', `${name} must be an integer`);
   return Number(v);
 }
 
-function listQuery(call: Call): ResourceQuery & { startIndex: number } {
-  const filterText = queryString(call, 'filter');
-  const sortBy = queryString(call, 'sortBy');
-  const sortOrder = queryString(call, 'sortOrder');
+function listQuery(params: Params): ResourceQuery & { startIndex: number } {
+  const filterText = params.string('filter');
+  const sortBy = params.string('sortBy');
+  const sortOrder = params.string('sortOrder');
   if (sortOrder !== undefined && !/^(ascending|descending)$/i.test(sortOrder)) throw new ScimProtocolError('invalidValue', 'sortOrder must be ascending or descending');
   // RFC 7644 §3.4.2.4: startIndex < 1 is 1, a negative count is 0.
-  const startIndex = Math.max(intParam(call, 'startIndex') ?? 1, 1);
-  const count = Math.min(Math.max(intParam(call, 'count') ?? DEFAULT_COUNT, 0), MAX_RESULTS);
+  const startIndex = Math.max(intParam(params, 'startIndex') ?? 1, 1);
+  const count = Math.min(Math.max(intParam(params, 'count') ?? DEFAULT_COUNT, 0), MAX_RESULTS);
   return {
     filter: filterText !== undefined && filterText.trim() !== '' ? parseFilter(filterText) : undefined,
     sort: sortBy ? { path: parseAttrPath(sortBy), descending: /^descending$/i.test(sortOrder ?? '') } : undefined,
@@ -516,8 +632,8 @@ function listQuery(call: Call): ResourceQuery & { startIndex: number } {
   };
 }
 
-function projection(call: Call) {
-  return { attributes: parseAttributeList(queryString(call, 'attributes')), excluded: parseAttributeList(queryString(call, 'excludedAttributes')) };
+function projection(params: Params) {
+  return { attributes: parseAttributeList(params.list('attributes')), excluded: parseAttributeList(params.list('excludedAttributes')) };
 }
 
 /** What was sent, for the audit trail: long member lists are cut to their first entries. */

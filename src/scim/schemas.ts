@@ -9,6 +9,9 @@ import type { Address, JsonObject, JsonValue, MemberInput, MultiValue } from '..
 import type { GroupInput } from '../domain/group/group.model.js';
 import { CORE_USER_URN, ENTERPRISE_USER_URN } from '../domain/member/member.query.js';
 import { CORE_GROUP_URN } from '../domain/group/group.query.js';
+import { ENTERPRISE_ATTRIBUTES, USER_ATTRIBUTES } from '../domain/member/member.schema.js';
+import { GROUP_ATTRIBUTES } from '../domain/group/group.schema.js';
+import type { Attribute } from '../domain/query/attribute.js';
 
 export { CORE_USER_URN, ENTERPRISE_USER_URN, CORE_GROUP_URN };
 export const LIST_RESPONSE_URN = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
@@ -323,79 +326,67 @@ export function groupInputFromBody(body: unknown): Required<GroupInput> {
   return { displayName, externalId: externalId as string | null, memberIds: memberRefs(members) };
 }
 
-// ---- discovery ------------------------------------------------------------
-
 type AttrDef = Record<string, unknown>;
 
-function attr(name: string, opts: Partial<{ type: string; multi: boolean; required: boolean; caseExact: boolean; mutability: string; returned: string; uniqueness: string; subs: AttrDef[]; description: string; referenceTypes: string[] }> = {}): AttrDef {
+// ---- discovery ------------------------------------------------------------
+// Described from the domain's attribute tables (member.schema.ts, group.schema.ts):
+// an attribute is described once, with every characteristic RFC 7643 §7 lists.
+
+export const SEARCH_REQUEST_URN = 'urn:ietf:params:scim:api:messages:2.0:SearchRequest';
+/** Gatehouse's own addition to ServiceProviderConfig: which POST .search endpoints exist. */
+export const GATEHOUSE_SPC_URN = 'urn:ietf:params:scim:schemas:extension:gatehouse:2.0:ServiceProviderConfig';
+
+function describe(a: Attribute): AttrDef {
   const out: AttrDef = {
-    name,
-    type: opts.type ?? 'string',
-    multiValued: opts.multi ?? false,
-    description: opts.description ?? name,
-    required: opts.required ?? false,
-    caseExact: opts.caseExact ?? false,
-    mutability: opts.mutability ?? 'readWrite',
-    returned: opts.returned ?? 'default',
-    uniqueness: opts.uniqueness ?? 'none',
+    name: a.name,
+    type: a.type,
+    multiValued: a.multiValued ?? false,
+    description: a.description ?? a.name,
+    required: a.required ?? false,
+    caseExact: a.caseExact ?? false,
+    mutability: a.mutability ?? 'readWrite',
+    returned: a.returned ?? 'default',
+    uniqueness: a.uniqueness ?? 'none',
   };
-  if (opts.subs) out.subAttributes = opts.subs;
-  if (opts.referenceTypes) out.referenceTypes = opts.referenceTypes;
+  if (a.canonicalValues) out.canonicalValues = [...a.canonicalValues];
+  if (a.referenceTypes) out.referenceTypes = [...a.referenceTypes];
+  if (a.subAttributes) out.subAttributes = a.subAttributes.map(describe);
   return out;
 }
 
-const multiSubs = (): AttrDef[] => [attr('value'), attr('display'), attr('type'), attr('primary', { type: 'boolean' })];
+/**
+ * `metadata` holds an organisation's custom attributes (Entra maps an
+ * attribute to the target "metadata.<name>"). RFC 7643 §2.3.8 wants a complex
+ * attribute's sub-attributes listed, so it is published with the names this
+ * organisation uses (to a client that sends its token), each a string, and
+ * left out when there are none to list.
+ */
+function metadataAttribute(keys: readonly string[]): Attribute | undefined {
+  if (keys.length === 0) return undefined;
+  return {
+    name: 'metadata',
+    type: 'complex',
+    description: 'Custom attributes: map an Entra attribute to the target "metadata.<name>" and it is stored as metadata.<name>',
+    subAttributes: keys.map((k) => ({ name: k, type: 'string', description: `Custom attribute metadata.${k}` })),
+  };
+}
 
-const USER_SCHEMA = {
-  id: CORE_USER_URN,
-  name: 'User',
-  description: 'User Account',
-  attributes: [
-    attr('userName', { required: true, uniqueness: 'server', description: 'Unique identifier for the User (case-insensitive)' }),
-    attr('externalId', { caseExact: true }),
-    attr('name', { type: 'complex', subs: NAME_SUBS.map((n) => attr(n)) }),
-    ...['displayName', 'nickName', 'title', 'userType', 'preferredLanguage', 'locale', 'timezone'].map((n) => attr(n)),
-    attr('profileUrl', { type: 'reference', referenceTypes: ['external'] }),
-    attr('active', { type: 'boolean' }),
-    attr('emails', { multi: true, type: 'complex', subs: multiSubs() }),
-    attr('phoneNumbers', { multi: true, type: 'complex', subs: multiSubs() }),
-    attr('addresses', { multi: true, type: 'complex', subs: ADDRESS_SUBS.map((n) => attr(n, { type: n === 'primary' ? 'boolean' : 'string' })) }),
-    attr('groups', { multi: true, type: 'complex', mutability: 'readOnly', subs: [attr('value', { mutability: 'readOnly' }), attr('display', { mutability: 'readOnly' })] }),
-    attr('metadata', {
-      type: 'complex',
-      description: 'Custom attributes: map an Entra attribute to the target "metadata.<name>" and it is stored as metadata.<name>',
-      subs: [],
-    }),
-  ],
-};
+function userSchema(metadataKeys: readonly string[]) {
+  const metadata = metadataAttribute(metadataKeys);
+  return {
+    id: CORE_USER_URN,
+    name: 'User',
+    description: 'User Account. Custom attributes are kept under metadata.<name> (any name; send them as "metadata.<name>").',
+    attributes: [...USER_ATTRIBUTES, ...(metadata ? [metadata] : [])].map(describe),
+  };
+}
 
-const ENTERPRISE_SCHEMA = {
-  id: ENTERPRISE_USER_URN,
-  name: 'EnterpriseUser',
-  description: 'Enterprise User',
-  attributes: [
-    ...['employeeNumber', 'costCenter', 'organization', 'division', 'department'].map((n) => attr(n)),
-    attr('manager', { type: 'complex', subs: [attr('value'), attr('$ref', { type: 'reference', referenceTypes: ['User'] }), attr('displayName', { mutability: 'readOnly' })] }),
-  ],
-};
+const ENTERPRISE_SCHEMA = { id: ENTERPRISE_USER_URN, name: 'EnterpriseUser', description: 'Enterprise User', attributes: ENTERPRISE_ATTRIBUTES.map(describe) };
+const GROUP_SCHEMA = { id: CORE_GROUP_URN, name: 'Group', description: 'Group', attributes: GROUP_ATTRIBUTES.map(describe) };
 
-const GROUP_SCHEMA = {
-  id: CORE_GROUP_URN,
-  name: 'Group',
-  description: 'Group',
-  attributes: [
-    attr('displayName', { required: true, uniqueness: 'server', description: 'Unique name of the Group (case-insensitive)' }),
-    attr('externalId', { caseExact: true }),
-    attr('members', {
-      multi: true,
-      type: 'complex',
-      subs: [attr('value', { mutability: 'immutable' }), attr('display', { mutability: 'readOnly' }), attr('type', { mutability: 'immutable' }), attr('$ref', { type: 'reference', referenceTypes: ['User'] })],
-    }),
-  ],
-};
-
-export function schemaDocs(baseUrl: string): Record<string, unknown>[] {
-  return [USER_SCHEMA, ENTERPRISE_SCHEMA, GROUP_SCHEMA].map((s) => ({
+/** The schemas; `metadataKeys`: the custom attribute names of the organisation asking (none when anonymous). */
+export function schemaDocs(baseUrl: string, metadataKeys: readonly string[] = []): Record<string, unknown>[] {
+  return [userSchema(metadataKeys), ENTERPRISE_SCHEMA, GROUP_SCHEMA].map((s) => ({
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:Schema'],
     ...s,
     meta: { resourceType: 'Schema', location: `${baseUrl}/Schemas/${s.id}` },
@@ -428,7 +419,7 @@ export function resourceTypeDocs(baseUrl: string): Record<string, unknown>[] {
 
 export function serviceProviderConfig(baseUrl: string): Record<string, unknown> {
   return {
-    schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
+    schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig', GATEHOUSE_SPC_URN],
     documentationUri: `${baseUrl.replace(/\/scim\/v2$/, '')}/`,
     patch: { supported: true },
     bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
@@ -440,6 +431,11 @@ export function serviceProviderConfig(baseUrl: string): Record<string, unknown> 
     authenticationSchemes: [
       { type: 'oauthbearertoken', name: 'OAuth Bearer Token', description: 'The secret token from `npm run cli -- scim enable`', primary: true },
     ],
+    // RFC 7644 §3.4.3: POST /Users/.search and /Groups/.search are served; the
+    // root POST /.search (all resource types at once) answers 501.
+    [GATEHOUSE_SPC_URN]: {
+      searchByPost: { supported: true, endpoints: ['/Users/.search', '/Groups/.search'], rootSearch: false },
+    },
     meta: { resourceType: 'ServiceProviderConfig', location: `${baseUrl}/ServiceProviderConfig` },
   };
 }

@@ -54,6 +54,8 @@ describe('saml CLI', () => {
     expect(shown.text).toContain(`Sign-on URL:             https://gatehouse.example.com/saml/${org.domain}/login`);
     expect(shown.text).toMatch(/IdP signing certificates \(expiry\):\n {2}20\d\d-\d\d-\d\d \(\d+ days\)/);
     expect(JSON.stringify(shown.json)).not.toMatch(/PRIVATE KEY/);
+    const spCerts = (shown.json.settings as { spCertificates: { subject: string }[] }).spCertificates;
+    expect(spCerts[0]!.subject).toContain('CN=gatehouse.example.com');
 
     const denied = await cmd('saml idp-initiated').run(ctx, { org: org.domain, deny: true });
     expect((denied.json.settings as { allowIdpInitiated: boolean }).allowIdpInitiated).toBe(false);

@@ -15,11 +15,13 @@ export interface TestApp {
 }
 
 export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const t = await createTestDb();
   const server = http.createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
-  const config = loadConfig({ NODE_ENV: 'test', PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, IMPORT_SCHEDULER: 'off', ...env });
+  const appEnv = { NODE_ENV: 'test', PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, IMPORT_SCHEDULER: 'off', ...env };
+  // The domain from the same configuration as the app (policies such as AUTH_FAILURE_LIMIT).
+  const t = await createTestDb({ env: appEnv });
+  const config = loadConfig(appEnv);
   const app = await createApp({ config, db: t.database.db, domain: t.domain, logger: createLogger('silent') });
   server.on('request', app.listener);
   return {

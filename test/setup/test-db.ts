@@ -2,7 +2,9 @@
 import crypto from 'node:crypto';
 import { inject } from 'vitest';
 import { openDatabase, type Database } from '../../src/infra/postgres/database.js';
-import { createDomain, type Domain } from '../../src/domain/index.js';
+import type { Domain } from '../../src/domain/index.js';
+import { loadConfig } from '../../src/config.js';
+import { createDomainFromConfig } from '../../src/compose.js';
 import { urlFor, withAdmin } from './pg-admin.js';
 
 export const TEST_SECRET = 'test-master-secret-0123456789abcdef';
@@ -36,10 +38,16 @@ export async function createTestDatabaseUrl(): Promise<{ url: string; name: stri
   };
 }
 
-export async function createTestDb(opts: { poolSize?: number } = {}): Promise<TestDb> {
+/**
+ * A database of its own and the domain on it, built as the server builds it
+ * (`createDomainFromConfig`) from NODE_ENV=test and `env` (e.g. AUTH_FAILURE_LIMIT);
+ * no Microsoft Graph (tests that import give a stand-in).
+ */
+export async function createTestDb(opts: { poolSize?: number; env?: Record<string, string> } = {}): Promise<TestDb> {
   const created = await createTestDatabaseUrl();
   const database = await openDatabase({ url: created.url, dataDir: '/nonexistent', poolSize: opts.poolSize ?? 8 });
-  const domain = createDomain(database.db, TEST_SECRET);
+  const config = loadConfig({ NODE_ENV: 'test', IMPORT_SCHEDULER: 'off', ...opts.env });
+  const domain = createDomainFromConfig(database.db, TEST_SECRET, config, { entraDirectory: undefined });
   return {
     url: created.url,
     name: created.name,

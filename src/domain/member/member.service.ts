@@ -266,6 +266,12 @@ export class MemberService {
     return memberSql.searchMembers(this.db.sql, actor.organizationId, q, Math.min(Math.max(q.count, 0), MAX_PAGE_SIZE * 2));
   }
 
+  /** The custom attribute names (`metadata.<name>`) this organisation's members carry, for SCIM discovery. */
+  async metadataKeys(actor: Actor, limit = 200): Promise<string[]> {
+    requireDirectoryReader(actor);
+    return memberSql.selectMetadataKeys(this.db.sql, actor.organizationId, Math.min(Math.max(limit, 1), 1000));
+  }
+
   /** Entra owns SCIM-provisioned members: apps may only change their metadata. */
   private checkOwnership(actor: Actor, member: Member, changed: (keyof MemberData)[]): void {
     if (member.source !== 'scim' || !defersToEntra(actor)) return;

@@ -280,3 +280,13 @@ export async function searchMembers(sql: Sql, organizationId: string, q: Resourc
   if (rows.length === 0 && offset > 0) total = Number((await sql.one<{ n: string }>(countSql, countParams)).n);
   return { totalResults: total, members: rows.map(toMember) };
 }
+
+/** The custom attribute names (`metadata.<name>`) in use in an organisation, first `limit` by name. */
+export async function selectMetadataKeys(sql: Sql, organizationId: string, limit: number): Promise<string[]> {
+  const rows = await sql.all<{ k: string }>(
+    `select k from (select distinct jsonb_object_keys(m.metadata) as k from members m
+       where m.organization_id = $1 and jsonb_typeof(m.metadata) = 'object') s order by k limit $2`,
+    [organizationId, limit],
+  );
+  return rows.map((r) => r.k);
+}

@@ -13,7 +13,7 @@ import type { Cipher } from '../secrets.js';
 import { currentOrigin } from '../origin.js';
 import { writeAudit, type AuditEvent, type AuditService } from '../audit/audit.service.js';
 import type { SessionService, StartedSession } from '../session/session.service.js';
-import { generateSpCertificate } from './saml-certificate.js';
+import { generateSpCertificate, readCertificate } from './saml-certificate.js';
 import { fetchMetadata, HTTP_REDIRECT, parseIdpMetadata, type IdpMetadata, type SsoUrl } from './saml-metadata.js';
 
 export const CERT_WARNING_DAYS = 30;
@@ -146,7 +146,8 @@ export class SamlService {
       [orgId],
     );
     const idpCertificates = idp.map((c) => certView(c, now));
-    const spCertificates = sp.map((c) => ({ ...certView(c, now), id: c.id, active: c.active, pem: c.certificate_pem }));
+    // The SP certificate's subject is read from the certificate itself (the row keeps none).
+    const spCertificates = sp.map((c) => ({ ...certView({ ...c, subject: subjectOf(c.certificate_pem) }, now), id: c.id, active: c.active, pem: c.certificate_pem }));
     const warnings: string[] = [];
     if (!row?.idp_entity_id) warnings.push('No identity provider metadata imported yet: saml import --org DOMAIN --metadata-url URL');
     for (const c of idpCertificates) if (c.warning) warnings.push(`IdP certificate ${c.fingerprint.slice(0, 23)}…: ${c.warning}`);
@@ -505,6 +506,14 @@ export class SamlService {
     const a = await this.db.sql.run(`delete from saml_requests where expires_at < now() - interval '1 day'`);
     const b = await this.db.sql.run(`delete from saml_replay_cache where expires_at < now()`);
     return a + b;
+  }
+}
+
+function subjectOf(pem: string): string | null {
+  try {
+    return readCertificate(pem).subject;
+  } catch {
+    return null;
   }
 }
 

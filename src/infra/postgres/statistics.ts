@@ -36,7 +36,14 @@ export async function analyse(db: PostgresDb, table: string): Promise<void> {
   });
 }
 
-/** Every `everyMs`, analyses the stale ones of `tables` (one process at a time). */
+/** One round: analyses the stale ones of `tables` (each by one process at a time); the tables analysed. */
+export async function analyseStale(db: PostgresDb, tables: readonly string[] = GROWING_TABLES): Promise<string[]> {
+  const stale = await staleTables(db, tables);
+  for (const table of stale) await analyse(db, table);
+  return stale;
+}
+
+/** Every `everyMs`, analyses the stale ones of `tables` (one process at a time). The server runs `analyseStale` as a scheduler job instead. */
 export function keepStatistics(db: PostgresDb, tables: readonly string[] = GROWING_TABLES, everyMs = 5_000): Subscription {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;

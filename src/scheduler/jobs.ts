@@ -1,0 +1,42 @@
+// Every background job of a Gatehouse process, registered with the one
+// scheduler (src/scheduler/scheduler.ts) by createApp. To add one, add an entry
+// here: a unique `gatehouse-…` name, `cron` (UTC, once across processes) or
+// `everySeconds`, and `run` (a domain call; what it returns is logged at debug).
+import type { Domain } from '../domain/index.js';
+import type { PostgresDb } from '../infra/postgres/client.js';
+import { analyseStale } from '../infra/postgres/statistics.js';
+import type { BackgroundJob } from './scheduler.js';
+import type { SchedulerLogger } from './import-scheduler.js';
+
+export const JOB = {
+  statistics: 'gatehouse-statistics',
+  samlMetadataRefresh: 'gatehouse-saml-metadata-refresh',
+  purgeSessions: 'gatehouse-purge-sessions',
+  purgeRateLimits: 'gatehouse-purge-rate-limits',
+  purgeSaml: 'gatehouse-purge-saml',
+} as const;
+
+export function backgroundJobs(deps: { domain: Domain; db: PostgresDb; logger: SchedulerLogger }): BackgroundJob[] {
+  const { domain, db, logger } = deps;
+  return [
+    // Fresh planner statistics while Entra's first cycle fills the directory (see infra/postgres/statistics.ts).
+    { name: JOB.statistics, everySeconds: 5, expireInSeconds: 600, run: () => analyseStale(db) },
+    // The daily refresh of imported metadata URLs: each due organisation is claimed by one run.
+    {
+      name: JOB.samlMetadataRefresh,
+      cron: '*/15 * * * *',
+      run: async () => {
+        const results = await domain.saml.refreshDue();
+        for (const r of results) {
+          if (r.error) logger.warn({ organizationId: r.organizationId, error: r.error }, 'SAML metadata refresh failed');
+          else logger.info({ organizationId: r.organizationId }, 'SAML metadata refreshed');
+        }
+        return results.length;
+      },
+    },
+    // Rows that only grow otherwise: ended sessions, past rate-limit windows, expired SAML request ids and replay entries.
+    { name: JOB.purgeSessions, cron: '*/5 * * * *', run: () => domain.sessions.purgeExpired() },
+    { name: JOB.purgeRateLimits, cron: '* * * * *', run: () => domain.rateLimits.purge() },
+    { name: JOB.purgeSaml, cron: '*/5 * * * *', run: () => domain.saml.purgeExpired() },
+  ];
+}
