@@ -6,7 +6,7 @@ import { Migration } from '@mikro-orm/migrations';
 // admin closed. A tombstone remembers a member deleted by SCIM or an admin, so
 // the import does not create it again while the person is still in the Entra
 // group. Members inactive today are attributed to their own source.
-export class Migration20261206150000_member_ownership extends Migration {
+export class Migration20261206151600_member_ownership extends Migration {
   override async up(): Promise<void> {
     this.addSql(`
       alter table members add column deactivated_by text check (deactivated_by in ('scim', 'import', 'admin'));
