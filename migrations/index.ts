@@ -1,6 +1,7 @@
 // Every migration, in order. MikroORM loads this list instead of globbing the
 // folder, because its native import() of .ts files fails inside vitest workers.
 import type { MigrationObject } from '@mikro-orm/core';
+import { MIGRATION_NAMES } from './names.js';
 import { Migration20261123000000_initial } from './Migration20261123000000_initial.js';
 import { Migration20261123020000_saml } from './Migration20261123020000_saml.js';
 import { Migration20261123040000_entra_import } from './Migration20261123040000_entra_import.js';
@@ -10,6 +11,7 @@ import { Migration20261201000000_credential_notify } from './Migration2026120100
 import { Migration20261206100000_audit_stream } from './Migration20261206100000_audit_stream.js';
 import { Migration20261206110000_webhooks } from './Migration20261206110000_webhooks.js';
 import { Migration20261206120000_mail } from './Migration20261206120000_mail.js';
+import { Migration20261206150000_lock_access_feed } from './Migration20261206150000_lock_access_feed.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123000000_initial', class: Migration20261123000000_initial },
@@ -21,4 +23,10 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261206100000_audit_stream', class: Migration20261206100000_audit_stream },
   { name: 'Migration20261206110000_webhooks', class: Migration20261206110000_webhooks },
   { name: 'Migration20261206120000_mail', class: Migration20261206120000_mail },
+  { name: 'Migration20261206150000_lock_access_feed', class: Migration20261206150000_lock_access_feed },
 ];
+
+// migrations/names.ts must list the same names in the same order (it decides whether this list is loaded at all).
+if (migrationsList.map((m) => m.name).join() !== MIGRATION_NAMES.join()) {
+  throw new Error('migrations/names.ts and migrations/index.ts list different migrations: add the new one to both, in timestamp order');
+}

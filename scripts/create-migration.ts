@@ -25,4 +25,4 @@ export class ${cls} extends Migration {
 }
 `,
 );
-process.stdout.write(`Created ${file}: add it to migrations/index.ts\n`);
+process.stdout.write(`Created ${file}: add it to migrations/index.ts and its name to migrations/names.ts\n`);

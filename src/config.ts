@@ -46,6 +46,19 @@ export interface Config {
     /** From header of notification mail. */
     readonly from: string;
   };
+  readonly telemetry: {
+    /**
+     * Whether OpenTelemetry tracing is on: OTEL_EXPORTER_OTLP_ENDPOINT (or
+     * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) set and OTEL_SDK_DISABLED not true.
+     * Off, nothing of OpenTelemetry is loaded. The SDK reads the other
+     * standard OTEL_* variables itself (service name, protocol, sampler, …).
+     */
+    readonly tracing: boolean;
+  };
+  readonly access: {
+    /** How often validity windows that passed produce their changes (ACCESS_WINDOWS_INTERVAL_SECONDS). */
+    readonly windowsIntervalSeconds: number;
+  };
   /** Whether this process runs the background-job scheduler (purges, statistics, metadata refresh) (SCHEDULER=on|off). */
   readonly scheduler: boolean;
   readonly import: {
@@ -122,6 +135,17 @@ function mailConfig(env: Env, publicUrl: string): Config['mail'] {
   return { smtpUrl: raw, from: from.trim() };
 }
 
+function tracingOn(env: Env): boolean {
+  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (!endpoint) return false;
+  for (const name of ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT']) {
+    const raw = env[name];
+    if (raw && !/^https?:\/\/[^\s]+$/.test(raw)) throw new ConfigError(name, `must be an http(s) URL such as http://localhost:4318, got "${raw}"`);
+  }
+  // The SDK's own switch, read the same way (true/false, any case).
+  return env.OTEL_SDK_DISABLED?.trim().toLowerCase() !== 'true';
+}
+
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: Env = process.env): Config {
@@ -168,6 +192,10 @@ export function loadConfig(env: Env = process.env): Config {
       webhookAllowPrivateNetworks: onOff(env, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS', false),
     },
     mail: mailConfig(env, publicUrl),
+    telemetry: { tracing: tracingOn(env) },
+    access: {
+      windowsIntervalSeconds: int(env, 'ACCESS_WINDOWS_INTERVAL_SECONDS', 15, 1, 3600),
+    },
     scheduler: onOff(env, 'SCHEDULER', nodeEnv !== 'test'),
     import: {
       scheduler: onOff(env, 'IMPORT_SCHEDULER', nodeEnv !== 'test'),

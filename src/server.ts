@@ -2,12 +2,21 @@
 import 'reflect-metadata';
 import http from 'node:http';
 import { ConfigError, loadConfig } from './config.js';
-import { createApp } from './app.js';
-import { createDomainFromConfig } from './compose.js';
-import { createLogger } from './http/logger.js';
-import { migrate } from './infra/postgres/migrate.js';
-import { openDatabase } from './infra/postgres/database.js';
-import { resolveMasterSecret } from './infra/master-secret.js';
+
+// The rest of the server is imported only after tracing has started (when it
+// is on): the instrumentations patch modules as they load. Off, nothing of
+// OpenTelemetry is loaded.
+async function serverModules() {
+  const [app, compose, logger, migrate, database, masterSecret] = await Promise.all([
+    import('./app.js'),
+    import('./compose.js'),
+    import('./http/logger.js'),
+    import('./infra/postgres/migrate.js'),
+    import('./infra/postgres/database.js'),
+    import('./infra/master-secret.js'),
+  ]);
+  return { ...app, ...compose, ...logger, ...migrate, ...database, ...masterSecret };
+}
 
 async function main(): Promise<void> {
   let config;
@@ -20,11 +29,18 @@ async function main(): Promise<void> {
     }
     throw e;
   }
+  const tracing = config.telemetry.tracing ? await (await import('./telemetry/tracing.js')).startTracing() : undefined;
+  const { createApp, createDomainFromConfig, createLogger, migrate, openDatabase, resolveMasterSecret } = await serverModules();
   const logger = createLogger(config.logLevel);
+  if (tracing) logger.info('OpenTelemetry tracing on');
   const secret = resolveMasterSecret(config.secret, config.dataDir, (m) => logger.warn(m));
   const database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, poolSize: config.database.poolSize });
-  const applied = await migrate(database.connection);
-  logger.info({ applied, database: config.database.url ? 'postgresql' : `embedded PGlite in ${config.dataDir}` }, 'database ready');
+  const applied = await migrate(database.connection, {
+    lock: !database.embedded,
+    onWait: () => logger.info('another process is migrating the database: waiting for it'),
+  });
+  // Milliseconds since the process started (performance.now()), for the operator restarting it.
+  logger.info({ applied, database: config.database.url ? 'postgresql' : `embedded PGlite in ${config.dataDir}`, atMs: Math.round(performance.now()) }, 'database ready');
 
   const domain = createDomainFromConfig(database.db, secret, config);
   const app = await createApp({ config, db: database.db, domain, logger });
@@ -35,7 +51,7 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => server.listen(config.http.port, resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
-  logger.info({ port, publicUrl: config.http.publicUrl }, `Gatehouse listening on port ${port}`);
+  logger.info({ port, publicUrl: config.http.publicUrl, atMs: Math.round(performance.now()) }, `Gatehouse listening on port ${port}`);
 
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
@@ -52,6 +68,7 @@ async function main(): Promise<void> {
     await app.close();
     logger.debug('background work stopped');
     await database.close();
+    await tracing?.shutdown();
     logger.info('stopped');
     process.exit(0);
   };

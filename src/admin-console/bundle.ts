@@ -1,6 +1,9 @@
 // Builds the console's front end (admin/src) with esbuild when the app is
 // created, into memory: `npm ci && npm start` needs no separate build step,
 // and the bundle is always the one of the running code. About 0.1–0.3 s.
+// The compiled server (dist/server.js, `npm run build`) serves the bundle
+// built beside it instead (dist/admin-console.{js,css}).
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -10,7 +13,11 @@ export interface ConsoleBundle {
   readonly css: string;
 }
 
-export const ADMIN_SOURCE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../admin/src');
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** Compiled: this code is dist/server.js (or dist/cli.js); from source: src/admin-console/bundle.ts. */
+const compiled = path.basename(here) === 'dist';
+const ROOT = compiled ? path.resolve(here, '..') : path.resolve(here, '../..');
+export const ADMIN_SOURCE_DIR = path.join(ROOT, 'admin/src');
 
 /** One build per process and flavour: tests create many apps. */
 const built = new Map<boolean, Promise<ConsoleBundle>>();
@@ -26,6 +33,10 @@ export function buildConsoleBundle(minify = true): Promise<ConsoleBundle> {
 }
 
 async function bundle(minify: boolean): Promise<ConsoleBundle> {
+  if (compiled) {
+    const [js, css] = await Promise.all(['js', 'css'].map((ext) => fs.promises.readFile(path.join(here, `admin-console.${ext}`), 'utf8').catch(() => '')));
+    if (js) return { js, css: css ?? '' };
+  }
   const result = await build({
     entryPoints: [path.join(ADMIN_SOURCE_DIR, 'main.ts')],
     bundle: true,

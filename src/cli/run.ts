@@ -80,7 +80,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return fail(1, 'database_unavailable', e instanceof Error ? e.message : String(e));
   }
   try {
-    await migrate(database.connection);
+    await migrate(database.connection, { lock: !database.embedded });
     // The same policies as the server (SESSION_*, AUTH_FAILURE_LIMIT) and the same ports.
     const domain = createDomainFromConfig(database.db, secret, config);
     const ctx: CliContext = {

@@ -16,6 +16,7 @@ import type { SessionErrorCode } from './session/session.errors.js';
 import type { ShareErrorCode } from './share/share.errors.js';
 import type { WebhookErrorCode } from './webhooks/webhook.errors.js';
 import type { MailErrorCode } from './mail/mail.errors.js';
+import type { AccessErrorCode } from './access/access.errors.js';
 
 export type DomainErrorKind = 'not_found' | 'conflict' | 'invalid' | 'forbidden' | 'unauthenticated' | 'rate_limited' | 'unavailable';
 
@@ -91,7 +92,8 @@ export type ErrorCode =
   | SamlErrorCode
   | ImportErrorCode
   | WebhookErrorCode
-  | MailErrorCode;
+  | MailErrorCode
+  | AccessErrorCode;
 
 export abstract class DomainError extends Error {
   abstract readonly kind: DomainErrorKind;

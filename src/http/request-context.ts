@@ -9,6 +9,7 @@ import { enterOrigin, lazyOrigin } from '../domain/origin.js';
 import { clientIp } from './client-ip.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import { traceRequest, type TraceIds } from './trace-context.js';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -19,15 +20,17 @@ declare module 'express-serve-static-core' {
 
 const REQUEST_ID = /^[\w.-]{1,100}$/;
 
-/** One request's id and its logger (a child bound to the id, made on first use). */
+/** One request's id and its logger (a child bound to the id, and the trace's ids when traced, made on first use). */
 export class RequestScope {
   #log: Logger | undefined;
   constructor(
     readonly id: string,
     private readonly logger: Logger,
+    /** The ids of the request's span when tracing is on (src/http/trace-context.ts). */
+    readonly trace: TraceIds | undefined = undefined,
   ) {}
   get log(): Logger {
-    return (this.#log ??= this.logger.child({ reqId: this.id }));
+    return (this.#log ??= this.logger.child({ reqId: this.id, ...this.trace }));
   }
 }
 
@@ -41,7 +44,8 @@ export type Track = (req: IncomingMessage, res: ServerResponse, route: () => str
 export function requestTracker(logger: Logger, metrics: Metrics): Track {
   return (req, res, route) => {
     const incoming = req.headers['x-request-id'];
-    const scope = new RequestScope(typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID(), logger);
+    const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    const scope = new RequestScope(id, logger, traceRequest(req, id, route));
     res.setHeader('x-request-id', scope.id);
     // The audit events this request writes record its id and client address.
     enterOrigin(lazyOrigin(scope.id, () => clientIp(req)));
@@ -55,7 +59,7 @@ export function requestTracker(logger: Logger, metrics: Metrics): Track {
       const level = res.statusCode >= 500 ? 'error' : 'info';
       if (!logger.isLevelEnabled(level)) return;
       // The path without the query (SCIM filters carry user names).
-      logger[level]({ reqId: scope.id, method, path: url.split('?', 1)[0], status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+      logger[level]({ reqId: scope.id, ...scope.trace, method, path: url.split('?', 1)[0], status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
     });
     return scope;
   };

@@ -6,6 +6,7 @@ import type { Domain } from '../domain/index.js';
 import type { PostgresDb } from '../infra/postgres/client.js';
 import { analyseStale } from '../infra/postgres/statistics.js';
 import type { BackgroundJob } from './scheduler.js';
+import { emitPassedWindows } from '../domain/access/access-windows.js';
 import type { SchedulerLogger } from './import-scheduler.js';
 
 export const JOB = {
@@ -14,9 +15,10 @@ export const JOB = {
   purgeSessions: 'gatehouse-purge-sessions',
   purgeRateLimits: 'gatehouse-purge-rate-limits',
   purgeSaml: 'gatehouse-purge-saml',
+  accessWindows: 'gatehouse-access-windows',
 } as const;
 
-export function backgroundJobs(deps: { domain: Domain; db: PostgresDb; logger: SchedulerLogger }): BackgroundJob[] {
+export function backgroundJobs(deps: { domain: Domain; db: PostgresDb; logger: SchedulerLogger; accessWindowsSeconds?: number }): BackgroundJob[] {
   const { domain, db, logger } = deps;
   return [
     // Fresh planner statistics while Entra's first cycle fills the directory (see infra/postgres/statistics.ts).
@@ -38,5 +40,7 @@ export function backgroundJobs(deps: { domain: Domain; db: PostgresDb; logger: S
     { name: JOB.purgeSessions, cron: '*/5 * * * *', run: () => domain.sessions.purgeExpired() },
     { name: JOB.purgeRateLimits, cron: '* * * * *', run: () => domain.rateLimits.purge() },
     { name: JOB.purgeSaml, cron: '*/5 * * * *', run: () => domain.saml.purgeExpired() },
+    // Validity windows that passed produce their per-lock changes (access-windows.ts).
+    { name: JOB.accessWindows, everySeconds: deps.accessWindowsSeconds ?? 15, run: () => emitPassedWindows(domain.db) },
   ];
 }

@@ -1,17 +1,28 @@
 // The real server process on embedded PGlite from an empty DATA_DIR: it
 // answers /readyz, shares its database with the CLI through the socket, stops
 // cleanly on SIGTERM, and restarts on the same data. Also: a bad variable
-// stops it with exit 1 and one line naming the variable.
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+// stops it with exit 1 and one line naming the variable. The first start runs
+// the TypeScript through tsx (`npm run dev`), the restart and the offline CLI
+// the compiled build (`npm run build`: dist/server.js, dist/cli.js), as
+// `npm start` and `npm run cli` do.
+import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrationsList } from '../../migrations/index.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-server-'));
 const dataDir = path.join(root, 'data'); // does not exist yet: the server creates it
 const started: ChildProcess[] = [];
+
+beforeAll(() => {
+  execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { stdio: 'ignore' });
+}, 120_000);
+
+/** How a process runs: from source through tsx, or the compiled build. */
+const SERVER = { tsx: ['--import', 'tsx', 'src/server.ts'], compiled: ['dist/server.js'] };
+const CLI = { tsx: ['--import', 'tsx', 'src/cli/main.ts'], compiled: ['dist/cli.js'] };
 
 afterAll(() => {
   for (const p of started) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
@@ -30,8 +41,8 @@ interface Running {
   readonly exit: Promise<number | null>;
 }
 
-async function startServer(): Promise<Running> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { env: baseEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+async function startServer(how: keyof typeof SERVER = 'tsx'): Promise<Running> {
+  const proc = spawn(process.execPath, SERVER[how], { env: baseEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   started.push(proc);
   let out = '';
   let err = '';
@@ -58,9 +69,9 @@ async function stop(s: Running): Promise<number | null> {
   return s.exit;
 }
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(args: string[], how: keyof typeof CLI = 'tsx'): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env: baseEnv(), timeout: 90_000 }, (e, stdout, stderr) =>
+    execFile(process.execPath, [...CLI[how], ...args], { env: baseEnv(), timeout: 90_000 }, (e, stdout, stderr) =>
       resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr }),
     );
   });
@@ -109,15 +120,17 @@ describe('server on embedded PGlite', () => {
     expect(fs.existsSync(path.join(dataDir, 'gatehouse.lock'))).toBe(false);
 
     // With no server, the CLI opens the database itself; the data is kept.
-    const offline = await cli(['org', 'list', '--json']);
+    const offline = await cli(['org', 'list', '--json'], 'compiled');
     expect(offline.code).toBe(0);
     expect(JSON.parse(offline.stdout).organizations.map((o: { domain: string }) => o.domain)).toEqual(['joined']);
 
-    // Restart: no migration to apply, same key, still ready.
-    const second = await startServer();
+    // Restart, compiled: no migration to apply, same key, still ready, the console's front end served.
+    const second = await startServer('compiled');
     expect(second.logs().find((l) => l.msg === 'database ready')).toMatchObject({ applied: [] });
     expect(second.logs().find((l) => String(l.msg).includes('generated a master key'))).toBeUndefined();
     expect((await fetch(`http://127.0.0.1:${second.port}/readyz`)).status).toBe(200);
+    const script = await fetch(`http://127.0.0.1:${second.port}/admin/app.js`);
+    expect([script.status, (await script.text()).length > 1000]).toEqual([200, true]);
     expect(await stop(second)).toBe(0);
   }, 240_000);
 

@@ -57,6 +57,8 @@ describe('access change feed, concurrent writers', () => {
             const org = await buildOrg(t.domain);
             // Ids of this run start just below 10^power (the primary key leads with the organisation).
             await t.domain.db.sql.run(`alter table access_changes alter column id restart with ${Math.max(1, 10 ** power - below)}`);
+            // ...and so do its positions.
+            await t.domain.db.sql.run(`insert into access_feed_heads (organization_id, position) values ($1, $2)`, [org.id, Math.max(0, 10 ** power - below - 1)]);
 
             let clock = 0;
             const committed: { tx: string; started: number; ended: number; entries: string[] }[] = [];

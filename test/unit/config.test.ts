@@ -99,4 +99,14 @@ describe('loadConfig', () => {
     expect(errorOf({ WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'maybe' }).variable).toBe('WEBHOOK_ALLOW_PRIVATE_NETWORKS');
     expect(errorOf({ DELIVERY_WORKER: 'sometimes' }).variable).toBe('DELIVERY_WORKER');
   });
+
+  it('OpenTelemetry: off unless an OTLP endpoint is set, off again with OTEL_SDK_DISABLED, a bad endpoint named', () => {
+    expect(loadConfig({}).telemetry).toEqual({ tracing: false });
+    expect(loadConfig({ OTEL_SERVICE_NAME: 'x', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }).telemetry.tracing).toBe(false);
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://localhost:4318' }).telemetry.tracing).toBe(true);
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://otel.example.com/v1/traces' }).telemetry.tracing).toBe(true);
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://localhost:4318', OTEL_SDK_DISABLED: 'TRUE' }).telemetry.tracing).toBe(false);
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: '' }).telemetry.tracing).toBe(false);
+    expect(errorOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'localhost:4318' }).variable).toBe('OTEL_EXPORTER_OTLP_ENDPOINT');
+  });
 });

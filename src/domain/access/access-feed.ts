@@ -1,9 +1,15 @@
-// Writes the access change feed (see the access_changes table): one row for
-// every change of who may open which lock, in the transaction of the change.
+// The access feeds. Who may open which lock is resolved by the database in
+// the transaction of each change (migration lock_access_feed): at commit the
+// organisation's counter (access_feed_heads, a row lock held until the commit
+// is visible) numbers the transaction's coarse changes (access_changes) and
+// its per-lock entries (access_entries: member, lock, may open now). So
+// positions are dense per organisation and in commit order, and a reader
+// never waits on a transaction of another organisation, nor on one of its own
+// organisation that has not committed yet.
 import { requireDirectoryReader, type Actor } from '../actor.js';
 import type { Db, Sql } from '../db.js';
 import { toDate } from '../rows.js';
-import { Invalid } from '../errors.js';
+import { Invalid, NotFound } from '../errors.js';
 
 export type AccessChangeKind =
   | 'share_granted'
@@ -31,12 +37,69 @@ export interface AccessChangeInput {
 export async function recordAccessChange(sql: Sql, organizationId: string, c: AccessChangeInput): Promise<void> {
   await sql.run(
     `insert into access_changes (organization_id, kind, member_id, group_id, share_id, place_id, lock_id, valid_from, valid_until)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
     [organizationId, c.kind, c.memberId ?? null, c.groupId ?? null, c.shareId ?? null, c.placeId ?? null, c.lockId ?? null, c.validFrom ?? null, c.validUntil ?? null],
   );
 }
 
-// ---- reading the feed ----------------------------------------------------
+// ---- cursors -------------------------------------------------------------
+
+const MAX_BIGINT = 2n ** 63n - 1n;
+const MAX_XID8 = 2n ** 64n - 1n;
+
+/** A position of the organisation's feed, as handed out. */
+export function encodeFeedCursor(position: string | bigint): string {
+  return Buffer.from(`p:${position}`).toString('base64url');
+}
+
+/**
+ * What a cursor names: a position, or (cursors handed out before positions)
+ * the id of an access_changes row whose position the database knows.
+ */
+export type DecodedCursor = { readonly position: string } | { readonly legacyId: string };
+
+export function decodeFeedCursor(cursor: string, field = 'after'): DecodedCursor {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  const p = /^p:(\d{1,19})$/.exec(text);
+  if (p && BigInt(p[1]!) <= MAX_BIGINT) return { position: p[1]! };
+  const legacy = /^(\d{1,20}):(\d{1,19})$/.exec(text);
+  // In range too: a number past xid8 or bigint would be PostgreSQL's error (a 5xx), not the caller's.
+  if (legacy && BigInt(legacy[1]!) <= MAX_XID8 && BigInt(legacy[2]!) <= MAX_BIGINT) return { legacyId: legacy[2]! };
+  throw new Invalid('invalid_cursor', 'The cursor is not one this feed handed out', field);
+}
+
+/** SQL (a scalar subquery) for the position a decoded cursor names, with $2 the position and $3 a legacy id. */
+const CURSOR_POSITION = `(case when $3::bigint is null then $2::bigint
+  else (select c.position from access_changes c where c.organization_id = $1 and c.id = $3::bigint) end)`;
+
+function cursorParams(after: string | null | undefined, field = 'after'): [string, string | null] {
+  if (!after) return ['0', null];
+  const d = decodeFeedCursor(after, field);
+  return 'position' in d ? [d.position, null] : ['0', d.legacyId];
+}
+
+interface HeadRow {
+  head: string | null;
+  purged: string | null;
+  from_position: string | null;
+}
+
+/**
+ * The cursor checked against the organisation's counter: past the head it
+ * was never handed out (forged, or another organisation's); below what
+ * retention purged it has expired and the client loads the snapshot again.
+ */
+function checkCursor(r: HeadRow | undefined, after: string | null | undefined, field = 'after'): void {
+  if (!after) return;
+  const head = BigInt(r?.head ?? '0');
+  const purged = BigInt(r?.purged ?? '0');
+  if (r?.from_position == null) throw new Invalid('cursor_expired', 'The cursor is older than the feed keeps: load the snapshot again', field);
+  const at = BigInt(r.from_position);
+  if (at > head) throw new Invalid('invalid_cursor', 'The cursor is not one this feed handed out', field);
+  if (at < purged) throw new Invalid('cursor_expired', 'The cursor is older than the feed keeps: load the snapshot again', field);
+}
+
+// ---- the coarse feed (accessChanges) ---------------------------------------
 
 export interface AccessChange {
   /** Opaque position of this entry: pass it as `after` to read what follows. */
@@ -61,9 +124,8 @@ export interface AccessChangePage {
 
 export const MAX_FEED_PAGE = 1000;
 
-interface AccessChangeRow {
-  id: string;
-  txid: string;
+interface AccessChangeRow extends HeadRow {
+  position: string | null;
   at: string;
   kind: AccessChangeKind;
   member_id: string | null;
@@ -75,46 +137,37 @@ interface AccessChangeRow {
   valid_until: string | null;
 }
 
-function encodeFeedCursor(txid: string, id: string): string {
-  return Buffer.from(`${txid}:${id}`).toString('base64url');
-}
-
-const MAX_XID8 = 2n ** 64n - 1n;
-const MAX_BIGINT = 2n ** 63n - 1n;
-
-function decodeFeedCursor(cursor: string): { txid: string; id: string } {
-  const m = /^(\d{1,20}):(\d{1,19})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  // In range too: a number past xid8 or bigint would be PostgreSQL's error (a 5xx), not the caller's.
-  if (!m || BigInt(m[1]!) > MAX_XID8 || BigInt(m[2]!) > MAX_BIGINT) throw new Invalid('invalid_cursor', 'The cursor is not one this feed handed out', 'after');
-  return { txid: m[1]!, id: m[2]! };
-}
-
-/**
- * Reads the feed in commit-safe order. Rows are ordered by (transaction id,
- * id) and only rows of transactions older than every transaction still
- * running (`pg_snapshot_xmin`) are returned: a transaction that started
- * earlier but commits later can therefore never land behind a cursor already
- * handed out. The price is a short delay while a long transaction runs.
- */
-export async function listAccessChanges(db: Db, actor: Actor, after: string | null | undefined, first = 100): Promise<AccessChangePage> {
-  requireDirectoryReader(actor);
+function checkPageSize(first: number): void {
   if (!Number.isInteger(first) || first < 1 || first > MAX_FEED_PAGE) {
     throw new Invalid('invalid_page_size', `first must be between 1 and ${MAX_FEED_PAGE}`, 'first');
   }
-  const from = after ? decodeFeedCursor(after) : { txid: '0', id: '0' };
+}
+
+/**
+ * Reads the coarse feed after `after`, in commit order: entries are numbered
+ * at commit under the organisation's row lock, so a position is never
+ * handed out before every smaller one is visible.
+ */
+export async function listAccessChanges(db: Db, actor: Actor, after: string | null | undefined, first = 100): Promise<AccessChangePage> {
+  requireDirectoryReader(actor);
+  checkPageSize(first);
+  const [position, legacyId] = cursorParams(after);
+  // One statement: the counter (to check the cursor) and the page, in one snapshot.
   const rows = await db.sql.all<AccessChangeRow>(
-    // ORDER BY names the table's columns (c.txid, c.id), not the `::text` output columns of the same
-    // names: ordered as text, the rows went out of step with the numeric cursor once an id or a
-    // transaction id crossed a power of ten, and paging skipped and repeated entries.
-    `select c.id::text as id, c.txid::text as txid, c.at, c.kind, c.member_id, c.group_id, c.share_id, c.place_id, c.lock_id, c.valid_from, c.valid_until
-     from access_changes c
-     where c.organization_id = ? and c.txid < pg_snapshot_xmin(pg_current_snapshot()) and (c.txid, c.id) > (?::xid8, ?::bigint)
-     order by c.txid, c.id limit ${first + 1}`,
-    [actor.organizationId, from.txid, from.id],
+    `with f as (select ${CURSOR_POSITION} as p)
+     select h.position::text as head, h.purged_through::text as purged, f.p::text as from_position,
+            c.position::text as position, c.at, c.kind, c.member_id, c.group_id, c.share_id, c.place_id, c.lock_id, c.valid_from, c.valid_until
+     from f left join access_feed_heads h on h.organization_id = $1
+     left join lateral (
+       select * from access_changes c where c.organization_id = $1 and c.position > f.p order by c.position limit ${first + 1}
+     ) c on true
+     order by c.position`,
+    [actor.organizationId, position, legacyId],
   );
-  const page = rows.slice(0, first);
-  const changes = page.map((r) => ({
-    cursor: encodeFeedCursor(r.txid, r.id),
+  checkCursor(rows[0], after);
+  const found = rows.filter((r) => r.position !== null);
+  const changes = found.slice(0, first).map((r) => ({
+    cursor: encodeFeedCursor(r.position!),
     at: toDate(r.at),
     kind: r.kind,
     memberId: r.member_id,
@@ -125,5 +178,106 @@ export async function listAccessChanges(db: Db, actor: Actor, after: string | nu
     validFrom: toDate(r.valid_from),
     validUntil: toDate(r.valid_until),
   }));
-  return { changes, hasNextPage: rows.length > first, endCursor: changes.at(-1)?.cursor ?? after ?? null };
+  return { changes, hasNextPage: found.length > first, endCursor: changes.at(-1)?.cursor ?? after ?? null };
+}
+
+// ---- the per-lock feed -----------------------------------------------------
+
+/** A validity window of a grant: open at either end when null. */
+export interface AccessWindow {
+  readonly validFrom: Date | null;
+  readonly validUntil: Date | null;
+}
+
+/** One change of who may open one lock: apply it as it is, no other lookup needed. */
+export interface LockAccessEntry {
+  readonly cursor: string;
+  readonly at: Date;
+  readonly memberId: string;
+  readonly lockId: string;
+  readonly placeId: string;
+  /** Whether the member may open the lock now (active, with a grant whose window is open). */
+  readonly mayOpen: boolean;
+  /** The windows of the member's grants on the lock that have not ended; empty when none is left. */
+  readonly windows: AccessWindow[];
+}
+
+export interface LockAccessPage {
+  readonly entries: LockAccessEntry[];
+  readonly hasNextPage: boolean;
+  readonly endCursor: string | null;
+}
+
+interface WindowJson {
+  validFrom: string | null;
+  validUntil: string | null;
+}
+
+export function toWindows(w: WindowJson[] | null): AccessWindow[] {
+  return (w ?? []).map((x) => ({ validFrom: toDate(x.validFrom), validUntil: toDate(x.validUntil) }));
+}
+
+interface EntryRow extends HeadRow {
+  missing_locks: string[] | null;
+  missing_places: string[] | null;
+  position: string | null;
+  at: string;
+  member_id: string;
+  lock_id: string;
+  place_id: string;
+  may_open: boolean;
+  windows: WindowJson[] | null;
+}
+
+/** Which locks a reader follows: these locks, and every lock of these places (also locks added later). */
+export interface LockScope {
+  readonly lockIds: readonly string[];
+  readonly placeIds: readonly string[];
+}
+
+/**
+ * Per-lock entries of the scope after `after` (a cursor of either feed), in
+ * commit order, `first` at a time. Checks the cursor like the coarse feed.
+ */
+export async function readLockEntries(sql: Sql, organizationId: string, scope: LockScope, after: string | null | undefined, first: number): Promise<LockAccessPage> {
+  checkPageSize(first);
+  const [position, legacyId] = cursorParams(after);
+  const rows = await sql.all<EntryRow>(
+    `with f as (select ${CURSOR_POSITION} as p)
+     select h.position::text as head, h.purged_through::text as purged, f.p::text as from_position,
+            array(select x from unnest($4::uuid[]) x where not exists (select 1 from locks l where l.organization_id = $1 and l.id = x)
+              and not exists (select 1 from access_entries e where e.organization_id = $1 and e.lock_id = x)) as missing_locks,
+            array(select x from unnest($5::uuid[]) x where not exists (select 1 from places p where p.organization_id = $1 and p.id = x)
+              and not exists (select 1 from access_entries e where e.organization_id = $1 and e.place_id = x)) as missing_places,
+            e.position::text as position, e.at, e.member_id, e.lock_id, e.place_id, e.may_open, e.windows
+     from f left join access_feed_heads h on h.organization_id = $1
+     left join lateral (
+       select * from access_entries e
+       where e.organization_id = $1 and e.position > f.p and (e.lock_id = any($4::uuid[]) or e.place_id = any($5::uuid[]))
+       order by e.position limit ${first + 1}
+     ) e on true
+     order by e.position`,
+    [organizationId, position, legacyId, scope.lockIds, scope.placeIds],
+  );
+  // Unknown, or another organisation's: the same answer. (A deleted lock or place stays readable while its entries are kept.)
+  const missingLock = rows[0]?.missing_locks?.[0];
+  if (missingLock) throw new NotFound('lock', missingLock);
+  const missingPlace = rows[0]?.missing_places?.[0];
+  if (missingPlace) throw new NotFound('place', missingPlace);
+  checkCursor(rows[0], after);
+  const found = rows.filter((r) => r.position !== null);
+  const entries = found.slice(0, first).map(toEntry);
+  return { entries, hasNextPage: found.length > first, endCursor: entries.at(-1)?.cursor ?? (after ? encodeFeedCursor(rows[0]!.from_position!) : null) };
+}
+
+function toEntry(r: EntryRow): LockAccessEntry {
+  return {
+    cursor: encodeFeedCursor(r.position!),
+    at: toDate(r.at),
+    memberId: r.member_id,
+    lockId: r.lock_id,
+    placeId: r.place_id,
+    mayOpen: r.may_open,
+    windows: toWindows(r.windows),
+  };
 }

@@ -11,7 +11,7 @@ import { isUuid } from '../ids.js';
 import { MEMBER_COLUMNS, toMember, type Member, type MemberRow } from '../member/member.model.js';
 import type { ShareRole } from '../share/share.model.js';
 import { pageSize } from '../paging.js';
-import { listAccessChanges, type AccessChangePage } from './access-feed.js';
+import { listAccessChanges, readLockEntries, type AccessChangePage, type LockAccessPage, type LockScope } from './access-feed.js';
 
 /** Why a member may open a lock: one share, direct or through one group. */
 export interface Grant {
@@ -75,12 +75,36 @@ function checkAt(at: Date): Date {
   return at;
 }
 
+/** At most this many locks and places in one snapshot or subscription. */
+export const MAX_SCOPE = 100;
+
+function checkScope(scope: LockScope): LockScope {
+  const lockIds = [...new Set(scope.lockIds)];
+  const placeIds = [...new Set(scope.placeIds)];
+  if (lockIds.length + placeIds.length === 0 || lockIds.length + placeIds.length > MAX_SCOPE) {
+    throw new Invalid('locks_required', `Name between 1 and ${MAX_SCOPE} locks or places`, 'lockIds');
+  }
+  for (const id of lockIds) if (!isUuid(id)) throw new NotFound('lock', id);
+  for (const id of placeIds) if (!isUuid(id)) throw new NotFound('place', id);
+  return { lockIds, placeIds };
+}
+
 export class AccessService {
   constructor(private readonly db: Db) {}
 
   /** The access change feed after `after`, in commit order (see listAccessChanges). */
   async changes(actor: Actor, after?: string | null, first?: number): Promise<AccessChangePage> {
     return listAccessChanges(this.db, actor, after, first);
+  }
+
+  /**
+   * Per-lock entries of these locks and places after `after` (a cursor of
+   * either feed or of a snapshot), in commit order: each says which member
+   * may now open which lock, or no longer.
+   */
+  async lockChanges(actor: Actor, scope: LockScope, after?: string | null, first = 100): Promise<LockAccessPage> {
+    requireDirectoryReader(actor);
+    return readLockEntries(this.db.sql, actor.organizationId, checkScope(scope), after, first);
   }
 
   /** Every lock the member may open at `at`, with the grants that allow it. */

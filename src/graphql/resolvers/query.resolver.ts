@@ -8,7 +8,7 @@ import type { GraphqlContext } from '../context.js';
 import { connectionType, toConnection } from '../types/connection.js';
 import { Member } from '../types/member.type.js';
 import { Group, Lock, Place } from '../types/directory.type.js';
-import { AccessChangePage, AccessDecision, LockAccess, WhoCanOpenConnection } from '../types/access.type.js';
+import { AccessChangePage, AccessDecision, LockAccess, LockAccessPage, WhoCanOpenConnection } from '../types/access.type.js';
 import { AuditEvent, Organization, SamlSettings, ScimStatus } from '../types/organization.type.js';
 import { DateTime, MemberOrder } from '../types/scalars.js';
 import { MemberFilter } from '../inputs/member.input.js';
@@ -221,9 +221,9 @@ export class QueryResolver {
     description:
       'The access change feed for door controllers. Poll with the last `pageInfo.endCursor` as `after` (omit it the first ' +
       'time to read from the beginning): entries come in commit order, each naming what changed and, for a granted share, ' +
-      'its validity window, which the controller enforces by its own clock. Entries appear once every transaction that ' +
-      'started before them has ended, so a cursor never skips a change that commits late. Read until hasNextPage is false, ' +
-      'then poll again later; at most 1000 per page.',
+      'its validity window, which the controller enforces by its own clock. Entries are numbered when they commit, so a ' +
+      'cursor never skips a change that commits late. Read until hasNextPage is false, then poll again later; at most 1000 per page. ' +
+      'A cursor older than the feed keeps fails with reason cursor_expired: load the snapshot again.',
   })
   async accessChanges(
     @Ctx() ctx: GraphqlContext,
@@ -234,6 +234,26 @@ export class QueryResolver {
     return {
       changes: page.changes.map(toAccessChangeType),
       pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: false, startCursor: page.changes[0]?.cursor ?? null, endCursor: page.endCursor },
+    };
+  }
+
+  @Query(() => LockAccessPage, {
+    description:
+      'Per-lock changes of these locks (and of every lock of these places, also locks added later), in commit order, after ' +
+      '`after` (a cursor of this feed, of accessChanges or of lockSnapshot). Each entry says which member may now open which ' +
+      'lock. A cursor older than the feed keeps fails with reason cursor_expired: load the snapshot again.',
+  })
+  async lockAccessChanges(
+    @Ctx() ctx: GraphqlContext,
+    @Arg('lockIds', () => [ID], { nullable: true }) lockIds?: string[] | null,
+    @Arg('placeIds', () => [ID], { nullable: true }) placeIds?: string[] | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('first', () => Int, { nullable: true, description: 'Default 100, at most 1000' }) first?: number | null,
+  ): Promise<LockAccessPage> {
+    const page = await ctx.domain.access.lockChanges(ctx.actor, { lockIds: lockIds ?? [], placeIds: placeIds ?? [] }, after ?? null, first ?? 100);
+    return {
+      entries: page.entries,
+      pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: false, startCursor: page.entries[0]?.cursor ?? null, endCursor: page.endCursor },
     };
   }
 }

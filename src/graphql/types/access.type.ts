@@ -75,3 +75,32 @@ export class AccessChangePage {
   @Field(() => [AccessChange]) changes!: AccessChange[];
   @Field(() => PageInfo) pageInfo!: PageInfo;
 }
+
+@ObjectType({ simpleResolvers: true, description: 'A validity window of a grant; open at either end when null (from inclusive, until exclusive)' })
+export class AccessWindow {
+  @Field(() => DateTime, { nullable: true }) validFrom!: Date | null;
+  @Field(() => DateTime, { nullable: true }) validUntil!: Date | null;
+}
+
+@ObjectType({
+  simpleResolvers: true,
+  description:
+    'One change of who may open one lock, resolved when the change committed: set (member, lock) to `mayOpen` and keep its ' +
+    '`windows` (to enforce by the controller\'s own clock as well). No other lookup is needed.',
+})
+export class LockAccessEntry {
+  @Field(() => String, { description: 'Position of this entry in the organisation\'s feed: resume after it' }) cursor!: string;
+  @Field(() => DateTime, { description: 'When the change committed' }) at!: Date;
+  @Field(() => ID) memberId!: string;
+  @Field(() => ID) lockId!: string;
+  @Field(() => ID) placeId!: string;
+  @Field(() => Boolean, { description: 'Whether the member may open the lock now (active, with a grant whose window is open)' }) mayOpen!: boolean;
+  @Field(() => [AccessWindow], { description: 'Windows of the member\'s grants on the lock that have not ended; empty: no access left' })
+  windows!: AccessWindow[];
+}
+
+@ObjectType({ simpleResolvers: true, description: 'A page of per-lock entries, in commit order' })
+export class LockAccessPage {
+  @Field(() => [LockAccessEntry]) entries!: LockAccessEntry[];
+  @Field(() => PageInfo) pageInfo!: PageInfo;
+}

@@ -12,6 +12,14 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
 export const SOCKET_PORT = 5432;
 
+/**
+ * Server settings of the embedded database. PGlite zeroes its shared buffers
+ * at every start in WebAssembly not yet optimised: PostgreSQL's default of
+ * 128 MB cost 0.4–0.8 s of each start (most of a later start's PGlite time);
+ * 32 MB holds a directory of tens of thousands of members.
+ */
+const START_SETTINGS = ['-c', 'shared_buffers=32MB'];
+
 export interface EmbeddedPostgres {
   /** Directory holding the socket: pass as `host` to pg. */
   readonly socketDir: string;
@@ -83,7 +91,7 @@ export async function startEmbeddedPostgres(
   }
   fs.rmSync(socket, { force: true });
 
-  const db = await PGlite.create(path.join(dataDir, 'pglite'));
+  const db = await PGlite.create(path.join(dataDir, 'pglite'), { startParams: [...PGlite.defaultStartParams, ...START_SETTINGS] });
   const server = new PGLiteSocketServer({ db, path: socket, maxConnections: opts.maxConnections });
   await server.start();
   fs.chmodSync(socket, 0o600);

@@ -1,0 +1,17 @@
+// The names of every migration, in order, without loading them: a process
+// checks these against mikro_orm_migrations and loads MikroORM only when one
+// is pending (MikroORM, knex and the migration classes cost a few hundred
+// milliseconds of every start). migrations/index.ts refuses to load when this
+// list and its own differ, so a migration missing here fails every test run.
+export const MIGRATION_NAMES: readonly string[] = [
+  'Migration20261123000000_initial',
+  'Migration20261123020000_saml',
+  'Migration20261123040000_entra_import',
+  'Migration20261123050000_rate_limits',
+  'Migration20261123060000_admin',
+  'Migration20261201000000_credential_notify',
+  'Migration20261206100000_audit_stream',
+  'Migration20261206110000_webhooks',
+  'Migration20261206120000_mail',
+  'Migration20261206150000_lock_access_feed',
+];

@@ -1,0 +1,222 @@
+// Per-lock entries: every kind of change of who may open which lock is
+// resolved in the change's transaction to (member, lock, may open now), in
+// commit order per organisation, and a transaction held open elsewhere does
+// not delay it.
+import crypto from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDb, type TestDb } from '../setup/test-db.js';
+import { buildGroup, buildLock, buildMember, buildOrg } from '../factories/index.js';
+import { emitPassedWindows } from '../../src/domain/access/access-windows.js';
+import type { Actor } from '../../src/domain/index.js';
+
+let t: TestDb;
+beforeAll(async () => {
+  t = await createTestDb({ poolSize: 6 });
+});
+afterAll(async () => {
+  await t.close();
+});
+
+type Seen = [member: string, lock: string, mayOpen: boolean];
+
+/** A reader of the per-lock feed: each call returns what arrived since the last one. */
+function follow(a: Actor, lockIds: string[], placeIds: string[] = []) {
+  let after: string | null = null;
+  return async (): Promise<Seen[]> => {
+    const out: Seen[] = [];
+    for (;;) {
+      const p = await t.domain.access.lockChanges(a, { lockIds, placeIds }, after, 100);
+      out.push(...p.entries.map((e): Seen => [e.memberId, e.lockId, e.mayOpen]));
+      after = p.endCursor;
+      if (!p.hasNextPage) return out;
+    }
+  };
+}
+
+const sorted = (s: Seen[]) => [...s].sort((x, y) => (x.join() < y.join() ? -1 : 1));
+
+describe('per-lock access entries', () => {
+  it('resolves shares, group membership, member states and deletions to the locks they concern', async () => {
+    const org = await buildOrg(t.domain);
+    const a = org.actor;
+    const d = t.domain;
+    const place = await d.places.createPlace(a, { name: 'HQ' });
+    const front = await buildLock(d, a, place.id);
+    const other = await buildLock(d, a);
+    const alice = await buildMember(d, a);
+    const bob = await buildMember(d, a);
+    const staff = await buildGroup(d, a, [bob.id]);
+    const next = follow(a, [front.id, other.id], [place.id]);
+    expect(await next()).toEqual([]);
+
+    // A direct share on a lock.
+    const direct = await d.shares.grant(a, { memberId: alice.id, lockId: other.id });
+    expect(await next()).toEqual([[alice.id, other.id, true]]);
+    // A group share on a place: every member of the group, every lock of the place.
+    const placeShare = await d.shares.grant(a, { groupId: staff.id, placeId: place.id });
+    expect(await next()).toEqual([[bob.id, front.id, true]]);
+    // A lock added to the place later is covered by the place share.
+    const back = await buildLock(d, a, place.id);
+    expect(await next()).toEqual([[bob.id, back.id, true]]);
+    // Joining and leaving the group.
+    await d.groups.update(a, staff.id, { addMembers: [alice.id] });
+    expect(sorted(await next())).toEqual(sorted([[alice.id, front.id, true], [alice.id, back.id, true]]));
+    await d.groups.update(a, staff.id, { removeMembers: [alice.id] });
+    expect(sorted(await next())).toEqual(sorted([[alice.id, front.id, false], [alice.id, back.id, false]]));
+    // Deactivated, then active again: every lock the member could open.
+    await d.members.update(a, bob.id, { active: false });
+    expect(sorted(await next())).toEqual(sorted([[bob.id, front.id, false], [bob.id, back.id, false]]));
+    await d.members.update(a, bob.id, { active: true });
+    expect(sorted(await next())).toEqual(sorted([[bob.id, front.id, true], [bob.id, back.id, true]]));
+    // A change that does not change access writes no entry (bob also gets a direct share on front).
+    await d.shares.grant(a, { memberId: bob.id, lockId: front.id });
+    expect(await next()).toEqual([]);
+    // Revoking the place share: bob keeps front through his own share, loses back.
+    await d.shares.revoke(a, placeShare.id);
+    expect(await next()).toEqual([[bob.id, back.id, false]]);
+    // Lock deleted: whoever could open it no longer can.
+    await d.places.deleteLock(a, front.id);
+    expect(await next()).toEqual([[bob.id, front.id, false]]);
+    // Member deleted.
+    await d.members.delete(a, alice.id);
+    expect(await next()).toEqual([[alice.id, other.id, false]]);
+    expect(direct.id).toBeTruthy();
+  });
+
+  it('resolves a group or place deleted, with everything that went with it', async () => {
+    const org = await buildOrg(t.domain);
+    const a = org.actor;
+    const d = t.domain;
+    const place = await d.places.createPlace(a, { name: 'Depot' });
+    const l1 = await buildLock(d, a, place.id);
+    const l2 = await buildLock(d, a, place.id);
+    const m1 = await buildMember(d, a);
+    const m2 = await buildMember(d, a);
+    const g = await buildGroup(d, a, [m1.id, m2.id]);
+    await d.shares.grant(a, { groupId: g.id, lockId: l1.id });
+    await d.shares.grant(a, { memberId: m2.id, placeId: place.id });
+    const next = follow(a, [], [place.id]);
+    expect(sorted(await next())).toEqual(sorted([[m1.id, l1.id, true], [m2.id, l1.id, true], [m2.id, l2.id, true]]));
+    // The group goes: m1 loses l1; m2 keeps it through the place share.
+    await d.groups.delete(a, g.id);
+    expect(await next()).toEqual([[m1.id, l1.id, false]]);
+    // The place goes: its locks with it.
+    await d.places.deletePlace(a, place.id);
+    expect(sorted(await next())).toEqual(sorted([[m2.id, l1.id, false], [m2.id, l2.id, false]]));
+  });
+
+  it('carries the validity windows and emits the change when a window starts or ends', async () => {
+    const org = await buildOrg(t.domain);
+    const a = org.actor;
+    const d = t.domain;
+    const lock = await buildLock(d, a);
+    const m = await buildMember(d, a);
+    const from = new Date(Date.now() + 2_000);
+    const until = new Date(Date.now() + 4_000);
+    await d.shares.grant(a, { memberId: m.id, lockId: lock.id, validFrom: from, validUntil: until });
+    let after: string | null = null;
+    const read = async () => {
+      const p = await d.access.lockChanges(a, { lockIds: [lock.id], placeIds: [] }, after, 100);
+      after = p.endCursor;
+      return p.entries;
+    };
+    const [granted] = await read();
+    expect(granted).toMatchObject({ memberId: m.id, lockId: lock.id, mayOpen: false, windows: [{ validFrom: from, validUntil: until }] });
+    // Nothing passed yet.
+    await emitPassedWindows(d.db, new Date(from.getTime() - 1_000));
+    expect(await read()).toEqual([]);
+    // The window opens (the seal judges by the database's clock: wait until it has passed).
+    await new Promise((r) => setTimeout(r, Math.max(0, from.getTime() - Date.now() + 50)));
+    await emitPassedWindows(d.db, new Date(from.getTime() + 10));
+    expect((await read()).map((e) => e.mayOpen)).toEqual([true]);
+    // A second run over the same moment adds nothing.
+    await emitPassedWindows(d.db, new Date(from.getTime() + 20));
+    expect(await read()).toEqual([]);
+    // The window ends.
+    await new Promise((r) => setTimeout(r, Math.max(0, until.getTime() - Date.now() + 50)));
+    await emitPassedWindows(d.db, new Date(until.getTime() + 10));
+    expect(await read()).toMatchObject([{ memberId: m.id, mayOpen: false, windows: [] }]);
+  });
+
+  it('is not delayed by a transaction held open in another organisation, nor by one of its own that has not committed', async () => {
+    const mine = await buildOrg(t.domain);
+    const theirs = await buildOrg(t.domain);
+    const lock = await buildLock(t.domain, mine.actor);
+    const m = await buildMember(t.domain, mine.actor);
+    const theirMember = await buildMember(t.domain, theirs.actor);
+    const theirLock = await buildLock(t.domain, theirs.actor);
+    const next = follow(mine.actor, [lock.id]);
+
+    const held = new pg.Client({ connectionString: t.url });
+    await held.connect();
+    try {
+      await held.query('begin');
+      // The other organisation's transaction has written access changes and stays open.
+      await held.query(`insert into shares (organization_id, id, member_id, lock_id, role) values ($1, gen_random_uuid(), $2, $3, 'user')`, [
+        theirs.id,
+        theirMember.id,
+        theirLock.id,
+      ]);
+      await held.query(`insert into access_changes (organization_id, kind, member_id) values ($1, 'member_activated', $2)`, [theirs.id, theirMember.id]);
+      // And one of this organisation that has not committed.
+      const own = new pg.Client({ connectionString: t.url });
+      await own.connect();
+      try {
+        await own.query('begin');
+        await own.query(`update members set active = false where organization_id = $1 and id = $2`, [mine.id, m.id]);
+        // ...while a change of this organisation commits, and is there at once.
+        await t.domain.shares.grant(mine.actor, { memberId: m.id, lockId: lock.id });
+        expect(await next()).toEqual([[m.id, lock.id, true]]);
+        await own.query('commit');
+        // Sealed at its commit, after the grant: the feed says the member is deactivated.
+        expect(await next()).toEqual([[m.id, lock.id, false]]);
+      } finally {
+        await own.end();
+      }
+    } finally {
+      await held.query('rollback');
+      await held.end();
+    }
+  });
+
+  it('stays exact when a member joins a group while the group is deleted', async () => {
+    for (let round = 0; round < 5; round++) {
+      const org = await buildOrg(t.domain);
+      const a = org.actor;
+      const lock = await buildLock(t.domain, a);
+      const m = await buildMember(t.domain, a);
+      const g = await buildGroup(t.domain, a, []);
+      await t.domain.shares.grant(a, { groupId: g.id, lockId: lock.id });
+      const results = await Promise.allSettled([t.domain.groups.update(a, g.id, { addMembers: [m.id] }), t.domain.groups.delete(a, g.id)]);
+      expect(results[1]!.status).toBe('fulfilled');
+      // Whatever the order, the last word on (m, lock) is "may not open" (or nothing was ever said).
+      const p = await t.domain.access.lockChanges(a, { lockIds: [lock.id], placeIds: [] }, null, 100);
+      const last = p.entries.filter((e) => e.memberId === m.id).at(-1);
+      expect(last?.mayOpen ?? false).toBe(false);
+    }
+  });
+});
+
+describe('per-lock feed, bad input', () => {
+  it("refuses unknown locks and places, another organisation's, and forged or expired cursors", async () => {
+    const org = await buildOrg(t.domain);
+    const other = await buildOrg(t.domain);
+    const lock = await buildLock(t.domain, org.actor);
+    const theirs = await buildLock(t.domain, other.actor);
+    const read = (lockIds: string[], after: string | null = null, placeIds: string[] = []) => t.domain.access.lockChanges(org.actor, { lockIds, placeIds }, after, 10);
+    await expect(read([crypto.randomUUID()])).rejects.toMatchObject({ code: 'lock_not_found' });
+    await expect(read([theirs.id])).rejects.toMatchObject({ code: 'lock_not_found' });
+    await expect(read(['not-a-uuid'])).rejects.toMatchObject({ code: 'lock_not_found' });
+    await expect(read([], null, [crypto.randomUUID()])).rejects.toMatchObject({ code: 'place_not_found' });
+    await expect(read([])).rejects.toMatchObject({ code: 'locks_required' });
+    await expect(read([lock.id], 'bm9wZQ')).rejects.toMatchObject({ code: 'invalid_cursor' });
+    // A position this organisation never reached (another's, or made up).
+    await expect(read([lock.id], Buffer.from('p:99999').toString('base64url'))).rejects.toMatchObject({ code: 'invalid_cursor' });
+    // Below what retention purged.
+    await t.domain.db.sql.run(`insert into access_feed_heads (organization_id, position, purged_through) values ($1, 50, 40)
+      on conflict (organization_id) do update set position = 50, purged_through = 40`, [org.id]);
+    await expect(read([lock.id], Buffer.from('p:39').toString('base64url'))).rejects.toMatchObject({ code: 'cursor_expired' });
+    expect((await read([lock.id], Buffer.from('p:40').toString('base64url'))).entries).toEqual([]);
+  });
+});
