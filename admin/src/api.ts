@@ -80,6 +80,8 @@ export interface HealthItem {
   status: 'ok' | 'warn' | 'error' | 'off';
   summary: string;
   action: string | null;
+  /** A console route with the filter applied (`#scim?failures=1`). */
+  href: string | null;
 }
 
 export interface ScimStatus {

@@ -1,23 +1,34 @@
-// The admin console: one page, three panels under a health strip.
+// The admin console: a health strip over pages picked by the hash route
+// (router.ts). To add a page, add an entry to PAGES: `tab` pages appear in
+// the navigation, the others are reached by links (a member's page).
 import './styles.css';
 import { api, ApiError, type Session } from './api';
 import { errorBox, h, loading, replace } from './ui';
+import { currentRoute, type Route } from './router';
 import { renderHealth } from './panels/health';
 import { renderScim } from './panels/scim';
 import { renderSaml } from './panels/saml';
 import { renderPeople } from './panels/people';
-
-const TABS = [
-  { id: 'scim', label: 'SCIM provisioning', render: renderScim },
-  { id: 'saml', label: 'SAML single sign-on', render: renderSaml },
-  { id: 'people', label: 'People & access', render: renderPeople },
-] as const;
 
 export interface ConsoleContext {
   readonly session: Session;
   /** Reloads the health strip (after a change that affects it). */
   refreshHealth(): void;
 }
+
+export interface ConsolePage {
+  readonly id: string;
+  /** Shown in the navigation when set. */
+  readonly tab?: string;
+  render(panel: HTMLElement, ctx: ConsoleContext, route: Route): unknown;
+}
+
+export const PAGES: ConsolePage[] = [
+  { id: 'scim', tab: 'SCIM provisioning', render: renderScim },
+  { id: 'saml', tab: 'SAML single sign-on', render: renderSaml },
+  { id: 'people', tab: 'People & access', render: renderPeople },
+];
+const DEFAULT_PAGE = 'scim';
 
 async function start(): Promise<void> {
   const root = document.getElementById('app')!;
@@ -36,28 +47,23 @@ async function start(): Promise<void> {
   const healthEl = h('section', { class: 'health', 'aria-labelledby': 'health-title' });
   const panelEl = h('section', { class: 'panel', id: 'panel', tabindex: '-1' });
   const ctx: ConsoleContext = { session, refreshHealth: () => void renderHealth(healthEl) };
-  const tabButtons = TABS.map((t) =>
-    h(
-      'a',
-      { href: `#${t.id}`, id: `tab-${t.id}`, class: 'tab', 'aria-controls': 'panel' },
-      t.label,
-    ),
-  );
+  const tabButtons = PAGES.filter((p) => p.tab).map((p) => h('a', { href: `#${p.id}`, id: `tab-${p.id}`, class: 'tab', 'aria-controls': 'panel' }, p.tab!));
   let first = true;
   const show = () => {
     // The health strip follows what happened meanwhile (a sign-in, a provisioning run).
     if (!first) ctx.refreshHealth();
     first = false;
-    const id = location.hash.slice(1) || 'scim';
-    const tab = TABS.find((t) => t.id === id) ?? TABS[0];
+    const r = currentRoute();
+    const page = PAGES.find((p) => p.id === r.page) ?? PAGES.find((p) => p.id === DEFAULT_PAGE)!;
     for (const b of tabButtons) {
-      const selected = b.id === `tab-${tab.id}`;
+      const selected = b.id === `tab-${page.id}`;
       if (selected) b.setAttribute('aria-current', 'page');
       else b.removeAttribute('aria-current');
       b.classList.toggle('active', selected);
     }
-    panelEl.setAttribute('aria-labelledby', `tab-${tab.id}`);
-    void tab.render(panelEl, ctx);
+    if (page.tab) panelEl.setAttribute('aria-labelledby', `tab-${page.id}`);
+    else panelEl.removeAttribute('aria-labelledby');
+    void page.render(panelEl, ctx, r);
   };
   window.addEventListener('hashchange', show);
 
@@ -95,34 +101,56 @@ async function start(): Promise<void> {
 
 function signIn(e: ApiError): HTMLElement {
   const notAdmin = e.status === 403;
-  const domainInput = h('input', { id: 'signin-domain', type: 'text', autocomplete: 'organization', placeholder: 'your-org', required: true, pattern: '[a-z0-9-]+' });
+  // What an admin knows is an email address (or its domain), not Gatehouse's slug; /admin/sign-in finds the organisation.
+  const orgInput = h('input', {
+    id: 'signin-org',
+    name: 'org',
+    type: 'text',
+    autocomplete: 'email',
+    inputmode: 'email',
+    placeholder: 'alice@contoso.com',
+    required: true,
+    pattern: '[^\\s@]+(@[^\\s@]+)?',
+    title: 'Your work email address, or its domain',
+    'aria-describedby': 'signin-org-hint',
+  });
   return h(
     'main',
     { id: 'main', class: 'page signin' },
     h('h1', {}, 'Gatehouse admin console'),
     notAdmin
       ? h('p', { class: 'state state-error', role: 'alert' }, e.message)
-      : h('p', {}, 'Sign in with your organisation’s single sign-on. Administrators of the organisation can open this console.'),
+      : h('p', {}, 'Sign in with your organisation’s single sign-on (Microsoft Entra). Administrators of the organisation can open this console.'),
     h(
       'form',
       {
         class: 'card',
-        onsubmit: (ev: Event) => {
+        method: 'get',
+        action: '/admin/sign-in',
+        onsubmit: async (ev: Event) => {
           ev.preventDefault();
-          const d = domainInput.value.trim().toLowerCase();
-          if (d) location.href = `/saml/${encodeURIComponent(d)}/login?RelayState=${encodeURIComponent('/admin')}`;
+          const out = document.getElementById('signin-result')!;
+          try {
+            const r = await fetch(`/admin/sign-in?org=${encodeURIComponent(orgInput.value.trim())}`, { headers: { Accept: 'application/json' } });
+            const body = (await r.json()) as { url?: string; message?: string };
+            if (r.ok && body.url) location.href = body.url;
+            else replace(out, h('p', { class: 'state state-error', role: 'alert' }, body.message ?? 'No organisation found.'));
+          } catch {
+            replace(out, h('p', { class: 'state state-error', role: 'alert' }, 'Gatehouse is not reachable. Check your connection and try again.'));
+          }
         },
       },
-      h('div', { class: 'field' }, h('label', { for: 'signin-domain' }, 'Organisation domain'), domainInput),
+      h(
+        'div',
+        { class: 'field' },
+        h('label', { for: 'signin-org' }, 'Work email or organisation domain'),
+        orgInput,
+        h('p', { class: 'hint', id: 'signin-org-hint' }, 'For example alice@contoso.com or contoso.com.'),
+      ),
       h('button', { type: 'submit', class: 'btn btn-primary' }, 'Sign in with SSO'),
+      h('div', { id: 'signin-result' }),
     ),
-    h(
-      'p',
-      { class: 'hint' },
-      'First time, before single sign-on is set up? An operator prints a one-time link with ',
-      h('code', {}, 'npm run cli -- admin link --org DOMAIN'),
-      '.',
-    ),
+    h('p', { class: 'hint' }, 'First time, before single sign-on is set up? Ask whoever runs Gatehouse for a one-time admin link.'),
   );
 }
 

@@ -14,6 +14,8 @@ export interface HealthItem {
   readonly summary: string;
   /** What to do; null when nothing. */
   readonly action: string | null;
+  /** Where in the console to do it (a `#page?filter` route), with the filter applied; null when nothing. */
+  readonly href: string | null;
 }
 
 const DAY_MS = 86_400_000;
@@ -31,15 +33,19 @@ function ago(d: Date, now: Date): string {
   return `${Math.round(s / 86400)} days ago`;
 }
 
+type Draft = Omit<HealthItem, 'href'> & { href?: string | null };
+
 export async function consoleHealth(domain: Domain, saml: SamlService, actor: AdminActor, now = new Date()): Promise<HealthItem[]> {
-  const [scim, lastRefused, lastProvisioning, lastLoginFailure, lastImport] = await Promise.all([
+  const [scim, lastRefused, lastProvisioning, lastLoginFailure, lastLoginSuccess, integrations] = await Promise.all([
     domain.organizations.scimStatus(actor),
     domain.audit.list(actor, { provisioning: true, outcome: 'failure', limit: 1 }),
     domain.audit.list(actor, { provisioning: true, limit: 1 }),
     domain.audit.list(actor, { actionPrefix: 'saml.login', outcome: 'failure', limit: 1 }),
-    domain.audit.list(actor, { actionPrefix: 'import.run', limit: 1 }),
+    domain.audit.list(actor, { actionPrefix: 'saml.login', outcome: 'success', limit: 1 }),
+    domain.imports.list(actor),
   ]);
-  const items: HealthItem[] = [];
+  const drafts: Draft[] = [];
+  const items = { push: (d: Draft) => drafts.push(d) };
 
   // SCIM: token used, and no refusal since.
   const refused = lastRefused[0];
@@ -52,6 +58,7 @@ export async function consoleHealth(domain: Domain, saml: SamlService, actor: Ad
       status: 'warn',
       summary: `Token ${scim.tokenPrefix}… was never used.`,
       action: 'In Entra, paste the Tenant URL and the token, select Test Connection, then Start provisioning.',
+      href: '#scim',
     });
   } else if (refused && refused.at.getTime() > now.getTime() - DAY_MS) {
     // Red while the latest request was refused; amber once later ones went through.
@@ -61,6 +68,7 @@ export async function consoleHealth(domain: Domain, saml: SamlService, actor: Ad
       status: lastProvisioning[0]?.id === refused.id ? 'error' : 'warn',
       summary: `Token last used ${ago(scim.tokenLastUsedAt, now)}; a request was refused ${ago(refused.at, now)}: ${clip(refused.reason ?? refused.action)}.`,
       action: 'Open the provisioning log (failures only) to see what Entra sent and why it was refused.',
+      href: '#scim?failures=1',
     });
   } else {
     items.push({ key: 'scim', title: 'SCIM provisioning', status: 'ok', summary: `Token ${scim.tokenPrefix}… last used ${ago(scim.tokenLastUsedAt, now)}.`, action: null });
@@ -74,6 +82,7 @@ export async function consoleHealth(domain: Domain, saml: SamlService, actor: Ad
       status: 'warn',
       summary: 'No identity provider metadata imported.',
       action: "Paste Entra's App Federation Metadata URL in the SAML panel.",
+      href: '#saml',
     });
   } else if (s.lastRefreshError) {
     items.push({
@@ -82,6 +91,7 @@ export async function consoleHealth(domain: Domain, saml: SamlService, actor: Ad
       status: 'error',
       summary: `The last metadata refresh failed: ${clip(s.lastRefreshError)}`,
       action: 'Check the metadata URL in Entra (SAML Signing Certificate) and paste it again.',
+      href: '#saml',
     });
   } else {
     const fetched = s.metadataFetchedAt;
@@ -92,6 +102,7 @@ export async function consoleHealth(domain: Domain, saml: SamlService, actor: Ad
       status: stale ? 'warn' : 'ok',
       summary: `${s.idpEntityId}; metadata ${fetched ? `fetched ${ago(fetched, now)}` : 'imported'}${s.metadataUrl ? '' : ' from XML (no automatic refresh)'}.`,
       action: stale ? 'The daily refresh has not run for two days: select Refresh now in the SAML panel.' : null,
+      href: stale ? '#saml' : null,
     });
   }
   const certWarnings = [...s.idpCertificates.map((c) => ({ who: 'Entra', c })), ...s.spCertificates.filter((c) => c.active).map((c) => ({ who: 'Gatehouse', c }))].filter(
@@ -99,7 +110,7 @@ export async function consoleHealth(domain: Domain, saml: SamlService, actor: Ad
   );
   const expired = certWarnings.some((x) => x.c.daysLeft < 0);
   if (s.spCertificates.length === 0) {
-    items.push({ key: 'certificates', title: 'Certificates', status: 'warn', summary: 'No Gatehouse (SP) certificate yet.', action: 'Select Generate Certificate in the SAML panel.' });
+    items.push({ key: 'certificates', title: 'Certificates', status: 'warn', summary: 'No Gatehouse (SP) certificate yet.', action: 'Select Generate Certificate in the SAML panel.', href: '#saml' });
   } else if (certWarnings.length > 0) {
     items.push({
       key: 'certificates',
@@ -107,6 +118,7 @@ export async function consoleHealth(domain: Domain, saml: SamlService, actor: Ad
       status: expired ? 'error' : 'warn',
       summary: certWarnings.map((x) => `${x.who} certificate ${x.c.warning}`).join('; '),
       action: 'Renew the certificate: for Entra, add a new SAML signing certificate and refresh the metadata; for Gatehouse, Generate Certificate.',
+      href: '#saml',
     });
   } else {
     const soonest = [...s.idpCertificates, ...s.spCertificates].map((c) => c.daysLeft).sort((a, b) => a - b)[0];
@@ -114,29 +126,49 @@ export async function consoleHealth(domain: Domain, saml: SamlService, actor: Ad
   }
 
   const failure = lastLoginFailure[0];
-  if (failure && failure.at.getTime() > now.getTime() - DAY_MS) {
+  if (!s.configured) {
+    // Nothing to judge before the identity provider is known: never "OK" here.
+    items.push({ key: 'sign_in', title: 'Sign-in', status: 'off', summary: 'Not set up yet: single sign-on needs the identity provider metadata first.', action: null, href: '#saml' });
+  } else if (failure && failure.at.getTime() > now.getTime() - DAY_MS) {
     items.push({
       key: 'sign_in',
       title: 'Sign-in',
       status: 'warn',
       summary: `A sign-in was refused ${ago(failure.at, now)}${failure.resourceLabel ? ` for ${clip(failure.resourceLabel, 60)}` : ''}: ${clip(failure.reason ?? 'no reason')}.`,
-      action: 'See the login log in the SAML panel for the reason.',
+      action: 'See the login log (failures only) for the reason and what to change in Entra.',
+      href: '#saml?failures=1',
     });
+  } else if (!lastLoginSuccess[0]) {
+    items.push({ key: 'sign_in', title: 'Sign-in', status: 'warn', summary: 'Nobody has signed in yet.', action: 'Select Test sign-in to try it without leaving the console.', href: '#saml' });
   } else {
-    items.push({ key: 'sign_in', title: 'Sign-in', status: 'ok', summary: 'No refused sign-in in the last 24 hours.', action: null });
+    items.push({ key: 'sign_in', title: 'Sign-in', status: 'ok', summary: `Last sign-in ${ago(lastLoginSuccess[0].at, now)}; none refused in the last 24 hours.`, action: null });
   }
 
-  const imp = lastImport[0];
-  if (!imp) {
-    items.push({ key: 'import', title: 'Group import', status: 'off', summary: 'No Graph import has run.', action: null });
-  } else {
+  // Each integration judged on its own last run: a deleted one no longer counts, a healthy one hides no other's failure.
+  const failing = integrations.filter((i) => i.lastRun.status === 'failed');
+  const neverRan = integrations.filter((i) => i.lastRun.status === null);
+  if (integrations.length === 0) {
+    items.push({ key: 'import', title: 'Group import', status: 'off', summary: 'No Entra group import set up.', action: null, href: null });
+  } else if (failing.length > 0) {
     items.push({
       key: 'import',
       title: 'Group import',
-      status: imp.outcome === 'failure' ? 'error' : 'ok',
-      summary: `Last run ${ago(imp.at, now)}: ${imp.outcome === 'failure' ? clip(imp.reason ?? 'failed') : 'succeeded'}.`,
-      action: imp.outcome === 'failure' ? 'Check the import credentials and the group ids configured for it.' : null,
+      status: 'error',
+      summary: `${failing.length} of ${integrations.length} failing: ${failing.map((i) => `${i.name} (${clip(i.lastRun.error ?? i.lastRun.errorCode ?? 'failed', 60)})`).join('; ')}.`,
+      action: 'Open the group imports to see each run and what to change.',
+      href: null,
+    });
+  } else if (neverRan.length > 0) {
+    items.push({ key: 'import', title: 'Group import', status: 'warn', summary: `${neverRan.map((i) => i.name).join(', ')}: not run yet.`, action: 'Select Run now.', href: null });
+  } else {
+    const latest = integrations.map((i) => i.lastRun.finishedAt?.getTime() ?? 0).sort((a, b) => b - a)[0] ?? 0;
+    items.push({
+      key: 'import',
+      title: 'Group import',
+      status: 'ok',
+      summary: `${integrations.length === 1 ? 'The import' : `All ${integrations.length} imports`} succeeded; last run ${ago(new Date(latest), now)}.`,
+      action: null,
     });
   }
-  return items;
+  return drafts.map((d) => ({ ...d, href: d.href ?? null }));
 }

@@ -14,6 +14,7 @@ import { csrfTokenFor, requireCsrf } from '../http/csrf.js';
 import { readSessionCookie, sessionCookieOptions } from '../http/session-cookie.js';
 import { guardedJsonParser } from '../http/json-guard.js';
 import { consoleHealth } from './health.js';
+import { escapeHtml, FAVICON_SVG, PAGE_CSP, sendHtml, sendRefusalPage } from './pages.js';
 
 export interface AdminConsoleDeps {
   readonly config: Config;
@@ -25,8 +26,6 @@ declare module 'express-serve-static-core' {
     admin?: AdminActor;
   }
 }
-
-const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Router> {
   const { config, domain } = deps;
@@ -56,9 +55,41 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
     res.set('Content-Type', 'text/css; charset=utf-8').set('Cache-Control', 'no-cache').set('X-Content-Type-Options', 'nosniff').send(bundle.css);
   });
 
-  // --- bootstrap link (GET: it is opened from a terminal) ----------------
-  router.get('/admin/bootstrap', async (req, res) => {
-    const token = typeof req.query.token === 'string' ? req.query.token : '';
+  const favicon = (_req: Request, res: Response) => {
+    res.set('Content-Type', 'image/svg+xml').set('Cache-Control', 'public, max-age=86400').set('X-Content-Type-Options', 'nosniff').send(FAVICON_SVG);
+  };
+  router.get('/admin/favicon.svg', favicon);
+  router.get('/favicon.ico', favicon);
+
+  // --- bootstrap link ------------------------------------------------------
+  // Opening the link (GET or HEAD: mail scanners, Safe Links and chat
+  // previews do it before the person does) only shows a button; the POST of
+  // that button spends the link.
+  router.get('/admin/bootstrap', (req, res) => {
+    const token = typeof req.query.token === 'string' ? req.query.token.slice(0, 200) : '';
+    if (!token) {
+      sendRefusalPage(res, 400, 'Admin link incomplete', 'This address has no admin link in it.', 'Open the whole link you were sent, or ask for a new one.');
+      return;
+    }
+    sendHtml(
+      res,
+      200,
+      'Sign in to the admin console',
+      `<section class="card"><h1>Sign in to the admin console</h1>` +
+        `<p>This one-time link signs you in to Gatehouse’s admin console. It works once, within 15 minutes of being created.</p>` +
+        `<form method="post" action="/admin/bootstrap"><input type="hidden" name="token" value="${escapeHtml(token)}">` +
+        `<button type="submit" class="btn btn-primary" id="bootstrap-continue">Sign in to the admin console</button></form></section>`,
+    );
+  });
+  const bootstrapForm = express.urlencoded({ extended: false, limit: 4096, parameterLimit: 4 });
+  router.post('/admin/bootstrap', bootstrapForm, async (req, res) => {
+    const token = typeof (req.body as { token?: unknown } | undefined)?.token === 'string' ? String((req.body as { token: string }).token) : '';
+    // Only this site's own page may post a link (no signing someone in to another organisation from elsewhere).
+    const origin = req.get('origin');
+    if (origin && origin !== new URL(base).origin && origin !== `${req.protocol}://${req.get('host')}`) {
+      sendRefusalPage(res, 403, 'Admin link refused', 'This sign-in was sent from another site.', 'Open the link you were sent directly.');
+      return;
+    }
     try {
       const session = await domain.admins.redeemBootstrapLink(token, req.ip ?? 'unknown');
       res.cookie(SESSION_COOKIE, session.token, cookieOptions(session.expiresAt));
@@ -68,15 +99,38 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
       if (!(e instanceof DomainError)) throw e;
       const retry = retryAfterSeconds(e);
       if (retry !== undefined) res.setHeader('Retry-After', String(retry));
-      res
-        .status(httpStatusOf(e.kind))
-        .set('Content-Type', 'text/html; charset=utf-8')
-        .set('Cache-Control', 'no-store')
-        .set('Content-Security-Policy', "default-src 'none'")
-        .send(
-          `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Admin link refused</title></head>` +
-            `<body><h1>Admin link refused</h1><p>${escapeHtml(e.message)}</p><p><a href="/admin">Go to the admin console</a></p></body></html>`,
-        );
+      sendRefusalPage(
+        res,
+        httpStatusOf(e.kind),
+        'Admin link refused',
+        e.kind === 'rate_limited' ? 'Too many refused links from your network: wait a minute and try again.' : e.message,
+        'If single sign-on is already set up, sign in with it instead.',
+      );
+    }
+  });
+
+  // --- sign-in: from what the admin knows (an email address or its domain) to the organisation's SAML start
+  router.get('/admin/sign-in', async (req, res) => {
+    const q = typeof req.query.org === 'string' ? req.query.org : '';
+    try {
+      const org = await domain.admins.findOrganizationForSignIn(q);
+      const url = `/saml/${encodeURIComponent(org.domain)}/login?RelayState=${encodeURIComponent('/admin')}`;
+      // The console's own form asks for JSON and navigates itself (one redirect less on the way to Entra).
+      if (req.accepts(['html', 'json']) === 'json') res.set('Cache-Control', 'no-store').json({ url, organization: org.name });
+      else res.set('Cache-Control', 'no-store').redirect(303, url);
+    } catch (e) {
+      if (!(e instanceof DomainError)) throw e;
+      if (req.accepts(['html', 'json']) === 'json') {
+        res.status(404).json({ error: 'organization_not_found', message: `No organisation on this Gatehouse matches “${q.trim().slice(0, 100)}”. Type your work email address.` });
+        return;
+      }
+      sendRefusalPage(
+        res,
+        404,
+        'Organisation not found',
+        `No organisation on this Gatehouse matches “${q.trim().slice(0, 100)}”.`,
+        'Type your work email address (for example alice@contoso.com). If you are not an administrator yet, ask one to make you one.',
+      );
     }
   });
 
@@ -293,9 +347,6 @@ function str(v: unknown): string {
   return typeof v === 'string' ? v.slice(0, 512) : '';
 }
 
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
 
 const SHELL = `<!doctype html>
 <html lang="en">
@@ -303,6 +354,7 @@ const SHELL = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Gatehouse · SSO &amp; SCIM</title>
+<link rel="icon" href="/admin/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/admin/app.css">
 <script src="/admin/app.js" defer></script>
 </head>

@@ -31,7 +31,7 @@ export function sendPage(res: Response, status: number, title: string, message: 
       `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>` +
         `<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#222}code{background:#eee;padding:0 .2em}</style></head>` +
         `<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>` +
-        (reason ? `<p>Reason: <code>${escapeHtml(reason)}</code>. Your administrator can see the details with <code>saml log --failed</code>.</p>` : '') +
+        (reason ? `<p>Reason: <code>${escapeHtml(reason)}</code>. Your administrator sees the details in the Gatehouse admin console, under SAML single sign-on › Login log.</p>` : '') +
         `</body></html>`,
     );
 }

@@ -19,9 +19,19 @@ function sessionCookie(res: Response): string {
   return set.split(';')[0]!;
 }
 
+/** The button of the link's page: a form POST of the token. */
+function redeem(token: string, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${s.url}/admin/bootstrap`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams({ token }).toString(),
+    redirect: 'manual',
+  });
+}
+
 async function signIn(orgId: string, userName?: string): Promise<{ cookie: string; csrf: string; memberId: string }> {
   const link = await s.t.domain.admins.createBootstrapLink(orgId, { userName });
-  const res = await fetch(`${s.url}/admin/bootstrap?token=${encodeURIComponent(link.token)}`, { redirect: 'manual' });
+  const res = await redeem(link.token);
   expect(res.status).toBe(303);
   expect(res.headers.get('location')).toBe('/admin');
   const cookie = sessionCookie(res);
@@ -29,21 +39,58 @@ async function signIn(orgId: string, userName?: string): Promise<{ cookie: strin
 }
 
 describe('bootstrap link', () => {
+  it('is not spent by opening it (GET or HEAD, as link scanners do): only the button of its page spends it', async () => {
+    const org = await buildOrg(s.t.domain);
+    const link = await s.t.domain.admins.createBootstrapLink(org.id);
+    const url = `${s.url}/admin/bootstrap?token=${encodeURIComponent(link.token)}`;
+    for (const method of ['GET', 'HEAD', 'GET'] as const) {
+      const res = await fetch(url, { method, redirect: 'manual' });
+      expect(res.status).toBe(200);
+      expect(res.headers.getSetCookie()).toEqual([]);
+      if (method === 'GET') {
+        const page = await res.text();
+        expect(page).toContain('<form method="post" action="/admin/bootstrap">');
+        expect(page).toContain('Sign in to the admin console');
+      }
+    }
+    const used = await s.t.domain.db.sql.one<{ used_at: string | null }>(`select used_at from admin_bootstrap_links where organization_id = ?`, [org.id]);
+    expect(used.used_at).toBeNull();
+    // A post from another site is refused and spends nothing.
+    expect((await redeem(link.token, { origin: 'https://evil.example' })).status).toBe(403);
+    expect((await redeem(link.token, { origin: new URL(s.url).origin })).status).toBe(303);
+  });
+
+  it('finds the organisation to sign in to from an email address or its domain', async () => {
+    const org = await buildOrg(s.t.domain);
+    await s.t.domain.admins.createBootstrapLink(org.id, { userName: `alice@${org.domain}.example` });
+    for (const q of [`alice@${org.domain}.example`, `ALICE@${org.domain}.example`, `${org.domain}.example`, `bob@${org.domain}.example`, org.domain]) {
+      const res = await fetch(`${s.url}/admin/sign-in?org=${encodeURIComponent(q)}`, { redirect: 'manual' });
+      expect(res.status, q).toBe(303);
+      expect(res.headers.get('location')).toBe(`/saml/${org.domain}/login?RelayState=%2Fadmin`);
+    }
+    const none = await fetch(`${s.url}/admin/sign-in?org=${encodeURIComponent('carol@nowhere.example')}`, { redirect: 'manual' });
+    expect(none.status).toBe(404);
+    expect(await none.text()).toContain('Organisation not found');
+  });
+
   it('signs in once, then is refused; the session is an admin session', async () => {
     const org = await buildOrg(s.t.domain);
     const link = await s.t.domain.admins.createBootstrapLink(org.id);
     expect(link.memberCreated).toBe(true);
     expect(link.userName).toBe('bootstrap-admin');
-    const url = `${s.url}/admin/bootstrap?token=${encodeURIComponent(link.token)}`;
-    const first = await fetch(url, { redirect: 'manual' });
+    const first = await redeem(link.token);
     expect(first.status).toBe(303);
     const cookie = sessionCookie(first);
     expect(first.headers.getSetCookie()[0]).toMatch(/HttpOnly/i);
     expect(first.headers.getSetCookie()[0]).toMatch(/SameSite=Lax/i);
 
-    const again = await fetch(url, { redirect: 'manual' });
+    const again = await redeem(link.token);
     expect(again.status).toBe(401);
-    expect(await again.text()).toContain('unknown, expired or already used');
+    const refusal = await again.text();
+    expect(refusal).toContain('unknown, expired or already used');
+    // In the console's look, in words (no command to type).
+    expect(refusal).toContain('/admin/app.css');
+    expect(refusal).not.toMatch(/`|admin link --|npm run/);
 
     const me = await fetch(`${s.url}/admin/api/session`, { headers: { cookie } });
     expect(me.status).toBe(200);
@@ -60,9 +107,9 @@ describe('bootstrap link', () => {
     const org = await buildOrg(s.t.domain);
     const link = await s.t.domain.admins.createBootstrapLink(org.id);
     await s.t.domain.db.sql.run(`update admin_bootstrap_links set expires_at = now() - interval '1 second' where organization_id = ?`, [org.id]);
-    const expired = await fetch(`${s.url}/admin/bootstrap?token=${encodeURIComponent(link.token)}`, { redirect: 'manual' });
+    const expired = await redeem(link.token);
     expect(expired.status).toBe(401);
-    const madeUp = await fetch(`${s.url}/admin/bootstrap?token=gh_adm_nope`, { redirect: 'manual' });
+    const madeUp = await redeem('gh_adm_nope');
     expect(madeUp.status).toBe(401);
     expect(madeUp.headers.getSetCookie()).toEqual([]);
   });
@@ -70,13 +117,13 @@ describe('bootstrap link', () => {
   it('answers 429 once a client keeps guessing links', async () => {
     let status = 0;
     for (let i = 0; i < 25 && status !== 429; i++) {
-      status = (await fetch(`${s.url}/admin/bootstrap?token=gh_adm_guess${i}`, { redirect: 'manual' })).status;
+      status = (await redeem(`gh_adm_guess${i}`)).status;
     }
     expect(status).toBe(429);
     // Only failures count: a valid link still works (then the counters are cleared for the other tests).
     const org = await buildOrg(s.t.domain);
     const link = await s.t.domain.admins.createBootstrapLink(org.id);
-    expect((await fetch(`${s.url}/admin/bootstrap?token=${encodeURIComponent(link.token)}`, { redirect: 'manual' })).status).toBe(303);
+    expect((await redeem(link.token)).status).toBe(303);
     await s.t.domain.db.sql.run(`delete from rate_limits`);
   });
 
@@ -189,6 +236,55 @@ describe('/admin/api', () => {
     expect((await set('00000000-0000-0000-0000-000000000000', true)).status).toBe(404);
   });
 
+  it('refuses to make an inactive member admin, and logs each grant and removal with the member’s name', async () => {
+    const org = await buildOrg(s.t.domain);
+    const a = await signIn(org.id);
+    const ivy = await buildMember(s.t.domain, org.actor, { userName: 'ivy@example.com' });
+    await s.t.domain.members.update(org.actor, ivy.id, { active: false });
+    const set = (id: string, admin: boolean) =>
+      fetch(`${s.url}/admin/api/members/${id}/admin`, {
+        method: 'POST',
+        headers: { cookie: a.cookie, 'x-csrf-token': a.csrf, 'content-type': 'application/json' },
+        body: JSON.stringify({ admin }),
+      });
+    const refused = await set(ivy.id, true);
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: string; message: string })).toMatchObject({ error: 'member_inactive', message: expect.stringContaining('ivy@example.com is deactivated') });
+    expect((await s.t.domain.admins.list(org.actor)).map((x) => x.userName)).toEqual(['bootstrap-admin']);
+    await s.t.domain.members.update(org.actor, ivy.id, { active: true });
+    expect((await set(ivy.id, true)).status).toBe(200);
+    expect((await set(ivy.id, false)).status).toBe(200);
+    const events = await s.t.domain.audit.list(org.actor, { actionPrefix: 'admin.' });
+    expect(events.filter((e) => e.action === 'admin.grant' || e.action === 'admin.revoke').map((e) => [e.action, e.resourceLabel, e.actorLabel])).toEqual([
+      ['admin.revoke', 'ivy@example.com', 'bootstrap-admin'],
+      ['admin.grant', 'ivy@example.com', 'bootstrap-admin'],
+    ]);
+  });
+
+  it('answers a metadata URL that does not work with a 4xx in words, and a web page with what to copy instead', async () => {
+    const org = await buildOrg(s.t.domain);
+    const a = await signIn(org.id);
+    const post = (body: unknown) =>
+      fetch(`${s.url}/admin/api/saml/metadata`, { method: 'POST', headers: { cookie: a.cookie, 'x-csrf-token': a.csrf, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const cases: [string, RegExp][] = [
+      ['http://127.0.0.1:59999/federationmetadata.xml', /could not fetch .*refused the connection/],
+      [`${s.url}/no-such-page`, /no page at that address/],
+      [`${s.url}/admin`, /This is a web page, not federation metadata/],
+      ['not a url', /is not a web address/],
+    ];
+    for (const [url, message] of cases) {
+      const res = await post({ url });
+      expect(res.status, url).toBeGreaterThanOrEqual(400);
+      expect(res.status, url).toBeLessThan(500);
+      const body = (await res.json()) as { message: string };
+      expect(body.message, url).toMatch(message);
+      expect(body.message, url).not.toMatch(/DOCTYPE|`|saml import/);
+    }
+    const html = await post({ xml: '<!DOCTYPE html><html><body>Sign in to your account</body></html>' });
+    expect(html.status).toBe(400);
+    expect(((await html.json()) as { error: string }).error).toBe('metadata_is_html');
+  });
+
   it('leaves Entra-owned fields of SCIM members to Entra, for console admins too', async () => {
     const org = await buildOrg(s.t.domain);
     const link = await s.t.domain.admins.createBootstrapLink(org.id);
@@ -205,6 +301,16 @@ describe('/admin/api', () => {
     const a = await signIn(org.id, 'dave@example.com');
     await s.t.domain.members.update(org.actor, a.memberId, { active: false });
     expect((await fetch(`${s.url}/admin/api/session`, { headers: { cookie: a.cookie } })).status).toBe(401);
+  });
+
+  it('serves a favicon', async () => {
+    const page = await (await fetch(`${s.url}/admin`)).text();
+    expect(page).toContain('<link rel="icon" href="/admin/favicon.svg"');
+    for (const path of ['/admin/favicon.svg', '/favicon.ico']) {
+      const res = await fetch(`${s.url}${path}`);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('content-type')).toBe('image/svg+xml; charset=utf-8');
+    }
   });
 
   it('serves the console page with a strict CSP and the bundle', async () => {

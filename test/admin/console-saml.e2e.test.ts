@@ -14,6 +14,7 @@ import type { Route } from 'playwright-core';
 import { createTestApp, type TestApp } from '../setup/test-app.js';
 import { buildOrg } from '../factories/index.js';
 import { artifactPath, launchBrowser, type Browser } from './browser.js';
+import { signInWithLink } from './console-helpers.js';
 
 /** The parts of test/saml/idp.ts used here. */
 interface TestIdp {
@@ -43,8 +44,7 @@ afterAll(async () => {
 async function signInAsBootstrapAdmin() {
   const page = await admin.context.newPage();
   page.on('dialog', (d) => void d.accept());
-  const link = await s.t.domain.admins.createBootstrapLink(org.id);
-  await page.goto(`${s.url}/admin/bootstrap?token=${encodeURIComponent(link.token)}`);
+  await signInWithLink(s, page, org.id);
   await page.locator('#scim-tenant-url').waitFor();
   return page;
 }
@@ -131,7 +131,7 @@ describe('admin console SAML panel in Chromium', () => {
       await second.context.route((u) => u.href.startsWith(idp.ssoUrl), entraSignIn(idp, () => nameId));
       const gp = await second.context.newPage();
       await gp.goto(`${s.url}/admin`);
-      await gp.fill('#signin-domain', org.domain);
+      await gp.fill('#signin-org', org.domain);
       await gp.click('button[type="submit"]');
       await gp.locator('.topbar .user', { hasText: grace.userName }).waitFor();
       expect(new URL(gp.url()).pathname).toBe('/admin');

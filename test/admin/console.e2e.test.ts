@@ -7,6 +7,7 @@ import type { Page } from 'playwright-core';
 import { createTestApp, type TestApp } from '../setup/test-app.js';
 import { buildOrg } from '../factories/index.js';
 import { artifactPath, launchBrowser, type Browser } from './browser.js';
+import { signInWithLink } from './console-helpers.js';
 
 let s: TestApp;
 let browser: Browser;
@@ -89,7 +90,7 @@ describe('admin console in Chromium', () => {
     const page = await browser.context.newPage();
     await page.goto(`${s.url}/admin`);
     await page.getByRole('button', { name: 'Sign in with SSO' }).waitFor();
-    expect(await page.textContent('body')).toContain('admin link --org DOMAIN');
+    expect(await page.textContent('body')).toContain('Ask whoever runs Gatehouse for a one-time admin link');
     await page.screenshot({ path: artifactPath('00-sign-in.png'), fullPage: true });
     await page.close();
   });
@@ -110,6 +111,9 @@ describe('admin console in Chromium', () => {
     // 1. The operator's one-time link signs the first admin in.
     const link = await s.t.domain.admins.createBootstrapLink(org.id);
     await page.goto(`${s.url}/admin/bootstrap?token=${encodeURIComponent(link.token)}`);
+    await page.screenshot({ path: artifactPath('00-bootstrap-link.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Sign in to the admin console' }).click();
+    await page.waitForURL(`${s.url}/admin`);
     expect(new URL(page.url()).pathname).toBe('/admin');
     await page.locator('.health-item[data-health="scim"]').waitFor();
     expect(await page.getAttribute('.health-item[data-health="scim"]', 'data-status')).toBe('off');
@@ -118,7 +122,12 @@ describe('admin console in Chromium', () => {
     await page.screenshot({ path: artifactPath('01-scim-disabled.png'), fullPage: true });
 
     // The link was for one use.
-    const reuse = await fetch(`${s.url}/admin/bootstrap?token=${encodeURIComponent(link.token)}`, { redirect: 'manual' });
+    const reuse = await fetch(`${s.url}/admin/bootstrap`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: link.token }).toString(),
+      redirect: 'manual',
+    });
     expect(reuse.status).toBe(401);
 
     // 2. Enable SCIM: the token is shown once, with its warning.
@@ -194,8 +203,7 @@ describe('admin console in Chromium', () => {
   it('copies the Tenant URL to the clipboard', async () => {
     await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: s.url });
     const page = await browser.context.newPage();
-    const link = await s.t.domain.admins.createBootstrapLink(org.id);
-    await page.goto(`${s.url}/admin/bootstrap?token=${encodeURIComponent(link.token)}`);
+    await signInWithLink(s, page, org.id);
     await page.getByRole('button', { name: 'Copy Tenant URL' }).click();
     await page.locator('#toast', { hasText: 'Tenant URL copied' }).waitFor();
     expect(await page.evaluate<string>('navigator.clipboard.readText()')).toBe(`${s.url}/scim/v2`);
@@ -205,8 +213,7 @@ describe('admin console in Chromium', () => {
   it('is reachable by keyboard and fits a phone-width screen', async () => {
     const page = await browser.context.newPage();
     await page.setViewportSize({ width: 390, height: 844 });
-    const link = await s.t.domain.admins.createBootstrapLink(org.id);
-    await page.goto(`${s.url}/admin/bootstrap?token=${encodeURIComponent(link.token)}`);
+    await signInWithLink(s, page, org.id);
     await page.locator('#scim-tenant-url').waitFor();
 
     // Tab from the top of the page reaches the SCIM actions, then the People tab is opened with Enter.
@@ -232,8 +239,7 @@ describe('admin console in Chromium', () => {
 
   it('shows an error state with a retry when the server refuses', async () => {
     const page = await browser.context.newPage();
-    const link = await s.t.domain.admins.createBootstrapLink(org.id);
-    await page.goto(`${s.url}/admin/bootstrap?token=${encodeURIComponent(link.token)}`);
+    await signInWithLink(s, page, org.id);
     await page.locator('#scim-tenant-url').waitFor();
     await page.route('**/admin/api/groups', (route) => route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":"database_unavailable","message":"The database is not reachable; retry shortly"}' }));
     await page.click('#tab-people');

@@ -9,6 +9,8 @@ export interface LogOptions {
   readonly title: string;
   readonly emptyText: string;
   readonly memberLabel: string;
+  /** The filter to start with (from the route: `#scim?failures=1`). */
+  readonly initial?: LogFilter;
   fetch(f: LogFilter): Promise<{ events: AuditEvent[] }>;
 }
 
@@ -16,6 +18,8 @@ export function logSection(o: LogOptions): HTMLElement & { refresh(): void } {
   const list = h('div', { class: 'log', id: `${o.id}-entries` });
   const member = h('input', { id: `${o.id}-member`, type: 'search', placeholder: 'userName', autocomplete: 'off' });
   const failures = h('input', { id: `${o.id}-failures`, type: 'checkbox' });
+  member.value = o.initial?.member ?? '';
+  failures.checked = o.initial?.failures ?? false;
   const refresh = () => void load(list, 'Loading the log', () => o.fetch({ member: member.value.trim() || undefined, failures: failures.checked }), ({ events }) => render(events, o.emptyText));
   failures.addEventListener('change', refresh);
   const section = h(

@@ -85,7 +85,9 @@ export async function renderPeople(panel: HTMLElement, ctx: ConsoleContext): Pro
         ' ',
         self
           ? h('span', { class: 'sub' }, '(you)')
-          : h(
+          : !m.active && !m.admin
+            ? h('span', { class: 'sub' }, 'inactive: cannot be made admin')
+            : h(
               'button',
               {
                 type: 'button',
@@ -93,6 +95,10 @@ export async function renderPeople(panel: HTMLElement, ctx: ConsoleContext): Pro
                 'aria-label': `${m.admin ? 'Remove admin role from' : 'Make admin'} ${m.userName}`,
                 onclick: async (e: Event) => {
                   const b = e.currentTarget as HTMLButtonElement;
+                  const question = m.admin
+                    ? `Remove the admin role from ${m.userName}? They lose access to this console at once.`
+                    : `Make ${m.userName} an admin? They can then change every SSO and SCIM setting of ${ctx.session.organization.name}, including other admins.`;
+                  if (!confirm(question)) return;
                   b.disabled = true;
                   try {
                     await api.setAdmin(m.id, !m.admin);

@@ -3,22 +3,22 @@
 // Certificate", SP metadata download, "Test sign-in" and the login log.
 import { api, type Certificate, type SamlSettings, type SamlView } from '../api';
 import type { ConsoleContext } from '../main';
+import type { Route } from '../router';
 import { announce, badge, copyField, empty, errorBox, fmtDate, ago, h, loading, replace } from '../ui';
 import { logSection } from './log';
 
-export async function renderSaml(panel: HTMLElement, ctx: ConsoleContext): Promise<void> {
+export async function renderSaml(panel: HTMLElement, ctx: ConsoleContext, route?: Route): Promise<void> {
   const top = h('div', {});
-  replace(
-    panel,
-    top,
-    logSection({
+  const log = logSection({
       id: 'saml-log',
       title: 'Login log',
       emptyText: 'No sign-in yet. Use Test sign-in above to try one.',
+      initial: { member: route?.params.get('member') ?? undefined, failures: route?.params.get('failures') === '1' },
       memberLabel: 'userName (NameID)',
       fetch: (f) => api.samlLog(f),
-    }),
-  );
+    });
+  replace(panel, top, log);
+  if (route?.params.size) log.scrollIntoView();
 
   const draw = async () => {
     replace(top, loading('Loading SAML settings'));
@@ -198,7 +198,7 @@ function certTable(certs: Certificate[], sp: boolean): HTMLElement {
     { class: 'table-wrap' },
     h(
       'table',
-      { class: 'certs' },
+      { class: 'certs stack-sm' },
       h(
         'thead',
         {},
@@ -211,10 +211,10 @@ function certTable(certs: Certificate[], sp: boolean): HTMLElement {
           h(
             'tr',
             {},
-            h('td', { class: 'mono fingerprint', title: c.fingerprint }, `${c.fingerprint.slice(0, 23)}…`),
-            sp ? h('td', {}, c.active ? 'signing' : 'published') : null,
-            h('td', {}, fmtDate(c.notAfter)),
-            h('td', {}, c.warning ? badge(c.warning, c.daysLeft < 0 ? 'error' : 'warn') : badge(`${c.daysLeft} days left`, 'ok')),
+            h('td', { class: 'mono fingerprint', title: c.fingerprint, 'data-label': 'Fingerprint' }, `${c.fingerprint.slice(0, 23)}…`),
+            sp ? h('td', { 'data-label': 'Use' }, c.active ? 'signing' : 'published') : null,
+            h('td', { class: 'cert-expiry', 'data-label': 'Valid until' }, fmtDate(c.notAfter)),
+            h('td', { 'data-label': 'Status' }, c.warning ? badge(c.warning, c.daysLeft < 0 ? 'error' : 'warn') : badge(`${c.daysLeft} days left`, 'ok')),
           ),
         ),
       ),

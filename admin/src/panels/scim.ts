@@ -3,10 +3,11 @@
 // copy the token (shown once)"; disabling and enabling again rotates it.
 import { api, type ScimStatus } from '../api';
 import type { ConsoleContext } from '../main';
+import type { Route } from '../router';
 import { announce, badge, copyField, errorBox, fmtDate, ago, h, loading, replace, copyText } from '../ui';
 import { logSection } from './log';
 
-export async function renderScim(panel: HTMLElement, ctx: ConsoleContext): Promise<void> {
+export async function renderScim(panel: HTMLElement, ctx: ConsoleContext, route?: Route): Promise<void> {
   const settings = h('section', { class: 'card', 'aria-labelledby': 'scim-title' });
   const reveal = h('div', { id: 'scim-token-reveal' });
   const log = logSection({
@@ -14,9 +15,11 @@ export async function renderScim(panel: HTMLElement, ctx: ConsoleContext): Promi
     title: 'Provisioning log',
     emptyText: 'Nothing provisioned yet. Once Entra starts provisioning, every request it makes appears here.',
     memberLabel: 'Member',
+    initial: { member: route?.params.get('member') ?? undefined, failures: route?.params.get('failures') === '1' },
     fetch: (f) => api.scimLog(f),
   });
   replace(panel, settings, reveal, log);
+  if (route?.params.size) log.scrollIntoView();
   const draw = async () => {
     replace(settings, loading('Loading SCIM settings'));
     try {
@@ -61,7 +64,7 @@ export async function renderScim(panel: HTMLElement, ctx: ConsoleContext): Promi
 
   function settingsView(status: ScimStatus, tenantUrl: string): Node[] {
     return [
-      h('h2', { id: 'scim-title' }, 'SCIM provisioning ', status.enabled ? badge('Enabled', 'ok') : badge('Disabled', 'off')),
+      h('h2', { id: 'scim-title', tabindex: '-1' }, 'SCIM provisioning ', status.enabled ? badge('Enabled', 'ok') : badge('Disabled', 'off')),
       h('p', { class: 'hint' }, 'In Entra: Enterprise applications › your app › Provisioning › Admin Credentials. Paste the Tenant URL and the Secret Token, then select Test Connection.'),
       copyField('Tenant URL', tenantUrl, 'scim-tenant-url'),
       status.enabled
@@ -111,7 +114,8 @@ export async function renderScim(panel: HTMLElement, ctx: ConsoleContext): Promi
           id: 'scim-token-done',
           onclick: () => {
             replace(reveal);
-            document.getElementById('scim-title')?.focus();
+            // Focus would fall to the page's start with the removed button: put it back on the token's settings.
+            (document.getElementById('scim-generate') ?? document.getElementById('scim-title'))?.focus();
           },
         },
         'I have copied it — hide the token',

@@ -133,7 +133,8 @@ export class AdminService {
   }
 
   private async redeem(token: string): Promise<StartedSession & { organizationId: string; memberId: string }> {
-    const refused = () => new Unauthenticated('invalid_bootstrap_link', 'This admin link is unknown, expired or already used: print a new one with `admin link`');
+    const refused = () =>
+      new Unauthenticated('invalid_bootstrap_link', 'This admin link is unknown, expired or already used. Each link works once, for 15 minutes: ask whoever sent it for a new one.');
     if (!token.startsWith(LINK_PREFIX) || token.length > 200) throw refused();
     // One transaction: the link is used up only if the session and its audit event exist.
     return this.db.transaction(async (tx) => {
@@ -156,6 +157,34 @@ export class AdminService {
     });
   }
 
+
+  /**
+   * The organisation an admin signs in to, from what the admin knows: an email
+   * address or its domain (alice@acme.example, acme.example), or the
+   * organisation's own domain slug. Matched against the organisation slugs and
+   * the userNames of active admins; NotFound unless exactly one matches.
+   */
+  async findOrganizationForSignIn(text: string): Promise<{ domain: string; name: string }> {
+    const t = (typeof text === 'string' ? text : '').trim().toLowerCase().slice(0, 320);
+    if (!t || /\s/.test(t)) throw new NotFound('organization', t);
+    const at = t.lastIndexOf('@');
+    const emailDomain = at >= 0 ? t.slice(at + 1) : t;
+    const rows = await this.db.sql.all<{ domain: string; name: string; exact: boolean }>(
+      `select distinct o.domain, o.name, (lower(m.user_name) = ?) as exact
+       from organization_admins a
+       join members m on m.organization_id = a.organization_id and m.id = a.member_id
+       join organizations o on o.organization_id = a.organization_id
+       where m.active and (lower(m.user_name) = ? or (? <> '' and lower(m.user_name) like '%@' || ?))
+       union
+       select o.domain, o.name, true as exact from organizations o where o.domain = ?`,
+      [t, t, emailDomain, emailDomain.replace(/[\\%_]/g, ''), at >= 0 ? '' : t],
+    );
+    const exact = [...new Map(rows.filter((r) => r.exact).map((r) => [r.domain, r])).values()];
+    const all = [...new Map(rows.map((r) => [r.domain, r])).values()];
+    const pick = exact.length === 1 ? exact[0] : all.length === 1 ? all[0] : undefined;
+    if (!pick) throw new NotFound('organization', t);
+    return { domain: pick.domain, name: pick.name };
+  }
 
   /**
    * Resolves a session cookie to an admin actor: the session must be valid
@@ -219,13 +248,20 @@ export class AdminService {
     if (!isUuid(memberId)) throw new NotFound('member', memberId);
     try {
       await this.db.transaction(async (tx) => {
+        const member = await tx.maybeOne<{ user_name: string; active: boolean }>(
+          `select user_name, active from members where organization_id = ? and id = ? for share`,
+          [actor.organizationId, memberId],
+        );
+        if (!member) throw new NotFound('member', memberId);
+        // A deactivated member could not sign in anyway; granting it would only surprise later.
+        if (!member.active) throw new Invalid('member_inactive', `${member.user_name} is deactivated: activate the member before making it an admin`, 'memberId');
         const n = await tx.run(`insert into organization_admins (organization_id, member_id, granted_by) values (?, ?, ?) on conflict do nothing`, [
           actor.organizationId,
           memberId,
           actor.label,
         ]);
         if (n > 0) {
-          await writeAudit(tx, actor, { action: 'admin.grant', resourceType: 'member', resourceId: memberId });
+          await writeAudit(tx, actor, { action: 'admin.grant', resourceType: 'member', resourceId: memberId, resourceLabel: member.user_name });
           // Told by mail, in the same transaction (the outbox).
           await this.mail?.enqueueForMembers(tx, actor.organizationId, 'admin_granted', [memberId], { grantedBy: actor.label });
         }
@@ -245,9 +281,13 @@ export class AdminService {
       throw new Invalid('cannot_revoke_self', 'You cannot remove your own admin role; ask another admin', 'memberId');
     }
     await this.db.transaction(async (tx) => {
-      const n = await tx.run(`delete from organization_admins where organization_id = ? and member_id = ?`, [actor.organizationId, memberId]);
-      if (n === 0) throw new NotFound('organization_admin', memberId);
-      await writeAudit(tx, actor, { action: 'admin.revoke', resourceType: 'member', resourceId: memberId });
+      const row = await tx.maybeOne<{ user_name: string | null }>(
+        `with d as (delete from organization_admins where organization_id = ? and member_id = ? returning organization_id, member_id)
+         select m.user_name from d left join members m on m.organization_id = d.organization_id and m.id = d.member_id`,
+        [actor.organizationId, memberId],
+      );
+      if (!row) throw new NotFound('organization_admin', memberId);
+      await writeAudit(tx, actor, { action: 'admin.revoke', resourceType: 'member', resourceId: memberId, resourceLabel: row.user_name });
     });
   }
 

@@ -2,7 +2,7 @@
 // fetched with a timeout, a size limit and a bounded number of redirects, and
 // read without DTDs. Only the IDPSSODescriptor counts: Entra's document also
 // carries WS-Federation RoleDescriptors with keys of their own.
-import { Invalid, Unavailable } from '../errors.js';
+import { Invalid } from '../errors.js';
 import { readCertificate, type CertificateInfo } from './saml-certificate.js';
 import { childrenNS, descendantsNS, NS, parseXmlStrict, pureText } from './xml.js';
 
@@ -23,8 +23,15 @@ export const METADATA_MAX_BYTES = 1024 * 1024;
 const FETCH_TIMEOUT_MS = 10_000;
 const MAX_REDIRECTS = 3;
 
+/** Where the right URL is, said the same way in every refusal. */
+const WHERE_IN_ENTRA = 'In Entra, open the enterprise application › Single sign-on › SAML Certificates and copy “App Federation Metadata Url” (it ends in federationmetadata.xml?appid=…).';
+
 export function parseIdpMetadata(xml: string): IdpMetadata {
   if (xml.length > METADATA_MAX_BYTES) throw new Invalid('metadata_too_large', `Metadata larger than ${METADATA_MAX_BYTES} bytes is refused`);
+  // A sign-in page or a portal page pasted instead of the metadata URL: say so, not "DOCTYPE refused".
+  if (/^\s*(<\?xml[^>]*>\s*)?(<!doctype\s+html|<html[\s>])/i.test(xml.replace(/^\uFEFF/, ''))) {
+    throw new Invalid('metadata_is_html', `This is a web page, not federation metadata. ${WHERE_IN_ENTRA}`, 'url');
+  }
   const doc = parseXmlStrict(xml, 'invalid_metadata');
   const root = doc.documentElement;
   let entity: Element | undefined;
@@ -74,20 +81,20 @@ export async function fetchMetadata(url: string, opts: { timeoutMs?: number; max
     try {
       res = await fetch(current, { redirect: 'manual', signal, headers: { accept: 'application/samlmetadata+xml, application/xml, text/xml' } });
     } catch (e) {
-      const why = (e as Error).name === 'TimeoutError' ? 'timed out' : (e as Error).message;
-      throw new Unavailable('metadata_fetch_failed', `Fetching the metadata from ${current} failed: ${why}`);
+      throw new Invalid('metadata_fetch_failed', `Gatehouse could not fetch ${current}: ${networkReason(e)}. Check the address. ${WHERE_IN_ENTRA}`, 'url');
     }
     if (res.status >= 300 && res.status < 400) {
       await res.body?.cancel();
       const location = res.headers.get('location');
-      if (!location) throw new Unavailable('metadata_fetch_failed', `The metadata URL answered ${res.status} without a Location`);
-      if (hop >= MAX_REDIRECTS) throw new Unavailable('metadata_fetch_failed', `The metadata URL redirected more than ${MAX_REDIRECTS} times`);
+      if (!location) throw new Invalid('metadata_fetch_failed', `The metadata URL answered ${res.status} without a Location`, 'url');
+      if (hop >= MAX_REDIRECTS) throw new Invalid('metadata_fetch_failed', `The metadata URL redirected more than ${MAX_REDIRECTS} times`, 'url');
       current = checkUrl(new URL(location, current).toString());
       continue;
     }
     if (!res.ok) {
       await res.body?.cancel();
-      throw new Unavailable('metadata_fetch_failed', `The metadata URL answered HTTP ${res.status}`);
+      const what = res.status === 404 ? 'there is no page at that address' : res.status === 401 || res.status === 403 ? 'it asks for a sign-in' : `its server answered HTTP ${res.status}`;
+      throw new Invalid('metadata_fetch_failed', `The metadata URL does not work: ${what}. ${WHERE_IN_ENTRA}`, 'url');
     }
     const declared = Number(res.headers.get('content-length') ?? '0');
     if (declared > maxBytes) {
@@ -111,9 +118,31 @@ export async function fetchMetadata(url: string, opts: { timeoutMs?: number; max
       }
     } catch (e) {
       if (e instanceof Invalid) throw e;
-      throw new Unavailable('metadata_fetch_failed', `Reading the metadata failed: ${(e as Error).message}`);
+      throw new Invalid('metadata_fetch_failed', `Reading the metadata failed: ${networkReason(e)}`, 'url');
     }
     return Buffer.concat(chunks).toString('utf8');
+  }
+}
+
+/** Why a fetch failed, in words (undici hides the system error in `cause`). */
+function networkReason(e: unknown): string {
+  const err = e as Error & { cause?: { code?: string } };
+  if (err.name === 'TimeoutError' || err.name === 'AbortError') return `it did not answer within ${FETCH_TIMEOUT_MS / 1000} s (timed out)`;
+  switch (err.cause?.code) {
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'no server has that name';
+    case 'ECONNREFUSED':
+      return 'the server refused the connection';
+    case 'ECONNRESET':
+      return 'the connection was cut';
+    case 'CERT_HAS_EXPIRED':
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return 'its HTTPS certificate is not valid';
+    default:
+      return err.cause?.code ? `network error ${err.cause.code}` : /bad port/i.test(String((err.cause as Error | undefined)?.message ?? '')) ? 'that port is not allowed' : 'network error';
   }
 }
 
@@ -122,9 +151,9 @@ function checkUrl(url: string): string {
   try {
     u = new URL(url);
   } catch {
-    throw new Invalid('invalid_metadata_url', `Not a URL: ${url}`, 'metadataUrl');
+    throw new Invalid('invalid_metadata_url', `“${url.slice(0, 200)}” is not a web address. ${WHERE_IN_ENTRA}`, 'url');
   }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Invalid('invalid_metadata_url', 'The metadata URL must be http(s)', 'metadataUrl');
-  if (u.username || u.password) throw new Invalid('invalid_metadata_url', 'The metadata URL must not carry credentials', 'metadataUrl');
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Invalid('invalid_metadata_url', `The metadata URL must start with https://. ${WHERE_IN_ENTRA}`, 'url');
+  if (u.username || u.password) throw new Invalid('invalid_metadata_url', 'The metadata URL must not carry a user name or password', 'url');
   return u.toString();
 }

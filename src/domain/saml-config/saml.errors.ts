@@ -8,6 +8,8 @@ export type SamlErrorCode =
   | 'invalid_metadata_url'
   /** Fetching the metadata URL failed. */
   | 'metadata_fetch_failed'
+  /** A web page (HTML) where federation metadata was expected. */
+  | 'metadata_is_html'
   /** The metadata document is larger than allowed. */
   | 'metadata_too_large'
   /** No metadata URL to refresh from. */

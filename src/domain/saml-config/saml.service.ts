@@ -191,7 +191,7 @@ export class SamlService {
     const row = await this.db.sql.maybeOne<{ metadata_url: string | null }>(`select metadata_url from saml_settings where organization_id = ?`, [
       actor.organizationId,
     ]);
-    if (!row?.metadata_url) throw new Invalid('no_metadata_url', 'No metadata URL to refresh from: import from a URL first (saml import --metadata-url)');
+    if (!row?.metadata_url) throw new Invalid('no_metadata_url', 'There is no metadata URL to refresh from: paste the App Federation Metadata Url first');
     await this.refreshFrom(actor, row.metadata_url);
     return this.settings(actor);
   }
