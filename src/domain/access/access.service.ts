@@ -11,7 +11,16 @@ import { isUuid } from '../ids.js';
 import { MEMBER_COLUMNS, toMember, type Member, type MemberRow } from '../member/member.model.js';
 import type { ShareRole } from '../share/share.model.js';
 import { pageSize } from '../paging.js';
-import { listAccessChanges, readLockEntries, type AccessChangePage, type LockAccessPage, type LockScope } from './access-feed.js';
+import {
+  listAccessChanges,
+  purgeAccessFeed,
+  readLockEntries,
+  readLockSnapshot,
+  type AccessChangePage,
+  type LockAccessPage,
+  type LockScope,
+  type LockSnapshot,
+} from './access-feed.js';
 
 /** Why a member may open a lock: one share, direct or through one group. */
 export interface Grant {
@@ -105,6 +114,21 @@ export class AccessService {
   async lockChanges(actor: Actor, scope: LockScope, after?: string | null, first = 100): Promise<LockAccessPage> {
     requireDirectoryReader(actor);
     return readLockEntries(this.db.sql, actor.organizationId, checkScope(scope), after, first);
+  }
+
+  /**
+   * The complete allow-lists of these locks (and of the locks of these
+   * places) with the cursor at which they are exact: a controller starts
+   * from nothing here, then follows the changes after that cursor.
+   */
+  async lockSnapshot(actor: Actor, scope: LockScope): Promise<LockSnapshot> {
+    requireDirectoryReader(actor);
+    return readLockSnapshot(this.db.sql, actor.organizationId, checkScope(scope));
+  }
+
+  /** Retention: deletes feed entries older than `days` (see purgeAccessFeed); returns how many. */
+  async purgeFeed(days: number): Promise<number> {
+    return purgeAccessFeed(this.db, days);
   }
 
   /** Every lock the member may open at `at`, with the grants that allow it. */
