@@ -60,8 +60,8 @@ const ok = (status: number) => (status >= 200 && status < 300) || (status >= 400
 
 async function snapshot(): Promise<string> {
   const m = await ta.t.domain.db.sql.one<{ m: unknown; g: unknown }>(
-    `select (select to_jsonb(x) - 'updated_at' - 'version' from members x where id = ?) as m,
-            (select jsonb_agg(member_id order by member_id) from group_members where group_id = ?) as g`,
+    `select (select to_jsonb(x) - 'updated_at' - 'version' from members x where id = $1) as m,
+            (select jsonb_agg(member_id order by member_id) from group_members where group_id = $2) as g`,
     [memberId, groupId],
   );
   return JSON.stringify(m);
