@@ -4,6 +4,7 @@
 // (NameID → member → session, audited whatever the outcome). All rows, so any
 // process can finish a login another started. Validating the XML is the SAML
 // edge's job; deciding who may sign in is this service's.
+import { isOrganizationDomain } from '../organization/organization.service.js';
 import crypto from 'node:crypto';
 import { requireAdmin, systemActor, type Actor } from '../actor.js';
 import type { Db } from '../db.js';
@@ -334,6 +335,8 @@ export class SamlService {
 
   /** Everything a login needs for the organisation with this domain, in one statement. */
   async runtime(orgDomain: string): Promise<SamlRuntime> {
+    // A slug from the URL: no query for what cannot be a domain (NUL is PostgreSQL's error, not "no such organisation").
+    if (!isOrganizationDomain(orgDomain)) throw new NotFound('organization', JSON.stringify(orgDomain.slice(0, 100)));
     const row = await this.db.sql.maybeOne<{
       organization_id: string;
       name: string;
