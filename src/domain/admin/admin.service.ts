@@ -314,11 +314,11 @@ export class AdminService {
     const valid = [...new Set(ids.filter(isUuid))].slice(0, 2000);
     if (valid.length === 0) return {};
     const rows = await this.db.sql.all<{ id: string; kind: 'member' | 'group' | 'place' | 'lock'; label: string; sub: string | null }>(
-      `select id::text, 'member' as kind, user_name as label, display_name as sub from members where organization_id = ? and id = any(?::uuid[])
-       union all select id::text, 'group', display_name, null from groups where organization_id = ? and id = any(?::uuid[])
-       union all select id::text, 'place', name, null from places where organization_id = ? and id = any(?::uuid[])
-       union all select id::text, 'lock', name, null from locks where organization_id = ? and id = any(?::uuid[])`,
-      [actor.organizationId, valid, actor.organizationId, valid, actor.organizationId, valid, actor.organizationId, valid],
+      `select id::text, 'member' as kind, user_name as label, display_name as sub from members where organization_id = $1 and id = any($2::uuid[])
+       union all select id::text, 'group', display_name, null from groups where organization_id = $1 and id = any($2::uuid[])
+       union all select id::text, 'place', name, null from places where organization_id = $1 and id = any($2::uuid[])
+       union all select id::text, 'lock', name, null from locks where organization_id = $1 and id = any($2::uuid[])`,
+      [actor.organizationId, valid],
     );
     return Object.fromEntries(rows.map((r) => [r.id, { kind: r.kind, label: r.label, sub: r.sub }]));
   }
