@@ -55,7 +55,10 @@ await Promise.all([
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    // Two whole bundles, no shared chunks: a file in dist/ finds package.json at `../`, as one in src/ does.
+    // Dynamic imports stay separate files, loaded when imported: the server imports what tracing instruments only
+    // after tracing started (src/server.ts). Chunks sit in dist/ itself, so every file there finds package.json at `../`.
+    splitting: true,
+    chunkNames: '[name]-[hash]',
     packages: 'external',
     sourcemap: 'linked',
     logLevel: 'warning',
@@ -76,7 +79,13 @@ await Promise.all([
     logLevel: 'warning',
   }),
 ]);
-for (const f of fs.readdirSync(out)) fs.renameSync(path.join(out, f), path.join(dist, f));
+const fresh = new Set(fs.readdirSync(out));
+for (const f of fresh) fs.renameSync(path.join(out, f), path.join(dist, f));
+// Chunks of earlier builds go once no process can be starting from them any more.
+for (const f of fs.readdirSync(dist)) {
+  const p = path.join(dist, f);
+  if (!fresh.has(f) && !f.startsWith('.') && Date.now() - fs.statSync(p).mtimeMs > 10 * 60_000) fs.rmSync(p, { force: true });
+}
 fs.rmSync(out, { recursive: true, force: true });
 fs.writeFileSync(stamp, new Date().toISOString() + '\n');
 process.stderr.write(`build: dist/ in ${Date.now() - started} ms\n`);
