@@ -12,6 +12,7 @@ import { Migration20261206100000_audit_stream } from './Migration20261206100000_
 import { Migration20261206110000_webhooks } from './Migration20261206110000_webhooks.js';
 import { Migration20261206120000_mail } from './Migration20261206120000_mail.js';
 import { Migration20261206150000_lock_access_feed } from './Migration20261206150000_lock_access_feed.js';
+import { Migration20261206151600_member_ownership } from './Migration20261206151600_member_ownership.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123000000_initial', class: Migration20261123000000_initial },
@@ -24,6 +25,7 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261206110000_webhooks', class: Migration20261206110000_webhooks },
   { name: 'Migration20261206120000_mail', class: Migration20261206120000_mail },
   { name: 'Migration20261206150000_lock_access_feed', class: Migration20261206150000_lock_access_feed },
+  { name: 'Migration20261206151600_member_ownership', class: Migration20261206151600_member_ownership },
 ];
 
 // migrations/names.ts must list the same names in the same order (it decides whether this list is loaded at all).

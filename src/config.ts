@@ -68,6 +68,8 @@ export interface Config {
   readonly access: {
     /** How often validity windows that passed produce their changes (ACCESS_WINDOWS_INTERVAL_SECONDS). */
     readonly windowsIntervalSeconds: number;
+    /** Days the access feeds keep their entries; an older cursor gets cursor_expired (ACCESS_FEED_RETENTION_DAYS). */
+    readonly retentionDays: number;
   };
   /** Whether this process runs the background-job scheduler (purges, statistics, metadata refresh) (SCHEDULER=on|off). */
   readonly scheduler: boolean;
@@ -214,6 +216,7 @@ export function loadConfig(env: Env = process.env): Config {
     telemetry: { tracing: tracingOn(env) },
     access: {
       windowsIntervalSeconds: int(env, 'ACCESS_WINDOWS_INTERVAL_SECONDS', 15, 1, 3600),
+      retentionDays: int(env, 'ACCESS_FEED_RETENTION_DAYS', 30, 1, 3650),
     },
     scheduler: onOff(env, 'SCHEDULER', nodeEnv !== 'test'),
     import: {

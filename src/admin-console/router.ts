@@ -10,7 +10,9 @@ import type { AdminActor } from '../domain/admin/admin.service.js';
 import { SESSION_COOKIE } from '../domain/session/session.service.js';
 import { httpStatusOf } from '../http/errors.js';
 import { buildConsoleBundle, type ConsoleBundle } from './bundle.js';
-import { csrfTokenFor, readCookie, requireCsrf } from '../http/csrf.js';
+import { csrfTokenFor, requireCsrf } from '../http/csrf.js';
+import { readSessionCookie, sessionCookieOptions } from '../http/session-cookie.js';
+import { guardedJsonParser } from '../http/json-guard.js';
 import { consoleHealth } from './health.js';
 import { escapeHtml, FAVICON_SVG, PAGE_CSP, sendHtml, sendRefusalPage } from './pages.js';
 
@@ -32,7 +34,7 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
   const router = express.Router();
   const base = config.http.publicUrl;
 
-  const cookieOptions = (expires?: Date) => ({ httpOnly: true, sameSite: 'lax' as const, path: '/', secure: config.http.secureCookies, expires });
+  const cookieOptions = (expires?: Date) => sessionCookieOptions(config, expires);
 
   // --- static front end -------------------------------------------------
   const page = (_req: Request, res: Response) => {
@@ -134,10 +136,10 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
 
   // --- JSON API ------------------------------------------------------------
   const api = express.Router();
-  api.use(express.json({ limit: Math.min(config.http.bodyLimitBytes, 2 * 1024 * 1024) }));
+  api.use(guardedJsonParser(Math.min(config.http.bodyLimitBytes, 2 * 1024 * 1024)));
   api.use(async (req, res, next) => {
     res.set('Cache-Control', 'no-store');
-    const token = readCookie(req, SESSION_COOKIE);
+    const token = readSessionCookie(req.headers.cookie);
     if (!token) {
       res.status(401).json({ error: 'no_session', message: 'Not signed in' });
       return;
@@ -169,7 +171,7 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
       return {
         admin: { id: actor.id, userName: actor.label },
         organization: { id: org.id, name: org.name, domain: org.domain },
-        csrfToken: csrfTokenFor(readCookie(req, SESSION_COOKIE)!),
+        csrfToken: csrfTokenFor(readSessionCookie(req.headers.cookie)!),
         samlAvailable: saml !== undefined,
       };
     }),
@@ -177,7 +179,7 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
   api.post(
     '/logout',
     h(async (req, res) => {
-      await domain.sessions.end(readCookie(req, SESSION_COOKIE)!);
+      await domain.sessions.end(readSessionCookie(req.headers.cookie)!);
       res.clearCookie(SESSION_COOKIE, cookieOptions());
       return { ok: true };
     }),

@@ -44,6 +44,7 @@ export function toMemberType(m: DomainMember): Member {
     metadata: m.metadata,
     extensions: m.extensions,
     source: m.source as Source,
+    deactivatedBy: m.deactivatedBy as Source | null,
     version: m.version,
     createdAt: m.createdAt,
     updatedAt: m.updatedAt,

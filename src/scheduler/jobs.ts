@@ -16,9 +16,10 @@ export const JOB = {
   purgeRateLimits: 'gatehouse-purge-rate-limits',
   purgeSaml: 'gatehouse-purge-saml',
   accessWindows: 'gatehouse-access-windows',
+  purgeAccessFeed: 'gatehouse-purge-access-feed',
 } as const;
 
-export function backgroundJobs(deps: { domain: Domain; db: PostgresDb; logger: SchedulerLogger; accessWindowsSeconds?: number }): BackgroundJob[] {
+export function backgroundJobs(deps: { domain: Domain; db: PostgresDb; logger: SchedulerLogger; accessWindowsSeconds?: number; accessRetentionDays?: number }): BackgroundJob[] {
   const { domain, db, logger } = deps;
   return [
     // Fresh planner statistics while Entra's first cycle fills the directory (see infra/postgres/statistics.ts).
@@ -42,5 +43,7 @@ export function backgroundJobs(deps: { domain: Domain; db: PostgresDb; logger: S
     { name: JOB.purgeSaml, cron: '*/5 * * * *', run: () => domain.saml.purgeExpired() },
     // Validity windows that passed produce their per-lock changes (access-windows.ts).
     { name: JOB.accessWindows, everySeconds: deps.accessWindowsSeconds ?? 15, run: () => emitPassedWindows(domain.db) },
+    // Access feed retention: entries older than ACCESS_FEED_RETENTION_DAYS; older cursors get cursor_expired.
+    { name: JOB.purgeAccessFeed, cron: '41 * * * *', run: () => domain.access.purgeFeed(deps.accessRetentionDays ?? 30) },
   ];
 }

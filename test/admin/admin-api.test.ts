@@ -53,7 +53,7 @@ describe('bootstrap link', () => {
         expect(page).toContain('Sign in to the admin console');
       }
     }
-    const used = await s.t.domain.db.sql.one<{ used_at: string | null }>(`select used_at from admin_bootstrap_links where organization_id = ?`, [org.id]);
+    const used = await s.t.domain.db.sql.one<{ used_at: string | null }>(`select used_at from admin_bootstrap_links where organization_id = $1`, [org.id]);
     expect(used.used_at).toBeNull();
     // A post from another site is refused and spends nothing.
     expect((await redeem(link.token, { origin: 'https://evil.example' })).status).toBe(403);
@@ -106,7 +106,7 @@ describe('bootstrap link', () => {
   it('refuses an expired link and a made-up one', async () => {
     const org = await buildOrg(s.t.domain);
     const link = await s.t.domain.admins.createBootstrapLink(org.id);
-    await s.t.domain.db.sql.run(`update admin_bootstrap_links set expires_at = now() - interval '1 second' where organization_id = ?`, [org.id]);
+    await s.t.domain.db.sql.run(`update admin_bootstrap_links set expires_at = now() - interval '1 second' where organization_id = $1`, [org.id]);
     const expired = await redeem(link.token);
     expect(expired.status).toBe(401);
     const madeUp = await redeem('gh_adm_nope');

@@ -104,7 +104,7 @@ describe('defect 8: health, make admin, phone width, focus, favicon', () => {
     // A refused SCIM request: the advice is a link to the provisioning log with failures only.
     const token = (await s.t.domain.organizations.enableScim(org.actor)).token;
     const scim = await s.t.domain.organizations.authenticateScim(token);
-    await s.t.domain.db.sql.run(`update organizations set scim_token_last_used_at = now() where organization_id = ?`, [org.id]);
+    await s.t.domain.db.sql.run(`update organizations set scim_token_last_used_at = now() where organization_id = $1`, [org.id]);
     await s.t.domain.audit.recordFailure(scim, { action: 'scim.user.create', resourceLabel: 'dup@acme.example', reason: 'uniqueness', detail: { message: 'taken' } });
     await page.reload();
     const advice = page.locator('.health-item[data-health="scim"] .health-action a');

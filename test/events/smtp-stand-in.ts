@@ -36,7 +36,9 @@ function selfSigned(): { key: string; cert: string } {
   return (cert = { key: forge.pki.privateKeyToPem(keys.privateKey), cert: forge.pki.certificateToPem(c) });
 }
 
-export async function startSmtp(opts: { auth?: { user: string; pass: string }; starttls?: boolean; greeting?: 'refuse' } = {}): Promise<SmtpStandIn> {
+export async function startSmtp(
+  opts: { auth?: { user: string; pass: string }; starttls?: boolean; greeting?: 'refuse'; /** Accepts each message only after this long (a slow server). */ dataDelayMs?: number } = {},
+): Promise<SmtpStandIn> {
   const messages: ParsedMail[] = [];
   const rcpts: string[] = [];
   const bouncing = new Set<string>();
@@ -49,6 +51,8 @@ export async function startSmtp(opts: { auth?: { user: string; pass: string }; s
     // Plain-text AUTH only after STARTTLS when TLS is offered (as real servers do).
     allowInsecureAuth: !tls,
     logger: false,
+    // A slow server's held messages are dropped at close instead of awaited.
+    ...(opts.dataDelayMs ? { closeTimeout: 200 } : {}),
     onConnect(_session, callback) {
       if (opts.greeting === 'refuse') {
         const e = new Error('Service unavailable, go away') as Error & { responseCode: number };
@@ -77,7 +81,8 @@ export async function startSmtp(opts: { auth?: { user: string; pass: string }; s
       simpleParser(stream).then(
         (m) => {
           messages.push(m);
-          callback();
+          if (opts.dataDelayMs) setTimeout(() => callback(), opts.dataDelayMs);
+          else callback();
         },
         (e: Error) => callback(e),
       );

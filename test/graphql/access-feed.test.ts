@@ -1,5 +1,6 @@
 // The access change feed: commit order, cursors, validity windows, and a
 // transaction that commits late is never skipped.
+import crypto from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codes, startHarness, type Harness } from './harness.js';
@@ -177,5 +178,31 @@ describe('accessChanges', () => {
       const res = await h.gql(FEED, v, { apiKey: o.reader });
       expect(codes(res)).toEqual(['BAD_USER_INPUT']);
     }
+  });
+});
+
+describe('lockSnapshot and lockAccessChanges', () => {
+  it('serve a lock\'s allow-list with its cursor and the per-lock changes after it; expired and forged cursors have their own reasons', async () => {
+    const o = await h.org();
+    const d = h.t.domain;
+    const m = await buildMember(d, o.actor);
+    const lock = await buildLock(d, o.actor);
+    await d.shares.grant(o.actor, { memberId: m.id, lockId: lock.id });
+    const snap = await h.gql(`query($l: [ID!]) { lockSnapshot(lockIds: $l) { cursor locks { lockId members { memberId userName mayOpen windows { validFrom validUntil } } } } }`, { l: [lock.id] }, { apiKey: o.reader });
+    expect(snap.body.errors).toBeUndefined();
+    const s = snap.body.data!.lockSnapshot as { cursor: string; locks: { lockId: string; members: { memberId: string; mayOpen: boolean }[] }[] };
+    expect(s.locks).toEqual([{ lockId: lock.id, members: [{ memberId: m.id, userName: m.userName, mayOpen: true, windows: [{ validFrom: null, validUntil: null }] }] }]);
+    await d.members.update(o.actor, m.id, { active: false });
+    const CHANGES = `query($l: [ID!], $after: String) { lockAccessChanges(lockIds: $l, after: $after) { entries { memberId lockId mayOpen windows { validFrom } } pageInfo { endCursor hasNextPage } } }`;
+    const next = await h.gql(CHANGES, { l: [lock.id], after: s.cursor }, { apiKey: o.reader });
+    expect(next.body.data!.lockAccessChanges).toMatchObject({ entries: [{ memberId: m.id, lockId: lock.id, mayOpen: false, windows: [] }], pageInfo: { hasNextPage: false } });
+
+    const forged = await h.gql(CHANGES, { l: [lock.id], after: Buffer.from('p:999999').toString('base64url') }, { apiKey: o.reader });
+    expect(forged.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'invalid_cursor' });
+    await d.db.sql.run(`update access_feed_heads set purged_through = position where organization_id = $1`, [o.id]);
+    const expired = await h.gql(CHANGES, { l: [lock.id], after: s.cursor }, { apiKey: o.reader });
+    expect(expired.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'cursor_expired' });
+    const unknown = await h.gql(CHANGES, { l: [crypto.randomUUID()] }, { apiKey: o.reader });
+    expect(codes(unknown)).toEqual(['NOT_FOUND']);
   });
 });

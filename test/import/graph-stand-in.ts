@@ -21,6 +21,12 @@ export class GraphStandIn {
   secretExpired = false;
   /** Graph answers 403 (no admin consent for GroupMember.Read.All / User.Read.All). */
   forbidden = false;
+  /**
+   * The application has GroupMember.Read.All but not User.Read.All: Graph
+   * answers 200 with each member reduced to its id (as Microsoft documents
+   * for objects the caller may not read).
+   */
+  idsOnly = false;
   /** The next N member requests answer 429 with this Retry-After. */
   throttle = { times: 0, retryAfter: '1' };
   /** Delay of each member page, to make runs overlap. */
@@ -117,7 +123,7 @@ export class GraphStandIn {
         return json(200, {
           '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#users',
           ...(next ? { '@odata.nextLink': next.toString() } : {}),
-          value: page.map((p) => ({ '@odata.type': '#microsoft.graph.user', ...p })),
+          value: page.map((p) => (this.idsOnly ? { '@odata.type': '#microsoft.graph.user', id: p.id } : { '@odata.type': '#microsoft.graph.user', ...p })),
         });
       } finally {
         this.inFlight--;

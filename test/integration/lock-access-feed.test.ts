@@ -220,3 +220,77 @@ describe('per-lock feed, bad input', () => {
     expect((await read([lock.id], Buffer.from('p:40').toString('base64url'))).entries).toEqual([]);
   });
 });
+
+describe('snapshot and retention', () => {
+  type Lists = Map<string, Map<string, boolean>>;
+  const listsOf = (s: Awaited<ReturnType<typeof t.domain.access.lockSnapshot>>): Lists =>
+    new Map(s.locks.map((l) => [l.lockId, new Map(l.members.map((m) => [m.memberId, m.mayOpen]))]));
+
+  it('gives allow-lists exact at their cursor: snapshot + the changes after it = a later snapshot, while writers run', async () => {
+    const org = await buildOrg(t.domain);
+    const a = org.actor;
+    const d = t.domain;
+    const place = await d.places.createPlace(a, { name: 'Site' });
+    const locks = [await buildLock(d, a, place.id), await buildLock(d, a, place.id)];
+    const members = await Promise.all(Array.from({ length: 6 }, () => buildMember(d, a)));
+    const group = await buildGroup(d, a, members.slice(0, 3).map((m) => m.id));
+    await d.shares.grant(a, { groupId: group.id, placeId: place.id });
+
+    const first = await d.access.lockSnapshot(a, { lockIds: [], placeIds: [place.id] });
+    expect(first.locks.map((l) => l.members.length)).toEqual([3, 3]);
+    expect(first.locks[0]!.members[0]).toMatchObject({ mayOpen: true, windows: [{ validFrom: null, validUntil: null }] });
+    // Writers change access while a reader takes snapshots and follows.
+    const writes = (async () => {
+      for (let i = 0; i < 12; i++) {
+        const m = members[i % members.length]!;
+        if (i % 3 === 0) await d.members.update(a, m.id, { active: i % 2 === 0 });
+        else if (i % 3 === 1) await d.groups.update(a, group.id, i % 2 ? { addMembers: [m.id] } : { removeMembers: [m.id] }).catch(() => undefined);
+        else await d.shares.grant(a, { memberId: m.id, lockId: locks[i % 2]!.id });
+      }
+    })();
+    const snapshots = [first];
+    while (snapshots.length < 4) snapshots.push(await d.access.lockSnapshot(a, { lockIds: [], placeIds: [place.id] }));
+    await writes;
+    const last = await d.access.lockSnapshot(a, { lockIds: [], placeIds: [place.id] });
+    for (const s of snapshots) {
+      const lists = listsOf(s);
+      let after: string | null = s.cursor;
+      for (;;) {
+        const p = await d.access.lockChanges(a, { lockIds: [], placeIds: [place.id] }, after, 7);
+        for (const e of p.entries) {
+          const list = lists.get(e.lockId)!;
+          if (e.windows.length === 0) list.delete(e.memberId);
+          else list.set(e.memberId, e.mayOpen);
+        }
+        after = p.endCursor;
+        if (!p.hasNextPage) break;
+      }
+      expect(lists).toEqual(listsOf(last));
+    }
+  });
+
+  it('purges entries past retention; an older cursor gets cursor_expired, a newer one goes on', async () => {
+    const org = await buildOrg(t.domain);
+    const a = org.actor;
+    const lock = await buildLock(t.domain, a);
+    const m1 = await buildMember(t.domain, a);
+    const m2 = await buildMember(t.domain, a);
+    const scope = { lockIds: [lock.id], placeIds: [] };
+    const start = await t.domain.access.lockSnapshot(a, scope);
+    await t.domain.shares.grant(a, { memberId: m1.id, lockId: lock.id });
+    const mid = await t.domain.access.lockSnapshot(a, scope);
+    await t.domain.shares.grant(a, { memberId: m2.id, lockId: lock.id });
+    // Everything up to the first grant is 40 days old.
+    await t.domain.db.sql.run(`update access_entries set at = now() - interval '40 days' where organization_id = $1 and member_id = $2`, [org.id, m1.id]);
+    await t.domain.db.sql.run(`update access_changes set at = now() - interval '40 days' where organization_id = $1 and (member_id = $2 or kind <> 'share_granted')`, [
+      org.id,
+      m1.id,
+    ]);
+    expect(await t.domain.access.purgeFeed(30)).toBeGreaterThan(0);
+    await expect(t.domain.access.lockChanges(a, scope, start.cursor)).rejects.toMatchObject({ code: 'cursor_expired' });
+    await expect(t.domain.access.changes(a, start.cursor)).rejects.toMatchObject({ code: 'cursor_expired' });
+    expect((await t.domain.access.lockChanges(a, scope, mid.cursor)).entries.map((e) => e.memberId)).toEqual([m2.id]);
+    // The snapshot is whole whatever was purged.
+    expect((await t.domain.access.lockSnapshot(a, scope)).locks[0]!.members.map((m) => m.memberId).sort()).toEqual([m1.id, m2.id].sort());
+  });
+});

@@ -281,3 +281,89 @@ function toEntry(r: EntryRow): LockAccessEntry {
     windows: toWindows(r.windows),
   };
 }
+
+// ---- snapshot ----------------------------------------------------------------
+
+/** A member on a lock's allow-list. */
+export interface AllowedMember {
+  readonly memberId: string;
+  readonly userName: string;
+  readonly mayOpen: boolean;
+  readonly windows: AccessWindow[];
+}
+
+export interface LockAllowList {
+  readonly lockId: string;
+  readonly placeId: string;
+  readonly members: AllowedMember[];
+}
+
+export interface LockSnapshot {
+  /** The feed position at which these lists are exact: subscribe or read changes after it. */
+  readonly cursor: string;
+  readonly locks: LockAllowList[];
+}
+
+interface SnapshotRow {
+  head: string | null;
+  missing_locks: string[] | null;
+  missing_places: string[] | null;
+  locks: { lockId: string; placeId: string }[] | null;
+  members: { memberId: string; userName: string; lockId: string; mayOpen: boolean; windows: WindowJson[] }[] | null;
+}
+
+/**
+ * The complete allow-lists of these locks (and of every lock of these
+ * places) and the feed position at which they are exact, in ONE statement,
+ * so one snapshot of the database: the allow-lists (access_state) and the
+ * counter change in the same transactions.
+ */
+export async function readLockSnapshot(sql: Sql, organizationId: string, scope: LockScope): Promise<LockSnapshot> {
+  const row = await sql.one<SnapshotRow>(
+    `select h.position::text as head,
+       array(select x from unnest($2::uuid[]) x where not exists (select 1 from locks l where l.organization_id = $1 and l.id = x)) as missing_locks,
+       array(select x from unnest($3::uuid[]) x where not exists (select 1 from places p where p.organization_id = $1 and p.id = x)) as missing_places,
+       (select json_agg(json_build_object('lockId', l.id, 'placeId', l.place_id) order by l.id) from locks l
+         where l.organization_id = $1 and (l.id = any($2::uuid[]) or l.place_id = any($3::uuid[]))) as locks,
+       (select json_agg(json_build_object('memberId', st.member_id, 'userName', m.user_name, 'lockId', st.lock_id, 'mayOpen', st.may_open, 'windows', st.windows)
+                 order by st.lock_id, st.member_id)
+         from access_state st join members m on m.organization_id = st.organization_id and m.id = st.member_id
+         where st.organization_id = $1 and (st.lock_id = any($2::uuid[]) or st.place_id = any($3::uuid[]))) as members
+     from (select 1) one left join access_feed_heads h on h.organization_id = $1`,
+    [organizationId, scope.lockIds, scope.placeIds],
+  );
+  const missingLock = row.missing_locks?.[0];
+  if (missingLock) throw new NotFound('lock', missingLock);
+  const missingPlace = row.missing_places?.[0];
+  if (missingPlace) throw new NotFound('place', missingPlace);
+  const byLock = new Map<string, LockAllowList>((row.locks ?? []).map((l) => [l.lockId, { lockId: l.lockId, placeId: l.placeId, members: [] }]));
+  for (const m of row.members ?? []) {
+    byLock.get(m.lockId)?.members.push({ memberId: m.memberId, userName: m.userName, mayOpen: m.mayOpen, windows: toWindows(m.windows) });
+  }
+  return { cursor: encodeFeedCursor(row.head ?? '0'), locks: [...byLock.values()] };
+}
+
+// ---- retention -----------------------------------------------------------------
+
+/**
+ * Deletes feed entries older than `days` (both feeds), per organisation up
+ * to one position, and records it: a cursor below it has expired
+ * (cursor_expired) and its client loads the snapshot again.
+ */
+export async function purgeAccessFeed(db: Db, days: number, now: Date = new Date()): Promise<number> {
+  const cutoff = new Date(now.getTime() - days * 86_400_000);
+  const row = await db.sql.one<{ n: string }>(
+    `with cut as (
+       select h.organization_id, greatest(
+         coalesce((select max(e.position) from access_entries e where e.organization_id = h.organization_id and e.at < $1), 0),
+         coalesce((select max(c.position) from access_changes c where c.organization_id = h.organization_id and c.at < $1), 0)) as p
+       from access_feed_heads h
+     ),
+     de as (delete from access_entries e using cut where e.organization_id = cut.organization_id and e.position <= cut.p returning 1),
+     dc as (delete from access_changes c using cut where c.organization_id = cut.organization_id and c.position <= cut.p returning 1),
+     up as (update access_feed_heads h set purged_through = cut.p from cut where h.organization_id = cut.organization_id and cut.p > h.purged_through)
+     select ((select count(*) from de) + (select count(*) from dc))::text as n`,
+    [cutoff],
+  );
+  return Number(row.n);
+}

@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import { requireAdmin, type Actor } from '../actor.js';
 import type { Db, Sql } from '../db.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../db-errors.js';
-import { Conflict, DomainError, Invalid, NotFound, Unavailable } from '../errors.js';
+import { Conflict, DomainError, Forbidden, Invalid, NotFound, Unavailable } from '../errors.js';
 import { isUuid } from '../ids.js';
 import type { Cipher } from '../secrets.js';
 import { writeAudit } from '../audit/audit.service.js';
@@ -17,6 +17,7 @@ import {
   IMPORT_IDENTIFIERS,
   MAX_USERS_PER_INTEGRATION,
   type EntraDirectory,
+  type EntraUser,
   type ImportIdentifier,
   type ImportIntegration,
   type ImportIntegrationInput,
@@ -295,6 +296,7 @@ export class ImportService {
         );
       }
       counts.total = users.length;
+      checkConsent(users);
       const plan = await planSync(this.db.sql, { organizationId, integrationId: id, groupId: lease.groupId, identifier: lease.identifier }, users);
       counts.skipped = plan.skipped;
       // Seed 003: everyone the import adds gets an email that access has been shared with them, unless "Import as users only".
@@ -379,3 +381,21 @@ export class ImportService {
   }
 }
 
+/**
+ * Microsoft Graph answers 200 with each member reduced to its id when the
+ * application has GroupMember.Read.All but not User.Read.All. Read as a
+ * directory, that is a group whose users all lack their email and would be
+ * skipped, so every membership (and door) would go: such a run fails before
+ * it writes anything (issue 16, defect 3). A few users without the attribute
+ * (a mailbox-less account with --identifier mail) are not this.
+ */
+function checkConsent(users: readonly EntraUser[]): void {
+  const bare = users.filter((u) => u.userPrincipalName === null && u.mail === null && u.displayName === null).length;
+  if (bare > 0 && bare * 2 >= users.length) {
+    throw new Forbidden(
+      'entra_consent_missing',
+      `Microsoft Graph returned ${bare} of ${users.length} group members without any attribute (only their ids): the application lacks the User.Read.All application permission (with admin consent). Nothing was changed`,
+      { usersWithoutAttributes: bare, total: users.length },
+    );
+  }
+}

@@ -65,9 +65,10 @@ interface MemberState {
   emails: MultiValue[];
   active: boolean;
   source: MemberSource;
+  deactivated_by: MemberSource | null;
 }
 
-const STATE_COLUMNS = 'm.id, m.user_name, m.display_name, m.given_name, m.family_name, m.emails, m.active, m.source';
+const STATE_COLUMNS = 'm.id, m.user_name, m.display_name, m.given_name, m.family_name, m.emails, m.active, m.source, m.deactivated_by';
 
 function clean(v: string | null | undefined): string | null {
   if (typeof v !== 'string') return null;
@@ -97,6 +98,15 @@ function sameEmails(a: readonly MultiValue[], b: readonly MultiValue[]): boolean
       return x.value === y.value && (x.type ?? null) === (y.type ?? null) && (x.primary ?? false) === (y.primary ?? false) && (x.display ?? null) === (y.display ?? null);
     })
   );
+}
+
+/**
+ * The profile the import may write on a member it owns: `active` follows
+ * Entra's accountEnabled only while no other source (SCIM, an admin)
+ * deactivated the member; such a deactivation stands (issue 16).
+ */
+function ownedProfile(m: MemberState, p: Profile): Profile {
+  return m.deactivated_by === null || m.deactivated_by === 'import' ? p : { ...p, active: m.active };
 }
 
 function diff(m: MemberState, p: Profile): Record<string, { from: unknown; to: unknown }> {
@@ -181,10 +191,11 @@ export async function planSync(
       continue;
     }
     if (member) used.add(member.id);
-    const changes = member && member.source === 'import' ? diff(member, profile) : null;
+    const owned = member && member.source === 'import' ? ownedProfile(member, profile) : profile;
+    const changes = member && member.source === 'import' ? diff(member, owned) : null;
     items.push({
       entraId: user.id,
-      profile,
+      profile: owned,
       memberId: member?.id ?? null,
       newId: crypto.randomUUID(),
       link: !viaLink,
@@ -208,6 +219,24 @@ export async function planSync(
         i.changes = null;
         i.activeChanged = false;
         skipped++;
+      }
+    }
+  }
+  // A person SCIM or an admin deleted is not created again (issue 16): the deletion stands.
+  const creates = items.filter((i) => i.memberId === null);
+  if (creates.length > 0) {
+    const keys = creates.map((i) => i.profile.userName.toLowerCase());
+    const gone = await sql.all<{ user_key: string; email_keys: string[] }>(
+      `select user_key, email_keys from member_tombstones where organization_id = $1 and (user_key = any($2::text[]) or email_keys && $2::text[])`,
+      [ctx.organizationId, keys],
+    );
+    if (gone.length > 0) {
+      const dead = new Set(gone.flatMap((g) => [g.user_key, ...g.email_keys]));
+      for (let k = items.length - 1; k >= 0; k--) {
+        if (items[k]!.memberId === null && dead.has(items[k]!.profile.userName.toLowerCase())) {
+          items.splice(k, 1);
+          skipped++;
+        }
       }
     }
   }
@@ -265,8 +294,8 @@ export async function applySync(
       const creates = batch.filter((i) => i.memberId === null);
       if (creates.length > 0) {
         const rows = await tx.all<{ id: string }>(
-          `insert into members (organization_id, id, source, user_name, display_name, given_name, family_name, emails, active)
-           select $1, u.id, 'import', u.user_name, u.display_name, u.given_name, u.family_name, u.emails::jsonb, u.active
+          `insert into members (organization_id, id, source, user_name, display_name, given_name, family_name, emails, active, deactivated_by)
+           select $1, u.id, 'import', u.user_name, u.display_name, u.given_name, u.family_name, u.emails::jsonb, u.active, case when u.active then null else 'import' end
            from unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::boolean[]) as u(id, user_name, display_name, given_name, family_name, emails, active)
            on conflict (organization_id, lower(user_name)) do nothing returning id`,
           [
@@ -324,9 +353,12 @@ export async function applySync(
       if (updates.length > 0) {
         await tx.run(
           `update members m set user_name = u.user_name, display_name = u.display_name, given_name = u.given_name, family_name = u.family_name,
-             emails = u.emails::jsonb, active = u.active, version = m.version + 1, updated_at = now()
+             emails = u.emails::jsonb, version = m.version + 1, updated_at = now(),
+             -- Planned from a read: checked again here, as SCIM or an admin may have acted since (their deactivation stands).
+             active = case when coalesce(m.deactivated_by, 'import') = 'import' then u.active else m.active end,
+             deactivated_by = case when coalesce(m.deactivated_by, 'import') <> 'import' then m.deactivated_by when u.active then null else 'import' end
            from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[]) as u(id, user_name, display_name, given_name, family_name, emails, active)
-           where m.organization_id = $8 and m.id = u.id`,
+           where m.organization_id = $8 and m.id = u.id and m.source = 'import'`,
           [
             updates.map((i) => i.memberId),
             updates.map((i) => i.profile.userName),

@@ -16,5 +16,7 @@ export type MemberErrorCode =
   | 'field_owned_by_entra'
   /** An app or admin deleted a member Entra provisions. */
   | 'managed_by_scim'
+  /** A source tried to re-activate a member another source deactivated (only that source may). */
+  | 'deactivated_by_other_source'
   /** Too many concurrent changes of one member; retry. */
   | 'member_busy';

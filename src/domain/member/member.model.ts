@@ -81,6 +81,8 @@ export interface Member extends MemberData {
   readonly id: string;
   readonly organizationId: string;
   readonly source: MemberSource;
+  /** Which source made the member inactive (only that source re-activates it); null while active. */
+  readonly deactivatedBy: MemberSource | null;
   /** Increases with every change (SCIM ETag). */
   readonly version: number;
   readonly createdAt: Date;
@@ -136,7 +138,7 @@ export function memberDataFrom(input: MemberInput): MemberData {
 }
 
 export function memberDataOf(m: Member): MemberData {
-  const { id: _i, organizationId: _o, source: _s, version: _v, createdAt: _c, updatedAt: _u, ...data } = m;
+  const { id: _i, organizationId: _o, source: _s, deactivatedBy: _d, version: _v, createdAt: _c, updatedAt: _u, ...data } = m;
   return data;
 }
 
@@ -277,6 +279,7 @@ export interface MemberRow {
   metadata: JsonObject;
   extensions: Record<string, JsonObject>;
   source: MemberSource;
+  deactivated_by: MemberSource | null;
   version: number;
   created_at: string;
   updated_at: string;
@@ -285,7 +288,7 @@ export interface MemberRow {
 export const MEMBER_COLUMNS =
   'organization_id, id, user_name, external_id, active, display_name, nick_name, profile_url, title, user_type, preferred_language, locale, timezone, ' +
   'given_name, family_name, middle_name, formatted_name, honorific_prefix, honorific_suffix, emails, phone_numbers, addresses, ' +
-  'employee_number, cost_center, enterprise_organization, division, department, manager_id, metadata, extensions, source, version, created_at, updated_at';
+  'employee_number, cost_center, enterprise_organization, division, department, manager_id, metadata, extensions, source, deactivated_by, version, created_at, updated_at';
 
 /** MEMBER_COLUMNS qualified with a table alias. */
 export function memberColumns(alias: string): string {
@@ -331,6 +334,7 @@ export function toMember(r: MemberRow): Member {
     metadata: r.metadata,
     extensions: r.extensions,
     source: r.source,
+    deactivatedBy: r.deactivated_by,
     version: r.version,
     createdAt: toDate(r.created_at),
     updatedAt: toDate(r.updated_at),

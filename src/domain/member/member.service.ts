@@ -83,8 +83,30 @@ function defersToEntra(actor: Actor): boolean {
   return actor.kind === 'api_key' || actor.kind === 'member' || actor.kind === 'admin';
 }
 
-function stamped(data: MemberData, who: Pick<Member, 'id' | 'organizationId' | 'source'>, stamp: MemberStamp): Member {
-  return { ...data, id: who.id, organizationId: who.organizationId, source: who.source, ...stamp };
+function stamped(data: MemberData, who: Pick<Member, 'id' | 'organizationId' | 'source' | 'deactivatedBy'>, stamp: MemberStamp): Member {
+  return { ...data, id: who.id, organizationId: who.organizationId, source: who.source, deactivatedBy: who.deactivatedBy, ...stamp };
+}
+
+/** The lower-case keys that identify the person of a member to the import: its userName and its emails. */
+function ownershipKeys(data: MemberData): string[] {
+  const keys = new Set([data.userName.toLowerCase()]);
+  for (const e of data.emails) if (typeof e.value === 'string') keys.add(e.value.toLowerCase());
+  return [...keys];
+}
+
+const SOURCE_NAME: Record<MemberSource, string> = { scim: 'Entra (SCIM)', import: 'the Entra group import', admin: 'an administrator' };
+
+/**
+ * A deactivation stands until the source that made it re-activates (issue 16):
+ * no other source re-opens the doors. SCIM taking over a member the import
+ * deactivated becomes that member's owner, so it may.
+ */
+function checkReactivation(current: Member, source: MemberSource, takeover: boolean): void {
+  const by = current.deactivatedBy;
+  if (by === null || by === source || (takeover && by === 'import')) return;
+  throw new Forbidden('deactivated_by_other_source', `This member was deactivated by ${SOURCE_NAME[by]}; only ${SOURCE_NAME[by]} may re-activate it`, {
+    deactivatedBy: by,
+  });
 }
 
 export class MemberService {
@@ -105,8 +127,15 @@ export class MemberService {
       detail: opts.detail ?? { member: data },
     });
     const source = sourceOf(actor);
-    const stamp = await this.translate(data, () => memberSql.insertMember(this.db.sql, { organizationId: actor.organizationId, id, source, data }, audit));
-    return stamped(data, { id, organizationId: actor.organizationId, source }, stamp);
+    // SCIM takes over a member the import created for the same person (its userName, or one of its emails
+    // when the import used --identifier mail): checked in the same statement, so it costs Entra nothing.
+    const importKeys = source === 'scim' ? ownershipKeys(data) : [];
+    const stamp = await this.translate(data, () => memberSql.insertMember(this.db.sql, { organizationId: actor.organizationId, id, source, data, importKeys }, audit));
+    if (stamp) return stamped(data, { id, organizationId: actor.organizationId, source, deactivatedBy: data.active ? null : source }, stamp);
+    const adopted = await memberSql.selectImportedByKeys(this.db.sql, actor.organizationId, data.userName.toLowerCase(), importKeys);
+    // Gone between the two statements (deleted, or taken over by a concurrent create): answer as a clash.
+    if (!adopted) throw new Conflict('user_name_taken', `A member with userName "${data.userName}" already exists in this organisation`, { field: 'userName' });
+    return this.update(actor, adopted, () => data, { action: opts.action ?? 'member.create', detail: { ...opts.detail, adoptedFromImport: true } });
   }
 
   async get(actor: Actor, id: string): Promise<Member> {
@@ -142,6 +171,7 @@ export class MemberService {
   async update(actor: Actor, id: string, change: MemberChange, opts: AuditOpts = {}): Promise<Member> {
     requireDirectoryWriter(actor);
     if (!isUuid(id)) throw new NotFound('member', id);
+    const source = sourceOf(actor);
     for (let attempt = 1; ; attempt++) {
       const current = await memberSql.selectMember(this.db.sql, actor.organizationId, id);
       if (!current) throw new NotFound('member', id);
@@ -150,21 +180,26 @@ export class MemberService {
       validateMemberData(next);
       const diff = diffMemberData(before, next);
       const changed = Object.keys(diff) as (keyof MemberData)[];
-      if (changed.length === 0) return current;
+      // SCIM takes ownership of a member the import created: from then on the import only keeps its membership.
+      const takeover = source === 'scim' && current.source === 'import';
+      if (changed.length === 0 && !takeover) return current;
       this.checkOwnership(actor, current, changed);
+      const flip: ActiveFlip = before.active === next.active ? 'none' : next.active ? 'activated' : 'deactivated';
+      if (flip === 'activated') checkReactivation(current, source, takeover);
+      const owner: MemberSource = takeover ? 'scim' : current.source;
+      const deactivatedBy = flip === 'deactivated' ? source : flip === 'activated' ? null : current.deactivatedBy;
 
       const audit = auditValues(actor, {
         action: opts.action ?? 'member.update',
         resourceType: 'member',
         resourceId: id,
         resourceLabel: next.userName,
-        detail: { ...opts.detail, changes: diff },
+        detail: { ...opts.detail, changes: diff, ...(takeover ? { owner: { from: current.source, to: owner } } : {}) },
       });
-      const flip: ActiveFlip = before.active === next.active ? 'none' : next.active ? 'activated' : 'deactivated';
       const updated = await this.translate(next, () =>
-        memberSql.updateMember(this.db.sql, { organizationId: actor.organizationId, id, version: current.version, next, flip }, audit),
+        memberSql.updateMember(this.db.sql, { organizationId: actor.organizationId, id, version: current.version, next, flip, source: owner, deactivatedBy }, audit),
       );
-      if (updated) return stamped(next, current, updated);
+      if (updated) return stamped(next, { ...current, source: owner, deactivatedBy }, updated);
       // Changed (or deleted) since it was read: read again. Each retry means another change succeeded.
       if (attempt >= MAX_UPDATE_ATTEMPTS) throw new Unavailable('member_busy', 'This member is being changed by many requests at once; retry shortly');
     }
@@ -179,6 +214,9 @@ export class MemberService {
       if (row.source === 'scim' && defersToEntra(actor)) {
         throw new Forbidden('managed_by_scim', 'This member is provisioned by Entra (SCIM); remove it there');
       }
+      // A person SCIM or an admin removed stays removed: the group import will not create them again.
+      const by = sourceOf(actor);
+      if (by !== 'import') await memberSql.insertTombstone(tx, { organizationId: actor.organizationId, memberId: id, userName: row.userName, emails: row.emails, deletedBy: by });
       await recordAccessChange(tx, actor.organizationId, { kind: 'member_deleted', memberId: id });
       await writeAudit(tx, actor, { action: opts.action ?? 'member.delete', resourceType: 'member', resourceId: id, resourceLabel: row.userName, detail: opts.detail });
     });

@@ -11,7 +11,18 @@ import { compileFilter, compileSort, leafSql } from '../query/filter-sql.js';
 import { GROUP_JSON, toGroup, type Group, type GroupRow } from '../group/group.model.js';
 import { SHARE_TARGET_JSON, type ShareTargetRow } from '../share/share.model.js';
 import { memberAttributes } from './member.query.js';
-import { MEMBER_COLUMNS, memberColumns, toMember, WRITABLE_COLUMNS, writableValues, type Member, type MemberData, type MemberRow, type MemberSource } from './member.model.js';
+import {
+  MEMBER_COLUMNS,
+  memberColumns,
+  toMember,
+  WRITABLE_COLUMNS,
+  writableValues,
+  type Member,
+  type MemberData,
+  type MemberRow,
+  type MemberSource,
+  type MultiValue,
+} from './member.model.js';
 
 /** What the database adds to a member it writes. */
 export interface MemberStamp {
@@ -35,19 +46,58 @@ const JSON_COLUMNS = new Set(['emails', 'phone_numbers', 'addresses', 'metadata'
 
 /** Placeholders for WRITABLE_COLUMNS numbered from `first`, with their casts. */
 function writablePlaceholders(first: number): string {
-  return WRITABLE_COLUMNS.map((c, i) => `$${first + i}${JSON_COLUMNS.has(c) ? '::jsonb' : c === 'manager_id' ? '::uuid' : ''}`).join(', ');
+  return WRITABLE_COLUMNS.map((c, i) => `$${first + i}${JSON_COLUMNS.has(c) ? '::jsonb' : c === 'manager_id' ? '::uuid' : c === 'active' ? '::boolean' : ''}`).join(', ');
 }
 
 const W = WRITABLE_COLUMNS.length;
 
-/** The create statement: audit ($1…), then organisation, id, source, the writable columns. */
-const CREATE_SQL = `with audit as (${auditInsertSql(undefined)})
-  insert into members (organization_id, id, source, ${WRITABLE_COLUMNS.join(', ')})
-  values ($${AUDIT_PARAMS + 1}, $${AUDIT_PARAMS + 2}, $${AUDIT_PARAMS + 3}, ${writablePlaceholders(AUDIT_PARAMS + 4)}) returning ${STAMP_COLUMNS}`;
+/**
+ * The create statement: organisation, id, source, deactivated_by, the
+ * writable columns, then the keys ($last) no member created by the import
+ * may hold: when SCIM provisions a person the import created, it takes that
+ * member over instead (no row is returned). The audit event ($1…) is written
+ * only with the member.
+ */
+const CREATE_SQL = `with ins as (
+     insert into members (organization_id, id, source, deactivated_by, ${WRITABLE_COLUMNS.join(', ')})
+     select $${AUDIT_PARAMS + 1}::uuid, $${AUDIT_PARAMS + 2}::uuid, $${AUDIT_PARAMS + 3}, $${AUDIT_PARAMS + 4}, ${writablePlaceholders(AUDIT_PARAMS + 5)}
+     where not exists (select 1 from members x where x.organization_id = $${AUDIT_PARAMS + 1}::uuid and x.source = 'import'
+                       and lower(x.user_name) = any($${AUDIT_PARAMS + 5 + W}::text[]))
+     returning ${STAMP_COLUMNS}
+   ),
+   audit as (${auditInsertSql('ins')})
+   select ${STAMP_COLUMNS} from ins`;
 
-/** A new member and its audit event (`audit`: auditValues); a unique violation when the userName is taken. */
-export async function insertMember(sql: Sql, m: { organizationId: string; id: string; source: MemberSource; data: MemberData }, audit: SqlParam[]): Promise<MemberStamp> {
-  return toStamp(await sql.one<StampRow>(CREATE_SQL, [...audit, m.organizationId, m.id, m.source, ...writableValues(m.data)]));
+/**
+ * A new member and its audit event (`audit`: auditValues); a unique violation
+ * when the userName is taken; undefined when a member the import created holds
+ * one of `importKeys` (lower-case userName and emails: SCIM adopts it instead).
+ */
+export async function insertMember(
+  sql: Sql,
+  m: { organizationId: string; id: string; source: MemberSource; data: MemberData; importKeys: readonly string[] },
+  audit: SqlParam[],
+): Promise<MemberStamp | undefined> {
+  const row = await sql.maybeOne<StampRow>(CREATE_SQL, [
+    ...audit,
+    m.organizationId,
+    m.id,
+    m.source,
+    m.data.active ? null : m.source,
+    ...writableValues(m.data),
+    m.importKeys,
+  ]);
+  return row && toStamp(row);
+}
+
+/** The member the import created that holds one of `keys` as userName (userName first, then emails), for SCIM to take over. */
+export async function selectImportedByKeys(sql: Sql, organizationId: string, userNameKey: string, keys: readonly string[]): Promise<string | undefined> {
+  const row = await sql.maybeOne<{ id: string }>(
+    `select id from members where organization_id = $1 and source = 'import' and lower(user_name) = any($2::text[])
+     order by lower(user_name) = $3 desc limit 1`,
+    [organizationId, keys, userNameKey],
+  );
+  return row?.id;
 }
 
 /** How a change moves `active`: a flip also writes the access feed, and a deactivation ends the member's sessions. */
@@ -55,7 +105,8 @@ export type ActiveFlip = 'none' | 'activated' | 'deactivated';
 
 /**
  * The conditional update, one per kind of flip: the writable columns ($1…),
- * organisation, id and the version read, then the audit event.
+ * organisation, id and the version read, the audit event, then the owner
+ * (source) and who deactivated it.
  */
 function buildUpdateSql(flip: ActiveFlip): string {
   const org = `$${W + 1}`;
@@ -66,7 +117,7 @@ function buildUpdateSql(flip: ActiveFlip): string {
          ${flip === 'activated' ? '' : `, ended as (delete from sessions where organization_id = ${org} and member_id = (select id from upd))`}`;
   return `with upd as (
        update members set (${WRITABLE_COLUMNS.join(', ')}) = (${writablePlaceholders(1)}),
-         version = version + 1, updated_at = now()
+         source = $${W + 4 + AUDIT_PARAMS}, deactivated_by = $${W + 5 + AUDIT_PARAMS}, version = version + 1, updated_at = now()
        where organization_id = ${org} and id = $${W + 2} and version = $${W + 3} returning id, organization_id, ${STAMP_COLUMNS}
      ),
      audit as (${auditInsertSql('upd', W + 4)})${access}
@@ -77,10 +128,10 @@ const UPDATE_SQL: Record<ActiveFlip, string> = { none: buildUpdateSql('none'), a
 /** Writes `next` only if the member still has `version`; undefined when it changed (or vanished) since it was read. */
 export async function updateMember(
   sql: Sql,
-  m: { organizationId: string; id: string; version: number; next: MemberData; flip: ActiveFlip },
+  m: { organizationId: string; id: string; version: number; next: MemberData; flip: ActiveFlip; source: MemberSource; deactivatedBy: MemberSource | null },
   audit: SqlParam[],
 ): Promise<MemberStamp | undefined> {
-  const row = await sql.maybeOne<StampRow>(UPDATE_SQL[m.flip], [...writableValues(m.next), m.organizationId, m.id, m.version, ...audit]);
+  const row = await sql.maybeOne<StampRow>(UPDATE_SQL[m.flip], [...writableValues(m.next), m.organizationId, m.id, m.version, ...audit, m.source, m.deactivatedBy]);
   return row && toStamp(row);
 }
 
@@ -103,12 +154,25 @@ export async function selectMemberByUserName(sql: Sql, organizationId: string, u
 }
 
 /** Deletes a member; what the rules still need of it, or undefined when there was none. */
-export async function deleteMember(sql: Sql, organizationId: string, id: string): Promise<{ userName: string; source: MemberSource } | undefined> {
-  const row = await sql.maybeOne<{ user_name: string; source: MemberSource }>(`delete from members where organization_id = $1 and id = $2 returning user_name, source`, [
-    organizationId,
-    id,
-  ]);
-  return row && { userName: row.user_name, source: row.source };
+export async function deleteMember(sql: Sql, organizationId: string, id: string): Promise<{ userName: string; source: MemberSource; emails: MultiValue[] } | undefined> {
+  const row = await sql.maybeOne<{ user_name: string; source: MemberSource; emails: MultiValue[] }>(
+    `delete from members where organization_id = $1 and id = $2 returning user_name, source, emails`,
+    [organizationId, id],
+  );
+  return row && { userName: row.user_name, source: row.source, emails: row.emails };
+}
+
+/** Remembers a member deleted by SCIM or an admin, so that the group import does not create it again. */
+export async function insertTombstone(
+  sql: Sql,
+  t: { organizationId: string; memberId: string; userName: string; emails: readonly MultiValue[]; deletedBy: MemberSource },
+): Promise<void> {
+  await sql.run(
+    `insert into member_tombstones (organization_id, user_key, email_keys, member_id, deleted_by) values ($1, lower($2), $3::text[], $4, $5)
+     on conflict (organization_id, user_key) do update set email_keys = excluded.email_keys, member_id = excluded.member_id,
+       deleted_by = excluded.deleted_by, deleted_at = now()`,
+    [t.organizationId, t.userName, t.emails.filter((e) => typeof e?.value === 'string').map((e) => e.value.toLowerCase()), t.memberId, t.deletedBy],
+  );
 }
 
 // ---- pages ----------------------------------------------------------------

@@ -8,7 +8,7 @@ import type { GraphqlContext } from '../context.js';
 import { connectionType, toConnection } from '../types/connection.js';
 import { Member } from '../types/member.type.js';
 import { Group, Lock, Place } from '../types/directory.type.js';
-import { AccessChangePage, AccessDecision, LockAccess, LockAccessPage, WhoCanOpenConnection } from '../types/access.type.js';
+import { AccessChangePage, AccessDecision, LockAccess, LockAccessPage, LockSnapshot, WhoCanOpenConnection } from '../types/access.type.js';
 import { AuditEvent, Organization, SamlSettings, ScimStatus } from '../types/organization.type.js';
 import { DateTime, MemberOrder } from '../types/scalars.js';
 import { MemberFilter } from '../inputs/member.input.js';
@@ -255,5 +255,19 @@ export class QueryResolver {
       entries: page.entries,
       pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: false, startCursor: page.entries[0]?.cursor ?? null, endCursor: page.endCursor },
     };
+  }
+
+  @Query(() => LockSnapshot, {
+    description:
+      'The complete allow-lists of these locks (and of every lock of these places) with the cursor at which they are exact, ' +
+      'in one consistent read: a door controller starts here, then follows lockAccessChanges or the lockAccess subscription ' +
+      'after `cursor`. Load it again when a cursor fails with reason cursor_expired.',
+  })
+  async lockSnapshot(
+    @Ctx() ctx: GraphqlContext,
+    @Arg('lockIds', () => [ID], { nullable: true }) lockIds?: string[] | null,
+    @Arg('placeIds', () => [ID], { nullable: true }) placeIds?: string[] | null,
+  ): Promise<LockSnapshot> {
+    return ctx.domain.access.lockSnapshot(ctx.actor, { lockIds: lockIds ?? [], placeIds: placeIds ?? [] });
   }
 }

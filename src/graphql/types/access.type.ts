@@ -104,3 +104,27 @@ export class LockAccessPage {
   @Field(() => [LockAccessEntry]) entries!: LockAccessEntry[];
   @Field(() => PageInfo) pageInfo!: PageInfo;
 }
+
+@ObjectType({ simpleResolvers: true, description: 'A member on a lock\'s allow-list: active, with a grant that has not ended' })
+export class AllowedMember {
+  @Field(() => ID) memberId!: string;
+  @Field(() => String) userName!: string;
+  @Field(() => Boolean, { description: 'Whether the member may open the lock now (a window is open)' }) mayOpen!: boolean;
+  @Field(() => [AccessWindow], { description: 'Windows of the member\'s grants on the lock that have not ended' }) windows!: AccessWindow[];
+}
+
+@ObjectType({ simpleResolvers: true, description: 'The complete allow-list of one lock' })
+export class LockAllowList {
+  @Field(() => ID) lockId!: string;
+  @Field(() => ID) placeId!: string;
+  @Field(() => [AllowedMember]) members!: AllowedMember[];
+}
+
+@ObjectType({
+  simpleResolvers: true,
+  description: 'Allow-lists of locks and the feed cursor at which they are exact (read in one consistent snapshot): follow the changes after it.',
+})
+export class LockSnapshot {
+  @Field(() => String, { description: 'Pass as `after` to lockAccessChanges or the lockAccess subscription' }) cursor!: string;
+  @Field(() => [LockAllowList]) locks!: LockAllowList[];
+}

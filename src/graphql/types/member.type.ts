@@ -66,6 +66,8 @@ export class Member {
   @Field(() => JSONObject, { description: 'Custom attributes (Entra `metadata.city` arrives as `{ "city": ... }`)' }) metadata!: Record<string, unknown>;
   @Field(() => JSONObject, { description: 'Custom SCIM extension namespaces: URN → attributes' }) extensions!: Record<string, unknown>;
   @Field(() => Source, { description: 'SCIM-provisioned members are owned by Entra: only their metadata may be changed here' }) source!: Source;
+  @Field(() => Source, { nullable: true, description: 'Which source deactivated the member; only that source may re-activate it (null while active)' })
+  deactivatedBy!: Source | null;
   @Field(() => Int, { description: 'Increases with every change' }) version!: number;
   @Field(() => DateTime) createdAt!: Date;
   @Field(() => DateTime) updatedAt!: Date;
