@@ -20,7 +20,7 @@ import type { ConnectionSettings } from './client.js';
 export const MIGRATION_LOCK_KEY = 0x6761_7465; // 'gate'
 
 export interface MigrateOptions {
-  /** Take the advisory lock (default true). The embedded PGlite has one process only. */
+  /** Take the advisory lock (default: on a server; never on PGlite, which has one process only). */
   readonly lock?: boolean;
   /** Called when another process holds the lock and this one waits for it. */
   readonly onWait?: () => void;
@@ -42,7 +42,7 @@ export async function migrate(connection: ConnectionSettings, opts: MigrateOptio
   await client.connect();
   try {
     // PGlite serves every connection from one session: a transaction held here would stall MikroORM's connection.
-    const lock = opts.lock !== false;
+    const lock = opts.lock !== false && (await client.query<{ server: boolean }>(`select position('PGlite' in version()) = 0 as server`)).rows[0]!.server;
     if (lock) {
       await client.query('begin');
       const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_xact_lock($1) as ok', [MIGRATION_LOCK_KEY]);
