@@ -8,7 +8,7 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDi
 import type { Config } from '../config.js';
 import type { Domain } from '../domain/index.js';
 import type { Actor } from '../domain/actor.js';
-import { DomainError } from '../domain/errors.js';
+import { DomainError, retryAfterSeconds } from '../domain/errors.js';
 import { readSessionCookie } from '../http/session-cookie.js';
 import { guardedJsonParser, HostileJson, parseJsonGuarded } from '../http/json-guard.js';
 import { hasValidCsrf } from '../http/csrf.js';
@@ -31,7 +31,8 @@ export async function createGraphqlEdge(deps: { config: Config; domain: Domain; 
     introspection: true,
     // src/server.ts owns SIGTERM/SIGINT and stops this server in its graceful shutdown.
     stopOnTerminationSignals: false,
-    includeStacktraceInErrorResponses: config.env === 'development',
+    // Never by default (the quick start runs with NODE_ENV unset): ERROR_STACK_TRACES=on asks for them.
+    includeStacktraceInErrorResponses: config.errorStackTraces,
     validationRules: [depthLimitRule()],
     // No HTTP caching hints: the cache-control plugin would wrap every field.
     plugins: [costLimitPlugin(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled()],
@@ -86,7 +87,11 @@ async function authenticate(domain: Domain, req: Request): Promise<Actor> {
       return hasValidCsrf(req, token) ? await domain.admins.elevate(member) : member;
     }
   } catch (e) {
-    if (e instanceof DomainError) throw edgeError(e.message, String(extensionsFor(e).code), httpStatusOf(e.kind), { reason: e.code });
+    if (e instanceof DomainError) {
+      // 429 (and 503) with Retry-After, by the catalogue's one rule.
+      const retry = retryAfterSeconds(e);
+      throw edgeError(e.message, String(extensionsFor(e).code), httpStatusOf(e.kind), { reason: e.code, ...(retry !== undefined ? { retryAfterSeconds: retry } : {}) }, retry !== undefined ? { 'retry-after': String(retry) } : {});
+    }
     throw e;
   }
   throw edgeError('Send an API key as "Authorization: Bearer <key>" or sign in', 'UNAUTHENTICATED', 401);

@@ -6,7 +6,7 @@
 import { requireDirectoryReader, type Actor } from '../actor.js';
 import type { Db } from '../db.js';
 import { toDate } from '../rows.js';
-import { Invalid, NotFound } from '../errors.js';
+import { Forbidden, Invalid, NotFound } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { MEMBER_COLUMNS, toMember, type Member, type MemberRow } from '../member/member.model.js';
 import type { ShareRole } from '../share/share.model.js';
@@ -113,8 +113,33 @@ export class AccessService {
    * may now open which lock, or no longer.
    */
   async lockChanges(actor: Actor, scope: LockScope, after?: string | null, first = 100): Promise<LockAccessPage> {
-    requireDirectoryReader(actor);
-    return readLockEntries(this.db.sql, actor.organizationId, checkScope(scope), after, first);
+    return readLockEntries(this.db.sql, actor.organizationId, await this.lockReader(actor, scope), after, first);
+  }
+
+  /**
+   * Who may read these locks' allow-lists and changes: directory readers,
+   * and a controller key for the locks and places it was given (a lock of one
+   * of its places counts). Returns the checked scope.
+   */
+  async lockReader(actor: Actor, scope: LockScope): Promise<LockScope> {
+    const checked = checkScope(scope);
+    if (actor.kind !== 'api_key' || actor.role !== 'controller') {
+      requireDirectoryReader(actor);
+      return checked;
+    }
+    const own = actor.scope ?? { lockIds: [], placeIds: [] };
+    const place = checked.placeIds.find((p) => !own.placeIds.includes(p));
+    if (place) throw new Forbidden('lock_not_in_scope', 'This controller key was not given this place', { placeId: place });
+    const locks = checked.lockIds.filter((l) => !own.lockIds.includes(l));
+    if (locks.length > 0) {
+      const outside = await this.db.sql.maybeOne<{ id: string }>(
+        `select x as id from unnest($2::uuid[]) x
+         where not exists (select 1 from locks l where l.organization_id = $1 and l.id = x and l.place_id = any($3::uuid[])) limit 1`,
+        [actor.organizationId, locks, own.placeIds],
+      );
+      if (outside) throw new Forbidden('lock_not_in_scope', 'This controller key was not given this lock', { lockId: outside.id });
+    }
+    return checked;
   }
 
   /**
@@ -123,8 +148,7 @@ export class AccessService {
    * from nothing here, then follows the changes after that cursor.
    */
   async lockSnapshot(actor: Actor, scope: LockScope): Promise<LockSnapshot> {
-    requireDirectoryReader(actor);
-    return readLockSnapshot(this.db.sql, actor.organizationId, checkScope(scope));
+    return readLockSnapshot(this.db.sql, actor.organizationId, await this.lockReader(actor, scope));
   }
 
   /** Retention: deletes feed entries older than `days` (see purgeAccessFeed); returns how many. */
