@@ -48,10 +48,13 @@ export interface GatehouseProcess {
   kill(signal: NodeJS.Signals): void;
 }
 
-export async function startGatehouse(env: Record<string, string>, opts: { port?: number; readyTimeoutMs?: number } = {}): Promise<GatehouseProcess> {
+export async function startGatehouse(
+  env: Record<string, string>,
+  opts: { port?: number; readyTimeoutMs?: number; /** Node's arguments; default: the compiled dist/server.js, built first when stale. */ args?: string[] } = {},
+): Promise<GatehouseProcess> {
   const port = opts.port ?? (await freePort());
-  ensureBuilt();
-  const proc = spawn(process.execPath, ['dist/server.js'], {
+  if (!opts.args) ensureBuilt();
+  const proc = spawn(process.execPath, opts.args ?? ['dist/server.js'], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
