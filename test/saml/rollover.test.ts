@@ -26,6 +26,7 @@ describe('IdP certificate rollover', () => {
     const oldKey = makeKey();
     const newKey = makeKey();
     makeKeyOnce(); // made before any request: generating blocks long enough for kept-alive connections to close
+    await new Promise((r) => setTimeout(r, 50));
     const idp = new TestIdp([oldKey]);
     await idp.start();
     try {
@@ -62,7 +63,7 @@ describe('IdP certificate rollover', () => {
     } finally {
       await idp.stop();
     }
-  });
+  }, 120_000);
 });
 
 let stranger: ReturnType<typeof makeKey> | undefined;
