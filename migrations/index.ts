@@ -13,6 +13,7 @@ import { Migration20261206110000_webhooks } from './Migration20261206110000_webh
 import { Migration20261206120000_mail } from './Migration20261206120000_mail.js';
 import { Migration20261206150000_lock_access_feed } from './Migration20261206150000_lock_access_feed.js';
 import { Migration20261206151600_member_ownership } from './Migration20261206151600_member_ownership.js';
+import { Migration20261206153000_deprovision_guard } from './Migration20261206153000_deprovision_guard.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123000000_initial', class: Migration20261123000000_initial },
@@ -26,6 +27,7 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261206120000_mail', class: Migration20261206120000_mail },
   { name: 'Migration20261206150000_lock_access_feed', class: Migration20261206150000_lock_access_feed },
   { name: 'Migration20261206151600_member_ownership', class: Migration20261206151600_member_ownership },
+  { name: 'Migration20261206153000_deprovision_guard', class: Migration20261206153000_deprovision_guard },
 ];
 
 // migrations/names.ts must list the same names in the same order (it decides whether this list is loaded at all).

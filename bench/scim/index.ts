@@ -426,6 +426,10 @@ export async function run(): Promise<void> {
     const { token } = await domain.organizations.enableScim(systemActor(orgA.id, 'bench'));
     const orgB = await domain.organizations.create({ name: 'Bench baseline', domain: `base-${crypto.randomBytes(3).toString('hex')}` });
     const orgC = await domain.organizations.create({ name: 'Bench Express floor', domain: `floor-${crypto.randomBytes(3).toString('hex')}` });
+    // The same Gatehouse process with the mass-deprovision guard off: what the guard's bookkeeping costs, in the same run.
+    const orgD = await domain.organizations.create({ name: 'Bench Gatehouse, guard off', domain: `noguard-${crypto.randomBytes(3).toString('hex')}` });
+    await domain.guard.updateSettings(systemActor(orgD.id, 'bench'), { enabled: false });
+    const { token: tokenD } = await domain.organizations.enableScim(systemActor(orgD.id, 'bench'));
     await database.close();
 
     const seedGrowth = async (orgId: string, n: number): Promise<string[]> => {
@@ -449,12 +453,12 @@ export async function run(): Promise<void> {
       { name, port: p.port, token: tok, orgId, pid: p.child.pid! },
       { ids: [], figures: {}, seconds: 0, cpu: 0, pgCpu: 0, ms: {} },
     ];
-    const targets = [target('gh', gh, token, orgA.id), target('base', base, baseToken, orgB.id), target('floor', floor, baseToken, orgC.id)];
+    const targets = [target('gh', gh, token, orgA.id), target('base', base, baseToken, orgB.id), target('floor', floor, baseToken, orgC.id), target('ghng', gh, tokenD, orgD.id)];
     // Every target serves each kind of request a few hundred times first, outside the measurements:
     // the figures are of warm processes (JIT-compiled code, full connection pools), not of start-up.
     for (const [t] of targets) await warmUp(t);
     for (const phase of phases(sizes, seedGrowth)) await runPhase(phase, targets);
-    report(...(targets.map(([, st]) => st.figures as Figures) as [Figures, Figures, Figures]));
+    report(...(targets.map(([, st]) => st.figures as Figures) as [Figures, Figures, Figures, Figures]));
     for (const c of children) await stop(c);
   } finally {
     agent.destroy();
@@ -466,7 +470,7 @@ export async function run(): Promise<void> {
 }
 
 /** Columns: Gatehouse, the bare baseline and the same baseline behind Express; ratios against the bare one. */
-function report(g: Figures, b: Figures, x: Figures): void {
+function report(g: Figures, b: Figures, x: Figures, n: Figures): void {
   const f = (n: number | undefined, d = 0) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(d));
   const ratio = (k: keyof Figures, target?: string) =>
     `${f(g[k] / b[k], 2)}${target ? ` (target ${target})` : ''}  Express floor ${f(x[k] / b[k], 2)}`;
@@ -501,6 +505,12 @@ function report(g: Figures, b: Figures, x: Figures): void {
   console.log(' Server CPU: the server process alone. PostgreSQL CPU: all its processes on this machine while that target ran');
   console.log(' (rough: a process that ends during a slice drops out of it).');
   console.log(' The machine\'s two cores run both and this client.)');
+  // The mass-deprovision guard decides in the deactivating statement itself; this is its cost (1.00 = none).
+  const guard = (k: keyof Figures) => `${f(g[k], 0)} vs ${f(n[k], 0)} = ${f(g[k] / n[k], 3)}`;
+  console.log(
+    `guard on vs off (same process, same run): users/s ${guard('usersPerSecond')}; memberships/s (50) ${guard('membershipsPerSecondBatch')}; ` +
+      `memberships/s (1) ${guard('membershipsPerSecondSingle')}; incremental PATCH/s (1 in 11 a deactivation) ${guard('incrementalPerSecond')}`,
+  );
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
