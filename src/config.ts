@@ -22,6 +22,8 @@ export interface Config {
   };
   readonly dataDir: string;
   readonly logLevel: LogLevel;
+  /** Whether error bodies may carry stack traces (ERROR_STACK_TRACES=on; default off whatever NODE_ENV says: details go to the log). */
+  readonly errorStackTraces: boolean;
   /** Failed authentications allowed per client (and per organisation) per minute. */
   readonly authFailureLimit: number;
   /** Master key material; absent: generated once into dataDir (see secrets). */
@@ -181,6 +183,7 @@ export function loadConfig(env: Env = process.env): Config {
     database: { url: dbUrl, poolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 200) },
     dataDir: path.resolve(env.DATA_DIR || './data'),
     logLevel,
+    errorStackTraces: onOff(env, 'ERROR_STACK_TRACES', false),
     authFailureLimit: int(env, 'AUTH_FAILURE_LIMIT', 20, 1, 100_000),
     secret,
     saml: {

@@ -39,18 +39,18 @@ const QUERY = `query($first: Int, $after: String) { members(first: $first, after
 /** The same page, by hand: one statement with JSON aggregation. */
 const HAND_SQL = `
   with page as (
-    select id, user_name, display_name from members where organization_id = ? and (lower(user_name), id) > (?, ?::uuid)
-    order by lower(user_name), id limit ?)
+    select id, user_name, display_name from members where organization_id = $1 and (lower(user_name), id) > ($2, $3::uuid)
+    order by lower(user_name), id limit $4)
   select p.id, p.user_name as "userName", p.display_name as "displayName",
-    (select count(*) from members where organization_id = ?)::int as total,
+    (select count(*) from members where organization_id = $5)::int as total,
     coalesce((select json_agg(json_build_object('id', g.id, 'displayName', g.display_name) order by lower(g.display_name), g.id)
       from group_members gm join groups g on g.organization_id = gm.organization_id and g.id = gm.group_id
-      where gm.organization_id = ? and gm.member_id = p.id), '[]') as groups,
+      where gm.organization_id = $6 and gm.member_id = p.id), '[]') as groups,
     coalesce((select json_agg(json_build_object('id', s.id, 'role', upper(s.role), 'validFrom', s.valid_from, 'validUntil', s.valid_until,
         'lock', case when l.id is null then null else json_build_object('id', l.id, 'name', l.name, 'place', json_build_object('id', pl.id, 'name', pl.name)) end) order by s.id)
       from shares s left join locks l on l.organization_id = s.organization_id and l.id = s.lock_id
       left join places pl on pl.organization_id = l.organization_id and pl.id = l.place_id
-      where s.organization_id = ? and s.member_id = p.id), '[]') as shares
+      where s.organization_id = $7 and s.member_id = p.id), '[]') as shares
   from page p order by lower(p.user_name), p.id`;
 
 function percentile(sorted: number[], p: number): number {

@@ -2,13 +2,27 @@
 // every query, and its kind and role decide what it may do.
 import { Forbidden } from './errors.js';
 
-export type ApiKeyRole = 'reader' | 'admin';
+export type ApiKeyRole = 'reader' | 'admin' | 'controller';
+
+/** What a controller key may read: these locks, and every lock of these places. */
+export interface ControllerScope {
+  readonly lockIds: readonly string[];
+  readonly placeIds: readonly string[];
+}
 
 export type Actor =
   /** Gatehouse itself or an operator at the CLI: every right in the organisation. */
   | { readonly kind: 'system'; readonly organizationId: string; readonly label: string }
   /** An internal app holding an API key. */
-  | { readonly kind: 'api_key'; readonly organizationId: string; readonly id: string; readonly label: string; readonly role: ApiKeyRole }
+  | {
+      readonly kind: 'api_key';
+      readonly organizationId: string;
+      readonly id: string;
+      readonly label: string;
+      readonly role: ApiKeyRole;
+      /** For the controller role: the locks and places it may read (and nothing else). */
+      readonly scope?: ControllerScope;
+    }
   /** Entra (or another SCIM client) holding the organisation's SCIM token. */
   | { readonly kind: 'scim'; readonly organizationId: string; readonly label: string }
   /** The Entra group import of one integration. */
@@ -31,13 +45,16 @@ export function actorId(actor: Actor): string | null {
 /** Reading the directory: everyone but a member (who only sees itself). */
 export function requireDirectoryReader(actor: Actor): void {
   if (actor.kind === 'member') throw new Forbidden('directory_read_forbidden', 'Members may only read their own profile and access');
+  if (actor.kind === 'api_key' && actor.role === 'controller') {
+    throw new Forbidden('controller_read_forbidden', 'A controller key reads only the allow-lists and changes of its locks');
+  }
 }
 
 /** Changing the directory: system, admin API keys, SCIM and the import. */
 export function requireDirectoryWriter(actor: Actor): void {
   if (actor.kind === 'member') throw new Forbidden('directory_write_forbidden', 'Members may not change the directory');
   if (actor.kind === 'api_key' && actor.role !== 'admin') {
-    throw new Forbidden('admin_role_required', 'This API key has the reader role; changes need an admin key');
+    throw new Forbidden('admin_role_required', `This API key has the ${actor.role} role; changes need an admin key`);
   }
 }
 

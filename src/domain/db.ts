@@ -40,14 +40,3 @@ export interface Db {
   /** Listens on a notification channel; says whether it hears (never live where notifications cannot arrive). */
   listen(channel: string, listener: ChannelListener): Subscription;
 }
-
-// ---- TEMPORARY COMPATIBILITY (issue 17; removed in its final sweep) ----------
-// Branches written before src/infra/postgres imported these helpers from here.
-// New code: isUniqueViolation/isForeignKeyViolation from './db-errors.js',
-// toDate from './rows.js', arrays passed as they are, JSON.stringify for jsonb.
-export { isUniqueViolation, isForeignKeyViolation } from './db-errors.js';
-export { toDate } from './rows.js';
-/** @deprecated pass the array itself as the parameter. */
-export const sqlArray = <T extends string | number>(values: readonly T[]): readonly T[] => values;
-/** @deprecated JSON.stringify(value). */
-export const sqlJson = (value: unknown): string => JSON.stringify(value);

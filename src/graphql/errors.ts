@@ -4,6 +4,7 @@
 // message: no SQL, no stack trace leaves the server.
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
+import { HeaderMap } from '@apollo/server';
 import { assertUnreachable, DomainError, Invalid, retryAfterSeconds } from '../domain/errors.js';
 
 export interface ErrorLogger {
@@ -51,7 +52,8 @@ export function createFormatError(logger: ErrorLogger) {
   };
 }
 
-/** An error raised by the edge itself (authentication, limits) with its HTTP status. */
-export function edgeError(message: string, code: string, status: number, extra: Record<string, unknown> = {}): GraphQLError {
-  return new GraphQLError(message, { extensions: { code, ...extra, http: { status } } });
+/** An error raised by the edge itself (authentication, limits) with its HTTP status (and headers, e.g. Retry-After). */
+export function edgeError(message: string, code: string, status: number, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): GraphQLError {
+  const http = Object.keys(headers).length > 0 ? { status, headers: new HeaderMap(Object.entries(headers)) } : { status };
+  return new GraphQLError(message, { extensions: { code, ...extra, http } });
 }

@@ -1,5 +1,5 @@
 // Depth and cost limits, checked before anything runs.
-import { getNamedType, getNullableType, isListType, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { getNamedType, getNullableType, GraphQLError, isListType, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { createRequire } from 'node:module';
 import type { ComplexityEstimator } from 'graphql-query-complexity/cjs';
 
@@ -13,6 +13,8 @@ import { DEFAULT_PAGE_SIZE } from './resolvers/paging.js';
 
 export const MAX_DEPTH = 12;
 export const MAX_COST = 100_000;
+/** Most field nodes (fragments spread out) the cost estimator walks before it refuses the query. */
+export const MAX_QUERY_NODES = 10_000;
 /** Assumed length of a list without a `first` argument (member.groups, place.locks...). */
 export const LIST_FACTOR = 10;
 
@@ -44,7 +46,7 @@ export function depthLimitRule(): ValidationRule {
 }
 
 export function queryCost(schema: GraphQLSchema, query: Parameters<typeof getComplexity>[0]['query'], variables?: Record<string, unknown>, operationName?: string): number {
-  return getComplexity({ schema, query, variables, operationName, estimators: [fieldExtensionsEstimator(), connectionEstimator] });
+  return getComplexity({ schema, query, variables, operationName, maxQueryNodes: MAX_QUERY_NODES, estimators: [fieldExtensionsEstimator(), connectionEstimator] });
 }
 
 /** Refuses operations costing more than MAX_COST (HTTP 400, code QUERY_TOO_COMPLEX). */
@@ -59,6 +61,13 @@ export function costLimitPlugin(): ApolloServerPlugin {
           } catch (e) {
             // Variables that do not coerce: execution reports them as BAD_USER_INPUT.
             if (e instanceof Error && e.message.startsWith('Variable ')) return;
+            // Past MAX_QUERY_NODES (duplicated fields, fragments spread many times) the estimator gives up
+            // with a GraphQLError of its own: the client's oversized query (400), not a fault of ours.
+            if (e instanceof GraphQLError || (e instanceof Error && e.name === 'GraphQLError')) {
+              throw edgeError(`The query has more than ${MAX_QUERY_NODES} fields once its fragments are spread: ask for less`, 'QUERY_TOO_COMPLEX', 400, {
+                maxNodes: MAX_QUERY_NODES,
+              });
+            }
             throw e;
           }
           if (cost > MAX_COST) {

@@ -6,6 +6,7 @@ import { MutationResolver } from './resolvers/mutation.resolver.js';
 import { GuardResolver } from './resolvers/guard.resolver.js';
 import { ImportResolver } from './resolvers/import.resolver.js';
 import { EventsResolver } from './resolvers/events.resolver.js';
+import { ApiKeyResolver } from './resolvers/api-key.resolver.js';
 import {
   GroupRelationsResolver,
   LockRelationsResolver,
@@ -16,7 +17,7 @@ import {
 
 export function buildGraphqlSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [QueryResolver, MutationResolver, ImportResolver, GuardResolver, EventsResolver, MemberRelationsResolver, GroupRelationsResolver, PlaceRelationsResolver, LockRelationsResolver, ShareRelationsResolver],
+    resolvers: [QueryResolver, MutationResolver, ImportResolver, GuardResolver, EventsResolver, ApiKeyResolver, MemberRelationsResolver, GroupRelationsResolver, PlaceRelationsResolver, LockRelationsResolver, ShareRelationsResolver],
     // Inputs are checked by the domain (one set of rules for every edge).
     validate: false,
   });

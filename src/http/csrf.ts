@@ -16,22 +16,6 @@ export function csrfTokenFor(sessionToken: string): string {
   return crypto.createHash('sha256').update(`gatehouse-csrf:${sessionToken}`, 'utf8').digest('base64url');
 }
 
-export function readCookie(req: Request, name: string): string | undefined {
-  const header = req.headers.cookie;
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    if (part.slice(0, eq).trim() !== name) continue;
-    try {
-      return decodeURIComponent(part.slice(eq + 1).trim());
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
-}
-
 function csrfMatches(req: Request, sessionToken: string): boolean {
   const sent = req.get(CSRF_HEADER);
   if (!sent) return false;

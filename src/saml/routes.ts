@@ -6,7 +6,7 @@
 import express, { type Request, type Response } from 'express';
 import type { Config } from '../config.js';
 import { DomainError, type Domain } from '../domain/index.js';
-import { SESSION_COOKIE } from '../domain/session/session.service.js';
+import { readSessionCookie, SESSION_COOKIE, sessionCookieOptions } from '../http/session-cookie.js';
 import { sendDomainErrorJson } from '../http/errors.js';
 import type { Logger } from '../http/logger.js';
 import { LoginRefused, sendDomainError, sendPage, sendRefusal } from './errors.js';
@@ -60,13 +60,7 @@ export function samlRoutes(deps: SamlEdgeDeps): { router: express.Router } {
       const login = await verifyResponse(rt, config, domain, samlResponse);
       // Request id, replay cache, identity rule, session: one statement in the domain (which audits its refusals).
       const { session } = await domain.saml.completeLogin(rt.organization.id, login);
-      res.cookie(SESSION_COOKIE, session.token, {
-        httpOnly: true,
-        sameSite: 'lax',
-        path: '/',
-        secure: config.http.secureCookies,
-        expires: session.expiresAt,
-      });
+      res.cookie(SESSION_COOKIE, session.token, sessionCookieOptions(config, session.expiresAt));
       const relayState = safeRelayState(typeof body.RelayState === 'string' ? body.RelayState : undefined, config.http.publicUrl);
       res.set('Cache-Control', 'no-store').redirect(303, relayState);
     } catch (e) {
@@ -83,7 +77,7 @@ export function samlRoutes(deps: SamlEdgeDeps): { router: express.Router } {
   });
 
   router.get('/me', async (req, res) => {
-    const token = readCookie(req, SESSION_COOKIE);
+    const token = readSessionCookie(req.headers.cookie);
     try {
       if (!token) throw new LoginRequired();
       const actor = await domain.sessions.authenticate(token);
@@ -98,10 +92,10 @@ export function samlRoutes(deps: SamlEdgeDeps): { router: express.Router } {
   });
 
   router.post('/logout', async (req, res) => {
-    const token = readCookie(req, SESSION_COOKIE);
+    const token = readSessionCookie(req.headers.cookie);
     try {
       if (token) await domain.sessions.end(token);
-      res.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'lax', path: '/', secure: config.http.secureCookies });
+      res.clearCookie(SESSION_COOKIE, sessionCookieOptions(config));
       res.status(204).end();
     } catch (e) {
       jsonFail(res, e);
@@ -143,16 +137,6 @@ function toRefusal(e: unknown): LoginRefused | null {
   return null;
 }
 
-
-function readCookie(req: Request, name: string): string | undefined {
-  const header = req.headers.cookie;
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
-  }
-  return undefined;
-}
 
 /**
  * RelayState may only send the browser to a path of this site: it must start

@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import getRawBody from 'raw-body';
+import { HostileJson, parseJsonGuarded } from '../http/json-guard.js';
 import { scimError, type ScimErrorResponse } from './errors.js';
 
 const JSON_TYPES = new Set(['application/json', 'application/scim+json']);
@@ -121,8 +122,10 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
   }
   if (text.length === 0) return {};
   try {
-    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-  } catch {
+    // Refuses nesting past MAX_JSON_DEPTH and strings that are not well-formed Unicode, before any handler.
+    return parseJsonGuarded(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch (e) {
+    if (e instanceof HostileJson) throw new BodyError(scimError(400, e.message, 'invalidSyntax'));
     throw new BodyError(scimError(400, 'The request body is not valid JSON', 'invalidSyntax'));
   }
 }

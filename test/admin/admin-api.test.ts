@@ -53,7 +53,7 @@ describe('bootstrap link', () => {
         expect(page).toContain('Sign in to the admin console');
       }
     }
-    const used = await s.t.domain.db.sql.one<{ used_at: string | null }>(`select used_at from admin_bootstrap_links where organization_id = ?`, [org.id]);
+    const used = await s.t.domain.db.sql.one<{ used_at: string | null }>(`select used_at from admin_bootstrap_links where organization_id = $1`, [org.id]);
     expect(used.used_at).toBeNull();
     // A post from another site is refused and spends nothing.
     expect((await redeem(link.token, { origin: 'https://evil.example' })).status).toBe(403);
@@ -106,7 +106,7 @@ describe('bootstrap link', () => {
   it('refuses an expired link and a made-up one', async () => {
     const org = await buildOrg(s.t.domain);
     const link = await s.t.domain.admins.createBootstrapLink(org.id);
-    await s.t.domain.db.sql.run(`update admin_bootstrap_links set expires_at = now() - interval '1 second' where organization_id = ?`, [org.id]);
+    await s.t.domain.db.sql.run(`update admin_bootstrap_links set expires_at = now() - interval '1 second' where organization_id = $1`, [org.id]);
     const expired = await redeem(link.token);
     expect(expired.status).toBe(401);
     const madeUp = await redeem('gh_adm_nope');
@@ -283,6 +283,28 @@ describe('/admin/api', () => {
     const html = await post({ xml: '<!DOCTYPE html><html><body>Sign in to your account</body></html>' });
     expect(html.status).toBe(400);
     expect(((await html.json()) as { error: string }).error).toBe('metadata_is_html');
+  });
+
+  it('exports a filtered log as CSV and JSON lines, and refuses a bad date with a 400', async () => {
+    const org = await buildOrg(s.t.domain);
+    const a = await signIn(org.id);
+    const scim = { kind: 'scim' as const, organizationId: org.id, label: 'scim' };
+    await s.t.domain.members.create(scim, { userName: 'one@example.com' });
+    await s.t.domain.audit.recordFailure(scim, { action: 'scim.user.create', resourceLabel: '=cmd@example.com', reason: 'uniqueness', detail: { message: 'taken, "quoted"' } });
+    const get = (q: string) => fetch(`${s.url}/admin/api/logs/export${q}`, { headers: { cookie: a.cookie } });
+    const jsonl = await get('?log=provisioning&format=jsonl');
+    expect(jsonl.headers.get('content-disposition')).toMatch(/attachment; filename="gatehouse-provisioning-log-.*\.jsonl"/);
+    const lines = (await jsonl.text()).trim().split('\n').map((l) => JSON.parse(l) as { action: string; resourceLabel: string });
+    expect(lines.map((l) => l.resourceLabel)).toEqual(['=cmd@example.com', 'one@example.com']);
+    const csv = await (await get('?log=provisioning&format=csv&failures=1')).text();
+    const rows = csv.trim().split('\r\n');
+    expect(rows[0]).toBe('id,at,actorKind,actorLabel,action,outcome,resourceType,resourceId,resourceLabel,reason,detail');
+    expect(rows).toHaveLength(2);
+    // A formula-looking cell is defused; quotes are doubled.
+    expect(rows[1]).toContain(`"'=cmd@example.com"`);
+    expect(rows[1]).toContain('{""message"":');
+    const bad = await fetch(`${s.url}/admin/api/logs?since=not-a-date`, { headers: { cookie: a.cookie } });
+    expect(bad.status).toBe(400);
   });
 
   it('leaves Entra-owned fields of SCIM members to Entra, for console admins too', async () => {

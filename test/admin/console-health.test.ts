@@ -32,8 +32,8 @@ describe('console health', () => {
     const contractors = await t.domain.imports.create(admin, input('Contractors'));
     const setRun = (id: string, status: 'success' | 'failed', error: string | null, minutesAgo: number) =>
       t.domain.db.sql.run(
-        `update import_integrations set last_status = ?, last_error = ?, last_started_at = now() - make_interval(mins => ?), last_finished_at = now() - make_interval(mins => ?)
-         where organization_id = ? and id = ?`,
+        `update import_integrations set last_status = $1, last_error = $2, last_started_at = now() - make_interval(mins => $3), last_finished_at = now() - make_interval(mins => $4)
+         where organization_id = $5 and id = $6`,
         [status, error, minutesAgo, minutesAgo, org.id, id],
       );
     // Staff failed long ago, Contractors succeeded since: the latest run of "any" integration would hide Staff's failure.
@@ -55,7 +55,7 @@ describe('console health', () => {
     expect(signIn.summary).toMatch(/Not set up yet/);
     const scim = { kind: 'scim' as const, organizationId: org.id, label: 'scim' };
     await t.domain.organizations.enableScim(admin);
-    await t.domain.db.sql.run(`update organizations set scim_token_last_used_at = now() where organization_id = ?`, [org.id]);
+    await t.domain.db.sql.run(`update organizations set scim_token_last_used_at = now() where organization_id = $1`, [org.id]);
     await t.domain.audit.recordFailure(scim, { action: 'scim.user.create', resourceLabel: 'x@example.com', reason: 'uniqueness' });
     const items = await consoleHealth(t.domain, t.domain.saml, admin);
     for (const i of items) if (i.action) expect(i.href, i.key).toMatch(/^#[a-z-]+(\?.+)?$/);

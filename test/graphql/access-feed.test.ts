@@ -206,3 +206,49 @@ describe('lockSnapshot and lockAccessChanges', () => {
     expect(codes(unknown)).toEqual(['NOT_FOUND']);
   });
 });
+
+describe('controller keys', () => {
+  it('read only the allow-lists and changes of the locks and places they were given', async () => {
+    const o = await h.org();
+    const d = h.t.domain;
+    const site = await d.places.createPlace(o.actor, { name: 'Site' });
+    const inPlace = await buildLock(d, o.actor, site.id);
+    const given = await buildLock(d, o.actor);
+    const notGiven = await buildLock(d, o.actor);
+    const m = await buildMember(d, o.actor);
+    const created = await h.gql(
+      `mutation($l: [ID!], $p: [ID!]) { createApiKey(name: "door 1", role: "controller", lockIds: $l, placeIds: $p) { key apiKey { role lockIds placeIds } } }`,
+      { l: [given.id], p: [site.id] },
+      { apiKey: o.admin },
+    );
+    expect(created.body.errors).toBeUndefined();
+    const c = created.body.data!.createApiKey as { key: string; apiKey: { role: string; lockIds: string[]; placeIds: string[] } };
+    expect(c.apiKey).toEqual({ role: 'controller', lockIds: [given.id], placeIds: [site.id] });
+    const key = c.key;
+    const SNAP = `query($l: [ID!], $p: [ID!]) { lockSnapshot(lockIds: $l, placeIds: $p) { cursor locks { lockId } } }`;
+    // Its lock, its place, and a lock of its place.
+    for (const v of [{ l: [given.id] }, { p: [site.id] }, { l: [inPlace.id, given.id] }]) {
+      const res = await h.gql(SNAP, v, { apiKey: key });
+      expect(res.body.errors).toBeUndefined();
+    }
+    // Nothing else: another lock, a place it was not given, the directory, the organisation-wide feed, any change.
+    for (const [q, v] of [
+      [SNAP, { l: [notGiven.id] }],
+      [SNAP, { l: [given.id, notGiven.id] }],
+      [`query($l: [ID!]) { lockAccessChanges(lockIds: $l) { entries { memberId } } }`, { l: [notGiven.id] }],
+      [`{ members(first: 5) { edges { node { id } } } }`, {}],
+      [`{ accessChanges { changes { kind } } }`, {}],
+      [`query($m: ID!) { accessOf(memberId: $m) { lockId } }`, { m: m.id }],
+    ] as const) {
+      const res = await h.gql(q, v, { apiKey: key });
+      expect(codes(res), q).toEqual(['FORBIDDEN']);
+    }
+    const write = await h.gql(`mutation($m: ID!) { deactivateMember(id: $m) { id } }`, { m: m.id }, { apiKey: key });
+    expect(codes(write)).toEqual(['FORBIDDEN']);
+    // A controller key must name locks; other roles none; the locks must be this organisation's.
+    for (const v of [{ role: 'controller', l: [] }, { role: 'reader', l: [given.id] }, { role: 'controller', l: [crypto.randomUUID()] }]) {
+      const res = await h.gql(`mutation($role: String!, $l: [ID!]) { createApiKey(name: "x", role: $role, lockIds: $l) { key } }`, v, { apiKey: o.admin });
+      expect(codes(res)).toEqual(['BAD_USER_INPUT']);
+    }
+  });
+});

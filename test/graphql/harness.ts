@@ -32,9 +32,11 @@ export interface Harness {
 }
 
 export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
-  const t = await createTestDb();
+  const appEnv = { NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env };
+  // The domain from the same configuration as the app (AUTH_FAILURE_LIMIT, SESSION_*).
+  const t = await createTestDb({ env: appEnv });
   const app = await createApp({
-    config: loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env }),
+    config: loadConfig(appEnv),
     db: t.database.db,
     domain: t.domain,
     logger: createLogger('silent'),

@@ -40,7 +40,7 @@ afterAll(async () => {
 });
 
 async function count(table: string, organizationId: string): Promise<number> {
-  const r = await d.db.sql.one<{ n: number }>(`select count(*)::int as n from ${table} where organization_id = ?`, [organizationId]);
+  const r = await d.db.sql.one<{ n: number }>(`select count(*)::int as n from ${table} where organization_id = $1`, [organizationId]);
   return r.n;
 }
 
@@ -116,7 +116,7 @@ describe('Entra group import: first sync', () => {
 
   it('keeps the secret encrypted at rest and never returns it', async () => {
     const s = await scene();
-    const row = await d.db.sql.one<{ client_secret_sealed: string }>(`select client_secret_sealed from import_integrations where organization_id = ? and id = ?`, [
+    const row = await d.db.sql.one<{ client_secret_sealed: string }>(`select client_secret_sealed from import_integrations where organization_id = $1 and id = $2`, [
       s.org.id,
       s.integration.id,
     ]);
@@ -137,7 +137,7 @@ describe('Entra group import: resync', () => {
       audit: await count('audit_events', s.org.id),
       feed: await count('access_changes', s.org.id),
       group: (await d.groups.get(s.a, s.integration.groupId)).version,
-      members: await d.db.sql.all<{ id: string; version: number; updated_at: string }>(`select id, version, updated_at from members where organization_id = ? order by id`, [s.org.id]),
+      members: await d.db.sql.all<{ id: string; version: number; updated_at: string }>(`select id, version, updated_at from members where organization_id = $1 order by id`, [s.org.id]),
     };
     const { result, statements } = await countStatements(() => d.imports.run(s.a, s.integration.id));
     expect(result).toMatchObject({ status: 'success', total: 20, added: 0, created: 0, updated: 0, removed: 0 });
@@ -147,7 +147,7 @@ describe('Entra group import: resync', () => {
     expect(await count('access_changes', s.org.id)).toBe(before.feed);
     expect((await d.groups.get(s.a, s.integration.groupId)).version).toBe(before.group);
     expect(
-      await d.db.sql.all<{ id: string; version: number; updated_at: string }>(`select id, version, updated_at from members where organization_id = ? order by id`, [s.org.id]),
+      await d.db.sql.all<{ id: string; version: number; updated_at: string }>(`select id, version, updated_at from members where organization_id = $1 order by id`, [s.org.id]),
     ).toEqual(before.members);
   });
 
@@ -379,7 +379,7 @@ describe('Entra group import: one run at a time', () => {
 
   it('a lease left by a crashed process expires and the next run takes over', async () => {
     const s = await scene();
-    await d.db.sql.run(`update import_integrations set lease_token = ?, lease_until = now() - interval '1 second' where organization_id = ? and id = ?`, [
+    await d.db.sql.run(`update import_integrations set lease_token = $1, lease_until = now() - interval '1 second' where organization_id = $2 and id = $3`, [
       crypto.randomUUID(),
       s.org.id,
       s.integration.id,

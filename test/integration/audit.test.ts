@@ -15,20 +15,20 @@ afterAll(async () => {
 
 async function counts(orgId: string) {
   return t.domain.db.sql.one<{ audit: number; changes: number; members: number; groups: number; memberships: number; shares: number; locks: number }>(
-    `select (select count(*)::int from audit_events where organization_id = ?) as audit,
-            (select count(*)::int from access_changes where organization_id = ?) as changes,
-            (select count(*)::int from members where organization_id = ?) as members,
-            (select count(*)::int from groups where organization_id = ?) as groups,
-            (select count(*)::int from group_members where organization_id = ?) as memberships,
-            (select count(*)::int from shares where organization_id = ?) as shares,
-            (select count(*)::int from locks where organization_id = ?) as locks`,
+    `select (select count(*)::int from audit_events where organization_id = $1) as audit,
+            (select count(*)::int from access_changes where organization_id = $2) as changes,
+            (select count(*)::int from members where organization_id = $3) as members,
+            (select count(*)::int from groups where organization_id = $4) as groups,
+            (select count(*)::int from group_members where organization_id = $5) as memberships,
+            (select count(*)::int from shares where organization_id = $6) as shares,
+            (select count(*)::int from locks where organization_id = $7) as locks`,
     [orgId, orgId, orgId, orgId, orgId, orgId, orgId],
   );
 }
 
 async function changes(orgId: string) {
   return t.domain.db.sql.all<{ kind: string; member_id: string | null; group_id: string | null; share_id: string | null; lock_id: string | null }>(
-    `select kind, member_id, group_id, share_id, lock_id from access_changes where organization_id = ? order by id`,
+    `select kind, member_id, group_id, share_id, lock_id from access_changes where organization_id = $1 order by id`,
     [orgId],
   );
 }

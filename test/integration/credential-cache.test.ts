@@ -68,12 +68,12 @@ describe('credential cache', () => {
     const org = await buildOrg(t.domain);
     const { token } = await t.domain.organizations.enableScim(org.actor);
     await eventually('remembered', async () => (await cost(d2, token)) === 0);
-    await t.domain.db.sql.run(`update organizations set scim_enabled = false where organization_id = ?`, [org.id]);
+    await t.domain.db.sql.run(`update organizations set scim_enabled = false where organization_id = $1`, [org.id]);
     await eventually('refused after the manual change', () => refused(d2, token));
     // Recording the last use (an update of another column) forgets nothing: the token stays free.
-    await t.domain.db.sql.run(`update organizations set scim_enabled = true where organization_id = ?`, [org.id]);
+    await t.domain.db.sql.run(`update organizations set scim_enabled = true where organization_id = $1`, [org.id]);
     await eventually('remembered again', async () => (await cost(d2, token)) === 0);
-    await t.domain.db.sql.run(`update organizations set scim_token_last_used_at = null where organization_id = ?`, [org.id]);
+    await t.domain.db.sql.run(`update organizations set scim_token_last_used_at = null where organization_id = $1`, [org.id]);
     await new Promise((r) => setTimeout(r, 100));
     expect(await cost(d2, token)).toBe(0);
   });

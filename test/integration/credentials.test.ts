@@ -33,7 +33,7 @@ describe('SCIM token', () => {
     const actions = (await t.domain.audit.list(org.actor, { actionPrefix: 'scim.' })).map((e) => e.action);
     expect(actions).toEqual(['scim.token.rotate', 'scim.enable']);
     // Only the hash is stored; the audit trail never holds the token.
-    const stored = await t.domain.db.sql.one<{ scim_token_hash: Buffer }>(`select scim_token_hash from organizations where organization_id = ?`, [org.id]);
+    const stored = await t.domain.db.sql.one<{ scim_token_hash: Buffer }>(`select scim_token_hash from organizations where organization_id = $1`, [org.id]);
     expect(Buffer.compare(stored.scim_token_hash, hashSecret(second.token))).toBe(0);
     const audit = JSON.stringify(await t.domain.audit.list(org.actor, { limit: 500 }));
     expect(audit).not.toContain(first.token);

@@ -28,7 +28,7 @@ const prepared = (db: PostgresDb) => db.sql.all<{ name: string; statement: strin
 
 describe('PostgresDb on a PostgreSQL server', () => {
   it('binds parameters (no inlining) and prepares a statement by name once it runs often', async () => {
-    const text = `select ?::text as a, ?::int + 1 as b, ? as quote`;
+    const text = `select $1::text as a, $2::int + 1 as b, $3 as quote`;
     const tricky = `it's "quoted" ? and \\ back`;
     expect(await t.domain.db.sql.one(text, [tricky, 41, null])).toEqual({ a: tricky, b: 42, quote: null });
     for (let i = 1; i < NAME_AFTER_RUNS; i++) await t.domain.db.sql.one(text, ['x', i, 'y']);
@@ -39,7 +39,7 @@ describe('PostgresDb on a PostgreSQL server', () => {
 
   it('drops its prepared statements once they are old, and prepares them again (fresh plans for grown tables)', async () => {
     const db = new PostgresDb({ connection: t.database.connection, poolSize: 1, nameAfterRuns: 1, planRefreshMs: 300 });
-    const text = `select count(*)::int as n from organizations where organization_id <> ?`;
+    const text = `select count(*)::int as n from organizations where organization_id <> $1`;
     await db.sql.one(text, ['00000000-0000-0000-0000-000000000000']);
     await new Promise((r) => setTimeout(r, 350));
     await db.sql.one(text, ['00000000-0000-0000-0000-000000000000']);
@@ -108,14 +108,14 @@ describe('PostgresDb on a PostgreSQL server', () => {
   });
 
   it('refuses a statement whose placeholders and parameters disagree', async () => {
-    await expect(t.domain.db.sql.all(`select ?::int`, [1, 2])).rejects.toThrow(/1 placeholders but 2 parameters/);
+    await expect(t.domain.db.sql.all(`select $1::int`, [1, 2])).rejects.toThrow(/1 placeholders but 2 parameters/);
   });
 
   it('keeps at most 200 named statements per connection; past that, new texts still run (unnamed)', async () => {
     // Prepared from the second run here, to reach the bound quickly.
     const db = new PostgresDb({ connection: t.database.connection, poolSize: 1, nameAfterRuns: 1 });
     for (let i = 0; i < 240; i++) {
-      const text = `select ?::int + ${i} as n`;
+      const text = `select $1::int + ${i} as n`;
       expect(await db.sql.one(text, [1])).toEqual({ n: 1 + i });
       expect(await db.sql.one(text, [2])).toEqual({ n: 2 + i });
     }
@@ -155,7 +155,7 @@ describe('PostgresDb on PGlite', () => {
       await migrate(database.connection);
       const db = database.db;
       // Several connections at once, the same text many times: with names they would clash in the one session.
-      const runs = await Promise.all(Array.from({ length: 12 }, (_, i) => db.sql.one<{ n: number }>(`select ?::int * 2 as n`, [i])));
+      const runs = await Promise.all(Array.from({ length: 12 }, (_, i) => db.sql.one<{ n: number }>(`select $1::int * 2 as n`, [i])));
       expect(runs.map((r) => r.n)).toEqual(Array.from({ length: 12 }, (_, i) => i * 2));
       expect(await prepared(db)).toEqual([]);
       // No notifications on PGlite: a listener never claims to be live (so credentials are always checked in the database).

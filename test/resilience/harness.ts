@@ -40,9 +40,12 @@ export interface GatehouseProcess {
   kill(signal: NodeJS.Signals): void;
 }
 
-export async function startGatehouse(env: Record<string, string>, opts: { port?: number; readyTimeoutMs?: number } = {}): Promise<GatehouseProcess> {
+export async function startGatehouse(
+  env: Record<string, string>,
+  opts: { port?: number; readyTimeoutMs?: number; /** Node's arguments; default: src/server.ts through tsx. */ args?: string[] } = {},
+): Promise<GatehouseProcess> {
   const port = opts.port ?? (await freePort());
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const proc = spawn(process.execPath, opts.args ?? ['--import', 'tsx', 'src/server.ts'], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',

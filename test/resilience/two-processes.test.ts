@@ -87,7 +87,7 @@ describe('two processes, one database', () => {
       ),
     );
     expect(patches.every((p) => p.status === 204 || p.status === 200)).toBe(true);
-    const rows = await domain.db.sql.all<{ member_id: string }>(`select member_id from group_members where organization_id = ? and group_id = ?`, [orgId, group.json.id as string]);
+    const rows = await domain.db.sql.all<{ member_id: string }>(`select member_id from group_members where organization_id = $1 and group_id = $2`, [orgId, group.json.id as string]);
     expect(rows.map((r) => r.member_id).sort()).toEqual([...ids].sort());
   });
 
@@ -175,7 +175,7 @@ describe('two processes, one database', () => {
     const present = await domain.db.sql.all<{ user_name: string; audits: string }>(
       `select lower(m.user_name) as user_name,
               (select count(*) from audit_events a where a.organization_id = m.organization_id and a.resource_id = m.id::text and a.action like '%create%') as audits
-       from members m where m.organization_id = ? and m.user_name like 'load%'`,
+       from members m where m.organization_id = $1 and m.user_name like 'load%'`,
       [orgId],
     );
     const names = new Set(present.map((r) => r.user_name));

@@ -74,7 +74,7 @@ describe('IdP metadata', () => {
     expect(hits).toBe(1);
     // Not due yet.
     expect((await t.domain.saml.refreshDue()).map((r) => r.organizationId)).not.toContain(org.id);
-    await t.domain.db.sql.run(`update saml_settings set metadata_fetched_at = now() - interval '25 hours' where organization_id = ?`, [org.id]);
+    await t.domain.db.sql.run(`update saml_settings set metadata_fetched_at = now() - interval '25 hours' where organization_id = $1`, [org.id]);
     const other = await openDatabase({ url: t.url, dataDir: '/nonexistent', poolSize: 2 });
     try {
       const second = createDomain(other.db, TEST_SECRET);
@@ -111,7 +111,7 @@ describe('SP certificates ("Generate Certificate")', () => {
     expect(forge.pki.certificateFromPem(first.pem).siginfo.algorithmOid).toBe(forge.pki.oids.sha256WithRSAEncryption);
     expect(first.daysLeft).toBeGreaterThan(3 * 365);
     expect(x.verify(x.publicKey)).toBe(true);
-    const row = await t.domain.db.sql.one<{ k: string }>(`select private_key_encrypted as k from saml_sp_certificates where organization_id = ?`, [org.id]);
+    const row = await t.domain.db.sql.one<{ k: string }>(`select private_key_encrypted as k from saml_sp_certificates where organization_id = $1`, [org.id]);
     expect(row.k).not.toMatch(/PRIVATE KEY/);
     expect(row.k.startsWith('v1.')).toBe(true);
 

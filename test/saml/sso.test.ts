@@ -87,7 +87,7 @@ describe('SP metadata and sign-on start', () => {
     const settings = await t.domain.saml.settings(org.actor);
     const ok = crypto.verify('sha256', Buffer.from(signed), settings.spCertificates[0]!.pem, Buffer.from(location.searchParams.get('Signature')!, 'base64'));
     expect(ok).toBe(true);
-    const row = await t.domain.db.sql.one<{ n: string }>(`select count(*)::text as n from saml_requests where organization_id = ? and id = ? and used_at is null`, [org.id, requestId]);
+    const row = await t.domain.db.sql.one<{ n: string }>(`select count(*)::text as n from saml_requests where organization_id = $1 and id = $2 and used_at is null`, [org.id, requestId]);
     expect(row.n).toBe('1');
   });
 

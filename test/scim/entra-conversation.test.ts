@@ -115,14 +115,14 @@ describe('an Entra provisioning job', () => {
 
     // Unassigned: active "False" keeps the member and its memberships, ends access and sessions.
     await t.domain.sessions.start(org.id, ids[2]!);
-    expect(await t.domain.db.sql.all(`select 1 from sessions where organization_id = ? and member_id = ?`, [org.id, ids[2]!])).toHaveLength(1);
+    expect(await t.domain.db.sql.all(`select 1 from sessions where organization_id = $1 and member_id = $2`, [org.id, ids[2]!])).toHaveLength(1);
     const off = await scim.patch(`/Users/${ids[2]}`, patchOp({ op: 'Replace', path: 'active', value: 'False' }));
     expect(off.status).toBe(200);
     expect(off.body.active).toBe(false);
     expect((await scim.get(`/Users/${ids[2]}`)).status).toBe(200);
     expect((await scim.filter('Users', `userName eq "${upns[2]}"`)).body.totalResults).toBe(1);
     expect(await t.domain.access.canAccess(org.actor, ids[2]!, lock.id)).toMatchObject({ allowed: false, reason: 'member_inactive' });
-    const sessions = await t.domain.db.sql.all(`select 1 from sessions where organization_id = ? and member_id = ?`, [org.id, ids[2]!]);
+    const sessions = await t.domain.db.sql.all(`select 1 from sessions where organization_id = $1 and member_id = $2`, [org.id, ids[2]!]);
     expect(sessions).toHaveLength(0);
     // Re-enabled: group-based access comes back.
     const on = await scim.patch(`/Users/${ids[2]}`, patchOp({ op: 'Replace', path: 'active', value: 'True' }));
@@ -143,7 +143,7 @@ describe('an Entra provisioning job', () => {
     expect((await scim.delete(`/Users/${ids[2]}`)).status).toBe(204);
     expect((await scim.get(`/Users/${ids[2]}`)).status).toBe(404);
     const left = await t.domain.db.sql.all(
-      `select 1 from group_members where organization_id = ? and member_id = ? union all select 1 from shares where organization_id = ? and member_id = ?`,
+      `select 1 from group_members where organization_id = $1 and member_id = $2 union all select 1 from shares where organization_id = $3 and member_id = $4`,
       [org.id, ids[2]!, org.id, ids[2]!],
     );
     expect(left).toHaveLength(0);

@@ -18,7 +18,7 @@ afterAll(async () => {
 
 async function seedMembers(orgId: string, n: number, prefix: string): Promise<string[]> {
   const rows = await t.domain.db.sql.all<{ id: string }>(
-    `insert into members (organization_id, id, user_name, source) select ?, gen_random_uuid(), ? || i || '@x.test', 'scim' from generate_series(1, ?::int) i returning id`,
+    `insert into members (organization_id, id, user_name, source) select $1, gen_random_uuid(), $2 || i || '@x.test', 'scim' from generate_series(1, $3::int) i returning id`,
     [orgId, prefix, n],
   );
   return rows.map((r) => r.id);
@@ -35,11 +35,11 @@ describe('group membership at scale', () => {
     expect(one.statements).toBe(1);
     expect(many.statements).toBe(one.statements);
     expect(removal.statements).toBe(one.statements);
-    const count = await t.domain.db.sql.one<{ n: number }>(`select count(*)::int as n from group_members where organization_id = ? and group_id = ?`, [org.id, g.id]);
+    const count = await t.domain.db.sql.one<{ n: number }>(`select count(*)::int as n from group_members where organization_id = $1 and group_id = $2`, [org.id, g.id]);
     expect(count.n).toBe(350);
     const feed = await t.domain.db.sql.one<{ added: number; removed: number }>(
       `select count(*) filter (where kind = 'group_member_added')::int as added, count(*) filter (where kind = 'group_member_removed')::int as removed
-       from access_changes where organization_id = ? and group_id = ?`,
+       from access_changes where organization_id = $1 and group_id = $2`,
       [org.id, g.id],
     );
     expect(feed).toEqual({ added: 600, removed: 250 });
@@ -54,13 +54,13 @@ describe('group membership at scale', () => {
     const ids = await seedMembers(org.id, 3, 'guard');
     const scimActor = await t.domain.organizations.authenticateScim(org.token);
     const g = await t.domain.groups.create(scimActor, { displayName: 'Guarded' });
-    const before = await t.domain.db.sql.one<{ n: number }>(`select count(*)::int as n from audit_events where organization_id = ?`, [org.id]);
+    const before = await t.domain.db.sql.one<{ n: number }>(`select count(*)::int as n from audit_events where organization_id = $1`, [org.id]);
     await expect(t.domain.groups.update(scimActor, g.id, { addMembers: [ids[0]!, '00000000-0000-4000-8000-000000000000'] })).rejects.toMatchObject({ code: 'unknown_member' });
     const key = await t.domain.apiKeys.create(org.actor, { name: 'app', role: 'admin' });
     const appActor = await t.domain.apiKeys.authenticate(key.key);
     await expect(t.domain.groups.update(appActor, g.id, { addMembers: [ids[1]!] })).rejects.toMatchObject({ kind: 'forbidden', code: 'group_managed_by_scim' });
     await expect(t.domain.groups.update(scimActor, '00000000-0000-4000-8000-000000000000', { removeMembers: [ids[1]!] })).rejects.toMatchObject({ kind: 'not_found' });
-    const after = await t.domain.db.sql.one<{ n: number }>(`select count(*)::int as n from audit_events where organization_id = ?`, [org.id]);
+    const after = await t.domain.db.sql.one<{ n: number }>(`select count(*)::int as n from audit_events where organization_id = $1`, [org.id]);
     expect(after.n).toBe(before.n + 1); // the API key's creation only
     expect((await t.domain.groups.get(org.actor, g.id)).version).toBe(1);
     expect(await t.domain.groups.members(org.actor, g.id)).toEqual([]);

@@ -61,9 +61,9 @@ describe('ORDER BY never sorts by a cast output column', () => {
   it('finds the mistake the access feed had', () => {
     // The statement of the feed before the fix (commit 0c3ea4b).
     const old = `select id::text, txid::text, at, kind, member_id from access_changes
-     where organization_id = ? and (txid, id) > (?::xid8, ?::bigint) order by txid, id limit 10`;
+     where organization_id = $1 and (txid, id) > ($2::xid8, $3::bigint) order by txid, id limit 10`;
     expect(castSortMistakes(old)).toEqual(['txid', 'id']);
-    const fixed = `select c.id::text as id, c.txid::text as txid, c.at from access_changes c where c.organization_id = ? order by c.txid, c.id limit 10`;
+    const fixed = `select c.id::text as id, c.txid::text as txid, c.at from access_changes c where c.organization_id = $1 order by c.txid, c.id limit 10`;
     expect(castSortMistakes(fixed)).toEqual([]);
   });
 

@@ -6,7 +6,7 @@
 import { requireDirectoryReader, type Actor } from '../actor.js';
 import type { Db } from '../db.js';
 import { toDate } from '../rows.js';
-import { Invalid, NotFound } from '../errors.js';
+import { Forbidden, Invalid, NotFound } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { MEMBER_COLUMNS, toMember, type Member, type MemberRow } from '../member/member.model.js';
 import type { ShareRole } from '../share/share.model.js';
@@ -77,7 +77,8 @@ function toGrant(r: GrantRow): Grant {
   };
 }
 
-const OPEN_WINDOW = `(s.valid_from is null or s.valid_from <= ?::timestamptz) and (s.valid_until is null or s.valid_until > ?::timestamptz)`;
+/** Share `s` is open at the instant bound to placeholder `at` (a `$n`). */
+const openAt = (at: string): string => `(s.valid_from is null or s.valid_from <= ${at}::timestamptz) and (s.valid_until is null or s.valid_until > ${at}::timestamptz)`;
 
 function checkAt(at: Date): Date {
   if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new Invalid('invalid_date', '`at` is not a valid date', 'at');
@@ -112,8 +113,33 @@ export class AccessService {
    * may now open which lock, or no longer.
    */
   async lockChanges(actor: Actor, scope: LockScope, after?: string | null, first = 100): Promise<LockAccessPage> {
-    requireDirectoryReader(actor);
-    return readLockEntries(this.db.sql, actor.organizationId, checkScope(scope), after, first);
+    return readLockEntries(this.db.sql, actor.organizationId, await this.lockReader(actor, scope), after, first);
+  }
+
+  /**
+   * Who may read these locks' allow-lists and changes: directory readers,
+   * and a controller key for the locks and places it was given (a lock of one
+   * of its places counts). Returns the checked scope.
+   */
+  async lockReader(actor: Actor, scope: LockScope): Promise<LockScope> {
+    const checked = checkScope(scope);
+    if (actor.kind !== 'api_key' || actor.role !== 'controller') {
+      requireDirectoryReader(actor);
+      return checked;
+    }
+    const own = actor.scope ?? { lockIds: [], placeIds: [] };
+    const place = checked.placeIds.find((p) => !own.placeIds.includes(p));
+    if (place) throw new Forbidden('lock_not_in_scope', 'This controller key was not given this place', { placeId: place });
+    const locks = checked.lockIds.filter((l) => !own.lockIds.includes(l));
+    if (locks.length > 0) {
+      const outside = await this.db.sql.maybeOne<{ id: string }>(
+        `select x as id from unnest($2::uuid[]) x
+         where not exists (select 1 from locks l where l.organization_id = $1 and l.id = x and l.place_id = any($3::uuid[])) limit 1`,
+        [actor.organizationId, locks, own.placeIds],
+      );
+      if (outside) throw new Forbidden('lock_not_in_scope', 'This controller key was not given this lock', { lockId: outside.id });
+    }
+    return checked;
   }
 
   /**
@@ -122,8 +148,7 @@ export class AccessService {
    * from nothing here, then follows the changes after that cursor.
    */
   async lockSnapshot(actor: Actor, scope: LockScope): Promise<LockSnapshot> {
-    requireDirectoryReader(actor);
-    return readLockSnapshot(this.db.sql, actor.organizationId, checkScope(scope));
+    return readLockSnapshot(this.db.sql, actor.organizationId, await this.lockReader(actor, scope));
   }
 
   /** Retention: deletes feed entries older than `days` (see purgeAccessFeed); returns how many. */
@@ -141,27 +166,27 @@ export class AccessService {
     const org = actor.organizationId;
     // One statement: the member row (to tell "unknown" from "no access") and its grants.
     const rows = await this.db.sql.all<GrantRow & { found: boolean; lock_id: string | null; lock_name: string; place_id: string; place_name: string }>(
-      `with m as (select id, active from members where organization_id = ? and id = ?),
+      `with m as (select id, active from members where organization_id = $1 and id = $2),
        g as (
-         select s.*, null::uuid as via_group from shares s join m on m.active and s.member_id = m.id where s.organization_id = ? and ${OPEN_WINDOW}
+         select s.*, null::uuid as via_group from shares s join m on m.active and s.member_id = m.id where s.organization_id = $1 and ${openAt('$3')}
          union all
          select s.*, gm.group_id from group_members gm join m on m.active and gm.member_id = m.id
            join shares s on s.organization_id = gm.organization_id and s.group_id = gm.group_id
-           where gm.organization_id = ? and ${OPEN_WINDOW}
+           where gm.organization_id = $1 and ${openAt('$3')}
        ),
        hits as (
-         select g.*, l.id as l_id, l.name as l_name, l.place_id as l_place, 'lock' as scope from g join locks l on l.organization_id = ? and l.id = g.lock_id
+         select g.*, l.id as l_id, l.name as l_name, l.place_id as l_place, 'lock' as scope from g join locks l on l.organization_id = $1 and l.id = g.lock_id
          union all
-         select g.*, l.id, l.name, l.place_id, 'place' from g join locks l on l.organization_id = ? and l.place_id = g.place_id
+         select g.*, l.id, l.name, l.place_id, 'place' from g join locks l on l.organization_id = $1 and l.place_id = g.place_id
        )
        select true as found, h.l_id as lock_id, h.l_name as lock_name, h.l_place as place_id, p.name as place_name,
               h.id as share_id, h.role, h.scope, h.via_group as group_id, gr.display_name as group_name, h.valid_from, h.valid_until
-       from hits h join places p on p.organization_id = ? and p.id = h.l_place
-       left join groups gr on gr.organization_id = ? and gr.id = h.via_group
+       from hits h join places p on p.organization_id = $1 and p.id = h.l_place
+       left join groups gr on gr.organization_id = $1 and gr.id = h.via_group
        union all
        select true, null, null, null, null, null, null, null, null, null, null, null from m
        order by lock_id nulls first, share_id`,
-      [org, memberId, org, at, at, org, at, at, org, org, org, org],
+      [org, memberId, at],
     );
     if (rows.length === 0) throw new NotFound('member', memberId);
     const byLock = new Map<string, LockAccess>();
@@ -194,40 +219,40 @@ export class AccessService {
     const after = page.afterId && isUuid(page.afterId) ? page.afterId : '00000000-0000-0000-0000-000000000000';
     const org = actor.organizationId;
     const rows = await this.db.sql.all<MemberRow & { grants: GrantRow[] | null; lock_found: boolean }>(
-      `with l as (select id, place_id from locks where organization_id = ? and id = ?),
+      `with l as (select id, place_id from locks where organization_id = $1 and id = $2),
        s as (
          select s.*, case when s.lock_id is not null then 'lock' else 'place' end as scope
-         from shares s, l where s.organization_id = ? and s.lock_id = l.id and ${OPEN_WINDOW}
+         from shares s, l where s.organization_id = $1 and s.lock_id = l.id and ${openAt('$3')}
          union all
-         select s.*, 'place' from shares s, l where s.organization_id = ? and s.place_id = l.place_id and ${OPEN_WINDOW}
+         select s.*, 'place' from shares s, l where s.organization_id = $1 and s.place_id = l.place_id and ${openAt('$3')}
        ),
        who as (
          select s.member_id, s.id as share_id, s.role, s.scope, null::uuid as group_id, s.valid_from, s.valid_until from s where s.member_id is not null
          union all
          select gm.member_id, s.id, s.role, s.scope, s.group_id, s.valid_from, s.valid_until
-         from s join group_members gm on gm.organization_id = ? and gm.group_id = s.group_id
+         from s join group_members gm on gm.organization_id = $1 and gm.group_id = s.group_id
        ),
        -- Walk active members in id order and keep those in who: the page stops
        -- after first+1 hits instead of sorting every member who may open the lock.
        picked as (
          select m.id from members m
-         where m.organization_id = ? and m.active and m.id > ?::uuid and m.id in (select member_id from who)
+         where m.organization_id = $1 and m.active and m.id > $4::uuid and m.id in (select member_id from who)
          order by m.id limit ${first + 1}
        ),
        -- The grants of the picked members only, aggregated once (not one subquery per member).
        grants as (
          select w.member_id, json_agg(json_build_object('share_id', w.share_id, 'role', w.role, 'scope', w.scope, 'group_id', w.group_id,
                   'group_name', gr.display_name, 'valid_from', w.valid_from, 'valid_until', w.valid_until) order by w.share_id, w.group_id) as grants
-         from who w left join groups gr on gr.organization_id = ? and gr.id = w.group_id
+         from who w left join groups gr on gr.organization_id = $1 and gr.id = w.group_id
          where w.member_id in (select id from picked)
          group by w.member_id
        )
        select ${MEMBER_COLUMNS.split(', ').map((c) => 'm.' + c).join(', ')}, true as lock_found, g.grants
-       from picked join members m on m.organization_id = ? and m.id = picked.id join grants g on g.member_id = picked.id
+       from picked join members m on m.organization_id = $1 and m.id = picked.id join grants g on g.member_id = picked.id
        union all
        select ${MEMBER_COLUMNS.split(', ').map(() => 'null').join(', ')}, true, null from l
        order by id nulls first`,
-      [org, lockId, org, at, at, org, at, at, org, org, after, org, org],
+      [org, lockId, at, after],
     );
     if (rows.length === 0) throw new NotFound('lock', lockId);
     const members = rows.filter((r) => r.id !== null);
@@ -248,22 +273,22 @@ export class AccessService {
     const org = actor.organizationId;
     // Every share of the member (direct or via groups) on the lock or its place, open or not.
     const rows = await this.db.sql.all<GrantRow & { kind: 'member' | 'lock' | 'grant'; active: boolean | null; open: boolean | null }>(
-      `with m as (select id, active from members where organization_id = ? and id = ?),
-       l as (select id, place_id from locks where organization_id = ? and id = ?),
+      `with m as (select id, active from members where organization_id = $1 and id = $2),
+       l as (select id, place_id from locks where organization_id = $1 and id = $3),
        s as (
-         select s.*, null::uuid as via_group from shares s, m where s.organization_id = ? and s.member_id = m.id
+         select s.*, null::uuid as via_group from shares s, m where s.organization_id = $1 and s.member_id = m.id
          union all
          select s.*, gm.group_id from group_members gm join m on gm.member_id = m.id
-           join shares s on s.organization_id = gm.organization_id and s.group_id = gm.group_id where gm.organization_id = ?
+           join shares s on s.organization_id = gm.organization_id and s.group_id = gm.group_id where gm.organization_id = $1
        )
        select 'grant' as kind, null::boolean as active, s.id as share_id, s.role,
               case when s.lock_id is not null then 'lock' else 'place' end as scope,
-              s.via_group as group_id, gr.display_name as group_name, s.valid_from, s.valid_until, (${OPEN_WINDOW}) as open
+              s.via_group as group_id, gr.display_name as group_name, s.valid_from, s.valid_until, (${openAt('$4')}) as open
        from s join l on s.lock_id = l.id or s.place_id = l.place_id
-       left join groups gr on gr.organization_id = ? and gr.id = s.via_group
+       left join groups gr on gr.organization_id = $1 and gr.id = s.via_group
        union all select 'member', active, null, null, null, null, null, null, null, null from m
        union all select 'lock', null, null, null, null, null, null, null, null, null from l`,
-      [org, memberId, org, lockId, org, org, at, at, org],
+      [org, memberId, lockId, at],
     );
     const member = rows.find((r) => r.kind === 'member');
     if (!member) throw new NotFound('member', memberId);

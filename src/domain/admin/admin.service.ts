@@ -76,14 +76,14 @@ export class AdminService {
     return this.db.transaction(async (tx) => {
       // Insert-or-find in one statement: never check-then-insert.
       const created = await tx.maybeOne<{ id: string; user_name: string }>(
-        `insert into members (organization_id, id, user_name, display_name, source) values (?, ?, ?, ?, 'admin')
+        `insert into members (organization_id, id, user_name, display_name, source) values ($1, $2, $3, $4, 'admin')
          on conflict (organization_id, lower(user_name)) do nothing returning id, user_name`,
         [organizationId, crypto.randomUUID(), userName, userName === BOOTSTRAP_USER_NAME ? 'Bootstrap admin' : null],
       );
       const member =
         created ??
         (await tx.maybeOne<{ id: string; user_name: string; active: boolean }>(
-          `select id, user_name, active from members where organization_id = ? and lower(user_name) = lower(?)`,
+          `select id, user_name, active from members where organization_id = $1 and lower(user_name) = lower($2)`,
           [organizationId, userName],
         ));
       if (!member) throw new NotFound('member', userName);
@@ -92,11 +92,11 @@ export class AdminService {
         await writeAudit(tx, actor, { action: 'member.create', resourceType: 'member', resourceId: created.id, resourceLabel: created.user_name, detail: { reason: 'admin bootstrap' } });
       }
       await tx.run(
-        `insert into organization_admins (organization_id, member_id, granted_by) values (?, ?, 'cli') on conflict do nothing`,
+        `insert into organization_admins (organization_id, member_id, granted_by) values ($1, $2, 'cli') on conflict do nothing`,
         [organizationId, member.id],
       );
       const row = await tx.one<{ expires_at: string }>(
-        `insert into admin_bootstrap_links (organization_id, token_hash, member_id, expires_at) values (?, ?, ?, now() + make_interval(mins => ?))
+        `insert into admin_bootstrap_links (organization_id, token_hash, member_id, expires_at) values ($1, $2, $3, now() + make_interval(mins => $4))
          returning expires_at`,
         [organizationId, secret.hash, member.id, minutes],
       );
@@ -141,7 +141,7 @@ export class AdminService {
       const row = await tx.maybeOne<{ organization_id: string; member_id: string; user_name: string }>(
         `update admin_bootstrap_links l set used_at = now()
          from members m
-         where l.token_hash = ? and l.used_at is null and l.expires_at > now()
+         where l.token_hash = $1 and l.used_at is null and l.expires_at > now()
            and m.organization_id = l.organization_id and m.id = l.member_id and m.active
          returning l.organization_id, l.member_id, m.user_name`,
         [hashSecret(token)],
@@ -170,13 +170,13 @@ export class AdminService {
     const at = t.lastIndexOf('@');
     const emailDomain = at >= 0 ? t.slice(at + 1) : t;
     const rows = await this.db.sql.all<{ domain: string; name: string; exact: boolean }>(
-      `select distinct o.domain, o.name, (lower(m.user_name) = ?) as exact
+      `select distinct o.domain, o.name, (lower(m.user_name) = $1) as exact
        from organization_admins a
        join members m on m.organization_id = a.organization_id and m.id = a.member_id
        join organizations o on o.organization_id = a.organization_id
-       where m.active and (lower(m.user_name) = ? or (? <> '' and lower(m.user_name) like '%@' || ?))
+       where m.active and (lower(m.user_name) = $2 or ($3 <> '' and lower(m.user_name) like '%@' || $4))
        union
-       select o.domain, o.name, true as exact from organizations o where o.domain = ?`,
+       select o.domain, o.name, true as exact from organizations o where o.domain = $5`,
       [t, t, emailDomain, emailDomain.replace(/[\\%_]/g, ''), at >= 0 ? '' : t],
     );
     const exact = [...new Map(rows.filter((r) => r.exact).map((r) => [r.domain, r])).values()];
@@ -197,7 +197,7 @@ export class AdminService {
 
   /** The admin actor for a signed-in member, or Forbidden when the member is no admin. */
   async upgrade(member: Actor & { kind: 'member' }): Promise<AdminActor> {
-    const row = await this.db.sql.maybeOne(`select 1 as ok from organization_admins where organization_id = ? and member_id = ?`, [
+    const row = await this.db.sql.maybeOne(`select 1 as ok from organization_admins where organization_id = $1 and member_id = $2`, [
       member.organizationId,
       member.id,
     ]);
@@ -230,7 +230,7 @@ export class AdminService {
     }>(
       `select a.member_id, m.user_name, m.display_name, m.active, a.granted_by, a.created_at
        from organization_admins a join members m on m.organization_id = a.organization_id and m.id = a.member_id
-       where a.organization_id = ? order by lower(m.user_name)`,
+       where a.organization_id = $1 order by lower(m.user_name)`,
       [actor.organizationId],
     );
     return rows.map((r) => ({
@@ -249,13 +249,13 @@ export class AdminService {
     try {
       await this.db.transaction(async (tx) => {
         const member = await tx.maybeOne<{ user_name: string; active: boolean }>(
-          `select user_name, active from members where organization_id = ? and id = ? for share`,
+          `select user_name, active from members where organization_id = $1 and id = $2 for share`,
           [actor.organizationId, memberId],
         );
         if (!member) throw new NotFound('member', memberId);
         // A deactivated member could not sign in anyway; granting it would only surprise later.
         if (!member.active) throw new Invalid('member_inactive', `${member.user_name} is deactivated: activate the member before making it an admin`, 'memberId');
-        const n = await tx.run(`insert into organization_admins (organization_id, member_id, granted_by) values (?, ?, ?) on conflict do nothing`, [
+        const n = await tx.run(`insert into organization_admins (organization_id, member_id, granted_by) values ($1, $2, $3) on conflict do nothing`, [
           actor.organizationId,
           memberId,
           actor.label,
@@ -282,7 +282,7 @@ export class AdminService {
     }
     await this.db.transaction(async (tx) => {
       const row = await tx.maybeOne<{ user_name: string | null }>(
-        `with d as (delete from organization_admins where organization_id = ? and member_id = ? returning organization_id, member_id)
+        `with d as (delete from organization_admins where organization_id = $1 and member_id = $2 returning organization_id, member_id)
          select m.user_name from d left join members m on m.organization_id = d.organization_id and m.id = d.member_id`,
         [actor.organizationId, memberId],
       );
@@ -298,10 +298,29 @@ export class AdminService {
     const rows = await this.db.sql.all<{ id: string; display_name: string; external_id: string | null; source: string; members: number }>(
       `select g.id, g.display_name, g.external_id, g.source,
          (select count(*)::int from group_members gm where gm.organization_id = g.organization_id and gm.group_id = g.id) as members
-       from groups g where g.organization_id = ? order by lower(g.display_name) limit ${first}`,
+       from groups g where g.organization_id = $1 order by lower(g.display_name) limit ${first}`,
       [actor.organizationId],
     );
     return rows.map((r) => ({ id: r.id, displayName: r.display_name, externalId: r.external_id, source: r.source, memberCount: r.members }));
+  }
+
+  /**
+   * Names for ids the console shows (log details, shares): members by
+   * userName (with their display name), groups, places and locks by name.
+   * Ids of nothing (deleted since) are absent.
+   */
+  async labels(actor: Actor, ids: readonly string[]): Promise<Record<string, { kind: 'member' | 'group' | 'place' | 'lock'; label: string; sub: string | null }>> {
+    requireAdmin(actor);
+    const valid = [...new Set(ids.filter(isUuid))].slice(0, 2000);
+    if (valid.length === 0) return {};
+    const rows = await this.db.sql.all<{ id: string; kind: 'member' | 'group' | 'place' | 'lock'; label: string; sub: string | null }>(
+      `select id::text, 'member' as kind, user_name as label, display_name as sub from members where organization_id = $1 and id = any($2::uuid[])
+       union all select id::text, 'group', display_name, null from groups where organization_id = $1 and id = any($2::uuid[])
+       union all select id::text, 'place', name, null from places where organization_id = $1 and id = any($2::uuid[])
+       union all select id::text, 'lock', name, null from locks where organization_id = $1 and id = any($2::uuid[])`,
+      [actor.organizationId, valid],
+    );
+    return Object.fromEntries(rows.map((r) => [r.id, { kind: r.kind, label: r.label, sub: r.sub }]));
   }
 
   /** Member ids among `ids` that are admins (people list badges). */
@@ -310,7 +329,7 @@ export class AdminService {
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return new Set();
     const rows = await this.db.sql.all<{ member_id: string }>(
-      `select member_id from organization_admins where organization_id = ? and member_id = any(?::uuid[])`,
+      `select member_id from organization_admins where organization_id = $1 and member_id = any($2::uuid[])`,
       [actor.organizationId, valid],
     );
     return new Set(rows.map((r) => r.member_id));

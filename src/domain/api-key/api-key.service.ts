@@ -15,6 +15,9 @@ export interface ApiKey {
   readonly id: string;
   readonly name: string;
   readonly role: ApiKeyRole;
+  /** Controller keys: the locks and places they may read (empty for other roles). */
+  readonly lockIds: string[];
+  readonly placeIds: string[];
   readonly prefix: string;
   readonly createdAt: Date;
   readonly lastUsedAt: Date | null;
@@ -22,7 +25,7 @@ export interface ApiKey {
 }
 
 export function isApiKeyRole(v: unknown): v is ApiKeyRole {
-  return v === 'reader' || v === 'admin';
+  return v === 'reader' || v === 'admin' || v === 'controller';
 }
 
 export class ApiKeyService {
@@ -31,14 +34,35 @@ export class ApiKeyService {
     private readonly rateLimits?: RateLimitService,
   ) {}
 
-  async create(actor: Actor, input: { name: string; role: string }): Promise<{ key: string; apiKey: ApiKey }> {
+  /**
+   * A new key, shown once. Role `controller` takes the locks and places it
+   * may read (at least one; each must exist in the organisation); other
+   * roles take none.
+   */
+  async create(
+    actor: Actor,
+    input: { name: string; role: string; lockIds?: readonly string[]; placeIds?: readonly string[] },
+  ): Promise<{ key: string; apiKey: ApiKey }> {
     requireAdmin(actor);
     const name = typeof input.name === 'string' ? input.name.trim() : '';
     if (name.length < 1 || name.length > 200 || name.includes('\u0000')) throw new Invalid('invalid_name', 'Name must be 1 to 200 characters', 'name');
-    if (!isApiKeyRole(input.role)) throw new Invalid('invalid_role', 'Role must be "reader" or "admin"', 'role');
+    if (!isApiKeyRole(input.role)) throw new Invalid('invalid_role', 'Role must be "reader", "admin" or "controller"', 'role');
+    const lockIds = [...new Set(input.lockIds ?? [])];
+    const placeIds = [...new Set(input.placeIds ?? [])];
+    const scoped = lockIds.length + placeIds.length > 0;
+    if ((input.role === 'controller') !== scoped || lockIds.length + placeIds.length > 1000) {
+      throw new Invalid('invalid_controller_scope', 'A controller key names its locks or places (at most 1000); other roles name none', 'lockIds');
+    }
+    for (const id of [...lockIds, ...placeIds]) if (!isUuid(id)) throw new Invalid('invalid_controller_scope', `${id} is not a lock or place of this organisation`, 'lockIds');
     const secret = issueSecret(API_KEY_PREFIX);
     return this.db.transaction(async (tx) => {
+      if (scoped) {
+        const unknown = await apiKeySql.selectUnknownTargets(tx, actor.organizationId, lockIds, placeIds);
+        if (unknown) throw new Invalid('invalid_controller_scope', `${unknown} is not a lock or place of this organisation`, 'lockIds');
+      }
       const apiKey = await apiKeySql.insertApiKey(tx, {
+        lockIds,
+        placeIds,
         organizationId: actor.organizationId,
         id: crypto.randomUUID(),
         name,
@@ -46,7 +70,7 @@ export class ApiKeyService {
         hash: secret.hash,
         displayPrefix: secret.displayPrefix,
       });
-      await writeAudit(tx, actor, { action: 'apikey.create', resourceType: 'api_key', resourceId: apiKey.id, resourceLabel: name, detail: { role: input.role } });
+      await writeAudit(tx, actor, { action: 'apikey.create', resourceType: 'api_key', resourceId: apiKey.id, resourceLabel: name, detail: { role: input.role, ...(scoped ? { lockIds, placeIds } : {}) } });
       return { key: secret.value, apiKey };
     });
   }
@@ -83,6 +107,9 @@ export class ApiKeyService {
     const found = await apiKeySql.selectKeyByHash(this.db.sql, hash);
     if (!found || !sameHash(found.hash, hash)) throw new Unauthenticated('invalid_api_key', 'The API key is missing, wrong or revoked');
     if (found.useStale) await apiKeySql.recordApiKeyUse(this.db.sql, found.organizationId, found.id);
+    if (found.role === 'controller') {
+      return { kind: 'api_key', organizationId: found.organizationId, id: found.id, label: found.name, role: found.role, scope: { lockIds: found.lockIds, placeIds: found.placeIds } };
+    }
     return { kind: 'api_key', organizationId: found.organizationId, id: found.id, label: found.name, role: found.role };
   }
 }

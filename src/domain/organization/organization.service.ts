@@ -31,6 +31,15 @@ export const SCIM_TOKEN_PREFIX = 'gh_scim_';
 
 const DOMAIN_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
+/**
+ * Whether `slug` can be an organisation's domain (any case). Checked before a
+ * lookup by domain: a slug from a URL may hold NUL or control characters,
+ * which PostgreSQL refuses with an error (a 5xx) instead of finding nothing.
+ */
+export function isOrganizationDomain(slug: string): boolean {
+  return slug.length <= 63 && DOMAIN_RE.test(slug.toLowerCase());
+}
+
 /** A SCIM token this process has checked: its organisation, and when it last recorded the token's use. */
 interface KnownScimToken {
   readonly organizationId: string;
@@ -85,6 +94,7 @@ export class OrganizationService {
   }
 
   async findByDomain(domain: string): Promise<Organization> {
+    if (!isOrganizationDomain(domain)) throw new NotFound('organization', JSON.stringify(domain.slice(0, 100)));
     const organization = await organizationSql.selectOrganizationByDomain(this.db.sql, domain.toLowerCase());
     if (!organization) throw new NotFound('organization', domain);
     return organization;

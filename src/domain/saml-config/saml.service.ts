@@ -4,6 +4,7 @@
 // (NameID → member → session, audited whatever the outcome). All rows, so any
 // process can finish a login another started. Validating the XML is the SAML
 // edge's job; deciding who may sign in is this service's.
+import { isOrganizationDomain } from '../organization/organization.service.js';
 import crypto from 'node:crypto';
 import { requireAdmin, systemActor, type Actor } from '../actor.js';
 import type { Db } from '../db.js';
@@ -48,6 +49,10 @@ export interface SamlSettings {
   /** Why the last refresh from the URL failed; null when it worked. */
   readonly lastRefreshError: string | null;
   readonly allowIdpInitiated: boolean;
+  /** Refuse assertions that are not encrypted (Entra's Token encryption must be on). */
+  readonly requireEncryption: boolean;
+  /** The IdP's SingleLogoutService endpoints; none: sign-out ends only the Gatehouse session. */
+  readonly sloUrls: readonly SsoUrl[];
   readonly idpCertificates: readonly CertificateView[];
   readonly spCertificates: readonly SpCertificateView[];
   /** Certificates ending soon, a failed refresh, missing configuration. */
@@ -62,10 +67,15 @@ export interface SamlRuntime {
   readonly ssoUrl: string | null;
   readonly idpCertificates: readonly string[];
   readonly allowIdpInitiated: boolean;
+  readonly requireEncryption: boolean;
+  /** The IdP's SingleLogoutService (HTTP-Redirect preferred); null when it lists none. */
+  readonly slo: SsoUrl | null;
   /** The active SP key pair, decrypted; null until "Generate Certificate". */
   readonly signing: { readonly privateKeyPem: string; readonly certificatePem: string } | null;
   /** Every published SP certificate (active first). */
   readonly spCertificates: readonly string[];
+  /** The private keys of every published SP certificate (active first): any may be the one Entra encrypts for. */
+  readonly decryptionKeys: readonly string[];
 }
 
 export interface LoginFailure {
@@ -105,6 +115,8 @@ interface SettingsRow {
   metadata_refreshed_at: string | null;
   metadata_refresh_error: string | null;
   allow_idp_initiated: boolean;
+  require_encryption: boolean;
+  idp_slo_urls: SsoUrl[];
 }
 
 interface CertRow {
@@ -132,17 +144,18 @@ export class SamlService {
     requireAdmin(actor);
     const orgId = actor.organizationId;
     const row = await this.db.sql.maybeOne<SettingsRow>(
-      `select idp_entity_id, idp_sso_urls, metadata_url, metadata_fetched_at, metadata_refreshed_at, metadata_refresh_error, allow_idp_initiated
-       from saml_settings where organization_id = ?`,
+      `select idp_entity_id, idp_sso_urls, metadata_url, metadata_fetched_at, metadata_refreshed_at, metadata_refresh_error, allow_idp_initiated,
+         require_encryption, idp_slo_urls
+       from saml_settings where organization_id = $1`,
       [orgId],
     );
     const idp = await this.db.sql.all<CertRow>(
-      `select fingerprint, subject, not_before, not_after from saml_idp_certificates where organization_id = ? order by not_after desc`,
+      `select fingerprint, subject, not_before, not_after from saml_idp_certificates where organization_id = $1 order by not_after desc`,
       [orgId],
     );
     const sp = await this.db.sql.all<SpCertRow>(
       `select id, active, certificate_pem, fingerprint, null as subject, not_before, not_after
-       from saml_sp_certificates where organization_id = ? order by active desc, created_at desc`,
+       from saml_sp_certificates where organization_id = $1 order by active desc, created_at desc`,
       [orgId],
     );
     const idpCertificates = idp.map((c) => certView(c, now));
@@ -162,6 +175,8 @@ export class SamlService {
       lastRefreshAt: toDate(row?.metadata_refreshed_at ?? null),
       lastRefreshError: row?.metadata_refresh_error ?? null,
       allowIdpInitiated: row?.allow_idp_initiated ?? true,
+      requireEncryption: row?.require_encryption ?? false,
+      sloUrls: row?.idp_slo_urls ?? [],
       idpCertificates,
       spCertificates,
       warnings,
@@ -187,7 +202,7 @@ export class SamlService {
   /** Fetches the stored metadata URL again now; a failure is recorded and the previous configuration kept. */
   async refreshMetadata(actor: Actor): Promise<SamlSettings> {
     requireAdmin(actor);
-    const row = await this.db.sql.maybeOne<{ metadata_url: string | null }>(`select metadata_url from saml_settings where organization_id = ?`, [
+    const row = await this.db.sql.maybeOne<{ metadata_url: string | null }>(`select metadata_url from saml_settings where organization_id = $1`, [
       actor.organizationId,
     ]);
     if (!row?.metadata_url) throw new Invalid('no_metadata_url', 'There is no metadata URL to refresh from: paste the App Federation Metadata Url first');
@@ -232,7 +247,7 @@ export class SamlService {
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       await this.db.transaction(async (tx) => {
-        await tx.run(`update saml_settings set metadata_refreshed_at = now(), metadata_refresh_error = ?, updated_at = now() where organization_id = ?`, [
+        await tx.run(`update saml_settings set metadata_refreshed_at = now(), metadata_refresh_error = $1, updated_at = now() where organization_id = $2`, [
           message.slice(0, 500),
           actor.organizationId,
         ]);
@@ -247,23 +262,23 @@ export class SamlService {
     const orgId = actor.organizationId;
     await this.db.transaction(async (tx) => {
       await tx.run(
-        `insert into saml_settings (organization_id, idp_entity_id, idp_sso_urls, metadata_url, metadata_fetched_at, metadata_refreshed_at, metadata_refresh_error)
-         values (?, ?, ?::jsonb, ?, now(), now(), null)
-         on conflict (organization_id) do update set idp_entity_id = excluded.idp_entity_id, idp_sso_urls = excluded.idp_sso_urls,
+        `insert into saml_settings (organization_id, idp_entity_id, idp_sso_urls, idp_slo_urls, metadata_url, metadata_fetched_at, metadata_refreshed_at, metadata_refresh_error)
+         values ($1, $2, $3::jsonb, $4::jsonb, $5, now(), now(), null)
+         on conflict (organization_id) do update set idp_entity_id = excluded.idp_entity_id, idp_sso_urls = excluded.idp_sso_urls, idp_slo_urls = excluded.idp_slo_urls,
            metadata_url = excluded.metadata_url, metadata_fetched_at = now(), metadata_refreshed_at = now(), metadata_refresh_error = null,
            metadata_claimed_until = null, updated_at = now()`,
-        [orgId, m.entityId, JSON.stringify(m.ssoUrls), url],
+        [orgId, m.entityId, JSON.stringify(m.ssoUrls), JSON.stringify(m.sloUrls), url],
       );
       // The metadata is the whole truth: a certificate Entra no longer lists stops being trusted.
       const fingerprints = m.certificates.map((c) => c.fingerprint);
       const removed = await tx.all<{ fingerprint: string }>(
-        `delete from saml_idp_certificates where organization_id = ? and fingerprint <> all(?::text[]) returning fingerprint`,
-        [orgId, `{${fingerprints.map((f) => `"${f}"`).join(',')}}`],
+        `delete from saml_idp_certificates where organization_id = $1 and fingerprint <> all($2::text[]) returning fingerprint`,
+        [orgId, fingerprints],
       );
       const added: string[] = [];
       for (const c of m.certificates) {
         const n = await tx.run(
-          `insert into saml_idp_certificates (organization_id, fingerprint, pem, subject, not_before, not_after) values (?, ?, ?, ?, ?, ?)
+          `insert into saml_idp_certificates (organization_id, fingerprint, pem, subject, not_before, not_after) values ($1, $2, $3, $4, $5, $6)
            on conflict do nothing`,
           [orgId, c.fingerprint, c.pem, c.subject, c.notBefore, c.notAfter],
         );
@@ -284,10 +299,10 @@ export class SamlService {
     const { certificate, privateKeyPem } = generateSpCertificate(commonName);
     const id = crypto.randomUUID();
     await this.db.transaction(async (tx) => {
-      await tx.run(`update saml_sp_certificates set active = false where organization_id = ? and active`, [actor.organizationId]);
+      await tx.run(`update saml_sp_certificates set active = false where organization_id = $1 and active`, [actor.organizationId]);
       await tx.run(
         `insert into saml_sp_certificates (organization_id, id, certificate_pem, private_key_encrypted, fingerprint, not_before, not_after, active)
-         values (?, ?, ?, ?, ?, ?, ?, true)`,
+         values ($1, $2, $3, $4, $5, $6, $7, true)`,
         [actor.organizationId, id, certificate.pem, this.cipher.encrypt(privateKeyPem), certificate.fingerprint, certificate.notBefore, certificate.notAfter],
       );
       await writeAudit(tx, actor, {
@@ -306,12 +321,12 @@ export class SamlService {
   async removeSpCertificate(actor: Actor, id: string): Promise<void> {
     requireAdmin(actor);
     await this.db.transaction(async (tx) => {
-      const row = await tx.maybeOne<{ active: boolean }>(`delete from saml_sp_certificates where organization_id = ? and id::text = ? and not active returning active`, [
+      const row = await tx.maybeOne<{ active: boolean }>(`delete from saml_sp_certificates where organization_id = $1 and id::text = $2 and not active returning active`, [
         actor.organizationId,
         id,
       ]);
       if (!row) {
-        const active = await tx.maybeOne(`select 1 from saml_sp_certificates where organization_id = ? and id::text = ?`, [actor.organizationId, id]);
+        const active = await tx.maybeOne(`select 1 from saml_sp_certificates where organization_id = $1 and id::text = $2`, [actor.organizationId, id]);
         if (active) throw new Invalid('certificate_active', 'This certificate signs requests now: generate a new one before removing it');
         throw new NotFound('saml_certificate', id);
       }
@@ -323,7 +338,7 @@ export class SamlService {
     requireAdmin(actor);
     await this.db.transaction(async (tx) => {
       await tx.run(
-        `insert into saml_settings (organization_id, allow_idp_initiated) values (?, ?)
+        `insert into saml_settings (organization_id, allow_idp_initiated) values ($1, $2)
          on conflict (organization_id) do update set allow_idp_initiated = excluded.allow_idp_initiated, updated_at = now()`,
         [actor.organizationId, allow],
       );
@@ -332,8 +347,24 @@ export class SamlService {
     return this.settings(actor);
   }
 
+  /** Entra's "Token encryption": when required, an assertion that is not encrypted is refused. */
+  async setRequireEncryption(actor: Actor, require: boolean): Promise<SamlSettings> {
+    requireAdmin(actor);
+    await this.db.transaction(async (tx) => {
+      await tx.run(
+        `insert into saml_settings (organization_id, require_encryption) values ($1, $2)
+         on conflict (organization_id) do update set require_encryption = excluded.require_encryption, updated_at = now()`,
+        [actor.organizationId, require],
+      );
+      await writeAudit(tx, actor, { action: 'saml.require_encryption', resourceType: 'saml', detail: { require } });
+    });
+    return this.settings(actor);
+  }
+
   /** Everything a login needs for the organisation with this domain, in one statement. */
   async runtime(orgDomain: string): Promise<SamlRuntime> {
+    // A slug from the URL: no query for what cannot be a domain (NUL is PostgreSQL's error, not "no such organisation").
+    if (!isOrganizationDomain(orgDomain)) throw new NotFound('organization', JSON.stringify(orgDomain.slice(0, 100)));
     const row = await this.db.sql.maybeOne<{
       organization_id: string;
       name: string;
@@ -341,34 +372,54 @@ export class SamlService {
       idp_entity_id: string | null;
       idp_sso_urls: SsoUrl[] | null;
       allow_idp_initiated: boolean | null;
+      require_encryption: boolean | null;
+      idp_slo_urls: SsoUrl[] | null;
       idp_certs: string[] | null;
       sp_certs: { pem: string; key: string; active: boolean }[] | null;
     }>(
-      `select o.organization_id, o.name, o.domain, s.idp_entity_id, s.idp_sso_urls, s.allow_idp_initiated,
+      `select o.organization_id, o.name, o.domain, s.idp_entity_id, s.idp_sso_urls, s.allow_idp_initiated, s.require_encryption, s.idp_slo_urls,
          (select json_agg(c.pem order by c.not_after desc) from saml_idp_certificates c where c.organization_id = o.organization_id) as idp_certs,
          (select json_agg(json_build_object('pem', k.certificate_pem, 'key', k.private_key_encrypted, 'active', k.active) order by k.active desc, k.created_at desc)
             from saml_sp_certificates k where k.organization_id = o.organization_id) as sp_certs
        from organizations o left join saml_settings s on s.organization_id = o.organization_id
-       where o.domain = ?`,
+       where o.domain = $1`,
       [orgDomain.toLowerCase()],
     );
     if (!row) throw new NotFound('organization', orgDomain);
-    const active = (row.sp_certs ?? []).find((c) => c.active);
+    const spCerts = row.sp_certs ?? [];
+    const keys = spCerts.map((c) => this.decryptKey(c.key));
+    const activeIndex = spCerts.findIndex((c) => c.active);
+    const slo = row.idp_slo_urls ?? [];
     return {
       organization: { id: row.organization_id, name: row.name, domain: row.domain },
       idpEntityId: row.idp_entity_id,
       ssoUrl: (row.idp_sso_urls ?? []).find((s) => s.binding === HTTP_REDIRECT)?.location ?? null,
       idpCertificates: row.idp_certs ?? [],
       allowIdpInitiated: row.allow_idp_initiated ?? true,
-      signing: active ? { privateKeyPem: this.cipher.decrypt(active.key), certificatePem: active.pem } : null,
-      spCertificates: (row.sp_certs ?? []).map((c) => c.pem),
+      requireEncryption: row.require_encryption ?? false,
+      slo: slo.find((s) => s.binding === HTTP_REDIRECT) ?? slo[0] ?? null,
+      signing: activeIndex >= 0 ? { privateKeyPem: keys[activeIndex]!, certificatePem: spCerts[activeIndex]!.pem } : null,
+      spCertificates: spCerts.map((c) => c.pem),
+      decryptionKeys: keys,
     };
+  }
+
+  /** SP private keys decrypted once per process (a login must not pay for it each time). */
+  private readonly keys = new Map<string, string>();
+  private decryptKey(encrypted: string): string {
+    let pem = this.keys.get(encrypted);
+    if (pem === undefined) {
+      if (this.keys.size >= 1000) this.keys.delete(this.keys.keys().next().value!);
+      pem = this.cipher.decrypt(encrypted);
+      this.keys.set(encrypted, pem);
+    }
+    return pem;
   }
 
   /** Records an AuthnRequest id this system issued. */
   async saveRequest(organizationId: string, requestId: string, ttlMs: number): Promise<Date> {
     const row = await this.db.sql.one<{ created_at: string }>(
-      `insert into saml_requests (organization_id, id, expires_at) values (?, ?, now() + make_interval(secs => ?)) returning created_at`,
+      `insert into saml_requests (organization_id, id, expires_at) values ($1, $2, now() + make_interval(secs => $3)) returning created_at`,
       [organizationId, requestId, ttlMs / 1000],
     );
     return toDate(row.created_at);
@@ -377,7 +428,7 @@ export class SamlService {
   /** When an issued, unexpired request was made; null otherwise (whether it was used is completeLogin's question). */
   async pendingRequest(organizationId: string, requestId: string): Promise<Date | null> {
     const row = await this.db.sql.maybeOne<{ created_at: string }>(
-      `select created_at from saml_requests where organization_id = ? and id = ? and expires_at > now()`,
+      `select created_at from saml_requests where organization_id = $1 and id = $2 and expires_at > now()`,
       [organizationId, requestId],
     );
     return row ? toDate(row.created_at) : null;
@@ -407,21 +458,21 @@ export class SamlService {
     }>(
       `with req as (
          update saml_requests set used_at = now()
-         where organization_id = ? and id = ? and used_at is null and expires_at > now() returning 1),
-       ok as (select (?::text is null or exists (select 1 from req)) as request_ok),
+         where organization_id = $1 and id = $2 and used_at is null and expires_at > now() returning 1),
+       ok as (select ($3::text is null or exists (select 1 from req)) as request_ok),
        replay as (
          insert into saml_replay_cache (organization_id, assertion_id, expires_at)
-         select ?, ?, ? from ok where ok.request_ok
+         select $4, $5, $6 from ok where ok.request_ok
          on conflict do nothing returning 1),
-       m as (select id, user_name, active from members where organization_id = ? and lower(user_name) = lower(?)),
+       m as (select id, user_name, active from members where organization_id = $7 and lower(user_name) = lower($8)),
        sess as (
          insert into sessions (organization_id, id, member_id, expires_at)
-         select ?, ?, m.id, now() + make_interval(hours => ?) from m where m.active and exists (select 1 from replay)
+         select $9, $10, m.id, now() + make_interval(hours => $11) from m where m.active and exists (select 1 from replay)
          returning member_id, expires_at),
        audit as (
          insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, detail, request_id, client_address)
-         select ?, 'member', m.id::text, m.user_name, 'saml.login', 'success', 'member', m.id::text, m.user_name,
-                jsonb_build_object('nameId', ?::text) || ?::jsonb, ?, ?
+         select $12, 'member', m.id::text, m.user_name, 'saml.login', 'success', 'member', m.id::text, m.user_name,
+                jsonb_build_object('nameId', $13::text) || $14::jsonb, $15, $16
          from sess join m on m.id = sess.member_id)
        select ok.request_ok, exists (select 1 from replay) as replay_ok, m.id, m.user_name, m.active, (select expires_at from sess) as expires_at
        from ok left join m on true`,
@@ -488,7 +539,7 @@ export class SamlService {
             from group_members gm join groups g on g.organization_id = gm.organization_id and g.id = gm.group_id
             where gm.organization_id = m.organization_id and gm.member_id = m.id) as groups
        from members m join organizations o on o.organization_id = m.organization_id
-       where m.organization_id = ? and m.id = ? and m.active`,
+       where m.organization_id = $1 and m.id = $2 and m.active`,
       [actor.organizationId, actor.id],
     );
     if (!row) throw new NotFound('member', actor.id);

@@ -49,13 +49,7 @@ function highestPlaceholder(text: string): number {
 export function statement(sql: string): Statement {
   let s = texts.get(sql);
   if (s) return s;
-  let text = sql;
-  let placeholders = highestPlaceholder(sql);
-  // TEMPORARY COMPATIBILITY (issue 17; removed in its final sweep): a text
-  // without `$n` placeholders has its `?` numbered in order, as before the
-  // move to `$n`. Write new SQL with `$n`.
-  if (placeholders === 0 && sql.includes('?')) text = sql.replace(/\?/g, () => `$${++placeholders}`);
-  s = { text, placeholders, name: `gh_${crypto.createHash('sha1').update(text).digest('base64url').slice(0, 20)}`, uses: 0 };
+  s = { text: sql, placeholders: highestPlaceholder(sql), name: `gh_${crypto.createHash('sha1').update(sql).digest('base64url').slice(0, 20)}`, uses: 0 };
   texts.set(sql, s);
   if (texts.size > MAX_TEXTS) texts.delete(texts.keys().next().value!);
   return s;

@@ -11,7 +11,7 @@ import { Migration } from '@mikro-orm/migrations';
 // makes it (no extra round trip on Entra's hot path): it serialises the
 // decisions of one organisation and source on an advisory lock and, being
 // volatile, counts with a fresh snapshot after taking it.
-export class Migration20261206153000_deprovision_guard extends Migration {
+export class Migration20261206154500_deprovision_guard extends Migration {
   override async up(): Promise<void> {
     this.addSql(`
       alter table organizations
