@@ -76,7 +76,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   let secret: string;
   try {
     secret = resolveMasterSecret(config.secret, config.dataDir, (m) => io.stderr(m + '\n'));
-    database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, poolSize: 2, allowJoin: true });
+    database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, poolSize: 2, poolMode: config.database.poolMode, allowJoin: true });
   } catch (e) {
     return fail(1, 'database_unavailable', e instanceof Error ? e.message : String(e));
   }

@@ -101,7 +101,7 @@ export function createDomain(
     sessions,
     rateLimits,
     imports: new ImportService(db, cipher, groups, shares, ports.entraDirectory, ports.importOptions ?? DEFAULT_IMPORT_OPTIONS),
-    saml: new SamlService(db, cipher, sessions, audit),
+    saml: new SamlService(db, cipher, sessions, audit, rateLimits),
     admins: new AdminService(db, sessions, rateLimits, mail),
     webhooks,
     mail,

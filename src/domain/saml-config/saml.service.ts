@@ -9,7 +9,8 @@ import crypto from 'node:crypto';
 import { requireAdmin, systemActor, type Actor } from '../actor.js';
 import type { Db } from '../db.js';
 import { toDate } from '../rows.js';
-import { Conflict, Forbidden, Invalid, NotFound } from '../errors.js';
+import { Conflict, Forbidden, Invalid, NotFound, RateLimited } from '../errors.js';
+import type { RateLimitService } from '../rate-limit/rate-limit.service.js';
 import type { Cipher } from '../secrets.js';
 import { currentOrigin } from '../origin.js';
 import { writeAudit, type AuditEvent, type AuditService } from '../audit/audit.service.js';
@@ -138,6 +139,7 @@ export class SamlService {
     private readonly cipher: Cipher,
     private readonly sessions: SessionService,
     private readonly audit: AuditService,
+    private readonly rateLimits: RateLimitService,
   ) {}
 
   async settings(actor: Actor, now = new Date()): Promise<SamlSettings> {
@@ -507,15 +509,45 @@ export class SamlService {
     return { memberId: row.id!, userName: row.user_name!, session: { token: issued.token, expiresAt: toDate(row.expires_at!) } };
   }
 
-  /** A refused login, with the reason an admin needs (expected vs actual). */
+  /**
+   * A refused login, with the reason an admin needs (expected vs actual),
+   * counted per client address and per organisation (AUTH_FAILURE_LIMIT a
+   * minute each). Past either limit it throws RateLimited (the edge answers
+   * 429 with Retry-After) and the refusals are no longer audited one by one:
+   * one summary row per client (or organisation) per window, so a flood of
+   * forged responses cannot write an audit row each.
+   */
   async recordLoginFailure(organizationId: string, f: LoginFailure): Promise<void> {
-    await this.audit.recordFailure(systemActor(organizationId, 'saml'), {
-      action: 'saml.login',
-      resourceType: 'member',
-      resourceLabel: f.nameId ?? null,
-      reason: f.reason,
-      detail: { message: f.message, ...(f.detail ?? {}) },
-    });
+    const client = currentOrigin().clientAddress ?? 'unknown';
+    const byClient = await this.rateLimits.count(`saml:ip:${client}`, organizationId);
+    const byOrganization = await this.rateLimits.count('saml:organization', organizationId);
+    const limited = [byClient, byOrganization].filter((c) => c.limited);
+    if (limited.length === 0) {
+      await this.audit.recordFailure(systemActor(organizationId, 'saml'), {
+        action: 'saml.login',
+        resourceType: 'member',
+        resourceLabel: f.nameId ?? null,
+        reason: f.reason,
+        detail: { message: f.message, ...(f.detail ?? {}) },
+      });
+      return;
+    }
+    const scope = byClient.limited ? { limitedBy: 'client', client, failures: byClient.count } : { limitedBy: 'organization', failures: byOrganization.count };
+    if ((byClient.limited && byClient.firstLimited) || (!byClient.limited && byOrganization.firstLimited)) {
+      await this.audit.recordFailure(systemActor(organizationId, 'saml'), {
+        action: 'saml.login',
+        resourceType: 'member',
+        resourceLabel: f.nameId ?? null,
+        reason: 'rate_limited',
+        detail: {
+          message: `Too many refused sign-ins in a minute (${scope.limitedBy === 'client' ? `from ${client}` : 'for this organisation'}): further refusals in this minute are answered 429 and not logged one by one`,
+          ...scope,
+          lastReason: f.reason,
+          lastMessage: f.message,
+        },
+      });
+    }
+    throw new RateLimited(Math.max(...limited.map((c) => c.retryAfterSeconds)));
   }
 
   /** The login log (`saml log`): newest first. */
