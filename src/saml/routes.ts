@@ -58,22 +58,37 @@ export function samlRoutes(deps: SamlEdgeDeps): { router: express.Router } {
       const body = (req.body ?? {}) as Record<string, unknown>;
       const samlResponse = body.SAMLResponse;
       if (typeof samlResponse !== 'string' || samlResponse === '') throw new LoginRefused('missing_response', 'No SAMLResponse was posted');
-      const login = await verifyResponse(rt, config, domain, samlResponse);
+      let login;
+      try {
+        login = await verifyResponse(rt, config, domain, samlResponse);
+      } catch (e) {
+        // Signed by a certificate the stored metadata does not list: Entra may have rolled its
+        // certificate over. One bounded, rate-limited refetch of the metadata URL, then one retry.
+        if (!(e instanceof LoginRefused && e.reason === 'invalid_signature' && e.detail.unknownCertificate === true)) throw e;
+        if (!(await domain.saml.refetchOnUnknownCertificate(rt.organization.id))) throw e;
+        login = await verifyResponse(await domain.saml.runtime(param(req)), config, domain, samlResponse);
+      }
       // Request id, replay cache, identity rule, session: one statement in the domain (which audits its refusals).
       const { session } = await domain.saml.completeLogin(rt.organization.id, login);
       res.cookie(SESSION_COOKIE, session.token, sessionCookieOptions(config, session.expiresAt));
       const relayState = safeRelayState(typeof body.RelayState === 'string' ? body.RelayState : undefined, config.http.publicUrl);
       res.set('Cache-Control', 'no-store').redirect(303, relayState);
     } catch (e) {
-      // Refusals of the domain (replay, reuse, unknown or inactive user) were audited there.
+      // Refusals of the domain (replay, reuse, unknown or inactive user) were counted and audited there.
+      // The edge's own (signature, audience, time...) are counted here: past the limit per client or
+      // per organisation the answer is 429 with Retry-After (and the audit trail gets one summary).
+      let answer = e;
       const refusal = toRefusal(e);
       if (organizationId && refusal) {
         const { nameId, ...detail } = refusal.detail;
-        await domain.saml
-          .recordLoginFailure(organizationId, { reason: refusal.reason, message: refusal.message, nameId: typeof nameId === 'string' ? nameId : null, detail })
-          .catch((err: unknown) => req.log?.error({ err }, 'could not audit a refused SAML login'));
+        try {
+          await domain.saml.recordLoginFailure(organizationId, { reason: refusal.reason, message: refusal.message, nameId: typeof nameId === 'string' ? nameId : null, detail });
+        } catch (err) {
+          if (err instanceof DomainError && err.kind === 'rate_limited') answer = err;
+          else req.log?.error({ err }, 'could not audit a refused SAML login');
+        }
       }
-      fail(res, e);
+      fail(res, answer);
     }
   });
 
