@@ -21,7 +21,8 @@ let spCert: string;
 let stranger: ReturnType<typeof makeKey>;
 
 beforeAll(async () => {
-  t = await createTestDb();
+  // This file refuses many responses a minute on purpose; the ACS rate limit has its own test.
+  t = await createTestDb({ env: { AUTH_FAILURE_LIMIT: '1000' } });
   a = await startApp(t);
   idp = new TestIdp();
   await idp.start();

@@ -13,7 +13,8 @@ let t: TestDb;
 let a: RunningApp;
 
 beforeAll(async () => {
-  t = await createTestDb();
+  // This file refuses many responses a minute on purpose; the ACS rate limit has its own test.
+  t = await createTestDb({ env: { AUTH_FAILURE_LIMIT: '1000' } });
   a = await startApp(t);
 });
 afterAll(async () => {
