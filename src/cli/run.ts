@@ -19,8 +19,9 @@ import { adminCommands } from './admin.js';
 import { auditCommands } from './audit.js';
 import { webhookCommands } from './webhook.js';
 import { mailCommands } from './mail.js';
+import { dbCommands } from './db.js';
 
-export const commands: Command[] = [...orgCommands, ...scimCommands, ...guardCommands, ...apiKeyCommands, ...directoryCommands, ...samlCommands, ...importCommands, ...adminCommands, ...auditCommands, ...webhookCommands, ...mailCommands];
+export const commands: Command[] = [...orgCommands, ...scimCommands, ...guardCommands, ...apiKeyCommands, ...directoryCommands, ...samlCommands, ...importCommands, ...adminCommands, ...auditCommands, ...webhookCommands, ...mailCommands, ...dbCommands];
 
 export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;

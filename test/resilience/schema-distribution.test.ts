@@ -2,7 +2,8 @@
 // organization_id, and it leads every primary key, unique index and foreign
 // key. `organizations` is the one reference table (global, replicated).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../setup/test-db.js';
+import { runCli } from '../../src/cli/run.js';
+import { createTestDb, TEST_SECRET, type TestDb } from '../setup/test-db.js';
 
 const REFERENCE_TABLES = new Set(['organizations']);
 const IGNORED = new Set(['mikro_orm_migrations']);
@@ -65,5 +66,31 @@ describe('schema is distributable by organization_id', () => {
       .filter((f) => f.columns[0] !== 'organization_id')
       .map((f) => `${f.table_name}.${f.constraint_name}`);
     expect(offenders).toEqual([]);
+  });
+
+  it('db distribution-plan names every table once: organizations as reference, the rest by organization_id after what they reference', async () => {
+    let stdout = '';
+    const code = await runCli(['db', 'distribution-plan', '--json'], {
+      env: { DATABASE_URL: t.url, DATA_DIR: '/nonexistent', GATEHOUSE_SECRET: TEST_SECRET, LOG_LEVEL: 'silent' },
+      stdout: (s) => (stdout += s),
+      stderr: () => undefined,
+    });
+    expect(code).toBe(0);
+    const plan = JSON.parse(stdout) as { reference: string[]; distributed: string[]; statements: string[] };
+    const tables = (await q<{ name: string }>(`select relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and c.relkind = 'r'`))
+      .map((r) => r.name)
+      .filter((n) => !IGNORED.has(n))
+      .sort();
+    expect([...plan.reference, ...plan.distributed].sort()).toEqual(tables);
+    expect(plan.reference).toEqual(['organizations']);
+    expect(plan.statements[0]).toBe(`select create_reference_table('organizations');`);
+    expect(plan.statements).toContain(`select create_distributed_table('members', 'organization_id');`);
+    expect(plan.statements).toContain(`select create_distributed_table('group_members', 'organization_id', colocate_with => 'members');`);
+    // Every foreign key points at a table placed earlier in the plan.
+    const order = [...plan.reference, ...plan.distributed];
+    const fks = await q<{ t: string; r: string }>(
+      `select c.relname as t, r.relname as r from pg_constraint k join pg_class c on c.oid = k.conrelid join pg_class r on r.oid = k.confrelid where k.contype = 'f' and c.oid <> r.oid`,
+    );
+    expect(fks.filter((f) => order.indexOf(f.r) > order.indexOf(f.t)).map((f) => `${f.t} -> ${f.r}`)).toEqual([]);
   });
 });

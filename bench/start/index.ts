@@ -1,0 +1,97 @@
+// Start to /readyz on the embedded PGlite: the server from source through tsx
+// (`npm run dev`) against the compiled build (`node dist/server.js`, what
+// `npm start` runs), first start on an empty DATA_DIR and later starts on the
+// same one, alternating so both see the same machine. Wall time to the first
+// 200 from /readyz, and the CPU the process used by then (user + system, from
+// /proc: steadier than wall time on a shared machine). Also one CLI call
+// (`org list`) each way. BENCH_START_RUNS: later starts per flavour (default 3).
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const FLAVOURS = { tsx: ['--import', 'tsx', 'src/server.ts'], compiled: ['dist/server.js'] } as const;
+const CLI = { tsx: ['--import', 'tsx', 'src/cli/main.ts'], compiled: ['dist/cli.js'] } as const;
+type Flavour = keyof typeof FLAVOURS;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** CPU seconds (user + system) of a live process. */
+function cpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100/s)
+}
+
+async function startOnce(flavour: Flavour, dataDir: string): Promise<{ wall: number; cpu: number }> {
+  const port = await freePort();
+  const started = performance.now();
+  const proc = spawn(process.execPath, [...FLAVOURS[flavour]], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', GATEHOUSE_SECRET: 'bench-start-secret-0123456789abcdefgh', SCHEDULER: 'off', IMPORT_SCHEDULER: 'off', DELIVERY_WORKER: 'off' },
+    stdio: 'ignore',
+  });
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  try {
+    for (;;) {
+      if (proc.exitCode !== null) throw new Error(`${flavour} server exited ${proc.exitCode}`);
+      const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+      if (ok) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return { wall: (performance.now() - started) / 1000, cpu: cpuSeconds(proc.pid!) };
+  } finally {
+    proc.kill('SIGTERM');
+    await exited;
+  }
+}
+
+function cliOnce(flavour: Flavour, dataDir: string): { wall: number } {
+  const started = performance.now();
+  execFileSync(process.execPath, [...CLI[flavour], 'org', 'list', '--json'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, LOG_LEVEL: 'silent', GATEHOUSE_SECRET: 'bench-start-secret-0123456789abcdefgh' },
+    stdio: 'ignore',
+  });
+  return { wall: (performance.now() - started) / 1000 };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const f = (s: number) => `${s.toFixed(2)} s`;
+
+export async function run(): Promise<void> {
+  execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd: ROOT, stdio: 'ignore' });
+  const runs = Number(process.env.BENCH_START_RUNS ?? 3);
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-bench-start-'));
+  const dirs = { tsx: path.join(root, 'tsx'), compiled: path.join(root, 'compiled') };
+  const first: Record<Flavour, { wall: number; cpu: number }> = { tsx: await startOnce('tsx', dirs.tsx), compiled: await startOnce('compiled', dirs.compiled) };
+  const later: Record<Flavour, { wall: number; cpu: number }[]> = { tsx: [], compiled: [] };
+  const cli: Record<Flavour, number[]> = { tsx: [], compiled: [] };
+  for (let i = 0; i < runs; i++) {
+    for (const fl of ['tsx', 'compiled'] as const) {
+      later[fl].push(await startOnce(fl, dirs[fl]));
+      cli[fl].push(cliOnce(fl, dirs[fl]).wall);
+    }
+  }
+  fs.rmSync(root, { recursive: true, force: true });
+  console.log(`load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores; later starts: median of ${runs}`);
+  console.log('| start to /readyz (PGlite) | tsx wall / CPU | compiled wall / CPU | compiled / tsx (wall) |');
+  console.log('|---|---|---|---|');
+  console.log(`| first start (empty DATA_DIR) | ${f(first.tsx.wall)} / ${f(first.tsx.cpu)} | ${f(first.compiled.wall)} / ${f(first.compiled.cpu)} | ${(first.compiled.wall / first.tsx.wall).toFixed(2)} |`);
+  const lw = { tsx: median(later.tsx.map((x) => x.wall)), compiled: median(later.compiled.map((x) => x.wall)) };
+  const lc = { tsx: median(later.tsx.map((x) => x.cpu)), compiled: median(later.compiled.map((x) => x.cpu)) };
+  console.log(`| later start | ${f(lw.tsx)} / ${f(lc.tsx)} | ${f(lw.compiled)} / ${f(lc.compiled)} | ${(lw.compiled / lw.tsx).toFixed(2)} |`);
+  console.log(`| CLI \`org list\` (opens PGlite itself) | ${f(median(cli.tsx))} | ${f(median(cli.compiled))} | ${(median(cli.compiled) / median(cli.tsx)).toFixed(2)} |`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run();
