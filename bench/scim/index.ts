@@ -429,6 +429,10 @@ export async function run(): Promise<void> {
     const orgC = await domain.organizations.create({ name: 'Bench Express floor', domain: `floor-${crypto.randomBytes(3).toString('hex')}` });
     const orgD = await domain.organizations.create({ name: 'Bench Gatehouse traced', domain: `otel-${crypto.randomBytes(3).toString('hex')}` });
     const { token: otelToken } = await domain.organizations.enableScim(systemActor(orgD.id, 'bench'));
+    // The same Gatehouse process with the mass-deprovision guard off: what the guard's bookkeeping costs, in the same run.
+    const orgE = await domain.organizations.create({ name: 'Bench Gatehouse, guard off', domain: `noguard-${crypto.randomBytes(3).toString('hex')}` });
+    await domain.guard.updateSettings(systemActor(orgE.id, 'bench'), { enabled: false });
+    const { token: noGuardToken } = await domain.organizations.enableScim(systemActor(orgE.id, 'bench'));
     await database.close();
 
     const seedGrowth = async (orgId: string, n: number): Promise<string[]> => {
@@ -456,12 +460,12 @@ export async function run(): Promise<void> {
       { name, port: p.port, token: tok, orgId, pid: p.child.pid! },
       { ids: [], figures: {}, seconds: 0, cpu: 0, pgCpu: 0, ms: {} },
     ];
-    const targets = [target('gh', gh, token, orgA.id), target('base', base, baseToken, orgB.id), target('floor', floor, baseToken, orgC.id), target('otel', otel, otelToken, orgD.id)];
+    const targets = [target('gh', gh, token, orgA.id), target('base', base, baseToken, orgB.id), target('floor', floor, baseToken, orgC.id), target('otel', otel, otelToken, orgD.id), target('ghng', gh, noGuardToken, orgE.id)];
     // Every target serves each kind of request a few hundred times first, outside the measurements:
     // the figures are of warm processes (JIT-compiled code, full connection pools), not of start-up.
     for (const [t] of targets) await warmUp(t);
     for (const phase of phases(sizes, seedGrowth)) await runPhase(phase, targets);
-    report(...(targets.map(([, st]) => st.figures as Figures) as [Figures, Figures, Figures, Figures]));
+    report(...(targets.map(([, st]) => st.figures as Figures) as [Figures, Figures, Figures, Figures, Figures]));
     console.log(`tracing off: ${gh.otelModules ?? '?'} OpenTelemetry SDK modules loaded in the server (the API alone does nothing); on: ${otel.otelModules ?? '?'}, ${sink.spans()} KB of spans received`);
     for (const c of children) await stop(c);
   } finally {
@@ -501,7 +505,7 @@ async function startOtlpSink(): Promise<OtlpSink> {
 }
 
 /** Columns: Gatehouse, the bare baseline and the same baseline behind Express; ratios against the bare one. Then Gatehouse traced against untraced. */
-function report(g: Figures, b: Figures, x: Figures, o: Figures): void {
+function report(g: Figures, b: Figures, x: Figures, o: Figures, n: Figures): void {
   const f = (n: number | undefined, d = 0) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(d));
   const ratio = (k: keyof Figures, target?: string) =>
     `${f(g[k] / b[k], 2)}${target ? ` (target ${target})` : ''}  Express floor ${f(x[k] / b[k], 2)}`;
@@ -550,6 +554,10 @@ function report(g: Figures, b: Figures, x: Figures, o: Figures): void {
   ];
   console.log(`${' '.repeat(w)}  ${'off'.padStart(10)}  ${'on'.padStart(10)}  on/off`);
   for (const [label, k, d] of traced) console.log(`${label.padEnd(w)}  ${f(g[k], d).padStart(10)}  ${f(o[k], d).padStart(10)}  ${f(o[k] / g[k], 2)}`);
+  // The mass-deprovision guard decides inside the deactivating statement; its cost, same process and run (1.00 = none).
+  console.log('Mass-deprovision guard on (gatehouse) against off (same process, same run):');
+  console.log(`${' '.repeat(w)}  ${'off'.padStart(10)}  ${'on'.padStart(10)}  on/off`);
+  for (const [label, k, d] of traced) console.log(`${label.padEnd(w)}  ${f(n[k], d).padStart(10)}  ${f(g[k], d).padStart(10)}  ${f(g[k] / n[k], 3)}`);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -9,8 +9,10 @@ export interface GraphqlContext {
   readonly loaders: Loaders;
   /** PUBLIC_URL: the base of URLs handed out (SAML settings). */
   readonly publicUrl: string;
+  /** The request's "now": fields that default their `at` to now share it (and their batch). */
+  readonly now: Date;
 }
 
 export function contextFor(domain: Domain, actor: Actor, publicUrl = 'http://localhost:3000'): GraphqlContext {
-  return { actor, domain, loaders: createLoaders(domain, actor), publicUrl };
+  return { actor, domain, loaders: createLoaders(domain, actor), publicUrl, now: new Date() };
 }

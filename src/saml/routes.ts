@@ -10,7 +10,8 @@ import { readSessionCookie, SESSION_COOKIE, sessionCookieOptions } from '../http
 import { sendDomainErrorJson } from '../http/errors.js';
 import type { Logger } from '../http/logger.js';
 import { LoginRefused, sendDomainError, sendPage, sendRefusal, sendTestResult } from './errors.js';
-import { ACS_BODY_LIMIT_BYTES, samlFor, spMetadataXml, spUrls, verifyResponse } from './strategy.js';
+import { spUrls } from '../domain/saml-config/sp-urls.js';
+import { ACS_BODY_LIMIT_BYTES, samlFor, spMetadataXml, verifyResponse } from './service-provider.js';
 
 export interface SamlEdgeDeps {
   readonly config: Config;
@@ -84,7 +85,16 @@ export function samlRoutes(deps: SamlEdgeDeps): { router: express.Router } {
         await testSignIn(domain, res, rt.organization.id, samlResponse, () => verifyResponse(rt, config, domain, samlResponse));
         return;
       }
-      const login = await verifyResponse(rt, config, domain, samlResponse);
+      let login;
+      try {
+        login = await verifyResponse(rt, config, domain, samlResponse);
+      } catch (e) {
+        // Signed by a certificate the stored metadata does not list: Entra may have rolled its
+        // certificate over. One bounded, rate-limited refetch of the metadata URL, then one retry.
+        if (!(e instanceof LoginRefused && e.reason === 'invalid_signature' && e.detail.unknownCertificate === true)) throw e;
+        if (!(await domain.saml.refetchOnUnknownCertificate(rt.organization.id))) throw e;
+        login = await verifyResponse(await domain.saml.runtime(param(req)), config, domain, samlResponse);
+      }
       // Request id, replay cache, identity rule, session: one statement in the domain (which audits its refusals).
       const { session } = await domain.saml.completeLogin(rt.organization.id, login);
       res.cookie(SESSION_COOKIE, session.token, sessionCookieOptions(config, session.expiresAt));
