@@ -18,4 +18,5 @@ export const MIGRATION_NAMES: readonly string[] = [
   'Migration20261206151900_saml_options',
   'Migration20261206153000_controller_keys',
   'Migration20261206154500_deprovision_guard',
+  'Migration20261206161000_saml_test_sign_in',
 ];

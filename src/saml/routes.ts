@@ -9,7 +9,7 @@ import { DomainError, type Domain } from '../domain/index.js';
 import { readSessionCookie, SESSION_COOKIE, sessionCookieOptions } from '../http/session-cookie.js';
 import { sendDomainErrorJson } from '../http/errors.js';
 import type { Logger } from '../http/logger.js';
-import { LoginRefused, sendDomainError, sendPage, sendRefusal } from './errors.js';
+import { LoginRefused, sendDomainError, sendPage, sendRefusal, sendTestResult } from './errors.js';
 import { spUrls } from '../domain/saml-config/sp-urls.js';
 import { ACS_BODY_LIMIT_BYTES, samlFor, spMetadataXml, verifyResponse } from './service-provider.js';
 
@@ -49,6 +49,28 @@ export function samlRoutes(deps: SamlEdgeDeps): { router: express.Router } {
     }
   });
 
+  // "Test sign-in" from the admin console: an admin's own session starts it; the answer gets a
+  // result page and never a session (theirs or anyone's). See testSignInPage.
+  router.get('/saml/:domain/test', async (req, res) => {
+    try {
+      const token = readSessionCookie(req.headers.cookie);
+      const admin = token ? await domain.admins.authenticate(token).catch(() => null) : null;
+      const rt = await domain.saml.runtime(param(req));
+      if (!admin || admin.organizationId !== rt.organization.id) {
+        sendPage(res, 403, 'Test sign-in', 'Only an administrator of this organisation, signed in to the admin console, can start a test sign-in.');
+        return;
+      }
+      if (!rt.ssoUrl || rt.idpCertificates.length === 0) {
+        sendPage(res, 409, 'Single sign-on is not set up', 'Import the identity provider metadata in the admin console first.', 'not_configured');
+        return;
+      }
+      const url = await samlFor(rt, config, domain, undefined, admin.id).getAuthorizeUrlAsync('', undefined, {});
+      res.set('Cache-Control', 'no-store').redirect(302, url);
+    } catch (e) {
+      fail(res, e);
+    }
+  });
+
   router.post('/saml/:domain/acs', async (req, res) => {
     let organizationId: string | null = null;
     try {
@@ -58,6 +80,11 @@ export function samlRoutes(deps: SamlEdgeDeps): { router: express.Router } {
       const body = (req.body ?? {}) as Record<string, unknown>;
       const samlResponse = body.SAMLResponse;
       if (typeof samlResponse !== 'string' || samlResponse === '') throw new LoginRefused('missing_response', 'No SAMLResponse was posted');
+      const answered = inResponseToOf(samlResponse);
+      if (answered && (await domain.saml.isTestRequest(rt.organization.id, answered))) {
+        await testSignIn(domain, res, rt.organization.id, samlResponse, () => verifyResponse(rt, config, domain, samlResponse));
+        return;
+      }
       let login;
       try {
         login = await verifyResponse(rt, config, domain, samlResponse);
@@ -136,7 +163,46 @@ export function samlRoutes(deps: SamlEdgeDeps): { router: express.Router } {
   return { router };
 }
 
+  /** The result of a test sign-in, on its own page: pass or fail, why, and what to change in Entra. */
+async function testSignIn(domain: Domain, res: Response, organizationId: string, samlResponse: string, verify: () => Promise<{ nameId: string } & Parameters<Domain['saml']['completeTestLogin']>[1]>): Promise<void> {
+    let nameId: string | null = null;
+    let result: { outcome: 'success' | 'failure'; reason: string | null; message: string | null; member: { userName: string; displayName: string | null; active: boolean } | null };
+    try {
+      const login = await verify();
+      nameId = login.nameId;
+      result = await domain.saml.completeTestLogin(organizationId, login);
+    } catch (e) {
+      const refusal = toRefusal(e);
+      if (!refusal) throw e;
+      await domain.saml.recordLoginFailure(organizationId, { reason: refusal.reason, message: refusal.message, nameId: null, detail: { test: true } }).catch(() => undefined);
+      result = { outcome: 'failure', reason: refusal.reason, message: refusal.message, member: null };
+    }
+    sendTestResult(res, { ...result, nameId, attributes: attributesOf(samlResponse) });
+  }
+
 class LoginRequired extends Error {}
+
+/** The InResponseTo of the Response element, read without trusting it (it only picks the page). */
+function inResponseToOf(samlResponse: string): string | null {
+  try {
+    const xml = Buffer.from(samlResponse, 'base64').toString('utf8').slice(0, 20_000);
+    return /<(?:\w+:)?Response\b[^>]*\sInResponseTo="([^"]{1,200})"/.exec(xml)?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** The attributes (claims) of the response, for the test result page only. */
+function attributesOf(samlResponse: string): [string, string[]][] {
+  const xml = Buffer.from(samlResponse, 'base64').toString('utf8');
+  const out: [string, string[]][] = [];
+  const re = /<(?:\w+:)?Attribute\b[^>]*\bName="([^"]{1,300})"[^>]*>([\s\S]*?)<\/(?:\w+:)?Attribute>/g;
+  for (let m = re.exec(xml); m && out.length < 50; m = re.exec(xml)) {
+    const values = [...m[2]!.matchAll(/<(?:\w+:)?AttributeValue\b[^>]*>([\s\S]*?)<\/(?:\w+:)?AttributeValue>/g)].map((v) => v[1]!.trim().slice(0, 300));
+    out.push([m[1]!, values]);
+  }
+  return out;
+}
 
 function param(req: Request): string {
   return String(req.params.domain ?? '');

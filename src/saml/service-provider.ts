@@ -38,10 +38,10 @@ const STRONG_DIGESTS = new Set([
 ]);
 
 /** AuthnRequest ids as PostgreSQL rows, so any process can finish a login. */
-function requestStore(domain: Domain, organizationId: string): CacheProvider {
+function requestStore(domain: Domain, organizationId: string, testStartedBy?: string): CacheProvider {
   return {
     async saveAsync(key, value) {
-      await domain.saml.saveRequest(organizationId, key, REQUEST_TTL_MS);
+      await domain.saml.saveRequest(organizationId, key, REQUEST_TTL_MS, testStartedBy);
       return { value, createdAt: Date.now() };
     },
     async getAsync(key) {
@@ -56,7 +56,7 @@ function requestStore(domain: Domain, organizationId: string): CacheProvider {
   };
 }
 
-export function samlFor(rt: SamlRuntime, config: Config, domain: Domain, decryptionPvk?: string): SAML {
+export function samlFor(rt: SamlRuntime, config: Config, domain: Domain, decryptionPvk?: string, testStartedBy?: string): SAML {
   const urls = spUrls(config.http.publicUrl, rt.organization.domain);
   const options: SamlConfig = {
     issuer: urls.entityId,
@@ -77,7 +77,7 @@ export function samlFor(rt: SamlRuntime, config: Config, domain: Domain, decrypt
     disableRequestedAuthnContext: true,
     validateInResponseTo: ValidateInResponseTo.ifPresent,
     requestIdExpirationPeriodMs: REQUEST_TTL_MS,
-    cacheProvider: requestStore(domain, rt.organization.id),
+    cacheProvider: requestStore(domain, rt.organization.id, testStartedBy),
   };
   if (rt.signing) {
     options.privateKey = rt.signing.privateKeyPem;

@@ -136,6 +136,21 @@ describe('admin console SAML panel in Chromium', () => {
       await gp.locator('.topbar .user', { hasText: grace.userName }).waitFor();
       expect(new URL(gp.url()).pathname).toBe('/admin');
 
+      // 3b. Defect 1: Test sign-in (here as grace, in the admin's own browser) shows a result page
+      //     and leaves the admin's console session alone.
+      await admin.context.route((u) => u.href.startsWith(idp.ssoUrl), entraSignIn(idp, () => nameId));
+      await page.click('#tab-saml');
+      const [result] = await Promise.all([page.waitForEvent('popup'), page.click('#saml-test')]);
+      await result.locator('#test-verdict').waitFor();
+      expect(await result.getAttribute('#test-verdict', 'data-outcome')).toBe('success');
+      expect(await result.textContent('body')).toContain(grace.userName);
+      await result.screenshot({ path: artifactPath('d1-test-sign-in-result.png'), fullPage: true });
+      await result.close();
+      nameId = grace.userName;
+      await page.reload();
+      await page.locator('.topbar .user', { hasText: 'bootstrap-admin' }).waitFor();
+      expect((await page.request.get(`${s.url}/admin/api/session`)).status()).toBe(200);
+
       // 4. The login appears in the login log.
       await page.click('#tab-saml');
       await page.locator('#saml-log-entries .log-entry[data-action="saml.login"][data-outcome="success"]', { hasText: grace.userName }).waitFor();

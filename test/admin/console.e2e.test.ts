@@ -163,7 +163,7 @@ describe('admin console in Chromium', () => {
     expect(await page.locator('#saml-identifier').inputValue()).toBe(`${s.url}/saml/${org.domain}/metadata`);
     expect(await page.locator('#saml-reply-url').inputValue()).toBe(`${s.url}/saml/${org.domain}/acs`);
     expect(await page.locator('#saml-sign-on-url').inputValue()).toBe(`${s.url}/saml/${org.domain}/login`);
-    expect(await page.getAttribute('#saml-test', 'href')).toBe(`/saml/${org.domain}/login?RelayState=%2Fadmin%23saml`);
+    expect(await page.getAttribute('#saml-test', 'href')).toBe(`/saml/${org.domain}/test`);
     await page.locator('#saml-log-entries').locator('.state-empty, .log-list').first().waitFor();
     await page.screenshot({ path: artifactPath('05-saml.png'), fullPage: true });
 

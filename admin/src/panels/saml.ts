@@ -180,11 +180,11 @@ export async function renderSaml(panel: HTMLElement, ctx: ConsoleContext, route?
         h('a', { class: 'btn', href: view.urls.spMetadataUrl, download: `gatehouse-${domain}-metadata.xml`, id: 'saml-sp-metadata' }, 'Download SP metadata'),
         h(
           'a',
-          { class: 'btn', id: 'saml-test', href: `/saml/${encodeURIComponent(domain)}/login?RelayState=${encodeURIComponent('/admin#saml')}`, target: '_blank', rel: 'noopener' },
+          { class: 'btn', id: 'saml-test', href: `/saml/${encodeURIComponent(domain)}/test`, target: '_blank' },
           'Test sign-in',
         ),
       ),
-      h('p', { class: 'hint' }, 'Test sign-in opens the Sign-on URL in a new tab: it signs you in through Entra and the result (or the reason it was refused) appears in the login log below.'),
+      h('p', { class: 'hint' }, 'Test sign-in opens a new window: sign in there with any Entra account of the organisation. The window shows what Entra sent, the member it matches and whether a sign-in would pass (and what to change if not). It signs nobody in: your console session stays as it is.'),
     );
   }
 

@@ -469,12 +469,63 @@ export class SamlService {
   }
 
   /** Records an AuthnRequest id this system issued. */
-  async saveRequest(organizationId: string, requestId: string, ttlMs: number): Promise<Date> {
+  async saveRequest(organizationId: string, requestId: string, ttlMs: number, testStartedBy?: string): Promise<Date> {
     const row = await this.db.sql.one<{ created_at: string }>(
-      `insert into saml_requests (organization_id, id, expires_at) values ($1, $2, now() + make_interval(secs => $3)) returning created_at`,
-      [organizationId, requestId, ttlMs / 1000],
+      `insert into saml_requests (organization_id, id, expires_at, test_started_by) values ($1, $2, now() + make_interval(secs => $3), $4) returning created_at`,
+      [organizationId, requestId, ttlMs / 1000, testStartedBy ?? null],
     );
     return toDate(row.created_at);
+  }
+
+  /** Whether `requestId` is an unused "Test sign-in" request of this organisation (its answer gets a result page, never a session). */
+  async isTestRequest(organizationId: string, requestId: string): Promise<boolean> {
+    const row = await this.db.sql.maybeOne<{ ok: boolean }>(
+      `select true as ok from saml_requests where organization_id = $1 and id = $2 and test_started_by is not null`,
+      [organizationId, requestId.slice(0, 200)],
+    );
+    return Boolean(row);
+  }
+
+  /**
+   * Finishes a test sign-in: uses the test request and the assertion up, finds
+   * the member the NameID names and says whether a real sign-in would pass.
+   * Starts no session, for anyone; audited as `saml.test`.
+   */
+  async completeTestLogin(
+    organizationId: string,
+    login: VerifiedAssertion,
+  ): Promise<{ outcome: 'success' | 'failure'; reason: string | null; message: string | null; member: { id: string; userName: string; displayName: string | null; active: boolean } | null }> {
+    return this.db.transaction(async (tx) => {
+      const req = await tx.maybeOne<{ by: string }>(
+        `update saml_requests set used_at = now() where organization_id = $1 and id = $2 and used_at is null and expires_at > now() and test_started_by is not null
+         returning test_started_by::text as by`,
+        [organizationId, login.inResponseTo ?? ''],
+      );
+      const fresh = req
+        ? await tx.run(`insert into saml_replay_cache (organization_id, assertion_id, expires_at) values ($1, $2, $3) on conflict do nothing`, [organizationId, login.assertionId, login.replayUntil])
+        : 0;
+      const m = await tx.maybeOne<{ id: string; user_name: string; display_name: string | null; active: boolean }>(
+        `select id, user_name, display_name, active from members where organization_id = $1 and lower(user_name) = lower($2)`,
+        [organizationId, login.nameId],
+      );
+      let reason: string | null = null;
+      let message: string | null = null;
+      if (!req) [reason, message] = ['reused_in_response_to', 'This test was already completed, or it expired: start it again from the console'];
+      else if (fresh === 0) [reason, message] = ['replayed_assertion', `The assertion ${login.assertionId} was already used once`];
+      else if (!m) [reason, message] = ['unknown_user', `No member of this organisation has the userName "${login.nameId}" (the NameID sent by the IdP)`];
+      else if (!m.active) [reason, message] = ['inactive_user', `The member "${m.user_name}" is deactivated in Gatehouse`];
+      const outcome = reason ? 'failure' : 'success';
+      await writeAudit(tx, systemActor(organizationId, 'saml-test'), {
+        action: 'saml.test',
+        outcome,
+        resourceType: 'member',
+        resourceId: m?.id ?? null,
+        resourceLabel: m?.user_name ?? login.nameId,
+        reason,
+        detail: { nameId: login.nameId, startedBy: req?.by ?? null, message, ...(login.detail ?? {}) },
+      });
+      return { outcome, reason, message, member: m ? { id: m.id, userName: m.user_name, displayName: m.display_name, active: m.active } : null };
+    });
   }
 
   /** When an issued, unexpired request was made; null otherwise (whether it was used is completeLogin's question). */
@@ -510,7 +561,7 @@ export class SamlService {
     }>(
       `with req as (
          update saml_requests set used_at = now()
-         where organization_id = $1 and id = $2 and used_at is null and expires_at > now() returning 1),
+         where organization_id = $1 and id = $2 and used_at is null and expires_at > now() and test_started_by is null returning 1),
        ok as (select ($3::text is null or exists (select 1 from req)) as request_ok),
        replay as (
          insert into saml_replay_cache (organization_id, assertion_id, expires_at)
