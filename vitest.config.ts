@@ -1,6 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+/** Run again through PgBouncer in session and in transaction mode (TEST_POOLER; test/setup/poolers.ts). */
+const THROUGH_POOLERS = ['test/scim/entra-conversation.test.ts', 'test/graphql/{queries,mutations,errors,auth-and-limits,access-feed}.test.ts'];
+
 export default defineConfig({
   // Node loads graphql's CommonJS build for every dependency (type-graphql,
   // Apollo); Vite would give our own modules the .mjs build, a second copy
@@ -9,11 +12,15 @@ export default defineConfig({
   test: {
     globalSetup: ['test/setup/global-setup.ts'],
     setupFiles: ['test/setup/per-file.ts'],
-    include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
     // Two cores: more workers only queue on the same CPUs and PostgreSQL.
     maxWorkers: 2,
+    projects: [
+      { extends: true, test: { name: 'direct', include: ['test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'pgbouncer-session', include: THROUGH_POOLERS, env: { TEST_POOLER: 'session' } } },
+      { extends: true, test: { name: 'pgbouncer-transaction', include: THROUGH_POOLERS, env: { TEST_POOLER: 'transaction' } } },
+    ],
   },
 });

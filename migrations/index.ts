@@ -14,6 +14,8 @@ import { Migration20261206120000_mail } from './Migration20261206120000_mail.js'
 import { Migration20261206150000_lock_access_feed } from './Migration20261206150000_lock_access_feed.js';
 import { Migration20261206151600_member_ownership } from './Migration20261206151600_member_ownership.js';
 import { Migration20261206153000_controller_keys } from './Migration20261206153000_controller_keys.js';
+import { Migration20261206151900_saml_options } from './Migration20261206151900_saml_options.js';
+import { Migration20261206154500_deprovision_guard } from './Migration20261206154500_deprovision_guard.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123000000_initial', class: Migration20261123000000_initial },
@@ -27,7 +29,9 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261206120000_mail', class: Migration20261206120000_mail },
   { name: 'Migration20261206150000_lock_access_feed', class: Migration20261206150000_lock_access_feed },
   { name: 'Migration20261206151600_member_ownership', class: Migration20261206151600_member_ownership },
+  { name: 'Migration20261206151900_saml_options', class: Migration20261206151900_saml_options },
   { name: 'Migration20261206153000_controller_keys', class: Migration20261206153000_controller_keys },
+  { name: 'Migration20261206154500_deprovision_guard', class: Migration20261206154500_deprovision_guard },
 ];
 
 // migrations/names.ts must list the same names in the same order (it decides whether this list is loaded at all).

@@ -15,5 +15,7 @@ export const MIGRATION_NAMES: readonly string[] = [
   'Migration20261206120000_mail',
   'Migration20261206150000_lock_access_feed',
   'Migration20261206151600_member_ownership',
+  'Migration20261206151900_saml_options',
   'Migration20261206153000_controller_keys',
+  'Migration20261206154500_deprovision_guard',
 ];

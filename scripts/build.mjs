@@ -55,8 +55,14 @@ await Promise.all([
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    // Two whole bundles, no shared chunks: a file in dist/ finds package.json at `../`, as one in src/ does.
     packages: 'external',
+    // What the entries import dynamically is a chunk of its own, loaded when
+    // imported: src/server.ts starts OpenTelemetry before it imports the rest,
+    // whose packages (express, pg, graphql) the instrumentations must see load.
+    // (One bundle would hoist every package import to its top.) Chunks stay in
+    // dist/ itself: a file there finds package.json at `../`, as one in src/ does.
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
     sourcemap: 'linked',
     logLevel: 'warning',
     // Decorators as tsc compiles them (tsconfig: experimentalDecorators); every
@@ -76,7 +82,10 @@ await Promise.all([
     logLevel: 'warning',
   }),
 ]);
-for (const f of fs.readdirSync(out)) fs.renameSync(path.join(out, f), path.join(dist, f));
+const built = new Set(fs.readdirSync(out));
+for (const f of built) fs.renameSync(path.join(out, f), path.join(dist, f));
+// Chunks of earlier builds (their names are content hashes) go.
+for (const f of fs.readdirSync(dist)) if (/^chunk-.*\.js(\.map)?$/.test(f) && !built.has(f)) fs.rmSync(path.join(dist, f), { force: true });
 fs.rmSync(out, { recursive: true, force: true });
 fs.writeFileSync(stamp, new Date().toISOString() + '\n');
 process.stderr.write(`build: dist/ in ${Date.now() - started} ms\n`);

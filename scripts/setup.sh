@@ -33,3 +33,15 @@ if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1; then
     echo "setup: chromium not found; install it (apt-get install chromium) or set CHROMIUM_PATH for test/admin/console.e2e.test.ts"
   fi
 fi
+
+# PgBouncer for the pooler tests (test/setup/poolers.ts starts it in session
+# and transaction mode in front of the test server): Debian's package, when
+# running as root (CI), as for Chromium.
+if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing pgbouncer for the connection-pooler tests"
+    (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y pgbouncer) || echo "setup: could not install pgbouncer; the pgbouncer-* test projects will fail"
+  else
+    echo "setup: pgbouncer not found; install it (apt-get install pgbouncer) for the pgbouncer-* test projects"
+  fi
+fi

@@ -48,7 +48,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   app.disable('x-powered-by');
   app.set('trust proxy', TRUST_PROXY);
 
-  const metrics = createMetrics(() => db.poolStats());
+  const metrics = createMetrics(() => db.poolStats(), () => domain.guard.heldEverywhere());
   const track = requestTracker(logger, metrics);
   app.use(requestContext(app, track));
 

@@ -2,6 +2,9 @@
 // Nothing else in the code base reads process.env.
 import path from 'node:path';
 
+export type PoolMode = 'direct' | 'session' | 'transaction';
+const POOL_MODES: readonly PoolMode[] = ['direct', 'session', 'transaction'];
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface Config {
@@ -19,6 +22,13 @@ export interface Config {
     /** Absent: embedded PGlite persisted under dataDir. */
     readonly url: string | undefined;
     readonly poolSize: number;
+    /**
+     * What DATABASE_URL reaches: the server itself (direct), or a pooler such
+     * as PgBouncer in session or transaction mode (DATABASE_POOL_MODE).
+     */
+    readonly poolMode: PoolMode;
+    /** A direct connection for LISTEN (DATABASE_LISTEN_URL); absent: DATABASE_URL. */
+    readonly listenUrl: string | undefined;
   };
   readonly dataDir: string;
   readonly logLevel: LogLevel;
@@ -162,6 +172,15 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('DATABASE_URL', 'must start with postgres:// or postgresql://');
   }
 
+  const listenUrl = env.DATABASE_LISTEN_URL === '' ? undefined : env.DATABASE_LISTEN_URL;
+  if (listenUrl !== undefined && !/^postgres(ql)?:\/\//.test(listenUrl)) {
+    throw new ConfigError('DATABASE_LISTEN_URL', 'must start with postgres:// or postgresql://');
+  }
+  const poolMode = (env.DATABASE_POOL_MODE || 'direct') as PoolMode;
+  if (!POOL_MODES.includes(poolMode)) {
+    throw new ConfigError('DATABASE_POOL_MODE', `must be one of ${POOL_MODES.join(', ')}, got "${env.DATABASE_POOL_MODE}"`);
+  }
+
   const logLevel = (env.LOG_LEVEL ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
@@ -180,7 +199,7 @@ export function loadConfig(env: Env = process.env): Config {
       secureCookies: publicUrl.startsWith('https:'),
       bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     },
-    database: { url: dbUrl, poolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 200) },
+    database: { url: dbUrl, poolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 200), poolMode, listenUrl },
     dataDir: path.resolve(env.DATA_DIR || './data'),
     logLevel,
     errorStackTraces: onOff(env, 'ERROR_STACK_TRACES', false),

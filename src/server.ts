@@ -34,7 +34,13 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   if (tracing) logger.info('OpenTelemetry tracing on');
   const secret = resolveMasterSecret(config.secret, config.dataDir, (m) => logger.warn(m));
-  const database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, poolSize: config.database.poolSize });
+  const database = await openDatabase({
+    url: config.database.url,
+    dataDir: config.dataDir,
+    poolSize: config.database.poolSize,
+    poolMode: config.database.poolMode,
+    listenUrl: config.database.listenUrl,
+  });
   const applied = await migrate(database.connection, {
     lock: !database.embedded,
     onWait: () => logger.info('another process is migrating the database: waiting for it'),

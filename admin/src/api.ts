@@ -181,6 +181,8 @@ export interface Share {
   validFrom: string | null;
   validUntil: string | null;
   source: string;
+  /** The member's userName or the group's name (never only an id). */
+  granteeLabel: string | null;
 }
 
 export interface Grant {
@@ -197,9 +199,36 @@ export interface WhoCanOpen {
   hasNextPage: boolean;
 }
 
+export type LogKind = 'provisioning' | 'sign-in' | 'admin' | 'all';
+
 export interface LogFilter {
-  member?: string;
+  /** Part of a userName, display name or group name. */
+  q?: string;
   failures?: boolean;
+  /** ISO times: from (inclusive), until (exclusive). */
+  since?: string;
+  until?: string;
+  /** An event id: entries older than it (paging). */
+  before?: string;
+}
+
+/** Names of the ids a page of the log carries (members by userName, groups, places, locks). */
+export type Names = Record<string, { kind: string; label: string; sub: string | null }>;
+
+export interface LogPage {
+  events: AuditEvent[];
+  /** Older entries follow. */
+  hasMore: boolean;
+  names: Names;
+}
+
+function logQuery(kind: LogKind, f: LogFilter): string {
+  return qs({ log: kind, q: f.q, failures: f.failures ? '1' : undefined, since: f.since, until: f.until, before: f.before });
+}
+
+/** The export of a log with a filter (all pages, up to 10,000 entries). */
+export function logExportUrl(kind: LogKind, f: LogFilter, format: 'csv' | 'jsonl'): string {
+  return `/admin/api/logs/export${logQuery(kind, { ...f, before: undefined })}&format=${format}`;
 }
 
 // ---- GraphQL operations (names from src/graphql) ------------------------
@@ -255,13 +284,12 @@ export const api = {
   scim: () => call<{ status: ScimStatus; tenantUrl: string }>('GET', '/scim'),
   generateScimToken: () => call<{ token: string; status: ScimStatus; tenantUrl: string }>('POST', '/scim/token'),
   disableScim: () => call<{ status: ScimStatus; tenantUrl: string }>('POST', '/scim/disable'),
-  scimLog: (f: LogFilter) => call<{ events: AuditEvent[] }>('GET', `/scim/log${qs({ member: f.member, failures: f.failures ? '1' : undefined })}`),
+  logs: (kind: LogKind, f: LogFilter) => call<LogPage>('GET', `/logs${logQuery(kind, f)}`),
 
   saml: () => call<SamlView>('GET', '/saml'),
   importMetadata: (input: { url: string } | { xml: string }) => call<{ settings: SamlSettings }>('POST', '/saml/metadata', input),
   refreshMetadata: () => call<{ settings: SamlSettings }>('POST', '/saml/refresh'),
   generateCertificate: () => call<{ settings: SamlSettings }>('POST', '/saml/certificate'),
-  samlLog: (f: LogFilter) => call<{ events: AuditEvent[] }>('GET', `/saml/log${qs({ member: f.member, failures: f.failures ? '1' : undefined })}`),
 
   async members(text: string, after?: string): Promise<MemberPage> {
     // The admin badge is the console's own data: the JSON API carries it.

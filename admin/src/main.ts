@@ -9,6 +9,7 @@ import { renderHealth } from './panels/health';
 import { renderScim } from './panels/scim';
 import { renderSaml } from './panels/saml';
 import { renderPeople } from './panels/people';
+import { renderLogs } from './panels/logs';
 
 export interface ConsoleContext {
   readonly session: Session;
@@ -27,6 +28,7 @@ export const PAGES: ConsolePage[] = [
   { id: 'scim', tab: 'SCIM provisioning', render: renderScim },
   { id: 'saml', tab: 'SAML single sign-on', render: renderSaml },
   { id: 'people', tab: 'People & access', render: renderPeople },
+  { id: 'logs', tab: 'Logs', render: renderLogs },
 ];
 const DEFAULT_PAGE = 'scim';
 

@@ -103,7 +103,8 @@ export function errorBox(e: unknown, retry?: () => void): HTMLElement {
 export function fmtDate(v: string | null | undefined): string {
   if (!v) return '—';
   const d = new Date(v);
-  return Number.isNaN(d.getTime()) ? String(v) : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  // Seconds and the time zone: an admin compares these with Entra's provisioning logs.
+  return Number.isNaN(d.getTime()) ? String(v) : d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short' });
 }
 
 export function ago(v: string | null | undefined): string {

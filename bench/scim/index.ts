@@ -376,7 +376,7 @@ async function warmUp(t: Target): Promise<void> {
   });
 }
 
-function startProcess(file: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
+function startProcess(file: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number; otelModules?: number }> {
   const prof = process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/scim-prof'] : [];
   const child = spawn(process.execPath, [...prof, '--import', 'tsx', file], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
@@ -384,7 +384,7 @@ function startProcess(file: string, env: Record<string, string>): Promise<{ chil
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
       const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) resolve({ child, port: (JSON.parse(line) as { port: number }).port });
+      if (line) resolve({ child, ...(JSON.parse(line) as { port: number; otelModules?: number }) });
     });
     child.on('exit', (code) => reject(new Error(`${file} exited with ${code}`)));
   });
@@ -416,6 +416,7 @@ export async function run(): Promise<void> {
   u.pathname = `/${dbName}`;
   const dbUrl = u.toString();
   const children: ChildProcess[] = [];
+  let sink: OtlpSink | undefined;
   const seedPool = new pg.Pool({ connectionString: dbUrl, max: 2 });
   seedPool.on('error', () => undefined);
   try {
@@ -426,6 +427,12 @@ export async function run(): Promise<void> {
     const { token } = await domain.organizations.enableScim(systemActor(orgA.id, 'bench'));
     const orgB = await domain.organizations.create({ name: 'Bench baseline', domain: `base-${crypto.randomBytes(3).toString('hex')}` });
     const orgC = await domain.organizations.create({ name: 'Bench Express floor', domain: `floor-${crypto.randomBytes(3).toString('hex')}` });
+    const orgD = await domain.organizations.create({ name: 'Bench Gatehouse traced', domain: `otel-${crypto.randomBytes(3).toString('hex')}` });
+    const { token: otelToken } = await domain.organizations.enableScim(systemActor(orgD.id, 'bench'));
+    // The same Gatehouse process with the mass-deprovision guard off: what the guard's bookkeeping costs, in the same run.
+    const orgE = await domain.organizations.create({ name: 'Bench Gatehouse, guard off', domain: `noguard-${crypto.randomBytes(3).toString('hex')}` });
+    await domain.guard.updateSettings(systemActor(orgE.id, 'bench'), { enabled: false });
+    const { token: noGuardToken } = await domain.organizations.enableScim(systemActor(orgE.id, 'bench'));
     await database.close();
 
     const seedGrowth = async (orgId: string, n: number): Promise<string[]> => {
@@ -445,28 +452,60 @@ export async function run(): Promise<void> {
     children.push(base.child);
     const floor = await startProcess(path.join(HERE, 'baseline.ts'), { ...env, BASELINE_ORG: orgC.id, BASELINE_TOKEN: baseToken, BASELINE_HTTP: 'express' });
     children.push(floor.child);
+    // The same Gatehouse with OpenTelemetry tracing on, every request sampled, exporting OTLP (protobuf) to a sink here.
+    sink = await startOtlpSink();
+    const otel = await startProcess(path.join(HERE, 'gatehouse-server.ts'), { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER: 'always_on' });
+    children.push(otel.child);
     const target = (name: string, p: { child: ChildProcess; port: number }, tok: string, orgId: string): [Target, State] => [
       { name, port: p.port, token: tok, orgId, pid: p.child.pid! },
       { ids: [], figures: {}, seconds: 0, cpu: 0, pgCpu: 0, ms: {} },
     ];
-    const targets = [target('gh', gh, token, orgA.id), target('base', base, baseToken, orgB.id), target('floor', floor, baseToken, orgC.id)];
+    const targets = [target('gh', gh, token, orgA.id), target('base', base, baseToken, orgB.id), target('floor', floor, baseToken, orgC.id), target('otel', otel, otelToken, orgD.id), target('ghng', gh, noGuardToken, orgE.id)];
     // Every target serves each kind of request a few hundred times first, outside the measurements:
     // the figures are of warm processes (JIT-compiled code, full connection pools), not of start-up.
     for (const [t] of targets) await warmUp(t);
     for (const phase of phases(sizes, seedGrowth)) await runPhase(phase, targets);
-    report(...(targets.map(([, st]) => st.figures as Figures) as [Figures, Figures, Figures]));
+    report(...(targets.map(([, st]) => st.figures as Figures) as [Figures, Figures, Figures, Figures, Figures]));
+    console.log(`tracing off: ${gh.otelModules ?? '?'} OpenTelemetry SDK modules loaded in the server (the API alone does nothing); on: ${otel.otelModules ?? '?'}, ${sink.spans()} KB of spans received`);
     for (const c of children) await stop(c);
   } finally {
     agent.destroy();
     for (const c of children) await stop(c);
     await seedPool.end();
+    await sink?.close();
     await admin.query(`drop database if exists ${dbName} with (force)`);
     await admin.end();
   }
 }
 
-/** Columns: Gatehouse, the bare baseline and the same baseline behind Express; ratios against the bare one. */
-function report(g: Figures, b: Figures, x: Figures): void {
+interface OtlpSink {
+  readonly url: string;
+  /** KB of spans received so far. */
+  spans(): number;
+  close(): Promise<void>;
+}
+
+/** An OTLP/HTTP collector that reads and drops what it is sent. */
+async function startOtlpSink(): Promise<OtlpSink> {
+  let bytes = 0;
+  const server = http.createServer((req, res) => {
+    req.on('data', (c: Buffer) => (bytes += c.length));
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    spans: () => Math.round(bytes / 1024),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** Columns: Gatehouse, the bare baseline and the same baseline behind Express; ratios against the bare one. Then Gatehouse traced against untraced. */
+function report(g: Figures, b: Figures, x: Figures, o: Figures, n: Figures): void {
   const f = (n: number | undefined, d = 0) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(d));
   const ratio = (k: keyof Figures, target?: string) =>
     `${f(g[k] / b[k], 2)}${target ? ` (target ${target})` : ''}  Express floor ${f(x[k] / b[k], 2)}`;
@@ -501,6 +540,24 @@ function report(g: Figures, b: Figures, x: Figures): void {
   console.log(' Server CPU: the server process alone. PostgreSQL CPU: all its processes on this machine while that target ran');
   console.log(' (rough: a process that ends during a slice drops out of it).');
   console.log(' The machine\'s two cores run both and this client.)');
+  console.log('OpenTelemetry tracing on (every request sampled, OTLP to a local sink) against off, same run:');
+  const traced: [string, keyof Figures, number][] = [
+    ['users/s (filter GET + POST)', 'usersPerSecond', 0],
+    ['  server CPU per user, us', 'usersCpuUs', 0],
+    ['memberships/s, batches of 50', 'membershipsPerSecondBatch', 0],
+    ['  server CPU per PATCH, us', 'batchCpuUs', 0],
+    ['memberships/s, one per PATCH', 'membershipsPerSecondSingle', 0],
+    ['  server CPU per PATCH, us', 'singleCpuUs', 0],
+    ['incremental PATCH /Users req/s', 'incrementalPerSecond', 0],
+    ['  server CPU per PATCH, us', 'incrementalCpuUs', 0],
+    ['p99 POST /Users ms', 'postUserP99', 1],
+  ];
+  console.log(`${' '.repeat(w)}  ${'off'.padStart(10)}  ${'on'.padStart(10)}  on/off`);
+  for (const [label, k, d] of traced) console.log(`${label.padEnd(w)}  ${f(g[k], d).padStart(10)}  ${f(o[k], d).padStart(10)}  ${f(o[k] / g[k], 2)}`);
+  // The mass-deprovision guard decides inside the deactivating statement; its cost, same process and run (1.00 = none).
+  console.log('Mass-deprovision guard on (gatehouse) against off (same process, same run):');
+  console.log(`${' '.repeat(w)}  ${'off'.padStart(10)}  ${'on'.padStart(10)}  on/off`);
+  for (const [label, k, d] of traced) console.log(`${label.padEnd(w)}  ${f(n[k], d).padStart(10)}  ${f(g[k], d).padStart(10)}  ${f(g[k] / n[k], 3)}`);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

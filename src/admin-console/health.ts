@@ -7,7 +7,7 @@ import type { SamlService } from '../domain/saml-config/saml.service.js';
 export type HealthStatus = 'ok' | 'warn' | 'error' | 'off';
 
 export interface HealthItem {
-  readonly key: 'scim' | 'saml_metadata' | 'certificates' | 'sign_in' | 'import';
+  readonly key: 'scim' | 'saml_metadata' | 'certificates' | 'sign_in' | 'import' | 'guard';
   readonly title: string;
   readonly status: HealthStatus;
   /** What we see. */
@@ -167,6 +167,27 @@ export async function consoleHealth(domain: Domain, saml: SamlService, actor: Ad
       title: 'Group import',
       status: 'ok',
       summary: `${integrations.length === 1 ? 'The import' : `All ${integrations.length} imports`} succeeded; last run ${ago(new Date(latest), now)}.`,
+      action: null,
+    });
+  }
+  // The mass-deprovision guard: red while it holds anything, with the count.
+  const held = await domain.guard.heldCount(actor);
+  const guard = await domain.guard.settings(actor);
+  if (held > 0) {
+    items.push({
+      key: 'guard',
+      title: 'Mass-deprovision guard',
+      status: 'error',
+      summary: `${held} change${held === 1 ? '' : 's'} held: more members would lose access than the guard allows (${guard.thresholdPercent} %, at least ${guard.minCount}, per ${guard.windowMinutes} min). They still have access.`,
+      action: 'Review the held changes, then approve them (they apply at once) or discard them.',
+      href: '#guard',
+    });
+  } else {
+    items.push({
+      key: 'guard',
+      title: 'Mass-deprovision guard',
+      status: guard.enabled ? 'ok' : 'off',
+      summary: guard.enabled ? `On: holds more than ${guard.thresholdPercent} % (at least ${guard.minCount}) of members losing access within ${guard.windowMinutes} min.` : 'Off: any number of deactivations apply at once.',
       action: null,
     });
   }

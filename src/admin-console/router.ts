@@ -6,6 +6,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Config } from '../config.js';
 import { DomainError, Invalid, retryAfterSeconds, type Domain } from '../domain/index.js';
+import type { AuditEvent, AuditFilter } from '../domain/audit/audit.service.js';
 import type { AdminActor } from '../domain/admin/admin.service.js';
 import { SESSION_COOKIE } from '../domain/session/session.service.js';
 import { httpStatusOf } from '../http/errors.js';
@@ -209,15 +210,7 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
   );
   api.get(
     '/scim/log',
-    h(async (req, _res, actor) => ({
-      events: await domain.audit.list(actor, {
-        provisioning: true,
-        resourceLabel: str(req.query.member) || undefined,
-        outcome: req.query.failures === '1' ? 'failure' : undefined,
-        before: str(req.query.before) || undefined,
-        limit: 50,
-      }),
-    })),
+    h(async (req, _res, actor) => readLog(actor, req.query, 'provisioning')),
   );
 
   // SAML
@@ -258,16 +251,37 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
   );
   api.get(
     '/saml/log',
-    h(async (req, _res, actor) => ({
-      events: await domain.audit.list(actor, {
-        actionPrefix: 'saml.',
-        resourceLabel: str(req.query.member) || undefined,
-        outcome: req.query.failures === '1' ? 'failure' : undefined,
-        before: str(req.query.before) || undefined,
-        limit: 50,
-      }),
-    })),
+    h(async (req, _res, actor) => readLog(actor, req.query, 'sign-in')),
   );
+
+  // Logs to browse: one filter for every log, the page's names for the ids in it, and exports.
+  api.get(
+    '/logs',
+    h(async (req, _res, actor) => readLog(actor, req.query, logKind(req.query.log))),
+  );
+  api.get('/logs/export', async (req, res, next) => {
+    try {
+      const actor = req.admin!;
+      const format = req.query.format === 'csv' ? 'csv' : 'jsonl';
+      const kind = logKind(req.query.log);
+      const { events } = await domain.audit.page(actor, { ...logFilter(req.query, kind), limit: EXPORT_LIMIT });
+      const name = `gatehouse-${kind}-log-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.${format}`;
+      res.set('Content-Disposition', `attachment; filename="${name}"`);
+      if (format === 'jsonl') {
+        res.set('Content-Type', 'application/x-ndjson; charset=utf-8').send(events.map((e) => JSON.stringify(e)).join('\n') + (events.length ? '\n' : ''));
+      } else {
+        const cols = ['id', 'at', 'actorKind', 'actorLabel', 'action', 'outcome', 'resourceType', 'resourceId', 'resourceLabel', 'reason', 'detail'] as const;
+        const cell = (v: unknown) => {
+          const t = v === null || v === undefined ? '' : v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v) : String(v);
+          // Quoted always; a leading = + - @ is defused for spreadsheets.
+          return `"${(/^[=+\-@]/.test(t) ? `'${t}` : t).replace(/"/g, '""')}"`;
+        };
+        res.set('Content-Type', 'text/csv; charset=utf-8').send([cols.join(','), ...events.map((e) => cols.map((c) => cell(e[c])).join(','))].join('\r\n') + '\r\n');
+      }
+    } catch (e) {
+      next(e);
+    }
+  });
 
   // People and access
   api.get(
@@ -318,7 +332,9 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
         domain.places.listLocks(actor, { first: 500 }),
         domain.shares.list(actor, { first: 500 }),
       ]);
-      return { places, locks, shares };
+      // Every share names whom it is granted to, whatever page of members the console has loaded.
+      const names = await domain.admins.labels(actor, shares.flatMap((x) => [x.memberId, x.groupId].filter((id): id is string => id !== null)));
+      return { places, locks, shares: shares.map((x) => ({ ...x, granteeLabel: names[x.memberId ?? x.groupId ?? '']?.label ?? null })) };
     }),
   );
   api.get(
@@ -341,6 +357,48 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
   function requireSaml() {
     return saml;
   }
+
+  async function readLog(actor: AdminActor, q: Request['query'], kind: LogKind) {
+    const { events, hasMore } = await domain.audit.page(actor, { ...logFilter(q, kind), before: str(q.before) || undefined, limit: LOG_PAGE });
+    return { events, hasMore, names: await domain.admins.labels(actor, events.flatMap(idsIn)) };
+  }
+}
+
+const LOG_PAGE = 50;
+const EXPORT_LIMIT = 10_000;
+type LogKind = 'provisioning' | 'sign-in' | 'admin' | 'all';
+
+function logKind(v: unknown): LogKind {
+  return v === 'sign-in' || v === 'admin' || v === 'all' ? v : 'provisioning';
+}
+
+/** The console's log filter from its query string: ?q=&failures=1&since=ISO&until=ISO (the old ?member= is q). */
+function logFilter(q: Request['query'], kind: LogKind): AuditFilter {
+  const date = (v: unknown, field: string) => {
+    const t = str(v);
+    if (!t) return undefined;
+    const d = new Date(t);
+    if (Number.isNaN(d.getTime())) throw new Invalid('invalid_date', `${field} is not a date`, field);
+    return d;
+  };
+  return {
+    provisioning: kind === 'provisioning' || undefined,
+    actionPrefix: kind === 'sign-in' ? 'saml.' : undefined,
+    adminActivity: kind === 'admin' || undefined,
+    search: (str(q.q) || str(q.member)).trim() || undefined,
+    outcome: q.failures === '1' ? 'failure' : undefined,
+    since: date(q.since, 'since'),
+    until: date(q.until, 'until'),
+  };
+}
+
+const UUID_IN_TEXT = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+
+/** Ids an event names: its resource and any in its detail (the members of a membership change). */
+function idsIn(e: AuditEvent): string[] {
+  const out: string[] = [...(JSON.stringify(e.detail ?? {}).match(UUID_IN_TEXT) ?? [])];
+  if (e.resourceId) out.push(e.resourceId);
+  return out.slice(0, 200);
 }
 
 function str(v: unknown): string {

@@ -10,6 +10,7 @@ import { resolveMasterSecret } from '../infra/master-secret.js';
 import { UsageError, type CliContext, type Command } from './command.js';
 import { orgCommands } from './org.js';
 import { scimCommands } from './scim.js';
+import { guardCommands } from './guard.js';
 import { apiKeyCommands } from './apikey.js';
 import { directoryCommands } from './directory.js';
 import { importCommands } from './import.js';
@@ -19,7 +20,7 @@ import { auditCommands } from './audit.js';
 import { webhookCommands } from './webhook.js';
 import { mailCommands } from './mail.js';
 
-export const commands: Command[] = [...orgCommands, ...scimCommands, ...apiKeyCommands, ...directoryCommands, ...samlCommands, ...importCommands, ...adminCommands, ...auditCommands, ...webhookCommands, ...mailCommands];
+export const commands: Command[] = [...orgCommands, ...scimCommands, ...guardCommands, ...apiKeyCommands, ...directoryCommands, ...samlCommands, ...importCommands, ...adminCommands, ...auditCommands, ...webhookCommands, ...mailCommands];
 
 export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -75,7 +76,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   let secret: string;
   try {
     secret = resolveMasterSecret(config.secret, config.dataDir, (m) => io.stderr(m + '\n'));
-    database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, poolSize: 2, allowJoin: true });
+    database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, poolSize: 2, poolMode: config.database.poolMode, allowJoin: true });
   } catch (e) {
     return fail(1, 'database_unavailable', e instanceof Error ? e.message : String(e));
   }

@@ -26,6 +26,7 @@ async function describe(ctx: CliContext, actor: Actor, settings?: SamlSettings):
     `  Metadata URL:       ${s.metadataUrl ?? '-'}`,
     `  Metadata fetched:   ${s.metadataFetchedAt?.toISOString() ?? '-'}${s.lastRefreshError ? `  (last refresh failed: ${s.lastRefreshError})` : ''}`,
     `  IdP-initiated:      ${s.allowIdpInitiated ? 'allowed' : 'refused'}`,
+    `  Encryption:         ${s.requireEncryption ? 'required (plain assertions are refused)' : 'optional (encrypted assertions are decrypted)'}`,
     'IdP signing certificates (expiry):',
     ...(s.idpCertificates.length ? s.idpCertificates.map((c) => cert(c)) : ['  (none)']),
     'SP certificates (expiry):',
@@ -112,6 +113,16 @@ export const samlCommands: Command[] = [
       const actor = await ctx.orgActor(required(o, 'org'));
       if (Boolean(o.allow) === Boolean(o.deny)) throw new UsageError('give exactly one of --allow or --deny');
       return describe(ctx, actor, await ctx.domain.saml.setIdpInitiated(actor, Boolean(o.allow)));
+    },
+  },
+  {
+    name: 'saml encryption',
+    usage: 'saml encryption --org DOMAIN (--require | --optional)   (Entra Token encryption: refuse plain assertions or not)',
+    options: { org: { type: 'string' }, require: { type: 'boolean' }, optional: { type: 'boolean' } },
+    async run(ctx, o) {
+      const actor = await ctx.orgActor(required(o, 'org'));
+      if (Boolean(o.require) === Boolean(o.optional)) throw new UsageError('give exactly one of --require or --optional');
+      return describe(ctx, actor, await ctx.domain.saml.setRequireEncryption(actor, Boolean(o.require)));
     },
   },
   {

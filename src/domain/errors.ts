@@ -17,6 +17,7 @@ import type { ShareErrorCode } from './share/share.errors.js';
 import type { WebhookErrorCode } from './webhooks/webhook.errors.js';
 import type { MailErrorCode } from './mail/mail.errors.js';
 import type { AccessErrorCode } from './access/access.errors.js';
+import type { GuardErrorCode } from './guard/guard.errors.js';
 
 export type DomainErrorKind = 'not_found' | 'conflict' | 'invalid' | 'forbidden' | 'unauthenticated' | 'rate_limited' | 'unavailable';
 
@@ -93,7 +94,8 @@ export type ErrorCode =
   | ImportErrorCode
   | WebhookErrorCode
   | MailErrorCode
-  | AccessErrorCode;
+  | AccessErrorCode
+  | GuardErrorCode;
 
 export abstract class DomainError extends Error {
   abstract readonly kind: DomainErrorKind;

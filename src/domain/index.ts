@@ -20,6 +20,7 @@ import { DEFAULT_WEBHOOK_POLICY, WebhookService, type WebhookPolicy } from './we
 import { webhookConsumer } from './webhooks/webhook-consumer.js';
 import { EventDispatcher } from './events/event-dispatcher.js';
 import { DEFAULT_MAIL_POLICY, MailService, type MailPolicy } from './mail/mail.service.js';
+import { GuardService } from './guard/guard.service.js';
 
 export interface Domain {
   readonly db: Db;
@@ -41,6 +42,8 @@ export interface Domain {
   readonly admins: AdminService;
   readonly webhooks: WebhookService;
   readonly mail: MailService;
+  /** The mass-deprovision guard: settings, held changes, approve / discard. */
+  readonly guard: GuardService;
   /** Follows the audit stream for webhooks and notification mail (run by the delivery worker). */
   readonly events: EventDispatcher;
 }
@@ -98,10 +101,11 @@ export function createDomain(
     sessions,
     rateLimits,
     imports: new ImportService(db, cipher, groups, shares, ports.entraDirectory, ports.importOptions ?? DEFAULT_IMPORT_OPTIONS),
-    saml: new SamlService(db, cipher, sessions, audit),
+    saml: new SamlService(db, cipher, sessions, audit, rateLimits),
     admins: new AdminService(db, sessions, rateLimits, mail),
     webhooks,
     mail,
+    guard: new GuardService(db),
     events: new EventDispatcher(db, [webhookConsumer(webhooks), mail.consumer()]),
   };
 }

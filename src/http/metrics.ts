@@ -7,7 +7,11 @@ export interface Metrics {
   observe(method: string, route: string, status: number, seconds: number): void;
 }
 
-export function createMetrics(pool: () => { used: number; free: number; pending: number; size: number }): Metrics {
+export function createMetrics(
+  pool: () => { used: number; free: number; pending: number; size: number },
+  /** Changes the mass-deprovision guard holds, every organisation, by source (read at scrape time). */
+  held?: () => Promise<{ source: string; n: number }[]>,
+): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
   const duration = new client.Histogram({
@@ -30,6 +34,21 @@ export function createMetrics(pool: () => { used: number; free: number; pending:
       this.set({ state: 'size' }, p.size);
     },
   });
+  if (held) {
+    new client.Gauge({
+      name: 'gatehouse_guard_held_changes',
+      help: 'Deactivations, deletions and membership removals the mass-deprovision guard holds for an admin, by source',
+      labelNames: ['source'] as const,
+      registers: [registry],
+      async collect() {
+        const rows = await held().catch(() => undefined);
+        if (!rows) return;
+        this.set({ source: 'scim' }, 0);
+        this.set({ source: 'import' }, 0);
+        for (const r of rows) this.set({ source: r.source }, r.n);
+      },
+    });
+  }
   return {
     registry,
     observe(method, route, status, seconds) {

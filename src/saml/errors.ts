@@ -1,7 +1,7 @@
 // The SAML edge answers people in a browser: every refusal is a 4xx HTML page
 // (never a redirect, never a stack trace) saying what went wrong.
 import type { Response } from 'express';
-import type { DomainError } from '../domain/index.js';
+import { retryAfterSeconds, type DomainError } from '../domain/index.js';
 import { httpStatusOf } from '../http/errors.js';
 
 /** A response the SAML checks refused; `reason` is what the audit log records. */
@@ -43,5 +43,8 @@ export function sendRefusal(res: Response, e: LoginRefused): void {
 /** Domain errors on SAML routes, mapped exhaustively by kind. */
 export function sendDomainError(res: Response, e: DomainError): void {
   const status = httpStatusOf(e.kind);
+  // 429 (too many refused sign-ins) and 503 say when to try again, by the catalogue's one rule.
+  const retry = retryAfterSeconds(e);
+  if (retry !== undefined) res.setHeader('Retry-After', String(retry));
   sendPage(res, status, status === 503 ? 'Sign-in unavailable' : 'Sign-in refused', e.message, e.code);
 }

@@ -64,15 +64,21 @@ export function samlRoutes(deps: SamlEdgeDeps): { router: express.Router } {
       const relayState = safeRelayState(typeof body.RelayState === 'string' ? body.RelayState : undefined, config.http.publicUrl);
       res.set('Cache-Control', 'no-store').redirect(303, relayState);
     } catch (e) {
-      // Refusals of the domain (replay, reuse, unknown or inactive user) were audited there.
+      // Refusals of the domain (replay, reuse, unknown or inactive user) were counted and audited there.
+      // The edge's own (signature, audience, time...) are counted here: past the limit per client or
+      // per organisation the answer is 429 with Retry-After (and the audit trail gets one summary).
+      let answer = e;
       const refusal = toRefusal(e);
       if (organizationId && refusal) {
         const { nameId, ...detail } = refusal.detail;
-        await domain.saml
-          .recordLoginFailure(organizationId, { reason: refusal.reason, message: refusal.message, nameId: typeof nameId === 'string' ? nameId : null, detail })
-          .catch((err: unknown) => req.log?.error({ err }, 'could not audit a refused SAML login'));
+        try {
+          await domain.saml.recordLoginFailure(organizationId, { reason: refusal.reason, message: refusal.message, nameId: typeof nameId === 'string' ? nameId : null, detail });
+        } catch (err) {
+          if (err instanceof DomainError && err.kind === 'rate_limited') answer = err;
+          else req.log?.error({ err }, 'could not audit a refused SAML login');
+        }
       }
-      fail(res, e);
+      fail(res, answer);
     }
   });
 

@@ -3,13 +3,18 @@
 // SubjectConfirmationData Recipient (#405) and expiry on IdP-initiated
 // logins, the Issuer of a login response, a non-Success status next to an
 // assertion, a replay cache, DOCTYPEs, and SHA-1 signatures.
-import { SAML, ValidateInResponseTo, generateServiceProviderMetadata, type CacheProvider, type SamlConfig } from '@node-saml/node-saml';
+import crypto from 'node:crypto';
+import { SAML, ValidateInResponseTo, type CacheProvider, type SamlConfig } from '@node-saml/node-saml';
 import type { Config } from '../config.js';
 import type { Domain } from '../domain/index.js';
 import type { SamlRuntime } from '../domain/saml-config/saml.service.js';
 import { childrenNS, descendantsNS, hasDoctype, NS, parseXmlStrict, pureText } from '../domain/saml-config/xml.js';
 import { spUrls } from '../domain/saml-config/sp-urls.js';
+import { XMLSerializer } from '@xmldom/xmldom';
 import { LoginRefused } from './errors.js';
+import { CONTENT_ALGORITHMS, decryptAssertion, type Decrypted } from './decrypt.js';
+import { certificateBody } from '../domain/saml-config/saml-certificate.js';
+import { HTTP_POST } from '../domain/saml-config/saml-metadata.js';
 
 export { spUrls, type SpUrls } from '../domain/saml-config/sp-urls.js';
 
@@ -20,6 +25,8 @@ export const ACS_BODY_LIMIT_BYTES = 256 * 1024;
 const NAMEID_UNSPECIFIED = 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified';
 const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
 const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
+/** Where an Entra admin changes what a signing refusal is about. */
+export const SIGNING_SETTING = 'In Entra: Enterprise application → Single sign-on → SAML Certificates → Edit';
 
 const STRONG_SIGNATURES = new Set([
   'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
@@ -51,7 +58,7 @@ function requestStore(domain: Domain, organizationId: string): CacheProvider {
   };
 }
 
-export function samlFor(rt: SamlRuntime, config: Config, domain: Domain): SAML {
+export function samlFor(rt: SamlRuntime, config: Config, domain: Domain, decryptionPvk?: string): SAML {
   const urls = spUrls(config.http.publicUrl, rt.organization.domain);
   const options: SamlConfig = {
     issuer: urls.entityId,
@@ -60,7 +67,10 @@ export function samlFor(rt: SamlRuntime, config: Config, domain: Domain): SAML {
     idpCert: [...rt.idpCertificates],
     idpIssuer: rt.idpEntityId ?? undefined,
     audience: urls.entityId,
-    wantAssertionsSigned: true,
+    // Entra signs the assertion, the response, or both (its "Signing Option"): node-saml then
+    // requires one valid signature that covers the assertion it returns (the Response's, or
+    // else the Assertion's), from the signed bytes only; verifyResponse checks the rest.
+    wantAssertionsSigned: false,
     wantAuthnResponseSigned: false,
     signatureAlgorithm: 'sha256',
     digestAlgorithm: 'sha256',
@@ -75,21 +85,39 @@ export function samlFor(rt: SamlRuntime, config: Config, domain: Domain): SAML {
     options.privateKey = rt.signing.privateKeyPem;
     options.publicCert = rt.signing.certificatePem;
   }
+  if (decryptionPvk) options.decryptionPvk = decryptionPvk;
   return new SAML(options);
 }
 
+/**
+ * The SP metadata Entra reads (or an admin uploads): the ACS, the SP's
+ * certificates for signing (AuthnRequests, LogoutRequests) and for encryption
+ * (Entra's Token encryption encrypts for one of them; every published
+ * certificate's key can decrypt), with the content algorithms accepted.
+ */
 export function spMetadataXml(rt: SamlRuntime, config: Config): string {
   const urls = spUrls(config.http.publicUrl, rt.organization.domain);
-  return generateServiceProviderMetadata({
-    issuer: urls.entityId,
-    callbackUrl: urls.acsUrl,
-    identifierFormat: NAMEID_UNSPECIFIED,
-    wantAssertionsSigned: true,
-    // node-saml publishes the SP certificates only alongside a signing key (then AuthnRequestsSigned="true").
-    privateKey: rt.signing?.privateKeyPem,
-    publicCerts: rt.signing ? [...rt.spCertificates] : null,
-    decryptionCert: null,
-  });
+  const keyInfo = (pem: string) =>
+    `<ds:KeyInfo><ds:X509Data><ds:X509Certificate>${certificateBody(pem)}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>`;
+  const signing = rt.signing ? rt.spCertificates.map((pem) => `<KeyDescriptor use="signing">${keyInfo(pem)}</KeyDescriptor>`).join('') : '';
+  const methods = Object.keys(CONTENT_ALGORITHMS)
+    .map((alg) => `<EncryptionMethod Algorithm="${alg}"/>`)
+    .join('');
+  const encryption = rt.spCertificates.map((pem) => `<KeyDescriptor use="encryption">${keyInfo(pem)}${methods}</KeyDescriptor>`).join('');
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>\n` +
+    `<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="${xmlAttr(urls.entityId)}" ID="_${crypto.randomUUID()}">` +
+    `<SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol" AuthnRequestsSigned="${rt.signing ? 'true' : 'false'}">` +
+    signing +
+    encryption +
+    `<NameIDFormat>${NAMEID_UNSPECIFIED}</NameIDFormat>` +
+    `<AssertionConsumerService index="1" isDefault="true" Binding="${HTTP_POST}" Location="${xmlAttr(urls.acsUrl)}"/>` +
+    `</SPSSODescriptor></EntityDescriptor>`
+  );
+}
+
+function xmlAttr(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
 }
 
 export interface VerifiedLogin {
@@ -134,10 +162,29 @@ export async function verifyResponse(rt: SamlRuntime, config: Config, domain: Do
   // Counted in any namespace: node-saml selects the assertion by local name only.
   const assertions = descendantsNS(doc, '*', 'Assertion');
   const encrypted = descendantsNS(doc, '*', 'EncryptedAssertion');
-  if (assertions.length !== 1 || encrypted.length !== 0 || assertions[0]!.parentNode !== response || assertions[0]!.namespaceURI !== NS.saml) {
-    throw new LoginRefused('malformed_response', `Expected exactly one Assertion directly in the Response, found ${assertions.length + encrypted.length}`);
+  const only = assertions[0] ?? encrypted[0];
+  if (assertions.length + encrypted.length !== 1 || only!.parentNode !== response || only!.namespaceURI !== NS.saml) {
+    throw new LoginRefused(
+      'malformed_response',
+      `Expected exactly one Assertion or EncryptedAssertion directly in the Response, found ${assertions.length} Assertion and ${encrypted.length} EncryptedAssertion elements`,
+    );
   }
   if (descendantsNS(doc, '*', 'Response').length !== 1) throw new LoginRefused('malformed_response', 'Nested Response elements are refused');
+  if (encrypted.length === 0 && rt.requireEncryption) {
+    throw new LoginRefused(
+      'encryption_required',
+      'This organisation requires encrypted assertions, and this one is not encrypted. In Entra: Enterprise application → Single sign-on → Token encryption: upload the certificate from the SP metadata and activate it (or turn "require encryption" off in Gatehouse).',
+      403,
+    );
+  }
+  // The decrypted assertion passes the same structural checks as a plain one: no DOCTYPE, comment,
+  // processing instruction, nested or wrapped Assertion, or weak algorithm hides inside the cipher text.
+  let decrypted: Decrypted | null = null;
+  let decryptedAssertion: Element | null = null;
+  if (encrypted.length === 1) {
+    decrypted = decryptAssertion(encrypted[0]!, rt.decryptionKeys);
+    decryptedAssertion = checkDecryptedAssertion(decrypted.xml);
+  }
 
   const status = childrenNS(childrenNS(response, NS.samlp, 'Status')[0] ?? response, NS.samlp, 'StatusCode')[0]?.getAttribute('Value') ?? null;
   if (status !== SUCCESS) {
@@ -146,14 +193,8 @@ export async function verifyResponse(rt: SamlRuntime, config: Config, domain: Do
       status,
     });
   }
-  for (const m of descendantsNS(doc, NS.ds, 'SignatureMethod')) {
-    const alg = m.getAttribute('Algorithm') ?? '';
-    if (!STRONG_SIGNATURES.has(alg)) throw new LoginRefused('weak_signature_algorithm', `Signature algorithm ${alg} is refused: SHA-256 or stronger is required`);
-  }
-  for (const m of descendantsNS(doc, NS.ds, 'DigestMethod')) {
-    const alg = m.getAttribute('Algorithm') ?? '';
-    if (!STRONG_DIGESTS.has(alg)) throw new LoginRefused('weak_signature_algorithm', `Digest algorithm ${alg} is refused: SHA-256 or stronger is required`);
-  }
+  checkSignatureAlgorithms(doc);
+  if (decryptedAssertion) checkSignatureAlgorithms(decryptedAssertion);
   const destination = response.getAttribute('Destination');
   if (destination !== urls.acsUrl) {
     throw new LoginRefused('wrong_destination', `Destination mismatch: expected ${urls.acsUrl}, got ${destination || '(none)'}`, 400, {
@@ -177,7 +218,22 @@ export async function verifyResponse(rt: SamlRuntime, config: Config, domain: Do
   // Signature, audience, timestamps, InResponseTo (node-saml).
   let verifiedAssertionXml: string;
   try {
-    const { profile } = await samlFor(rt, config, domain).validatePostResponseAsync({ SAMLResponse: samlResponse });
+    let container = { SAMLResponse: samlResponse };
+    let decryptionPvk: string | undefined;
+    if (decrypted && decryptedAssertion) {
+      if (childrenNS(response, NS.ds, 'Signature').length === 0) {
+        // No response signature to keep intact: the decrypted assertion takes the encrypted one's
+        // place, and node-saml checks its signature as in a plain response (decrypted once).
+        response.replaceChild(doc.importNode(decryptedAssertion, true), encrypted[0]!);
+        container = { SAMLResponse: Buffer.from(new XMLSerializer().serializeToString(doc as unknown as Node), 'utf8').toString('base64') };
+      } else {
+        // The response signature covers the cipher text: node-saml verifies it, then decrypts the
+        // verified EncryptedAssertion with the key that opened it here.
+        decryptionPvk = decrypted.keyPem;
+      }
+    }
+    const saml = samlFor(rt, config, domain, decryptionPvk);
+    const { profile } = await saml.validatePostResponseAsync(container);
     if (!profile?.getAssertionXml) throw new Error('No assertion');
     verifiedAssertionXml = profile.getAssertionXml();
   } catch (e) {
@@ -229,6 +285,50 @@ export async function verifyResponse(rt: SamlRuntime, config: Config, domain: Do
   const conditionsUntil = Date.parse(conditions?.getAttribute('NotOnOrAfter') ?? '');
   const until = Math.max(bearerUntil, Number.isNaN(conditionsUntil) ? 0 : conditionsUntil) + skewMs;
   return { nameId, assertionId, replayUntil: new Date(until), flow, inResponseTo };
+}
+
+function checkSignatureAlgorithms(root: Document | Element): void {
+  for (const m of descendantsNS(root, NS.ds, 'SignatureMethod')) {
+    const alg = m.getAttribute('Algorithm') ?? '';
+    if (!STRONG_SIGNATURES.has(alg)) {
+      throw new LoginRefused('weak_signature_algorithm', `Signature algorithm ${alg} is refused: SHA-256 or stronger is required. ${SIGNING_SETTING}: set Signing Algorithm to SHA-256`, 400, { algorithm: alg });
+    }
+  }
+  for (const m of descendantsNS(root, NS.ds, 'DigestMethod')) {
+    // DigestMethod inside an EncryptedKey names the RSA-OAEP hash, not a signature's.
+    if ((m.parentNode as Element | null)?.namespaceURI !== NS.ds) continue;
+    const alg = m.getAttribute('Algorithm') ?? '';
+    if (!STRONG_DIGESTS.has(alg)) {
+      throw new LoginRefused('weak_signature_algorithm', `Digest algorithm ${alg} is refused: SHA-256 or stronger is required. ${SIGNING_SETTING}: set Signing Algorithm to SHA-256`, 400, { algorithm: alg });
+    }
+  }
+}
+
+/**
+ * The decrypted content must be one saml:Assertion and nothing else: the same
+ * refusals as for the whole response apply inside the cipher text.
+ */
+function checkDecryptedAssertion(xml: string): Element {
+  if (hasDoctype(xml)) throw new LoginRefused('doctype_refused', 'The encrypted assertion carries a DOCTYPE (DTD or entities), which is refused');
+  if (/<!--/.test(xml) || /<\?(?!xml[\s?])/i.test(xml.replace(/^\uFEFF/, ''))) {
+    throw new LoginRefused('xml_comment_refused', 'The encrypted assertion carries XML comments or processing instructions, which are refused');
+  }
+  let adoc: Document;
+  try {
+    adoc = parseXmlStrict(xml);
+  } catch {
+    throw new LoginRefused(
+      'decryption_failed',
+      "The encrypted assertion did not decrypt to XML (altered cipher text, or a certificate Gatehouse does not hold). In Entra: Enterprise application → Single sign-on → Token encryption: upload the certificate from this organisation's SP metadata.",
+    );
+  }
+  const root = adoc.documentElement;
+  if (root.namespaceURI !== NS.saml || root.localName !== 'Assertion') {
+    throw new LoginRefused('malformed_response', `The EncryptedAssertion holds a ${root.localName}, not a SAML Assertion`);
+  }
+  const nested = [...descendantsNS(adoc, '*', 'Assertion'), ...descendantsNS(adoc, '*', 'EncryptedAssertion'), ...descendantsNS(adoc, '*', 'Response')];
+  if (nested.length !== 1) throw new LoginRefused('malformed_response', 'The encrypted assertion holds nested or wrapped Assertion or Response elements');
+  return root;
 }
 
 /** node-saml throws plain Errors; turn the ones it has into reasons an admin can act on. */

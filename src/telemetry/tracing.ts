@@ -63,8 +63,9 @@ export async function startTracing(): Promise<Tracing> {
       }),
       new ExpressInstrumentation(),
       new GraphQLInstrumentation({ allowValues: false, mergeItems: true, ignoreTrivialResolveSpans: true }),
-      // SQL only as part of a traced request (not the job queue's polling); statement text, never values.
-      new PgInstrumentation({ requireParentSpan: true, enhancedDatabaseReporting: false }),
+      // SQL only as part of a traced request (not the job queue's polling); statement text, never values;
+      // no span per pool checkout (the pool keeps its connections: a span per statement is what tells).
+      new PgInstrumentation({ requireParentSpan: true, enhancedDatabaseReporting: false, ignoreConnectSpans: true }),
     ],
   });
   sdk.start();

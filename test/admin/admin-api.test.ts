@@ -285,6 +285,28 @@ describe('/admin/api', () => {
     expect(((await html.json()) as { error: string }).error).toBe('metadata_is_html');
   });
 
+  it('exports a filtered log as CSV and JSON lines, and refuses a bad date with a 400', async () => {
+    const org = await buildOrg(s.t.domain);
+    const a = await signIn(org.id);
+    const scim = { kind: 'scim' as const, organizationId: org.id, label: 'scim' };
+    await s.t.domain.members.create(scim, { userName: 'one@example.com' });
+    await s.t.domain.audit.recordFailure(scim, { action: 'scim.user.create', resourceLabel: '=cmd@example.com', reason: 'uniqueness', detail: { message: 'taken, "quoted"' } });
+    const get = (q: string) => fetch(`${s.url}/admin/api/logs/export${q}`, { headers: { cookie: a.cookie } });
+    const jsonl = await get('?log=provisioning&format=jsonl');
+    expect(jsonl.headers.get('content-disposition')).toMatch(/attachment; filename="gatehouse-provisioning-log-.*\.jsonl"/);
+    const lines = (await jsonl.text()).trim().split('\n').map((l) => JSON.parse(l) as { action: string; resourceLabel: string });
+    expect(lines.map((l) => l.resourceLabel)).toEqual(['=cmd@example.com', 'one@example.com']);
+    const csv = await (await get('?log=provisioning&format=csv&failures=1')).text();
+    const rows = csv.trim().split('\r\n');
+    expect(rows[0]).toBe('id,at,actorKind,actorLabel,action,outcome,resourceType,resourceId,resourceLabel,reason,detail');
+    expect(rows).toHaveLength(2);
+    // A formula-looking cell is defused; quotes are doubled.
+    expect(rows[1]).toContain(`"'=cmd@example.com"`);
+    expect(rows[1]).toContain('{""message"":');
+    const bad = await fetch(`${s.url}/admin/api/logs?since=not-a-date`, { headers: { cookie: a.cookie } });
+    expect(bad.status).toBe(400);
+  });
+
   it('leaves Entra-owned fields of SCIM members to Entra, for console admins too', async () => {
     const org = await buildOrg(s.t.domain);
     const link = await s.t.domain.admins.createBootstrapLink(org.id);

@@ -165,3 +165,135 @@ describe('defect 8: health, make admin, phone width, focus, favicon', () => {
     await page.close();
   }, 90_000);
 });
+
+/** An organisation with SCIM on, its token, and a SCIM request helper (as Entra sends them). */
+async function scimOrg(name: string) {
+  const org = await buildOrg(s.t.domain, name);
+  const { token } = await s.t.domain.organizations.enableScim(org.actor);
+  const scim = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${s.url}/scim/v2${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as { id?: string }) : {} };
+  };
+  const user = (userName: string, displayName: string) => ({
+    schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+    userName,
+    displayName,
+    active: true,
+    emails: [{ primary: true, type: 'work', value: userName }],
+    phoneNumbers: [{ type: 'mobile', value: '+1 555 0100' }],
+  });
+  return { org, token, scim, user };
+}
+
+const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+const UUID_RE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
+
+describe('defect 3: logs page to the oldest entry, filter by part of a name, fit their empty state, name group members', () => {
+  it('walks the provisioning log back to its first entry, searches by substring and shows membership changes with names', async () => {
+    const { org, scim, user } = await scimOrg('Logs Inc');
+    for (let i = 0; i < 56; i++) expect((await scim('POST', '/Users', user(`person${String(i).padStart(2, '0')}@logs.example`, `Person ${i}`))).status).toBe(201);
+    const ada = await scim('POST', '/Users', user('ada.lovelace@logs.example', 'Ada Lovelace'));
+    const group = await scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Night shift', members: [] });
+    expect(group.status).toBe(201);
+    expect((await scim('PATCH', `/Groups/${group.body.id}`, { schemas: [PATCH], Operations: [{ op: 'Add', path: 'members', value: [{ value: ada.body.id }] }] })).status).toBe(204);
+    const total = await s.t.domain.audit.count(org.actor, { provisioning: true });
+    expect(total).toBeGreaterThan(57);
+
+    const { page, w } = await newAdminPage(s, browser.context, org.id);
+    await page.goto(`${s.url}/admin#logs?log=provisioning`);
+    const entries = page.locator('#logs-entries .log-entry');
+    await entries.first().waitFor();
+    while ((await page.locator('#logs-end').count()) === 0) {
+      const n = await entries.count();
+      await page.click('#logs-older');
+      await expect.poll(() => entries.count()).toBeGreaterThan(n);
+    }
+    expect(await entries.count()).toBe(total);
+    expect(await entries.last().getAttribute('data-action')).toBe('scim.enable');
+
+    // Part of a userName, and part of a display name, find the member; the group's membership change is in its history.
+    await page.fill('#logs-member', 'lovel');
+    await page.click('#logs form button[type="submit"]');
+    const patch = page.locator('#logs-entries .log-entry[data-action="scim.group.patch"]');
+    await patch.waitFor();
+    expect(await page.locator('#logs-entries .log-entry[data-action="scim.user.create"]', { hasText: 'ada.lovelace@logs.example' }).count()).toBe(1);
+    await patch.locator('summary').first().click();
+    expect(await patch.locator('[data-membership="added"]').textContent()).toBe('Added: ada.lovelace@logs.example');
+    expect(await patch.locator('.log-body > p').first().textContent()).toContain('Night shift');
+    expect(await patch.locator('.membership').textContent()).not.toMatch(UUID_RE);
+    await shot(page, 'd3-log-member-history');
+    await page.fill('#logs-member', 'Ada Love');
+    await page.click('#logs form button[type="submit"]');
+    await page.locator('#logs-entries .log-entry[data-action="scim.user.create"]', { hasText: 'ada.lovelace@logs.example' }).waitFor();
+
+    // A filter that matches nothing says so (not "Nothing provisioned yet").
+    await page.fill('#logs-member', 'nobody-like-this');
+    await page.click('#logs form button[type="submit"]');
+    const none = page.locator('#logs-entries .state-empty');
+    await none.waitFor();
+    expect(await none.textContent()).toContain('No entries match these filters');
+    expect(page.url()).toContain('q=nobody-like-this');
+    noProblems(w);
+    await page.close();
+  }, 120_000);
+});
+
+describe('defect 4: shares name their member, whatever page of members is loaded', () => {
+  it('shows userNames for members beyond the first page of the people list', async () => {
+    const org = await buildOrg(s.t.domain, 'Shares Inc');
+    const place = await s.t.domain.places.createPlace(org.actor, { name: 'Depot' });
+    const lock = await s.t.domain.places.createLock(org.actor, { placeId: place.id, name: 'Gate' });
+    const members = [];
+    for (let i = 0; i < 55; i++) members.push(await buildMember(s.t.domain, org.actor, { userName: `zz-member-${String(i).padStart(2, '0')}@shares.example` }));
+    // The last ones by userName: beyond the first page of 50.
+    await s.t.domain.shares.grant(org.actor, { memberId: members[54]!.id, lockId: lock.id });
+    await s.t.domain.shares.grant(org.actor, { memberId: members[52]!.id, placeId: place.id });
+    const { page, w } = await newAdminPage(s, browser.context, org.id);
+    await page.click('#tab-people');
+    const cells = page.locator('.share-grantee');
+    await cells.first().waitFor();
+    const texts = await cells.allTextContents();
+    expect(texts.sort()).toEqual(['Member zz-member-52@shares.example', 'Member zz-member-54@shares.example']);
+    for (const t of texts) expect(t).not.toMatch(UUID_RE);
+    await shot(page, 'd4-shares-named');
+    noProblems(w);
+    await page.close();
+  }, 90_000);
+});
+
+describe('defect 5: "what changed" shows the changed fields only, and fits the screen', () => {
+  it('lists only the changed leaves; the After column stays on screen at 1280 and 390 px', async () => {
+    const { org, scim, user } = await scimOrg('Changes Inc');
+    const ada = await scim('POST', '/Users', user('ada@changes.example', 'Ada'));
+    const long = `Ada ${'Augusta '.repeat(12)}King`;
+    const res = await scim('PATCH', `/Users/${ada.body.id}`, {
+      schemas: [PATCH],
+      Operations: [
+        { op: 'Replace', path: 'displayName', value: long },
+        { op: 'Replace', path: 'emails[type eq "work"].value', value: 'ada@changes.example' },
+        { op: 'Replace', path: 'phoneNumbers[type eq "mobile"].value', value: '+1 555 0199' },
+      ],
+    });
+    expect(res.status).toBe(200);
+    for (const width of [1280, 390]) {
+      const { page, w } = await newAdminPage(s, browser.context, org.id, { width });
+      const entry = page.locator('#scim-log-entries .log-entry[data-action="scim.user.patch"]');
+      await entry.waitFor();
+      await entry.locator('summary').first().click();
+      const fields = await entry.locator('table.changes tbody th').allTextContents();
+      // Identical emails are no change (fixed where it is recorded); the phone number changed in one leaf.
+      expect(fields).toEqual(['displayName', 'phoneNumbers[0].value']);
+      expect(await entry.locator('table.changes tbody tr').nth(1).locator('.change-after').textContent()).toBe('+1 555 0199');
+      expect(await fitsViewport(page, '#scim-log-entries table.changes .change-after')).toBe(true);
+      expect(await noHorizontalScroll(page)).toBe(true);
+      await shot(page, `d5-what-changed-${width}`);
+      noProblems(w);
+      await page.close();
+    }
+  }, 90_000);
+});

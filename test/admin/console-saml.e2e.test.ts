@@ -152,7 +152,7 @@ describe('admin console SAML panel in Chromium', () => {
       const entry = page.locator('#saml-log-entries .log-entry[data-outcome="failure"]', { hasText: 'nobody@acme.example' });
       await entry.waitFor();
       expect(await entry.textContent()).toContain('unknown_user');
-      await entry.locator('summary').click();
+      await entry.locator('summary').first().click();
       expect(await entry.locator('.why').textContent()).toContain('No member of this organisation has the userName');
       await page.screenshot({ path: artifactPath('11-saml-login-log.png'), fullPage: true });
       await page.reload();

@@ -1,10 +1,12 @@
-// OpenTelemetry traces from the real server process, configured only by the
+// OpenTelemetry traces from the real server process (the compiled build, as
+// `npm start` runs it; the check that tracing stays off runs from source), configured only by the
 // standard OTEL_* variables and sent over OTLP (HTTP, JSON) to a receiver in
 // this test: a SCIM request, a GraphQL query and a SAML sign-in are each one
 // trace whose SQL statements are spans beneath the request's server span; the
 // spans carry no bearer token, API key, session cookie or SAMLResponse; the
 // request log line carries the trace id beside the request id. Without
 // OTEL_EXPORTER_OTLP_ENDPOINT the process sends nothing.
+import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,6 +91,7 @@ let idp: TestIdp;
 const procs: GatehouseProcess[] = [];
 
 beforeAll(async () => {
+  execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { stdio: 'ignore' });
   const created = await createTestDatabaseUrl();
   dbUrl = created.url;
   drop = created.drop;
@@ -160,7 +163,7 @@ describe('OpenTelemetry tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
         OTEL_SERVICE_NAME: 'gatehouse-under-test',
         OTEL_BSP_SCHEDULE_DELAY: '100',
       },
-      { readyTimeoutMs: 120_000 },
+      { readyTimeoutMs: 120_000, args: ['dist/server.js'] },
     );
     procs.push(gh);
 

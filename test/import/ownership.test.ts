@@ -286,6 +286,29 @@ describe('defect 3: a missing User.Read.All consent empties no door', () => {
   });
 });
 
+describe('the mass-deprovision guard holds an import run that would empty the doors', () => {
+  it('a run removing most members from a group that grants access is held (detection or not); approval applies it', async () => {
+    const users = Array.from({ length: 40 }, () => entraUser());
+    const s = await scene(users);
+    await s.run();
+    expect((await s.who()).size).toBe(40);
+    // The Entra group comes back nearly empty (the wrong group, a scoping mistake): no consent problem to detect.
+    graph.groups.set(s.entraGroupId, users.slice(0, 2));
+    const r = await s.run();
+    expect(r).toMatchObject({ status: 'success', removed: 0, held: 38 });
+    expect((await s.who()).size).toBe(40);
+    // The next run asks again: held again, not duplicated.
+    await s.run();
+    const held = await d.guard.list(s.a);
+    expect(held).toHaveLength(38);
+    expect(held.every((h) => h.kind === 'group_remove' && h.source === 'import' && h.groupId === s.integration.groupId && h.repeats === 1)).toBe(true);
+    expect(await d.guard.approve(s.admin)).toMatchObject({ approved: 38, membershipsRemoved: 38 });
+    expect((await s.who()).size).toBe(2);
+    const feed = await d.db.sql.all<{ n: number }>(`select count(*)::int as n from access_changes where organization_id = $1 and kind = 'group_member_removed'`, [s.org.id]);
+    expect(feed[0]!.n).toBe(38);
+  });
+});
+
 describe('migration path seed 003 → seed 000', () => {
   it('import running, SCIM enabled, Entra matches the imported members, the import is deleted: no access flickers, no leaver regains it', async () => {
     const users = Array.from({ length: 12 }, () => entraUser());

@@ -1,7 +1,7 @@
 // Real processes for the resilience suite: Gatehouse servers, a round-robin
 // proxy in front of them, and a private PostgreSQL server we may stop and
 // start. Everything listens on 127.0.0.1 only.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -30,6 +30,14 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
   }
 }
 
+let built = false;
+/** The compiled build (`npm run build`), as production runs it: built once per test file when the sources changed. */
+export function ensureBuilt(): void {
+  if (built) return;
+  execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd: ROOT, stdio: 'ignore' });
+  built = true;
+}
+
 export interface GatehouseProcess {
   readonly url: string;
   readonly port: number;
@@ -40,9 +48,13 @@ export interface GatehouseProcess {
   kill(signal: NodeJS.Signals): void;
 }
 
-export async function startGatehouse(env: Record<string, string>, opts: { port?: number; readyTimeoutMs?: number } = {}): Promise<GatehouseProcess> {
+export async function startGatehouse(
+  env: Record<string, string>,
+  opts: { port?: number; readyTimeoutMs?: number; /** Node's arguments; default: the compiled dist/server.js, built first when stale. */ args?: string[] } = {},
+): Promise<GatehouseProcess> {
   const port = opts.port ?? (await freePort());
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  if (!opts.args) ensureBuilt();
+  const proc = spawn(process.execPath, opts.args ?? ['dist/server.js'], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',

@@ -57,6 +57,11 @@ describe('saml CLI', () => {
     const spCerts = (shown.json.settings as { spCertificates: { subject: string }[] }).spCertificates;
     expect(spCerts[0]!.subject).toContain('CN=gatehouse.example.com');
 
+    const encrypted = await cmd('saml encryption').run(ctx, { org: org.domain, require: true });
+    expect((encrypted.json.settings as { requireEncryption: boolean }).requireEncryption).toBe(true);
+    expect(encrypted.text).toContain('Encryption:         required');
+    await expect(cmd('saml encryption').run(ctx, { org: org.domain })).rejects.toThrow(/exactly one/);
+
     const denied = await cmd('saml idp-initiated').run(ctx, { org: org.domain, deny: true });
     expect((denied.json.settings as { allowIdpInitiated: boolean }).allowIdpInitiated).toBe(false);
     await expect(cmd('saml idp-initiated').run(ctx, { org: org.domain, allow: true, deny: true })).rejects.toThrow(/exactly one/);

@@ -36,8 +36,75 @@ export interface ResponseOptions {
   /** Key to sign with (default: the IdP's first key); null: unsigned. */
   readonly signWith?: IdpKey | null;
   readonly algorithm?: 'sha256' | 'sha1';
+  /** Same as sign: 'both' (kept for older tests). */
   readonly signResponse?: boolean;
+  /** Entra's Signing Option: the assertion (default), the response, or both. */
+  readonly sign?: SigningOption;
   readonly assertionId?: string;
+  /** Encrypt the assertion for this SP certificate (Entra's Token encryption). */
+  readonly encryptFor?: string;
+  readonly encryption?: EncryptionOptions;
+  /** Changes the (signed) assertion XML just before it is encrypted: wrapping attacks inside the cipher text. */
+  readonly beforeEncrypt?: (assertionXml: string) => string;
+}
+
+export type SigningOption = 'assertion' | 'response' | 'both';
+
+export interface EncryptionOptions {
+  /** Content encryption algorithm URI (default aes256-cbc); an unknown one is sent as named, the content AES-256-CBC. */
+  readonly content?: string;
+  /** Key transport algorithm URI (default rsa-oaep-mgf1p). */
+  readonly transport?: string;
+  /** OAEP digest name (default sha1). */
+  readonly oaepDigest?: 'sha1' | 'sha256';
+  /** Put the EncryptedKey beside the EncryptedData instead of inside its KeyInfo. */
+  readonly keyBeside?: boolean;
+  /** Changes the encrypted content bytes (truncation, bit flips). */
+  readonly mangle?: (cipherText: Buffer) => Buffer;
+}
+
+export const XENC = 'http://www.w3.org/2001/04/xmlenc#';
+export const XENC11 = 'http://www.w3.org/2009/xmlenc11#';
+const CIPHERS: Record<string, { name: string; key: number; iv: number; gcm: boolean }> = {
+  [`${XENC}aes128-cbc`]: { name: 'aes-128-cbc', key: 16, iv: 16, gcm: false },
+  [`${XENC}aes256-cbc`]: { name: 'aes-256-cbc', key: 32, iv: 16, gcm: false },
+  [`${XENC11}aes128-gcm`]: { name: 'aes-128-gcm', key: 16, iv: 12, gcm: true },
+  [`${XENC11}aes256-gcm`]: { name: 'aes-256-gcm', key: 32, iv: 12, gcm: true },
+};
+const DIGEST_URI = { sha1: 'http://www.w3.org/2000/09/xmldsig#sha1', sha256: 'http://www.w3.org/2001/04/xmlenc#sha256' } as const;
+
+/** An EncryptedAssertion as XML Encryption 1.1 and Entra shape it (written here with node:crypto). */
+export function encryptAssertion(assertionXml: string, certificatePem: string, o: EncryptionOptions = {}): string {
+  const contentUri = o.content ?? `${XENC}aes256-cbc`;
+  const c = CIPHERS[contentUri] ?? CIPHERS[`${XENC}aes256-cbc`]!;
+  const key = crypto.randomBytes(c.key);
+  const iv = crypto.randomBytes(c.iv);
+  const plain = Buffer.from(assertionXml, 'utf8');
+  let data: Buffer;
+  if (c.gcm) {
+    const cipher = crypto.createCipheriv(c.name as crypto.CipherGCMTypes, key, iv);
+    data = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+  } else {
+    const pad = 16 - (plain.length % 16);
+    const padding = Buffer.concat([crypto.randomBytes(pad - 1), Buffer.from([pad])]);
+    const cipher = crypto.createCipheriv(c.name, key, iv).setAutoPadding(false);
+    data = Buffer.concat([iv, cipher.update(Buffer.concat([plain, padding])), cipher.final()]);
+  }
+  if (o.mangle) data = o.mangle(data);
+  const transport = o.transport ?? `${XENC}rsa-oaep-mgf1p`;
+  const digest = o.oaepDigest ?? 'sha1';
+  const wrapped = crypto.publicEncrypt({ key: certificatePem, padding: crypto.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: digest }, key);
+  const encryptedKey =
+    `<xenc:EncryptedKey xmlns:xenc="${XENC}"><xenc:EncryptionMethod Algorithm="${transport}"><ds:DigestMethod xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Algorithm="${DIGEST_URI[digest]}"/></xenc:EncryptionMethod>` +
+    `<xenc:CipherData><xenc:CipherValue>${wrapped.toString('base64')}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey>`;
+  return (
+    `<EncryptedAssertion xmlns="urn:oasis:names:tc:SAML:2.0:assertion"><xenc:EncryptedData xmlns:xenc="${XENC}" Type="${XENC}Element">` +
+    `<xenc:EncryptionMethod Algorithm="${contentUri}"/>` +
+    (o.keyBeside ? '' : `<ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#">${encryptedKey}</ds:KeyInfo>`) +
+    `<xenc:CipherData><xenc:CipherValue>${data.toString('base64')}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData>` +
+    (o.keyBeside ? encryptedKey : '') +
+    `</EncryptedAssertion>`
+  );
 }
 
 const ALG = {
@@ -138,10 +205,14 @@ export class TestIdp {
       `<AuthnStatement AuthnInstant="${at(-5)}" SessionIndex="${assertionId}"><AuthnContext><AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:Password</AuthnContextClassRef></AuthnContext></AuthnStatement>` +
       `</Assertion></samlp:Response>`;
     const key = o.signWith === undefined ? this.keys[0]! : o.signWith;
-    if (key) {
-      xml = sign(xml, key, o.algorithm ?? 'sha256', 'Assertion');
-      if (o.signResponse) xml = sign(xml, key, o.algorithm ?? 'sha256', 'Response');
+    const mode: SigningOption = o.sign ?? (o.signResponse ? 'both' : 'assertion');
+    if (key && mode !== 'response') xml = sign(xml, key, o.algorithm ?? 'sha256', 'Assertion');
+    if (o.encryptFor) {
+      const assertion = /<Assertion [\s\S]*<\/Assertion>/.exec(xml)![0];
+      const inner = o.beforeEncrypt ? o.beforeEncrypt(assertion) : assertion;
+      xml = xml.replace(assertion, () => encryptAssertion(inner, o.encryptFor!, o.encryption));
     }
+    if (key && mode !== 'assertion') xml = sign(xml, key, o.algorithm ?? 'sha256', 'Response');
     return xml;
   }
 

@@ -13,7 +13,8 @@ let org: { id: string; domain: string; actor: Actor };
 let alice: { id: string; userName: string };
 
 beforeAll(async () => {
-  t = await createTestDb();
+  // Many refusals of one organisation from one client within a minute: above the ACS rate limit's default.
+  t = await createTestDb({ env: { AUTH_FAILURE_LIMIT: '1000' } });
   a = await startApp(t);
   idp = new TestIdp();
   await idp.start();

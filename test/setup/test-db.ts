@@ -6,6 +6,7 @@ import type { Domain } from '../../src/domain/index.js';
 import { loadConfig } from '../../src/config.js';
 import { createDomainFromConfig } from '../../src/compose.js';
 import { urlFor, withAdmin } from './pg-admin.js';
+import { throughPooler } from './poolers.js';
 
 export const TEST_SECRET = 'test-master-secret-0123456789abcdef';
 
@@ -15,6 +16,19 @@ export interface TestDb {
   readonly database: Database;
   readonly domain: Domain;
   close(): Promise<void>;
+}
+
+/**
+ * TEST_POOLER=session|transaction (set by the pgbouncer-* projects of
+ * vitest.config.ts): the domain reaches its database through PgBouncer in that
+ * mode, as DATABASE_POOL_MODE says, and listens on the direct URL.
+ */
+export function poolerSettings(url: string): { url?: string; poolMode?: 'session' | 'transaction'; listenUrl?: string } {
+  const mode = process.env.TEST_POOLER;
+  if (mode !== 'session' && mode !== 'transaction') return {};
+  const port = inject('poolerPorts')[mode];
+  if (!port) throw new Error('TEST_POOLER is set but pgbouncer is not installed (scripts/setup.sh installs it)');
+  return { url: throughPooler(url, port), poolMode: mode, listenUrl: url };
 }
 
 /** Creates a fresh copy of the template database (about 0.1 s). */
@@ -45,7 +59,7 @@ export async function createTestDatabaseUrl(): Promise<{ url: string; name: stri
  */
 export async function createTestDb(opts: { poolSize?: number; env?: Record<string, string> } = {}): Promise<TestDb> {
   const created = await createTestDatabaseUrl();
-  const database = await openDatabase({ url: created.url, dataDir: '/nonexistent', poolSize: opts.poolSize ?? 8 });
+  const database = await openDatabase({ url: created.url, dataDir: '/nonexistent', poolSize: opts.poolSize ?? 8, ...poolerSettings(created.url) });
   const config = loadConfig({ NODE_ENV: 'test', IMPORT_SCHEDULER: 'off', ...opts.env });
   const domain = createDomainFromConfig(database.db, TEST_SECRET, config, { entraDirectory: undefined });
   return {

@@ -165,7 +165,6 @@ export async function renderPeople(panel: HTMLElement, ctx: ConsoleContext): Pro
     const lockName = new Map(locks.map((l) => [l.id, l.name]));
     const placeName = new Map(ps.map((p) => [p.id, p.name]));
     const groupName = new Map(gs.map((g) => [g.id, g.displayName]));
-    const memberName = new Map(rows.map((m) => [m.id, m.userName]));
     return [
       h(
         'ul',
@@ -200,8 +199,8 @@ export async function renderPeople(panel: HTMLElement, ctx: ConsoleContext): Pro
                   h(
                     'tr',
                     {},
-                    h('td', {}, s.groupId ? `Group ${groupName.get(s.groupId) ?? s.groupId}` : `Member ${memberName.get(s.memberId ?? '') ?? s.memberId}`),
-                    h('td', {}, s.lockId ? `Lock ${lockName.get(s.lockId) ?? s.lockId}` : `Place ${placeName.get(s.placeId ?? '') ?? s.placeId}`),
+                    h('td', { class: 'share-grantee' }, s.groupId ? `Group ${s.granteeLabel ?? groupName.get(s.groupId) ?? 'since deleted'}` : `Member ${s.granteeLabel ?? 'since deleted'}`),
+                    h('td', {}, s.lockId ? `Lock ${lockName.get(s.lockId) ?? 'since deleted'}` : `Place ${placeName.get(s.placeId ?? '') ?? 'since deleted'}`),
                     h('td', {}, s.role),
                     h('td', {}, s.validFrom || s.validUntil ? `${fmtDate(s.validFrom)} → ${fmtDate(s.validUntil)}` : 'always'),
                   ),

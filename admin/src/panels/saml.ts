@@ -5,18 +5,18 @@ import { api, type Certificate, type SamlSettings, type SamlView } from '../api'
 import type { ConsoleContext } from '../main';
 import type { Route } from '../router';
 import { announce, badge, copyField, empty, errorBox, fmtDate, ago, h, loading, replace } from '../ui';
-import { logSection } from './log';
+import { filterFromRoute, logSection } from './log';
 
 export async function renderSaml(panel: HTMLElement, ctx: ConsoleContext, route?: Route): Promise<void> {
   const top = h('div', {});
   const log = logSection({
-      id: 'saml-log',
-      title: 'Login log',
-      emptyText: 'No sign-in yet. Use Test sign-in above to try one.',
-      initial: { member: route?.params.get('member') ?? undefined, failures: route?.params.get('failures') === '1' },
-      memberLabel: 'userName (NameID)',
-      fetch: (f) => api.samlLog(f),
-    });
+    id: 'saml-log',
+    title: 'Login log',
+    kind: 'sign-in',
+    emptyText: 'No sign-in yet. Use Test sign-in above to try one.',
+    initial: filterFromRoute(route),
+    memberLabel: 'userName (NameID)',
+  });
   replace(panel, top, log);
   if (route?.params.size) log.scrollIntoView();
 

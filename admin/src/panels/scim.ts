@@ -5,7 +5,7 @@ import { api, type ScimStatus } from '../api';
 import type { ConsoleContext } from '../main';
 import type { Route } from '../router';
 import { announce, badge, copyField, errorBox, fmtDate, ago, h, loading, replace, copyText } from '../ui';
-import { logSection } from './log';
+import { filterFromRoute, logSection } from './log';
 
 export async function renderScim(panel: HTMLElement, ctx: ConsoleContext, route?: Route): Promise<void> {
   const settings = h('section', { class: 'card', 'aria-labelledby': 'scim-title' });
@@ -13,10 +13,9 @@ export async function renderScim(panel: HTMLElement, ctx: ConsoleContext, route?
   const log = logSection({
     id: 'scim-log',
     title: 'Provisioning log',
+    kind: 'provisioning',
     emptyText: 'Nothing provisioned yet. Once Entra starts provisioning, every request it makes appears here.',
-    memberLabel: 'Member',
-    initial: { member: route?.params.get('member') ?? undefined, failures: route?.params.get('failures') === '1' },
-    fetch: (f) => api.scimLog(f),
+    initial: filterFromRoute(route),
   });
   replace(panel, settings, reveal, log);
   if (route?.params.size) log.scrollIntoView();

@@ -279,6 +279,29 @@ export class AccessService {
     };
   }
 
+  /** How many active members may open the lock at `at` (whoCanOpen's totalCount). */
+  async countWhoCanOpen(actor: Actor, lockId: string, at: Date = new Date()): Promise<number> {
+    requireDirectoryReader(actor);
+    if (!isUuid(lockId)) throw new NotFound('lock', lockId);
+    checkAt(at);
+    const row = await this.db.sql.one<{ n: number }>(
+      `with l as (select id, place_id from locks where organization_id = $1 and id = $2),
+       s as (
+         select s.* from shares s, l where s.organization_id = $1 and s.lock_id = l.id and ${openAt('$3')}
+         union all
+         select s.* from shares s, l where s.organization_id = $1 and s.place_id = l.place_id and ${openAt('$3')}
+       ),
+       who as (
+         select s.member_id from s where s.member_id is not null
+         union
+         select gm.member_id from s join group_members gm on gm.organization_id = $1 and gm.group_id = s.group_id
+       )
+       select count(*)::int as n from members m where m.organization_id = $1 and m.active and m.id in (select member_id from who)`,
+      [actor.organizationId, lockId, at],
+    );
+    return row.n;
+  }
+
   /** May this member open this lock at `at`, and why (not). */
   async canAccess(actor: Actor, memberId: string, lockId: string, at: Date = new Date()): Promise<AccessDecision> {
     if (actor.kind === 'member') {

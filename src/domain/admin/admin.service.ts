@@ -304,6 +304,25 @@ export class AdminService {
     return rows.map((r) => ({ id: r.id, displayName: r.display_name, externalId: r.external_id, source: r.source, memberCount: r.members }));
   }
 
+  /**
+   * Names for ids the console shows (log details, shares): members by
+   * userName (with their display name), groups, places and locks by name.
+   * Ids of nothing (deleted since) are absent.
+   */
+  async labels(actor: Actor, ids: readonly string[]): Promise<Record<string, { kind: 'member' | 'group' | 'place' | 'lock'; label: string; sub: string | null }>> {
+    requireAdmin(actor);
+    const valid = [...new Set(ids.filter(isUuid))].slice(0, 2000);
+    if (valid.length === 0) return {};
+    const rows = await this.db.sql.all<{ id: string; kind: 'member' | 'group' | 'place' | 'lock'; label: string; sub: string | null }>(
+      `select id::text, 'member' as kind, user_name as label, display_name as sub from members where organization_id = $1 and id = any($2::uuid[])
+       union all select id::text, 'group', display_name, null from groups where organization_id = $1 and id = any($2::uuid[])
+       union all select id::text, 'place', name, null from places where organization_id = $1 and id = any($2::uuid[])
+       union all select id::text, 'lock', name, null from locks where organization_id = $1 and id = any($2::uuid[])`,
+      [actor.organizationId, valid],
+    );
+    return Object.fromEntries(rows.map((r) => [r.id, { kind: r.kind, label: r.label, sub: r.sub }]));
+  }
+
   /** Member ids among `ids` that are admins (people list badges). */
   async adminIds(actor: Actor, ids: readonly string[]): Promise<Set<string>> {
     requireAdmin(actor);

@@ -3,7 +3,7 @@
 // provisioning and login log an admin reads when Entra reports a failure.
 import { requireAdmin, type Actor } from '../actor.js';
 import type { Db, Sql } from '../db.js';
-import { insertAudit, selectAuditEvents } from './audit.sql.js';
+import { countAuditEvents, insertAudit, selectAuditEvents } from './audit.sql.js';
 import { pageSize } from '../paging.js';
 import { exportAuditPage, type ExportPage, type ExportStart } from './audit-export.js';
 import { Invalid } from '../errors.js';
@@ -45,6 +45,19 @@ export interface AuditFilter {
   readonly resourceId?: string;
   /** Matches the resource label case-insensitively (a userName). */
   readonly resourceLabel?: string;
+  /**
+   * Part of a userName, display name or group name (case-insensitive): events
+   * on such a resource, and events whose detail names such a member or group
+   * (a membership change lists member ids), so a member's history includes
+   * the groups it joined and left.
+   */
+  readonly search?: string;
+  /** Admin activity: what console admins did (and the operator's admin links). */
+  readonly adminActivity?: boolean;
+  /** From this time (inclusive). */
+  readonly since?: Date;
+  /** Until this time (exclusive). */
+  readonly until?: Date;
   /** Only events with an id below this (paging newest first). */
   readonly before?: string;
   readonly limit?: number;
@@ -76,10 +89,36 @@ export class AuditService {
 
   async list(actor: Actor, filter: AuditFilter = {}): Promise<AuditEvent[]> {
     requireAdmin(actor);
-    // An event id: digits within bigint (beyond it PostgreSQL's range error would be a 5xx).
-    if (filter.before !== undefined && (!/^\d{1,19}$/.test(filter.before) || BigInt(filter.before) > MAX_BIGINT)) {
-      throw new Invalid('invalid_cursor', 'before must be an event id from a previous page', 'before');
-    }
+    checkFilter(filter);
     return selectAuditEvents(this.db.sql, actor.organizationId, filter, pageSize(filter.limit, 50, 1, 500, 'limit'));
+  }
+
+  /** A page and whether older events follow (one statement: limit + 1). */
+  async page(actor: Actor, filter: AuditFilter = {}): Promise<{ events: AuditEvent[]; hasMore: boolean }> {
+    requireAdmin(actor);
+    checkFilter(filter);
+    const limit = pageSize(filter.limit, 50, 1, 10_000, 'limit');
+    const rows = await selectAuditEvents(this.db.sql, actor.organizationId, filter, limit + 1);
+    return { events: rows.slice(0, limit), hasMore: rows.length > limit };
+  }
+
+  /** How many events match `filter` (all pages; `before` and `limit` ignored). */
+  async count(actor: Actor, filter: AuditFilter = {}): Promise<number> {
+    requireAdmin(actor);
+    checkFilter(filter);
+    return countAuditEvents(this.db.sql, actor.organizationId, filter);
+  }
+}
+
+function checkFilter(filter: AuditFilter): void {
+  // An event id: digits within bigint (beyond it PostgreSQL's range error would be a 5xx).
+  if (filter.before !== undefined && (!/^\d{1,19}$/.test(filter.before) || BigInt(filter.before) > MAX_BIGINT)) {
+    throw new Invalid('invalid_cursor', 'before must be an event id from a previous page', 'before');
+  }
+  if (filter.search !== undefined && (filter.search.length > 200 || filter.search.includes('\u0000'))) {
+    throw new Invalid('too_long', 'Search for at most 200 characters', 'search');
+  }
+  for (const [field, d] of [['since', filter.since], ['until', filter.until]] as const) {
+    if (d !== undefined && Number.isNaN(d.getTime())) throw new Invalid('invalid_date', `${field} is not a date`, field);
   }
 }

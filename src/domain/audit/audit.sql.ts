@@ -98,20 +98,47 @@ export function toAuditEvent(r: AuditRow): AuditEvent {
   };
 }
 
-/** Events of one organisation matching `filter`, newest first (`before`: an id already checked to be a bigint). */
-export async function selectAuditEvents(sql: Sql, organizationId: string, filter: AuditFilter, limit: number): Promise<AuditEvent[]> {
-  const p = new SqlParams();
-  const where = [`organization_id = ${p.add(organizationId)}`];
+function auditWhere(p: SqlParams, organizationId: string, filter: AuditFilter, paging: boolean): string {
+  const org = p.add(organizationId);
+  const where = [`organization_id = ${org}`];
   if (filter.actionPrefix) where.push(`action like ${p.add(filter.actionPrefix.replace(/[\\%_]/g, '\\$&') + '%')} escape '\\'`);
   if (filter.provisioning) where.push(`(action like 'scim.%' or actor_kind = 'scim')`);
+  if (filter.adminActivity) where.push(`(actor_kind = 'admin' or action like 'admin.%')`);
   if (filter.outcome) where.push(`outcome = ${p.add(filter.outcome)}`);
   if (filter.resourceId) where.push(`resource_id = ${p.add(filter.resourceId)}`);
   if (filter.resourceLabel) where.push(`lower(resource_label) = lower(${p.add(filter.resourceLabel)})`);
-  if (filter.before !== undefined) where.push(`id < ${p.add(filter.before)}`);
+  if (filter.search) {
+    const like = p.add(`%${filter.search.trim().replace(/[\\%_]/g, '\\$&')}%`);
+    // The members and groups the text names (by userName, display name or group name), at most 50 of them.
+    where.push(`(resource_label ilike ${like} escape '\\' or actor_label ilike ${like} escape '\\' or exists (
+      select 1 from (
+        (select m.id::text as id from members m where m.organization_id = ${org}
+           and (m.user_name ilike ${like} escape '\\' or m.display_name ilike ${like} escape '\\') limit 50)
+        union all
+        (select g.id::text from groups g where g.organization_id = ${org} and g.display_name ilike ${like} escape '\\' limit 50)
+      ) named where audit_events.resource_id = named.id or audit_events.detail::text like '%' || named.id || '%'))`);
+  }
+  if (filter.since) where.push(`at >= ${p.add(filter.since)}`);
+  if (filter.until) where.push(`at < ${p.add(filter.until)}`);
+  if (paging && filter.before !== undefined) where.push(`id < ${p.add(filter.before)}`);
+  return where.join(' and ');
+}
+
+/** Events of one organisation matching `filter`, newest first (`before`: an id already checked to be a bigint). */
+export async function selectAuditEvents(sql: Sql, organizationId: string, filter: AuditFilter, limit: number): Promise<AuditEvent[]> {
+  const p = new SqlParams();
+  const where = auditWhere(p, organizationId, filter, true);
   const rows = await sql.all<AuditRow>(
     `select id::text, at, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, reason, detail
-     from audit_events where ${where.join(' and ')} order by audit_events.id desc limit ${limit}`,
+     from audit_events where ${where} order by audit_events.id desc limit ${limit}`,
     p.values,
   );
   return rows.map(toAuditEvent);
+}
+
+/** How many events of one organisation match `filter`. */
+export async function countAuditEvents(sql: Sql, organizationId: string, filter: AuditFilter): Promise<number> {
+  const p = new SqlParams();
+  const row = await sql.one<{ n: number }>(`select count(*)::int as n from audit_events where ${auditWhere(p, organizationId, filter, false)}`, p.values);
+  return row.n;
 }

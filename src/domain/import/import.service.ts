@@ -304,6 +304,7 @@ export class ImportService {
         lease.mode === 'grant_shares' && plan.items.some((i) => i.addToGroup) ? await importSql.selectInvitationData(this.db.sql, organizationId, id, lease.name) : undefined;
       await applySync(this.db, actor, plan, {
         invitation,
+        sharesAccess: lease.mode === 'grant_shares',
         batchSize: this.options.batchSize,
         groupId: lease.groupId,
         counts,

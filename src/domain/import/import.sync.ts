@@ -11,6 +11,7 @@ import { memberDataFrom, validateMemberData, type MemberSource, type MultiValue 
 import type { EntraUser, ImportIdentifier, ImportProgress } from './import.model.js';
 import { currentOrigin } from '../origin.js';
 import { memberAddressSql } from '../mail/mail.service.js';
+import * as guardSql from '../guard/guard.sql.js';
 
 export interface SyncCounts {
   total: number;
@@ -19,6 +20,8 @@ export interface SyncCounts {
   updated: number;
   removed: number;
   skipped: number;
+  /** Removals the mass-deprovision guard held. */
+  held?: number;
 }
 
 /** The fields an import keeps on the members it created. */
@@ -275,6 +278,8 @@ export async function applySync(
     onProgress?: (p: ImportProgress) => void;
     /** When the integration shares access: the mail's data (what is shared); each member added gets the mail (seed 003). */
     invitation?: Record<string, unknown>;
+    /** The integration's group grants access (not "import as users only"): its removals pass the mass-deprovision guard. */
+    sharesAccess?: boolean;
   },
 ): Promise<void> {
   const changed = plan.items.filter(isChange);
@@ -422,6 +427,33 @@ export async function applySync(
   if (plan.removeMemberIds.length > 0) {
     const removed = await db.transaction(async (tx) => {
       await opts.renewLease(tx);
+      // The mass-deprovision guard: removals that take access away (the group shares something, the member is active)
+      // beyond the threshold are held, all of this run's, for an admin (a run seeing most users vanish is a mistake
+      // more often than a mass leave: a lost consent, the wrong group).
+      if (opts.sharesAccess) {
+        const revoking = await tx.all<{ id: string; user_name: string }>(
+          `select id, user_name from members where organization_id = $1 and id = any($2::uuid[]) and active`,
+          [org, plan.removeMemberIds],
+        );
+        if (revoking.length > 0 && !(await guardSql.admit(tx, org, 'import', revoking.length))) {
+          const fresh = await guardSql.hold(tx, org, {
+            source: 'import',
+            actorLabel: actor.label,
+            kind: 'group_remove',
+            groupId: opts.groupId,
+            members: revoking.map((r) => ({ id: r.id, label: r.user_name })),
+          });
+          await insertAudit(tx, actor, [
+            { action: 'guard.hold.group_remove', resourceType: 'group', resourceId: opts.groupId, label: actor.label, detail: { held: revoking.length, new: fresh, memberIds: revoking.slice(0, 200).map((r) => r.id) } },
+          ]);
+          const keep = new Set(revoking.map((r) => r.id));
+          plan.removeMemberIds.splice(0, plan.removeMemberIds.length, ...plan.removeMemberIds.filter((id) => !keep.has(id)));
+          opts.counts.held = (opts.counts.held ?? 0) + revoking.length;
+          if (plan.removeMemberIds.length === 0) return 0;
+        } else if (revoking.length > 0) {
+          await guardSql.insertRevocations(tx, org, 'import', revoking.map((r) => r.id));
+        }
+      }
       const row = await tx.one<{ n: number }>(
         `with del as (delete from group_members where organization_id = $1 and group_id = $2 and member_id = any($3::uuid[]) returning member_id),
               feed as (insert into access_changes (organization_id, kind, group_id, member_id) select $1, 'group_member_removed', $2, member_id from del),

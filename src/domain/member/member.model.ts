@@ -406,6 +406,23 @@ export function writableValues(d: MemberData): (string | boolean | null)[] {
   ];
 }
 
+/**
+ * A value as JSON with object keys sorted and absent (undefined) members
+ * dropped: the state read back from PostgreSQL is jsonb, which reorders keys
+ * (`{"type","value","primary"}`), so the same emails sent in another key order
+ * must not count as a change.
+ */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? 'null' : canonicalJson(x))).join(',')}]`;
+  if (v !== null && typeof v === 'object' && !(v instanceof Date)) {
+    const entries = Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
 /** The fields that differ between two states (for the audit trail). */
 export function diffMemberData(before: MemberData, after: MemberData): Record<string, { from: unknown; to: unknown }> {
   const out: Record<string, { from: unknown; to: unknown }> = {};
@@ -413,8 +430,8 @@ export function diffMemberData(before: MemberData, after: MemberData): Record<st
     const a = before[key];
     const b = after[key];
     if (a === b) continue;
-    // Objects (name parts, lists, metadata) compare by content; anything else differs already.
-    if (typeof a === 'object' && typeof b === 'object' && a !== null && b !== null && JSON.stringify(a) === JSON.stringify(b)) continue;
+    // Objects (name parts, lists, metadata) compare by content, whatever their key order; anything else differs already.
+    if (typeof a === 'object' && typeof b === 'object' && a !== null && b !== null && canonicalJson(a) === canonicalJson(b)) continue;
     out[key] = { from: a, to: b };
   }
   return out;

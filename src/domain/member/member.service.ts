@@ -28,6 +28,7 @@ import {
   type MemberSource,
 } from './member.model.js';
 import * as memberSql from './member.sql.js';
+import * as guardSql from '../guard/guard.sql.js';
 import type { ActiveFlip, MemberStamp } from './member.sql.js';
 
 /** A change: the fields to set, or a function from the current state to the next. */
@@ -172,11 +173,14 @@ export class MemberService {
     requireDirectoryWriter(actor);
     if (!isUuid(id)) throw new NotFound('member', id);
     const source = sourceOf(actor);
+    // Set once the guard held this deactivation: the rest of the change still applies, `active` stays as it is.
+    let held = false;
     for (let attempt = 1; ; attempt++) {
       const current = await memberSql.selectMember(this.db.sql, actor.organizationId, id);
       if (!current) throw new NotFound('member', id);
       const before = memberDataOf(current);
-      const next: MemberData = typeof change === 'function' ? change(before) : { ...before, ...change };
+      const wanted: MemberData = typeof change === 'function' ? change(before) : { ...before, ...change };
+      const next: MemberData = held && !wanted.active ? { ...wanted, active: before.active } : wanted;
       validateMemberData(next);
       const diff = diffMemberData(before, next);
       const changed = Object.keys(diff) as (keyof MemberData)[];
@@ -196,9 +200,16 @@ export class MemberService {
         resourceLabel: next.userName,
         detail: { ...opts.detail, changes: diff, ...(takeover ? { owner: { from: current.source, to: owner } } : {}) },
       });
+      // Entra's deactivations pass the mass-deprovision guard; an admin's deliberate ones never wait.
+      const guard = source === 'scim' ? source : undefined;
       const updated = await this.translate(next, () =>
-        memberSql.updateMember(this.db.sql, { organizationId: actor.organizationId, id, version: current.version, next, flip, source: owner, deactivatedBy }, audit),
+        memberSql.updateMember(this.db.sql, { organizationId: actor.organizationId, id, version: current.version, next, flip, source: owner, deactivatedBy, guard }, audit),
       );
+      if (updated === 'held') {
+        await this.holdRevocation(actor, 'deactivate', current);
+        held = true;
+        continue;
+      }
       if (updated) return stamped(next, { ...current, source: owner, deactivatedBy }, updated);
       // Changed (or deleted) since it was read: read again. Each retry means another change succeeded.
       if (attempt >= MAX_UPDATE_ATTEMPTS) throw new Unavailable('member_busy', 'This member is being changed by many requests at once; retry shortly');
@@ -208,7 +219,14 @@ export class MemberService {
   async delete(actor: Actor, id: string, opts: AuditOpts = {}): Promise<void> {
     requireDirectoryWriter(actor);
     if (!isUuid(id)) throw new NotFound('member', id);
-    await this.db.transaction(async (tx) => {
+    const source = sourceOf(actor);
+    const held = await this.db.transaction(async (tx) => {
+      // Entra deleting an active member revokes access: the mass-deprovision guard decides first (an inactive one has none left).
+      if (source === 'scim') {
+        const m = await memberSql.selectActiveForUpdate(tx, actor.organizationId, id);
+        if (m?.active && !(await guardSql.admit(tx, actor.organizationId, 'scim', 1))) return m;
+        if (m?.active) await guardSql.insertRevocations(tx, actor.organizationId, 'scim', [id]);
+      }
       const row = await memberSql.deleteMember(tx, actor.organizationId, id);
       if (!row) throw new NotFound('member', id);
       if (row.source === 'scim' && defersToEntra(actor)) {
@@ -219,6 +237,28 @@ export class MemberService {
       if (by !== 'import') await memberSql.insertTombstone(tx, { organizationId: actor.organizationId, memberId: id, userName: row.userName, emails: row.emails, deletedBy: by });
       await recordAccessChange(tx, actor.organizationId, { kind: 'member_deleted', memberId: id });
       await writeAudit(tx, actor, { action: opts.action ?? 'member.delete', resourceType: 'member', resourceId: id, resourceLabel: row.userName, detail: opts.detail });
+      return undefined;
+    });
+    if (held) await this.holdRevocation(actor, 'delete', { id, userName: held.userName });
+  }
+
+  /**
+   * Holds a revocation the guard refused (the member stays as it is, and GET
+   * says so); asked again, the same change is counted, not duplicated.
+   * Audited with the provisioning log's other entries.
+   */
+  private async holdRevocation(actor: Actor, kind: 'deactivate' | 'delete', m: { id: string; userName: string }): Promise<void> {
+    const source = sourceOf(actor);
+    if (source !== 'scim' && source !== 'import') return;
+    await this.db.transaction(async (tx) => {
+      const fresh = await guardSql.hold(tx, actor.organizationId, { source, actorLabel: actor.label, kind, groupId: null, members: [{ id: m.id, label: m.userName }] });
+      await writeAudit(tx, actor, {
+        action: kind === 'delete' ? 'guard.hold.delete' : 'guard.hold.deactivate',
+        resourceType: 'member',
+        resourceId: m.id,
+        resourceLabel: m.userName,
+        detail: { repeated: fresh === 0, reason: 'mass-deprovision guard: held for an administrator to approve or discard' },
+      });
     });
   }
 

@@ -106,32 +106,58 @@ export type ActiveFlip = 'none' | 'activated' | 'deactivated';
 /**
  * The conditional update, one per kind of flip: the writable columns ($1…),
  * organisation, id and the version read, the audit event, then the owner
- * (source) and who deactivated it.
+ * (source) and who deactivated it. A guarded deactivation (by SCIM) first asks
+ * the mass-deprovision guard (gatehouse_guard_admit, $last) in the same
+ * statement and writes only if admitted, recording the revocation in its window.
  */
-function buildUpdateSql(flip: ActiveFlip): string {
+function buildUpdateSql(flip: ActiveFlip, guarded = false): string {
   const org = `$${W + 1}`;
+  const guardSource = `$${W + 6 + AUDIT_PARAMS}`;
   const access =
     flip === 'none'
       ? ''
       : `, feed as (insert into access_changes (organization_id, kind, member_id) select organization_id, 'member_${flip}', id from upd)
          ${flip === 'activated' ? '' : `, ended as (delete from sessions where organization_id = ${org} and member_id = (select id from upd))`}`;
-  return `with upd as (
+  return `with ${guarded ? `adm as (select gatehouse_guard_admit(${org}::uuid, ${guardSource}::text, 1) as ok),` : ''}
+     upd as (
        update members set (${WRITABLE_COLUMNS.join(', ')}) = (${writablePlaceholders(1)}),
          source = $${W + 4 + AUDIT_PARAMS}, deactivated_by = $${W + 5 + AUDIT_PARAMS}, version = version + 1, updated_at = now()
-       where organization_id = ${org} and id = $${W + 2} and version = $${W + 3} returning id, organization_id, ${STAMP_COLUMNS}
+       where organization_id = ${org} and id = $${W + 2} and version = $${W + 3}${guarded ? ' and (select ok from adm)' : ''}
+       returning id, organization_id, ${STAMP_COLUMNS}
      ),
      audit as (${auditInsertSql('upd', W + 4)})${access}
-     select ${STAMP_COLUMNS} from upd`;
+     ${guarded ? `, rev as (insert into revocations (organization_id, source, member_id) select organization_id, ${guardSource}, id from upd)` : ''}
+     ${guarded ? `select (select ok from adm) as admitted, upd.version, upd.created_at, upd.updated_at from (select 1) one left join upd on true` : `select ${STAMP_COLUMNS} from upd`}`;
 }
 const UPDATE_SQL: Record<ActiveFlip, string> = { none: buildUpdateSql('none'), activated: buildUpdateSql('activated'), deactivated: buildUpdateSql('deactivated') };
+const GUARDED_DEACTIVATION_SQL = buildUpdateSql('deactivated', true);
 
-/** Writes `next` only if the member still has `version`; undefined when it changed (or vanished) since it was read. */
+/**
+ * Writes `next` only if the member still has `version`; undefined when it
+ * changed (or vanished) since it was read; 'held' when the guard (asked with
+ * `guard`, the revoking source) holds the deactivation: nothing was written.
+ */
 export async function updateMember(
   sql: Sql,
-  m: { organizationId: string; id: string; version: number; next: MemberData; flip: ActiveFlip; source: MemberSource; deactivatedBy: MemberSource | null },
+  m: {
+    organizationId: string;
+    id: string;
+    version: number;
+    next: MemberData;
+    flip: ActiveFlip;
+    source: MemberSource;
+    deactivatedBy: MemberSource | null;
+    guard?: 'scim' | 'import';
+  },
   audit: SqlParam[],
-): Promise<MemberStamp | undefined> {
-  const row = await sql.maybeOne<StampRow>(UPDATE_SQL[m.flip], [...writableValues(m.next), m.organizationId, m.id, m.version, ...audit, m.source, m.deactivatedBy]);
+): Promise<MemberStamp | 'held' | undefined> {
+  const params = [...writableValues(m.next), m.organizationId, m.id, m.version, ...audit, m.source, m.deactivatedBy];
+  if (m.guard && m.flip === 'deactivated') {
+    const row = await sql.one<StampRow & { admitted: boolean; version: number | null }>(GUARDED_DEACTIVATION_SQL, [...params, m.guard]);
+    if (!row.admitted) return 'held';
+    return row.version === null ? undefined : toStamp(row);
+  }
+  const row = await sql.maybeOne<StampRow>(UPDATE_SQL[m.flip], params);
   return row && toStamp(row);
 }
 
@@ -151,6 +177,12 @@ export async function selectMemberByUserName(sql: Sql, organizationId: string, u
     userName,
   ]);
   return row && toMember(row);
+}
+
+/** The member's userName and whether it is active, its row locked until the transaction ends. */
+export async function selectActiveForUpdate(sql: Sql, organizationId: string, id: string): Promise<{ userName: string; active: boolean } | undefined> {
+  const row = await sql.maybeOne<{ user_name: string; active: boolean }>(`select user_name, active from members where organization_id = $1 and id = $2 for update`, [organizationId, id]);
+  return row && { userName: row.user_name, active: row.active };
 }
 
 /** Deletes a member; what the rules still need of it, or undefined when there was none. */

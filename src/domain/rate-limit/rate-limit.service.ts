@@ -16,6 +16,16 @@ export interface RateLimitPolicy {
   readonly windowSeconds: number;
 }
 
+/** One failure counted: whether the key is past the limit, and whether this is the failure that passed it. */
+export interface CountedFailure {
+  readonly count: number;
+  readonly limited: boolean;
+  /** The first failure past the limit in this window (for one summary instead of a row per failure). */
+  readonly firstLimited: boolean;
+  /** Seconds until the window ends. */
+  readonly retryAfterSeconds: number;
+}
+
 export class RateLimitService {
   constructor(
     private readonly db: Db,
@@ -28,9 +38,15 @@ export class RateLimitService {
    * answers its usual Unauthenticated.
    */
   async recordFailure(bucket: string, organizationId: string = NIL_ORGANIZATION): Promise<void> {
-    const w = this.policy.windowSeconds;
-    const row = await countFailure(this.db.sql, organizationId, bucket.slice(0, 200), w);
-    if (row.count > this.policy.maxFailures) throw new RateLimited(Math.max(1, row.retry));
+    const c = await this.count(bucket, organizationId);
+    if (c.limited) throw new RateLimited(c.retryAfterSeconds);
+  }
+
+  /** Counts one failure for `bucket` and says where it stands (the caller decides what a limited key gets). */
+  async count(bucket: string, organizationId: string = NIL_ORGANIZATION): Promise<CountedFailure> {
+    const row = await countFailure(this.db.sql, organizationId, bucket.slice(0, 200), this.policy.windowSeconds);
+    const max = this.policy.maxFailures;
+    return { count: row.count, limited: row.count > max, firstLimited: row.count === max + 1, retryAfterSeconds: Math.max(1, row.retry) };
   }
 
   /** Deletes counters of past windows (housekeeping). */

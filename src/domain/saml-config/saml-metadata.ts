@@ -14,11 +14,14 @@ export interface SsoUrl {
 export interface IdpMetadata {
   readonly entityId: string;
   readonly ssoUrls: readonly SsoUrl[];
+  /** SingleLogoutService endpoints (Entra lists one, HTTP-Redirect); empty when the IdP offers none. */
+  readonly sloUrls: readonly SsoUrl[];
   /** Every signing certificate listed (Entra lists two during a rollover). */
   readonly certificates: readonly CertificateInfo[];
 }
 
 export const HTTP_REDIRECT = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect';
+export const HTTP_POST = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST';
 export const METADATA_MAX_BYTES = 1024 * 1024;
 const FETCH_TIMEOUT_MS = 10_000;
 const MAX_REDIRECTS = 3;
@@ -68,7 +71,13 @@ export function parseIdpMetadata(xml: string): IdpMetadata {
   if (!ssoUrls.some((s) => s.binding === HTTP_REDIRECT)) {
     throw new Invalid('invalid_metadata', 'The metadata has no SingleSignOnService with the HTTP-Redirect binding');
   }
-  return { entityId, ssoUrls, certificates: [...certificates.values()] };
+  const sloUrls: SsoUrl[] = [];
+  for (const s of childrenNS(idp, NS.md, 'SingleLogoutService')) {
+    const binding = s.getAttribute('Binding') ?? '';
+    const location = s.getAttribute('Location') ?? '';
+    if (/^https?:\/\//i.test(location) && (binding === HTTP_REDIRECT || binding === HTTP_POST)) sloUrls.push({ binding, location });
+  }
+  return { entityId, ssoUrls, sloUrls, certificates: [...certificates.values()] };
 }
 
 /** Downloads metadata: http(s) only, 10 s, 1 MiB, at most 3 redirects. */

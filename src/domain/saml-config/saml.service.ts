@@ -9,7 +9,8 @@ import crypto from 'node:crypto';
 import { requireAdmin, systemActor, type Actor } from '../actor.js';
 import type { Db } from '../db.js';
 import { toDate } from '../rows.js';
-import { Conflict, Forbidden, Invalid, NotFound } from '../errors.js';
+import { Conflict, Forbidden, Invalid, NotFound, RateLimited } from '../errors.js';
+import type { RateLimitService } from '../rate-limit/rate-limit.service.js';
 import type { Cipher } from '../secrets.js';
 import { currentOrigin } from '../origin.js';
 import { writeAudit, type AuditEvent, type AuditService } from '../audit/audit.service.js';
@@ -49,6 +50,10 @@ export interface SamlSettings {
   /** Why the last refresh from the URL failed; null when it worked. */
   readonly lastRefreshError: string | null;
   readonly allowIdpInitiated: boolean;
+  /** Refuse assertions that are not encrypted (Entra's Token encryption must be on). */
+  readonly requireEncryption: boolean;
+  /** The IdP's SingleLogoutService endpoints; none: sign-out ends only the Gatehouse session. */
+  readonly sloUrls: readonly SsoUrl[];
   readonly idpCertificates: readonly CertificateView[];
   readonly spCertificates: readonly SpCertificateView[];
   /** Certificates ending soon, a failed refresh, missing configuration. */
@@ -63,10 +68,15 @@ export interface SamlRuntime {
   readonly ssoUrl: string | null;
   readonly idpCertificates: readonly string[];
   readonly allowIdpInitiated: boolean;
+  readonly requireEncryption: boolean;
+  /** The IdP's SingleLogoutService (HTTP-Redirect preferred); null when it lists none. */
+  readonly slo: SsoUrl | null;
   /** The active SP key pair, decrypted; null until "Generate Certificate". */
   readonly signing: { readonly privateKeyPem: string; readonly certificatePem: string } | null;
   /** Every published SP certificate (active first). */
   readonly spCertificates: readonly string[];
+  /** The private keys of every published SP certificate (active first): any may be the one Entra encrypts for. */
+  readonly decryptionKeys: readonly string[];
 }
 
 export interface LoginFailure {
@@ -106,6 +116,8 @@ interface SettingsRow {
   metadata_refreshed_at: string | null;
   metadata_refresh_error: string | null;
   allow_idp_initiated: boolean;
+  require_encryption: boolean;
+  idp_slo_urls: SsoUrl[];
 }
 
 interface CertRow {
@@ -127,13 +139,15 @@ export class SamlService {
     private readonly cipher: Cipher,
     private readonly sessions: SessionService,
     private readonly audit: AuditService,
+    private readonly rateLimits: RateLimitService,
   ) {}
 
   async settings(actor: Actor, now = new Date()): Promise<SamlSettings> {
     requireAdmin(actor);
     const orgId = actor.organizationId;
     const row = await this.db.sql.maybeOne<SettingsRow>(
-      `select idp_entity_id, idp_sso_urls, metadata_url, metadata_fetched_at, metadata_refreshed_at, metadata_refresh_error, allow_idp_initiated
+      `select idp_entity_id, idp_sso_urls, metadata_url, metadata_fetched_at, metadata_refreshed_at, metadata_refresh_error, allow_idp_initiated,
+         require_encryption, idp_slo_urls
        from saml_settings where organization_id = $1`,
       [orgId],
     );
@@ -163,6 +177,8 @@ export class SamlService {
       lastRefreshAt: toDate(row?.metadata_refreshed_at ?? null),
       lastRefreshError: row?.metadata_refresh_error ?? null,
       allowIdpInitiated: row?.allow_idp_initiated ?? true,
+      requireEncryption: row?.require_encryption ?? false,
+      sloUrls: row?.idp_slo_urls ?? [],
       idpCertificates,
       spCertificates,
       warnings,
@@ -248,12 +264,12 @@ export class SamlService {
     const orgId = actor.organizationId;
     await this.db.transaction(async (tx) => {
       await tx.run(
-        `insert into saml_settings (organization_id, idp_entity_id, idp_sso_urls, metadata_url, metadata_fetched_at, metadata_refreshed_at, metadata_refresh_error)
-         values ($1, $2, $3::jsonb, $4, now(), now(), null)
-         on conflict (organization_id) do update set idp_entity_id = excluded.idp_entity_id, idp_sso_urls = excluded.idp_sso_urls,
+        `insert into saml_settings (organization_id, idp_entity_id, idp_sso_urls, idp_slo_urls, metadata_url, metadata_fetched_at, metadata_refreshed_at, metadata_refresh_error)
+         values ($1, $2, $3::jsonb, $4::jsonb, $5, now(), now(), null)
+         on conflict (organization_id) do update set idp_entity_id = excluded.idp_entity_id, idp_sso_urls = excluded.idp_sso_urls, idp_slo_urls = excluded.idp_slo_urls,
            metadata_url = excluded.metadata_url, metadata_fetched_at = now(), metadata_refreshed_at = now(), metadata_refresh_error = null,
            metadata_claimed_until = null, updated_at = now()`,
-        [orgId, m.entityId, JSON.stringify(m.ssoUrls), url],
+        [orgId, m.entityId, JSON.stringify(m.ssoUrls), JSON.stringify(m.sloUrls), url],
       );
       // The metadata is the whole truth: a certificate Entra no longer lists stops being trusted.
       const fingerprints = m.certificates.map((c) => c.fingerprint);
@@ -333,6 +349,20 @@ export class SamlService {
     return this.settings(actor);
   }
 
+  /** Entra's "Token encryption": when required, an assertion that is not encrypted is refused. */
+  async setRequireEncryption(actor: Actor, require: boolean): Promise<SamlSettings> {
+    requireAdmin(actor);
+    await this.db.transaction(async (tx) => {
+      await tx.run(
+        `insert into saml_settings (organization_id, require_encryption) values ($1, $2)
+         on conflict (organization_id) do update set require_encryption = excluded.require_encryption, updated_at = now()`,
+        [actor.organizationId, require],
+      );
+      await writeAudit(tx, actor, { action: 'saml.require_encryption', resourceType: 'saml', detail: { require } });
+    });
+    return this.settings(actor);
+  }
+
   /** Everything a login needs for the organisation with this domain, in one statement. */
   async runtime(orgDomain: string): Promise<SamlRuntime> {
     // A slug from the URL: no query for what cannot be a domain (NUL is PostgreSQL's error, not "no such organisation").
@@ -344,10 +374,12 @@ export class SamlService {
       idp_entity_id: string | null;
       idp_sso_urls: SsoUrl[] | null;
       allow_idp_initiated: boolean | null;
+      require_encryption: boolean | null;
+      idp_slo_urls: SsoUrl[] | null;
       idp_certs: string[] | null;
       sp_certs: { pem: string; key: string; active: boolean }[] | null;
     }>(
-      `select o.organization_id, o.name, o.domain, s.idp_entity_id, s.idp_sso_urls, s.allow_idp_initiated,
+      `select o.organization_id, o.name, o.domain, s.idp_entity_id, s.idp_sso_urls, s.allow_idp_initiated, s.require_encryption, s.idp_slo_urls,
          (select json_agg(c.pem order by c.not_after desc) from saml_idp_certificates c where c.organization_id = o.organization_id) as idp_certs,
          (select json_agg(json_build_object('pem', k.certificate_pem, 'key', k.private_key_encrypted, 'active', k.active) order by k.active desc, k.created_at desc)
             from saml_sp_certificates k where k.organization_id = o.organization_id) as sp_certs
@@ -356,16 +388,34 @@ export class SamlService {
       [orgDomain.toLowerCase()],
     );
     if (!row) throw new NotFound('organization', orgDomain);
-    const active = (row.sp_certs ?? []).find((c) => c.active);
+    const spCerts = row.sp_certs ?? [];
+    const keys = spCerts.map((c) => this.decryptKey(c.key));
+    const activeIndex = spCerts.findIndex((c) => c.active);
+    const slo = row.idp_slo_urls ?? [];
     return {
       organization: { id: row.organization_id, name: row.name, domain: row.domain },
       idpEntityId: row.idp_entity_id,
       ssoUrl: (row.idp_sso_urls ?? []).find((s) => s.binding === HTTP_REDIRECT)?.location ?? null,
       idpCertificates: row.idp_certs ?? [],
       allowIdpInitiated: row.allow_idp_initiated ?? true,
-      signing: active ? { privateKeyPem: this.cipher.decrypt(active.key), certificatePem: active.pem } : null,
-      spCertificates: (row.sp_certs ?? []).map((c) => c.pem),
+      requireEncryption: row.require_encryption ?? false,
+      slo: slo.find((s) => s.binding === HTTP_REDIRECT) ?? slo[0] ?? null,
+      signing: activeIndex >= 0 ? { privateKeyPem: keys[activeIndex]!, certificatePem: spCerts[activeIndex]!.pem } : null,
+      spCertificates: spCerts.map((c) => c.pem),
+      decryptionKeys: keys,
     };
+  }
+
+  /** SP private keys decrypted once per process (a login must not pay for it each time). */
+  private readonly keys = new Map<string, string>();
+  private decryptKey(encrypted: string): string {
+    let pem = this.keys.get(encrypted);
+    if (pem === undefined) {
+      if (this.keys.size >= 1000) this.keys.delete(this.keys.keys().next().value!);
+      pem = this.cipher.decrypt(encrypted);
+      this.keys.set(encrypted, pem);
+    }
+    return pem;
   }
 
   /** Records an AuthnRequest id this system issued. */
@@ -459,15 +509,45 @@ export class SamlService {
     return { memberId: row.id!, userName: row.user_name!, session: { token: issued.token, expiresAt: toDate(row.expires_at!) } };
   }
 
-  /** A refused login, with the reason an admin needs (expected vs actual). */
+  /**
+   * A refused login, with the reason an admin needs (expected vs actual),
+   * counted per client address and per organisation (AUTH_FAILURE_LIMIT a
+   * minute each). Past either limit it throws RateLimited (the edge answers
+   * 429 with Retry-After) and the refusals are no longer audited one by one:
+   * one summary row per client (or organisation) per window, so a flood of
+   * forged responses cannot write an audit row each.
+   */
   async recordLoginFailure(organizationId: string, f: LoginFailure): Promise<void> {
-    await this.audit.recordFailure(systemActor(organizationId, 'saml'), {
-      action: 'saml.login',
-      resourceType: 'member',
-      resourceLabel: f.nameId ?? null,
-      reason: f.reason,
-      detail: { message: f.message, ...(f.detail ?? {}) },
-    });
+    const client = currentOrigin().clientAddress ?? 'unknown';
+    const byClient = await this.rateLimits.count(`saml:ip:${client}`, organizationId);
+    const byOrganization = await this.rateLimits.count('saml:organization', organizationId);
+    const limited = [byClient, byOrganization].filter((c) => c.limited);
+    if (limited.length === 0) {
+      await this.audit.recordFailure(systemActor(organizationId, 'saml'), {
+        action: 'saml.login',
+        resourceType: 'member',
+        resourceLabel: f.nameId ?? null,
+        reason: f.reason,
+        detail: { message: f.message, ...(f.detail ?? {}) },
+      });
+      return;
+    }
+    const scope = byClient.limited ? { limitedBy: 'client', client, failures: byClient.count } : { limitedBy: 'organization', failures: byOrganization.count };
+    if ((byClient.limited && byClient.firstLimited) || (!byClient.limited && byOrganization.firstLimited)) {
+      await this.audit.recordFailure(systemActor(organizationId, 'saml'), {
+        action: 'saml.login',
+        resourceType: 'member',
+        resourceLabel: f.nameId ?? null,
+        reason: 'rate_limited',
+        detail: {
+          message: `Too many refused sign-ins in a minute (${scope.limitedBy === 'client' ? `from ${client}` : 'for this organisation'}): further refusals in this minute are answered 429 and not logged one by one`,
+          ...scope,
+          lastReason: f.reason,
+          lastMessage: f.message,
+        },
+      });
+    }
+    throw new RateLimited(Math.max(...limited.map((c) => c.retryAfterSeconds)));
   }
 
   /** The login log (`saml log`): newest first. */

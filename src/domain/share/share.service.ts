@@ -120,7 +120,8 @@ export class ShareService {
    * of members with `shares { lock { place } }` costs one statement, not three.
    */
   async forMembersWithTargets(actor: Actor, memberIds: readonly string[]): Promise<{ shares: Share[]; locks: Lock[]; places: Place[] }> {
-    requireDirectoryReader(actor);
+    // A signed-in member may read its own shares (`viewer { shares }`), nobody else's.
+    if (!(actor.kind === 'member' && memberIds.every((id) => id === actor.id))) requireDirectoryReader(actor);
     const m = memberIds.filter(isUuid);
     if (m.length === 0) return { shares: [], locks: [], places: [] };
     return shareSql.selectMemberSharesWithTargets(this.db.sql, actor.organizationId, m);

@@ -35,7 +35,7 @@ export const MemberConnection = connectionType('Member', Member);
 export const GroupConnection = connectionType('Group', Group);
 export const PlaceConnection = connectionType('Place', Place);
 export const LockConnection = connectionType('Lock', Lock);
-export const AuditEventConnection = connectionType('AuditEvent', AuditEvent, { totalCount: 'Always null: the log is read page by page, newest first' });
+export const AuditEventConnection = connectionType('AuditEvent', AuditEvent, { totalCount: 'Number of events matching the filter, over all pages' });
 
 const MAX_AUDIT_PAGE = 200;
 
@@ -147,12 +147,18 @@ export class QueryResolver {
     @Arg('after', () => String, { nullable: true }) after?: string | null,
   ): Promise<WhoCanOpenConnection> {
     const n = pageSize(first);
-    if (n === 0) return { edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null } };
-    const page = await ctx.domain.access.whoCanOpen(ctx.actor, lockId, at ?? new Date(), { first: n, afterId: fromIdCursor(after) });
+    const when = at ?? new Date();
+    const count = () => ctx.domain.access.countWhoCanOpen(ctx.actor, lockId, when);
+    if (n === 0) return { edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null }, get totalCount() { return count(); } };
+    const page = await ctx.domain.access.whoCanOpen(ctx.actor, lockId, when, { first: n, afterId: fromIdCursor(after) });
     const edges = page.members.map((m) => ({ cursor: idCursor(m.member.id), node: toMemberType(m.member), grants: m.grants.map(toGrantType) }));
     return {
       edges,
       pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: false, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
+      // Counted only when a client asks for it.
+      get totalCount() {
+        return count();
+      },
     };
   }
 
@@ -178,16 +184,15 @@ export class QueryResolver {
       before = Buffer.from(after, 'base64url').toString('utf8');
       if (!/^\d{1,19}$/.test(before)) throw new Invalid('invalid_cursor', 'The cursor is not one this API handed out', 'after');
     }
-    const events = n === 0 ? [] : await ctx.domain.audit.list(ctx.actor, {
+    const f = {
       actionPrefix: filter?.actionPrefix ?? undefined,
       outcome: filter?.outcome ?? undefined,
       resourceId: filter?.resourceId ?? undefined,
       resourceLabel: filter?.resourceLabel ?? undefined,
-      before,
-      limit: n + 1,
-    });
+    };
+    const events = n === 0 ? [] : await ctx.domain.audit.list(ctx.actor, { ...f, before, limit: n + 1 });
     const page = events.slice(0, n);
-    return toConnection(page.map(toAuditEventType), page.map((e) => Buffer.from(e.id).toString('base64url')), events.length > n, null);
+    return toConnection(page.map(toAuditEventType), page.map((e) => Buffer.from(e.id).toString('base64url')), events.length > n, () => ctx.domain.audit.count(ctx.actor, f));
   }
 
   @Query(() => ScimStatus, { description: 'SCIM provisioning status (admin keys only); never the token' })

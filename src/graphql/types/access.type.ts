@@ -1,5 +1,5 @@
 // Effective access and the access change feed.
-import { Field, ID, ObjectType } from 'type-graphql';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { AccessChangeKind, AccessReason, DateTime, ShareRole, ShareScope } from './scalars.js';
 import { Member } from './member.type.js';
 import { PageInfo } from './connection.js';
@@ -42,6 +42,8 @@ export class WhoCanOpenEdge {
 export class WhoCanOpenConnection {
   @Field(() => [WhoCanOpenEdge]) edges!: WhoCanOpenEdge[];
   @Field(() => PageInfo) pageInfo!: PageInfo;
+  @Field(() => Int, { description: 'How many active members may open the lock at that time, over all pages (one count statement, run only when asked)' })
+  totalCount!: number | Promise<number>;
 }
 
 @ObjectType({

@@ -3,6 +3,7 @@
 // notifications (./listen.ts), and errors the domain can read (./errors.ts).
 // It implements the domain's port (src/domain/db.ts).
 import pg from 'pg';
+import type { PoolMode } from '../../config.js';
 import type { ChannelListener, Db, Sql, SqlParam, Subscription } from '../../domain/db.js';
 import { translateConnectError, translateQueryError } from './errors.js';
 import { listen, LISTEN_TIMING, type ListenTiming } from './listen.js';
@@ -23,7 +24,20 @@ export interface PostgresOptions {
   readonly planRefreshMs?: number;
   /** false: never prepare statements by name (a pooler that cannot keep them). Default: wherever the database can (not PGlite). */
   readonly namedStatements?: boolean;
+  /**
+   * What `connection` reaches. direct (default): the server; session settings
+   * go in the startup packet. session: a pooler in session mode (PgBouncer
+   * refuses startup settings): they are SET on each new connection.
+   * transaction: a pooler in transaction mode: no named statements and no
+   * session state at all (settings belong on the role: see README).
+   */
+  readonly poolMode?: PoolMode;
+  /** Where LISTEN connects (a direct URL); default `connection`, but never through a pooler in transaction mode. */
+  readonly listenConnection?: ConnectionSettings;
 }
+
+/** Session settings of a server connection (see the pool below). */
+const SERVER_SETTINGS = { statement_timeout: '30000', plan_cache_mode: 'force_generic_plan' } as const;
 
 // Timestamps, dates and intervals as PostgreSQL's text: exact (a Date loses
 // microseconds and reads a date at local midnight); the domain makes Dates
@@ -96,10 +110,13 @@ export class PostgresDb implements Db {
   private named: Promise<boolean> | undefined;
   /** Its answer, once known (no await per statement after that). */
   private isServer: boolean | undefined;
+  /** Whether the database is a PostgreSQL server (not PGlite), once known. */
+  private notPglite: boolean | undefined;
   private closed = false;
 
   constructor(private readonly opts: PostgresOptions) {
     const server = 'connectionString' in opts.connection;
+    const mode = opts.poolMode ?? 'direct';
     this.pool = new pg.Pool({
       ...opts.connection,
       max: opts.poolSize,
@@ -108,15 +125,20 @@ export class PostgresDb implements Db {
       // Fail fast while the database is away (the request answers 503) instead of queueing; the pool reconnects on its own.
       connectionTimeoutMillis: 5_000,
       application_name: 'gatehouse',
-      statement_timeout: 30_000,
       types: TEXT_TYPES,
       // Generic plans on a server: every statement of the domain is keyed by
       // organization_id and a primary or unique key, and planning each run
       // anew (custom plans) cost more than running it, foreign-key checks of
       // every inserted row included (./statements.ts says when plans are made).
-      ...(server ? { options: '-c plan_cache_mode=force_generic_plan' } : {}),
+      ...(mode === 'direct'
+        ? { statement_timeout: Number(SERVER_SETTINGS.statement_timeout), ...(server ? { options: `-c plan_cache_mode=${SERVER_SETTINGS.plan_cache_mode}` } : {}) }
+        : {}),
     });
     this.pool.on('connect', (client) => {
+      // Behind a pooler in session mode the settings go as SET, queued before the first statement.
+      if (mode === 'session') {
+        for (const [name, value] of Object.entries(SERVER_SETTINGS)) client.query(`set ${name} = '${value}'`).catch(() => undefined);
+      }
       const conn: Connection = { prepared: new PreparedOnConnection(), ended: false };
       this.connections.set(client, conn);
       client.on('end', () => (conn.ended = true));
@@ -125,9 +147,19 @@ export class PostgresDb implements Db {
     this.pool.on('error', () => undefined);
   }
 
-  /** Where the database is, for the other clients of it (the migrator, the job queue, listening connections). */
+  /** Where the database is, for the other clients of it (the migrator, the job queue). */
   get connection(): ConnectionSettings {
     return this.opts.connection;
+  }
+
+  /** Where a LISTEN connection goes; undefined: nowhere notifications arrive (a pooler in transaction mode without a direct URL). */
+  get listenConnection(): ConnectionSettings | undefined {
+    if (this.opts.listenConnection) return this.opts.listenConnection;
+    return this.opts.poolMode === 'transaction' ? undefined : this.opts.connection;
+  }
+
+  get poolMode(): PoolMode {
+    return this.opts.poolMode ?? 'direct';
   }
 
   get isOpen(): boolean {
@@ -166,7 +198,10 @@ export class PostgresDb implements Db {
   /** Asks the database once (concurrent first callers share the question) whether it takes named statements. */
   private namedStatementsOn(client: pg.PoolClient, conn: Connection): Promise<boolean> {
     this.named ??= client.query<{ named: boolean }>(`select position('PGlite' in version()) = 0 as named`).then(
-      (r) => (this.isServer = this.opts.namedStatements !== false && r.rows[0]!.named),
+      (r) => {
+        this.notPglite = r.rows[0]!.named;
+        return (this.isServer = this.opts.namedStatements !== false && this.opts.poolMode !== 'transaction' && this.notPglite);
+      },
       (e: unknown) => {
         this.named = undefined;
         throw translateQueryError(e, conn.ended);
@@ -176,6 +211,12 @@ export class PostgresDb implements Db {
   }
 
   /** Whether this database takes named prepared statements, and so notifications (a server, not PGlite); asks it once. */
+  /** Whether the database is a PostgreSQL server (PGlite serves every connection from one session: no notifications). */
+  async onServer(): Promise<boolean> {
+    await this.namedStatements();
+    return this.notPglite!;
+  }
+
   async namedStatements(): Promise<boolean> {
     return this.isServer ?? this.named ?? this.withClient(async () => this.isServer!);
   }

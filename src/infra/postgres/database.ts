@@ -1,6 +1,7 @@
 // Opens Gatehouse's database: a PostgreSQL server (DATABASE_URL) or the
 // embedded PGlite served on a socket in DATA_DIR (./embedded.ts), and the
 // client pool on it (./client.ts).
+import type { PoolMode } from '../../config.js';
 import { PostgresDb, type ConnectionSettings } from './client.js';
 import { startEmbeddedPostgres, SOCKET_PORT, type EmbeddedPostgres } from './embedded.js';
 
@@ -15,6 +16,10 @@ export interface DatabaseOptions {
   url: string | undefined;
   dataDir: string;
   poolSize: number;
+  /** What `url` reaches: the server (default) or a pooler in session or transaction mode. */
+  poolMode?: PoolMode;
+  /** A direct connection for LISTEN (a pooler in transaction mode delivers no notifications). */
+  listenUrl?: string;
   /** CLI: reuse the socket of a running server instead of failing. */
   allowJoin?: boolean;
 }
@@ -27,7 +32,12 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   const connection: ConnectionSettings = opts.url
     ? { connectionString: opts.url }
     : { host: embedded!.socketDir, port: SOCKET_PORT, user: 'postgres', database: 'postgres' };
-  const db = new PostgresDb({ connection, poolSize: opts.poolSize });
+  const db = new PostgresDb({
+    connection,
+    poolSize: opts.poolSize,
+    poolMode: opts.poolMode ?? 'direct',
+    listenConnection: opts.listenUrl ? { connectionString: opts.listenUrl } : undefined,
+  });
   return {
     db,
     connection,

@@ -83,8 +83,10 @@ export function listen(db: PostgresDb, channel: string, listener: ChannelListene
     if (closed) return;
     let c: pg.Client | undefined;
     try {
-      if (!(await db.namedStatements())) return; // PGlite
-      c = new pg.Client({ ...db.connection, application_name: 'gatehouse-listen', connectionTimeoutMillis: 5_000, stream: unrefSocket });
+      if (!(await db.onServer())) return; // PGlite
+      const where = db.listenConnection;
+      if (!where) return; // a pooler in transaction mode and no direct URL: credentials are checked in the database
+      c = new pg.Client({ ...where, application_name: 'gatehouse-listen', connectionTimeoutMillis: 5_000, stream: unrefSocket });
       const mine = c;
       c.on('error', () => client === mine && down());
       c.on('end', () => client === mine && down());

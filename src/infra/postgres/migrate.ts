@@ -4,9 +4,12 @@
 // `npm run migration:create` writes new ones.
 //
 // Many processes may start at once on one database (a rolling deploy, an
-// autoscaler): each takes a session advisory lock on a connection of its own
-// before it looks, so exactly one runs the pending migrations while the
-// others wait for the lock, then find nothing pending and go on. The check is
+// autoscaler): each opens a transaction on a connection of its own and takes
+// a transaction advisory lock before it looks, so exactly one runs the
+// pending migrations (on MikroORM's connection) while the others wait for the
+// lock, then find nothing pending and go on. A transaction lock, not a session
+// one: behind a pooler in transaction mode the transaction keeps its server
+// connection, and the lock cannot outlive it. The check is
 // one statement against mikro_orm_migrations; MikroORM (and knex, and the
 // migration classes) is loaded only when something is pending.
 import pg from 'pg';
@@ -17,7 +20,7 @@ import type { ConnectionSettings } from './client.js';
 export const MIGRATION_LOCK_KEY = 0x6761_7465; // 'gate'
 
 export interface MigrateOptions {
-  /** Take the advisory lock (default true). The embedded PGlite has one process only. */
+  /** Take the advisory lock (default: on a server; never on PGlite, which has one process only). */
   readonly lock?: boolean;
   /** Called when another process holds the lock and this one waits for it. */
   readonly onWait?: () => void;
@@ -38,17 +41,21 @@ export async function migrate(connection: ConnectionSettings, opts: MigrateOptio
   client.on('error', () => undefined);
   await client.connect();
   try {
-    if (opts.lock !== false) {
-      const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1) as ok', [MIGRATION_LOCK_KEY]);
+    // PGlite serves every connection from one session: a transaction held here would stall MikroORM's connection.
+    const lock = opts.lock !== false && (await client.query<{ server: boolean }>(`select position('PGlite' in version()) = 0 as server`)).rows[0]!.server;
+    if (lock) {
+      await client.query('begin');
+      const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_xact_lock($1) as ok', [MIGRATION_LOCK_KEY]);
       if (!rows[0]?.ok) {
         opts.onWait?.();
-        await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+        await client.query('select pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
       }
     }
-    if ((await pendingMigrations(client)).length === 0) return [];
-    return await runMigrator(connection);
+    const applied = (await pendingMigrations(client)).length === 0 ? [] : await runMigrator(connection);
+    if (lock) await client.query('commit');
+    return applied;
   } finally {
-    // Ending the session releases its advisory lock.
+    // Ending the connection ends its transaction, and the lock with it.
     await client.end().catch(() => undefined);
   }
 }
