@@ -30,7 +30,7 @@ async function describe(ctx: CliContext, actor: Actor, settings?: SamlSettings):
     'IdP signing certificates (expiry):',
     ...(s.idpCertificates.length ? s.idpCertificates.map((c) => cert(c)) : ['  (none)']),
     'SP certificates (expiry):',
-    ...(s.spCertificates.length ? s.spCertificates.map((c) => cert(c, c.active ? ' active ' : ' old    ').replace(/$/, `  id ${c.id}`)) : ['  (none: saml certificate --org DOMAIN)']),
+    ...(s.spCertificates.length ? s.spCertificates.map((c) => cert(c, c.active ? ' active ' : ' other  ').replace(/$/, `  id ${c.id}`)) : ['  (none: saml certificate --org DOMAIN)']),
     ...(s.warnings.length ? ['', ...s.warnings.map((w) => `WARNING: ${w}`)] : []),
   ].join('\n');
   return {
@@ -83,16 +83,29 @@ export const samlCommands: Command[] = [
   },
   {
     name: 'saml certificate',
-    usage: 'saml certificate --org DOMAIN   (Generate Certificate: a new SP signing key; older ones stay published)',
-    options: { org: { type: 'string' } },
+    usage: 'saml certificate --org DOMAIN [--next]   (Generate Certificate: a new SP key; --next: published first, signs once promoted)',
+    options: { org: { type: 'string' }, next: { type: 'boolean' } },
     async run(ctx, o) {
       const actor = await ctx.orgActor(required(o, 'org'));
-      const cert = await ctx.domain.saml.generateCertificate(actor, new URL(ctx.config.http.publicUrl).hostname);
+      const next = Boolean(o.next);
+      const cert = await ctx.domain.saml.generateCertificate(actor, new URL(ctx.config.http.publicUrl).hostname, { next });
       const { pem: _pem, ...info } = cert;
       return {
         json: { certificate: cert.pem, ...info },
-        text: `${cert.pem.trimEnd()}\n\nNew SP certificate ${cert.id}, valid until ${cert.notAfter.toISOString().slice(0, 10)}. It now signs AuthnRequests and is published in the SP metadata; older certificates stay published until removed (saml certificate-remove).`,
+        text: next
+          ? `${cert.pem.trimEnd()}\n\nNext SP certificate ${cert.id}, valid until ${cert.notAfter.toISOString().slice(0, 10)}. It is published in the SP metadata (signing and encryption) but does not sign yet: give it to Entra, then saml certificate-promote --id ${cert.id}.`
+          : `${cert.pem.trimEnd()}\n\nNew SP certificate ${cert.id}, valid until ${cert.notAfter.toISOString().slice(0, 10)}. It now signs AuthnRequests and is published in the SP metadata; older certificates stay published until removed (saml certificate-remove).`,
       };
+    },
+  },
+  {
+    name: 'saml certificate-promote',
+    usage: 'saml certificate-promote --org DOMAIN --id CERTIFICATE_ID   (the published "next" certificate signs from now on)',
+    options: { org: { type: 'string' }, id: { type: 'string' } },
+    async run(ctx, o) {
+      const actor = await ctx.orgActor(required(o, 'org'));
+      await ctx.domain.saml.promoteSpCertificate(actor, required(o, 'id'));
+      return describe(ctx, actor);
     },
   },
   {

@@ -12,8 +12,10 @@ export interface GraphqlContext {
   readonly publicUrl: string;
   /** Push of per-lock changes (subscriptions over graphql-ws and graphql-sse only). */
   readonly hub?: AccessHub;
+  /** The request's "now": fields that default their `at` to now share it (and their batch). */
+  readonly now: Date;
 }
 
 export function contextFor(domain: Domain, actor: Actor, publicUrl = 'http://localhost:3000'): GraphqlContext {
-  return { actor, domain, loaders: createLoaders(domain, actor), publicUrl };
+  return { actor, domain, loaders: createLoaders(domain, actor), publicUrl, now: new Date() };
 }

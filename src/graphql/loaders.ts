@@ -7,6 +7,7 @@ import type { Member } from '../domain/member/member.model.js';
 import type { Group, GroupMembersPage } from '../domain/group/group.model.js';
 import type { Lock, Place } from '../domain/place/place.model.js';
 import type { Share } from '../domain/share/share.model.js';
+import type { LockAccess } from '../domain/access/access.service.js';
 
 /**
  * A DataLoader whose values may also be known already (loaded with a page,
@@ -37,6 +38,8 @@ export interface Loaders {
   readonly locksOfPlace: Relation<Lock[]>;
   /** Pages of group members, one loader per (first, after) pair. */
   groupMembers(first: number, afterId: string | undefined): DataLoader<string, GroupMembersPage>;
+  /** Effective access of members at a time, one loader per `at` (null: a member not found). */
+  accessOfMember(at: Date): DataLoader<string, LockAccess[] | null>;
 }
 
 function byId<T extends { id: string }>(keys: readonly string[], rows: T[]): (T | null)[] {
@@ -58,6 +61,7 @@ function grouped<T>(keys: readonly string[], rows: T[], keyOf: (r: T) => string 
 
 export function createLoaders(domain: Domain, actor: Actor): Loaders {
   const pages = new Map<string, DataLoader<string, GroupMembersPage>>();
+  const accessAt = new Map<number, DataLoader<string, LockAccess[] | null>>();
   const place = new Relation(new DataLoader<string, Place | null>(async (ids) => byId(ids, await domain.places.getPlaces(actor, ids))));
   const lock = new Relation(new DataLoader<string, Lock | null>(async (ids) => byId(ids, await domain.places.getLocks(actor, ids))));
   return {
@@ -92,6 +96,17 @@ export function createLoaders(domain: Domain, actor: Actor): Loaders {
           return ids.map((id) => found.get(id) ?? { members: [], hasNextPage: false, totalCount: 0 });
         });
         pages.set(key, loader);
+      }
+      return loader;
+    },
+    accessOfMember(at) {
+      let loader = accessAt.get(at.getTime());
+      if (!loader) {
+        loader = new DataLoader(async (ids) => {
+          const found = await domain.access.accessOfMany(actor, ids, at);
+          return ids.map((id) => found.get(id) ?? null);
+        });
+        accessAt.set(at.getTime(), loader);
       }
       return loader;
     },

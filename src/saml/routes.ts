@@ -57,7 +57,16 @@ export function samlRoutes(deps: SamlEdgeDeps): { router: express.Router } {
       const body = (req.body ?? {}) as Record<string, unknown>;
       const samlResponse = body.SAMLResponse;
       if (typeof samlResponse !== 'string' || samlResponse === '') throw new LoginRefused('missing_response', 'No SAMLResponse was posted');
-      const login = await verifyResponse(rt, config, domain, samlResponse);
+      let login;
+      try {
+        login = await verifyResponse(rt, config, domain, samlResponse);
+      } catch (e) {
+        // Signed by a certificate the stored metadata does not list: Entra may have rolled its
+        // certificate over. One bounded, rate-limited refetch of the metadata URL, then one retry.
+        if (!(e instanceof LoginRefused && e.reason === 'invalid_signature' && e.detail.unknownCertificate === true)) throw e;
+        if (!(await domain.saml.refetchOnUnknownCertificate(rt.organization.id))) throw e;
+        login = await verifyResponse(await domain.saml.runtime(param(req)), config, domain, samlResponse);
+      }
       // Request id, replay cache, identity rule, session: one statement in the domain (which audits its refusals).
       const { session } = await domain.saml.completeLogin(rt.organization.id, login);
       res.cookie(SESSION_COOKIE, session.token, sessionCookieOptions(config, session.expiresAt));

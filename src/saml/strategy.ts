@@ -237,7 +237,11 @@ export async function verifyResponse(rt: SamlRuntime, config: Config, domain: Do
     if (!profile?.getAssertionXml) throw new Error('No assertion');
     verifiedAssertionXml = profile.getAssertionXml();
   } catch (e) {
-    throw classifyNodeSamlError(e as Error, urls.entityId);
+    const refusal = classifyNodeSamlError(e as Error, urls.entityId);
+    if (refusal.reason === 'invalid_signature' && carriesUnknownCertificate(doc, decryptedAssertion, rt.idpCertificates)) {
+      throw new LoginRefused(refusal.reason, refusal.message, refusal.status, { ...refusal.detail, unknownCertificate: true });
+    }
+    throw refusal;
   }
 
   // Only the signed bytes from here on.
@@ -285,6 +289,16 @@ export async function verifyResponse(rt: SamlRuntime, config: Config, domain: Do
   const conditionsUntil = Date.parse(conditions?.getAttribute('NotOnOrAfter') ?? '');
   const until = Math.max(bearerUntil, Number.isNaN(conditionsUntil) ? 0 : conditionsUntil) + skewMs;
   return { nameId, assertionId, replayUntil: new Date(until), flow, inResponseTo };
+}
+
+/** Whether a signature's KeyInfo names a certificate the stored metadata does not list (Entra's rollover). */
+function carriesUnknownCertificate(doc: Document, decrypted: Element | null, known: readonly string[]): boolean {
+  const bodies = new Set(known.map((pem) => certificateBody(pem)));
+  const sent = [...descendantsNS(doc, NS.ds, 'X509Certificate'), ...(decrypted ? descendantsNS(decrypted, NS.ds, 'X509Certificate') : [])];
+  return sent.some((x) => {
+    const text = (x.textContent ?? '').replace(/\s+/g, '');
+    return text.length > 0 && !bodies.has(text);
+  });
 }
 
 function checkSignatureAlgorithms(root: Document | Element): void {
@@ -346,7 +360,10 @@ function classifyNodeSamlError(e: Error, audience: string): LoginRefused {
     return new LoginRefused('unknown_in_response_to', 'InResponseTo does not match a sign-in this server started, or that sign-in expired or was already used');
   }
   if (/signature|Cannot obtain assertion|too many transforms/i.test(m)) {
-    return new LoginRefused('invalid_signature', 'The assertion is not signed by a certificate in the imported IdP metadata (or was changed after signing)');
+    return new LoginRefused(
+      'invalid_signature',
+      `No valid signature covers the assertion: it is not signed by a certificate in the imported IdP metadata, or it was changed after signing. ${SIGNING_SETTING}: the active certificate must be one the metadata lists (Gatehouse refetches a metadata URL when a new one appears; after a file import, import the metadata again).`,
+    );
   }
   if (/issuer/i.test(m)) return new LoginRefused('wrong_issuer', m);
   return new LoginRefused('invalid_response', `The response was refused: ${m.slice(0, 300)}`);

@@ -7,6 +7,7 @@ import { buildGroup, buildLock, buildMember, buildOrg } from '../factories/index
 import { countStatements } from '../../src/infra/postgres/statement-count.js';
 import { buildGraphqlSchema } from '../../src/graphql/schema.js';
 import { contextFor } from '../../src/graphql/context.js';
+import { queryCost } from '../../src/graphql/limits.js';
 import type { Actor } from '../../src/domain/index.js';
 
 let t: TestDb;
@@ -74,5 +75,43 @@ describe('GraphQL statement count', () => {
     }
     expect(viaLarge.statements).toBeLessThanOrEqual(6);
     expect(viaLarge.statements).toBe(viaSmall.statements);
+  });
+
+  it('batches Member.access: one statement for a page of members, whatever its size (it was one per member)', async () => {
+    const org = await buildOrg(t.domain);
+    const reader: Actor = { kind: 'api_key', organizationId: org.id, id: 'k', label: 'reader', role: 'reader' };
+    const place = await t.domain.places.createPlace(org.actor, { name: 'HQ' });
+    const locks = [await buildLock(t.domain, org.actor, place.id), await buildLock(t.domain, org.actor, place.id)];
+    const members = [];
+    for (let i = 0; i < 40; i++) members.push(await buildMember(t.domain, org.actor));
+    const group = await buildGroup(t.domain, org.actor, members.filter((_, i) => i % 2 === 0).map((m) => m.id));
+    await t.domain.shares.grant(org.actor, { groupId: group.id, placeId: place.id });
+    for (const [i, m] of members.entries()) if (i % 3 === 0) await t.domain.shares.grant(org.actor, { memberId: m.id, lockId: locks[i % 2]!.id });
+    // An inactive member opens nothing, in the batch as alone.
+    await t.domain.members.update(org.actor, members[6]!.id, { active: false });
+
+    const ACCESS = parse(`query($first: Int) { members(first: $first) { edges { node { id access { lockId grants { shareId groupId } } } } } }`);
+    const small = await run(reader, 5, ACCESS);
+    const large = await run(reader, 40, ACCESS);
+    expect(large.result.errors).toBeUndefined();
+    // The page's statement and one for the access of all its members.
+    expect(large.statements).toBeLessThanOrEqual(3);
+    expect(large.statements).toBe(small.statements);
+    // The same answers as asking member by member.
+    const edges = (large.result.data as { members: { edges: { node: { id: string; access: { lockId: string; grants: { shareId: string }[] }[] } }[] } }).members.edges;
+    expect(edges).toHaveLength(40);
+    let withAccess = 0;
+    for (const e of edges) {
+      const one = await t.domain.access.accessOf(reader, e.node.id);
+      const norm = (a: { lockId: string; grants: { shareId: string }[] }[]) => a.map((x) => `${x.lockId}:${x.grants.map((g) => g.shareId).sort().join(',')}`).sort();
+      expect(norm(e.node.access)).toEqual(norm(one));
+      if (one.length > 0) withAccess++;
+    }
+    expect(withAccess).toBeGreaterThan(20);
+
+    // The cost limit counts it as what it now is, a batched list relation like `groups`
+    // (it charged 50 a member for the statement each used to cost).
+    const cost = (field: string) => queryCost(schema, parse(`{ members(first: 100) { edges { node { ${field} { __typename } } } } }`));
+    expect(cost('access')).toBe(cost('groups'));
   });
 });

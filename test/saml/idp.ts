@@ -132,6 +132,8 @@ export class TestIdp {
   /** Extra routes for metadata-fetch tests: path → handler. */
   readonly routes = new Map<string, (req: http.IncomingMessage, res: http.ServerResponse) => void>();
   baseUrl = '';
+  /** How often the federation metadata was fetched. */
+  metadataFetches = 0;
 
   constructor(readonly keys: IdpKey[] = [makeKey()]) {
     this.published = [...keys];
@@ -142,6 +144,7 @@ export class TestIdp {
       const route = this.routes.get(req.url ?? '');
       if (route) return route(req, res);
       if (req.url === `/${this.tenant}/federationmetadata/2007-06/federationmetadata.xml`) {
+        this.metadataFetches++;
         res.writeHead(200, { 'content-type': 'application/xml' }).end(this.metadataXml());
         return;
       }

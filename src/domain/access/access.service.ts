@@ -179,15 +179,32 @@ export class AccessService {
       if (actor.id !== memberId) throw new NotFound('member', memberId);
     } else requireDirectoryReader(actor);
     if (!isUuid(memberId)) throw new NotFound('member', memberId);
+    const found = await this.accessOfMany(actor, [memberId], at);
+    const access = found.get(memberId);
+    if (!access) throw new NotFound('member', memberId);
+    return access;
+  }
+
+  /**
+   * The access of several members at `at` in one statement, whatever their
+   * number (GraphQL's `Member.access` on a page). Members not found (or not
+   * visible to the actor) are absent from the map.
+   */
+  async accessOfMany(actor: Actor, memberIds: readonly string[], at: Date = new Date()): Promise<Map<string, LockAccess[]>> {
+    if (actor.kind !== 'member') requireDirectoryReader(actor);
     checkAt(at);
+    // A signed-in member sees its own access only.
+    const ids = [...new Set(memberIds.filter((id) => isUuid(id) && (actor.kind !== 'member' || id === actor.id)))];
+    const result = new Map<string, LockAccess[]>();
+    if (ids.length === 0) return result;
     const org = actor.organizationId;
-    // One statement: the member row (to tell "unknown" from "no access") and its grants.
-    const rows = await this.db.sql.all<GrantRow & { found: boolean; lock_id: string | null; lock_name: string; place_id: string; place_name: string }>(
-      `with m as (select id, active from members where organization_id = $1 and id = $2),
+    // One statement: the member rows (to tell "unknown" from "no access") and their grants.
+    const rows = await this.db.sql.all<GrantRow & { member_id: string; lock_id: string | null; lock_name: string; place_id: string; place_name: string }>(
+      `with m as (select id, active from members where organization_id = $1 and id = any($2::uuid[])),
        g as (
-         select s.*, null::uuid as via_group from shares s join m on m.active and s.member_id = m.id where s.organization_id = $1 and ${openAt('$3')}
+         select s.*, m.id as grantee, null::uuid as via_group from shares s join m on m.active and s.member_id = m.id where s.organization_id = $1 and ${openAt('$3')}
          union all
-         select s.*, gm.group_id from group_members gm join m on m.active and gm.member_id = m.id
+         select s.*, m.id, gm.group_id from group_members gm join m on m.active and gm.member_id = m.id
            join shares s on s.organization_id = gm.organization_id and s.group_id = gm.group_id
            where gm.organization_id = $1 and ${openAt('$3')}
        ),
@@ -196,27 +213,29 @@ export class AccessService {
          union all
          select g.*, l.id, l.name, l.place_id, 'place' from g join locks l on l.organization_id = $1 and l.place_id = g.place_id
        )
-       select true as found, h.l_id as lock_id, h.l_name as lock_name, h.l_place as place_id, p.name as place_name,
+       select h.grantee as member_id, h.l_id as lock_id, h.l_name as lock_name, h.l_place as place_id, p.name as place_name,
               h.id as share_id, h.role, h.scope, h.via_group as group_id, gr.display_name as group_name, h.valid_from, h.valid_until
        from hits h join places p on p.organization_id = $1 and p.id = h.l_place
        left join groups gr on gr.organization_id = $1 and gr.id = h.via_group
        union all
-       select true, null, null, null, null, null, null, null, null, null, null, null from m
-       order by lock_id nulls first, share_id`,
-      [org, memberId, at],
+       select m.id, null, null, null, null, null, null, null, null, null, null, null from m
+       order by member_id, lock_id nulls first, share_id`,
+      [org, ids, at],
     );
-    if (rows.length === 0) throw new NotFound('member', memberId);
-    const byLock = new Map<string, LockAccess>();
+    const byLock = new Map<string, Map<string, LockAccess>>();
     for (const r of rows) {
+      let locks = byLock.get(r.member_id);
+      if (!locks) byLock.set(r.member_id, (locks = new Map()));
       if (r.lock_id === null) continue;
-      let entry = byLock.get(r.lock_id);
+      let entry = locks.get(r.lock_id);
       if (!entry) {
         entry = { lockId: r.lock_id, lockName: r.lock_name, placeId: r.place_id, placeName: r.place_name, grants: [] };
-        byLock.set(r.lock_id, entry);
+        locks.set(r.lock_id, entry);
       }
       entry.grants.push(toGrant(r));
     }
-    return [...byLock.values()];
+    for (const [memberId, locks] of byLock) result.set(memberId, [...locks.values()]);
+    return result;
   }
 
   /**

@@ -19,6 +19,8 @@ import { generateSpCertificate, readCertificate } from './saml-certificate.js';
 import { fetchMetadata, HTTP_REDIRECT, parseIdpMetadata, type IdpMetadata, type SsoUrl } from './saml-metadata.js';
 
 export const CERT_WARNING_DAYS = 30;
+/** At most one metadata refetch per organisation this often, however many unknown-certificate responses arrive. */
+export const ROLLOVER_REFETCH_MINUTES = 5;
 const DAY_MS = 86_400_000;
 
 export interface CertificateView {
@@ -296,27 +298,75 @@ export class SamlService {
   }
 
   /** "Generate Certificate": a new active SP key pair; earlier ones stay published until removed. */
-  async generateCertificate(actor: Actor, commonName: string): Promise<SpCertificateView> {
+  /**
+   * "Generate Certificate". By default the new key pair signs at once; with
+   * `next` it is only published (metadata, for signing and encryption) so
+   * Entra can be told first, and signs once promoted (promoteSpCertificate).
+   */
+  async generateCertificate(actor: Actor, commonName: string, opts: { next?: boolean } = {}): Promise<SpCertificateView> {
     requireAdmin(actor);
     const { certificate, privateKeyPem } = generateSpCertificate(commonName);
     const id = crypto.randomUUID();
+    const next = opts.next === true;
     await this.db.transaction(async (tx) => {
-      await tx.run(`update saml_sp_certificates set active = false where organization_id = $1 and active`, [actor.organizationId]);
+      if (!next) await tx.run(`update saml_sp_certificates set active = false where organization_id = $1 and active`, [actor.organizationId]);
       await tx.run(
         `insert into saml_sp_certificates (organization_id, id, certificate_pem, private_key_encrypted, fingerprint, not_before, not_after, active)
-         values ($1, $2, $3, $4, $5, $6, $7, true)`,
-        [actor.organizationId, id, certificate.pem, this.cipher.encrypt(privateKeyPem), certificate.fingerprint, certificate.notBefore, certificate.notAfter],
+         values ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [actor.organizationId, id, certificate.pem, this.cipher.encrypt(privateKeyPem), certificate.fingerprint, certificate.notBefore, certificate.notAfter, !next],
       );
       await writeAudit(tx, actor, {
-        action: 'saml.certificate.generate',
+        action: next ? 'saml.certificate.generate_next' : 'saml.certificate.generate',
         resourceType: 'saml_sp_certificate',
         resourceId: id,
-        detail: { fingerprint: certificate.fingerprint, notAfter: certificate.notAfter.toISOString() },
+        detail: { fingerprint: certificate.fingerprint, notAfter: certificate.notAfter.toISOString(), next },
       });
     });
     const view = (await this.settings(actor)).spCertificates.find((c) => c.id === id);
     if (!view) throw new Error('generated certificate vanished');
     return view;
+  }
+
+  /** Makes a published ("next") SP certificate the one that signs; the previous one stays published until removed. */
+  async promoteSpCertificate(actor: Actor, id: string): Promise<SpCertificateView> {
+    requireAdmin(actor);
+    await this.db.transaction(async (tx) => {
+      const found = await tx.maybeOne<{ active: boolean }>(`select active from saml_sp_certificates where organization_id = $1 and id::text = $2 for update`, [
+        actor.organizationId,
+        id,
+      ]);
+      if (!found) throw new NotFound('saml_certificate', id);
+      await tx.run(`update saml_sp_certificates set active = (id::text = $2) where organization_id = $1`, [actor.organizationId, id]);
+      await writeAudit(tx, actor, { action: 'saml.certificate.promote', resourceType: 'saml_sp_certificate', resourceId: id });
+    });
+    const view = (await this.settings(actor)).spCertificates.find((c) => c.id === id);
+    if (!view) throw new NotFound('saml_certificate', id);
+    return view;
+  }
+
+  /**
+   * Certificate rollover without a failed sign-in: a response signed by a
+   * certificate the stored metadata does not list makes Gatehouse fetch the
+   * metadata URL again, at most once per ROLLOVER_REFETCH_MINUTES per
+   * organisation (claimed by one statement, whichever process asks), so a
+   * stream of forged responses costs at most one bounded fetch. True when the
+   * metadata was fetched and stored now (the caller checks the response again).
+   */
+  async refetchOnUnknownCertificate(organizationId: string): Promise<boolean> {
+    const claimed = await this.db.sql.maybeOne<{ metadata_url: string }>(
+      `update saml_settings set rollover_refetch_at = now()
+       where organization_id = $1 and metadata_url is not null
+         and coalesce(rollover_refetch_at, '-infinity') < now() - make_interval(mins => $2)
+       returning metadata_url`,
+      [organizationId, ROLLOVER_REFETCH_MINUTES],
+    );
+    if (!claimed) return false;
+    try {
+      await this.refreshFrom(systemActor(organizationId, 'saml-rollover'), claimed.metadata_url);
+      return true;
+    } catch {
+      return false; // recorded by refreshFrom; the previous configuration stays
+    }
   }
 
   /** Unpublishes an SP certificate; the active one can only go once another replaced it. */
