@@ -71,7 +71,6 @@ export interface Session {
   admin: { id: string; userName: string };
   organization: { id: string; name: string; domain: string };
   csrfToken: string;
-  samlAvailable: boolean;
 }
 
 export interface HealthItem {

@@ -3,6 +3,7 @@
 // stylesheet and icon: no inline script or style, so the console's strict CSP
 // holds on them too.
 import type { Response } from 'express';
+import escapeHtml from 'escape-html';
 
 export const PAGE_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -12,9 +13,6 @@ export const FAVICON_SVG =
   '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#16243a"/>' +
   '<path d="M7 15.5 16 8l9 7.5V25H19v-6h-6v6H7z" fill="#fff"/></svg>';
 
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
 
 /** The document around a page's body (already escaped HTML). */
 export function pageHtml(title: string, bodyHtml: string): string {

@@ -15,7 +15,9 @@ import { csrfTokenFor, requireCsrf } from '../http/csrf.js';
 import { readSessionCookie, sessionCookieOptions } from '../http/session-cookie.js';
 import { guardedJsonParser } from '../http/json-guard.js';
 import { consoleHealth } from './health.js';
-import { escapeHtml, FAVICON_SVG, PAGE_CSP, sendHtml, sendRefusalPage } from './pages.js';
+import { spUrls } from '../domain/saml-config/sp-urls.js';
+import escapeHtml from 'escape-html';
+import { FAVICON_SVG, PAGE_CSP, sendHtml, sendRefusalPage } from './pages.js';
 
 export interface AdminConsoleDeps {
   readonly config: Config;
@@ -173,7 +175,6 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
         admin: { id: actor.id, userName: actor.label },
         organization: { id: org.id, name: org.name, domain: org.domain },
         csrfToken: csrfTokenFor(readSessionCookie(req.headers.cookie)!),
-        samlAvailable: saml !== undefined,
       };
     }),
   );
@@ -214,12 +215,10 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
   );
 
   // SAML
-  const samlUrls = (orgDomain: string) => ({
-    identifier: `${base}/saml/${orgDomain}/metadata`,
-    replyUrl: `${base}/saml/${orgDomain}/acs`,
-    signOnUrl: `${base}/saml/${orgDomain}/login`,
-    spMetadataUrl: `${base}/saml/${orgDomain}/metadata`,
-  });
+  const samlUrls = (orgDomain: string) => {
+    const u = spUrls(base, orgDomain);
+    return { identifier: u.entityId, replyUrl: u.acsUrl, signOnUrl: u.loginUrl, spMetadataUrl: u.metadataUrl };
+  };
   api.get(
     '/saml',
     h(async (_req, _res, actor) => {
@@ -230,23 +229,22 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
   api.post(
     '/saml/metadata',
     h(async (req, _res, actor) => {
-      const s = requireSaml();
       const body = (req.body ?? {}) as { url?: unknown; xml?: unknown };
-      if (typeof body.url === 'string' && body.url.trim() !== '') return { settings: await s.importMetadataUrl(actor, body.url.trim()) };
-      if (typeof body.xml === 'string' && body.xml.trim() !== '') return { settings: await s.importMetadataXml(actor, body.xml) };
+      if (typeof body.url === 'string' && body.url.trim() !== '') return { settings: await saml.importMetadataUrl(actor, body.url.trim()) };
+      if (typeof body.xml === 'string' && body.xml.trim() !== '') return { settings: await saml.importMetadataXml(actor, body.xml) };
       throw new Invalid('metadata_required', 'Paste the App Federation Metadata URL or upload the metadata XML', 'url');
     }),
   );
   api.post(
     '/saml/refresh',
-    h(async (_req, _res, actor) => ({ settings: await requireSaml().refreshMetadata(actor) })),
+    h(async (_req, _res, actor) => ({ settings: await saml.refreshMetadata(actor) })),
   );
   api.post(
     '/saml/certificate',
     h(async (_req, _res, actor) => {
       const org = await domain.organizations.get(actor);
-      await requireSaml().generateCertificate(actor, `${org.domain} Gatehouse SAML`);
-      return { settings: await requireSaml().settings(actor) };
+      await saml.generateCertificate(actor, `${org.domain} Gatehouse SAML`);
+      return { settings: await saml.settings(actor) };
     }),
   );
   api.get(
@@ -353,10 +351,6 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
   });
   router.use('/admin/api', api);
   return router;
-
-  function requireSaml() {
-    return saml;
-  }
 
   async function readLog(actor: AdminActor, q: Request['query'], kind: LogKind) {
     const { events, hasMore } = await domain.audit.page(actor, { ...logFilter(q, kind), before: str(q.before) || undefined, limit: LOG_PAGE });

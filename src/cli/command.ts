@@ -30,7 +30,6 @@ export interface Command {
   readonly name: string;
   readonly usage: string;
   readonly options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
-  readonly needsDatabase?: boolean;
   run(ctx: CliContext, opts: Record<string, string | boolean | string[] | undefined>): Promise<CommandResult>;
 }
 

@@ -1,4 +1,4 @@
-// Entra group import (seed 003): set up, inspect, pause and run integrations.
+// Entra group import: set up, inspect, pause and run integrations.
 import type { ImportIntegration, ImportProgress, ImportRunResult } from '../domain/import/import.model.js';
 import { required, table, UsageError, type Command } from './command.js';
 

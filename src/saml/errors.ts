@@ -3,6 +3,7 @@
 import type { Response } from 'express';
 import { retryAfterSeconds, type DomainError } from '../domain/index.js';
 import { httpStatusOf } from '../http/errors.js';
+import escapeHtml from 'escape-html';
 
 /** A response the SAML checks refused; `reason` is what the audit log records. */
 export class LoginRefused extends Error {
@@ -17,9 +18,6 @@ export class LoginRefused extends Error {
   }
 }
 
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
 
 export function sendPage(res: Response, status: number, title: string, message: string, reason?: string): void {
   res

@@ -10,7 +10,8 @@ import { readSessionCookie, SESSION_COOKIE, sessionCookieOptions } from '../http
 import { sendDomainErrorJson } from '../http/errors.js';
 import type { Logger } from '../http/logger.js';
 import { LoginRefused, sendDomainError, sendPage, sendRefusal } from './errors.js';
-import { ACS_BODY_LIMIT_BYTES, samlFor, spMetadataXml, spUrls, verifyResponse } from './strategy.js';
+import { spUrls } from '../domain/saml-config/sp-urls.js';
+import { ACS_BODY_LIMIT_BYTES, samlFor, spMetadataXml, verifyResponse } from './service-provider.js';
 
 export interface SamlEdgeDeps {
   readonly config: Config;

@@ -64,7 +64,7 @@ function pathKey(p: PatchPath): string {
  * Applies the operations in order to a canonical User doc (mutated and
  * returned). `active` may be set but never unassigned: a remove or a null
  * would otherwise read as "default true" and re-open the doors of a member
- * Entra deprovisioned (issue 16), so it is refused, whichever form said it.
+ * Entra deprovisioned, so it is refused, whichever form said it.
  */
 export function applyUserPatch(doc: Doc, ops: readonly PatchOperation[]): Doc {
   for (const op of ops) applyUserOp(doc, op);

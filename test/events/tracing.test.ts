@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabaseUrl } from '../setup/test-db.js';
 import { openDatabase, type Database } from '../../src/infra/postgres/database.js';
 import { createDomain, type Domain } from '../../src/domain/index.js';
-import { spUrls } from '../../src/saml/strategy.js';
+import { spUrls } from '../../src/domain/saml-config/sp-urls.js';
 import { buildMember, buildOrg } from '../factories/index.js';
 import { startGatehouse, waitFor, type GatehouseProcess } from '../resilience/harness.js';
 import { TestIdp } from '../saml/idp.js';

@@ -7,7 +7,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createDomain, type Domain } from '../../src/domain/index.js';
 import { createLogger } from '../../src/http/logger.js';
 import { openDatabase, type Database } from '../../src/infra/postgres/database.js';
-import { spUrls, type SpUrls } from '../../src/saml/strategy.js';
+import { spUrls, type SpUrls } from '../../src/domain/saml-config/sp-urls.js';
 import { TEST_SECRET, type TestDb } from '../setup/test-db.js';
 
 export const PUBLIC_URL = 'https://gatehouse.test';

@@ -1,11 +1,11 @@
-// The Entra group import (seed 003): an organisation connects an Entra
+// The Entra group import: an organisation connects an Entra
 // tenant, picks one Entra group per integration, and Gatehouse pulls that
 // group's members from Microsoft Graph on a schedule. This file holds the
 // shapes, the port to Microsoft Graph and the row mapping.
 import { toDate } from '../rows.js';
 import type { ShareRole } from '../share/share.model.js';
 
-/** Which Entra attribute holds the user's email address and becomes the userName (seed 003: default UPN). */
+/** Which Entra attribute holds the user's email address and becomes the userName (default UPN). */
 export type ImportIdentifier = 'upn' | 'mail';
 export const IMPORT_IDENTIFIERS: readonly ImportIdentifier[] = ['upn', 'mail'];
 
@@ -68,7 +68,7 @@ export interface ImportIntegrationInput {
   readonly clientSecret: string;
   /** Object id of the Entra group to import. */
   readonly entraGroupId: string;
-  /** Default `upn` (seed 003). */
+  /** Default `upn`. */
   readonly identifier?: ImportIdentifier;
   /** Default `users_only` when no targets are given, else `grant_shares`. */
   readonly mode?: ImportMode;

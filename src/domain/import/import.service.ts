@@ -1,4 +1,4 @@
-// Entra group import use cases (seed 003). Setting an integration up is an
+// Entra group import use cases. Setting an integration up is an
 // administrator's act; running it is the import's own: it acts as an actor of
 // kind `import`, so the group it keeps (source `import`) takes no manual
 // membership edits, and every change it makes is audited under its name.
@@ -387,7 +387,7 @@ export class ImportService {
  * application has GroupMember.Read.All but not User.Read.All. Read as a
  * directory, that is a group whose users all lack their email and would be
  * skipped, so every membership (and door) would go: such a run fails before
- * it writes anything (issue 16, defect 3). A few users without the attribute
+ * it writes anything. A few users without the attribute
  * (a mailbox-less account with --identifier mail) are not this.
  */
 function checkConsent(users: readonly EntraUser[]): void {

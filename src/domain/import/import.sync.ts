@@ -106,7 +106,7 @@ function sameEmails(a: readonly MultiValue[], b: readonly MultiValue[]): boolean
 /**
  * The profile the import may write on a member it owns: `active` follows
  * Entra's accountEnabled only while no other source (SCIM, an admin)
- * deactivated the member; such a deactivation stands (issue 16).
+ * deactivated the member; such a deactivation stands.
  */
 function ownedProfile(m: MemberState, p: Profile): Profile {
   return m.deactivated_by === null || m.deactivated_by === 'import' ? p : { ...p, active: m.active };
@@ -225,7 +225,7 @@ export async function planSync(
       }
     }
   }
-  // A person SCIM or an admin deleted is not created again (issue 16): the deletion stands.
+  // A person SCIM or an admin deleted is not created again: the deletion stands.
   const creates = items.filter((i) => i.memberId === null);
   if (creates.length > 0) {
     const keys = creates.map((i) => i.profile.userName.toLowerCase());
@@ -276,7 +276,7 @@ export async function applySync(
     counts: SyncCounts;
     renewLease: (tx: Sql) => Promise<void>;
     onProgress?: (p: ImportProgress) => void;
-    /** When the integration shares access: the mail's data (what is shared); each member added gets the mail (seed 003). */
+    /** When the integration shares access: the mail's data (what is shared); each member added gets the mail. */
     invitation?: Record<string, unknown>;
     /** The integration's group grants access (not "import as users only"): its removals pass the mass-deprovision guard. */
     sharesAccess?: boolean;

@@ -2,6 +2,7 @@
 // what was shared (places and locks) and the link to sign in
 // (PUBLIC_URL/saml/DOMAIN/login). Values are escaped in the HTML part.
 import type { MailTemplate } from './mail.model.js';
+import escapeHtml from 'escape-html';
 
 export interface TemplateContext {
   readonly organizationName: string;
@@ -18,9 +19,6 @@ export interface RenderedMail {
   readonly html: string;
 }
 
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
 
 /** Header values hold no line breaks (no header injection through a name). */
 function oneLine(s: string): string {

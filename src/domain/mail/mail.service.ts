@@ -5,7 +5,7 @@
 // MailTransport port (SMTP), retried with back-off, every attempt logged.
 // Without an SMTP server, mail stays in the outbox as "not sent: no SMTP
 // configured", never dropped. A hard bounce blocks the address until an admin
-// clears it (seed 003: a mailbox that cannot receive mail gets blocked).
+// clears it (a mailbox that cannot receive mail gets blocked).
 import { requireAdmin, systemActor, type Actor } from '../actor.js';
 import type { Db, Sql } from '../db.js';
 import { toDate } from '../rows.js';

@@ -98,7 +98,7 @@ function ownershipKeys(data: MemberData): string[] {
 const SOURCE_NAME: Record<MemberSource, string> = { scim: 'Entra (SCIM)', import: 'the Entra group import', admin: 'an administrator' };
 
 /**
- * A deactivation stands until the source that made it re-activates (issue 16):
+ * A deactivation stands until the source that made it re-activates:
  * no other source re-opens the doors. SCIM taking over a member the import
  * deactivated becomes that member's owner, so it may.
  */

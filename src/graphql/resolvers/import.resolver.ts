@@ -75,7 +75,7 @@ export class ImportResolver {
     return toIntegration(await ctx.domain.imports.setClientSecret(ctx.actor, id, clientSecret));
   }
 
-  @Mutation(() => Boolean, { description: 'Deletes the integration and its shares; the member profiles stay (seed 003)' })
+  @Mutation(() => Boolean, { description: 'Deletes the integration and its shares; the member profiles stay' })
   async deleteImportIntegration(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphqlContext): Promise<boolean> {
     await ctx.domain.imports.delete(ctx.actor, id);
     return true;

@@ -1,4 +1,4 @@
-// The Entra group import (seed 003): integrations and their runs.
+// The Entra group import: integrations and their runs.
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTime, ShareRole } from './scalars.js';
 

@@ -1,6 +1,6 @@
 // Microsoft Graph client for the Entra group import: an outbound edge that
 // implements the domain's EntraDirectory port. OAuth 2.0 client credentials
-// (application permissions GroupMember.Read.All and User.Read.All, seed 003),
+// (application permissions GroupMember.Read.All and User.Read.All),
 // then the group's user members page by page (@odata.nextLink). Graph's
 // failures become domain errors with a clear code, because an admin reads
 // them as the integration's status.

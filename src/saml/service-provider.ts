@@ -1,7 +1,7 @@
-// node-saml configured per organisation, strictly, plus the checks node-saml
-// 5.1 leaves to the application: Response Destination (#437), bearer
-// SubjectConfirmationData Recipient (#405) and expiry on IdP-initiated
-// logins, the Issuer of a login response, a non-Success status next to an
+// Gatehouse as a SAML service provider: node-saml configured per
+// organisation, strictly, plus the checks node-saml 5.1 leaves to the
+// application: Response Destination, bearer SubjectConfirmationData
+// Recipient and expiry on IdP-initiated logins, the Issuer of a login response, a non-Success status next to an
 // assertion, a replay cache, DOCTYPEs, and SHA-1 signatures.
 import crypto from 'node:crypto';
 import { SAML, ValidateInResponseTo, type CacheProvider, type SamlConfig } from '@node-saml/node-saml';
@@ -15,8 +15,6 @@ import { LoginRefused } from './errors.js';
 import { CONTENT_ALGORITHMS, decryptAssertion, type Decrypted } from './decrypt.js';
 import { certificateBody } from '../domain/saml-config/saml-certificate.js';
 import { HTTP_POST } from '../domain/saml-config/saml-metadata.js';
-
-export { spUrls, type SpUrls } from '../domain/saml-config/sp-urls.js';
 
 /** How long an AuthnRequest id stays usable. */
 export const REQUEST_TTL_MS = 10 * 60_000;
