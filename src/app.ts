@@ -71,7 +71,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   // The one scheduler of background jobs (src/scheduler/jobs.ts: statistics, SAML metadata refresh,
   // purges); each run happens in one process. It lends its job queue to imports and deliveries.
   const scheduler = config.scheduler ? createScheduler({ connection: db.connection, logger }) : null;
-  if (scheduler) for (const job of backgroundJobs({ domain, db, logger, accessWindowsSeconds: config.access.windowsIntervalSeconds, accessRetentionDays: config.access.retentionDays })) scheduler.register(job);
+  if (scheduler) for (const job of backgroundJobs({ domain, db, logger, accessWindowsSeconds: config.access.windowsIntervalSeconds, accessRetentionDays: config.access.retentionDays, auditRetentionDays: config.audit.retentionDays })) scheduler.register(job);
   const shared = scheduler ? { boss: scheduler.boss, ready: scheduler.ready } : undefined;
   // Entra group import: scheduled runs through the job queue (IMPORT_SCHEDULER=off disables).
   if (config.import.scheduler && domain.imports.canRun) {

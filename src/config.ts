@@ -73,6 +73,10 @@ export interface Config {
     /** Days the access feeds keep their entries; an older cursor gets cursor_expired (ACCESS_FEED_RETENTION_DAYS). */
     readonly retentionDays: number;
   };
+  readonly audit: {
+    /** Days the audit trail (the provisioning log, sign-ins, every change) keeps its events (AUDIT_RETENTION_DAYS). */
+    readonly retentionDays: number;
+  };
   /** Whether this process runs the background-job scheduler (purges, statistics, metadata refresh) (SCHEDULER=on|off). */
   readonly scheduler: boolean;
   readonly import: {
@@ -221,6 +225,7 @@ export function loadConfig(env: Env = process.env): Config {
       windowsIntervalSeconds: int(env, 'ACCESS_WINDOWS_INTERVAL_SECONDS', 15, 1, 3600),
       retentionDays: int(env, 'ACCESS_FEED_RETENTION_DAYS', 30, 1, 3650),
     },
+    audit: { retentionDays: int(env, 'AUDIT_RETENTION_DAYS', 400, 1, 36500) },
     scheduler: onOff(env, 'SCHEDULER', nodeEnv !== 'test'),
     import: {
       scheduler: onOff(env, 'IMPORT_SCHEDULER', nodeEnv !== 'test'),

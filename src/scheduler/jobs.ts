@@ -17,9 +17,10 @@ export const JOB = {
   purgeSaml: 'gatehouse-purge-saml',
   accessWindows: 'gatehouse-access-windows',
   purgeAccessFeed: 'gatehouse-purge-access-feed',
+  purgeAudit: 'gatehouse-purge-audit',
 } as const;
 
-export function backgroundJobs(deps: { domain: Domain; db: PostgresDb; logger: SchedulerLogger; accessWindowsSeconds?: number; accessRetentionDays?: number }): BackgroundJob[] {
+export function backgroundJobs(deps: { domain: Domain; db: PostgresDb; logger: SchedulerLogger; accessWindowsSeconds?: number; accessRetentionDays?: number; auditRetentionDays?: number }): BackgroundJob[] {
   const { domain, db, logger } = deps;
   return [
     // Fresh planner statistics while Entra's first cycle fills the directory (see infra/postgres/statistics.ts).
@@ -45,5 +46,7 @@ export function backgroundJobs(deps: { domain: Domain; db: PostgresDb; logger: S
     { name: JOB.accessWindows, everySeconds: deps.accessWindowsSeconds ?? 15, run: () => emitPassedWindows(domain.db) },
     // Access feed retention: entries older than ACCESS_FEED_RETENTION_DAYS; older cursors get cursor_expired.
     { name: JOB.purgeAccessFeed, cron: '41 * * * *', run: () => domain.access.purgeFeed(deps.accessRetentionDays ?? 30) },
+    // Audit trail retention: events older than AUDIT_RETENTION_DAYS (issue 16).
+    { name: JOB.purgeAudit, cron: '23 4 * * *', expireInSeconds: 3600, run: () => domain.audit.purgeOlderThan(deps.auditRetentionDays ?? 400) },
   ];
 }

@@ -3,7 +3,7 @@
 // provisioning and login log an admin reads when Entra reports a failure.
 import { requireAdmin, type Actor } from '../actor.js';
 import type { Db, Sql } from '../db.js';
-import { countAuditEvents, insertAudit, selectAuditEvents } from './audit.sql.js';
+import { countAuditEvents, deleteOlderThan as deleteAuditOlderThan, insertAudit, selectAuditEvents } from './audit.sql.js';
 import { pageSize } from '../paging.js';
 import { exportAuditPage, type ExportPage, type ExportStart } from './audit-export.js';
 import { Invalid } from '../errors.js';
@@ -107,6 +107,20 @@ export class AuditService {
     requireAdmin(actor);
     checkFilter(filter);
     return countAuditEvents(this.db.sql, actor.organizationId, filter);
+  }
+
+  /**
+   * Retention (a background job, across organisations): deletes audit events
+   * older than `days`, in batches so that no statement holds many rows;
+   * returns how many went.
+   */
+  async purgeOlderThan(days: number): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await deleteAuditOlderThan(this.db.sql, days, 5000);
+      total += n;
+      if (n < 5000) return total;
+    }
   }
 }
 

@@ -142,3 +142,11 @@ export async function countAuditEvents(sql: Sql, organizationId: string, filter:
   const row = await sql.one<{ n: number }>(`select count(*)::int as n from audit_events where ${auditWhere(p, organizationId, filter, false)}`, p.values);
   return row.n;
 }
+
+/** Deletes up to `limit` audit events older than `days` (the oldest rows lie first in the table, so each batch finds them early). */
+export async function deleteOlderThan(sql: Sql, days: number, limit: number): Promise<number> {
+  return sql.run(
+    `delete from audit_events where ctid = any(array(select ctid from audit_events where at < now() - make_interval(days => $1) limit ${limit}))`,
+    [days],
+  );
+}
