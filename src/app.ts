@@ -1,5 +1,6 @@
 // The composition root: wires the domain into the three edges by hand.
-import type { RequestListener } from 'node:http';
+import type { IncomingMessage, RequestListener } from 'node:http';
+import type { Duplex } from 'node:stream';
 import express from 'express';
 import type { PostgresDb } from './infra/postgres/client.js';
 import type { Config } from './config.js';
@@ -31,8 +32,12 @@ export interface AppDeps {
 export interface App {
   /** What the HTTP server runs: SCIM requests go to the SCIM edge (bare node:http), the rest to the Express app. */
   readonly listener: RequestListener;
+  /** What the HTTP server runs on an upgrade: GraphQL subscriptions over WebSocket on /graphql. */
+  readonly upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** The background-job scheduler of this process (null with SCHEDULER=off). */
   readonly scheduler: Scheduler | null;
+  /** Subscribers of per-lock changes attached in this process. */
+  readonly subscriberCount: () => number;
   /** Stops background work started by the edges (schedulers). */
   close(): Promise<void>;
 }
@@ -110,6 +115,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
 
   return {
     listener: (req, res) => (isScimUrl(req.url ?? '') ? scim(req, res) : app(req, res)),
+    upgrade: (req, socket, head) => graphql.upgrade(req, socket, head),
+    subscriberCount: () => graphql.hub.subscriberCount,
     scheduler,
     async close() {
       for (const c of closers) await c();

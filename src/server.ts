@@ -51,6 +51,7 @@ async function main(): Promise<void> {
   const domain = createDomainFromConfig(database.db, secret, config);
   const app = await createApp({ config, db: database.db, domain, logger });
   const server = http.createServer(app.listener);
+  server.on('upgrade', app.upgrade);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 60_000;

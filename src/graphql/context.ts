@@ -2,6 +2,7 @@
 import type { Actor } from '../domain/actor.js';
 import type { Domain } from '../domain/index.js';
 import { createLoaders, type Loaders } from './loaders.js';
+import type { AccessHub } from './access-stream.js';
 
 export interface GraphqlContext {
   readonly actor: Actor;
@@ -9,6 +10,8 @@ export interface GraphqlContext {
   readonly loaders: Loaders;
   /** PUBLIC_URL: the base of URLs handed out (SAML settings). */
   readonly publicUrl: string;
+  /** Push of per-lock changes (subscriptions over graphql-ws and graphql-sse only). */
+  readonly hub?: AccessHub;
   /** The request's "now": fields that default their `at` to now share it (and their batch). */
   readonly now: Date;
 }

@@ -1,6 +1,7 @@
 // The GraphQL edge at /graphql: Apollo Server 5 on Express 5, schema built
 // code-first with type-graphql. Authentication turns the request into an
 // Actor (API key or member session); every rule is the domain's.
+import crypto from 'node:crypto';
 import express, { type ErrorRequestHandler, type Request } from 'express';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -17,9 +18,20 @@ import { contextFor, type GraphqlContext } from './context.js';
 import { createFormatError, edgeError, extensionsFor, type ErrorLogger } from './errors.js';
 import { buildGraphqlSchema } from './schema.js';
 import { costLimitPlugin, depthLimitRule } from './limits.js';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { parse, specifiedRules, validate, GraphQLError, type ExecutionResult } from 'graphql';
+import { WebSocketServer } from 'ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { createHandler as createSseHandler } from 'graphql-sse/lib/use/express';
+import { AccessHub } from './access-stream.js';
 
 export interface GraphqlEdge {
   readonly router: express.Router;
+  /** WebSocket upgrades on /graphql: subscriptions over graphql-ws. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** The push of per-lock changes of this process. */
+  readonly hub: AccessHub;
   close(): Promise<void>;
 }
 
@@ -40,8 +52,81 @@ export async function createGraphqlEdge(deps: { config: Config; domain: Domain; 
   });
   await server.start();
 
+  const formatError = createFormatError(logger);
+  const formatResult = <T extends ExecutionResult>(result: T): T =>
+    result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) as unknown as GraphQLError[] } : result;
+  const hub = new AccessHub(domain.db, domain, { warn: (obj, msg) => logger.error(obj, msg) });
+  const rules = [...specifiedRules, depthLimitRule()];
+  /** Parses and validates a subscription request (the same depth limit as queries); errors, or the document. */
+  const prepare = (query: unknown) => {
+    if (typeof query !== 'string' || query.length > 100_000) return [new GraphQLError('query must be a string of at most 100000 characters')];
+    try {
+      const document = parse(query);
+      const errors = validate(schema, document, rules);
+      return errors.length > 0 ? [...errors] : document;
+    } catch (e) {
+      return [e instanceof GraphQLError ? e : new GraphQLError('The query is not valid GraphQL')];
+    }
+  };
+
+  // graphql-ws: the same path, the same credentials (connectionParams.authorization, or the upgrade's
+  // Authorization header or session cookie). Bad input fails one subscription, never the socket server.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.http.bodyLimitBytes });
+  const actors = new WeakMap<object, Actor>();
+  const ws = useServer<Record<string, unknown> | undefined, { request: IncomingMessage }>(
+    {
+      schema,
+      onConnect: async (ctx) => {
+        const auth = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization ?? ctx.extra.request.headers.authorization;
+        try {
+          actors.set(ctx.extra, await authenticateWith(domain, typeof auth === 'string' ? auth : undefined, ctx.extra.request.headers.cookie, ctx.extra.request.socket.remoteAddress));
+          return true;
+        } catch {
+          return false; // closes with 4403 Forbidden
+        }
+      },
+      onSubscribe: (ctx, _id, payload) => {
+        const actor = actors.get(ctx.extra);
+        if (!actor) return [new GraphQLError('Not authenticated')];
+        const document = prepare(payload.query);
+        if (Array.isArray(document)) return document;
+        return { schema, document, variableValues: payload.variables ?? undefined, operationName: payload.operationName ?? undefined, contextValue: { ...contextFor(domain, actor, config.http.publicUrl), hub } };
+      },
+      onNext: (_ctx, _id, _payload, _args, result) => formatResult(result),
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => new GraphQLError(e.message, { extensions: e.extensions })),
+    },
+    wss,
+  );
+
+  // graphql-sse: the same subscription over Server-Sent Events (Accept: text/event-stream), for proxies that drop WebSockets.
+  const sseActors = new WeakMap<object, Actor>();
+  const sse = createSseHandler({
+    schema,
+    authenticate: async (req) => {
+      try {
+        sseActors.set(req.raw, await authenticate(domain, req.raw as Request));
+      } catch (e) {
+        const status = e instanceof GraphQLError && typeof (e.extensions.http as { status?: number } | undefined)?.status === 'number' ? (e.extensions.http as { status: number }).status : 401;
+        return [JSON.stringify({ errors: [{ message: e instanceof Error ? e.message : 'Not authenticated', extensions: { code: 'UNAUTHENTICATED' } }] }), { status, statusText: 'Unauthorized' }];
+      }
+      return req.headers.get('x-graphql-event-stream-token') ?? crypto.randomUUID();
+    },
+    onSubscribe: (req, params) => {
+      const actor = sseActors.get(req.raw);
+      if (!actor) return [null, { status: 401, statusText: 'Unauthorized' }];
+      const document = prepare(params.query);
+      if (Array.isArray(document)) return [JSON.stringify({ errors: document.map((e) => formatError(e.toJSON(), e)) }), { status: 400, statusText: 'Bad Request', headers: { 'content-type': 'application/json' } }];
+      return { schema, document, variableValues: params.variables ?? undefined, operationName: params.operationName ?? undefined, contextValue: { ...contextFor(domain, actor, config.http.publicUrl), hub } };
+    },
+    onNext: (_ctx, _req, result) => formatResult(result as ExecutionResult),
+  });
+
   const router = express.Router();
   router.use(guardedJsonParser(config.http.bodyLimitBytes));
+  router.use((req, res, next) => {
+    if (!(req.get('accept') ?? '').includes('text/event-stream')) return next();
+    sse(req, res).catch(next);
+  });
   // GET carries variables and extensions as JSON in the query string: the same guards.
   router.use((req, _res, next) => {
     if (req.method !== 'GET') return next();
@@ -67,7 +152,34 @@ export async function createGraphqlEdge(deps: { config: Config; domain: Domain; 
     res.status(status).json({ errors: [{ message, extensions: { code } }] });
   };
   router.use(onBodyError);
-  return { router, close: () => server.stop() };
+  return {
+    router,
+    hub,
+    upgrade(req, socket, head) {
+      if (new URL(req.url ?? '/', 'http://x').pathname !== '/graphql') {
+        socket.destroy();
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (client) => wss.emit('connection', client, req));
+    },
+    async close() {
+      hub.close();
+      await ws.dispose();
+      await server.stop();
+    },
+  };
+}
+
+/** A WebSocket's credentials: an API key (Bearer), else the session cookie (a plain member: no console rights). */
+async function authenticateWith(domain: Domain, authorization: string | undefined, cookie: string | undefined, ip: string | undefined): Promise<Actor> {
+  if (authorization !== undefined) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (!m) throw new Error('bad authorization');
+    return domain.apiKeys.authenticate(m[1]!, ip ?? 'unknown');
+  }
+  const token = readSessionCookie(cookie);
+  if (token) return domain.sessions.authenticate(token);
+  throw new Error('no credentials');
 }
 
 /** `Authorization: Bearer <api key>`, else the session cookie; otherwise UNAUTHENTICATED. */

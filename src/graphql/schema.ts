@@ -7,6 +7,7 @@ import { GuardResolver } from './resolvers/guard.resolver.js';
 import { ImportResolver } from './resolvers/import.resolver.js';
 import { EventsResolver } from './resolvers/events.resolver.js';
 import { ApiKeyResolver } from './resolvers/api-key.resolver.js';
+import { SubscriptionResolver } from './resolvers/subscription.resolver.js';
 import {
   GroupRelationsResolver,
   LockRelationsResolver,
@@ -17,8 +18,15 @@ import {
 
 export function buildGraphqlSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [QueryResolver, MutationResolver, ImportResolver, GuardResolver, EventsResolver, ApiKeyResolver, MemberRelationsResolver, GroupRelationsResolver, PlaceRelationsResolver, LockRelationsResolver, ShareRelationsResolver],
+    resolvers: [QueryResolver, MutationResolver, ImportResolver, GuardResolver, EventsResolver, ApiKeyResolver, SubscriptionResolver, MemberRelationsResolver, GroupRelationsResolver, PlaceRelationsResolver, LockRelationsResolver, ShareRelationsResolver],
     // Inputs are checked by the domain (one set of rules for every edge).
     validate: false,
+    // Subscriptions bring their own source (access-stream.ts); type-graphql still wants a PubSub to exist.
+    pubSub: {
+      publish: () => undefined,
+      subscribe: () => {
+        throw new Error('no topic-based subscriptions');
+      },
+    },
   });
 }

@@ -42,6 +42,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     logger: createLogger('silent'),
   });
   const server = http.createServer(app.listener);
+  server.on('upgrade', app.upgrade);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
 

@@ -24,6 +24,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   const config = loadConfig(appEnv);
   const app = await createApp({ config, db: t.database.db, domain: t.domain, logger: createLogger('silent') });
   server.on('request', app.listener);
+  server.on('upgrade', app.upgrade);
   return {
     t,
     app,

@@ -367,3 +367,28 @@ export async function purgeAccessFeed(db: Db, days: number, now: Date = new Date
   );
   return Number(row.n);
 }
+
+// ---- following the feed (subscriptions) -----------------------------------------
+
+/** The numeric position a feed cursor names (cursors of this sequence only). */
+export function positionOf(cursor: string): bigint {
+  const d = decodeFeedCursor(cursor);
+  if (!('position' in d)) throw new Invalid('invalid_cursor', 'The cursor is not one this feed handed out', 'after');
+  return BigInt(d.position);
+}
+
+/** The organisation's current position (0 before its first change). */
+export async function readHead(sql: Sql, organizationId: string): Promise<bigint> {
+  const row = await sql.maybeOne<{ position: string }>(`select position::text as position from access_feed_heads where organization_id = $1`, [organizationId]);
+  return BigInt(row?.position ?? '0');
+}
+
+/** Every per-lock entry of the organisation after a position, in order (one process's tail of its organisations' feeds). */
+export async function readEntriesAfter(sql: Sql, organizationId: string, after: bigint, first: number): Promise<(LockAccessEntry & { position: bigint })[]> {
+  const rows = await sql.all<EntryRow>(
+    `select e.position::text as position, e.at, e.member_id, e.lock_id, e.place_id, e.may_open, e.windows
+     from access_entries e where e.organization_id = $1 and e.position > $2 order by e.position limit ${Math.max(1, Math.min(first, 10_000))}`,
+    [organizationId, after.toString()],
+  );
+  return rows.map((r) => ({ ...toEntry(r), position: BigInt(r.position!) }));
+}

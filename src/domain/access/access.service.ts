@@ -15,8 +15,11 @@ import {
   listAccessChanges,
   purgeAccessFeed,
   readLockEntries,
+  readEntriesAfter,
+  readHead,
   readLockSnapshot,
   type AccessChangePage,
+  type LockAccessEntry,
   type LockAccessPage,
   type LockScope,
   type LockSnapshot,
@@ -149,6 +152,20 @@ export class AccessService {
    */
   async lockSnapshot(actor: Actor, scope: LockScope): Promise<LockSnapshot> {
     return readLockSnapshot(this.db.sql, actor.organizationId, await this.lockReader(actor, scope));
+  }
+
+  /** The organisation's current feed position (where a subscription without a cursor starts). */
+  async head(actor: Actor): Promise<bigint> {
+    return readHead(this.db.sql, actor.organizationId);
+  }
+
+  /**
+   * Every per-lock entry of an organisation after a position: what one
+   * process reads once per change to push to all its subscribers (each
+   * checked with lockReader when it subscribed).
+   */
+  async entriesAfter(organizationId: string, after: bigint, first = 1000): Promise<(LockAccessEntry & { position: bigint })[]> {
+    return readEntriesAfter(this.db.sql, organizationId, after, first);
   }
 
   /** Retention: deletes feed entries older than `days` (see purgeAccessFeed); returns how many. */

@@ -1,0 +1,245 @@
+// Push of per-lock access changes to subscribers (graphql-ws and graphql-sse).
+//
+// One tail per organisation per process: when the organisation's feed moves
+// (PostgreSQL NOTIFY `gatehouse_access`, sent by the seal at commit, heard by
+// every process; or a poll when notifications are not live), ONE statement
+// reads the new entries and they are handed to every subscriber whose locks
+// or places they concern. A subscriber first joins the tail (from then on it
+// buffers what the tail reads), then reads its backlog after its cursor, then
+// drains the buffer: positions only ever increase, so nothing is lost or
+// delivered twice, across reconnects too (the client passes its last cursor).
+import type { Db } from '../domain/db.js';
+import type { Actor } from '../domain/actor.js';
+import type { Domain } from '../domain/index.js';
+import type { LockAccessEntry, LockScope } from '../domain/access/access-feed.js';
+import { positionOf } from '../domain/access/access-feed.js';
+
+type Positioned = LockAccessEntry & { position: bigint };
+
+interface Subscriber {
+  readonly scope: LockScope;
+  push(e: Positioned): void;
+}
+
+interface Logger {
+  warn(obj: object, msg: string): void;
+}
+
+class OrgTail {
+  readonly subs = new Set<Subscriber>();
+  private reading = false;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly hub: AccessHub,
+    readonly organizationId: string,
+    /** Position read through. */
+    public last: bigint,
+  ) {
+    this.schedulePoll();
+  }
+
+  /** Reads what the feed gained and hands it out; one read at a time, again if woken meanwhile. */
+  async pump(): Promise<void> {
+    if (this.reading) {
+      this.again = true;
+      return;
+    }
+    this.reading = true;
+    try {
+      for (;;) {
+        this.again = false;
+        const entries = await this.hub.domain.access.entriesAfter(this.organizationId, this.last, 1000);
+        for (const e of entries) {
+          this.last = e.position;
+          for (const s of this.subs) if (s.scope.lockIds.includes(e.lockId) || s.scope.placeIds.includes(e.placeId)) s.push(e);
+        }
+        if (entries.length < 1000 && !this.again) break;
+      }
+    } catch (err) {
+      this.hub.logger.warn({ err, organizationId: this.organizationId }, 'access feed: reading new entries failed; retrying on the next poll');
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  /** A safety poll: often when notifications are not live (PGlite, a lost LISTEN connection), rarely otherwise. */
+  private schedulePoll(): void {
+    this.timer = setTimeout(
+      () => {
+        void this.pump().finally(() => {
+          if (this.subs.size > 0) this.schedulePoll();
+        });
+      },
+      this.hub.isLive() ? 30_000 : 1_000,
+    );
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+/** The process's tails; one LISTEN for all organisations. */
+export class AccessHub {
+  private readonly tails = new Map<string, Promise<OrgTail>>();
+  private live = false;
+  private readonly listening: { close(): void };
+
+  constructor(
+    db: Db,
+    readonly domain: Domain,
+    readonly logger: Logger,
+  ) {
+    this.listening = db.listen('gatehouse_access', {
+      notified: (payload) => {
+        const organizationId = payload.split(':')[0] ?? '';
+        void this.tails.get(organizationId)?.then((t) => t.pump());
+      },
+      live: (isLive) => {
+        this.live = isLive;
+        // Back from a gap in notifications: whatever committed meanwhile.
+        if (isLive) for (const t of this.tails.values()) void t.then((x) => x.pump());
+      },
+    });
+  }
+
+  isLive(): boolean {
+    return this.live;
+  }
+
+  /** Subscribers currently attached (metrics, leak tests). */
+  get subscriberCount(): number {
+    let n = 0;
+    for (const t of this.settled.values()) n += t.subs.size;
+    return n;
+  }
+
+  private readonly settled = new Map<string, OrgTail>();
+
+  private async tail(actor: Actor): Promise<OrgTail> {
+    let t = this.tails.get(actor.organizationId);
+    if (!t) {
+      t = this.domain.access.head(actor).then((head) => {
+        const tail = new OrgTail(this, actor.organizationId, head);
+        this.settled.set(actor.organizationId, tail);
+        return tail;
+      });
+      this.tails.set(actor.organizationId, t);
+      t.catch(() => this.tails.delete(actor.organizationId));
+    }
+    return t;
+  }
+
+  private release(tail: OrgTail, sub: Subscriber): void {
+    tail.subs.delete(sub);
+    if (tail.subs.size === 0 && this.settled.get(tail.organizationId) === tail) {
+      tail.stop();
+      this.tails.delete(tail.organizationId);
+      this.settled.delete(tail.organizationId);
+    }
+  }
+
+  /**
+   * The entries of these locks and places after `after` (or from now), then
+   * live. Checks the key's right to the locks and the cursor before it
+   * returns, so bad input fails the subscription at once.
+   */
+  async subscribe(actor: Actor, scope: LockScope, after: string | null | undefined): Promise<AsyncIterableIterator<LockAccessEntry>> {
+    const checked = await this.domain.access.lockReader(actor, scope);
+    // Checks the cursor (forged, expired) and the locks (unknown, another organisation's) before anything is attached.
+    const first = await this.domain.access.lockChanges(actor, checked, after ?? null, 500);
+    const tail = await this.tail(actor);
+    const queue: Positioned[] = [];
+    let delivered = after ? positionOf(after) : -1n;
+    let live = false;
+    const early: Positioned[] = [];
+    const signal: { wake: (() => void) | null } = { wake: null };
+    let closed = false;
+    const sub: Subscriber = {
+      scope: checked,
+      push: (e) => {
+        if (!live) early.push(e);
+        else if (e.position > delivered) {
+          queue.push(e);
+          delivered = e.position;
+        }
+        signal.wake?.();
+      },
+    };
+    tail.subs.add(sub);
+
+
+    // Backlog: everything after the cursor (from now when none), then what the tail buffered meanwhile.
+    const backlog = (async () => {
+      if (!after) {
+        delivered = tail.last;
+      } else {
+        let page = first;
+        for (;;) {
+          for (const e of page.entries) {
+            const p = positionOf(e.cursor);
+            if (p > delivered) {
+              queue.push({ ...e, position: p });
+              delivered = p;
+            }
+          }
+          if (!page.hasNextPage || closed) break;
+          page = await this.domain.access.lockChanges(actor, checked, page.endCursor, 500);
+        }
+      }
+      for (const e of early) {
+        if (e.position > delivered) {
+          queue.push(e);
+          delivered = e.position;
+        }
+      }
+      early.length = 0;
+      live = true;
+      signal.wake?.();
+    })();
+    backlog.catch(() => undefined);
+
+    const finish = (): IteratorResult<LockAccessEntry> => {
+      closed = true;
+      this.release(tail, sub);
+      signal.wake?.();
+      return { value: undefined, done: true };
+    };
+    const it: AsyncIterableIterator<LockAccessEntry> = {
+      async next(): Promise<IteratorResult<LockAccessEntry>> {
+        for (;;) {
+          if (closed) return { value: undefined, done: true };
+          const e = queue.shift();
+          if (e) {
+            const { position: _position, ...entry } = e;
+            return { value: entry, done: false };
+          }
+          if (!live) await Promise.race([backlog, new Promise<void>((r) => (signal.wake = r))]);
+          else await new Promise<void>((r) => (signal.wake = r));
+          signal.wake = null;
+        }
+      },
+      async return(): Promise<IteratorResult<LockAccessEntry>> {
+        return finish();
+      },
+      async throw(err: unknown): Promise<IteratorResult<LockAccessEntry>> {
+        finish();
+        throw err;
+      },
+      [Symbol.asyncIterator]() {
+        return it;
+      },
+    };
+    return it;
+  }
+
+  close(): void {
+    this.listening.close();
+    for (const t of this.settled.values()) t.stop();
+    this.tails.clear();
+    this.settled.clear();
+  }
+}

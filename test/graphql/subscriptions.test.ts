@@ -1,0 +1,187 @@
+// Per-lock changes pushed over graphql-ws and graphql-sse on /graphql: backlog
+// after a cursor then live, in commit order, no gap or duplicate across
+// reconnects; clear errors for bad input without hurting the socket server;
+// connections opened and closed in a loop leave nothing behind.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import pg from 'pg';
+import WebSocket from 'ws';
+import { createClient, type Client } from 'graphql-ws';
+import { createClient as createSseClient } from 'graphql-sse';
+import { startHarness, type Harness } from './harness.js';
+import { buildLock, buildMember } from '../factories/index.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h.close();
+});
+
+const SUB = `subscription($l: [ID!], $p: [ID!], $after: String) { lockAccess(lockIds: $l, placeIds: $p, after: $after) { cursor memberId lockId mayOpen } }`;
+interface Entry {
+  cursor: string;
+  memberId: string;
+  lockId: string;
+  mayOpen: boolean;
+}
+
+function wsClient(key: string): Client {
+  return createClient({ url: h.url.replace('http', 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${key}` }, retryAttempts: 0, lazy: true });
+}
+
+/** Subscribes; collects entries; resolves `error` with the first error. */
+function collect(client: Client, variables: Record<string, unknown>) {
+  const got: Entry[] = [];
+  let failed: unknown = null;
+  const stop = client.subscribe<{ lockAccess: Entry }>(
+    { query: SUB, variables },
+    {
+      next: (r) => {
+        if (r.errors) failed = r.errors;
+        else got.push(r.data!.lockAccess);
+      },
+      error: (e) => (failed = e),
+      complete: () => undefined,
+    },
+  );
+  return { got, stop, error: () => failed };
+}
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('lockAccess subscription', () => {
+  it('sends the backlog after the cursor, then live changes, in order; a reconnect from the last cursor loses and repeats nothing', async () => {
+    const o = await h.org();
+    const d = h.t.domain;
+    const lock = await buildLock(d, o.actor);
+    const members = await Promise.all(Array.from({ length: 6 }, () => buildMember(d, o.actor)));
+    const snap = await d.access.lockSnapshot(o.actor, { lockIds: [lock.id], placeIds: [] });
+    // Two changes before subscribing (the backlog)...
+    for (const m of members.slice(0, 2)) await d.shares.grant(o.actor, { memberId: m.id, lockId: lock.id });
+    const client = wsClient(o.reader);
+    const s1 = collect(client, { l: [lock.id], after: snap.cursor });
+    await until(() => s1.got.length === 2, 'the backlog');
+    // ...then live ones.
+    await d.shares.grant(o.actor, { memberId: members[2]!.id, lockId: lock.id });
+    await d.members.update(o.actor, members[0]!.id, { active: false });
+    await until(() => s1.got.length === 4, 'live changes');
+    expect(s1.got.map((e) => [e.memberId, e.mayOpen])).toEqual([
+      [members[0]!.id, true],
+      [members[1]!.id, true],
+      [members[2]!.id, true],
+      [members[0]!.id, false],
+    ]);
+    // Disconnect; changes happen meanwhile; reconnect from the last applied cursor (over SSE this time).
+    s1.stop();
+    await client.dispose();
+    await d.shares.grant(o.actor, { memberId: members[3]!.id, lockId: lock.id });
+    await d.shares.grant(o.actor, { memberId: members[4]!.id, lockId: lock.id });
+    const sse = createSseClient({ url: h.url, headers: { authorization: `Bearer ${o.reader}` }, retryAttempts: 0 });
+    const got: Entry[] = [];
+    const stop = sse.subscribe<{ lockAccess: Entry }>(
+      { query: SUB, variables: { l: [lock.id], after: s1.got.at(-1)!.cursor } },
+      { next: (r) => got.push(r.data!.lockAccess), error: () => undefined, complete: () => undefined },
+    );
+    await until(() => got.length === 2, 'the missed changes over SSE');
+    await d.shares.grant(o.actor, { memberId: members[5]!.id, lockId: lock.id });
+    await until(() => got.length === 3, 'a live change over SSE');
+    expect(got.map((e) => e.memberId)).toEqual([members[3]!.id, members[4]!.id, members[5]!.id]);
+    const all = [...s1.got, ...got].map((e) => e.cursor);
+    expect(new Set(all).size).toBe(all.length);
+    stop();
+    sse.dispose();
+  });
+
+  it('pushes a change committed by another process (its own database connection): NOTIFY at commit reaches every process', async () => {
+    const o = await h.org();
+    const lock = await buildLock(h.t.domain, o.actor);
+    const m = await buildMember(h.t.domain, o.actor);
+    const client = wsClient(o.reader);
+    const s = collect(client, { l: [lock.id] });
+    await new Promise((r) => setTimeout(r, 300));
+    const other = new pg.Client({ connectionString: h.t.url });
+    await other.connect();
+    try {
+      await other.query(`insert into shares (organization_id, id, member_id, lock_id, role) values ($1, gen_random_uuid(), $2, $3, 'user')`, [o.id, m.id, lock.id]);
+    } finally {
+      await other.end();
+    }
+    await until(() => s.got.length === 1, 'the other process\'s change');
+    expect(s.got[0]).toMatchObject({ memberId: m.id, lockId: lock.id, mayOpen: true });
+    s.stop();
+    await client.dispose();
+  });
+
+  it('answers bad input with clear errors and keeps serving the same socket', async () => {
+    const o = await h.org();
+    const other = await h.org();
+    const d = h.t.domain;
+    const lock = await buildLock(d, o.actor);
+    const theirs = await buildLock(d, other.actor);
+    const client = wsClient(o.reader);
+    const reasons: unknown[] = [];
+    for (const v of [
+      { l: [crypto.randomUUID()] },
+      { l: [theirs.id] },
+      { l: [lock.id], after: 'bm9wZQ' },
+      { l: [lock.id], after: Buffer.from('p:999999').toString('base64url') },
+      { l: [] },
+    ]) {
+      const s = collect(client, v);
+      await until(() => s.error() !== null, 'an error');
+      const errors = s.error() as { extensions?: { reason?: string } }[];
+      reasons.push(errors[0]?.extensions?.reason);
+    }
+    expect(reasons).toEqual(['lock_not_found', 'lock_not_found', 'invalid_cursor', 'invalid_cursor', 'locks_required']);
+    // The same connection still works.
+    const ok = collect(client, { l: [lock.id] });
+    const m = await buildMember(d, o.actor);
+    await new Promise((r) => setTimeout(r, 200));
+    await d.shares.grant(o.actor, { memberId: m.id, lockId: lock.id });
+    await until(() => ok.got.length === 1, 'a change on the same socket');
+    ok.stop();
+    await client.dispose();
+    // Wrong credentials: the connection is refused (4403), nothing else.
+    const bad = wsClient('gh_key_wrong');
+    const refused = collect(bad, { l: [lock.id] });
+    await until(() => refused.error() !== null, 'refusal');
+    await bad.dispose();
+  });
+
+  it('opens and closes 1,000 connections without leaking subscribers, sockets or memory', async () => {
+    const o = await h.org();
+    const lock = await buildLock(h.t.domain, o.actor);
+    const fds = () => fs.readdirSync('/proc/self/fd').length;
+    const round = async (n: number) => {
+      for (let i = 0; i < n; i += 50) {
+        await Promise.all(
+          Array.from({ length: 50 }, async () => {
+            const c = wsClient(o.reader);
+            const s = collect(c, { l: [lock.id] });
+            await new Promise((r) => setTimeout(r, 10));
+            s.stop();
+            await c.dispose();
+          }),
+        );
+      }
+    };
+    await round(100);
+    global.gc?.();
+    const fd0 = fds();
+    const heap0 = process.memoryUsage().heapUsed;
+    await round(1000);
+    await new Promise((r) => setTimeout(r, 500));
+    global.gc?.();
+    expect(h.app.subscriberCount()).toBe(0);
+    expect(fds()).toBeLessThanOrEqual(fd0 + 20);
+    expect(process.memoryUsage().heapUsed).toBeLessThan(heap0 + 64 * 1024 * 1024);
+  }, 300_000);
+});
