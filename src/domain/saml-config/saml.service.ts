@@ -387,28 +387,30 @@ export class SamlService {
   }
 
   async setIdpInitiated(actor: Actor, allow: boolean): Promise<SamlSettings> {
-    requireAdmin(actor);
-    await this.db.transaction(async (tx) => {
-      await tx.run(
-        `insert into saml_settings (organization_id, allow_idp_initiated) values ($1, $2)
-         on conflict (organization_id) do update set allow_idp_initiated = excluded.allow_idp_initiated, updated_at = now()`,
-        [actor.organizationId, allow],
-      );
-      await writeAudit(tx, actor, { action: 'saml.idp_initiated', resourceType: 'saml', detail: { allow } });
-    });
-    return this.settings(actor);
+    return this.setFlag(actor, 'allow_idp_initiated', allow, 'saml.idp_initiated', { allow });
   }
 
   /** Entra's "Token encryption": when required, an assertion that is not encrypted is refused. */
   async setRequireEncryption(actor: Actor, require: boolean): Promise<SamlSettings> {
+    return this.setFlag(actor, 'require_encryption', require, 'saml.require_encryption', { require });
+  }
+
+  /** One boolean of saml_settings, written with its audit event. */
+  private async setFlag(
+    actor: Actor,
+    column: 'allow_idp_initiated' | 'require_encryption',
+    value: boolean,
+    action: 'saml.idp_initiated' | 'saml.require_encryption',
+    detail: Record<string, boolean>,
+  ): Promise<SamlSettings> {
     requireAdmin(actor);
     await this.db.transaction(async (tx) => {
       await tx.run(
-        `insert into saml_settings (organization_id, require_encryption) values ($1, $2)
-         on conflict (organization_id) do update set require_encryption = excluded.require_encryption, updated_at = now()`,
-        [actor.organizationId, require],
+        `insert into saml_settings (organization_id, ${column}) values ($1, $2)
+         on conflict (organization_id) do update set ${column} = excluded.${column}, updated_at = now()`,
+        [actor.organizationId, value],
       );
-      await writeAudit(tx, actor, { action: 'saml.require_encryption', resourceType: 'saml', detail: { require } });
+      await writeAudit(tx, actor, { action, resourceType: 'saml', detail });
     });
     return this.settings(actor);
   }
