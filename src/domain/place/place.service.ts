@@ -65,14 +65,14 @@ export class PlaceService {
     requireDirectoryReader(actor);
     const first = pageSize(opts.first, 100, 1, 1000);
     const after = opts.afterId && isUuid(opts.afterId) ? opts.afterId : null;
-    return placeSql.selectPlaces(this.db.sql, actor.organizationId, after, first);
+    return placeSql.selectPlaces(this.db.lagTolerant, actor.organizationId, after, first);
   }
 
   async getPlaces(actor: Actor, ids: readonly string[]): Promise<Place[]> {
     requireDirectoryReader(actor);
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return [];
-    return placeSql.selectPlacesById(this.db.sql, actor.organizationId, valid);
+    return placeSql.selectPlacesById(this.db.lagTolerant, actor.organizationId, valid);
   }
 
   async createLock(actor: Actor, input: { placeId: string; name: string }): Promise<Lock> {
@@ -107,7 +107,7 @@ export class PlaceService {
     const first = pageSize(opts.first, 100, 1, 1000);
     if (opts.placeId !== undefined && !isUuid(opts.placeId)) return [];
     const afterId = opts.afterId && isUuid(opts.afterId) ? opts.afterId : undefined;
-    return placeSql.selectLocks(this.db.sql, actor.organizationId, { placeId: opts.placeId, afterId }, first);
+    return placeSql.selectLocks(this.db.lagTolerant, actor.organizationId, { placeId: opts.placeId, afterId }, first);
   }
 
   /** The locks of these places, in one statement (DataLoader). */
@@ -115,24 +115,24 @@ export class PlaceService {
     requireDirectoryReader(actor);
     const valid = placeIds.filter(isUuid);
     if (valid.length === 0) return [];
-    return placeSql.selectLocksOfPlaces(this.db.sql, actor.organizationId, valid);
+    return placeSql.selectLocksOfPlaces(this.db.lagTolerant, actor.organizationId, valid);
   }
 
   async countPlaces(actor: Actor): Promise<number> {
     requireDirectoryReader(actor);
-    return placeSql.countPlaces(this.db.sql, actor.organizationId);
+    return placeSql.countPlaces(this.db.lagTolerant, actor.organizationId);
   }
 
   async countLocks(actor: Actor, opts: { placeId?: string } = {}): Promise<number> {
     requireDirectoryReader(actor);
     if (opts.placeId !== undefined && !isUuid(opts.placeId)) return 0;
-    return placeSql.countLocks(this.db.sql, actor.organizationId, opts.placeId);
+    return placeSql.countLocks(this.db.lagTolerant, actor.organizationId, opts.placeId);
   }
 
   async getLocks(actor: Actor, ids: readonly string[]): Promise<Lock[]> {
     requireDirectoryReader(actor);
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return [];
-    return placeSql.selectLocksById(this.db.sql, actor.organizationId, valid);
+    return placeSql.selectLocksById(this.db.lagTolerant, actor.organizationId, valid);
   }
 }
