@@ -2,7 +2,7 @@
 // provisioning log. Mirrors the seeds: "Enable SCIM and select Generate Token;
 // copy the token (shown once)"; disabling and enabling again rotates it.
 import { api, type ScimStatus } from '../api';
-import type { ConsoleContext } from '../main';
+import type { ConsoleContext } from '../context';
 import type { Route } from '../router';
 import { announce, badge, copyField, errorBox, fmtDate, ago, h, loading, replace, copyText } from '../ui';
 import { filterFromRoute, logSection } from './log';
