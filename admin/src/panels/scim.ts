@@ -4,7 +4,7 @@
 // Rotate issues a new token while the old one keeps working for an overlap;
 // the last use of each says which one Entra still has.
 import { api, type ScimStatus } from '../api';
-import type { ConsoleContext } from '../main';
+import type { ConsoleContext } from '../context';
 import type { Route } from '../router';
 import { announce, badge, copyField, errorBox, fmtDate, ago, h, loading, replace, copyText } from '../ui';
 import { filterFromRoute, logSection } from './log';

@@ -2,7 +2,7 @@
 import { Arg, Ctx, ID, Info, Int, Query, Resolver } from 'type-graphql';
 import type { GraphQLResolveInfo } from 'graphql';
 import { spUrls } from '../../domain/saml-config/sp-urls.js';
-import { HTTP_REDIRECT } from '../../domain/saml-config/saml-metadata.js';
+import { signOnUrl } from '../../domain/saml-config/saml-metadata.js';
 import type { CertificateView } from '../../domain/saml-config/saml.service.js';
 import type { GraphqlContext } from '../context.js';
 import { connectionType, toConnection } from '../types/connection.js';
@@ -213,7 +213,7 @@ export class QueryResolver {
       signOnUrl: urls.loginUrl,
       metadataUrl: urls.metadataUrl,
       idpEntityId: settings.idpEntityId,
-      idpSsoUrl: settings.ssoUrls.find((u) => u.binding === HTTP_REDIRECT)?.location ?? settings.ssoUrls[0]?.location ?? null,
+      idpSsoUrl: signOnUrl(settings.ssoUrls),
       idpMetadataUrl: settings.metadataUrl,
       idpMetadataFetchedAt: settings.metadataFetchedAt,
       idpCertificates: settings.idpCertificates.map(cert),
