@@ -16,6 +16,7 @@ import { readSessionCookie, sessionCookieOptions } from '../http/session-cookie.
 import { guardedJsonParser } from '../http/json-guard.js';
 import { consoleHealth } from './health.js';
 import { spUrls } from '../domain/saml-config/sp-urls.js';
+import { parseScimOverlap } from '../domain/organization/organization.service.js';
 import escapeHtml from 'escape-html';
 import { FAVICON_SVG, PAGE_CSP, sendHtml, sendRefusalPage } from './pages.js';
 
@@ -204,6 +205,20 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
       const { token, status } = await domain.organizations.enableScim(actor);
       return { token, status, tenantUrl };
     }),
+  );
+  api.post(
+    '/scim/rotate',
+    h(async (req, _res, actor) => {
+      // A new token while the current one keeps working for the overlap (no gap in provisioning).
+      const overlap = (req.body as { overlap?: unknown } | undefined)?.overlap;
+      const minutes = parseScimOverlap(typeof overlap === 'string' ? overlap : '24h');
+      const { token, status } = await domain.organizations.rotateScimToken(actor, minutes);
+      return { token, status, tenantUrl };
+    }),
+  );
+  api.post(
+    '/scim/revoke-previous',
+    h(async (_req, _res, actor) => ({ ...(await domain.organizations.revokePreviousScimToken(actor)), tenantUrl })),
   );
   api.post(
     '/scim/disable',
