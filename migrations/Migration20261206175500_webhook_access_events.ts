@@ -6,7 +6,7 @@ import { Migration } from '@mikro-orm/migrations';
 // event_cursors (consumer 'webhooks.access', event_id = the feed position it
 // read up to; txid unused), moved in the transaction that writes the
 // deliveries. An endpoint gets the entries numbered after its creation.
-export class Migration20261206174000_webhook_access_events extends Migration {
+export class Migration20261206175500_webhook_access_events extends Migration {
   override async up(): Promise<void> {
     this.addSql(`
       alter table webhook_endpoints add column created_access_position bigint not null default 0;
