@@ -123,7 +123,7 @@ describe('read replicas', () => {
     org = await buildOrg(fast.domain);
     other = (await fast.domain.apiKeys.create(org.actor, { name: 'reader', role: 'admin' })).key;
     await replica.caughtUp(db.name);
-  }, 120_000);
+  }, 300_000);
 
   afterAll(async () => {
     for (const s of served) await s.close().catch(() => undefined);

@@ -108,7 +108,7 @@ export async function startReplica(): Promise<Replica> {
       running = true;
     },
     query,
-    async caughtUp(database, timeoutMs = 30_000) {
+    async caughtUp(database, timeoutMs = 90_000) {
       const target = await withAdmin(async (c) => (await c.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn')).rows[0]!.lsn);
       const deadline = Date.now() + timeoutMs;
       for (;;) {
@@ -118,7 +118,11 @@ export async function startReplica(): Promise<Replica> {
         } catch (e) {
           if (Date.now() > deadline) throw e;
         }
-        if (Date.now() > deadline) throw new Error(`replica did not replay up to ${target} within ${timeoutMs} ms`);
+        if (Date.now() > deadline) {
+          const log = fs.existsSync(path.join(dir, 'log')) ? fs.readFileSync(path.join(dir, 'log'), 'utf8').split('\n').slice(-15).join('\n') : '';
+          const at = await query<{ replayed: string }>('select pg_last_wal_replay_lsn()::text as replayed').catch((e: unknown) => String(e));
+          throw new Error(`replica did not replay up to ${target} within ${timeoutMs} ms (at ${JSON.stringify(at)}); its log:\n${log}`);
+        }
         await new Promise((r) => setTimeout(r, 50));
       }
     },
