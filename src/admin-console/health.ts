@@ -51,6 +51,16 @@ export async function consoleHealth(domain: Domain, saml: SamlService, actor: Ad
   const refused = lastRefused[0];
   if (!scim.enabled) {
     items.push({ key: 'scim', title: 'SCIM provisioning', status: 'off', summary: 'SCIM is disabled.', action: 'Generate a token in the SCIM panel and paste it with the Tenant URL into Entra.' });
+  } else if (!scim.tokenLastUsedAt && scim.previousTokenPrefix && scim.previousTokenExpiresAt) {
+    // A rotation's overlap: provisioning goes on with the previous token, which ends soon.
+    items.push({
+      key: 'scim',
+      title: 'SCIM provisioning',
+      status: 'warn',
+      summary: `Entra still uses the previous token ${scim.previousTokenPrefix}… (${scim.previousTokenLastUsedAt ? `last used ${ago(scim.previousTokenLastUsedAt, now)}` : 'not used yet'}); it stops working ${scim.previousTokenExpiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC. The new token ${scim.tokenPrefix}… was never used.`,
+      action: 'In Entra, paste the new token (Provisioning › Admin Credentials) and select Test Connection.',
+      href: '#scim',
+    });
   } else if (!scim.tokenLastUsedAt) {
     items.push({
       key: 'scim',
@@ -189,6 +199,7 @@ export async function consoleHealth(domain: Domain, saml: SamlService, actor: Ad
       status: guard.enabled ? 'ok' : 'off',
       summary: guard.enabled ? `On: holds more than ${guard.thresholdPercent} % (at least ${guard.minCount}) of members losing access within ${guard.windowMinutes} min.` : 'Off: any number of deactivations apply at once.',
       action: null,
+      href: '#guard',
     });
   }
   return drafts.map((d) => ({ ...d, href: d.href ?? null }));
