@@ -342,13 +342,13 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
       const page = await domain.members.list(actor, { text: str(req.query.text) || undefined, after: str(req.query.after) || undefined, first: 50, orderBy: 'userName' });
       const admins = await domain.admins.adminIds(
         actor,
-        page.members.map((m) => m.id),
+        page.items.map((m) => m.id),
       );
       return {
         totalCount: page.totalCount,
         hasNextPage: page.hasNextPage,
         endCursor: page.cursors.at(-1) ?? null,
-        members: page.members.map((m) => ({
+        members: page.items.map((m) => ({
           id: m.id,
           userName: m.userName,
           displayName: m.displayName,
@@ -380,8 +380,8 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
     '/places',
     h(async (_req, _res, actor) => {
       const [places, locks, shares] = await Promise.all([
-        domain.places.listPlaces(actor, { first: 500 }),
-        domain.places.listLocks(actor, { first: 500 }),
+        domain.places.listPlaces(actor, { first: 500 }).then((p) => p.items),
+        domain.places.listLocks(actor, { first: 500 }).then((p) => p.items),
         domain.shares.list(actor, { first: 500 }),
       ]);
       // Every share names whom it is granted to, whatever page of members the console has loaded.
