@@ -10,6 +10,9 @@ import { renderScim } from './panels/scim';
 import { renderSaml } from './panels/saml';
 import { renderPeople } from './panels/people';
 import { renderLogs } from './panels/logs';
+import { renderMember } from './panels/member';
+import { renderLock } from './panels/lock';
+import { renderSetup } from './panels/setup';
 
 export interface ConsoleContext {
   readonly session: Session;
@@ -29,6 +32,9 @@ export const PAGES: ConsolePage[] = [
   { id: 'saml', tab: 'SAML single sign-on', render: renderSaml },
   { id: 'people', tab: 'People & access', render: renderPeople },
   { id: 'logs', tab: 'Logs', render: renderLogs },
+  { id: 'setup', tab: 'Entra set-up guide', render: renderSetup },
+  { id: 'member', render: renderMember },
+  { id: 'lock', render: renderLock },
 ];
 const DEFAULT_PAGE = 'scim';
 
