@@ -2,7 +2,7 @@
 // the count, a search by name and a sort. The list and the count are GraphQL's
 // whoCanOpen(lockId, at, text) with totalCount: an app reads the same.
 import { api, type WhoAt } from '../api';
-import type { ConsoleContext } from '../main';
+import type { ConsoleContext } from '../context';
 import { replaceParams, route, type Route } from '../router';
 import { empty, errorBox, fmtDate, h, loading, replace } from '../ui';
 import { fromLocalInput, localInput, memberHref } from './member';

@@ -3,7 +3,7 @@
 // window, and the recent provisioning and sign-ins. All of it is one GraphQL
 // read (MEMBER_PAGE_QUERY): an app with an admin key reads the same.
 import { api, type AuditEvent, type MemberDetail, type MemberPageData, type ShareRef } from '../api';
-import type { ConsoleContext } from '../main';
+import type { ConsoleContext } from '../context';
 import { route, type Route } from '../router';
 import { badge, empty, errorBox, fmtDate, h, loading, replace } from '../ui';
 

@@ -4,7 +4,7 @@
 // Gatehouse has seen (GraphQL setupProgress, read again every 15 s while the
 // page is open).
 import { api, type SetupProgress } from '../api';
-import type { ConsoleContext } from '../main';
+import type { ConsoleContext } from '../context';
 import { currentRoute, route } from '../router';
 import { copyField, errorBox, fmtDate, h, loading, replace } from '../ui';
 

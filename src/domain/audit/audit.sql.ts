@@ -105,7 +105,7 @@ export function toAuditEvent(r: AuditRow): AuditEvent {
  */
 const ADMIN_ACTIVITY = `(actor_kind = 'admin' or action like 'admin.%'
   or (actor_kind not in ('scim', 'member', 'import') and (
-    action in ('scim.enable', 'scim.disable', 'scim.token.rotate', 'mail.settings', 'guard.settings', 'import.create', 'import.delete', 'import.secret')
+    action in ('scim.enable', 'scim.disable', 'scim.token.rotate', 'scim.token.revoke_previous', 'mail.settings', 'guard.settings', 'import.create', 'import.delete', 'import.secret')
     or action like 'apikey.%' or action like 'webhook.endpoint.%'
     or (action like 'saml.%' and action not in ('saml.login', 'saml.test')))))`;
 
