@@ -32,6 +32,8 @@ export interface DeliveryWorkerOptions {
 
 export interface PassResult {
   readonly events: number;
+  /** Per-lock access entries read for access.changed. */
+  readonly accessEntries: number;
   readonly webhooks: { attempted: number; succeeded: number; failed: number };
   readonly mail: { attempted: number; sent: number; failed: number; unsent: number };
 }
@@ -52,7 +54,7 @@ export async function deliveryPass(domain: Domain, sender: WebhookSender, mailTr
     await domain.webhooks.purgeLog();
     await domain.mail.purgeLog();
   }
-  return { events: dispatched.events, webhooks, mail };
+  return { events: dispatched.events, accessEntries: dispatched.feedEntries, webhooks, mail };
 }
 
 export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker {
@@ -61,7 +63,7 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker
 
   const runOnce = async (): Promise<PassResult> => {
     const r = await deliveryPass(domain, webhookSender, mailTransport, budgetMs);
-    if (r.events > 0 || r.webhooks.attempted > 0 || r.mail.attempted + r.mail.unsent > 0) logger.info({ events: r.events, webhooks: r.webhooks, mail: r.mail }, 'delivery pass');
+    if (r.events + r.accessEntries > 0 || r.webhooks.attempted > 0 || r.mail.attempted + r.mail.unsent > 0) logger.info({ events: r.events, accessEntries: r.accessEntries, webhooks: r.webhooks, mail: r.mail }, 'delivery pass');
     return r;
   };
 
