@@ -12,6 +12,9 @@ import { renderPeople } from './panels/people';
 import { renderLogs } from './panels/logs';
 import { renderGuard } from './panels/guard';
 import type { ConsoleContext, ConsolePage } from './context';
+import { renderMember } from './panels/member';
+import { renderLock } from './panels/lock';
+import { renderSetup } from './panels/setup';
 
 export const PAGES: ConsolePage[] = [
   { id: 'scim', tab: 'SCIM provisioning', render: renderScim },
@@ -19,6 +22,9 @@ export const PAGES: ConsolePage[] = [
   { id: 'people', tab: 'People & access', render: renderPeople },
   { id: 'guard', tab: 'Deprovision guard', render: renderGuard },
   { id: 'logs', tab: 'Logs', render: renderLogs },
+  { id: 'setup', tab: 'Entra set-up guide', render: renderSetup },
+  { id: 'member', render: renderMember },
+  { id: 'lock', render: renderLock },
 ];
 const DEFAULT_PAGE = 'scim';
 
