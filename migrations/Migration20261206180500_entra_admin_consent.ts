@@ -6,7 +6,7 @@ import { Migration } from '@mikro-orm/migrations';
 // bound to the admin session that started it and its organisation); a
 // completed consent records the tenant; an integration then runs either with
 // its own registration's client secret or with Gatehouse's application.
-export class Migration20261206174500_entra_admin_consent extends Migration {
+export class Migration20261206180500_entra_admin_consent extends Migration {
   override async up(): Promise<void> {
     this.addSql(`
       create table import_consent_requests (
