@@ -249,7 +249,7 @@ describe('group picker and integrations on Gatehouse’s application', () => {
     // The token came from Gatehouse's application in the consented tenant.
     expect(graph.requests.filter((r) => r.path === `/${TENANT}/oauth2/v2.0/token`)).toHaveLength(1);
     const members = await domain.members.list(org.actor, { first: 10 });
-    expect(members.members.map((m) => m.userName).sort()).toEqual(['bootstrap-admin', 'fiona@contoso.com', 'frank@contoso.com']);
+    expect(members.items.map((m) => m.userName).sort()).toEqual(['bootstrap-admin', 'fiona@contoso.com', 'frank@contoso.com']);
 
     const listed = await gql(admin, `{ importIntegrations { name lastRun { status added } recentRuns { status added errorCode } } }`);
     expect(listed.data!.importIntegrations).toEqual([{ name: 'Finance', lastRun: { status: 'success', added: 2 }, recentRuns: [{ status: 'success', added: 2, errorCode: null }] }]);
