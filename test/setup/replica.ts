@@ -64,7 +64,17 @@ export async function startReplica(): Promise<Replica> {
     if (r.status !== 0) throw new Error(`${path.basename(cmd)} failed: ${r.stderr || r.stdout}`);
   };
   // -R writes standby.signal and primary_conninfo; -X stream copies the WAL made meanwhile; -c fast: no waiting for a checkpoint.
-  run(path.join(bin, 'pg_basebackup'), ['-h', server.hostname, '-p', server.port || '5432', '-U', user, '-D', data, '-R', '-X', 'stream', '-c', 'fast']);
+  // Other test files restart or terminate server connections now and then: a backup cut short is tried again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      run(path.join(bin, 'pg_basebackup'), ['-h', server.hostname, '-p', server.port || '5432', '-U', user, '-D', data, '-R', '-X', 'stream', '-c', 'fast']);
+      break;
+    } catch (e) {
+      fs.rmSync(data, { recursive: true, force: true });
+      if (attempt >= 3 || !/terminat|closed the connection|could not connect/i.test(String(e))) throw e;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
   // Debian keeps postgresql.conf and pg_hba.conf in /etc: the copy gets its own.
   fs.writeFileSync(
     path.join(data, 'postgresql.conf'),
