@@ -6,7 +6,7 @@
 // the operation (a console admin session not yet accepted there, a schema that
 // differs), the same read falls back to the console's JSON API under
 // /admin/api. Admin actions GraphQL does not offer (SCIM enable/disable and
-// token rotation, SAML metadata import, Generate Certificate, the logs with the
+// token rotation (GraphQL has rotateScimToken too), SAML metadata import, Generate Certificate, the logs with the
 // console's filters, health) use /admin/api directly.
 
 export class ApiError extends Error {
@@ -88,6 +88,10 @@ export interface ScimStatus {
   tokenPrefix: string | null;
   tokenCreatedAt: string | null;
   tokenLastUsedAt: string | null;
+  previousTokenPrefix: string | null;
+  previousTokenCreatedAt: string | null;
+  previousTokenLastUsedAt: string | null;
+  previousTokenExpiresAt: string | null;
 }
 
 export interface AuditEvent {
@@ -282,6 +286,8 @@ export const api = {
 
   scim: () => call<{ status: ScimStatus; tenantUrl: string }>('GET', '/scim'),
   generateScimToken: () => call<{ token: string; status: ScimStatus; tenantUrl: string }>('POST', '/scim/token'),
+  rotateScimToken: (overlap: string) => call<{ token: string; status: ScimStatus; tenantUrl: string }>('POST', '/scim/rotate', { overlap }),
+  revokePreviousScimToken: () => call<{ revoked: boolean; status: ScimStatus; tenantUrl: string }>('POST', '/scim/revoke-previous'),
   disableScim: () => call<{ status: ScimStatus; tenantUrl: string }>('POST', '/scim/disable'),
   logs: (kind: LogKind, f: LogFilter) => call<LogPage>('GET', `/logs${logQuery(kind, f)}`),
 

@@ -16,6 +16,7 @@ import { readSessionCookie, sessionCookieOptions } from '../http/session-cookie.
 import { guardedJsonParser } from '../http/json-guard.js';
 import { consoleHealth } from './health.js';
 import { spUrls } from '../domain/saml-config/sp-urls.js';
+import { parseScimOverlap } from '../domain/organization/organization.service.js';
 import escapeHtml from 'escape-html';
 import { FAVICON_SVG, PAGE_CSP, sendHtml, sendRefusalPage } from './pages.js';
 
@@ -206,6 +207,20 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
     }),
   );
   api.post(
+    '/scim/rotate',
+    h(async (req, _res, actor) => {
+      // A new token while the current one keeps working for the overlap (no gap in provisioning).
+      const overlap = (req.body as { overlap?: unknown } | undefined)?.overlap;
+      const minutes = parseScimOverlap(typeof overlap === 'string' ? overlap : '24h');
+      const { token, status } = await domain.organizations.rotateScimToken(actor, minutes);
+      return { token, status, tenantUrl };
+    }),
+  );
+  api.post(
+    '/scim/revoke-previous',
+    h(async (_req, _res, actor) => ({ ...(await domain.organizations.revokePreviousScimToken(actor)), tenantUrl })),
+  );
+  api.post(
     '/scim/disable',
     h(async (_req, _res, actor) => ({ status: await domain.organizations.disableScim(actor), tenantUrl })),
   );
@@ -288,13 +303,13 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
       const page = await domain.members.list(actor, { text: str(req.query.text) || undefined, after: str(req.query.after) || undefined, first: 50, orderBy: 'userName' });
       const admins = await domain.admins.adminIds(
         actor,
-        page.members.map((m) => m.id),
+        page.items.map((m) => m.id),
       );
       return {
         totalCount: page.totalCount,
         hasNextPage: page.hasNextPage,
         endCursor: page.cursors.at(-1) ?? null,
-        members: page.members.map((m) => ({
+        members: page.items.map((m) => ({
           id: m.id,
           userName: m.userName,
           displayName: m.displayName,
@@ -326,8 +341,8 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
     '/places',
     h(async (_req, _res, actor) => {
       const [places, locks, shares] = await Promise.all([
-        domain.places.listPlaces(actor, { first: 500 }),
-        domain.places.listLocks(actor, { first: 500 }),
+        domain.places.listPlaces(actor, { first: 500 }).then((p) => p.items),
+        domain.places.listLocks(actor, { first: 500 }).then((p) => p.items),
         domain.shares.list(actor, { first: 500 }),
       ]);
       // Every share names whom it is granted to, whatever page of members the console has loaded.

@@ -1,7 +1,7 @@
 // People and access: members (source badge, active, admin), groups, places
 // and their locks with "who can open this lock", shares.
 import { api, type MemberRow, type WhoCanOpen } from '../api';
-import type { ConsoleContext } from '../main';
+import type { ConsoleContext } from '../context';
 import { announce, badge, empty, fmtDate, h, load, replace } from '../ui';
 
 const SOURCE_LABEL: Record<string, string> = { scim: 'SCIM', import: 'Import', admin: 'Admin' };

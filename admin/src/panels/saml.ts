@@ -2,7 +2,7 @@
 // uploaded) and what was imported, certificates with their expiry, "Generate
 // Certificate", SP metadata download, "Test sign-in" and the login log.
 import { api, type Certificate, type SamlSettings, type SamlView } from '../api';
-import type { ConsoleContext } from '../main';
+import type { ConsoleContext } from '../context';
 import type { Route } from '../router';
 import { announce, badge, copyField, empty, errorBox, fmtDate, ago, h, loading, replace } from '../ui';
 import { filterFromRoute, logSection } from './log';

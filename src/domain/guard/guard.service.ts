@@ -1,4 +1,4 @@
-// The mass-deprovision guard (issue 16), modelled on Entra's "accidental
+// The mass-deprovision guard (README, Mass-deprovision guard), modelled on Entra's "accidental
 // deletions prevention": when one automated source (SCIM, the group import)
 // would revoke access for more than a threshold of an organisation's active
 // members within a sliding window, the excess is held. The decision is made in

@@ -14,7 +14,7 @@ export type ImportMode = 'users_only' | 'grant_shares';
 
 export type ImportRunStatus = 'running' | 'success' | 'failed';
 
-/** Seed 003: "Each integration supports up to 5k users." */
+/** The import's product rule (README, Entra group import): "Each integration supports up to 5k users." */
 export const MAX_USERS_PER_INTEGRATION = 5000;
 
 /** A place or lock the integration's group is shared with (mode grant_shares). */

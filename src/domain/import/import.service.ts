@@ -207,7 +207,7 @@ export class ImportService {
   }
 
   /**
-   * Seed 003: "All shares will be deleted, but the user profiles remain."
+   * The import's product rule (README, Entra group import): "All shares will be deleted, but the user profiles remain."
    * Revokes the integration's shares, deletes its group (so its memberships)
    * and the integration; members stay.
    */
@@ -299,7 +299,7 @@ export class ImportService {
       checkConsent(users);
       const plan = await planSync(this.db.sql, { organizationId, integrationId: id, groupId: lease.groupId, identifier: lease.identifier }, users);
       counts.skipped = plan.skipped;
-      // Seed 003: everyone the import adds gets an email that access has been shared with them, unless "Import as users only".
+      // The import's product rule (README, Notification mail): everyone the import adds gets an email that access has been shared with them, unless "Import as users only".
       const invitation =
         lease.mode === 'grant_shares' && plan.items.some((i) => i.addToGroup) ? await importSql.selectInvitationData(this.db.sql, organizationId, id, lease.name) : undefined;
       await applySync(this.db, actor, plan, {

@@ -16,7 +16,7 @@ import { currentOrigin } from '../origin.js';
 import { writeAudit, type AuditEvent, type AuditService } from '../audit/audit.service.js';
 import type { SessionService, StartedSession } from '../session/session.service.js';
 import { generateSpCertificate, readCertificate } from './saml-certificate.js';
-import { fetchMetadata, HTTP_REDIRECT, parseIdpMetadata, type IdpMetadata, type SsoUrl } from './saml-metadata.js';
+import { fetchMetadata, HTTP_REDIRECT, parseIdpMetadata, signOnUrl, type IdpMetadata, type SsoUrl } from './saml-metadata.js';
 
 export const CERT_WARNING_DAYS = 30;
 /** At most one metadata refetch per organisation this often, however many unknown-certificate responses arrive. */
@@ -447,7 +447,7 @@ export class SamlService {
     return {
       organization: { id: row.organization_id, name: row.name, domain: row.domain },
       idpEntityId: row.idp_entity_id,
-      ssoUrl: (row.idp_sso_urls ?? []).find((s) => s.binding === HTTP_REDIRECT)?.location ?? null,
+      ssoUrl: signOnUrl(row.idp_sso_urls ?? []),
       idpCertificates: row.idp_certs ?? [],
       allowIdpInitiated: row.allow_idp_initiated ?? true,
       requireEncryption: row.require_encryption ?? false,

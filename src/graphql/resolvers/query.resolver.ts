@@ -2,7 +2,7 @@
 import { Arg, Ctx, ID, Info, Int, Query, Resolver } from 'type-graphql';
 import type { GraphQLResolveInfo } from 'graphql';
 import { spUrls } from '../../domain/saml-config/sp-urls.js';
-import { HTTP_REDIRECT } from '../../domain/saml-config/saml-metadata.js';
+import { signOnUrl } from '../../domain/saml-config/saml-metadata.js';
 import type { CertificateView } from '../../domain/saml-config/saml.service.js';
 import type { GraphqlContext } from '../context.js';
 import { connectionType, toConnection } from '../types/connection.js';
@@ -78,7 +78,7 @@ export class QueryResolver {
       include: { groups: nodeSelects(info, 'groups'), shares: nodeSelects(info, 'shares') },
     });
     primeRelations(ctx, page.relations);
-    return toConnection(page.members.map(toMemberType), page.cursors, page.hasNextPage, page.totalCount);
+    return toConnection(page.items.map(toMemberType), page.cursors, page.hasNextPage, page.totalCount);
   }
 
   @Query(() => Group, { description: 'A group by id' })
@@ -99,7 +99,7 @@ export class QueryResolver {
       after: after ?? undefined,
       first: pageSize(first),
     });
-    return toConnection(page.groups.map(toGroupType), page.cursors, page.hasNextPage, page.totalCount);
+    return toConnection(page.items.map(toGroupType), page.cursors, page.hasNextPage, page.totalCount);
   }
 
   @Query(() => PlaceConnection, { description: 'Places ordered by id' })
@@ -108,10 +108,8 @@ export class QueryResolver {
     @Arg('first', () => Int, { nullable: true }) first?: number | null,
     @Arg('after', () => String, { nullable: true }) after?: string | null,
   ) {
-    const n = pageSize(first);
-    const rows = n === 0 ? [] : await ctx.domain.places.listPlaces(ctx.actor, { first: n + 1, afterId: fromIdCursor(after) });
-    const page = rows.slice(0, n);
-    return toConnection(page.map(toPlaceType), page.map((p) => idCursor(p.id)), rows.length > n, () => ctx.domain.places.countPlaces(ctx.actor));
+    const page = await ctx.domain.places.listPlaces(ctx.actor, { first: pageSize(first), after: after ?? undefined });
+    return toConnection(page.items.map(toPlaceType), page.cursors, page.hasNextPage, () => ctx.domain.places.countPlaces(ctx.actor));
   }
 
   @Query(() => LockConnection, { description: 'Locks ordered by id, optionally of one place' })
@@ -121,11 +119,9 @@ export class QueryResolver {
     @Arg('first', () => Int, { nullable: true }) first?: number | null,
     @Arg('after', () => String, { nullable: true }) after?: string | null,
   ) {
-    const n = pageSize(first);
     const opts = { placeId: placeId ?? undefined };
-    const rows = n === 0 ? [] : await ctx.domain.places.listLocks(ctx.actor, { ...opts, first: n + 1, afterId: fromIdCursor(after) });
-    const page = rows.slice(0, n);
-    return toConnection(page.map(toLockType), page.map((l) => idCursor(l.id)), rows.length > n, () => ctx.domain.places.countLocks(ctx.actor, opts));
+    const page = await ctx.domain.places.listLocks(ctx.actor, { ...opts, first: pageSize(first), after: after ?? undefined });
+    return toConnection(page.items.map(toLockType), page.cursors, page.hasNextPage, () => ctx.domain.places.countLocks(ctx.actor, opts));
   }
 
   @Query(() => AccessDecision, { description: 'May this member open this lock at `at` (default now), and why (not)' })
@@ -213,7 +209,7 @@ export class QueryResolver {
       signOnUrl: urls.loginUrl,
       metadataUrl: urls.metadataUrl,
       idpEntityId: settings.idpEntityId,
-      idpSsoUrl: settings.ssoUrls.find((u) => u.binding === HTTP_REDIRECT)?.location ?? settings.ssoUrls[0]?.location ?? null,
+      idpSsoUrl: signOnUrl(settings.ssoUrls),
       idpMetadataUrl: settings.metadataUrl,
       idpMetadataFetchedAt: settings.metadataFetchedAt,
       idpCertificates: settings.idpCertificates.map(cert),
