@@ -24,6 +24,8 @@ let idp: TestIdp;
 let orgDomain: string;
 let userName: string;
 let spMetadata: string;
+/** A key the IdP metadata does not list (RSA generation is slow: made once, up front). */
+let forgerKey: ReturnType<typeof makeKey>;
 
 beforeAll(async () => {
   t = await createTestDb();
@@ -36,6 +38,7 @@ beforeAll(async () => {
   await t.domain.saml.generateCertificate(org.actor, 'gatehouse.test');
   userName = (await buildMember(t.domain, org.actor, { userName: `ann.${crypto.randomBytes(3).toString('hex')}@contoso.com` })).userName;
   spMetadata = await (await fetch(`${a.url}/saml/${orgDomain}/metadata`)).text();
+  forgerKey = makeKey();
 });
 afterAll(async () => {
   await a.close();
@@ -185,7 +188,7 @@ describe('samlify as the identity provider, single logout', () => {
     const cookie = await signIn();
     const forger = samlify.IdentityProvider({
       metadata: idp.metadataXml(),
-      privateKey: makeKey().privateKeyPem,
+      privateKey: forgerKey.privateKeyPem,
       requestSignatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
     });
     const made = forger.createLogoutRequest(sp, 'redirect', { logoutNameID: userName }) as { context: string };
