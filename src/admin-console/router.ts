@@ -189,7 +189,7 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
   );
   api.get(
     '/health',
-    h(async (_req, _res, actor) => ({ items: await consoleHealth(domain, saml, actor) })),
+    h(async (_req, _res, actor) => ({ items: await consoleHealth(domain, actor) })),
   );
 
   // SCIM
