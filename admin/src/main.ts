@@ -11,12 +11,18 @@ import { renderSaml } from './panels/saml';
 import { renderPeople } from './panels/people';
 import { renderLogs } from './panels/logs';
 import type { ConsoleContext, ConsolePage } from './context';
+import { renderMember } from './panels/member';
+import { renderLock } from './panels/lock';
+import { renderSetup } from './panels/setup';
 
 export const PAGES: ConsolePage[] = [
   { id: 'scim', tab: 'SCIM provisioning', render: renderScim },
   { id: 'saml', tab: 'SAML single sign-on', render: renderSaml },
   { id: 'people', tab: 'People & access', render: renderPeople },
   { id: 'logs', tab: 'Logs', render: renderLogs },
+  { id: 'setup', tab: 'Entra set-up guide', render: renderSetup },
+  { id: 'member', render: renderMember },
+  { id: 'lock', render: renderLock },
 ];
 const DEFAULT_PAGE = 'scim';
 

@@ -256,10 +256,34 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
   );
   api.post(
     '/saml/certificate',
-    h(async (_req, _res, actor) => {
+    h(async (req, _res, actor) => {
       const org = await domain.organizations.get(actor);
-      await saml.generateCertificate(actor, `${org.domain} Gatehouse SAML`);
+      // `next`: published only (rollover: tell Entra first, then promote it).
+      const next = (req.body as { next?: unknown } | undefined)?.next === true;
+      await saml.generateCertificate(actor, `${org.domain} Gatehouse SAML`, { next });
       return { settings: await saml.settings(actor) };
+    }),
+  );
+  api.post(
+    '/saml/certificate/:id/promote',
+    h(async (req, _res, actor) => {
+      await saml.promoteSpCertificate(actor, String(req.params.id));
+      return { settings: await saml.settings(actor) };
+    }),
+  );
+  api.post(
+    '/saml/certificate/:id/remove',
+    h(async (req, _res, actor) => {
+      await saml.removeSpCertificate(actor, String(req.params.id));
+      return { settings: await saml.settings(actor) };
+    }),
+  );
+  api.post(
+    '/saml/idp-initiated',
+    h(async (req, _res, actor) => {
+      const allow = (req.body as { allow?: unknown } | undefined)?.allow;
+      if (typeof allow !== 'boolean') throw new Invalid('allow_required', 'Send {"allow": true} or {"allow": false}', 'allow');
+      return { settings: await saml.setIdpInitiated(actor, allow) };
     }),
   );
   api.get(

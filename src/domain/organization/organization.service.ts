@@ -10,6 +10,9 @@ import { writeAudit } from '../audit/audit.service.js';
 import type { RateLimitService } from '../rate-limit/rate-limit.service.js';
 import { CredentialCache } from '../credential-cache.js';
 import * as organizationSql from './organization.sql.js';
+import { selectSetupProgress, type SetupProgress } from './setup-progress.js';
+
+export type { SetupProgress } from './setup-progress.js';
 
 export interface Organization {
   readonly id: string;
@@ -167,6 +170,14 @@ export class OrganizationService {
     });
     this.scimTokens.forget();
     return status;
+  }
+
+  /** The guided Entra set-up's checklist: when each step was first seen (admins only). */
+  async setupProgress(actor: Actor): Promise<SetupProgress> {
+    requireAdmin(actor);
+    const progress = await selectSetupProgress(this.db.sql, actor.organizationId);
+    if (!progress) throw new NotFound('organization', actor.organizationId);
+    return progress;
   }
 
   /**

@@ -1,5 +1,7 @@
 // SAML settings and sign-ins: the codes of its errors (a closed list: an edge mapping a code not here fails to compile).
 export type SamlErrorCode =
+  /** The console sent no IdP-initiated flag. */
+  | 'allow_required'
   /** Neither a metadata URL nor a metadata document was given. */
   | 'metadata_required'
   /** The federation metadata cannot be used. */

@@ -5,6 +5,7 @@
 // process can finish a login another started. Validating the XML is the SAML
 // edge's job; deciding who may sign in is this service's.
 import { isOrganizationDomain } from '../organization/organization.service.js';
+import { isUuid } from '../ids.js';
 import crypto from 'node:crypto';
 import { requireAdmin, systemActor, type Actor } from '../actor.js';
 import type { Db } from '../db.js';
@@ -330,6 +331,7 @@ export class SamlService {
   /** Makes a published ("next") SP certificate the one that signs; the previous one stays published until removed. */
   async promoteSpCertificate(actor: Actor, id: string): Promise<SpCertificateView> {
     requireAdmin(actor);
+    if (!isUuid(id)) throw new NotFound('saml_certificate', String(id).slice(0, 100));
     await this.db.transaction(async (tx) => {
       const found = await tx.maybeOne<{ active: boolean }>(`select active from saml_sp_certificates where organization_id = $1 and id::text = $2 for update`, [
         actor.organizationId,
@@ -372,6 +374,7 @@ export class SamlService {
   /** Unpublishes an SP certificate; the active one can only go once another replaced it. */
   async removeSpCertificate(actor: Actor, id: string): Promise<void> {
     requireAdmin(actor);
+    if (!isUuid(id)) throw new NotFound('saml_certificate', String(id).slice(0, 100));
     await this.db.transaction(async (tx) => {
       const row = await tx.maybeOne<{ active: boolean }>(`delete from saml_sp_certificates where organization_id = $1 and id::text = $2 and not active returning active`, [
         actor.organizationId,

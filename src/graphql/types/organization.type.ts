@@ -31,6 +31,20 @@ export class ScimTokenRotation {
   @Field(() => ScimStatus) status!: ScimStatus;
 }
 
+@ObjectType({
+  simpleResolvers: true,
+  description: "The guided Entra set-up's checklist, from what Gatehouse has seen: when each step was first seen (null: not yet)",
+})
+export class SetupProgress {
+  @Field(() => DateTime, { nullable: true, description: 'A SCIM token exists' }) scimTokenCreatedAt!: Date | null;
+  @Field(() => DateTime, { nullable: true, description: "Entra's Test Connection, or any request with the current token: the last one seen" })
+  scimConnectedAt!: Date | null;
+  @Field(() => DateTime, { nullable: true, description: 'The first provisioning cycle: the first user or group Entra created' }) firstProvisionedAt!: Date | null;
+  @Field(() => DateTime, { nullable: true, description: "Entra's Federation Metadata imported" }) metadataImportedAt!: Date | null;
+  @Field(() => DateTime, { nullable: true, description: "Gatehouse's SAML certificate generated" }) spCertificateAt!: Date | null;
+  @Field(() => DateTime, { nullable: true, description: 'The first successful SAML sign-in (test sign-ins do not count)' }) firstSignInAt!: Date | null;
+}
+
 @ObjectType({ simpleResolvers: true, description: 'An X.509 certificate (public part only)' })
 export class Certificate {
   @Field(() => String, { nullable: true }) subject!: string | null;
@@ -58,7 +72,7 @@ export class SamlSettings {
 export class AuditEvent {
   @Field(() => ID) id!: string;
   @Field(() => DateTime) at!: Date;
-  @Field(() => String, { description: 'system, api_key, scim, import or member' }) actorKind!: string;
+  @Field(() => String, { description: 'system, api_key, scim, import, member or admin (a console admin)' }) actorKind!: string;
   @Field(() => String, { nullable: true }) actorId!: string | null;
   @Field(() => String, { nullable: true }) actorLabel!: string | null;
   @Field(() => String, { description: 'e.g. member.create, group.update, scim.enable' }) action!: string;
