@@ -20,6 +20,7 @@ import { Migration20261206174000_scim_token_overlap } from './Migration202612061
 import { Migration20261206175500_webhook_access_events } from './Migration20261206175500_webhook_access_events.js';
 import { Migration20261206181000_mail_lease } from './Migration20261206181000_mail_lease.js';
 import { Migration20261206161000_saml_test_sign_in } from './Migration20261206161000_saml_test_sign_in.js';
+import { Migration20261206180500_entra_admin_consent } from './Migration20261206180500_entra_admin_consent.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123000000_initial', class: Migration20261123000000_initial },
@@ -39,6 +40,7 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261206161000_saml_test_sign_in', class: Migration20261206161000_saml_test_sign_in },
   { name: 'Migration20261206174000_scim_token_overlap', class: Migration20261206174000_scim_token_overlap },
   { name: 'Migration20261206175500_webhook_access_events', class: Migration20261206175500_webhook_access_events },
+  { name: 'Migration20261206180500_entra_admin_consent', class: Migration20261206180500_entra_admin_consent },
   { name: 'Migration20261206181000_mail_lease', class: Migration20261206181000_mail_lease },
 ];
 

@@ -138,6 +138,49 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
     }
   });
 
+  // --- "Authorize with Microsoft": Microsoft's admin consent answer ----------
+  // Microsoft redirects the admin's browser here with ?admin_consent=True&tenant=…&state=…
+  // (or ?error=…&error_description=…&state=…). The state is single use and bound to the
+  // console session that started it; success records the tenant and returns to the
+  // group picker, anything else is a page that says what to do.
+  router.get('/admin/entra/consent/callback', async (req, res) => {
+    const q = (k: string) => (typeof req.query[k] === 'string' ? String(req.query[k]).slice(0, 2000) : undefined);
+    const back = `<p><a class="btn btn-primary" href="/admin#import">Back to Group import</a></p>`;
+    const page = (status: number, title: string, message: string, next: string) =>
+      sendHtml(
+        res,
+        status,
+        title,
+        `<section class="card card-error" role="alert" id="consent-result"><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p><p>${escapeHtml(next)}</p>${back}</section>`,
+      );
+    const token = readSessionCookie(req.headers.cookie);
+    if (!token) {
+      page(401, 'Sign in to the admin console first', 'Microsoft sent its answer to a browser that is not signed in to the Gatehouse admin console.', 'Sign in to the console, then select Authorize with Microsoft again.');
+      return;
+    }
+    try {
+      const actor = await domain.admins.authenticate(token);
+      const { tenantId } = await domain.imports.completeConsent(actor, {
+        sessionToken: token,
+        state: q('state') ?? '',
+        tenant: q('tenant'),
+        adminConsent: q('admin_consent'),
+        error: q('error'),
+        errorDescription: q('error_description'),
+      });
+      res.set('Cache-Control', 'no-store').set('Referrer-Policy', 'no-referrer').redirect(303, `/admin#import?tenant=${encodeURIComponent(tenantId)}&authorized=1`);
+    } catch (e) {
+      if (!(e instanceof DomainError)) throw e;
+      if (e.code === 'entra_consent_denied') {
+        page(403, 'Microsoft authorization not given', e.message, 'Nothing was connected. The Group import page still offers both ways to connect.');
+      } else if (e.code === 'entra_consent_state_invalid' || e.code === 'entra_consent_session_mismatch') {
+        page(httpStatusOf(e.kind), 'Authorization link expired or already used', e.message, 'Nothing was connected.');
+      } else {
+        page(httpStatusOf(e.kind), 'Authorization not completed', e.message, 'Sign in to the admin console as an administrator, then select Authorize with Microsoft again.');
+      }
+    }
+  });
+
   // --- JSON API ------------------------------------------------------------
   const api = express.Router();
   api.use(guardedJsonParser(Math.min(config.http.bodyLimitBytes, 2 * 1024 * 1024)));
