@@ -17,6 +17,7 @@ import { Migration20261206153000_controller_keys } from './Migration202612061530
 import { Migration20261206151900_saml_options } from './Migration20261206151900_saml_options.js';
 import { Migration20261206154500_deprovision_guard } from './Migration20261206154500_deprovision_guard.js';
 import { Migration20261206161000_saml_test_sign_in } from './Migration20261206161000_saml_test_sign_in.js';
+import { Migration20261206174000_access_seal_set_based } from './Migration20261206174000_access_seal_set_based.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123000000_initial', class: Migration20261123000000_initial },
@@ -34,6 +35,7 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261206153000_controller_keys', class: Migration20261206153000_controller_keys },
   { name: 'Migration20261206154500_deprovision_guard', class: Migration20261206154500_deprovision_guard },
   { name: 'Migration20261206161000_saml_test_sign_in', class: Migration20261206161000_saml_test_sign_in },
+  { name: 'Migration20261206174000_access_seal_set_based', class: Migration20261206174000_access_seal_set_based },
 ];
 
 // migrations/names.ts must list the same names in the same order (it decides whether this list is loaded at all).

@@ -19,4 +19,5 @@ export const MIGRATION_NAMES: readonly string[] = [
   'Migration20261206153000_controller_keys',
   'Migration20261206154500_deprovision_guard',
   'Migration20261206161000_saml_test_sign_in',
+  'Migration20261206174000_access_seal_set_based',
 ];
