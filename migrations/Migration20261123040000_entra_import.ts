@@ -1,6 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
 
-// The Entra group import (seed 003): integrations, the places/locks each one
+// The Entra group import (README, Entra group import): integrations, the places/locks each one
 // shares, and the link from an Entra user object to the member it imported.
 // organization_id leads every key, as everywhere else.
 export class Migration20261123040000_entra_import extends Migration {

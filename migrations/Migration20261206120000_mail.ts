@@ -1,6 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
 
-// Notification mail (seed 003: "everyone in the group gets an email that
+// Notification mail (README, Notification mail: "everyone in the group gets an email that
 // access has been shared with them"). Mail is written to the outbox in the
 // transaction of the change that causes it and sent by the delivery worker,
 // retried with back-off, each attempt logged. An address the mail server

@@ -1,6 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
 
-// One owner per member (issue 16). `deactivated_by` records which source
+// One owner per member (README, Who owns a member). `deactivated_by` records which source
 // (scim, import, admin) made a member inactive: only that source may make it
 // active again, so the group import can no longer re-open a door SCIM or an
 // admin closed. A tombstone remembers a member deleted by SCIM or an admin, so

@@ -1,6 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
 
-// Every SAML option Entra offers (issue 19): a per-organisation "require
+// Every SAML option Entra offers (README, SAML single sign-on): a per-organisation "require
 // encryption" setting (Entra's Token encryption), the IdP's SingleLogoutService
 // endpoints from its metadata, when an unknown signing certificate last made
 // Gatehouse refetch the metadata (certificate rollover, rate-limited per

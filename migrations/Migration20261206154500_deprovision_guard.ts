@@ -1,6 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
 
-// The mass-deprovision guard (issue 16), modelled on Entra's "accidental
+// The mass-deprovision guard (README, Mass-deprovision guard), modelled on Entra's "accidental
 // deletions prevention": when one source (SCIM, the group import) would, within
 // a sliding window, revoke access for more than a threshold of an
 // organisation's active members, the excess is held for an admin to approve or

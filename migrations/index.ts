@@ -16,8 +16,11 @@ import { Migration20261206151600_member_ownership } from './Migration20261206151
 import { Migration20261206153000_controller_keys } from './Migration20261206153000_controller_keys.js';
 import { Migration20261206151900_saml_options } from './Migration20261206151900_saml_options.js';
 import { Migration20261206154500_deprovision_guard } from './Migration20261206154500_deprovision_guard.js';
+import { Migration20261206174000_scim_token_overlap } from './Migration20261206174000_scim_token_overlap.js';
+import { Migration20261206175500_webhook_access_events } from './Migration20261206175500_webhook_access_events.js';
 import { Migration20261206161000_saml_test_sign_in } from './Migration20261206161000_saml_test_sign_in.js';
-import { Migration20261206174000_access_seal_set_based } from './Migration20261206174000_access_seal_set_based.js';
+import { Migration20261206180500_entra_admin_consent } from './Migration20261206180500_entra_admin_consent.js';
+import { Migration20261206183800_access_seal_set_based } from './Migration20261206183800_access_seal_set_based.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123000000_initial', class: Migration20261123000000_initial },
@@ -35,7 +38,10 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261206153000_controller_keys', class: Migration20261206153000_controller_keys },
   { name: 'Migration20261206154500_deprovision_guard', class: Migration20261206154500_deprovision_guard },
   { name: 'Migration20261206161000_saml_test_sign_in', class: Migration20261206161000_saml_test_sign_in },
-  { name: 'Migration20261206174000_access_seal_set_based', class: Migration20261206174000_access_seal_set_based },
+  { name: 'Migration20261206174000_scim_token_overlap', class: Migration20261206174000_scim_token_overlap },
+  { name: 'Migration20261206175500_webhook_access_events', class: Migration20261206175500_webhook_access_events },
+  { name: 'Migration20261206180500_entra_admin_consent', class: Migration20261206180500_entra_admin_consent },
+  { name: 'Migration20261206183800_access_seal_set_based', class: Migration20261206183800_access_seal_set_based },
 ];
 
 // migrations/names.ts must list the same names in the same order (it decides whether this list is loaded at all).

@@ -19,5 +19,8 @@ export const MIGRATION_NAMES: readonly string[] = [
   'Migration20261206153000_controller_keys',
   'Migration20261206154500_deprovision_guard',
   'Migration20261206161000_saml_test_sign_in',
-  'Migration20261206174000_access_seal_set_based',
+  'Migration20261206174000_scim_token_overlap',
+  'Migration20261206175500_webhook_access_events',
+  'Migration20261206180500_entra_admin_consent',
+  'Migration20261206183800_access_seal_set_based',
 ];

@@ -85,6 +85,8 @@ export interface Config {
     readonly intervalMinutes: number;
     readonly graphBaseUrl: string;
     readonly loginBaseUrl: string;
+    /** Gatehouse's own multi-tenant Entra application, for "Authorize with Microsoft" (ENTRA_APP_CLIENT_ID / ENTRA_APP_CLIENT_SECRET); null: not offered. */
+    readonly app: { readonly clientId: string; readonly clientSecret: string } | null;
   };
 }
 
@@ -123,6 +125,19 @@ function httpUrl(env: Env, name: string, fallback: string): string {
   }
   if (url.search || url.hash) throw new ConfigError(name, 'must not carry a query or fragment');
   return url.toString().replace(/\/+$/, '');
+}
+
+/** ENTRA_APP_CLIENT_ID and ENTRA_APP_CLIENT_SECRET: both or neither. */
+function entraApp(env: Env): { clientId: string; clientSecret: string } | null {
+  const clientId = env.ENTRA_APP_CLIENT_ID?.trim() ?? '';
+  const clientSecret = env.ENTRA_APP_CLIENT_SECRET ?? '';
+  if (!clientId && !clientSecret) return null;
+  if (!clientId) throw new ConfigError('ENTRA_APP_CLIENT_ID', 'is required with ENTRA_APP_CLIENT_SECRET');
+  if (!clientSecret) throw new ConfigError('ENTRA_APP_CLIENT_SECRET', 'is required with ENTRA_APP_CLIENT_ID');
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(clientId)) {
+    throw new ConfigError('ENTRA_APP_CLIENT_ID', `must be the application (client) id, a GUID, got "${clientId}"`);
+  }
+  return { clientId: clientId.toLowerCase(), clientSecret };
 }
 
 function onOff(env: Env, name: string, fallback: boolean): boolean {
@@ -232,6 +247,7 @@ export function loadConfig(env: Env = process.env): Config {
       intervalMinutes: int(env, 'IMPORT_INTERVAL_MINUTES', 15, 1, 24 * 60),
       graphBaseUrl: httpUrl(env, 'GRAPH_BASE_URL', 'https://graph.microsoft.com'),
       loginBaseUrl: httpUrl(env, 'ENTRA_LOGIN_BASE_URL', 'https://login.microsoftonline.com'),
+      app: entraApp(env),
     },
   };
   return deepFreeze(config);

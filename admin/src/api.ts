@@ -6,7 +6,7 @@
 // the operation (a console admin session not yet accepted there, a schema that
 // differs), the same read falls back to the console's JSON API under
 // /admin/api. Admin actions GraphQL does not offer (SCIM enable/disable and
-// token rotation, SAML metadata import, Generate Certificate, the logs with the
+// token rotation (GraphQL has rotateScimToken too), SAML metadata import, Generate Certificate, the logs with the
 // console's filters, health) use /admin/api directly.
 
 export class ApiError extends Error {
@@ -65,6 +65,28 @@ async function gql<T>(query: string, variables: Record<string, unknown>): Promis
   }
 }
 
+/**
+ * A GraphQL read the console has no JSON twin for (a member's page, who can
+ * open a lock at a time, the set-up checklist): an error is the page's error.
+ */
+async function gqlRead<T>(query: string, variables: Record<string, unknown>): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch('/graphql', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRF-Token': csrfToken },
+      body: JSON.stringify({ query, variables }),
+    });
+  } catch {
+    throw new ApiError(0, 'network', 'Gatehouse is not reachable. Check your connection and try again.');
+  }
+  const body = (await res.json().catch(() => ({}))) as GraphqlResult<T>;
+  const err = body.errors?.[0];
+  if (err || !body.data) throw new ApiError(res.status, err?.extensions?.code ?? 'error', err?.message ?? `HTTP ${res.status}`);
+  return body.data;
+}
+
 // ---- types (JSON as the server sends it: dates are ISO strings) ----------
 
 export interface Session {
@@ -88,6 +110,44 @@ export interface ScimStatus {
   tokenPrefix: string | null;
   tokenCreatedAt: string | null;
   tokenLastUsedAt: string | null;
+  previousTokenPrefix: string | null;
+  previousTokenCreatedAt: string | null;
+  previousTokenLastUsedAt: string | null;
+  previousTokenExpiresAt: string | null;
+}
+
+export interface GuardSettings {
+  enabled: boolean;
+  thresholdPercent: number;
+  minCount: number;
+  windowMinutes: number;
+}
+
+export interface HeldChange {
+  id: string;
+  source: 'scim' | 'import';
+  actorLabel: string;
+  kind: 'deactivate' | 'delete' | 'group_remove';
+  memberId: string;
+  memberLabel: string | null;
+  groupId: string | null;
+  groupLabel: string | null;
+  heldAt: string;
+  repeats: number;
+  lastAskedAt: string;
+}
+
+export interface GuardView {
+  settings: GuardSettings;
+  held: HeldChange[];
+}
+
+export interface GuardDecision {
+  approved: number;
+  discarded: number;
+  deactivated: number;
+  deleted: number;
+  membershipsRemoved: number;
 }
 
 export interface AuditEvent {
@@ -262,6 +322,98 @@ interface GqlWhoCanOpen {
   };
 }
 
+export const MEMBER_PAGE_QUERY = `query ConsoleMember($id: ID!, $at: DateTimeISO) {
+  member(id: $id) {
+    id userName externalId displayName title active source deactivatedBy createdAt updatedAt
+    name { givenName familyName }
+    emails { value type primary }
+    phoneNumbers { value type }
+    enterprise { department employeeNumber }
+    groups { id displayName source shares { id role validFrom validUntil place { id name } lock { id name } } }
+    shares { id role validFrom validUntil source place { id name } lock { id name } }
+    access(at: $at) { lockId lockName placeId placeName grants { shareId role scope groupId groupName validFrom validUntil } }
+  }
+  history: auditEvents(first: 25, filter: { memberId: $id }) {
+    totalCount
+    edges { node { id at actorKind actorLabel action outcome resourceType resourceId resourceLabel reason detail } }
+  }
+  signIns: auditEvents(first: 10, filter: { memberId: $id, actionPrefix: "saml.login" }) {
+    totalCount
+    edges { node { id at actorKind actorLabel action outcome resourceType resourceId resourceLabel reason detail } }
+  }
+}`;
+
+export interface ShareRef {
+  id: string;
+  role: string;
+  validFrom: string | null;
+  validUntil: string | null;
+  source?: string;
+  place: { id: string; name: string } | null;
+  lock: { id: string; name: string } | null;
+}
+
+export interface MemberDetail {
+  id: string;
+  userName: string;
+  externalId: string | null;
+  displayName: string | null;
+  title: string | null;
+  active: boolean;
+  source: string;
+  deactivatedBy: string | null;
+  createdAt: string;
+  updatedAt: string;
+  name: { givenName: string | null; familyName: string | null };
+  emails: { value: string; type: string | null; primary: boolean }[];
+  phoneNumbers: { value: string; type: string | null }[];
+  enterprise: { department: string | null; employeeNumber: string | null };
+  groups: { id: string; displayName: string; source: string; shares: ShareRef[] }[];
+  shares: ShareRef[];
+  access: { lockId: string; lockName: string; placeId: string; placeName: string; grants: (Grant & { groupId: string | null })[] }[];
+}
+
+export interface MemberPageData {
+  member: MemberDetail;
+  history: { totalCount: number; events: AuditEvent[] };
+  signIns: { totalCount: number; events: AuditEvent[] };
+}
+
+interface GqlEvents {
+  totalCount: number;
+  edges: { node: AuditEvent & { outcome: string } }[];
+}
+
+const events = (c: GqlEvents) => ({ totalCount: c.totalCount, events: c.edges.map((e) => ({ ...e.node, outcome: e.node.outcome.toLowerCase() as AuditEvent['outcome'] })) });
+
+export const WHO_AT_QUERY = `query ConsoleWhoAt($lockId: ID!, $at: DateTimeISO, $text: String, $after: String) {
+  whoCanOpen(lockId: $lockId, at: $at, text: $text, first: 500, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node { id userName displayName } grants { shareId role scope groupName validFrom validUntil } }
+  }
+}`;
+
+export interface WhoAt {
+  totalCount: number;
+  members: WhoCanOpen['members'];
+  /** More than the console loads (it loads up to 2,000). */
+  truncated: boolean;
+}
+
+export const SETUP_QUERY = `query ConsoleSetup {
+  setupProgress { scimTokenCreatedAt scimConnectedAt firstProvisionedAt metadataImportedAt spCertificateAt firstSignInAt }
+}`;
+
+export interface SetupProgress {
+  scimTokenCreatedAt: string | null;
+  scimConnectedAt: string | null;
+  firstProvisionedAt: string | null;
+  metadataImportedAt: string | null;
+  spCertificateAt: string | null;
+  firstSignInAt: string | null;
+}
+
 // ---- the console's calls -------------------------------------------------
 
 function qs(params: Record<string, string | undefined>): string {
@@ -282,13 +434,55 @@ export const api = {
 
   scim: () => call<{ status: ScimStatus; tenantUrl: string }>('GET', '/scim'),
   generateScimToken: () => call<{ token: string; status: ScimStatus; tenantUrl: string }>('POST', '/scim/token'),
+  rotateScimToken: (overlap: string) => call<{ token: string; status: ScimStatus; tenantUrl: string }>('POST', '/scim/rotate', { overlap }),
+  revokePreviousScimToken: () => call<{ revoked: boolean; status: ScimStatus; tenantUrl: string }>('POST', '/scim/revoke-previous'),
   disableScim: () => call<{ status: ScimStatus; tenantUrl: string }>('POST', '/scim/disable'),
+  guard: () => call<GuardView>('GET', '/guard'),
+  setGuardSettings: (settings: Partial<GuardSettings>) => call<GuardView>('POST', '/guard/settings', settings),
+  approveHeld: () => call<GuardView & { decision: GuardDecision }>('POST', '/guard/approve'),
+  discardHeld: () => call<GuardView & { decision: GuardDecision }>('POST', '/guard/discard'),
   logs: (kind: LogKind, f: LogFilter) => call<LogPage>('GET', `/logs${logQuery(kind, f)}`),
 
   saml: () => call<SamlView>('GET', '/saml'),
   importMetadata: (input: { url: string } | { xml: string }) => call<{ settings: SamlSettings }>('POST', '/saml/metadata', input),
   refreshMetadata: () => call<{ settings: SamlSettings }>('POST', '/saml/refresh'),
-  generateCertificate: () => call<{ settings: SamlSettings }>('POST', '/saml/certificate'),
+  generateCertificate: (next = false) => call<{ settings: SamlSettings }>('POST', '/saml/certificate', { next }),
+  promoteCertificate: (id: string) => call<{ settings: SamlSettings }>('POST', `/saml/certificate/${encodeURIComponent(id)}/promote`),
+  removeCertificate: (id: string) => call<{ settings: SamlSettings }>('POST', `/saml/certificate/${encodeURIComponent(id)}/remove`),
+  setIdpInitiated: (allow: boolean) => call<{ settings: SamlSettings }>('POST', '/saml/idp-initiated', { allow }),
+  setupProgress: async () => (await gqlRead<{ setupProgress: SetupProgress }>(SETUP_QUERY, {})).setupProgress,
+
+  async member(id: string, at?: string): Promise<MemberPageData> {
+    const d = await gqlRead<{ member: MemberDetail & { source: string }; history: GqlEvents; signIns: GqlEvents }>(MEMBER_PAGE_QUERY, { id, at: at ?? null });
+    const low = (g: Grant & { groupId: string | null }) => ({ ...g, role: g.role.toLowerCase(), scope: g.scope.toLowerCase() });
+    const member = {
+      ...d.member,
+      source: d.member.source.toLowerCase(),
+      deactivatedBy: d.member.deactivatedBy?.toLowerCase() ?? null,
+      groups: d.member.groups.map((g) => ({ ...g, source: g.source.toLowerCase(), shares: g.shares.map((x) => ({ ...x, role: x.role.toLowerCase() })) })),
+      shares: d.member.shares.map((x) => ({ ...x, role: x.role.toLowerCase() })),
+      access: d.member.access.map((a) => ({ ...a, grants: a.grants.map(low) })),
+    };
+    return { member, history: events(d.history), signIns: events(d.signIns) };
+  },
+
+  /** Who may open the lock at `at` (ISO; default now), matching `text`: every page up to 2,000 members. */
+  async whoCanOpenAt(lockId: string, at: string | null, text: string): Promise<WhoAt> {
+    interface R {
+      whoCanOpen: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: GqlWhoCanOpen['whoCanOpen']['edges'] };
+    }
+    const members: WhoCanOpen['members'] = [];
+    let after: string | null = null;
+    let total = 0;
+    for (let i = 0; i < 4; i++) {
+      const d: R = await gqlRead<R>(WHO_AT_QUERY, { lockId, at, text: text || null, after });
+      total = d.whoCanOpen.totalCount;
+      for (const e of d.whoCanOpen.edges) members.push({ ...e.node, grants: e.grants.map((g) => ({ ...g, role: g.role.toLowerCase(), scope: g.scope.toLowerCase() })) });
+      if (!d.whoCanOpen.pageInfo.hasNextPage) return { totalCount: total, members, truncated: false };
+      after = d.whoCanOpen.pageInfo.endCursor;
+    }
+    return { totalCount: total, members, truncated: true };
+  },
 
   async members(text: string, after?: string): Promise<MemberPage> {
     // The admin badge is the console's own data: the JSON API carries it.

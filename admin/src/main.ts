@@ -4,31 +4,27 @@
 import './styles.css';
 import { api, ApiError, type Session } from './api';
 import { errorBox, h, loading, replace } from './ui';
-import { currentRoute, type Route } from './router';
+import { currentRoute } from './router';
 import { renderHealth } from './panels/health';
 import { renderScim } from './panels/scim';
 import { renderSaml } from './panels/saml';
 import { renderPeople } from './panels/people';
 import { renderLogs } from './panels/logs';
-
-export interface ConsoleContext {
-  readonly session: Session;
-  /** Reloads the health strip (after a change that affects it). */
-  refreshHealth(): void;
-}
-
-export interface ConsolePage {
-  readonly id: string;
-  /** Shown in the navigation when set. */
-  readonly tab?: string;
-  render(panel: HTMLElement, ctx: ConsoleContext, route: Route): unknown;
-}
+import { renderGuard } from './panels/guard';
+import type { ConsoleContext, ConsolePage } from './context';
+import { renderMember } from './panels/member';
+import { renderLock } from './panels/lock';
+import { renderSetup } from './panels/setup';
 
 export const PAGES: ConsolePage[] = [
   { id: 'scim', tab: 'SCIM provisioning', render: renderScim },
   { id: 'saml', tab: 'SAML single sign-on', render: renderSaml },
   { id: 'people', tab: 'People & access', render: renderPeople },
+  { id: 'guard', tab: 'Deprovision guard', render: renderGuard },
   { id: 'logs', tab: 'Logs', render: renderLogs },
+  { id: 'setup', tab: 'Entra set-up guide', render: renderSetup },
+  { id: 'member', render: renderMember },
+  { id: 'lock', render: renderLock },
 ];
 const DEFAULT_PAGE = 'scim';
 

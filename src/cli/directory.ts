@@ -22,7 +22,7 @@ export const directoryCommands: Command[] = [
     options: { org: { type: 'string' } },
     async run(ctx, o) {
       const actor = await ctx.orgActor(required(o, 'org'));
-      const places = await ctx.domain.places.listPlaces(actor, { first: 1000 });
+      const places = (await ctx.domain.places.listPlaces(actor, { first: 1000 })).items;
       return { json: { places }, text: table(places as unknown as Record<string, unknown>[], ['id', 'name', 'address', 'timeZone']) };
     },
   },
@@ -42,7 +42,7 @@ export const directoryCommands: Command[] = [
     options: { org: { type: 'string' }, place: { type: 'string' } },
     async run(ctx, o) {
       const actor = await ctx.orgActor(required(o, 'org'));
-      const locks = await ctx.domain.places.listLocks(actor, { placeId: o.place as string | undefined, first: 1000 });
+      const locks = (await ctx.domain.places.listLocks(actor, { placeId: o.place as string | undefined, first: 1000 })).items;
       return { json: { locks }, text: table(locks as unknown as Record<string, unknown>[], ['id', 'name', 'placeId']) };
     },
   },
@@ -94,10 +94,10 @@ export const directoryCommands: Command[] = [
         first: o.first ? Number(o.first) : 100,
         after: o.after as string | undefined,
       });
-      const rows = page.members.map((m) => ({ id: m.id, userName: m.userName, displayName: m.displayName, active: m.active, source: m.source }));
+      const rows = page.items.map((m) => ({ id: m.id, userName: m.userName, displayName: m.displayName, active: m.active, source: m.source }));
       const next = page.hasNextPage ? `\n(more: --after ${page.cursors.at(-1)})` : '';
       return {
-        json: { members: page.members, totalCount: page.totalCount, hasNextPage: page.hasNextPage, endCursor: page.cursors.at(-1) ?? null },
+        json: { members: page.items, totalCount: page.totalCount, hasNextPage: page.hasNextPage, endCursor: page.cursors.at(-1) ?? null },
         text: `${table(rows, ['id', 'userName', 'displayName', 'active', 'source'])}\n${page.totalCount} member(s)${next}`,
       };
     },

@@ -1,4 +1,4 @@
-// The mass-deprovision guard (issue 16): its settings, and the changes it holds
+// The mass-deprovision guard (README, Mass-deprovision guard): its settings, and the changes it holds
 // for an admin to approve or discard. The CLI acts as the system (an operator).
 import { required, table, UsageError, type Command } from './command.js';
 

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import type { Actor } from '../domain/index.js';
 import type { SamlSettings } from '../domain/saml-config/saml.service.js';
 import { spUrls } from '../domain/saml-config/sp-urls.js';
+import { signOnUrl } from '../domain/saml-config/saml-metadata.js';
 import { required, table, UsageError, type CliContext, type Command } from './command.js';
 
 async function describe(ctx: CliContext, actor: Actor, settings?: SamlSettings): Promise<{ json: Record<string, unknown>; text: string }> {
@@ -17,12 +18,13 @@ async function describe(ctx: CliContext, actor: Actor, settings?: SamlSettings):
     `  Identifier (Entity ID):  ${urls.entityId}`,
     `  Reply URL (ACS):         ${urls.acsUrl}`,
     `  Sign-on URL:             ${urls.loginUrl}`,
+    `  Logout Url:              ${urls.logoutUrl}`,
     `  SP metadata URL:         ${urls.metadataUrl}`,
     `  Unique User Identifier:  user.userprincipalname`,
     '',
     'Identity provider:',
     `  Entity ID:          ${s.idpEntityId ?? '(not imported)'}`,
-    `  Sign-on endpoint:   ${s.ssoUrls.find((u) => u.binding.endsWith('HTTP-Redirect'))?.location ?? '-'}`,
+    `  Sign-on endpoint:   ${signOnUrl(s.ssoUrls) ?? '-'}`,
     `  Metadata URL:       ${s.metadataUrl ?? '-'}`,
     `  Metadata fetched:   ${s.metadataFetchedAt?.toISOString() ?? '-'}${s.lastRefreshError ? `  (last refresh failed: ${s.lastRefreshError})` : ''}`,
     `  IdP-initiated:      ${s.allowIdpInitiated ? 'allowed' : 'refused'}`,
@@ -38,6 +40,7 @@ async function describe(ctx: CliContext, actor: Actor, settings?: SamlSettings):
       identifier: urls.entityId,
       replyUrl: urls.acsUrl,
       signOnUrl: urls.loginUrl,
+      logoutUrl: urls.logoutUrl,
       spMetadataUrl: urls.metadataUrl,
       settings: { ...s, spCertificates: s.spCertificates.map(({ pem: _pem, ...c }) => c) },
     },

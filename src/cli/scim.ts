@@ -1,3 +1,4 @@
+import { parseScimOverlap, type ScimStatus } from '../domain/organization/organization.service.js';
 import { required, table, UsageError, type Command } from './command.js';
 
 export const scimCommands: Command[] = [
@@ -15,8 +16,49 @@ export const scimCommands: Command[] = [
           `Tenant URL:   ${tenantUrl}`,
           `Secret Token: ${token}`,
           '',
-          'Copy the token now: it is shown once. Enabling SCIM again issues a new token and the old one stops working.',
+          'Copy the token now: it is shown once. Enabling SCIM again issues a new token and the old one stops working',
+          '(to change tokens without a gap, use scim rotate).',
         ].join('\n'),
+      };
+    },
+  },
+  {
+    name: 'scim rotate',
+    usage: 'scim rotate --org DOMAIN [--overlap 24h]   (a new token; the old one keeps working for the overlap: 90m, 24h, 2d; 1 minute to 30 days)',
+    options: { org: { type: 'string' }, overlap: { type: 'string' } },
+    async run(ctx, o) {
+      const overlapText = (o.overlap as string | undefined) ?? '24h';
+      let overlapMinutes: number;
+      try {
+        overlapMinutes = parseScimOverlap(overlapText);
+      } catch (e) {
+        throw new UsageError(`--overlap ${e instanceof Error ? e.message.replace(/^The overlap /, '') : 'is not a duration'}`);
+      }
+      const actor = await ctx.orgActor(required(o, 'org'));
+      const { token, status } = await ctx.domain.organizations.rotateScimToken(actor, overlapMinutes);
+      const tenantUrl = `${ctx.config.http.publicUrl}/scim/v2`;
+      return {
+        json: { token, tenantUrl, status },
+        text: [
+          `Tenant URL:   ${tenantUrl}`,
+          `Secret Token: ${token}`,
+          '',
+          'Copy the token now: it is shown once. Paste it into Entra (Provisioning › Admin Credentials) and select Test Connection.',
+          `The previous token (${status.previousTokenPrefix}…) keeps working until ${status.previousTokenExpiresAt?.toISOString()}; end it sooner with scim revoke-previous.`,
+        ].join('\n'),
+      };
+    },
+  },
+  {
+    name: 'scim revoke-previous',
+    usage: 'scim revoke-previous --org DOMAIN   (ends the token a rotation replaced, before its overlap ends)',
+    options: { org: { type: 'string' } },
+    async run(ctx, o) {
+      const actor = await ctx.orgActor(required(o, 'org'));
+      const { revoked, status } = await ctx.domain.organizations.revokePreviousScimToken(actor);
+      return {
+        json: { revoked, status },
+        text: revoked ? 'The previous SCIM token no longer works; only the current one does.' : 'There is no previous SCIM token (none, already revoked or expired): nothing changed.',
       };
     },
   },
@@ -37,9 +79,17 @@ export const scimCommands: Command[] = [
     async run(ctx, o) {
       const actor = await ctx.orgActor(required(o, 'org'));
       const status = await ctx.domain.organizations.scimStatus(actor);
+      const tenantUrl = `${ctx.config.http.publicUrl}/scim/v2`;
+      const rows = [{ token: 'current', prefix: status.tokenPrefix, createdAt: status.tokenCreatedAt, lastUsedAt: status.tokenLastUsedAt, expiresAt: null as Date | null }];
+      if (status.previousTokenPrefix !== null) {
+        rows.push({ token: 'previous', prefix: status.previousTokenPrefix, createdAt: status.previousTokenCreatedAt, lastUsedAt: status.previousTokenLastUsedAt, expiresAt: status.previousTokenExpiresAt });
+      }
       return {
-        json: { status, tenantUrl: `${ctx.config.http.publicUrl}/scim/v2` },
-        text: table([{ ...status, tenantUrl: `${ctx.config.http.publicUrl}/scim/v2` }], ['enabled', 'tokenPrefix', 'tokenCreatedAt', 'tokenLastUsedAt', 'tenantUrl']),
+        json: { status, tenantUrl },
+        text: [
+          `SCIM: ${status.enabled ? 'enabled' : 'disabled'}   Tenant URL: ${tenantUrl}`,
+          ...(status.enabled ? ['', table(rows, ['token', 'prefix', 'createdAt', 'lastUsedAt', 'expiresAt']), '', tokenInUse(status)] : []),
+        ].join('\n'),
       };
     },
   },
@@ -78,6 +128,16 @@ export const scimCommands: Command[] = [
     },
   },
 ];
+
+/** Which token Entra is using, from the last uses (the console says the same). */
+export function tokenInUse(s: ScimStatus): string {
+  if (s.previousTokenPrefix === null) return s.tokenLastUsedAt ? 'Entra uses the current token.' : 'The token has not been used yet.';
+  const current = s.tokenLastUsedAt?.getTime() ?? -1;
+  const previous = s.previousTokenLastUsedAt?.getTime() ?? -1;
+  if (current < 0) return 'Entra still uses the previous token: paste the new one into Entra before the overlap ends.';
+  if (previous > current) return 'Entra used the previous token after the new one: check that every Entra configuration has the new token.';
+  return 'Entra uses the new token: you can end the previous one with scim revoke-previous.';
+}
 
 /** One line of what Entra sent, for the table (the whole detail is in --json). */
 function summary(detail: Record<string, unknown>): string {

@@ -22,7 +22,7 @@ export const webhookCommands: Command[] = [
     options: {},
     async run() {
       const types = EVENT_TYPES.map((t) => ({ type: t, description: EVENT_DESCRIPTIONS[t] }));
-      return { json: { eventTypes: types }, text: table(types, ['type', 'description']) + '\n\n"*" subscribes to every type but audit.event.' };
+      return { json: { eventTypes: types }, text: table(types, ['type', 'description']) + '\n\n"*" subscribes to every type but audit.event and access.changed (name those to get them).' };
     },
   },
   {

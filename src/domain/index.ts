@@ -18,6 +18,7 @@ import { SamlService } from './saml-config/saml.service.js';
 import { AdminService } from './admin/admin.service.js';
 import { DEFAULT_WEBHOOK_POLICY, WebhookService, type WebhookPolicy } from './webhooks/webhook.service.js';
 import { webhookConsumer } from './webhooks/webhook-consumer.js';
+import { AccessEventFollower } from './webhooks/access-events.js';
 import { EventDispatcher } from './events/event-dispatcher.js';
 import { DEFAULT_MAIL_POLICY, MailService, type MailPolicy } from './mail/mail.service.js';
 import { GuardService } from './guard/guard.service.js';
@@ -44,7 +45,7 @@ export interface Domain {
   readonly mail: MailService;
   /** The mass-deprovision guard: settings, held changes, approve / discard. */
   readonly guard: GuardService;
-  /** Follows the audit stream for webhooks and notification mail (run by the delivery worker). */
+  /** Follows the audit stream for webhooks and notification mail, and the per-lock access feed for access.changed (run by the delivery worker). */
   readonly events: EventDispatcher;
 }
 
@@ -106,7 +107,7 @@ export function createDomain(
     webhooks,
     mail,
     guard: new GuardService(db),
-    events: new EventDispatcher(db, [webhookConsumer(webhooks), mail.consumer()]),
+    events: new EventDispatcher(db, [webhookConsumer(webhooks), mail.consumer()], undefined, [new AccessEventFollower(db, webhooks)]),
   };
 }
 

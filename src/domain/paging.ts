@@ -11,6 +11,37 @@ export function pageSize(value: unknown, fallback: number, min: number, max: num
   return Math.min(Math.max(value, min), max);
 }
 
+/**
+ * The one shape of a page of any list the domain hands out: the items, the
+ * cursor of each (the last one is `after` for the next page), and whether more
+ * follow. Lists that count their matches add `totalCount`.
+ */
+export interface Page<T> {
+  readonly items: T[];
+  /** Cursor of each item, in order. */
+  readonly cursors: string[];
+  readonly hasNextPage: boolean;
+}
+
+/** Cut a `first + 1` read to a page of `first`, with the cursor of each item. */
+export function pageOf<R, T>(rows: readonly R[], first: number, item: (r: R) => T, cursor: (r: R) => string): Page<T> {
+  const page = rows.slice(0, first);
+  return { items: page.map(item), cursors: page.map(cursor), hasNextPage: rows.length > first };
+}
+
+/** A cursor that is a plain id (keyset on id): opaque to clients. */
+export function idCursor(id: string): string {
+  return Buffer.from(id).toString('base64url');
+}
+
+/** The id of an idCursor; anything else is invalid_cursor. */
+export function fromIdCursor(cursor: string | null | undefined, field = 'after'): string | undefined {
+  if (cursor === null || cursor === undefined) return undefined;
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!isUuid(id)) throw new Invalid('invalid_cursor', 'The cursor is not one this API handed out', field);
+  return id;
+}
+
 /** A keyset cursor: the sort key and id of the last row of a page, opaque to the caller. */
 export function encodeCursor(key: string, id: string): string {
   return Buffer.from(JSON.stringify([key, id])).toString('base64url');

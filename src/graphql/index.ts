@@ -141,7 +141,16 @@ export async function createGraphqlEdge(deps: { config: Config; domain: Domain; 
     }
     next();
   });
-  router.use(expressMiddleware(server, { context: async ({ req }) => contextFor(domain, await authenticate(domain, req), config.http.publicUrl) }));
+  router.use(
+    expressMiddleware(server, {
+      context: async ({ req }) => {
+        const actor = await authenticate(domain, req);
+        // A console admin's session: "Authorize with Microsoft" binds its consent request to it.
+        const sessionToken = actor.kind === 'admin' ? readSessionCookie(req.get('cookie')) : undefined;
+        return { ...contextFor(domain, actor, config.http.publicUrl), ...(sessionToken ? { sessionToken } : {}) };
+      },
+    }),
+  );
   // Body parser failures (malformed JSON, oversize body) answered in GraphQL's shape.
   const onBodyError: ErrorRequestHandler = (err, _req, res, next) => {
     const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : undefined;

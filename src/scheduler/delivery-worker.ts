@@ -6,12 +6,11 @@
 // overlap: each delivery is claimed by one of them (FOR UPDATE SKIP LOCKED and
 // a lease), each organisation's cursor by one dispatcher, so nothing is sent
 // twice by design and nothing waits on a process that died (its leases end).
-import PgBoss from 'pg-boss';
 import type { ConnectionSettings } from '../infra/postgres/client.js';
 import type { Domain } from '../domain/index.js';
 import type { WebhookSender } from '../domain/webhooks/webhook.model.js';
 import type { MailTransport } from '../domain/mail/mail.model.js';
-import { pgBossConnection, type SchedulerLogger, type SharedQueue } from './import-scheduler.js';
+import { startQueueWorker, type SchedulerLogger, type SharedQueue } from './queue.js';
 
 export const DELIVERY_QUEUE = 'gatehouse-deliveries';
 
@@ -33,6 +32,8 @@ export interface DeliveryWorkerOptions {
 
 export interface PassResult {
   readonly events: number;
+  /** Per-lock access entries read for access.changed. */
+  readonly accessEntries: number;
   readonly webhooks: { attempted: number; succeeded: number; failed: number };
   readonly mail: { attempted: number; sent: number; failed: number; unsent: number };
 }
@@ -53,78 +54,38 @@ export async function deliveryPass(domain: Domain, sender: WebhookSender, mailTr
     await domain.webhooks.purgeLog();
     await domain.mail.purgeLog();
   }
-  return { events: dispatched.events, webhooks, mail };
-}
-
-async function ensureQueue(boss: PgBoss): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      if (await boss.getQueue(DELIVERY_QUEUE)) return;
-      await boss.createQueue(DELIVERY_QUEUE, { name: DELIVERY_QUEUE, policy: 'short', retryLimit: 0 });
-      return;
-    } catch (e) {
-      // Processes starting together deadlock on pg-boss's DDL: the loser retries and finds the queue.
-      if (attempt >= 5) throw e;
-      await new Promise((r) => setTimeout(r, 100 + Math.random() * 400));
-    }
-  }
+  return { events: dispatched.events, accessEntries: dispatched.feedEntries, webhooks, mail };
 }
 
 export function startDeliveryWorker(opts: DeliveryWorkerOptions): DeliveryWorker {
   const { domain, logger, webhookSender, mailTransport } = opts;
   const budgetMs = opts.budgetMs ?? 20_000;
-  const boss =
-    opts.shared?.boss ??
-    new PgBoss({
-      ...pgBossConnection(opts.connection),
-      application_name: 'gatehouse-deliveries',
-      max: 2,
-      schedule: false,
-      supervise: true,
-      migrate: true,
-    });
-  if (!opts.shared) boss.on('error', (err: unknown) => logger.error({ err }, 'delivery worker: job queue error'));
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
 
   const runOnce = async (): Promise<PassResult> => {
     const r = await deliveryPass(domain, webhookSender, mailTransport, budgetMs);
-    if (r.events > 0 || r.webhooks.attempted > 0 || r.mail.attempted + r.mail.unsent > 0) logger.info({ events: r.events, webhooks: r.webhooks, mail: r.mail }, 'delivery pass');
+    if (r.events + r.accessEntries > 0 || r.webhooks.attempted > 0 || r.mail.attempted + r.mail.unsent > 0) logger.info({ events: r.events, accessEntries: r.accessEntries, webhooks: r.webhooks, mail: r.mail }, 'delivery pass');
     return r;
   };
 
-  const ready = (async () => {
-    if (opts.shared) await opts.shared.ready;
-    else await boss.start();
-    await ensureQueue(boss);
-    await boss.work(DELIVERY_QUEUE, { pollingIntervalSeconds: 0.5, batchSize: 1 }, async () => {
+  const worker = startQueueWorker({
+    label: 'delivery worker',
+    queue: DELIVERY_QUEUE,
+    policy: 'short',
+    connection: opts.connection,
+    applicationName: 'gatehouse-deliveries',
+    logger,
+    shared: opts.shared,
+    pollingSeconds: 0.5,
+    work: async () => {
       await runOnce();
-    });
-    if (stopped) return;
-    const tick = () =>
+    },
+    tick: (boss) =>
       boss.send(DELIVERY_QUEUE, {}, { singletonKey: 'pass', retryLimit: 0, expireInSeconds: Math.ceil(budgetMs / 1000) + 120 }).catch((err: unknown) => {
         logger.warn({ err }, 'delivery worker: could not queue a pass');
         return null;
-      });
-    timer = setInterval(() => void tick(), opts.tickMs ?? 1000);
-    timer.unref();
-    void tick();
-  })();
-  ready.catch((err: unknown) => logger.error({ err }, 'delivery worker: could not start'));
+      }),
+    tickMs: opts.tickMs ?? 1000,
+  });
 
-  return {
-    ready,
-    runOnce,
-    async stop() {
-      stopped = true;
-      if (timer) clearInterval(timer);
-      await ready.catch(() => undefined);
-      try {
-        if (opts.shared) await boss.offWork(DELIVERY_QUEUE);
-        else await boss.stop({ graceful: true, wait: true, timeout: 30_000 });
-      } catch (err) {
-        logger.warn({ err }, 'delivery worker: stop failed');
-      }
-    },
-  };
+  return { ready: worker.ready, runOnce, stop: () => worker.stop() };
 }

@@ -6,20 +6,12 @@
 // processes never run one integration at once even if a job were duplicated.
 // Every process ticks: it asks the database which integrations are due and
 // queues them (deduplicated by the queue), so no process is special.
-import PgBoss from 'pg-boss';
+import type PgBoss from 'pg-boss';
 import type { ConnectionSettings } from '../infra/postgres/client.js';
 import type { Domain } from '../domain/index.js';
+import { startQueueWorker, type SchedulerLogger, type SharedQueue } from './queue.js';
 
 export const IMPORT_QUEUE = 'gatehouse-import-sync';
-
-interface LogFn {
-  (obj: object, msg?: string): void;
-}
-export interface SchedulerLogger {
-  readonly info: LogFn;
-  readonly warn: LogFn;
-  readonly error: LogFn;
-}
 
 export interface ImportSchedulerOptions {
   readonly domain: Domain;
@@ -35,12 +27,6 @@ export interface ImportSchedulerOptions {
   readonly shared?: SharedQueue;
 }
 
-/** A pg-boss instance owned by someone else (the scheduler), and when it is started. */
-export interface SharedQueue {
-  readonly boss: PgBoss;
-  readonly ready: Promise<void>;
-}
-
 export interface ImportScheduler {
   /** Resolves once pg-boss is started and the worker listens. */
   readonly ready: Promise<void>;
@@ -49,47 +35,10 @@ export interface ImportScheduler {
   stop(): Promise<void>;
 }
 
-/** pg-boss connects on its own (small) pool to the domain's database: a server URL or the embedded PGlite socket. */
-export function pgBossConnection(connection: ConnectionSettings): PgBoss.DatabaseOptions {
-  return { ...connection };
-}
-
-/**
- * Creates the queue once. pg-boss creates a table partition per queue, and
- * processes starting together deadlock on that DDL (seen: "deadlock
- * detected"): the loser retries and then finds the queue.
- */
-async function ensureQueue(boss: PgBoss): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      if (await boss.getQueue(IMPORT_QUEUE)) return;
-      await boss.createQueue(IMPORT_QUEUE, { name: IMPORT_QUEUE, policy: 'stately', retryLimit: 0 });
-      return;
-    } catch (e) {
-      if (attempt >= 5) throw e;
-      await new Promise((r) => setTimeout(r, 100 + Math.random() * 400));
-    }
-  }
-}
-
 export function startImportScheduler(opts: ImportSchedulerOptions): ImportScheduler {
   const { domain, logger, intervalMinutes } = opts;
-  const boss =
-    opts.shared?.boss ??
-    new PgBoss({
-      ...pgBossConnection(opts.connection),
-      application_name: 'gatehouse-import',
-      max: 2,
-      schedule: false, // no cron: each process ticks (below)
-      supervise: true,
-      migrate: true,
-    });
-  if (!opts.shared) boss.on('error', (err: unknown) => logger.error({ err }, 'import scheduler: job queue error'));
 
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-
-  const tick = async (): Promise<number> => {
+  const queueDue = async (boss: PgBoss): Promise<number> => {
     const due = await domain.imports.due(intervalMinutes);
     let queued = 0;
     for (const d of due) {
@@ -99,11 +48,16 @@ export function startImportScheduler(opts: ImportSchedulerOptions): ImportSchedu
     return queued;
   };
 
-  const ready = (async () => {
-    if (opts.shared) await opts.shared.ready;
-    else await boss.start();
-    await ensureQueue(boss);
-    await boss.work<{ organizationId: string; id: string }>(IMPORT_QUEUE, { pollingIntervalSeconds: opts.pollingSeconds ?? 2, batchSize: 1 }, async (jobs) => {
+  const worker = startQueueWorker<{ organizationId: string; id: string }>({
+    label: 'import scheduler',
+    queue: IMPORT_QUEUE,
+    policy: 'stately',
+    connection: opts.connection,
+    applicationName: 'gatehouse-import',
+    logger,
+    shared: opts.shared,
+    pollingSeconds: opts.pollingSeconds ?? 2,
+    work: async (jobs) => {
       for (const job of jobs) {
         const r = await domain.imports.runScheduled(job.data.organizationId, job.data.id, intervalMinutes);
         if (r.status === 'failed') logger.warn({ integrationId: r.integrationId, code: r.errorCode, error: r.error }, 'Entra import failed');
@@ -111,30 +65,10 @@ export function startImportScheduler(opts: ImportSchedulerOptions): ImportSchedu
           logger.info({ integrationId: r.integrationId, added: r.added, updated: r.updated, removed: r.removed, total: r.total, durationMs: r.durationMs }, 'Entra import ran');
         }
       }
-    });
-    if (stopped) return;
-    timer = setInterval(() => {
-      tick().catch((err: unknown) => logger.error({ err }, 'import scheduler: tick failed'));
-    }, (opts.tickSeconds ?? 60) * 1000);
-    timer.unref();
-    void tick().catch((err: unknown) => logger.error({ err }, 'import scheduler: tick failed'));
-  })();
-  ready.catch((err: unknown) => logger.error({ err }, 'import scheduler: could not start'));
-
-  return {
-    ready,
-    tick,
-    async stop() {
-      stopped = true;
-      if (timer) clearInterval(timer);
-      await ready.catch(() => undefined);
-      try {
-        // A shared queue is stopped by its owner (after this worker's jobs finish).
-        if (opts.shared) await boss.offWork(IMPORT_QUEUE);
-        else await boss.stop({ graceful: true, wait: true, timeout: 30_000 });
-      } catch (err) {
-        logger.warn({ err }, 'import scheduler: stop failed');
-      }
     },
-  };
+    tick: queueDue,
+    tickMs: (opts.tickSeconds ?? 60) * 1000,
+  });
+
+  return { ready: worker.ready, tick: () => queueDue(worker.boss), stop: () => worker.stop() };
 }

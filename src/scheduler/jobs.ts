@@ -7,7 +7,7 @@ import type { PostgresDb } from '../infra/postgres/client.js';
 import { analyseStale } from '../infra/postgres/statistics.js';
 import type { BackgroundJob } from './scheduler.js';
 import { emitPassedWindows } from '../domain/access/access-windows.js';
-import type { SchedulerLogger } from './import-scheduler.js';
+import type { SchedulerLogger } from './queue.js';
 
 export const JOB = {
   statistics: 'gatehouse-statistics',
@@ -46,7 +46,7 @@ export function backgroundJobs(deps: { domain: Domain; db: PostgresDb; logger: S
     { name: JOB.accessWindows, everySeconds: deps.accessWindowsSeconds ?? 15, run: () => emitPassedWindows(domain.db) },
     // Access feed retention: entries older than ACCESS_FEED_RETENTION_DAYS; older cursors get cursor_expired.
     { name: JOB.purgeAccessFeed, cron: '41 * * * *', run: () => domain.access.purgeFeed(deps.accessRetentionDays ?? 30) },
-    // Audit trail retention: events older than AUDIT_RETENTION_DAYS (issue 16).
+    // Audit trail retention: events older than AUDIT_RETENTION_DAYS (README, Configuration).
     { name: JOB.purgeAudit, cron: '23 4 * * *', expireInSeconds: 3600, run: () => domain.audit.purgeOlderThan(deps.auditRetentionDays ?? 400) },
   ];
 }

@@ -16,7 +16,7 @@
 //   scheduler.register({ name: 'gatehouse-audit-retention', cron: '17 3 * * *', run: () => domain.audit.purgeExpired() });
 import PgBoss from 'pg-boss';
 import type { ConnectionSettings } from '../infra/postgres/client.js';
-import { pgBossConnection, type SchedulerLogger } from './import-scheduler.js';
+import { ensureQueue, pgBossConnection, type SchedulerLogger } from './queue.js';
 
 export interface BackgroundJob {
   /** The job's queue: `gatehouse-<what>`, unique; letters, digits, `-`, `_`, `.`. */
@@ -55,20 +55,6 @@ export interface SchedulerOptions {
 }
 
 const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
-
-/** Creates a queue once; processes starting together deadlock on pg-boss's DDL, so the loser retries. */
-export async function ensureQueue(boss: PgBoss, name: string, policy: 'stately' | 'short' | 'singleton' | 'standard'): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      if (await boss.getQueue(name)) return;
-      await boss.createQueue(name, { name, policy, retryLimit: 0 });
-      return;
-    } catch (e) {
-      if (attempt >= 5) throw e;
-      await new Promise((r) => setTimeout(r, 100 + Math.random() * 400));
-    }
-  }
-}
 
 export function createScheduler(opts: SchedulerOptions): Scheduler {
   const { logger } = opts;

@@ -19,7 +19,7 @@ async function adminOf(orgId: string): Promise<AdminActor> {
   return { kind: 'admin', organizationId: orgId, id: link.memberId, label: link.userName };
 }
 
-const item = async (actor: AdminActor, key: string) => (await consoleHealth(t.domain, t.domain.saml, actor)).find((i) => i.key === key)!;
+const item = async (actor: AdminActor, key: string) => (await consoleHealth(t.domain, actor)).find((i) => i.key === key)!;
 
 describe('console health', () => {
   it('judges each group import on its own last run', async () => {
@@ -57,7 +57,7 @@ describe('console health', () => {
     await t.domain.organizations.enableScim(admin);
     await t.domain.db.sql.run(`update organizations set scim_token_last_used_at = now() where organization_id = $1`, [org.id]);
     await t.domain.audit.recordFailure(scim, { action: 'scim.user.create', resourceLabel: 'x@example.com', reason: 'uniqueness' });
-    const items = await consoleHealth(t.domain, t.domain.saml, admin);
+    const items = await consoleHealth(t.domain, admin);
     for (const i of items) if (i.action) expect(i.href, i.key).toMatch(/^#[a-z-]+(\?.+)?$/);
     expect(items.find((i) => i.key === 'scim')).toMatchObject({ status: 'error', href: '#scim?failures=1' });
   });

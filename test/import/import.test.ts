@@ -75,8 +75,8 @@ describe('Entra group import: first sync', () => {
     expect(r).toMatchObject({ status: 'success', total: 3, added: 3, created: 3, updated: 0, removed: 0, skipped: 0 });
 
     const page = await d.members.list(s.a, { groupId: s.integration.groupId });
-    expect(page.members.map((m) => m.userName).sort()).toEqual(s.users.map((u) => u.userPrincipalName).sort());
-    const first = page.members.find((m) => m.userName === s.users[0]!.userPrincipalName)!;
+    expect(page.items.map((m) => m.userName).sort()).toEqual(s.users.map((u) => u.userPrincipalName).sort());
+    const first = page.items.find((m) => m.userName === s.users[0]!.userPrincipalName)!;
     expect(first).toMatchObject({
       source: 'import',
       displayName: s.users[0]!.displayName,
@@ -199,7 +199,7 @@ describe('Entra group import: resync', () => {
     expect(await d.members.get(s.a, gone.id)).toMatchObject({ id: gone.id, active: true });
     expect(await d.access.canAccess(s.a, gone.id, s.lock.id)).toMatchObject({ allowed: false });
     const members = await d.members.list(s.a, { groupId: s.integration.groupId });
-    expect(members.members.map((m) => m.userName).sort()).toEqual(s.users.slice(0, 2).map((u) => u.userPrincipalName).sort());
+    expect(members.items.map((m) => m.userName).sort()).toEqual(s.users.slice(0, 2).map((u) => u.userPrincipalName).sort());
     expect((await d.audit.list(s.a, { actionPrefix: 'group.update' }))[0]!.detail).toMatchObject({ membersRemoved: 1 });
 
     // Back in the group: the same profile is shared again, not a new one.
@@ -238,7 +238,7 @@ describe('Entra group import: UPN vs Mail', () => {
     expect(r).toMatchObject({ added: 2, created: 1, updated: 0 });
     expect(await d.members.get(org.actor, existing.id)).toMatchObject({ displayName: 'Set by an admin', source: 'admin', version: 1 });
     expect(await count('members', org.id)).toBe(2);
-    expect((await d.members.list(org.actor, { groupId: i.groupId })).members.map((m) => m.id)).toContain(existing.id);
+    expect((await d.members.list(org.actor, { groupId: i.groupId })).items.map((m) => m.id)).toContain(existing.id);
   });
 
   it('Mail: userName and email are the mail; matches by userName or by email; users without mail are skipped', async () => {
@@ -254,7 +254,7 @@ describe('Entra group import: UPN vs Mail', () => {
     const i = await d.imports.create(org.actor, { name: 'mail', tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET, entraGroupId, identifier: 'mail', mode: 'users_only' });
     const r = await d.imports.run(org.actor, i.id);
     expect(r).toMatchObject({ total: 4, added: 3, created: 1, skipped: 1 });
-    const ids = (await d.members.list(org.actor, { groupId: i.groupId })).members.map((m) => m.id);
+    const ids = (await d.members.list(org.actor, { groupId: i.groupId })).items.map((m) => m.id);
     expect(ids).toEqual(expect.arrayContaining([a.id, b.id]));
     const created = await d.members.findByUserName(org.actor, fresh.mail!);
     expect(created).toMatchObject({ source: 'import', emails: [{ value: fresh.mail, type: 'work', primary: true }] });
@@ -404,7 +404,7 @@ describe('Entra group import: deleting an integration', () => {
   it('revokes its shares and deletes its group; the member profiles remain', async () => {
     const s = await scene({ users: 3 });
     await d.imports.run(s.a, s.integration.id);
-    const members = (await d.members.list(s.a, { groupId: s.integration.groupId })).members;
+    const members = (await d.members.list(s.a, { groupId: s.integration.groupId })).items;
     expect(await d.shares.list(s.a, { groupId: s.integration.groupId })).toHaveLength(1);
     await d.imports.delete(s.a, s.integration.id);
     await expect(d.imports.get(s.a, s.integration.id)).rejects.toMatchObject({ code: 'import_integration_not_found' });

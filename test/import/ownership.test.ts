@@ -93,7 +93,7 @@ describe('defect 1: the group import never re-opens a door SCIM closed', () => {
     expect(m).toMatchObject({ active: false, source: 'scim', deactivatedBy: 'scim' });
     expect(await s.who()).not.toContain(upn);
     // …and the membership is still kept in step (Entra does not re-add memberships on re-enable).
-    expect((await d.members.list(s.a, { groupId: s.integration.groupId })).members.map((x) => x.id)).toContain(m.id);
+    expect((await d.members.list(s.a, { groupId: s.integration.groupId })).items.map((x) => x.id)).toContain(m.id);
   });
 });
 
@@ -274,7 +274,7 @@ describe('defect 3: a missing User.Read.All consent empties no door', () => {
       graph.idsOnly = false;
     }
     expect(await s.who()).toEqual(before);
-    expect((await d.members.list(s.a, { groupId: s.integration.groupId })).members.map((m) => m.id)).toEqual(members.members.map((m) => m.id));
+    expect((await d.members.list(s.a, { groupId: s.integration.groupId })).items.map((m) => m.id)).toEqual(members.items.map((m) => m.id));
     expect(await d.imports.get(s.a, s.integration.id)).toMatchObject({ lastRun: { status: 'failed', errorCode: 'entra_consent_missing' } });
   });
 
@@ -350,6 +350,6 @@ describe('migration path seed 003 → seed 000', () => {
     const left = history.findIndex((w) => !w.has(leaver.userPrincipalName.toLowerCase()));
     expect(left).toBeGreaterThan(0);
     for (const who of history.slice(left)) expect(who.has(leaver.userPrincipalName.toLowerCase())).toBe(false);
-    expect((await d.members.list(s.a, { source: 'scim', first: 100 })).members).toHaveLength(12);
+    expect((await d.members.list(s.a, { source: 'scim', first: 100 })).items).toHaveLength(12);
   });
 });

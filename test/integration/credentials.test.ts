@@ -45,7 +45,16 @@ describe('SCIM token', () => {
     const { token } = await t.domain.organizations.enableScim(org.actor);
     await t.domain.organizations.disableScim(org.actor);
     await expect(t.domain.organizations.authenticateScim(token)).rejects.toEqual(unauthenticated('invalid_token'));
-    expect(await t.domain.organizations.scimStatus(org.actor)).toEqual({ enabled: false, tokenPrefix: null, tokenCreatedAt: null, tokenLastUsedAt: null });
+    expect(await t.domain.organizations.scimStatus(org.actor)).toEqual({
+      enabled: false,
+      tokenPrefix: null,
+      tokenCreatedAt: null,
+      tokenLastUsedAt: null,
+      previousTokenPrefix: null,
+      previousTokenCreatedAt: null,
+      previousTokenLastUsedAt: null,
+      previousTokenExpiresAt: null,
+    });
     // A flipped last character (same length, same prefix) goes through the hash path and fails.
     const again = await t.domain.organizations.enableScim(org.actor);
     const flipped = again.token.slice(0, -1) + (again.token.endsWith('A') ? 'B' : 'A');

@@ -218,25 +218,25 @@ describe('member list', () => {
 
     const { result: p1, statements } = await countStatements(() => t.domain.members.list(actor, { first: 2 }));
     expect(statements).toBe(1);
-    expect(p1.members.map((m) => m.userName)).toEqual(sorted.slice(0, 2));
+    expect(p1.items.map((m) => m.userName)).toEqual(sorted.slice(0, 2));
     expect(p1).toMatchObject({ totalCount: 5, hasNextPage: true });
     const p2 = await t.domain.members.list(actor, { first: 2, after: p1.cursors.at(-1) });
-    expect(p2.members.map((m) => m.userName)).toEqual(sorted.slice(2, 4));
+    expect(p2.items.map((m) => m.userName)).toEqual(sorted.slice(2, 4));
     const p3 = await t.domain.members.list(actor, { first: 2, after: p2.cursors.at(-1) });
     expect(p3).toMatchObject({ totalCount: 5, hasNextPage: false });
-    expect(p3.members.map((m) => m.userName)).toEqual(sorted.slice(4));
+    expect(p3.items.map((m) => m.userName)).toEqual(sorted.slice(4));
     const { result: empty, statements: s2 } = await countStatements(() => t.domain.members.list(actor, { first: 2, after: p3.cursors.at(-1) }));
-    expect(empty).toMatchObject({ members: [], totalCount: 5, hasNextPage: false });
+    expect(empty).toMatchObject({ items: [], totalCount: 5, hasNextPage: false });
     expect(s2).toBe(1);
 
-    expect(await t.domain.members.list(actor, { first: 0 })).toMatchObject({ members: [], totalCount: 5, hasNextPage: true });
-    expect(await t.domain.members.list(actor, { active: false })).toMatchObject({ totalCount: 1, members: [expect.objectContaining({ active: false })] });
-    expect((await t.domain.members.list(actor, { text: 'ALICE' })).members.map((m) => m.userName)).toEqual([names[1]]);
+    expect(await t.domain.members.list(actor, { first: 0 })).toMatchObject({ items: [], totalCount: 5, hasNextPage: true });
+    expect(await t.domain.members.list(actor, { active: false })).toMatchObject({ totalCount: 1, items: [expect.objectContaining({ active: false })] });
+    expect((await t.domain.members.list(actor, { text: 'ALICE' })).items.map((m) => m.userName)).toEqual([names[1]]);
     expect((await t.domain.members.list(actor, { text: '%' })).totalCount).toBe(0);
     const byCreated = await t.domain.members.list(actor, { orderBy: 'createdAt', first: 3 });
     const rest = await t.domain.members.list(actor, { orderBy: 'createdAt', first: 3, after: byCreated.cursors.at(-1) });
-    expect([...byCreated.members, ...rest.members].map((m) => m.userName)).toEqual(names);
+    expect([...byCreated.items, ...rest.items].map((m) => m.userName)).toEqual(names);
     const g = await buildGroup(t.domain, actor);
-    expect(await t.domain.members.list(actor, { groupId: g.id })).toMatchObject({ members: [], totalCount: 0 });
+    expect(await t.domain.members.list(actor, { groupId: g.id })).toMatchObject({ items: [], totalCount: 0 });
   });
 });

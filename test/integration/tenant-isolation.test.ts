@@ -45,9 +45,9 @@ describe('tenant isolation', () => {
     expect(await t.domain.members.getMany(me, [id, mine.member.id])).toEqual([expect.objectContaining({ id: mine.member.id })]);
     expect(await t.domain.members.findByUserName(me, theirs.member.userName)).toBeUndefined();
     const page = await t.domain.members.list(me, { first: 500 });
-    expect(page.members.map((m) => m.id)).toEqual([mine.member.id]);
+    expect(page.items.map((m) => m.id)).toEqual([mine.member.id]);
     expect(page.totalCount).toBe(1);
-    expect((await t.domain.members.list(me, { groupId: theirs.group.id })).members).toEqual([]);
+    expect((await t.domain.members.list(me, { groupId: theirs.group.id })).items).toEqual([]);
     // Their member is untouched.
     expect((await t.domain.members.get(theirs.a, id)).displayName).toBe(theirs.member.displayName);
   });
@@ -77,9 +77,9 @@ describe('tenant isolation', () => {
     await expect(t.domain.places.createLock(me, { placeId: theirs.place.id, name: 'door' })).rejects.toEqual(notFound('place_not_found'));
     expect(await t.domain.places.getPlaces(me, [theirs.place.id])).toEqual([]);
     expect(await t.domain.places.getLocks(me, [theirs.lock.id])).toEqual([]);
-    expect((await t.domain.places.listPlaces(me)).map((p) => p.id)).toEqual([mine.place.id]);
-    expect((await t.domain.places.listLocks(me)).map((l) => l.id)).toEqual([mine.lock.id]);
-    expect(await t.domain.places.listLocks(me, { placeId: theirs.place.id })).toEqual([]);
+    expect((await t.domain.places.listPlaces(me)).items.map((p) => p.id)).toEqual([mine.place.id]);
+    expect((await t.domain.places.listLocks(me)).items.map((l) => l.id)).toEqual([mine.lock.id]);
+    expect((await t.domain.places.listLocks(me, { placeId: theirs.place.id })).items).toEqual([]);
   });
 
   it('shares: revoke is NotFound; grants naming their rows are NotFound; lists leave them out', async () => {

@@ -7,6 +7,7 @@
 import { api, logExportUrl, type AuditEvent, type LogFilter, type LogKind, type LogPage, type Names } from '../api';
 import { announce, badge, empty, fmtDate, h, load, replace } from '../ui';
 import type { Route } from '../router';
+import { memberHref } from './member';
 
 export interface LogOptions {
   readonly id: string;
@@ -189,7 +190,11 @@ function entry(e: AuditEvent, names: Names): HTMLElement {
         ' ',
         h('span', { class: 'mono action' }, e.action),
         ' ',
-        label ? h('strong', { class: 'resource' }, label) : null,
+        label
+          ? e.resourceType === 'member' && e.resourceId && names[e.resourceId.toLowerCase()]
+            ? h('a', { class: 'resource', href: memberHref(e.resourceId) }, label)
+            : h('strong', { class: 'resource' }, label)
+          : null,
         e.reason ? h('span', { class: 'reason' }, ` — ${e.reason}`) : null,
       ),
       h(

@@ -1,7 +1,7 @@
 // Logs to browse: every log of the organisation in one place (provisioning,
 // sign-ins, admin activity, or all), with the filter kept in the route so a
 // link (health advice, a member's page) opens it already filtered.
-import type { ConsoleContext } from '../main';
+import type { ConsoleContext } from '../context';
 import type { LogKind } from '../api';
 import { currentRoute, replaceParams, type Route } from '../router';
 import { h, replace } from '../ui';

@@ -1,8 +1,10 @@
 // People and access: members (source badge, active, admin), groups, places
 // and their locks with "who can open this lock", shares.
 import { api, type MemberRow, type WhoCanOpen } from '../api';
-import type { ConsoleContext } from '../main';
+import type { ConsoleContext } from '../context';
 import { announce, badge, empty, fmtDate, h, load, replace } from '../ui';
+import { route } from '../router';
+import { memberHref } from './member';
 
 const SOURCE_LABEL: Record<string, string> = { scim: 'SCIM', import: 'Import', admin: 'Admin' };
 
@@ -75,7 +77,7 @@ export async function renderPeople(panel: HTMLElement, ctx: ConsoleContext): Pro
     return h(
       'tr',
       { 'data-user-name': m.userName },
-      h('td', {}, h('div', { class: 'name' }, m.displayName ?? m.userName), h('div', { class: 'sub mono' }, m.userName), m.email && m.email !== m.userName ? h('div', { class: 'sub' }, m.email) : null),
+      h('td', {}, h('a', { class: 'name', href: memberHref(m.id) }, m.displayName ?? m.userName), h('div', { class: 'sub mono' }, m.userName), m.email && m.email !== m.userName ? h('div', { class: 'sub' }, m.email) : null),
       h('td', {}, badge(SOURCE_LABEL[m.source] ?? m.source, `source-${m.source}`)),
       h('td', {}, m.active ? badge('Active', 'ok') : badge('Inactive', 'off')),
       h(
@@ -220,7 +222,8 @@ export async function renderPeople(panel: HTMLElement, ctx: ConsoleContext): Pro
       if (open) replace(out);
       else void load(out, 'Checking access', () => api.whoCanOpen(id), whoList);
     });
-    return h('li', { class: 'lock' }, h('span', { class: 'lock-name' }, name), ' ', button, out);
+    const at = h('a', { class: 'btn btn-small btn-quiet', href: route('lock', { id }) }, 'At a date…');
+    return h('li', { class: 'lock' }, h('span', { class: 'lock-name' }, name), ' ', button, ' ', at, out);
   }
 
   await drawMembers();
@@ -235,7 +238,7 @@ function whoList(w: WhoCanOpen): Node {
       h(
         'li',
         {},
-        h('strong', {}, m.displayName ?? m.userName),
+        h('a', { href: memberHref(m.id), class: 'name' }, m.displayName ?? m.userName),
         ` (${m.userName}) — `,
         m.grants.map((g) => `${g.role} via ${g.groupName ? `group ${g.groupName}` : 'a direct share'} on the ${g.scope}`).join('; '),
       ),

@@ -2,7 +2,7 @@
 // uploaded) and what was imported, certificates with their expiry, "Generate
 // Certificate", SP metadata download, "Test sign-in" and the login log.
 import { api, type Certificate, type SamlSettings, type SamlView } from '../api';
-import type { ConsoleContext } from '../main';
+import type { ConsoleContext } from '../context';
 import type { Route } from '../router';
 import { announce, badge, copyField, empty, errorBox, fmtDate, ago, h, loading, replace } from '../ui';
 import { filterFromRoute, logSection } from './log';
@@ -63,6 +63,7 @@ export async function renderSaml(panel: HTMLElement, ctx: ConsoleContext, route?
       ),
       idpSection(view, s),
       spSection(view, s, domain),
+      optionsSection(s),
     ];
   }
 
@@ -162,7 +163,7 @@ export async function renderSaml(panel: HTMLElement, ctx: ConsoleContext, route?
       'section',
       { class: 'card', 'aria-labelledby': 'saml-sp-title' },
       h('h2', { id: 'saml-sp-title' }, 'Gatehouse certificate and test'),
-      s && s.spCertificates.length > 0 ? certTable(s.spCertificates, true) : empty('No certificate yet: select Generate Certificate (the last step of the set-up).'),
+      s && s.spCertificates.length > 0 ? certTable(s.spCertificates, true, certActions) : empty('No certificate yet: select Generate Certificate (the last step of the set-up).'),
       h(
         'div',
         { class: 'actions' },
@@ -177,6 +178,20 @@ export async function renderSaml(panel: HTMLElement, ctx: ConsoleContext, route?
           },
           'Generate Certificate',
         ),
+        s && s.spCertificates.some((c) => c.active)
+          ? h(
+              'button',
+              {
+                type: 'button',
+                class: 'btn',
+                id: 'saml-generate-next',
+                disabled: !view.available,
+                onclick: (e: Event) =>
+                  void act(e.currentTarget as HTMLButtonElement, 'Next certificate published: update Entra, then make it the signing one', () => api.generateCertificate(true)),
+              },
+              'Prepare the next certificate',
+            )
+          : null,
         h('a', { class: 'btn', href: view.urls.spMetadataUrl, download: `gatehouse-${domain}-metadata.xml`, id: 'saml-sp-metadata' }, 'Download SP metadata'),
         h(
           'a',
@@ -184,14 +199,89 @@ export async function renderSaml(panel: HTMLElement, ctx: ConsoleContext, route?
           'Test sign-in',
         ),
       ),
+      h(
+        'p',
+        { class: 'hint' },
+        'Rollover without a failed sign-in: prepare the next certificate (published in the SP metadata, not yet signing), give Entra the new metadata, then select “Use for signing”; remove the old one once Entra no longer needs it.',
+      ),
       h('p', { class: 'hint' }, 'Test sign-in opens a new window: sign in there with any Entra account of the organisation. The window shows what Entra sent, the member it matches and whether a sign-in would pass (and what to change if not). It signs nobody in: your console session stays as it is.'),
+    );
+  }
+
+  function certActions(c: Certificate): (Node | string)[] {
+    if (!c.id) return [];
+    const id = c.id;
+    const short = `${c.fingerprint.slice(0, 11)}…`;
+    if (c.active) return [h('span', { class: 'sub' }, 'signs now')];
+    return [
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn btn-small',
+          'aria-label': `Use certificate ${short} for signing`,
+          onclick: (e: Event) => {
+            if (!confirm(`Sign with certificate ${short} from now on? Entra must already know it (its metadata was updated).`)) return;
+            void act(e.currentTarget as HTMLButtonElement, 'Certificate now signs', () => api.promoteCertificate(id));
+          },
+        },
+        'Use for signing',
+      ),
+      ' ',
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn btn-small btn-danger',
+          'aria-label': `Remove certificate ${short}`,
+          onclick: (e: Event) => {
+            if (!confirm(`Remove certificate ${short}? It is no longer published in Gatehouse's SAML metadata.`)) return;
+            void act(e.currentTarget as HTMLButtonElement, 'Certificate removed', () => api.removeCertificate(id));
+          },
+        },
+        'Remove',
+      ),
+    ];
+  }
+
+  function optionsSection(s: SamlSettings | null): HTMLElement {
+    const allowed = s?.allowIdpInitiated ?? true;
+    const box = h('input', { type: 'checkbox', id: 'saml-idp-initiated', checked: allowed, 'aria-describedby': 'saml-idp-initiated-hint' });
+    box.checked = allowed;
+    box.addEventListener('change', () => {
+      const want = box.checked;
+      box.disabled = true;
+      void (async () => {
+        try {
+          await api.setIdpInitiated(want);
+          announce(want ? 'Sign-in from My Apps allowed' : 'Sign-in from My Apps turned off: only the Sign-on URL signs in');
+          ctx.refreshHealth();
+          await draw();
+          document.getElementById('saml-idp-initiated')?.focus();
+        } catch (e) {
+          box.checked = !want;
+          box.disabled = false;
+          announce(e instanceof Error ? e.message : String(e), 'error');
+        }
+      })();
+    });
+    return h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'saml-options-title' },
+      h('h2', { id: 'saml-options-title' }, 'Sign-in options'),
+      h('div', { class: 'toggle-row' }, h('label', { class: 'check', for: 'saml-idp-initiated' }, box, 'Allow sign-in from My Apps (IdP-initiated)')),
+      h(
+        'p',
+        { class: 'hint', id: 'saml-idp-initiated-hint' },
+        'When on, selecting the Gatehouse tile in My Apps signs people in. When off, they start at the Sign-on URL and Entra answers Gatehouse’s own request (safer against replayed responses).',
+      ),
     );
   }
 
   await draw();
 }
 
-function certTable(certs: Certificate[], sp: boolean): HTMLElement {
+function certTable(certs: Certificate[], sp: boolean, actions?: (c: Certificate) => (Node | string)[]): HTMLElement {
   if (certs.length === 0) return empty('None.');
   return h(
     'div',
@@ -202,7 +292,15 @@ function certTable(certs: Certificate[], sp: boolean): HTMLElement {
       h(
         'thead',
         {},
-        h('tr', {}, h('th', { scope: 'col' }, 'Fingerprint (SHA-256)'), sp ? h('th', { scope: 'col' }, 'Use') : null, h('th', { scope: 'col' }, 'Valid until'), h('th', { scope: 'col' }, 'Status')),
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'col' }, 'Fingerprint (SHA-256)'),
+          sp ? h('th', { scope: 'col' }, 'Use') : null,
+          h('th', { scope: 'col' }, 'Valid until'),
+          h('th', { scope: 'col' }, 'Status'),
+          actions ? h('th', { scope: 'col' }, 'Actions') : null,
+        ),
       ),
       h(
         'tbody',
@@ -215,6 +313,7 @@ function certTable(certs: Certificate[], sp: boolean): HTMLElement {
             sp ? h('td', { 'data-label': 'Use' }, c.active ? 'signing' : 'published') : null,
             h('td', { class: 'cert-expiry', 'data-label': 'Valid until' }, fmtDate(c.notAfter)),
             h('td', { 'data-label': 'Status' }, c.warning ? badge(c.warning, c.daysLeft < 0 ? 'error' : 'warn') : badge(`${c.daysLeft} days left`, 'ok')),
+            actions ? h('td', { 'data-label': 'Actions', class: 'cert-actions' }, actions(c)) : null,
           ),
         ),
       ),

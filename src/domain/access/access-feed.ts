@@ -354,9 +354,11 @@ export async function purgeAccessFeed(db: Db, days: number, now: Date = new Date
   const cutoff = new Date(now.getTime() - days * 86_400_000);
   const row = await db.sql.one<{ n: string }>(
     `with cut as (
-       select h.organization_id, greatest(
+       select h.organization_id, least(greatest(
          coalesce((select max(e.position) from access_entries e where e.organization_id = h.organization_id and e.at < $1), 0),
-         coalesce((select max(c.position) from access_changes c where c.organization_id = h.organization_id and c.at < $1), 0)) as p
+         coalesce((select max(c.position) from access_changes c where c.organization_id = h.organization_id and c.at < $1), 0)),
+         -- Never past what the webhooks (access.changed) have not turned into deliveries yet.
+         coalesce((select w.event_id from event_cursors w where w.organization_id = h.organization_id and w.consumer = 'webhooks.access'), h.position)) as p
        from access_feed_heads h
      ),
      de as (delete from access_entries e using cut where e.organization_id = cut.organization_id and e.position <= cut.p returning 1),

@@ -83,6 +83,14 @@ function toGrant(r: GrantRow): Grant {
 /** Share `s` is open at the instant bound to placeholder `at` (a `$n`). */
 const openAt = (at: string): string => `(s.valid_from is null or s.valid_from <= ${at}::timestamptz) and (s.valid_until is null or s.valid_until > ${at}::timestamptz)`;
 
+/** An ILIKE pattern for part of a userName or display name (null: no filter). */
+function textLike(text: string | undefined): string | null {
+  const t = text?.trim() ?? '';
+  if (t === '') return null;
+  if (t.length > 200 || t.includes('\u0000')) throw new Invalid('too_long', 'Search for at most 200 characters', 'text');
+  return `%${t.replace(/[\\%_]/g, '\\$&')}%`;
+}
+
 function checkAt(at: Date): Date {
   if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new Invalid('invalid_date', '`at` is not a valid date', 'at');
   return at;
@@ -246,11 +254,12 @@ export class AccessService {
     actor: Actor,
     lockId: string,
     at: Date = new Date(),
-    page: { afterId?: string; first?: number } = {},
+    page: { afterId?: string; first?: number; text?: string } = {},
   ): Promise<{ members: MemberAccess[]; hasNextPage: boolean }> {
     requireDirectoryReader(actor);
     if (!isUuid(lockId)) throw new NotFound('lock', lockId);
     checkAt(at);
+    const like = textLike(page.text);
     const first = pageSize(page.first, 100, 1, 1000);
     const after = page.afterId && isUuid(page.afterId) ? page.afterId : '00000000-0000-0000-0000-000000000000';
     const org = actor.organizationId;
@@ -273,6 +282,7 @@ export class AccessService {
        picked as (
          select m.id from members m
          where m.organization_id = $1 and m.active and m.id > $4::uuid and m.id in (select member_id from who)
+           and ($5::text is null or m.user_name ilike $5 escape '\\' or m.display_name ilike $5 escape '\\')
          order by m.id limit ${first + 1}
        ),
        -- The grants of the picked members only, aggregated once (not one subquery per member).
@@ -288,7 +298,7 @@ export class AccessService {
        union all
        select ${MEMBER_COLUMNS.split(', ').map(() => 'null').join(', ')}, true, null from l
        order by id nulls first`,
-      [org, lockId, at, after],
+      [org, lockId, at, after, like],
     );
     if (rows.length === 0) throw new NotFound('lock', lockId);
     const members = rows.filter((r) => r.id !== null);
@@ -298,11 +308,12 @@ export class AccessService {
     };
   }
 
-  /** How many active members may open the lock at `at` (whoCanOpen's totalCount). */
-  async countWhoCanOpen(actor: Actor, lockId: string, at: Date = new Date()): Promise<number> {
+  /** How many active members may open the lock at `at` (whoCanOpen's totalCount), optionally matching `text`. */
+  async countWhoCanOpen(actor: Actor, lockId: string, at: Date = new Date(), text?: string): Promise<number> {
     requireDirectoryReader(actor);
     if (!isUuid(lockId)) throw new NotFound('lock', lockId);
     checkAt(at);
+    const like = textLike(text);
     const row = await this.db.sql.one<{ n: number }>(
       `with l as (select id, place_id from locks where organization_id = $1 and id = $2),
        s as (
@@ -315,8 +326,9 @@ export class AccessService {
          union
          select gm.member_id from s join group_members gm on gm.organization_id = $1 and gm.group_id = s.group_id
        )
-       select count(*)::int as n from members m where m.organization_id = $1 and m.active and m.id in (select member_id from who)`,
-      [actor.organizationId, lockId, at],
+       select count(*)::int as n from members m where m.organization_id = $1 and m.active and m.id in (select member_id from who)
+         and ($4::text is null or m.user_name ilike $4 escape '\\' or m.display_name ilike $4 escape '\\')`,
+      [actor.organizationId, lockId, at, like],
     );
     return row.n;
   }

@@ -6,7 +6,8 @@ import type { Db, Sql } from '../db.js';
 import { countAuditEvents, deleteOlderThan as deleteAuditOlderThan, insertAudit, selectAuditEvents } from './audit.sql.js';
 import { pageSize } from '../paging.js';
 import { exportAuditPage, type ExportPage, type ExportStart } from './audit-export.js';
-import { Invalid } from '../errors.js';
+import { Invalid, NotFound } from '../errors.js';
+import { isUuid } from '../ids.js';
 
 const MAX_BIGINT = 2n ** 63n - 1n;
 
@@ -52,7 +53,9 @@ export interface AuditFilter {
    * the groups it joined and left.
    */
   readonly search?: string;
-  /** Admin activity: what console admins did (and the operator's admin links). */
+  /** Events on this member, and the group and share changes that name it (a member's history). */
+  readonly memberId?: string;
+  /** Admin activity: what console admins did, the operator's admin links, and settings changes by anyone. */
   readonly adminActivity?: boolean;
   /** From this time (inclusive). */
   readonly since?: Date;
@@ -129,6 +132,7 @@ function checkFilter(filter: AuditFilter): void {
   if (filter.before !== undefined && (!/^\d{1,19}$/.test(filter.before) || BigInt(filter.before) > MAX_BIGINT)) {
     throw new Invalid('invalid_cursor', 'before must be an event id from a previous page', 'before');
   }
+  if (filter.memberId !== undefined && !isUuid(filter.memberId)) throw new NotFound('member', String(filter.memberId).slice(0, 100));
   if (filter.search !== undefined && (filter.search.length > 200 || filter.search.includes('\u0000'))) {
     throw new Invalid('too_long', 'Search for at most 200 characters', 'search');
   }

@@ -98,14 +98,30 @@ export function toAuditEvent(r: AuditRow): AuditEvent {
   };
 }
 
+/**
+ * Admin activity: what console admins did, the operator's admin links, and
+ * every settings change (SCIM token, SAML, API keys, webhooks, the group
+ * import, mail, the guard) whoever made it (the CLI, an admin API key).
+ */
+const ADMIN_ACTIVITY = `(actor_kind = 'admin' or action like 'admin.%'
+  or (actor_kind not in ('scim', 'member', 'import') and (
+    action in ('scim.enable', 'scim.disable', 'scim.token.rotate', 'scim.token.revoke_previous', 'mail.settings', 'guard.settings', 'import.create', 'import.delete', 'import.secret')
+    or action like 'apikey.%' or action like 'webhook.endpoint.%'
+    or (action like 'saml.%' and action not in ('saml.login', 'saml.test')))))`;
+
 function auditWhere(p: SqlParams, organizationId: string, filter: AuditFilter, paging: boolean): string {
   const org = p.add(organizationId);
   const where = [`organization_id = ${org}`];
   if (filter.actionPrefix) where.push(`action like ${p.add(filter.actionPrefix.replace(/[\\%_]/g, '\\$&') + '%')} escape '\\'`);
   if (filter.provisioning) where.push(`(action like 'scim.%' or actor_kind = 'scim')`);
-  if (filter.adminActivity) where.push(`(actor_kind = 'admin' or action like 'admin.%')`);
+  if (filter.adminActivity) where.push(ADMIN_ACTIVITY);
   if (filter.outcome) where.push(`outcome = ${p.add(filter.outcome)}`);
   if (filter.resourceId) where.push(`resource_id = ${p.add(filter.resourceId)}`);
+  if (filter.memberId) {
+    const id = p.add(filter.memberId);
+    // What happened to the member (provisioning, sign-ins, admin role) and the group and share changes that name it.
+    where.push(`(resource_id = ${id} or (resource_type in ('group', 'share') and detail::text like '%' || ${id} || '%'))`);
+  }
   if (filter.resourceLabel) where.push(`lower(resource_label) = lower(${p.add(filter.resourceLabel)})`);
   if (filter.search) {
     const like = p.add(`%${filter.search.trim().replace(/[\\%_]/g, '\\$&')}%`);

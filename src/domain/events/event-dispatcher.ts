@@ -17,6 +17,13 @@ export interface StreamConsumer {
 export interface DispatchResult {
   readonly organizations: number;
   readonly events: number;
+  /** Entries read from the other feeds followed (the per-lock access feed for access.changed). */
+  readonly feedEntries: number;
+}
+
+/** Another outbox followed on each pass (the per-lock access feed): returns the entries it read. */
+export interface FeedFollower {
+  dispatch(): Promise<number>;
 }
 
 export class EventDispatcher {
@@ -24,11 +31,14 @@ export class EventDispatcher {
     private readonly db: Db,
     private readonly consumers: readonly StreamConsumer[],
     private readonly batchSize = 500,
+    private readonly feeds: readonly FeedFollower[] = [],
   ) {}
 
   /** One pass: every (organisation, consumer) with new events gets up to a batch of them. */
   async dispatch(): Promise<DispatchResult> {
-    if (this.consumers.length === 0) return { organizations: 0, events: 0 };
+    let feedEntries = 0;
+    for (const f of this.feeds) feedEntries += await f.dispatch();
+    if (this.consumers.length === 0) return { organizations: 0, events: 0, feedEntries };
     const due = await this.db.sql.all<{ organization_id: string; consumer: string }>(
       `select c.organization_id, c.consumer from event_cursors c
        where c.consumer = any($1::text[]) and exists (
@@ -41,7 +51,7 @@ export class EventDispatcher {
       const consumer = this.consumers.find((c) => c.name === d.consumer)!;
       events += await this.advance(d.organization_id, consumer);
     }
-    return { organizations: due.length, events };
+    return { organizations: due.length, events, feedEntries };
   }
 
   private advance(organizationId: string, consumer: StreamConsumer): Promise<number> {

@@ -14,10 +14,12 @@ export const EVENT_TYPES = [
   'group.members_changed',
   'share.granted',
   'share.revoked',
+  'access.changed',
   'signin.succeeded',
   'signin.refused',
   'import.finished',
   'import.failed',
+  'deprovision.held',
   'audit.event',
 ] as const;
 
@@ -33,17 +35,24 @@ export const EVENT_DESCRIPTIONS: Record<EventType, string> = {
   'group.members_changed': 'members joined or left a group (`added`, `removed`: member ids)',
   'share.granted': 'access to a place or lock was shared with a member or a group',
   'share.revoked': 'a share was revoked',
+  'access.changed':
+    'who may open a lock changed: one event per member and lock, as the per-lock access feed (lockAccess) gives it (`member`, `lock`, `mayOpen` now, `windows`, `cursor` of the feed); chosen explicitly, not part of "*"',
   'signin.succeeded': 'a member signed in with SAML',
   'signin.refused': 'a SAML sign-in was refused (`reason` says why)',
   'import.finished': 'an Entra group import run changed something and finished',
   'import.failed': 'an Entra group import run failed (`errorCode`, `error`)',
+  'deprovision.held':
+    'the mass-deprovision guard held revocations from SCIM or the import for an admin to approve or discard (`kind`, `member` or `group`, `held`, `memberIds`); sent when a change is first held, not when Entra asks for it again',
   'audit.event': 'every audit event, as the audit export gives it (chosen explicitly; not part of "*")',
 };
 
-/** Types an endpoint subscribed to "*" receives: all but the firehose of every audit event. */
+/** The high-volume types an endpoint gets only when it names them: "*" leaves them out. */
+export const EXPLICIT_ONLY_TYPES: readonly EventType[] = ['audit.event', 'access.changed'];
+
+/** Types an endpoint subscribed to "*" receives: all but the firehoses (every audit event, every per-lock change). */
 export function matchesSubscription(subscribed: readonly string[], type: EventType): boolean {
   if (subscribed.includes(type)) return true;
-  return type !== 'audit.event' && subscribed.includes('*');
+  return !EXPLICIT_ONLY_TYPES.includes(type) && subscribed.includes('*');
 }
 
 /** A membership change of a group in one transaction, from the access-change feed of that transaction. */
@@ -116,6 +125,23 @@ export function outboundEventsOf(e: StreamEvent, membership: ReadonlyMap<string,
     const d = e.detail as { flow?: unknown; nameId?: unknown; message?: unknown };
     if (ok) add('signin.succeeded', { ...base, member, flow: d.flow ?? null });
     else add('signin.refused', { ...base, nameId: e.resourceLabel ?? d.nameId ?? null, reason: e.reason, message: d.message ?? null });
+  } else if (ok && e.action.startsWith('guard.hold.')) {
+    // Held by the mass-deprovision guard. Entra retrying (or the next run) asks for the same change again: told once.
+    const d = e.detail as { repeated?: unknown; held?: unknown; new?: unknown; memberIds?: unknown };
+    const kind = e.action.slice('guard.hold.'.length);
+    const groupRemove = kind === 'group_remove';
+    const fresh = groupRemove ? Number(d.new ?? 0) > 0 : d.repeated !== true;
+    if (fresh) {
+      add('deprovision.held', {
+        ...base,
+        source: e.actorKind,
+        kind,
+        member: groupRemove ? null : member,
+        group: groupRemove ? { id: e.resourceId } : null,
+        held: groupRemove ? (d.held ?? null) : 1,
+        memberIds: groupRemove ? (Array.isArray(d.memberIds) ? d.memberIds : []) : [e.resourceId],
+      });
+    }
   } else if (e.action === 'import.run') {
     const d = e.detail as Record<string, unknown>;
     const integration = { id: e.resourceId, name: e.resourceLabel };

@@ -1,5 +1,6 @@
 // The group aggregate: its shape and its row mapping.
 import { toDate } from '../rows.js';
+import type { Page } from '../paging.js';
 import type { Member, MemberSource } from '../member/member.model.js';
 
 export interface Group {
@@ -59,11 +60,8 @@ export interface GroupListQuery {
   readonly first?: number;
 }
 
-export interface GroupPage {
-  readonly groups: Group[];
-  readonly hasNextPage: boolean;
+export interface GroupPage extends Page<Group> {
   readonly totalCount: number;
-  readonly cursors: string[];
 }
 
 /** One page of one group's members (ordered by member id). */

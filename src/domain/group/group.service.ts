@@ -111,7 +111,7 @@ export class GroupService {
       { after: q.after ? decodeCursor(q.after) : undefined, limit: first + 1 },
     );
     const page = rows.slice(0, first);
-    return { groups: page.map((r) => r.group), hasNextPage: rows.length > first, totalCount: total, cursors: page.map((r) => encodeCursor(r.sortKey, r.group.id)) };
+    return { items: page.map((r) => r.group), hasNextPage: rows.length > first, totalCount: total, cursors: page.map((r) => encodeCursor(r.sortKey, r.group.id)) };
   }
 
   /**

@@ -1,4 +1,4 @@
-// The mass-deprovision guard's shapes (issue 16).
+// The mass-deprovision guard's shapes (README, Mass-deprovision guard).
 
 /** Per organisation; on by default. */
 export interface GuardSettings {

@@ -80,7 +80,7 @@ function clean(v: string | null | undefined): string | null {
 }
 
 function profileOf(u: EntraUser, identifier: ImportIdentifier): Profile | null {
-  // Seed 003: the chosen attribute (UPN by default, or Mail) holds the user's email address.
+  // The import's product rule: the chosen attribute (UPN by default, or Mail) holds the user's email address.
   const key = clean(identifier === 'upn' ? u.userPrincipalName : u.mail);
   if (key === null) return null;
   return {
@@ -423,7 +423,7 @@ export async function applySync(
     opts.onProgress?.({ phase: 'writing', done, total });
   }
 
-  // Seed 003: removed from the group or deleted in Entra → only the membership (the share) goes.
+  // The import's product rule: removed from the group or deleted in Entra → only the membership (the share) goes.
   if (plan.removeMemberIds.length > 0) {
     const removed = await db.transaction(async (tx) => {
       await opts.renewLease(tx);

@@ -9,7 +9,7 @@ import { isForeignKeyViolation, isUniqueViolation } from '../db-errors.js';
 import type { ResourceQuery } from '../query/filter-ast.js';
 import { Conflict, Forbidden, Invalid, NotFound, Unavailable } from '../errors.js';
 import { isUuid } from '../ids.js';
-import { decodeCursor, encodeCursor, pageSize } from '../paging.js';
+import { decodeCursor, encodeCursor, pageSize, type Page } from '../paging.js';
 import { writeAudit, type AuditOpts } from '../audit/audit.service.js';
 import { auditValues } from '../audit/audit.sql.js';
 import { recordAccessChange } from '../access/access-feed.js';
@@ -57,12 +57,8 @@ export interface MemberPageRelations {
   readonly places: Place[];
 }
 
-export interface MemberPage {
-  readonly members: Member[];
-  readonly hasNextPage: boolean;
+export interface MemberPage extends Page<Member> {
   readonly totalCount: number;
-  /** Cursor of each member, in order. */
-  readonly cursors: string[];
   readonly relations?: MemberPageRelations;
 }
 
@@ -270,7 +266,7 @@ export class MemberService {
       if (typeof q.text !== 'string' || q.text.length > 1024 || q.text.includes('\u0000')) throw new Invalid('invalid_value', 'text must be a string of at most 1024 characters', 'text');
       text = q.text.toLowerCase();
     }
-    if (q.groupId !== undefined && !isUuid(q.groupId)) return { members: [], hasNextPage: false, totalCount: 0, cursors: [] };
+    if (q.groupId !== undefined && !isUuid(q.groupId)) return { items: [], hasNextPage: false, totalCount: 0, cursors: [] };
     const { rows, total } = await memberSql.selectMemberPage(
       this.db.sql,
       actor.organizationId,
@@ -292,7 +288,7 @@ export class MemberService {
       };
     }
     return {
-      members: page.map((r) => r.member),
+      items: page.map((r) => r.member),
       hasNextPage: rows.length > first,
       totalCount: total,
       cursors: page.map((r) => encodeCursor(r.sortKey, r.member.id)),

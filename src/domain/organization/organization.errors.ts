@@ -5,4 +5,8 @@ export type OrganizationErrorCode =
   /** Not a domain slug (lowercase letters, digits, hyphens). */
   | 'invalid_domain'
   /** The SCIM token is missing, wrong, rotated, or SCIM is disabled. */
-  | 'invalid_token';
+  | 'invalid_token'
+  /** A rotation's overlap that is not a duration from 1 minute to 30 days. */
+  | 'invalid_overlap'
+  /** SCIM is disabled: there is no token to rotate. */
+  | 'scim_disabled';

@@ -10,6 +10,9 @@ import { writeAudit } from '../audit/audit.service.js';
 import type { RateLimitService } from '../rate-limit/rate-limit.service.js';
 import { CredentialCache } from '../credential-cache.js';
 import * as organizationSql from './organization.sql.js';
+import { selectSetupProgress, type SetupProgress } from './setup-progress.js';
+
+export type { SetupProgress } from './setup-progress.js';
 
 export interface Organization {
   readonly id: string;
@@ -25,6 +28,30 @@ export interface ScimStatus {
   readonly tokenPrefix: string | null;
   readonly tokenCreatedAt: Date | null;
   readonly tokenLastUsedAt: Date | null;
+  /** The token a rotation replaced, still accepted until previousTokenExpiresAt (null when none, revoked or expired). */
+  readonly previousTokenPrefix: string | null;
+  readonly previousTokenCreatedAt: Date | null;
+  readonly previousTokenLastUsedAt: Date | null;
+  readonly previousTokenExpiresAt: Date | null;
+}
+
+const NO_PREVIOUS = { previousTokenPrefix: null, previousTokenCreatedAt: null, previousTokenLastUsedAt: null, previousTokenExpiresAt: null } as const;
+
+/** Bounds of a rotation's overlap: at least a minute, at most 30 days. */
+export const SCIM_OVERLAP_MINUTES = { min: 1, max: 30 * 24 * 60, default: 24 * 60 } as const;
+
+/**
+ * A rotation's overlap from text such as "24h", "90m", "2d" or "1h30m" (the
+ * CLI's --overlap, GraphQL's overlap, the console's choice), in minutes.
+ */
+export function parseScimOverlap(text: string): number {
+  const t = typeof text === 'string' ? text.trim().toLowerCase() : '';
+  const m = /^(?:(\d{1,3})d)?\s*(?:(\d{1,4})h)?\s*(?:(\d{1,6})m(?:in)?)?$/.exec(t);
+  const minutes = m && t !== '' ? Number(m[1] ?? 0) * 1440 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0) : NaN;
+  if (!Number.isInteger(minutes) || minutes < SCIM_OVERLAP_MINUTES.min || minutes > SCIM_OVERLAP_MINUTES.max) {
+    throw new Invalid('invalid_overlap', `The overlap must be a duration such as 24h, 90m or 2d, from 1 minute to 30 days (got ${JSON.stringify(String(text).slice(0, 40))})`, 'overlap');
+  }
+  return minutes;
 }
 
 export const SCIM_TOKEN_PREFIX = 'gh_scim_';
@@ -40,9 +67,12 @@ export function isOrganizationDomain(slug: string): boolean {
   return slug.length <= 63 && DOMAIN_RE.test(slug.toLowerCase());
 }
 
-/** A SCIM token this process has checked: its organisation, and when it last recorded the token's use. */
+/** A SCIM token this process has checked: its organisation, which of its two tokens, and when it last recorded the token's use. */
 interface KnownScimToken {
   readonly organizationId: string;
+  /** The token a rotation replaced, accepted until expiresAt. */
+  readonly previous: boolean;
+  readonly expiresAt: number | null;
   lastUseRecordedAt: number;
 }
 
@@ -108,7 +138,8 @@ export class OrganizationService {
 
   /**
    * Enables SCIM and issues a new token, shown once. Enabling again rotates
-   * it: the previous token stops working at once.
+   * it: the previous token (and any still in a rotation's overlap) stops
+   * working at once. For a rotation without a gap, see rotateScimToken.
    */
   async enableScim(actor: Actor): Promise<{ token: string; status: ScimStatus }> {
     requireAdmin(actor);
@@ -122,7 +153,7 @@ export class OrganizationService {
         resourceId: actor.organizationId,
         detail: { tokenPrefix: secret.displayPrefix },
       });
-      return { token: secret.value, status: { enabled: true, tokenPrefix: secret.displayPrefix, tokenCreatedAt: new Date(), tokenLastUsedAt: null } };
+      return { token: secret.value, status: { enabled: true, tokenPrefix: secret.displayPrefix, tokenCreatedAt: new Date(), tokenLastUsedAt: null, ...NO_PREVIOUS } };
     });
     // Other processes hear of it from the database at commit; this one forgets at once.
     this.scimTokens.forget();
@@ -135,10 +166,68 @@ export class OrganizationService {
     const status = await this.db.transaction<ScimStatus>(async (tx) => {
       if (!(await organizationSql.clearScimToken(tx, actor.organizationId))) throw new NotFound('organization', actor.organizationId);
       await writeAudit(tx, actor, { action: 'scim.disable', resourceType: 'organization', resourceId: actor.organizationId });
-      return { enabled: false, tokenPrefix: null, tokenCreatedAt: null, tokenLastUsedAt: null };
+      return { enabled: false, tokenPrefix: null, tokenCreatedAt: null, tokenLastUsedAt: null, ...NO_PREVIOUS };
     });
     this.scimTokens.forget();
     return status;
+  }
+
+  /** The guided Entra set-up's checklist: when each step was first seen (admins only). */
+  async setupProgress(actor: Actor): Promise<SetupProgress> {
+    requireAdmin(actor);
+    const progress = await selectSetupProgress(this.db.sql, actor.organizationId);
+    if (!progress) throw new NotFound('organization', actor.organizationId);
+    return progress;
+  }
+
+  /**
+   * Rotates the SCIM token without a gap: a new token (shown once) becomes
+   * current, and the one it replaces keeps working for `overlapMinutes` (or
+   * until revokePreviousScimToken), so Entra keeps provisioning until someone
+   * pastes the new token. A previous token from an earlier rotation stops at
+   * once. Refused while SCIM is disabled (enable issues the first token).
+   */
+  async rotateScimToken(actor: Actor, overlapMinutes: number = SCIM_OVERLAP_MINUTES.default): Promise<{ token: string; status: ScimStatus }> {
+    requireAdmin(actor);
+    if (!Number.isInteger(overlapMinutes) || overlapMinutes < SCIM_OVERLAP_MINUTES.min || overlapMinutes > SCIM_OVERLAP_MINUTES.max) {
+      throw new Invalid('invalid_overlap', 'The overlap must be from 1 minute to 30 days', 'overlap');
+    }
+    const secret = issueSecret(SCIM_TOKEN_PREFIX);
+    const result = await this.db.transaction(async (tx) => {
+      const rotated = await organizationSql.rotateScimToken(tx, actor.organizationId, secret.hash, secret.displayPrefix, overlapMinutes);
+      if (!rotated) throw new Conflict('scim_disabled', 'SCIM is not enabled: enable it to get a first token (there is nothing to rotate)');
+      await writeAudit(tx, actor, {
+        action: 'scim.token.rotate',
+        resourceType: 'organization',
+        resourceId: actor.organizationId,
+        detail: { tokenPrefix: secret.displayPrefix, previousTokenPrefix: rotated.previousPrefix, overlapMinutes, previousExpiresAt: rotated.previousExpiresAt.toISOString() },
+      });
+      const status = await organizationSql.selectScimStatus(tx, actor.organizationId);
+      return { token: secret.value, status: status! };
+    });
+    this.scimTokens.forget();
+    return result;
+  }
+
+  /** Ends the previous token now (after Entra has the new one). Idempotent: with none left, nothing changes. */
+  async revokePreviousScimToken(actor: Actor): Promise<{ revoked: boolean; status: ScimStatus }> {
+    requireAdmin(actor);
+    const result = await this.db.transaction(async (tx) => {
+      const gone = await organizationSql.revokePreviousScimToken(tx, actor.organizationId);
+      if (gone) {
+        await writeAudit(tx, actor, {
+          action: 'scim.token.revoke_previous',
+          resourceType: 'organization',
+          resourceId: actor.organizationId,
+          detail: { tokenPrefix: gone.prefix },
+        });
+      }
+      const status = await organizationSql.selectScimStatus(tx, actor.organizationId);
+      if (!status) throw new NotFound('organization', actor.organizationId);
+      return { revoked: gone !== null, status };
+    });
+    this.scimTokens.forget();
+    return result;
   }
 
   async scimStatus(actor: Actor): Promise<ScimStatus> {
@@ -171,9 +260,11 @@ export class OrganizationService {
     const hash = hashSecret(token);
     const known = await this.scimTokens.get(hash.toString('base64'), () => this.lookUpScimToken(hash));
     if (!known) throw refusedScimToken();
+    // A previous token remembered here ends at its overlap's end, notification or not.
+    if (known.expiresAt !== null && Date.now() >= known.expiresAt) throw refusedScimToken();
     if (Date.now() - known.lastUseRecordedAt >= LAST_USE_EVERY_MS) {
       known.lastUseRecordedAt = Date.now();
-      await organizationSql.recordScimTokenUse(this.db.sql, known.organizationId, hash);
+      await organizationSql.recordScimTokenUse(this.db.sql, known.organizationId, hash, known.previous);
     }
     return { kind: 'scim', organizationId: known.organizationId, label: 'scim' };
   }
@@ -181,6 +272,11 @@ export class OrganizationService {
   private async lookUpScimToken(hash: Buffer): Promise<KnownScimToken | undefined> {
     const found = await organizationSql.selectScimToken(this.db.sql, hash);
     if (!found || !sameHash(found.hash, hash)) return undefined;
-    return { organizationId: found.organizationId, lastUseRecordedAt: found.useStale ? 0 : Date.now() };
+    return {
+      organizationId: found.organizationId,
+      previous: found.previous,
+      expiresAt: found.expiresAt?.getTime() ?? null,
+      lastUseRecordedAt: found.useStale ? 0 : Date.now(),
+    };
   }
 }

@@ -7,7 +7,7 @@ import { Invalid, NotFound } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { writeAudit } from '../audit/audit.service.js';
 import { recordAccessChange } from '../access/access-feed.js';
-import { pageSize } from '../paging.js';
+import { fromIdCursor, idCursor, pageOf, pageSize, type Page } from '../paging.js';
 import type { Lock, Place } from './place.model.js';
 import * as placeSql from './place.sql.js';
 
@@ -61,11 +61,13 @@ export class PlaceService {
     });
   }
 
-  async listPlaces(actor: Actor, opts: { afterId?: string; first?: number } = {}): Promise<Place[]> {
+  /** A page of places ordered by id (`first` 0–1000, default 100; `after` a cursor of an earlier page). */
+  async listPlaces(actor: Actor, opts: { after?: string; first?: number } = {}): Promise<Page<Place>> {
     requireDirectoryReader(actor);
-    const first = pageSize(opts.first, 100, 1, 1000);
-    const after = opts.afterId && isUuid(opts.afterId) ? opts.afterId : null;
-    return placeSql.selectPlaces(this.db.sql, actor.organizationId, after, first);
+    const first = pageSize(opts.first, 100, 0, 1000);
+    const after = fromIdCursor(opts.after) ?? null;
+    const rows = first === 0 ? [] : await placeSql.selectPlaces(this.db.sql, actor.organizationId, after, first + 1);
+    return pageOf(rows, first, (p) => p, (p) => idCursor(p.id));
   }
 
   async getPlaces(actor: Actor, ids: readonly string[]): Promise<Place[]> {
@@ -102,12 +104,14 @@ export class PlaceService {
     });
   }
 
-  async listLocks(actor: Actor, opts: { placeId?: string; afterId?: string; first?: number } = {}): Promise<Lock[]> {
+  /** A page of locks (of one place, if given) ordered by id, as listPlaces. */
+  async listLocks(actor: Actor, opts: { placeId?: string; after?: string; first?: number } = {}): Promise<Page<Lock>> {
     requireDirectoryReader(actor);
-    const first = pageSize(opts.first, 100, 1, 1000);
-    if (opts.placeId !== undefined && !isUuid(opts.placeId)) return [];
-    const afterId = opts.afterId && isUuid(opts.afterId) ? opts.afterId : undefined;
-    return placeSql.selectLocks(this.db.sql, actor.organizationId, { placeId: opts.placeId, afterId }, first);
+    const first = pageSize(opts.first, 100, 0, 1000);
+    const afterId = fromIdCursor(opts.after);
+    if (first === 0 || (opts.placeId !== undefined && !isUuid(opts.placeId))) return { items: [], cursors: [], hasNextPage: false };
+    const rows = await placeSql.selectLocks(this.db.sql, actor.organizationId, { placeId: opts.placeId, afterId }, first + 1);
+    return pageOf(rows, first, (l) => l, (l) => idCursor(l.id));
   }
 
   /** The locks of these places, in one statement (DataLoader). */

@@ -22,6 +22,15 @@ export interface IdpMetadata {
 
 export const HTTP_REDIRECT = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect';
 export const HTTP_POST = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST';
+/**
+ * The one rule for which of the IdP's SingleSignOnService URLs sign-in uses
+ * (and every edge shows): the HTTP-Redirect one, which AuthnRequests are sent
+ * by. Imported metadata always has one; null before any import.
+ */
+export function signOnUrl(ssoUrls: readonly SsoUrl[]): string | null {
+  return ssoUrls.find((s) => s.binding === HTTP_REDIRECT)?.location ?? null;
+}
+
 export const METADATA_MAX_BYTES = 1024 * 1024;
 const FETCH_TIMEOUT_MS = 10_000;
 const MAX_REDIRECTS = 3;

@@ -1,5 +1,7 @@
 // SAML settings and sign-ins: the codes of its errors (a closed list: an edge mapping a code not here fails to compile).
 export type SamlErrorCode =
+  /** The console sent no IdP-initiated flag. */
+  | 'allow_required'
   /** Neither a metadata URL nor a metadata document was given. */
   | 'metadata_required'
   /** The federation metadata cannot be used. */
@@ -33,4 +35,8 @@ export type SamlErrorCode =
   /** The assertion was used before. */
   | 'replayed_assertion'
   /** The AuthnRequest was answered before. */
-  | 'reused_in_response_to';
+  | 'reused_in_response_to'
+  /** A LogoutResponse answers no sign-out this server started (or it expired, or was answered before). */
+  | 'unknown_in_response_to'
+  /** The IdP's LogoutRequest was processed before. */
+  | 'replayed_logout_request';

@@ -5,6 +5,7 @@
 // process can finish a login another started. Validating the XML is the SAML
 // edge's job; deciding who may sign in is this service's.
 import { isOrganizationDomain } from '../organization/organization.service.js';
+import { isUuid } from '../ids.js';
 import crypto from 'node:crypto';
 import { requireAdmin, systemActor, type Actor } from '../actor.js';
 import type { Db } from '../db.js';
@@ -16,7 +17,7 @@ import { currentOrigin } from '../origin.js';
 import { writeAudit, type AuditEvent, type AuditService } from '../audit/audit.service.js';
 import type { SessionService, StartedSession } from '../session/session.service.js';
 import { generateSpCertificate, readCertificate } from './saml-certificate.js';
-import { fetchMetadata, HTTP_REDIRECT, parseIdpMetadata, type IdpMetadata, type SsoUrl } from './saml-metadata.js';
+import { fetchMetadata, HTTP_REDIRECT, parseIdpMetadata, signOnUrl, type IdpMetadata, type SsoUrl } from './saml-metadata.js';
 
 export const CERT_WARNING_DAYS = 30;
 /** At most one metadata refetch per organisation this often, however many unknown-certificate responses arrive. */
@@ -330,6 +331,7 @@ export class SamlService {
   /** Makes a published ("next") SP certificate the one that signs; the previous one stays published until removed. */
   async promoteSpCertificate(actor: Actor, id: string): Promise<SpCertificateView> {
     requireAdmin(actor);
+    if (!isUuid(id)) throw new NotFound('saml_certificate', String(id).slice(0, 100));
     await this.db.transaction(async (tx) => {
       const found = await tx.maybeOne<{ active: boolean }>(`select active from saml_sp_certificates where organization_id = $1 and id::text = $2 for update`, [
         actor.organizationId,
@@ -372,6 +374,7 @@ export class SamlService {
   /** Unpublishes an SP certificate; the active one can only go once another replaced it. */
   async removeSpCertificate(actor: Actor, id: string): Promise<void> {
     requireAdmin(actor);
+    if (!isUuid(id)) throw new NotFound('saml_certificate', String(id).slice(0, 100));
     await this.db.transaction(async (tx) => {
       const row = await tx.maybeOne<{ active: boolean }>(`delete from saml_sp_certificates where organization_id = $1 and id::text = $2 and not active returning active`, [
         actor.organizationId,
@@ -447,7 +450,7 @@ export class SamlService {
     return {
       organization: { id: row.organization_id, name: row.name, domain: row.domain },
       idpEntityId: row.idp_entity_id,
-      ssoUrl: (row.idp_sso_urls ?? []).find((s) => s.binding === HTTP_REDIRECT)?.location ?? null,
+      ssoUrl: signOnUrl(row.idp_sso_urls ?? []),
       idpCertificates: row.idp_certs ?? [],
       allowIdpInitiated: row.allow_idp_initiated ?? true,
       requireEncryption: row.require_encryption ?? false,
@@ -456,6 +459,13 @@ export class SamlService {
       spCertificates: spCerts.map((c) => c.pem),
       decryptionKeys: keys,
     };
+  }
+
+  /** The runtime of a member's own organisation (sign-out knows the session, not the URL's domain). */
+  async runtimeOf(organizationId: string): Promise<SamlRuntime> {
+    const org = await this.db.sql.maybeOne<{ domain: string }>(`select domain from organizations where organization_id = $1`, [organizationId]);
+    if (!org) throw new NotFound('organization', organizationId);
+    return this.runtime(org.domain);
   }
 
   /** SP private keys decrypted once per process (a login must not pay for it each time). */
@@ -479,6 +489,74 @@ export class SamlService {
     return toDate(row.created_at);
   }
 
+  /** Records a LogoutRequest id this system sent to the IdP for a member who signed out (its LogoutResponse must answer it). */
+  async saveLogoutRequest(organizationId: string, requestId: string, ttlMs: number, memberId: string): Promise<Date> {
+    const row = await this.db.sql.one<{ created_at: string }>(
+      `insert into saml_requests (organization_id, id, expires_at, kind, member_id) values ($1, $2, now() + make_interval(secs => $3), 'logout', $4) returning created_at`,
+      [organizationId, requestId, ttlMs / 1000, memberId],
+    );
+    return toDate(row.created_at);
+  }
+
+  /**
+   * The IdP's LogoutResponse to a LogoutRequest Gatehouse sent (SP-initiated
+   * single logout), verified by the SAML edge: uses the request id up (once,
+   * unexpired, a logout request of this organisation) and audits the sign-out.
+   * The member's session ended when the sign-out started; this only closes the loop.
+   */
+  async completeLogout(organizationId: string, inResponseTo: string): Promise<{ memberId: string | null }> {
+    return this.db.transaction(async (tx) => {
+      const row = await tx.maybeOne<{ member_id: string | null }>(
+        `update saml_requests set used_at = now() where organization_id = $1 and id = $2 and kind = 'logout' and used_at is null and expires_at > now()
+         returning member_id`,
+        [organizationId, inResponseTo.slice(0, 200)],
+      );
+      if (!row) throw new Conflict('unknown_in_response_to', 'This LogoutResponse answers no sign-out this server started, or that sign-out expired or was already completed');
+      await writeAudit(tx, systemActor(organizationId, 'saml'), {
+        action: 'saml.logout',
+        resourceType: 'member',
+        resourceId: row.member_id,
+        detail: { flow: 'sp', inResponseTo },
+      });
+      return { memberId: row.member_id };
+    });
+  }
+
+  /**
+   * A LogoutRequest from the IdP (the person signed out elsewhere), verified by
+   * the SAML edge: records its id (a replayed request is refused, nothing
+   * changes), then ends every session of the member the NameID names in this
+   * organisation, audited, in one transaction. Null member: the NameID names nobody here.
+   */
+  async idpLogout(
+    organizationId: string,
+    request: { readonly requestId: string; readonly nameId: string; readonly replayUntil: Date; readonly sessionIndex: string | null },
+  ): Promise<{ memberId: string | null; sessionsEnded: number }> {
+    return this.db.transaction(async (tx) => {
+      const fresh = await tx.run(`insert into saml_replay_cache (organization_id, assertion_id, expires_at) values ($1, $2, $3) on conflict do nothing`, [
+        organizationId,
+        `logout-request:${request.requestId}`,
+        request.replayUntil,
+      ]);
+      if (fresh === 0) throw new Conflict('replayed_logout_request', `The LogoutRequest ${request.requestId} was already processed once`);
+      const m = await tx.maybeOne<{ id: string; user_name: string }>(`select id, user_name from members where organization_id = $1 and lower(user_name) = lower($2)`, [
+        organizationId,
+        request.nameId,
+      ]);
+      const sessionsEnded = m ? await tx.run(`delete from sessions where organization_id = $1 and member_id = $2`, [organizationId, m.id]) : 0;
+      await writeAudit(tx, systemActor(organizationId, 'saml'), {
+        action: 'saml.logout',
+        outcome: m ? 'success' : 'failure',
+        resourceType: 'member',
+        resourceId: m?.id ?? null,
+        resourceLabel: m?.user_name ?? request.nameId,
+        reason: m ? null : 'unknown_user',
+        detail: { flow: 'idp', requestId: request.requestId, nameId: request.nameId, sessionIndex: request.sessionIndex, sessionsEnded },
+      });
+      return { memberId: m?.id ?? null, sessionsEnded };
+    });
+  }
+
   /** Whether `requestId` is an unused "Test sign-in" request of this organisation (its answer gets a result page, never a session). */
   async isTestRequest(organizationId: string, requestId: string): Promise<boolean> {
     const row = await this.db.sql.maybeOne<{ ok: boolean }>(
@@ -499,7 +577,7 @@ export class SamlService {
   ): Promise<{ outcome: 'success' | 'failure'; reason: string | null; message: string | null; member: { id: string; userName: string; displayName: string | null; active: boolean } | null }> {
     return this.db.transaction(async (tx) => {
       const req = await tx.maybeOne<{ by: string }>(
-        `update saml_requests set used_at = now() where organization_id = $1 and id = $2 and used_at is null and expires_at > now() and test_started_by is not null
+        `update saml_requests set used_at = now() where organization_id = $1 and id = $2 and used_at is null and expires_at > now() and test_started_by is not null and kind = 'authn'
          returning test_started_by::text as by`,
         [organizationId, login.inResponseTo ?? ''],
       );
@@ -533,7 +611,7 @@ export class SamlService {
   /** When an issued, unexpired request was made; null otherwise (whether it was used is completeLogin's question). */
   async pendingRequest(organizationId: string, requestId: string): Promise<Date | null> {
     const row = await this.db.sql.maybeOne<{ created_at: string }>(
-      `select created_at from saml_requests where organization_id = $1 and id = $2 and expires_at > now()`,
+      `select created_at from saml_requests where organization_id = $1 and id = $2 and expires_at > now() and kind = 'authn'`,
       [organizationId, requestId],
     );
     return row ? toDate(row.created_at) : null;
@@ -563,7 +641,7 @@ export class SamlService {
     }>(
       `with req as (
          update saml_requests set used_at = now()
-         where organization_id = $1 and id = $2 and used_at is null and expires_at > now() and test_started_by is null returning 1),
+         where organization_id = $1 and id = $2 and used_at is null and expires_at > now() and test_started_by is null and kind = 'authn' returning 1),
        ok as (select ($3::text is null or exists (select 1 from req)) as request_ok),
        replay as (
          insert into saml_replay_cache (organization_id, assertion_id, expires_at)

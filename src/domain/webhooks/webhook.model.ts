@@ -6,7 +6,7 @@ export interface WebhookEndpoint {
   readonly id: string;
   readonly url: string;
   readonly description: string | null;
-  /** Event types, or "*" for every type but audit.event. */
+  /** Event types, or "*" for every type but audit.event and access.changed. */
   readonly eventTypes: string[];
   readonly enabled: boolean;
   /** Why it is disabled (failing for too long, or an admin), when it is. */

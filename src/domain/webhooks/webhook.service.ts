@@ -14,8 +14,11 @@ import { Invalid, NotFound } from '../errors.js';
 import { isUuid } from '../ids.js';
 import type { Cipher } from '../secrets.js';
 import { writeAudit } from '../audit/audit.service.js';
-import { EVENT_TYPES, payloadOf, type EventType, type OutboundEvent } from '../events/event-types.js';
+import { EVENT_TYPES, EXPLICIT_ONLY_TYPES, payloadOf, type EventType, type OutboundEvent } from '../events/event-types.js';
 import type { StreamPosition } from '../audit/audit-stream.js';
+
+/** A per-lock access entry as an outbound event, with its feed position. */
+export type AccessChangedEvent = OutboundEvent & { readonly position: bigint };
 import type {
   DeliveryStatus,
   OutboundResult,
@@ -63,6 +66,8 @@ export const DEFAULT_WEBHOOK_POLICY: WebhookPolicy = {
 };
 
 export const WEBHOOK_CONSUMER = 'webhooks';
+/** The cursor of the per-lock access feed (access.changed): event_id holds the feed position read up to. */
+export const WEBHOOK_ACCESS_CONSUMER = 'webhooks.access';
 const SECRET_PREFIX = 'whsec_';
 const MAX_OVERLAP_SECONDS = 7 * 24 * 3600;
 /** Bodies larger than this are not sent as they are (a huge audit detail): the event says it was cut. */
@@ -226,8 +231,9 @@ export class WebhookService {
     const id = crypto.randomUUID();
     return this.db.transaction(async (tx) => {
       const row = await tx.maybeOne<EndpointRow>(
-        `insert into webhook_endpoints (organization_id, id, url, description, event_types, secret_sealed)
-         select $1, $2, $3, $4, $5::text[], $6 where (select count(*) from webhook_endpoints where organization_id = $7) < $8
+        `insert into webhook_endpoints (organization_id, id, url, description, event_types, secret_sealed, created_access_position)
+         select $1, $2, $3, $4, $5::text[], $6, coalesce((select position from access_feed_heads where organization_id = $1), 0)
+         where (select count(*) from webhook_endpoints where organization_id = $7) < $8
          returning ${ENDPOINT_COLUMNS}`,
         [actor.organizationId, id, url, description, (eventTypes), this.cipher.encrypt(secret), actor.organizationId, this.policy.maxEndpointsPerOrganization],
       );
@@ -237,6 +243,12 @@ export class WebhookService {
         `insert into event_cursors (organization_id, consumer, txid, event_id)
          values ($1, $2, (pg_current_xact_id()::text::numeric - 1)::text::xid8, 9223372036854775807) on conflict do nothing`,
         [actor.organizationId, WEBHOOK_CONSUMER],
+      );
+      // And the per-lock access feed from its position now (access.changed).
+      await tx.run(
+        `insert into event_cursors (organization_id, consumer, txid, event_id)
+         values ($1, $2, '0'::xid8, coalesce((select position from access_feed_heads where organization_id = $1), 0)) on conflict do nothing`,
+        [actor.organizationId, WEBHOOK_ACCESS_CONSUMER],
       );
       await writeAudit(tx, actor, { action: 'webhook.endpoint.create', resourceType: 'webhook_endpoint', resourceId: id, resourceLabel: url, detail: { eventTypes, description } });
       return { endpoint: toEndpoint(row), secret };
@@ -308,8 +320,8 @@ export class WebhookService {
       if (!row) throw new NotFound('webhook_endpoint', id);
       // No endpoint left: stop following the stream (a new endpoint starts from its own creation).
       await tx.run(
-        `delete from event_cursors where organization_id = $1 and consumer = $2 and not exists (select 1 from webhook_endpoints where organization_id = $3)`,
-        [actor.organizationId, WEBHOOK_CONSUMER, actor.organizationId],
+        `delete from event_cursors where organization_id = $1 and consumer = any($2::text[]) and not exists (select 1 from webhook_endpoints where organization_id = $3)`,
+        [actor.organizationId, [WEBHOOK_CONSUMER, WEBHOOK_ACCESS_CONSUMER], actor.organizationId],
       );
       await writeAudit(tx, actor, { action: 'webhook.endpoint.delete', resourceType: 'webhook_endpoint', resourceId: id, resourceLabel: row.url });
     });
@@ -444,7 +456,7 @@ export class WebhookService {
        select $1, gen_random_uuid(), e.id, x.mid, x.type, x.payload, now() + make_interval(secs => $2)
        from unnest($3::text[], $4::text[], $5::text[], $6::xid8[]) with ordinality as x(mid, type, payload, txid, n)
        join webhook_endpoints e on e.organization_id = $7 and e.enabled and e.created_txid <= x.txid
-         and (x.type = any(e.event_types) or (x.type <> 'audit.event' and '*' = any(e.event_types)))
+         and (x.type = any(e.event_types) or (x.type <> all($8::text[]) and '*' = any(e.event_types)))
        order by x.n
        on conflict (organization_id, endpoint_id, message_id) do nothing`,
       [
@@ -455,7 +467,28 @@ export class WebhookService {
         (payloads),
         (events.map((e) => e.position.txid)),
         organizationId,
+        EXPLICIT_ONLY_TYPES,
       ],
+    );
+  }
+
+  /**
+   * Turns per-lock access entries (access.changed) into deliveries, one per
+   * entry and enabled endpoint that names the type and existed before the
+   * entry was numbered, in the caller's transaction (the one moving the feed
+   * cursor).
+   */
+  async fanOutAccess(tx: Sql, organizationId: string, entries: readonly AccessChangedEvent[]): Promise<number> {
+    if (entries.length === 0) return 0;
+    return tx.run(
+      `insert into webhook_deliveries (organization_id, id, endpoint_id, message_id, event_type, payload, give_up_at)
+       select $1, gen_random_uuid(), e.id, x.mid, 'access.changed', x.payload, now() + make_interval(secs => $2)
+       from unnest($3::text[], $4::text[], $5::bigint[]) with ordinality as x(mid, payload, position, n)
+       join webhook_endpoints e on e.organization_id = $1 and e.enabled and e.created_access_position < x.position
+         and 'access.changed' = any(e.event_types)
+       order by x.n
+       on conflict (organization_id, endpoint_id, message_id) do nothing`,
+      [organizationId, this.policy.giveUpAfterSeconds, entries.map((e) => e.id), entries.map((e) => payloadOf(e)), entries.map((e) => e.position.toString())],
     );
   }
 

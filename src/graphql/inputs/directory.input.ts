@@ -51,4 +51,16 @@ export class AuditFilterInput {
   @Field(() => AuditOutcome, { nullable: true }) outcome?: AuditOutcome | null;
   @Field(() => String, { nullable: true }) resourceId?: string | null;
   @Field(() => String, { nullable: true, description: 'Resource label, case-insensitive (a userName)' }) resourceLabel?: string | null;
+  @Field(() => ID, { nullable: true, description: "A member's history: events on this member and the group and share changes that name it" })
+  memberId?: string | null;
+  @Field(() => String, { nullable: true, description: 'Part of a userName, display name or group name (case-insensitive), also in membership changes' })
+  search?: string | null;
+  @Field(() => Boolean, {
+    nullable: true,
+    description: 'Admin activity only: what console admins did, admin links, and settings changes (SCIM token, SAML, API keys, webhooks, import, mail, guard) by anyone',
+  })
+  adminActivity?: boolean | null;
+  @Field(() => Boolean, { nullable: true, description: 'The provisioning log only: SCIM settings and everything the SCIM client did' }) provisioning?: boolean | null;
+  @Field(() => DateTime, { nullable: true, description: 'From this time (inclusive)' }) since?: Date | null;
+  @Field(() => DateTime, { nullable: true, description: 'Until this time (exclusive)' }) until?: Date | null;
 }

@@ -2,14 +2,14 @@
 import { Arg, Ctx, ID, Info, Int, Query, Resolver } from 'type-graphql';
 import type { GraphQLResolveInfo } from 'graphql';
 import { spUrls } from '../../domain/saml-config/sp-urls.js';
-import { HTTP_REDIRECT } from '../../domain/saml-config/saml-metadata.js';
+import { signOnUrl } from '../../domain/saml-config/saml-metadata.js';
 import type { CertificateView } from '../../domain/saml-config/saml.service.js';
 import type { GraphqlContext } from '../context.js';
 import { connectionType, toConnection } from '../types/connection.js';
 import { Member } from '../types/member.type.js';
 import { Group, Lock, Place } from '../types/directory.type.js';
 import { AccessChangePage, AccessDecision, LockAccess, LockAccessPage, LockSnapshot, WhoCanOpenConnection } from '../types/access.type.js';
-import { AuditEvent, Organization, SamlSettings, ScimStatus } from '../types/organization.type.js';
+import { AuditEvent, Organization, SamlSettings, ScimStatus, SetupProgress } from '../types/organization.type.js';
 import { DateTime, MemberOrder } from '../types/scalars.js';
 import { MemberFilter } from '../inputs/member.input.js';
 import { AuditFilterInput, GroupFilter } from '../inputs/directory.input.js';
@@ -78,7 +78,7 @@ export class QueryResolver {
       include: { groups: nodeSelects(info, 'groups'), shares: nodeSelects(info, 'shares') },
     });
     primeRelations(ctx, page.relations);
-    return toConnection(page.members.map(toMemberType), page.cursors, page.hasNextPage, page.totalCount);
+    return toConnection(page.items.map(toMemberType), page.cursors, page.hasNextPage, page.totalCount);
   }
 
   @Query(() => Group, { description: 'A group by id' })
@@ -99,7 +99,7 @@ export class QueryResolver {
       after: after ?? undefined,
       first: pageSize(first),
     });
-    return toConnection(page.groups.map(toGroupType), page.cursors, page.hasNextPage, page.totalCount);
+    return toConnection(page.items.map(toGroupType), page.cursors, page.hasNextPage, page.totalCount);
   }
 
   @Query(() => PlaceConnection, { description: 'Places ordered by id' })
@@ -108,10 +108,8 @@ export class QueryResolver {
     @Arg('first', () => Int, { nullable: true }) first?: number | null,
     @Arg('after', () => String, { nullable: true }) after?: string | null,
   ) {
-    const n = pageSize(first);
-    const rows = n === 0 ? [] : await ctx.domain.places.listPlaces(ctx.actor, { first: n + 1, afterId: fromIdCursor(after) });
-    const page = rows.slice(0, n);
-    return toConnection(page.map(toPlaceType), page.map((p) => idCursor(p.id)), rows.length > n, () => ctx.domain.places.countPlaces(ctx.actor));
+    const page = await ctx.domain.places.listPlaces(ctx.actor, { first: pageSize(first), after: after ?? undefined });
+    return toConnection(page.items.map(toPlaceType), page.cursors, page.hasNextPage, () => ctx.domain.places.countPlaces(ctx.actor));
   }
 
   @Query(() => LockConnection, { description: 'Locks ordered by id, optionally of one place' })
@@ -121,11 +119,9 @@ export class QueryResolver {
     @Arg('first', () => Int, { nullable: true }) first?: number | null,
     @Arg('after', () => String, { nullable: true }) after?: string | null,
   ) {
-    const n = pageSize(first);
     const opts = { placeId: placeId ?? undefined };
-    const rows = n === 0 ? [] : await ctx.domain.places.listLocks(ctx.actor, { ...opts, first: n + 1, afterId: fromIdCursor(after) });
-    const page = rows.slice(0, n);
-    return toConnection(page.map(toLockType), page.map((l) => idCursor(l.id)), rows.length > n, () => ctx.domain.places.countLocks(ctx.actor, opts));
+    const page = await ctx.domain.places.listLocks(ctx.actor, { ...opts, first: pageSize(first), after: after ?? undefined });
+    return toConnection(page.items.map(toLockType), page.cursors, page.hasNextPage, () => ctx.domain.places.countLocks(ctx.actor, opts));
   }
 
   @Query(() => AccessDecision, { description: 'May this member open this lock at `at` (default now), and why (not)' })
@@ -145,12 +141,14 @@ export class QueryResolver {
     @Arg('at', () => DateTime, { nullable: true }) at?: Date | null,
     @Arg('first', () => Int, { nullable: true }) first?: number | null,
     @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('text', () => String, { nullable: true, description: 'Part of the userName or display name (case-insensitive); totalCount counts the matches' })
+    text?: string | null,
   ): Promise<WhoCanOpenConnection> {
     const n = pageSize(first);
     const when = at ?? new Date();
-    const count = () => ctx.domain.access.countWhoCanOpen(ctx.actor, lockId, when);
+    const count = () => ctx.domain.access.countWhoCanOpen(ctx.actor, lockId, when, text ?? undefined);
     if (n === 0) return { edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null }, get totalCount() { return count(); } };
-    const page = await ctx.domain.access.whoCanOpen(ctx.actor, lockId, when, { first: n, afterId: fromIdCursor(after) });
+    const page = await ctx.domain.access.whoCanOpen(ctx.actor, lockId, when, { first: n, afterId: fromIdCursor(after), text: text ?? undefined });
     const edges = page.members.map((m) => ({ cursor: idCursor(m.member.id), node: toMemberType(m.member), grants: m.grants.map(toGrantType) }));
     return {
       edges,
@@ -171,7 +169,7 @@ export class QueryResolver {
     return (await ctx.domain.access.accessOf(ctx.actor, memberId, at ?? new Date())).map(toLockAccessType);
   }
 
-  @Query(() => AuditEventConnection, { description: 'The provisioning and sign-in log, newest first (admin keys only)' })
+  @Query(() => AuditEventConnection, { description: 'The audit log (provisioning, sign-ins, admin activity), newest first (admin keys only)' })
   async auditEvents(
     @Ctx() ctx: GraphqlContext,
     @Arg('filter', () => AuditFilterInput, { nullable: true }) filter?: AuditFilterInput | null,
@@ -189,6 +187,12 @@ export class QueryResolver {
       outcome: filter?.outcome ?? undefined,
       resourceId: filter?.resourceId ?? undefined,
       resourceLabel: filter?.resourceLabel ?? undefined,
+      memberId: filter?.memberId ?? undefined,
+      search: filter?.search ?? undefined,
+      adminActivity: filter?.adminActivity ?? undefined,
+      provisioning: filter?.provisioning ?? undefined,
+      since: filter?.since ?? undefined,
+      until: filter?.until ?? undefined,
     };
     const events = n === 0 ? [] : await ctx.domain.audit.list(ctx.actor, { ...f, before, limit: n + 1 });
     const page = events.slice(0, n);
@@ -198,6 +202,11 @@ export class QueryResolver {
   @Query(() => ScimStatus, { description: 'SCIM provisioning status (admin keys only); never the token' })
   async scimStatus(@Ctx() ctx: GraphqlContext): Promise<ScimStatus> {
     return toScimStatusType(await ctx.domain.organizations.scimStatus(ctx.actor));
+  }
+
+  @Query(() => SetupProgress, { description: "The guided Entra set-up's checklist (admin keys only): when Gatehouse first saw each step" })
+  async setupProgress(@Ctx() ctx: GraphqlContext): Promise<SetupProgress> {
+    return { ...(await ctx.domain.organizations.setupProgress(ctx.actor)) };
   }
 
   @Query(() => SamlSettings, { nullable: true, description: 'SAML settings (admin keys only): the URLs to paste into Entra, and what was imported from its metadata' })
@@ -213,7 +222,7 @@ export class QueryResolver {
       signOnUrl: urls.loginUrl,
       metadataUrl: urls.metadataUrl,
       idpEntityId: settings.idpEntityId,
-      idpSsoUrl: settings.ssoUrls.find((u) => u.binding === HTTP_REDIRECT)?.location ?? settings.ssoUrls[0]?.location ?? null,
+      idpSsoUrl: signOnUrl(settings.ssoUrls),
       idpMetadataUrl: settings.metadataUrl,
       idpMetadataFetchedAt: settings.metadataFetchedAt,
       idpCertificates: settings.idpCertificates.map(cert),

@@ -44,7 +44,7 @@ export class WebhookEndpoint {
   @Field(() => ID) id!: string;
   @Field(() => String) url!: string;
   @Field(() => String, { nullable: true }) description!: string | null;
-  @Field(() => [String], { description: 'Event types, or "*" (every type but audit.event)' }) eventTypes!: string[];
+  @Field(() => [String], { description: 'Event types, or "*" (every type but audit.event and access.changed)' }) eventTypes!: string[];
   @Field(() => Boolean) enabled!: boolean;
   @Field(() => String, { nullable: true, description: 'Why it is disabled (failing for too long, or an administrator)' }) disabledReason!: string | null;
   @Field(() => DateTime, { nullable: true }) disabledAt!: Date | null;

@@ -1,4 +1,4 @@
-// The mass-deprovision guard (issue 16): settings and held changes.
+// The mass-deprovision guard (README, Mass-deprovision guard): settings and held changes.
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { DateTime } from './scalars.js';
 

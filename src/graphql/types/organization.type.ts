@@ -10,12 +10,39 @@ export class Organization {
   @Field(() => DateTime) createdAt!: Date;
 }
 
-@ObjectType({ simpleResolvers: true, description: 'SCIM provisioning settings; the token itself is shown once by the CLI and never here' })
+@ObjectType({ simpleResolvers: true, description: 'SCIM provisioning settings; a token is shown once (CLI, console, rotateScimToken) and never here' })
 export class ScimStatus {
   @Field(() => Boolean) enabled!: boolean;
   @Field(() => String, { nullable: true, description: 'First characters of the token, to recognise it' }) tokenPrefix!: string | null;
   @Field(() => DateTime, { nullable: true }) tokenCreatedAt!: Date | null;
-  @Field(() => DateTime, { nullable: true }) tokenLastUsedAt!: Date | null;
+  @Field(() => DateTime, { nullable: true, description: 'When Entra last used the current token (recorded at most once a minute)' }) tokenLastUsedAt!: Date | null;
+  @Field(() => String, { nullable: true, description: 'The token a rotation replaced, still accepted until previousTokenExpiresAt (null when none, revoked or expired)' })
+  previousTokenPrefix!: string | null;
+  @Field(() => DateTime, { nullable: true }) previousTokenCreatedAt!: Date | null;
+  @Field(() => DateTime, { nullable: true, description: 'When Entra last used the previous token: later than tokenLastUsedAt means Entra still has the old one' })
+  previousTokenLastUsedAt!: Date | null;
+  @Field(() => DateTime, { nullable: true, description: 'When the previous token stops working (the end of the overlap)' }) previousTokenExpiresAt!: Date | null;
+}
+
+@ObjectType({ simpleResolvers: true, description: 'A new SCIM token from a rotation: shown this once, never again' })
+export class ScimTokenRotation {
+  @Field(() => String, { description: 'The new Secret Token to paste into Entra' }) token!: string;
+  @Field(() => String, { description: 'The Tenant URL to paste into Entra' }) tenantUrl!: string;
+  @Field(() => ScimStatus) status!: ScimStatus;
+}
+
+@ObjectType({
+  simpleResolvers: true,
+  description: "The guided Entra set-up's checklist, from what Gatehouse has seen: when each step was first seen (null: not yet)",
+})
+export class SetupProgress {
+  @Field(() => DateTime, { nullable: true, description: 'A SCIM token exists' }) scimTokenCreatedAt!: Date | null;
+  @Field(() => DateTime, { nullable: true, description: "Entra's Test Connection, or any request with the current token: the last one seen" })
+  scimConnectedAt!: Date | null;
+  @Field(() => DateTime, { nullable: true, description: 'The first provisioning cycle: the first user or group Entra created' }) firstProvisionedAt!: Date | null;
+  @Field(() => DateTime, { nullable: true, description: "Entra's Federation Metadata imported" }) metadataImportedAt!: Date | null;
+  @Field(() => DateTime, { nullable: true, description: "Gatehouse's SAML certificate generated" }) spCertificateAt!: Date | null;
+  @Field(() => DateTime, { nullable: true, description: 'The first successful SAML sign-in (test sign-ins do not count)' }) firstSignInAt!: Date | null;
 }
 
 @ObjectType({ simpleResolvers: true, description: 'An X.509 certificate (public part only)' })
@@ -45,7 +72,7 @@ export class SamlSettings {
 export class AuditEvent {
   @Field(() => ID) id!: string;
   @Field(() => DateTime) at!: Date;
-  @Field(() => String, { description: 'system, api_key, scim, import or member' }) actorKind!: string;
+  @Field(() => String, { description: 'system, api_key, scim, import, member or admin (a console admin)' }) actorKind!: string;
   @Field(() => String, { nullable: true }) actorId!: string | null;
   @Field(() => String, { nullable: true }) actorLabel!: string | null;
   @Field(() => String, { description: 'e.g. member.create, group.update, scim.enable' }) action!: string;

@@ -140,7 +140,7 @@ const staticSeal = SEAL.replace(/:o\b/g, 'o').replace(/:cur\b/g, 'cur').replace(
 const dynamicSeal = SEAL.replace(/:o\b/g, '$1').replace(/:cur\b/g, '$2').replace(/:h\b/g, '$3').replace(/:t\b/g, '$4');
 if (dynamicSeal.includes('$q$')) throw new Error('seal statement must not contain $q$');
 
-export class Migration20261206174000_access_seal_set_based extends Migration {
+export class Migration20261206183800_access_seal_set_based extends Migration {
   override async up(): Promise<void> {
     this.addSql(`
       drop trigger members_access_active on members;
