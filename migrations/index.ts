@@ -22,6 +22,7 @@ import { Migration20261206181000_mail_lease } from './Migration20261206181000_ma
 import { Migration20261206185900_credential_hashes } from './Migration20261206185900_credential_hashes.js';
 import { Migration20261206161000_saml_test_sign_in } from './Migration20261206161000_saml_test_sign_in.js';
 import { Migration20261206180500_entra_admin_consent } from './Migration20261206180500_entra_admin_consent.js';
+import { Migration20261206183800_access_seal_set_based } from './Migration20261206183800_access_seal_set_based.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123000000_initial', class: Migration20261123000000_initial },
@@ -43,6 +44,7 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261206175500_webhook_access_events', class: Migration20261206175500_webhook_access_events },
   { name: 'Migration20261206180500_entra_admin_consent', class: Migration20261206180500_entra_admin_consent },
   { name: 'Migration20261206181000_mail_lease', class: Migration20261206181000_mail_lease },
+  { name: 'Migration20261206183800_access_seal_set_based', class: Migration20261206183800_access_seal_set_based },
   { name: 'Migration20261206185900_credential_hashes', class: Migration20261206185900_credential_hashes },
 ];
 
