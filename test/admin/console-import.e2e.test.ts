@@ -44,7 +44,7 @@ beforeAll(async () => {
     entraUser({ userPrincipalName: 'fiona@contoso.com', displayName: 'Fiona Finch' }),
     entraUser({ userPrincipalName: 'frank@contoso.com', displayName: 'Frank Fields' }),
   ]);
-  graph.groups.set(HQ, [entraUser({ userPrincipalName: 'hana@contoso.com', displayName: 'Hana Hart' })]);
+  graph.groups.set(HQ, [entraUser({ userPrincipalName: 'hana@contoso.com', mail: 'hana.hart@contoso.com', displayName: 'Hana Hart' })]);
 
   server = http.createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -175,7 +175,7 @@ describe('Group import: own app registration (client secret), pause, resume, del
     await page.locator('.import-item').getByRole('button', { name: 'Delete' }).click();
     await page.getByText('No Entra group connected yet').waitFor();
     // The member profile stays (seed 003).
-    expect((await domain.members.list(org.actor, { text: 'hana', first: 5 })).items.map((m) => m.userName)).toEqual(['hana@contoso.com']);
+    expect((await domain.members.list(org.actor, { text: 'hana', first: 5 })).items.map((m) => m.userName)).toEqual(['hana.hart@contoso.com']);
     const audit = await domain.audit.list(org.actor, { actionPrefix: 'import.' });
     expect(audit.map((e) => e.action).sort()).toEqual(['import.create', 'import.delete', 'import.pause', 'import.resume', 'import.run']);
     noProblems(w);
