@@ -272,6 +272,45 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
     h(async (req, _res, actor) => readLog(actor, req.query, 'provisioning')),
   );
 
+  // The mass-deprovision guard: what it holds (who, what, which source, when), its settings, and the decisions.
+  const guardView = async (actor: AdminActor) => {
+    const [settings, held] = await Promise.all([domain.guard.settings(actor), domain.guard.list(actor, 'held', 1000)]);
+    const names = await domain.admins.labels(actor, held.flatMap((c) => (c.groupId ? [c.groupId] : [])).slice(0, 1000));
+    return { settings, held: held.map((c) => ({ ...c, groupLabel: c.groupId ? (names[c.groupId]?.label ?? null) : null })) };
+  };
+  api.get(
+    '/guard',
+    h(async (_req, _res, actor) => guardView(actor)),
+  );
+  api.post(
+    '/guard/settings',
+    h(async (req, _res, actor) => {
+      const b = (req.body ?? {}) as Record<string, unknown>;
+      const num = (k: string) => (b[k] === undefined ? undefined : (b[k] as number));
+      await domain.guard.updateSettings(actor, {
+        enabled: b.enabled === undefined ? undefined : (b.enabled as boolean),
+        thresholdPercent: num('thresholdPercent'),
+        minCount: num('minCount'),
+        windowMinutes: num('windowMinutes'),
+      });
+      return guardView(actor);
+    }),
+  );
+  const heldIds = (req: Request): string[] | null => {
+    const ids = (req.body as { ids?: unknown } | undefined)?.ids;
+    if (ids === undefined || ids === null) return null;
+    if (!Array.isArray(ids)) throw new Invalid('invalid_value', 'ids must be a list of held change ids', 'ids');
+    return ids as string[];
+  };
+  api.post(
+    '/guard/approve',
+    h(async (req, _res, actor) => ({ decision: await domain.guard.approve(actor, heldIds(req)), ...(await guardView(actor)) })),
+  );
+  api.post(
+    '/guard/discard',
+    h(async (req, _res, actor) => ({ decision: await domain.guard.discard(actor, heldIds(req)), ...(await guardView(actor)) })),
+  );
+
   // SAML
   const samlUrls = (orgDomain: string) => {
     const u = spUrls(base, orgDomain);
