@@ -63,7 +63,7 @@ beforeAll(async () => {
   domain = createDomainFromConfig(t.database.db, TEST_SECRET, config);
   app = await createApp({ config, db: t.database.db, domain, logger: createLogger('silent') });
   server.on('request', app.listener);
-  s = { t: { ...t, domain }, app, url, config, close: async () => undefined };
+  s = { t: { ...t, domain }, domain, app, url, config, close: async () => undefined };
   browser = await launchBrowser();
 }, 120_000);
 
