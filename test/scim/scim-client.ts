@@ -1,5 +1,6 @@
 // The SCIM tests' app (startTestApp behind a PUBLIC_URL) and Entra-shaped bodies; the client is test/setup/clients.ts's.
-import type { TestDb } from '../setup/test-db.js';
+import { afterAll, beforeAll } from 'vitest';
+import { createTestDb, type TestDb } from '../setup/test-db.js';
 import { startTestApp } from '../setup/test-app.js';
 import { ScimClient } from '../setup/clients.js';
 import { buildOrg } from '../factories/index.js';
@@ -18,6 +19,23 @@ export interface ScimServer {
 export async function startServer(t: TestDb, env: Record<string, string> = {}): Promise<ScimServer> {
   const app = await startTestApp({ db: t, env: { PUBLIC_URL, ...env } });
   return { url: `${app.url}/scim/v2`, close: () => app.close() };
+}
+
+/**
+ * A test file's database and SCIM app: made before its tests (handed to `use`),
+ * closed after them, app first. `let t; let server; scimSuite((s) => ({ t, server } = s));`
+ */
+export function scimSuite(use: (s: { t: TestDb; server: ScimServer }) => void, env: Record<string, string> = {}): void {
+  let s: { t: TestDb; server: ScimServer } | undefined;
+  beforeAll(async () => {
+    const t = await createTestDb();
+    s = { t, server: await startServer(t, env) };
+    use(s);
+  });
+  afterAll(async () => {
+    await s?.server.close();
+    await s?.t.close();
+  });
 }
 
 /** An organisation with SCIM enabled and a client holding its token. */
