@@ -71,7 +71,10 @@ export async function startReplica(): Promise<Replica> {
       break;
     } catch (e) {
       fs.rmSync(data, { recursive: true, force: true });
-      if (attempt >= 3 || !/terminat|closed the connection|could not connect/i.test(String(e))) throw e;
+      if (attempt >= 3 || !/terminat|closed the connection|could not connect/i.test(String(e))) {
+        fs.rmSync(dir, { recursive: true, force: true });
+        throw e;
+      }
       await new Promise((r) => setTimeout(r, 2000));
     }
   }
