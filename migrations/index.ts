@@ -18,7 +18,9 @@ import { Migration20261206151900_saml_options } from './Migration20261206151900_
 import { Migration20261206154500_deprovision_guard } from './Migration20261206154500_deprovision_guard.js';
 import { Migration20261206174000_scim_token_overlap } from './Migration20261206174000_scim_token_overlap.js';
 import { Migration20261206175500_webhook_access_events } from './Migration20261206175500_webhook_access_events.js';
+import { Migration20261206181000_mail_lease } from './Migration20261206181000_mail_lease.js';
 import { Migration20261206161000_saml_test_sign_in } from './Migration20261206161000_saml_test_sign_in.js';
+import { Migration20261206180500_entra_admin_consent } from './Migration20261206180500_entra_admin_consent.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123000000_initial', class: Migration20261123000000_initial },
@@ -38,6 +40,8 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261206161000_saml_test_sign_in', class: Migration20261206161000_saml_test_sign_in },
   { name: 'Migration20261206174000_scim_token_overlap', class: Migration20261206174000_scim_token_overlap },
   { name: 'Migration20261206175500_webhook_access_events', class: Migration20261206175500_webhook_access_events },
+  { name: 'Migration20261206180500_entra_admin_consent', class: Migration20261206180500_entra_admin_consent },
+  { name: 'Migration20261206181000_mail_lease', class: Migration20261206181000_mail_lease },
 ];
 
 // migrations/names.ts must list the same names in the same order (it decides whether this list is loaded at all).

@@ -29,6 +29,10 @@ export interface Config {
     readonly poolMode: PoolMode;
     /** A direct connection for LISTEN (DATABASE_LISTEN_URL); absent: DATABASE_URL. */
     readonly listenUrl: string | undefined;
+    /** Read replicas (DATABASE_REPLICA_URLS, comma-separated); empty: every read goes to the primary. */
+    readonly replicaUrls: readonly string[];
+    /** A replica further behind the primary than this is skipped until it catches up (DATABASE_REPLICA_MAX_LAG_SECONDS). */
+    readonly replicaMaxLagSeconds: number;
   };
   readonly dataDir: string;
   readonly logLevel: LogLevel;
@@ -85,6 +89,8 @@ export interface Config {
     readonly intervalMinutes: number;
     readonly graphBaseUrl: string;
     readonly loginBaseUrl: string;
+    /** Gatehouse's own multi-tenant Entra application, for "Authorize with Microsoft" (ENTRA_APP_CLIENT_ID / ENTRA_APP_CLIENT_SECRET); null: not offered. */
+    readonly app: { readonly clientId: string; readonly clientSecret: string } | null;
   };
 }
 
@@ -123,6 +129,19 @@ function httpUrl(env: Env, name: string, fallback: string): string {
   }
   if (url.search || url.hash) throw new ConfigError(name, 'must not carry a query or fragment');
   return url.toString().replace(/\/+$/, '');
+}
+
+/** ENTRA_APP_CLIENT_ID and ENTRA_APP_CLIENT_SECRET: both or neither. */
+function entraApp(env: Env): { clientId: string; clientSecret: string } | null {
+  const clientId = env.ENTRA_APP_CLIENT_ID?.trim() ?? '';
+  const clientSecret = env.ENTRA_APP_CLIENT_SECRET ?? '';
+  if (!clientId && !clientSecret) return null;
+  if (!clientId) throw new ConfigError('ENTRA_APP_CLIENT_ID', 'is required with ENTRA_APP_CLIENT_SECRET');
+  if (!clientSecret) throw new ConfigError('ENTRA_APP_CLIENT_SECRET', 'is required with ENTRA_APP_CLIENT_ID');
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(clientId)) {
+    throw new ConfigError('ENTRA_APP_CLIENT_ID', `must be the application (client) id, a GUID, got "${clientId}"`);
+  }
+  return { clientId: clientId.toLowerCase(), clientSecret };
 }
 
 function onOff(env: Env, name: string, fallback: boolean): boolean {
@@ -180,6 +199,14 @@ export function loadConfig(env: Env = process.env): Config {
   if (listenUrl !== undefined && !/^postgres(ql)?:\/\//.test(listenUrl)) {
     throw new ConfigError('DATABASE_LISTEN_URL', 'must start with postgres:// or postgresql://');
   }
+  const replicaUrls = (env.DATABASE_REPLICA_URLS ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+  for (const u of replicaUrls) {
+    if (!/^postgres(ql)?:\/\//.test(u)) throw new ConfigError('DATABASE_REPLICA_URLS', 'must be comma-separated URLs starting with postgres:// or postgresql://');
+  }
+  if (replicaUrls.length > 0 && dbUrl === undefined) throw new ConfigError('DATABASE_REPLICA_URLS', 'needs DATABASE_URL (the embedded database has no replicas)');
   const poolMode = (env.DATABASE_POOL_MODE || 'direct') as PoolMode;
   if (!POOL_MODES.includes(poolMode)) {
     throw new ConfigError('DATABASE_POOL_MODE', `must be one of ${POOL_MODES.join(', ')}, got "${env.DATABASE_POOL_MODE}"`);
@@ -203,7 +230,7 @@ export function loadConfig(env: Env = process.env): Config {
       secureCookies: publicUrl.startsWith('https:'),
       bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     },
-    database: { url: dbUrl, poolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 200), poolMode, listenUrl },
+    database: { url: dbUrl, poolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 200), poolMode, listenUrl, replicaUrls, replicaMaxLagSeconds: int(env, 'DATABASE_REPLICA_MAX_LAG_SECONDS', 5, 1, 3600) },
     dataDir: path.resolve(env.DATA_DIR || './data'),
     logLevel,
     errorStackTraces: onOff(env, 'ERROR_STACK_TRACES', false),
@@ -232,6 +259,7 @@ export function loadConfig(env: Env = process.env): Config {
       intervalMinutes: int(env, 'IMPORT_INTERVAL_MINUTES', 15, 1, 24 * 60),
       graphBaseUrl: httpUrl(env, 'GRAPH_BASE_URL', 'https://graph.microsoft.com'),
       loginBaseUrl: httpUrl(env, 'ENTRA_LOGIN_BASE_URL', 'https://login.microsoftonline.com'),
+      app: entraApp(env),
     },
   };
   return deepFreeze(config);

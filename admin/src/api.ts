@@ -116,6 +116,40 @@ export interface ScimStatus {
   previousTokenExpiresAt: string | null;
 }
 
+export interface GuardSettings {
+  enabled: boolean;
+  thresholdPercent: number;
+  minCount: number;
+  windowMinutes: number;
+}
+
+export interface HeldChange {
+  id: string;
+  source: 'scim' | 'import';
+  actorLabel: string;
+  kind: 'deactivate' | 'delete' | 'group_remove';
+  memberId: string;
+  memberLabel: string | null;
+  groupId: string | null;
+  groupLabel: string | null;
+  heldAt: string;
+  repeats: number;
+  lastAskedAt: string;
+}
+
+export interface GuardView {
+  settings: GuardSettings;
+  held: HeldChange[];
+}
+
+export interface GuardDecision {
+  approved: number;
+  discarded: number;
+  deactivated: number;
+  deleted: number;
+  membershipsRemoved: number;
+}
+
 export interface AuditEvent {
   id: string;
   at: string;
@@ -403,6 +437,10 @@ export const api = {
   rotateScimToken: (overlap: string) => call<{ token: string; status: ScimStatus; tenantUrl: string }>('POST', '/scim/rotate', { overlap }),
   revokePreviousScimToken: () => call<{ revoked: boolean; status: ScimStatus; tenantUrl: string }>('POST', '/scim/revoke-previous'),
   disableScim: () => call<{ status: ScimStatus; tenantUrl: string }>('POST', '/scim/disable'),
+  guard: () => call<GuardView>('GET', '/guard'),
+  setGuardSettings: (settings: Partial<GuardSettings>) => call<GuardView>('POST', '/guard/settings', settings),
+  approveHeld: () => call<GuardView & { decision: GuardDecision }>('POST', '/guard/approve'),
+  discardHeld: () => call<GuardView & { decision: GuardDecision }>('POST', '/guard/discard'),
   logs: (kind: LogKind, f: LogFilter) => call<LogPage>('GET', `/logs${logQuery(kind, f)}`),
 
   saml: () => call<SamlView>('GET', '/saml'),

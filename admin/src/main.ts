@@ -10,6 +10,7 @@ import { renderScim } from './panels/scim';
 import { renderSaml } from './panels/saml';
 import { renderPeople } from './panels/people';
 import { renderLogs } from './panels/logs';
+import { renderGuard } from './panels/guard';
 import type { ConsoleContext, ConsolePage } from './context';
 import { renderMember } from './panels/member';
 import { renderLock } from './panels/lock';
@@ -19,6 +20,7 @@ export const PAGES: ConsolePage[] = [
   { id: 'scim', tab: 'SCIM provisioning', render: renderScim },
   { id: 'saml', tab: 'SAML single sign-on', render: renderSaml },
   { id: 'people', tab: 'People & access', render: renderPeople },
+  { id: 'guard', tab: 'Deprovision guard', render: renderGuard },
   { id: 'logs', tab: 'Logs', render: renderLogs },
   { id: 'setup', tab: 'Entra set-up guide', render: renderSetup },
   { id: 'member', render: renderMember },

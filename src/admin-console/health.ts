@@ -56,6 +56,12 @@ function words(f: HealthFinding, now: Date): Words {
         action: 'In Entra, paste the Tenant URL and the token, select Test Connection, then Start provisioning.',
         href: '#scim',
       };
+    case 'previous_token_in_use':
+      return {
+        summary: `Entra still uses the previous token ${f.previousTokenPrefix}… (${f.previousLastUsedAt ? `last used ${ago(f.previousLastUsedAt, now)}` : 'not used yet'}); it stops working ${f.previousExpiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC. The new token ${f.tokenPrefix}… was never used.`,
+        action: 'In Entra, paste the new token (Provisioning › Admin Credentials) and select Test Connection.',
+        href: '#scim',
+      };
     case 'refused':
       if (f.key === 'scim') {
         return {
@@ -126,6 +132,7 @@ function words(f: HealthFinding, now: Date): Words {
       return {
         summary: g.enabled ? `On: holds more than ${g.thresholdPercent} % (at least ${g.minCount}) of members losing access within ${g.windowMinutes} min.` : 'Off: any number of deactivations apply at once.',
         action: null,
+        href: '#guard',
       };
     }
     default:

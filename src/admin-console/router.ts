@@ -13,6 +13,7 @@ import { httpStatusOf } from '../http/errors.js';
 import { buildConsoleBundle, type ConsoleBundle } from './bundle.js';
 import { csrfTokenFor, requireCsrf } from '../http/csrf.js';
 import { readSessionCookie, sessionCookieOptions } from '../http/session-cookie.js';
+import { callerKey, runInReadScope } from '../infra/postgres/read-scope.js';
 import { guardedJsonParser } from '../http/json-guard.js';
 import { consoleHealth } from './health.js';
 import { spUrls } from '../domain/saml-config/sp-urls.js';
@@ -138,6 +139,49 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
     }
   });
 
+  // --- "Authorize with Microsoft": Microsoft's admin consent answer ----------
+  // Microsoft redirects the admin's browser here with ?admin_consent=True&tenant=…&state=…
+  // (or ?error=…&error_description=…&state=…). The state is single use and bound to the
+  // console session that started it; success records the tenant and returns to the
+  // group picker, anything else is a page that says what to do.
+  router.get('/admin/entra/consent/callback', async (req, res) => {
+    const q = (k: string) => (typeof req.query[k] === 'string' ? String(req.query[k]).slice(0, 2000) : undefined);
+    const back = `<p><a class="btn btn-primary" href="/admin#import">Back to Group import</a></p>`;
+    const page = (status: number, title: string, message: string, next: string) =>
+      sendHtml(
+        res,
+        status,
+        title,
+        `<section class="card card-error" role="alert" id="consent-result"><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p><p>${escapeHtml(next)}</p>${back}</section>`,
+      );
+    const token = readSessionCookie(req.headers.cookie);
+    if (!token) {
+      page(401, 'Sign in to the admin console first', 'Microsoft sent its answer to a browser that is not signed in to the Gatehouse admin console.', 'Sign in to the console, then select Authorize with Microsoft again.');
+      return;
+    }
+    try {
+      const actor = await domain.admins.authenticate(token);
+      const { tenantId } = await domain.imports.completeConsent(actor, {
+        sessionToken: token,
+        state: q('state') ?? '',
+        tenant: q('tenant'),
+        adminConsent: q('admin_consent'),
+        error: q('error'),
+        errorDescription: q('error_description'),
+      });
+      res.set('Cache-Control', 'no-store').set('Referrer-Policy', 'no-referrer').redirect(303, `/admin#import?tenant=${encodeURIComponent(tenantId)}&authorized=1`);
+    } catch (e) {
+      if (!(e instanceof DomainError)) throw e;
+      if (e.code === 'entra_consent_denied') {
+        page(403, 'Microsoft authorization not given', e.message, 'Nothing was connected. The Group import page still offers both ways to connect.');
+      } else if (e.code === 'entra_consent_state_invalid' || e.code === 'entra_consent_session_mismatch') {
+        page(httpStatusOf(e.kind), 'Authorization link expired or already used', e.message, 'Nothing was connected.');
+      } else {
+        page(httpStatusOf(e.kind), 'Authorization not completed', e.message, 'Sign in to the admin console as an administrator, then select Authorize with Microsoft again.');
+      }
+    }
+  });
+
   // --- JSON API ------------------------------------------------------------
   const api = express.Router();
   api.use(guardedJsonParser(Math.min(config.http.bodyLimitBytes, 2 * 1024 * 1024)));
@@ -155,7 +199,8 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD' && !requireCsrf(req, res, token)) return;
-    next();
+    // Signed in: the console's lists may read from a replica that has replayed this admin's writes; its changes go to the primary.
+    runInReadScope({ caller: callerKey(token), lagTolerant: req.method === 'GET' }, next);
   });
   const h =
     (fn: (req: Request, res: Response, actor: AdminActor) => Promise<unknown>) =>
@@ -227,6 +272,45 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
   api.get(
     '/scim/log',
     h(async (req, _res, actor) => readLog(actor, req.query, 'provisioning')),
+  );
+
+  // The mass-deprovision guard: what it holds (who, what, which source, when), its settings, and the decisions.
+  const guardView = async (actor: AdminActor) => {
+    const [settings, held] = await Promise.all([domain.guard.settings(actor), domain.guard.list(actor, 'held', 1000)]);
+    const names = await domain.admins.labels(actor, held.flatMap((c) => (c.groupId ? [c.groupId] : [])).slice(0, 1000));
+    return { settings, held: held.map((c) => ({ ...c, groupLabel: c.groupId ? (names[c.groupId]?.label ?? null) : null })) };
+  };
+  api.get(
+    '/guard',
+    h(async (_req, _res, actor) => guardView(actor)),
+  );
+  api.post(
+    '/guard/settings',
+    h(async (req, _res, actor) => {
+      const b = (req.body ?? {}) as Record<string, unknown>;
+      const num = (k: string) => (b[k] === undefined ? undefined : (b[k] as number));
+      await domain.guard.updateSettings(actor, {
+        enabled: b.enabled === undefined ? undefined : (b.enabled as boolean),
+        thresholdPercent: num('thresholdPercent'),
+        minCount: num('minCount'),
+        windowMinutes: num('windowMinutes'),
+      });
+      return guardView(actor);
+    }),
+  );
+  const heldIds = (req: Request): string[] | null => {
+    const ids = (req.body as { ids?: unknown } | undefined)?.ids;
+    if (ids === undefined || ids === null) return null;
+    if (!Array.isArray(ids)) throw new Invalid('invalid_value', 'ids must be a list of held change ids', 'ids');
+    return ids as string[];
+  };
+  api.post(
+    '/guard/approve',
+    h(async (req, _res, actor) => ({ decision: await domain.guard.approve(actor, heldIds(req)), ...(await guardView(actor)) })),
+  );
+  api.post(
+    '/guard/discard',
+    h(async (req, _res, actor) => ({ decision: await domain.guard.discard(actor, heldIds(req)), ...(await guardView(actor)) })),
   );
 
   // SAML

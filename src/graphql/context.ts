@@ -14,6 +14,8 @@ export interface GraphqlContext {
   readonly hub?: AccessHub;
   /** The request's "now": fields that default their `at` to now share it (and their batch). */
   readonly now: Date;
+  /** The session cookie when the caller is a console session (binds an admin consent to it). */
+  readonly sessionToken?: string;
 }
 
 export function contextFor(domain: Domain, actor: Actor, publicUrl = 'http://localhost:3000'): GraphqlContext {

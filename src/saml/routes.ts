@@ -2,7 +2,8 @@
 //   GET  /saml/:domain/metadata  SP metadata; its URL is the SP entity ID (Identifier)
 //   GET  /saml/:domain/login     SP-initiated start (HTTP-Redirect AuthnRequest)
 //   POST /saml/:domain/acs       Reply URL (HTTP-POST)
-//   GET  /me, POST /logout       the session
+//   GET|POST /saml/:domain/slo   Logout URL (SingleLogoutService: the IdP's LogoutRequest or LogoutResponse)
+//   GET  /me, POST /logout       the session (POST /logout goes on to the IdP's single logout when it has one)
 import express, { type Request, type Response } from 'express';
 import type { Config } from '../config.js';
 import { DomainError, type Domain } from '../domain/index.js';
@@ -11,6 +12,7 @@ import { sendDomainErrorJson } from '../http/errors.js';
 import type { Logger } from '../http/logger.js';
 import { LoginRefused, sendDomainError, sendPage, sendRefusal, sendTestResult } from './errors.js';
 import { spUrls } from '../domain/saml-config/sp-urls.js';
+import { logoutRequestUrl, logoutResponseUrl, verifyLogoutMessage, type LogoutInput } from './logout.js';
 import { ACS_BODY_LIMIT_BYTES, samlFor, spMetadataXml, verifyResponse } from './service-provider.js';
 
 export interface SamlEdgeDeps {
@@ -64,7 +66,7 @@ export function samlRoutes(deps: SamlEdgeDeps): { router: express.Router } {
         sendPage(res, 409, 'Single sign-on is not set up', 'Import the identity provider metadata in the admin console first.', 'not_configured');
         return;
       }
-      const url = await samlFor(rt, config, domain, undefined, admin.id).getAuthorizeUrlAsync('', undefined, {});
+      const url = await samlFor(rt, config, domain, { testStartedBy: admin.id }).getAuthorizeUrlAsync('', undefined, {});
       res.set('Cache-Control', 'no-store').redirect(302, url);
     } catch (e) {
       fail(res, e);
@@ -134,14 +136,65 @@ export function samlRoutes(deps: SamlEdgeDeps): { router: express.Router } {
     }
   });
 
+  // Sign-out: the Gatehouse session ends here; when the IdP offers single logout, the browser
+  // goes on to it with a signed LogoutRequest (303), else the answer is 204.
   router.post('/logout', async (req, res) => {
     const token = readSessionCookie(req.headers.cookie);
     try {
+      const actor = token ? await domain.sessions.authenticate(token).catch(() => null) : null;
       if (token) await domain.sessions.end(token);
       res.clearCookie(SESSION_COOKIE, sessionCookieOptions(config));
-      res.status(204).end();
+      let idpLogout: string | null = null;
+      if (actor) {
+        try {
+          idpLogout = await logoutRequestUrl(await domain.saml.runtimeOf(actor.organizationId), config, domain, { id: actor.id, userName: actor.label });
+        } catch (err) {
+          // The session has ended; only the IdP's session is left alive.
+          req.log?.error({ err }, 'could not start single logout at the identity provider');
+        }
+      }
+      if (idpLogout) res.set('Cache-Control', 'no-store').redirect(303, idpLogout);
+      else res.status(204).end();
     } catch (e) {
       jsonFail(res, e);
+    }
+  });
+
+  // The Logout URL: the IdP's LogoutRequest (it ended the person's session elsewhere) or its
+  // LogoutResponse (to a sign-out started here), HTTP-Redirect (GET) or HTTP-POST.
+  const slo = async (req: Request, res: Response, input: LogoutInput) => {
+    const rt = await domain.saml.runtime(param(req));
+    const message = await verifyLogoutMessage(rt, config, domain, input);
+    if (message.kind === 'response') {
+      await domain.saml.completeLogout(rt.organization.id, message.inResponseTo);
+      res.set('Cache-Control', 'no-store').redirect(303, safeRelayState(message.relayState, config.http.publicUrl));
+      return;
+    }
+    const { memberId } = await domain.saml.idpLogout(rt.organization.id, {
+      requestId: message.id,
+      nameId: message.nameId,
+      replayUntil: message.replayUntil,
+      sessionIndex: message.sessionIndex,
+    });
+    res.clearCookie(SESSION_COOKIE, sessionCookieOptions(config));
+    const answer = await logoutResponseUrl(rt, config, domain, message.id, message.relayState, memberId !== null);
+    if (answer) res.set('Cache-Control', 'no-store').redirect(303, answer);
+    else sendPage(res, 200, 'Signed out', 'You are signed out of Gatehouse.');
+  };
+  router.get('/saml/:domain/slo', async (req, res) => {
+    try {
+      const q = req.originalUrl.indexOf('?');
+      await slo(req, res, { binding: 'redirect', rawQuery: q < 0 ? '' : req.originalUrl.slice(q + 1) });
+    } catch (e) {
+      fail(res, e);
+    }
+  });
+  router.post('/saml/:domain/slo', async (req, res) => {
+    try {
+      await new Promise<void>((resolve, reject) => parseForm(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
+      await slo(req, res, { binding: 'post', form: (req.body ?? {}) as Record<string, unknown> });
+    } catch (e) {
+      fail(res, e);
     }
   });
 

@@ -14,19 +14,19 @@ import { XMLSerializer } from '@xmldom/xmldom';
 import { LoginRefused } from './errors.js';
 import { CONTENT_ALGORITHMS, decryptAssertion, type Decrypted } from './decrypt.js';
 import { certificateBody } from '../domain/saml-config/saml-certificate.js';
-import { HTTP_POST } from '../domain/saml-config/saml-metadata.js';
+import { HTTP_POST, HTTP_REDIRECT } from '../domain/saml-config/saml-metadata.js';
 
 /** How long an AuthnRequest id stays usable. */
 export const REQUEST_TTL_MS = 10 * 60_000;
 /** Largest SAMLResponse accepted (the urlencoded body; Entra's are a few KiB). */
 export const ACS_BODY_LIMIT_BYTES = 256 * 1024;
-const NAMEID_UNSPECIFIED = 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified';
+export const NAMEID_UNSPECIFIED = 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified';
 const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
 const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
 /** Where an Entra admin changes what a signing refusal is about. */
 export const SIGNING_SETTING = 'In Entra: Enterprise application → Single sign-on → SAML Certificates → Edit';
 
-const STRONG_SIGNATURES = new Set([
+export const STRONG_SIGNATURES = new Set([
   'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
   'http://www.w3.org/2001/04/xmldsig-more#rsa-sha384',
   'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512',
@@ -37,11 +37,24 @@ const STRONG_DIGESTS = new Set([
   'http://www.w3.org/2001/04/xmlenc#sha512',
 ]);
 
-/** AuthnRequest ids as PostgreSQL rows, so any process can finish a login. */
-function requestStore(domain: Domain, organizationId: string, testStartedBy?: string): CacheProvider {
+/** Which request ids a SAML instance records, and for what. */
+export interface SamlForOptions {
+  /** The SP key that opened an EncryptedAssertion (node-saml decrypts the verified one with it). */
+  readonly decryptionPvk?: string;
+  /** A "Test sign-in" started by this admin. */
+  readonly testStartedBy?: string;
+  /** LogoutRequests sent for this member who signed out (their LogoutResponse must answer them). */
+  readonly logoutMemberId?: string;
+  /** Logout messages: InResponseTo is checked (and used up) by SamlService.completeLogout, not by node-saml. */
+  readonly logout?: boolean;
+}
+
+/** AuthnRequest (and LogoutRequest) ids as PostgreSQL rows, so any process can finish a login or a logout. */
+function requestStore(domain: Domain, organizationId: string, o: SamlForOptions): CacheProvider {
   return {
     async saveAsync(key, value) {
-      await domain.saml.saveRequest(organizationId, key, REQUEST_TTL_MS, testStartedBy);
+      if (o.logoutMemberId) await domain.saml.saveLogoutRequest(organizationId, key, REQUEST_TTL_MS, o.logoutMemberId);
+      else await domain.saml.saveRequest(organizationId, key, REQUEST_TTL_MS, o.testStartedBy);
       return { value, createdAt: Date.now() };
     },
     async getAsync(key) {
@@ -56,12 +69,13 @@ function requestStore(domain: Domain, organizationId: string, testStartedBy?: st
   };
 }
 
-export function samlFor(rt: SamlRuntime, config: Config, domain: Domain, decryptionPvk?: string, testStartedBy?: string): SAML {
+export function samlFor(rt: SamlRuntime, config: Config, domain: Domain, o: SamlForOptions = {}): SAML {
   const urls = spUrls(config.http.publicUrl, rt.organization.domain);
   const options: SamlConfig = {
     issuer: urls.entityId,
     callbackUrl: urls.acsUrl,
-    entryPoint: rt.ssoUrl ?? undefined,
+    entryPoint: rt.ssoUrl ?? rt.slo?.location ?? undefined,
+    logoutUrl: rt.slo?.location,
     idpCert: [...rt.idpCertificates],
     idpIssuer: rt.idpEntityId ?? undefined,
     audience: urls.entityId,
@@ -75,15 +89,15 @@ export function samlFor(rt: SamlRuntime, config: Config, domain: Domain, decrypt
     acceptedClockSkewMs: config.saml.clockSkewSeconds * 1000,
     identifierFormat: NAMEID_UNSPECIFIED,
     disableRequestedAuthnContext: true,
-    validateInResponseTo: ValidateInResponseTo.ifPresent,
+    validateInResponseTo: o.logout ? ValidateInResponseTo.never : ValidateInResponseTo.ifPresent,
     requestIdExpirationPeriodMs: REQUEST_TTL_MS,
-    cacheProvider: requestStore(domain, rt.organization.id, testStartedBy),
+    cacheProvider: requestStore(domain, rt.organization.id, o),
   };
   if (rt.signing) {
     options.privateKey = rt.signing.privateKeyPem;
     options.publicCert = rt.signing.certificatePem;
   }
-  if (decryptionPvk) options.decryptionPvk = decryptionPvk;
+  if (o.decryptionPvk) options.decryptionPvk = o.decryptionPvk;
   return new SAML(options);
 }
 
@@ -108,13 +122,15 @@ export function spMetadataXml(rt: SamlRuntime, config: Config): string {
     `<SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol" AuthnRequestsSigned="${rt.signing ? 'true' : 'false'}">` +
     signing +
     encryption +
+    `<SingleLogoutService Binding="${HTTP_REDIRECT}" Location="${xmlAttr(urls.logoutUrl)}"/>` +
+    `<SingleLogoutService Binding="${HTTP_POST}" Location="${xmlAttr(urls.logoutUrl)}"/>` +
     `<NameIDFormat>${NAMEID_UNSPECIFIED}</NameIDFormat>` +
     `<AssertionConsumerService index="1" isDefault="true" Binding="${HTTP_POST}" Location="${xmlAttr(urls.acsUrl)}"/>` +
     `</SPSSODescriptor></EntityDescriptor>`
   );
 }
 
-function xmlAttr(s: string): string {
+export function xmlAttr(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
 }
 
@@ -230,7 +246,7 @@ export async function verifyResponse(rt: SamlRuntime, config: Config, domain: Do
         decryptionPvk = decrypted.keyPem;
       }
     }
-    const saml = samlFor(rt, config, domain, decryptionPvk);
+    const saml = samlFor(rt, config, domain, { decryptionPvk });
     const { profile } = await saml.validatePostResponseAsync(container);
     if (!profile?.getAssertionXml) throw new Error('No assertion');
     verifiedAssertionXml = profile.getAssertionXml();
@@ -299,7 +315,7 @@ function carriesUnknownCertificate(doc: Document, decrypted: Element | null, kno
   });
 }
 
-function checkSignatureAlgorithms(root: Document | Element): void {
+export function checkSignatureAlgorithms(root: Document | Element): void {
   for (const m of descendantsNS(root, NS.ds, 'SignatureMethod')) {
     const alg = m.getAttribute('Algorithm') ?? '';
     if (!STRONG_SIGNATURES.has(alg)) {

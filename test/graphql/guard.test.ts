@@ -1,32 +1,22 @@
 // The mass-deprovision guard through GraphQL: readers see it, admins set it and
 // decide on what it holds; bad settings are BAD_USER_INPUT, never a 5xx.
 import crypto from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/http/logger.js';
-import { createTestDb, type TestDb } from '../setup/test-db.js';
+import { startTestApp, type TestApp } from '../setup/test-app.js';
+import type { TestDb } from '../setup/test-db.js';
 import { buildOrg } from '../factories/index.js';
 
+let s: TestApp;
 let t: TestDb;
-let app: App;
-let server: http.Server;
 let url: string;
 
 beforeAll(async () => {
-  t = await createTestDb();
-  app = await createApp({ config: loadConfig({ NODE_ENV: 'test', IMPORT_SCHEDULER: 'off' }), db: t.database.db, domain: t.domain, logger: createLogger('silent') });
-  server = http.createServer(app.listener);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  s = await startTestApp();
+  t = s.t;
+  url = s.url;
 });
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((r) => server.close(() => r()));
-  await app.close();
-  await t.close();
+  await s.close();
 });
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../setup/test-app.js';
 import { buildGroup, buildMember, buildOrg } from '../factories/index.js';
-import { csrfTokenFor } from '../../src/http/csrf.js';
+import { consoleAdmin } from '../setup/clients.js';
 import { MAX_JSON_DEPTH } from '../../src/http/json-guard.js';
 
 const RUNS = process.env.SOAK ? 20_000 : 400;
@@ -31,10 +31,7 @@ beforeAll(async () => {
   memberId = (await buildMember(ta.t.domain, scimActor, { metadata: { city: 'Berlin' }, emails: [{ value: 'a@example.com', type: 'work', primary: true }] })).id;
   groupId = (await buildGroup(ta.t.domain, scimActor, [memberId])).id;
   adminKey = (await ta.t.domain.apiKeys.create(org.actor, { name: 'fuzz', role: 'admin' })).key;
-  const link = await ta.t.domain.admins.createBootstrapLink(org.id);
-  const session = (await ta.t.domain.admins.redeemBootstrapLink(link.token)).token;
-  adminCookie = `gatehouse_session=${session}`;
-  adminCsrf = csrfTokenFor(session);
+  ({ cookie: adminCookie, csrf: adminCsrf } = await consoleAdmin(ta, org.id));
 });
 
 afterAll(async () => {

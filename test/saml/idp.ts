@@ -5,6 +5,7 @@
 // (xml-crypto); federation metadata served from a local HTTP server.
 import crypto from 'node:crypto';
 import http from 'node:http';
+import zlib from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { SignedXml } from 'xml-crypto';
 import { generateSpCertificate, certificateBody } from '../../src/domain/saml-config/saml-certificate.js';
@@ -134,6 +135,11 @@ export class TestIdp {
   baseUrl = '';
   /** How often the federation metadata was fetched. */
   metadataFetches = 0;
+  /** Whether the metadata lists a SingleLogoutService (HTTP-Redirect, at sloUrl). */
+  offersLogout = true;
+  get sloUrl(): string {
+    return `${this.ssoUrl}/logout`;
+  }
 
   constructor(readonly keys: IdpKey[] = [makeKey()]) {
     this.published = [...keys];
@@ -175,7 +181,7 @@ export class TestIdp {
       `<EntityDescriptor ID="_${crypto.randomUUID()}" entityID="${this.entityId}" xmlns="urn:oasis:names:tc:SAML:2.0:metadata">` +
       `<RoleDescriptor xsi:type="fed:SecurityTokenServiceType" protocolSupportEnumeration="http://docs.oasis-open.org/wsfed/federation/200706" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:fed="http://docs.oasis-open.org/wsfed/federation/200706">${keyDescriptors}</RoleDescriptor>` +
       `<IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">${keyDescriptors}` +
-      `<SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${this.ssoUrl}"/>` +
+      (this.offersLogout ? `<SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${this.sloUrl}"/>` : '') +
       `<SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${this.ssoUrl}"/>` +
       `<SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="${this.ssoUrl}"/>` +
       `</IDPSSODescriptor></EntityDescriptor>`
@@ -219,6 +225,48 @@ export class TestIdp {
     return xml;
   }
 
+  /** A LogoutRequest as Entra sends it when the person signs out elsewhere (unsigned; see redirectQuery / signRoot). */
+  logoutRequestXml(o: { destination: string; nameId: string; id?: string; issuer?: string; issueInstantOffset?: number; sessionIndex?: string }): string {
+    const at = new Date(Date.now() + (o.issueInstantOffset ?? 0) * 1000).toISOString();
+    return (
+      `<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="${o.id ?? newId()}" Version="2.0" IssueInstant="${at}" Destination="${esc(o.destination)}">` +
+      `<Issuer xmlns="urn:oasis:names:tc:SAML:2.0:assertion">${esc(o.issuer ?? this.entityId)}</Issuer>` +
+      `<NameID xmlns="urn:oasis:names:tc:SAML:2.0:assertion" Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">${esc(o.nameId)}</NameID>` +
+      (o.sessionIndex ? `<samlp:SessionIndex>${esc(o.sessionIndex)}</samlp:SessionIndex>` : '') +
+      `</samlp:LogoutRequest>`
+    );
+  }
+
+  /** Entra's LogoutResponse to a LogoutRequest the SP sent. */
+  logoutResponseXml(o: { destination: string; inResponseTo: string; status?: string; issuer?: string }): string {
+    return (
+      `<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="${newId()}" Version="2.0" IssueInstant="${new Date().toISOString()}" Destination="${esc(o.destination)}" InResponseTo="${esc(o.inResponseTo)}">` +
+      `<Issuer xmlns="urn:oasis:names:tc:SAML:2.0:assertion">${esc(o.issuer ?? this.entityId)}</Issuer>` +
+      `<samlp:Status><samlp:StatusCode Value="${o.status ?? 'urn:oasis:names:tc:SAML:2.0:status:Success'}"/></samlp:Status>` +
+      `</samlp:LogoutResponse>`
+    );
+  }
+
+  /**
+   * The HTTP-Redirect binding's query for a message: DEFLATE, base64, URL-encode, then the
+   * signature over `SAMLRequest=…&RelayState=…&SigAlg=…` (key null: unsigned).
+   */
+  redirectQuery(type: 'SAMLRequest' | 'SAMLResponse', xml: string, o: { relayState?: string; signWith?: IdpKey | null; algorithm?: 'sha256' | 'sha1' } = {}): string {
+    let q = `${type}=${encodeURIComponent(zlib.deflateRawSync(Buffer.from(xml, 'utf8')).toString('base64'))}`;
+    if (o.relayState !== undefined) q += `&RelayState=${encodeURIComponent(o.relayState)}`;
+    const key = o.signWith === undefined ? this.keys[0]! : o.signWith;
+    if (!key) return q;
+    const alg = o.algorithm ?? 'sha256';
+    q += `&SigAlg=${encodeURIComponent(ALG[alg].sig)}`;
+    const signature = crypto.sign(alg === 'sha1' ? 'RSA-SHA1' : 'RSA-SHA256', Buffer.from(q, 'utf8'), key.privateKeyPem).toString('base64');
+    return `${q}&Signature=${encodeURIComponent(signature)}`;
+  }
+
+  /** An enveloped XML signature over the root element (HTTP-POST binding). */
+  signRoot(xml: string, key: IdpKey = this.keys[0]!, algorithm: 'sha256' | 'sha1' = 'sha256'): string {
+    return sign(xml, key, algorithm, 'Root');
+  }
+
   /** The base64 SAMLResponse form value. */
   response(o: ResponseOptions): string {
     return encode(this.responseXml(o));
@@ -233,14 +281,14 @@ export function decode(b64: string): string {
   return Buffer.from(b64, 'base64').toString('utf8');
 }
 
-function sign(xml: string, key: IdpKey, algorithm: 'sha256' | 'sha1', what: 'Assertion' | 'Response'): string {
+function sign(xml: string, key: IdpKey, algorithm: 'sha256' | 'sha1', what: 'Assertion' | 'Response' | 'Root'): string {
   const sig = new SignedXml({
     privateKey: key.privateKeyPem,
     publicCert: key.certificatePem,
     signatureAlgorithm: ALG[algorithm].sig,
     canonicalizationAlgorithm: EXC_C14N,
   });
-  const target = what === 'Assertion' ? "//*[local-name(.)='Assertion']" : "/*[local-name(.)='Response']";
+  const target = what === 'Assertion' ? "//*[local-name(.)='Assertion']" : what === 'Response' ? "/*[local-name(.)='Response']" : '/*';
   sig.addReference({ xpath: target, transforms: [ENVELOPED, EXC_C14N], digestAlgorithm: ALG[algorithm].digest });
   sig.computeSignature(xml, { prefix: '', location: { reference: `${target}/*[local-name(.)='Issuer']`, action: 'after' } });
   return sig.getSignedXml();

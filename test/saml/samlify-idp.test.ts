@@ -7,8 +7,8 @@ import * as validator from '@authenio/samlify-xmllint-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, type TestDb } from '../setup/test-db.js';
 import { buildMember, buildOrg } from '../factories/index.js';
-import { TestIdp } from './idp.js';
-import { me, postAcs, sessionCookie, startApp, type RunningApp } from './harness.js';
+import { makeKey, TestIdp } from './idp.js';
+import { me, postAcs, sessionCookie, startApp, startLogin, type RunningApp } from './harness.js';
 
 samlify.setSchemaValidator(validator);
 // samlify's default response leaves the AuthnStatement empty; Entra always sends one (and Gatehouse requires it).
@@ -24,6 +24,8 @@ let idp: TestIdp;
 let orgDomain: string;
 let userName: string;
 let spMetadata: string;
+/** A key the IdP metadata does not list (RSA generation is slow: made once, up front). */
+let forgerKey: ReturnType<typeof makeKey>;
 
 beforeAll(async () => {
   t = await createTestDb();
@@ -36,6 +38,7 @@ beforeAll(async () => {
   await t.domain.saml.generateCertificate(org.actor, 'gatehouse.test');
   userName = (await buildMember(t.domain, org.actor, { userName: `ann.${crypto.randomBytes(3).toString('hex')}@contoso.com` })).userName;
   spMetadata = await (await fetch(`${a.url}/saml/${orgDomain}/metadata`)).text();
+  forgerKey = makeKey();
 });
 afterAll(async () => {
   await a.close();
@@ -75,4 +78,123 @@ describe('samlify as the identity provider', () => {
       expect(((await (await me(a.url, cookie)).json()) as { userName: string }).userName).toBe(userName);
     });
   }
+});
+
+/** samlify's view of Gatehouse (from its SP metadata) and a samlify IdP, as Entra's Signing Option and Token encryption set them. */
+function entities(c: { assertion: boolean; message: boolean; encrypt: boolean }) {
+  const sp = samlify.ServiceProvider({
+    metadata: c.assertion ? spMetadata.replace('AuthnRequestsSigned=', 'WantAssertionsSigned="true" AuthnRequestsSigned=') : spMetadata,
+    wantMessageSigned: c.message,
+    // samlify signs what it sends Gatehouse's Logout URL when the SP "wants" it.
+    wantLogoutRequestSigned: true,
+    wantLogoutResponseSigned: true,
+  });
+  const samlIdp = samlify.IdentityProvider({
+    metadata: idp.metadataXml(),
+    privateKey: idp.keys[0]!.privateKeyPem,
+    isAssertionEncrypted: c.encrypt,
+    requestSignatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+    // What Gatehouse sends samlify must be signed; samlify checks it against the SP metadata's certificate.
+    wantLogoutRequestSigned: true,
+    wantLogoutResponseSigned: true,
+  });
+  return { sp, samlIdp };
+}
+
+/** A redirect binding URL as samlify's parse*() takes it: the decoded query and the signed octet string. */
+function redirectRequest(location: string, type: 'SAMLRequest' | 'SAMLResponse') {
+  const url = new URL(location);
+  const raw = url.search.slice(1).split('&');
+  const part = (k: string) => raw.find((p) => p.startsWith(`${k}=`));
+  return { query: Object.fromEntries(url.searchParams), octetString: [part(type), part('RelayState'), part('SigAlg')].filter(Boolean).join('&') };
+}
+
+/** Where a samlify URL for Gatehouse's public address lands on the running app. */
+function local(url: string): string {
+  const u = new URL(url);
+  return `${a.url}${u.pathname}${u.search}`;
+}
+
+describe('samlify as the identity provider, SP-initiated (AuthnRequest from Gatehouse, InResponseTo in the answer)', () => {
+  for (const c of cases) {
+    it(`signs in: ${c.name}`, async () => {
+      const { sp, samlIdp } = entities(c);
+      const { location, requestId } = await startLogin(a.url, orgDomain, '/after');
+      const parsed = await samlIdp.parseLoginRequest(sp, 'redirect', redirectRequest(location.toString(), 'SAMLRequest'));
+      expect(parsed.extract.request?.id).toBe(requestId);
+      const { context } = await samlIdp.createLoginResponse(sp, parsed as never, 'post', { email: userName }, undefined, c.encrypt && c.message);
+      const xml = Buffer.from(context, 'base64').toString('utf8');
+      expect(xml).toContain(`InResponseTo="${requestId}"`);
+      expect(xml.includes('EncryptedAssertion')).toBe(c.encrypt);
+      const res = await postAcs(a.url, orgDomain, context, '/after');
+      expect(res.status, await res.clone().text()).toBe(303);
+      expect(res.headers.get('location')).toBe('/after');
+      expect(((await (await me(a.url, sessionCookie(res)!)).json()) as { userName: string }).userName).toBe(userName);
+      // The request id is used up: the same answer again is refused.
+      expect((await postAcs(a.url, orgDomain, context)).status).toBe(409);
+    });
+  }
+});
+
+describe('samlify as the identity provider, single logout', () => {
+  async function signIn(): Promise<string> {
+    const { sp, samlIdp } = entities(cases[0]!);
+    const { context } = await samlIdp.createLoginResponse(sp, { extract: {} } as never, 'post', { email: userName });
+    const res = await postAcs(a.url, orgDomain, context);
+    expect(res.status, await res.clone().text()).toBe(303);
+    return sessionCookie(res)!;
+  }
+
+  it('SP-initiated: samlify verifies Gatehouse’s signed LogoutRequest, and its signed LogoutResponse completes the sign-out', async () => {
+    const { sp, samlIdp } = entities(cases[0]!);
+    const cookie = await signIn();
+    const out = await fetch(`${a.url}/logout`, { method: 'POST', headers: { cookie: `gatehouse_session=${cookie}` }, redirect: 'manual' });
+    expect(out.status).toBe(303);
+    expect((await me(a.url, cookie)).status).toBe(401);
+    const parsed = await samlIdp.parseLogoutRequest(sp, 'redirect', redirectRequest(out.headers.get('location')!, 'SAMLRequest'));
+    expect(parsed.sigAlg).toBe('http://www.w3.org/2001/04/xmldsig-more#rsa-sha256');
+    expect(parsed.extract.nameID).toBe(userName);
+    const { context } = samlIdp.createLogoutResponse(sp, parsed as never, 'redirect', { relayState: '/bye' }) as { context: string };
+    const back = await fetch(local(context), { redirect: 'manual' });
+    expect(back.status, await back.clone().text()).toBe(303);
+    expect(back.headers.get('location')).toBe('/bye');
+    expect((await fetch(local(context), { redirect: 'manual' })).status).toBe(409);
+  });
+
+  for (const binding of ['redirect', 'post'] as const) {
+    it(`IdP-initiated (${binding}): samlify's signed LogoutRequest ends the session; samlify verifies Gatehouse's signed LogoutResponse`, async () => {
+      const { sp, samlIdp } = entities(cases[0]!);
+      const cookie = await signIn();
+      const made = samlIdp.createLogoutRequest(sp, binding, { logoutNameID: userName }, { relayState: 'rs' }) as { id: string; context: string; entityEndpoint?: string };
+      const res =
+        binding === 'redirect'
+          ? await fetch(local(made.context), { redirect: 'manual' })
+          : await fetch(local(made.entityEndpoint!), {
+              method: 'POST',
+              body: new URLSearchParams({ SAMLRequest: made.context, RelayState: 'rs' }),
+              headers: { 'content-type': 'application/x-www-form-urlencoded' },
+              redirect: 'manual',
+            });
+      expect(res.status, await res.clone().text()).toBe(303);
+      expect((await me(a.url, cookie)).status).toBe(401);
+      const answer = await samlIdp.parseLogoutResponse(sp, 'redirect', redirectRequest(res.headers.get('location')!, 'SAMLResponse'));
+      expect(answer.extract.response?.inResponseTo).toBe(made.id);
+      expect(answer.sigAlg).toBe('http://www.w3.org/2001/04/xmldsig-more#rsa-sha256');
+    });
+  }
+
+  it('refuses a samlify LogoutRequest signed with a key the metadata does not list, and changes no session', async () => {
+    const { sp } = entities(cases[0]!);
+    const cookie = await signIn();
+    const forger = samlify.IdentityProvider({
+      metadata: idp.metadataXml(),
+      privateKey: forgerKey.privateKeyPem,
+      requestSignatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+    });
+    const made = forger.createLogoutRequest(sp, 'redirect', { logoutNameID: userName }) as { context: string };
+    const res = await fetch(local(made.context), { redirect: 'manual' });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('invalid_signature');
+    expect((await me(a.url, cookie)).status).toBe(200);
+  });
 });

@@ -141,8 +141,10 @@ describe('accepted logins', () => {
     expect(ev).toMatchObject({ outcome: 'success', resourceId: alice.id, actorKind: 'member' });
     expect(ev.detail).toMatchObject({ flow: 'sp', inResponseTo: requestId });
 
-    const out = await fetch(`${a.url}/logout`, { method: 'POST', headers: { cookie: `gatehouse_session=${cookie}` } });
-    expect(out.status).toBe(204);
+    // The IdP offers single logout: the browser goes on to it (logout.test.ts has the rest).
+    const out = await fetch(`${a.url}/logout`, { method: 'POST', headers: { cookie: `gatehouse_session=${cookie}` }, redirect: 'manual' });
+    expect(out.status).toBe(303);
+    expect(out.headers.get('location')).toMatch(new RegExp(`^${idp.sloUrl}\\?SAMLRequest=`));
     expect((await me(a.url, cookie)).status).toBe(401);
     expect((await fetch(`${a.url}/me`)).status).toBe(401);
   });

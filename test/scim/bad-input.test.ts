@@ -2,20 +2,13 @@
 // the provisioning log of rejected requests. Never a 5xx, never half-applied.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../setup/test-db.js';
-import { entraUser, patchOp, scimOrg, ScimClient, startServer, type ScimServer } from './scim-client.js';
+import { describe, expect, it } from 'vitest';
+import type { TestDb } from '../setup/test-db.js';
+import { entraUser, patchOp, scimOrg, ScimClient, scimSuite, type ScimServer } from './scim-client.js';
 
 let t: TestDb;
 let server: ScimServer;
-beforeAll(async () => {
-  t = await createTestDb();
-  server = await startServer(t, { BODY_LIMIT_BYTES: '4096' });
-});
-afterAll(async () => {
-  await server.close();
-  await t.close();
-});
+scimSuite((s) => ({ t, server } = s), { BODY_LIMIT_BYTES: '4096' });
 
 const MISSING = '00000000-0000-4000-8000-000000000000';
 

@@ -2,21 +2,14 @@
 // Test Connection, the initial cycle (users then groups), incremental PATCHes,
 // deactivation, hard delete and provision on demand.
 import crypto from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../setup/test-db.js';
+import { describe, expect, it } from 'vitest';
+import type { TestDb } from '../setup/test-db.js';
 import { buildLock } from '../factories/index.js';
-import { ENTERPRISE, entraUser, patchOp, PUBLIC_URL, scimOrg, startServer, type ScimServer } from './scim-client.js';
+import { ENTERPRISE, entraUser, patchOp, PUBLIC_URL, scimOrg, scimSuite, type ScimServer } from './scim-client.js';
 
 let t: TestDb;
 let server: ScimServer;
-beforeAll(async () => {
-  t = await createTestDb();
-  server = await startServer(t);
-});
-afterAll(async () => {
-  await server.close();
-  await t.close();
-});
+scimSuite((s) => ({ t, server } = s));
 
 describe('an Entra provisioning job', () => {
   it('passes Test Connection with a random GUID: 200 and an empty ListResponse', async () => {

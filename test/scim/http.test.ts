@@ -4,23 +4,21 @@
 import http from 'node:http';
 import net from 'node:net';
 import zlib from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../setup/test-db.js';
-import { entraUser, scimOrg, startServer, type ScimServer } from './scim-client.js';
+import { describe, expect, it } from 'vitest';
+import type { TestDb } from '../setup/test-db.js';
+import { entraUser, scimOrg, scimSuite, type ScimServer } from './scim-client.js';
 
 const LIMIT = 4096;
 let t: TestDb;
 let server: ScimServer;
 let origin: string;
-beforeAll(async () => {
-  t = await createTestDb();
-  server = await startServer(t, { BODY_LIMIT_BYTES: String(LIMIT) });
-  origin = server.url.replace(/\/scim\/v2$/, '');
-});
-afterAll(async () => {
-  await server.close();
-  await t.close();
-});
+scimSuite(
+  (s) => {
+    ({ t, server } = s);
+    origin = server.url.replace(/\/scim\/v2$/, '');
+  },
+  { BODY_LIMIT_BYTES: String(LIMIT) },
+);
 
 /** A request with exactly these headers and body bytes (chunked when `chunks` is given). */
 function send(

@@ -3,24 +3,16 @@
 // held, answered so that Entra neither retries forever nor quarantines, and
 // applied only when an admin approves.
 import crypto from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../setup/test-db.js';
+import { describe, expect, it } from 'vitest';
+import type { TestDb } from '../setup/test-db.js';
 import { buildLock } from '../factories/index.js';
 import type { Actor } from '../../src/domain/index.js';
-import { patchOp, scimOrg, startServer, type ScimServer } from './scim-client.js';
+import { patchOp, scimOrg, scimSuite, type ScimServer } from './scim-client.js';
 import { consoleHealth } from '../../src/admin-console/health.js';
 
 let t: TestDb;
 let server: ScimServer;
-
-beforeAll(async () => {
-  t = await createTestDb();
-  server = await startServer(t);
-});
-afterAll(async () => {
-  await server.close();
-  await t.close();
-});
+scimSuite((s) => ({ t, server } = s));
 
 /** `n` SCIM members (bulk-loaded), all in one group shared on a lock, one in ten with a direct share too. */
 async function population(n: number) {

@@ -1,20 +1,13 @@
 // The provisioning log records what a SCIM request changed, and only that:
 // Entra's PATCH resends emails and phone numbers it already sent, and the
 // state read back from PostgreSQL (jsonb) has its keys in another order.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../setup/test-db.js';
-import { entraUser, patchOp, scimOrg, startServer, type ScimServer } from './scim-client.js';
+import { describe, expect, it } from 'vitest';
+import type { TestDb } from '../setup/test-db.js';
+import { entraUser, patchOp, scimOrg, scimSuite, type ScimServer } from './scim-client.js';
 
 let t: TestDb;
 let server: ScimServer;
-beforeAll(async () => {
-  t = await createTestDb();
-  server = await startServer(t);
-});
-afterAll(async () => {
-  await server.close();
-  await t.close();
-});
+scimSuite((s) => ({ t, server } = s));
 
 describe('provisioning log changes', () => {
   it('a PATCH resending identical emails and phone numbers records only what changed', async () => {

@@ -1,20 +1,13 @@
 // Scale properties: a membership batch costs a constant number of statements
 // whatever the group's size, and a big group's members stream page by page.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../setup/test-db.js';
+import { describe, expect, it } from 'vitest';
+import type { TestDb } from '../setup/test-db.js';
 import { countStatements } from '../../src/infra/postgres/statement-count.js';
-import { patchOp, scimOrg, startServer, type ScimServer } from './scim-client.js';
+import { patchOp, scimOrg, scimSuite, type ScimServer } from './scim-client.js';
 
 let t: TestDb;
 let server: ScimServer;
-beforeAll(async () => {
-  t = await createTestDb();
-  server = await startServer(t);
-});
-afterAll(async () => {
-  await server.close();
-  await t.close();
-});
+scimSuite((s) => ({ t, server } = s));
 
 async function seedMembers(orgId: string, n: number, prefix: string): Promise<string[]> {
   const rows = await t.domain.db.sql.all<{ id: string }>(

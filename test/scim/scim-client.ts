@@ -1,11 +1,11 @@
-// A running Gatehouse on port 0 and a small SCIM client for the tests.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/http/logger.js';
-import type { TestDb } from '../setup/test-db.js';
+// The SCIM tests' app (startTestApp behind a PUBLIC_URL) and Entra-shaped bodies; the client is test/setup/clients.ts's.
+import { afterAll, beforeAll } from 'vitest';
+import { createTestDb, type TestDb } from '../setup/test-db.js';
+import { startTestApp } from '../setup/test-app.js';
+import { ScimClient } from '../setup/clients.js';
 import { buildOrg } from '../factories/index.js';
+
+export { ScimClient, type Reply } from '../setup/clients.js';
 
 export const PUBLIC_URL = 'https://gatehouse.example.test';
 
@@ -15,75 +15,27 @@ export interface ScimServer {
   close(): Promise<void>;
 }
 
+/** The app (startTestApp) on the file's database, as Entra sees it behind PUBLIC_URL. */
 export async function startServer(t: TestDb, env: Record<string, string> = {}): Promise<ScimServer> {
-  const config = loadConfig({ NODE_ENV: 'test', PUBLIC_URL, LOG_LEVEL: 'silent', ...env });
-  const app = await createApp({ config, db: t.database.db, domain: t.domain, logger: createLogger('silent') });
-  const server = http.createServer(app.listener);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}/scim/v2`,
-    async close() {
-      await app.close();
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-    },
-  };
+  const app = await startTestApp({ db: t, env: { PUBLIC_URL, ...env } });
+  return { url: `${app.url}/scim/v2`, close: () => app.close() };
 }
 
-export interface Reply {
-  readonly status: number;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly body: any;
-  readonly headers: Headers;
-  readonly text: string;
-}
-
-export class ScimClient {
-  constructor(
-    readonly url: string,
-    readonly token: string | null,
-  ) {}
-
-  async raw(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Reply> {
-    const res = await fetch(this.url + path, {
-      method,
-      headers: {
-        ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
-        ...(body !== undefined ? { 'content-type': 'application/scim+json' } : {}),
-        ...headers,
-      },
-      body,
-    });
-    const text = await res.text();
-    let parsed: unknown = undefined;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    return { status: res.status, body: parsed, headers: res.headers, text };
-  }
-
-  get(path: string): Promise<Reply> {
-    return this.raw('GET', path);
-  }
-  post(path: string, body: unknown): Promise<Reply> {
-    return this.raw('POST', path, JSON.stringify(body));
-  }
-  put(path: string, body: unknown): Promise<Reply> {
-    return this.raw('PUT', path, JSON.stringify(body));
-  }
-  patch(path: string, body: unknown): Promise<Reply> {
-    return this.raw('PATCH', path, JSON.stringify(body));
-  }
-  delete(path: string): Promise<Reply> {
-    return this.raw('DELETE', path);
-  }
-  /** GET /Users?filter=… with the filter URL-encoded. */
-  filter(resource: 'Users' | 'Groups', filter: string, extra = ''): Promise<Reply> {
-    return this.get(`/${resource}?filter=${encodeURIComponent(filter)}${extra}`);
-  }
+/**
+ * A test file's database and SCIM app: made before its tests (handed to `use`),
+ * closed after them, app first. `let t; let server; scimSuite((s) => ({ t, server } = s));`
+ */
+export function scimSuite(use: (s: { t: TestDb; server: ScimServer }) => void, env: Record<string, string> = {}): void {
+  let s: { t: TestDb; server: ScimServer } | undefined;
+  beforeAll(async () => {
+    const t = await createTestDb();
+    s = { t, server: await startServer(t, env) };
+    use(s);
+  });
+  afterAll(async () => {
+    await s?.server.close();
+    await s?.t.close();
+  });
 }
 
 /** An organisation with SCIM enabled and a client holding its token. */

@@ -1,40 +1,74 @@
-// The whole app in-process on a test database, listening on 127.0.0.1:0.
+// The whole app in-process on a test database, listening on 127.0.0.1:0: the
+// one harness every protocol's tests start (thin clients in ./clients.ts).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import { createDomainFromConfig } from '../../src/compose.js';
+import type { Domain } from '../../src/domain/index.js';
 import { createLogger } from '../../src/http/logger.js';
-import { createTestDb, type TestDb } from './test-db.js';
+import { openDatabase, type Database } from '../../src/infra/postgres/database.js';
+import { createTestDb, TEST_SECRET, type TestDb } from './test-db.js';
 
 export interface TestApp {
+  /** The test database (and the domain the test file arranges data with). */
   readonly t: TestDb;
+  /** The domain this app serves: `t.domain`, or its own with `ownDatabase`. */
+  readonly domain: Domain;
   readonly app: App;
+  /** http://127.0.0.1:PORT */
   readonly url: string;
   readonly config: Config;
+  /** Stops listening, then the app, then its own pool, then (if it made it) the test database: always in this order. */
   close(): Promise<void>;
 }
 
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export interface StartTestAppOptions {
+  /** Environment on top of NODE_ENV=test, LOG_LEVEL=silent and PUBLIC_URL=the app's own URL. */
+  readonly env?: Record<string, string>;
+  /** Serve this test database (it stays open after close); default: a fresh one, dropped on close. */
+  readonly db?: TestDb;
+  /** A second process on the same database: its own pool and its own domain (built from the same configuration). */
+  readonly ownDatabase?: boolean;
+}
+
+export async function startTestApp(opts: StartTestAppOptions = {}): Promise<TestApp> {
   const server = http.createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
-  const appEnv = { NODE_ENV: 'test', PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, IMPORT_SCHEDULER: 'off', ...env };
+  const url = `http://127.0.0.1:${port}`;
+  const appEnv = { NODE_ENV: 'test', LOG_LEVEL: 'silent', PORT: String(port), PUBLIC_URL: url, IMPORT_SCHEDULER: 'off', ...opts.env };
   // The domain from the same configuration as the app (policies such as AUTH_FAILURE_LIMIT).
-  const t = await createTestDb({ env: appEnv });
+  const t = opts.db ?? (await createTestDb({ env: appEnv }));
   const config = loadConfig(appEnv);
-  const app = await createApp({ config, db: t.database.db, domain: t.domain, logger: createLogger('silent') });
+  let own: Database | undefined;
+  let domain = t.domain;
+  let db = t.database.db;
+  if (opts.ownDatabase) {
+    own = await openDatabase({ url: t.url, dataDir: '/nonexistent', poolSize: 4 });
+    db = own.db;
+    domain = createDomainFromConfig(db, TEST_SECRET, config, { entraDirectory: undefined });
+  }
+  const app = await createApp({ config, db, domain, logger: createLogger('silent') });
   server.on('request', app.listener);
   server.on('upgrade', app.upgrade);
   return {
     t,
+    domain,
     app,
-    url: `http://127.0.0.1:${port}`,
+    url,
     config,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await app.close();
-      await t.close();
+      await own?.close();
+      if (!opts.db) await t.close();
     },
   };
+}
+
+/** The app on a fresh database with `env` (what most test files want). */
+export function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  return startTestApp({ env });
 }

@@ -10,6 +10,7 @@ import type { Db, Sql } from '../db.js';
 import { Invalid } from '../errors.js';
 import { writeAudit } from '../audit/audit.service.js';
 import { currentOrigin } from '../origin.js';
+import { isUuid } from '../ids.js';
 import * as guardSql from './guard.sql.js';
 import { DEFAULT_GUARD_SETTINGS, type GuardDecision, type GuardSettings, type HeldChange, type HeldSource } from './guard.model.js';
 
@@ -62,6 +63,7 @@ export class GuardService {
    */
   async approve(actor: Actor, ids: readonly string[] | null = null): Promise<GuardDecision> {
     requireAdmin(actor);
+    checkIds(ids);
     return this.db.transaction(async (tx) => {
       const held = await guardSql.lockHeld(tx, actor.organizationId, ids);
       const org = actor.organizationId;
@@ -95,6 +97,7 @@ export class GuardService {
   /** Drops every held change (or those `ids`): nothing is applied; audited with who. */
   async discard(actor: Actor, ids: readonly string[] | null = null): Promise<GuardDecision> {
     requireAdmin(actor);
+    checkIds(ids);
     return this.db.transaction(async (tx) => {
       const held = await guardSql.lockHeld(tx, actor.organizationId, ids);
       await guardSql.decide(tx, actor.organizationId, held.map((h) => h.id), 'discarded', actor.label);
@@ -106,6 +109,13 @@ export class GuardService {
       });
       return { approved: 0, discarded: held.length, deactivated: 0, deleted: 0, membershipsRemoved: 0 };
     });
+  }
+}
+
+/** Held change ids are UUIDs: anything else is bad input (never a database error). */
+function checkIds(ids: readonly string[] | null): void {
+  if (ids !== null && (!Array.isArray(ids) || ids.length > 10_000 || !ids.every((i) => typeof i === 'string' && isUuid(i)))) {
+    throw new Invalid('invalid_value', 'ids must be a list of held change ids', 'ids');
   }
 }
 

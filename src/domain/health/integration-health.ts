@@ -14,6 +14,16 @@ export type HealthStatus = 'ok' | 'warn' | 'error' | 'off';
 export type HealthFinding =
   | { readonly key: 'scim'; readonly status: 'off'; readonly state: 'disabled' }
   | { readonly key: 'scim'; readonly status: 'warn'; readonly state: 'token_never_used'; readonly tokenPrefix: string | null }
+  /** A rotation's overlap: Entra still has only the previous token, which ends at previousExpiresAt. */
+  | {
+      readonly key: 'scim';
+      readonly status: 'warn';
+      readonly state: 'previous_token_in_use';
+      readonly tokenPrefix: string | null;
+      readonly previousTokenPrefix: string;
+      readonly previousLastUsedAt: Date | null;
+      readonly previousExpiresAt: Date;
+    }
   /** A request was refused in the last day: error while it is the latest, warn once later ones went through. */
   | { readonly key: 'scim'; readonly status: 'error' | 'warn'; readonly state: 'refused'; readonly lastUsedAt: Date; readonly refusedAt: Date; readonly reason: string }
   | { readonly key: 'scim'; readonly status: 'ok'; readonly state: 'used'; readonly tokenPrefix: string | null; readonly lastUsedAt: Date }
@@ -67,7 +77,17 @@ export async function integrationHealth(domain: Domain, actor: AdminActor, now =
   // SCIM: token used, and no refusal since.
   const refused = lastRefused[0];
   if (!scim.enabled) findings.push({ key: 'scim', status: 'off', state: 'disabled' });
-  else if (!scim.tokenLastUsedAt) findings.push({ key: 'scim', status: 'warn', state: 'token_never_used', tokenPrefix: scim.tokenPrefix });
+  else if (!scim.tokenLastUsedAt && scim.previousTokenPrefix !== null && scim.previousTokenExpiresAt !== null) {
+    findings.push({
+      key: 'scim',
+      status: 'warn',
+      state: 'previous_token_in_use',
+      tokenPrefix: scim.tokenPrefix,
+      previousTokenPrefix: scim.previousTokenPrefix,
+      previousLastUsedAt: scim.previousTokenLastUsedAt,
+      previousExpiresAt: scim.previousTokenExpiresAt,
+    });
+  } else if (!scim.tokenLastUsedAt) findings.push({ key: 'scim', status: 'warn', state: 'token_never_used', tokenPrefix: scim.tokenPrefix });
   else if (refused && withinDay(refused.at)) {
     findings.push({
       key: 'scim',

@@ -35,4 +35,18 @@ export type ImportErrorCode =
   /** Microsoft Graph refused the request. */
   | 'entra_graph_failed'
   /** Entra refused to issue a token. */
-  | 'entra_token_failed';
+  | 'entra_token_failed'
+  /** This Gatehouse has no multi-tenant application of its own (ENTRA_APP_CLIENT_ID). */
+  | 'entra_app_not_configured'
+  /** "Authorize with Microsoft" starts from a console session (its answer comes back to that browser). */
+  | 'entra_consent_needs_session'
+  /** The consent answer's state is unknown, used, expired or of another organisation. */
+  | 'entra_consent_state_invalid'
+  /** The consent answer came back in another session than the one that started it. */
+  | 'entra_consent_session_mismatch'
+  /** The Entra admin declined, or Microsoft refused the consent. */
+  | 'entra_consent_denied'
+  /** Gatehouse's application is used in a tenant no admin of the organisation authorised. */
+  | 'entra_tenant_not_consented'
+  /** An integration on Gatehouse's application has no client secret to set. */
+  | 'import_uses_gatehouse_app';

@@ -9,6 +9,14 @@ import type { ShareRole } from '../share/share.model.js';
 export type ImportIdentifier = 'upn' | 'mail';
 export const IMPORT_IDENTIFIERS: readonly ImportIdentifier[] = ['upn', 'mail'];
 
+/**
+ * How an integration gets its Graph tokens: its organisation's own app
+ * registration (client id and secret), or Gatehouse's own multi-tenant
+ * application after an Entra admin's consent ("Authorize with Microsoft").
+ */
+export type ImportCredentials = 'client_secret' | 'gatehouse_app';
+export const IMPORT_CREDENTIALS: readonly ImportCredentials[] = ['client_secret', 'gatehouse_app'];
+
 /** "Import as users only", or also share access through the integration's group. */
 export type ImportMode = 'users_only' | 'grant_shares';
 
@@ -44,10 +52,14 @@ export interface ImportIntegration {
   readonly organizationId: string;
   readonly name: string;
   readonly tenantId: string;
+  /** The own registration's client id, or Gatehouse's application's (credentials gatehouse_app). */
   readonly clientId: string;
-  /** Never the secret: it is stored encrypted and only used to get a token. */
-  readonly clientSecretSet: true;
+  readonly credentials: ImportCredentials;
+  /** Never the secret: it is stored encrypted and only used to get a token (client_secret only). */
+  readonly clientSecretSet: boolean;
   readonly entraGroupId: string;
+  /** The Entra group's display name when it was picked (null when only its id was given). */
+  readonly entraGroupName: string | null;
   readonly identifier: ImportIdentifier;
   readonly mode: ImportMode;
   /** The Gatehouse group (source `import`) that holds the imported members. */
@@ -63,11 +75,15 @@ export interface ImportIntegrationInput {
   readonly name: string;
   /** Entra tenant (directory) id or a verified domain. */
   readonly tenantId: string;
-  /** Application (client) id of the app registration. */
-  readonly clientId: string;
-  readonly clientSecret: string;
+  /** Default `client_secret`; `gatehouse_app` needs an admin consent of the tenant (consentedTenants). */
+  readonly credentials?: ImportCredentials;
+  /** Application (client) id of the app registration (client_secret only). */
+  readonly clientId?: string | null;
+  readonly clientSecret?: string | null;
   /** Object id of the Entra group to import. */
   readonly entraGroupId: string;
+  /** Its display name, as picked (shown in the console). */
+  readonly entraGroupName?: string | null;
   /** Default `upn`. */
   readonly identifier?: ImportIdentifier;
   /** Default `users_only` when no targets are given, else `grant_shares`. */
@@ -98,6 +114,19 @@ export interface ImportRunResult {
   readonly error: string | null;
 }
 
+/** A recorded run (from the audit trail). */
+export interface ImportRunRecord {
+  readonly at: Date;
+  readonly status: 'success' | 'failed';
+  readonly errorCode: string | null;
+  readonly error: string | null;
+  readonly total: number | null;
+  readonly added: number | null;
+  readonly updated: number | null;
+  readonly removed: number | null;
+  readonly durationMs: number | null;
+}
+
 export type ImportProgress =
   | { readonly phase: 'fetching'; readonly fetched: number }
   | { readonly phase: 'writing'; readonly done: number; readonly total: number };
@@ -121,7 +150,32 @@ export interface EntraCredentials {
   readonly clientSecret: string;
 }
 
+/** A group as listed by Graph for the console's group picker. */
+export interface EntraGroup {
+  readonly id: string;
+  readonly displayName: string;
+  readonly description: string | null;
+  readonly mail: string | null;
+}
+
+/** Gatehouse's own multi-tenant application (ENTRA_APP_CLIENT_ID / ENTRA_APP_CLIENT_SECRET). */
+export interface GatehouseEntraApp {
+  readonly clientId: string;
+  /** Its client credentials in a tenant that consented. */
+  credentials(tenantId: string): EntraCredentials;
+  /** Microsoft's admin consent page for this application (any organisation's tenant). */
+  adminConsentUrl(p: { readonly redirectUri: string; readonly state: string }): string;
+}
+
 export interface EntraDirectory {
+  /** Present when this Gatehouse has its own multi-tenant application configured. */
+  readonly gatehouseApp?: GatehouseEntraApp;
+  /**
+   * Groups of the tenant for a picker: the first `top` by name, or those whose
+   * display name matches `search` (Graph $search, ConsistencyLevel: eventual);
+   * a GUID is looked up as the group's object id.
+   */
+  searchGroups(credentials: EntraCredentials, opts: { readonly search?: string; readonly top: number }): Promise<EntraGroup[]>;
   /**
    * The direct user members of a group, all pages. Stops reading once more
    * than `maxUsers` were seen (the caller then refuses the run). Failures are
@@ -143,7 +197,9 @@ export interface IntegrationRow {
   name: string;
   tenant_id: string;
   client_id: string;
+  credentials: ImportCredentials;
   entra_group_id: string;
+  entra_group_name: string | null;
   identifier: ImportIdentifier;
   mode: ImportMode;
   group_id: string;
@@ -164,7 +220,7 @@ export interface IntegrationRow {
 }
 
 /** Columns of `import_integrations i` plus its targets as JSON (never the sealed secret). */
-export const INTEGRATION_SELECT = `i.organization_id, i.id, i.name, i.tenant_id, i.client_id, i.entra_group_id, i.identifier, i.mode, i.group_id, i.paused,
+export const INTEGRATION_SELECT = `i.organization_id, i.id, i.name, i.tenant_id, i.client_id, i.credentials, i.entra_group_id, i.entra_group_name, i.identifier, i.mode, i.group_id, i.paused,
   i.last_started_at, i.last_finished_at, i.last_status, i.last_error_code, i.last_error, i.last_total, i.last_added, i.last_updated,
   i.last_removed, i.last_duration_ms, i.created_at, i.updated_at,
   (select coalesce(jsonb_agg(jsonb_build_object('placeId', t.place_id, 'lockId', t.lock_id, 'role', t.role) order by t.id), '[]')
@@ -177,8 +233,10 @@ export function toIntegration(r: IntegrationRow): ImportIntegration {
     name: r.name,
     tenantId: r.tenant_id,
     clientId: r.client_id,
-    clientSecretSet: true,
+    credentials: r.credentials,
+    clientSecretSet: r.credentials === 'client_secret',
     entraGroupId: r.entra_group_id,
+    entraGroupName: r.entra_group_name,
     identifier: r.identifier,
     mode: r.mode,
     groupId: r.group_id,

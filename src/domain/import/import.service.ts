@@ -8,21 +8,27 @@ import type { Db, Sql } from '../db.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../db-errors.js';
 import { Conflict, DomainError, Forbidden, Invalid, NotFound, Unavailable } from '../errors.js';
 import { isUuid } from '../ids.js';
-import type { Cipher } from '../secrets.js';
+import { hashSecret, sameHash, type Cipher } from '../secrets.js';
 import { writeAudit } from '../audit/audit.service.js';
+import { selectAuditEvents } from '../audit/audit.sql.js';
 import type { GroupService } from '../group/group.service.js';
 import { type ShareService } from '../share/share.service.js';
 import { SHARE_ROLES, type ShareRole } from '../share/share.model.js';
 import {
+  IMPORT_CREDENTIALS,
   IMPORT_IDENTIFIERS,
   MAX_USERS_PER_INTEGRATION,
+  type EntraCredentials,
   type EntraDirectory,
+  type EntraGroup,
   type EntraUser,
+  type ImportCredentials,
   type ImportIdentifier,
   type ImportIntegration,
   type ImportIntegrationInput,
   type ImportMode,
   type ImportProgress,
+  type ImportRunRecord,
   type ImportRunResult,
   type ImportTarget,
 } from './import.model.js';
@@ -58,23 +64,56 @@ function checkGuid(v: unknown, field: string): string {
   return s.toLowerCase();
 }
 
+function checkTenant(v: unknown): string {
+  const tenantId = checkText(v, 'tenantId');
+  if (!TENANT_RE.test(tenantId)) throw new Invalid('invalid_value', 'tenantId must be the tenant GUID or a verified domain', 'tenantId');
+  return tenantId;
+}
+
+function checkSecret(v: unknown): string {
+  if (typeof v !== 'string' || v.length === 0) throw new Invalid('required', 'clientSecret is required', 'clientSecret');
+  if (v.length > 1024 || v.includes('\u0000')) throw new Invalid('invalid_value', 'clientSecret is too long', 'clientSecret');
+  return v;
+}
+
+function checkCredentials(v: unknown): ImportCredentials {
+  const c = v ?? 'client_secret';
+  if (!IMPORT_CREDENTIALS.includes(c as ImportCredentials)) throw new Invalid('invalid_value', 'credentials must be client_secret or gatehouse_app', 'credentials');
+  return c as ImportCredentials;
+}
+
+/** How long an admin has to answer Microsoft's consent page. */
+export const CONSENT_REQUEST_MINUTES = 15;
+
 function validate(input: ImportIntegrationInput): {
   name: string;
   tenantId: string;
-  clientId: string;
-  clientSecret: string;
+  credentials: ImportCredentials;
+  clientId: string | null;
+  clientSecret: string | null;
   entraGroupId: string;
+  entraGroupName: string | null;
   identifier: ImportIdentifier;
   mode: ImportMode;
   targets: ImportTarget[];
 } {
   const name = checkText(input.name, 'name');
-  const tenantId = checkText(input.tenantId, 'tenantId');
-  if (!TENANT_RE.test(tenantId)) throw new Invalid('invalid_value', 'tenantId must be the tenant GUID or a verified domain', 'tenantId');
-  const clientId = checkGuid(input.clientId, 'clientId');
-  if (typeof input.clientSecret !== 'string' || input.clientSecret.length === 0) throw new Invalid('required', 'clientSecret is required', 'clientSecret');
-  if (input.clientSecret.length > 1024 || input.clientSecret.includes('\u0000')) throw new Invalid('invalid_value', 'clientSecret is too long', 'clientSecret');
+  const tenantId = checkTenant(input.tenantId);
+  const credentials = checkCredentials(input.credentials);
+  let clientId: string | null = null;
+  let clientSecret: string | null = null;
+  if (credentials === 'client_secret') {
+    clientId = checkGuid(input.clientId, 'clientId');
+    clientSecret = checkSecret(input.clientSecret);
+  } else if ((input.clientId ?? null) !== null || (input.clientSecret ?? null) !== null) {
+    throw new Invalid('invalid_value', "With Gatehouse's application (Authorize with Microsoft) give no client id or secret", input.clientSecret ? 'clientSecret' : 'clientId');
+  }
   const entraGroupId = checkGuid(input.entraGroupId, 'entraGroupId');
+  const rawGroupName = input.entraGroupName ?? null;
+  if (rawGroupName !== null && (typeof rawGroupName !== 'string' || rawGroupName.length > 256 || rawGroupName.includes('\u0000'))) {
+    throw new Invalid('invalid_value', 'entraGroupName must be at most 256 characters', 'entraGroupName');
+  }
+  const entraGroupName = rawGroupName === null || rawGroupName.trim() === '' ? null : rawGroupName.trim();
   const identifier = input.identifier ?? 'upn';
   if (!IMPORT_IDENTIFIERS.includes(identifier)) throw new Invalid('invalid_value', 'identifier must be upn or mail', 'identifier');
   const targets: ImportTarget[] = (input.targets ?? []).map((t, i) => {
@@ -92,7 +131,7 @@ function validate(input: ImportIntegrationInput): {
   if (mode === 'grant_shares' && targets.length === 0) throw new Invalid('targets_required', 'Sharing access needs at least one place or lock', 'targets');
   if (mode === 'users_only' && targets.length > 0) throw new Invalid('targets_not_allowed', '"Import as users only" shares no place or lock', 'targets');
   if (targets.length > 100) throw new Invalid('too_many_values', 'At most 100 places or locks per integration', 'targets');
-  return { name, tenantId, clientId, clientSecret: input.clientSecret, entraGroupId, identifier, mode, targets };
+  return { name, tenantId, credentials, clientId, clientSecret, entraGroupId, entraGroupName, identifier, mode, targets };
 }
 
 export class ImportService {
@@ -114,6 +153,11 @@ export class ImportService {
   async create(actor: Actor, input: ImportIntegrationInput): Promise<ImportIntegration> {
     requireAdmin(actor);
     const v = validate(input);
+    let clientId = v.clientId;
+    if (v.credentials === 'gatehouse_app') {
+      clientId = this.app().clientId;
+      if (!(await importSql.tenantConsented(this.db.sql, actor.organizationId, v.tenantId))) throw notConsented(v.tenantId);
+    }
     const id = crypto.randomUUID();
     const importer = importActor(actor.organizationId, id, v.name);
     await this.db.transaction(async (tx) => {
@@ -124,9 +168,11 @@ export class ImportService {
           id,
           name: v.name,
           tenantId: v.tenantId,
-          clientId: v.clientId,
-          clientSecretSealed: this.cipher.encrypt(v.clientSecret),
+          clientId: clientId!,
+          credentials: v.credentials,
+          clientSecretSealed: v.clientSecret === null ? null : this.cipher.encrypt(v.clientSecret),
           entraGroupId: v.entraGroupId,
+          entraGroupName: v.entraGroupName,
           identifier: v.identifier,
           mode: v.mode,
           groupId: group.id,
@@ -145,7 +191,7 @@ export class ImportService {
         resourceType: 'import_integration',
         resourceId: id,
         resourceLabel: v.name,
-        detail: { tenantId: v.tenantId, clientId: v.clientId, entraGroupId: v.entraGroupId, identifier: v.identifier, mode: v.mode, groupId: group.id, targets: v.targets },
+        detail: { tenantId: v.tenantId, clientId, credentials: v.credentials, entraGroupId: v.entraGroupId, entraGroupName: v.entraGroupName, identifier: v.identifier, mode: v.mode, groupId: group.id, targets: v.targets },
       });
     }).catch(async (e: unknown) => {
       // The group "Entra import: NAME" is taken: most often by this very integration name (the unique index decided; this only names it).
@@ -168,6 +214,32 @@ export class ImportService {
   async list(actor: Actor): Promise<ImportIntegration[]> {
     requireAdmin(actor);
     return importSql.selectIntegrations(this.db.sql, actor.organizationId);
+  }
+
+  /**
+   * The latest recorded runs (newest first): runs that changed something or
+   * failed are audited as `import.run`; a run that changed nothing is only the
+   * integration's last run.
+   */
+  async recentRuns(actor: Actor, id: string, first = 5): Promise<ImportRunRecord[]> {
+    requireAdmin(actor);
+    if (!Number.isInteger(first) || first < 1 || first > 50) throw new Invalid('invalid_value', 'first must be between 1 and 50', 'first');
+    if (!isUuid(id)) return [];
+    const events = await selectAuditEvents(this.db.sql, actor.organizationId, { actionPrefix: 'import.run', resourceId: id }, first);
+    const num = (v: unknown) => (typeof v === 'number' ? v : null);
+    return events
+      .filter((e) => e.action === 'import.run')
+      .map((e) => ({
+        at: e.at,
+        status: e.outcome === 'success' ? 'success' : 'failed',
+        errorCode: typeof e.detail.errorCode === 'string' ? e.detail.errorCode : null,
+        error: e.reason,
+        total: num(e.detail.total),
+        added: num(e.detail.added),
+        updated: num(e.detail.updated),
+        removed: num(e.detail.removed),
+        durationMs: num(e.detail.durationMs),
+      }));
   }
 
   /** Stops scheduled runs (members, group and shares stay as they are). */
@@ -196,12 +268,14 @@ export class ImportService {
   async setClientSecret(actor: Actor, id: string, clientSecret: string): Promise<ImportIntegration> {
     requireAdmin(actor);
     if (!isUuid(id)) throw new NotFound('import_integration', id);
-    if (typeof clientSecret !== 'string' || clientSecret.length === 0) throw new Invalid('required', 'clientSecret is required', 'clientSecret');
-    if (clientSecret.length > 1024 || clientSecret.includes('\u0000')) throw new Invalid('invalid_value', 'clientSecret is too long', 'clientSecret');
+    checkSecret(clientSecret);
     await this.db.transaction(async (tx) => {
-      const name = await importSql.updateClientSecret(tx, actor.organizationId, id, this.cipher.encrypt(clientSecret));
-      if (name === undefined) throw new NotFound('import_integration', id);
-      await writeAudit(tx, actor, { action: 'import.secret', resourceType: 'import_integration', resourceId: id, resourceLabel: name });
+      const row = await importSql.updateClientSecret(tx, actor.organizationId, id, this.cipher.encrypt(clientSecret));
+      if (row === undefined) throw new NotFound('import_integration', id);
+      if (row.credentials !== 'client_secret') {
+        throw new Invalid('import_uses_gatehouse_app', "This integration uses Gatehouse's application (Authorize with Microsoft): it has no client secret to set", 'clientSecret');
+      }
+      await writeAudit(tx, actor, { action: 'import.secret', resourceType: 'import_integration', resourceId: id, resourceLabel: row.name });
     });
     return this.get(actor, id);
   }
@@ -272,8 +346,12 @@ export class ImportService {
     try {
       if (!this.directory) throw new Unavailable('import_not_configured', 'No Microsoft Graph client is configured in this process');
       opts.onProgress?.({ phase: 'fetching', fetched: 0 });
+      const credentials: EntraCredentials =
+        lease.credentials === 'gatehouse_app'
+          ? this.app().credentials(lease.tenantId)
+          : { tenantId: lease.tenantId, clientId: lease.clientId, clientSecret: this.openSecret(lease.clientSecretSealed ?? '') };
       const users = await this.directory.groupMembers(
-        { tenantId: lease.tenantId, clientId: lease.clientId, clientSecret: this.openSecret(lease.clientSecretSealed) },
+        credentials,
         lease.entraGroupId,
         {
           maxUsers: MAX_USERS_PER_INTEGRATION,
@@ -332,6 +410,134 @@ export class ImportService {
     return { integrationId: id, status: failure ? 'failed' : 'success', ...counts, durationMs, errorCode: failure?.code ?? null, error: failure?.message ?? null };
   }
 
+  // ---- "Authorize with Microsoft" (seed 003): admin consent for Gatehouse's own application ----
+
+  /** What the console offers: Gatehouse's application (when configured) and the tenants an admin authorised. */
+  async consentSetup(actor: Actor): Promise<{ gatehouseAppClientId: string | null; consentedTenants: importSql.TenantConsentRow[] }> {
+    requireAdmin(actor);
+    return {
+      gatehouseAppClientId: this.directory?.gatehouseApp?.clientId ?? null,
+      consentedTenants: await importSql.selectTenantConsents(this.db.sql, actor.organizationId),
+    };
+  }
+
+  /**
+   * Starts an admin consent: a single-use state bound to the admin's session
+   * (its cookie's hash) and organisation, and Microsoft's consent page to
+   * send the browser to. `redirectUri` is the console's callback.
+   */
+  async startConsent(actor: Actor, p: { readonly sessionToken: string | undefined; readonly redirectUri: string }): Promise<{ url: string; expiresAt: Date }> {
+    requireAdmin(actor);
+    if (actor.kind !== 'admin' || !p.sessionToken) {
+      throw new Forbidden('entra_consent_needs_session', 'Authorize with Microsoft from the admin console: Microsoft sends the answer back to the browser session that started it');
+    }
+    const app = this.app();
+    const state = crypto.randomBytes(32).toString('base64url');
+    const expiresAt = await this.db.transaction(async (tx) => {
+      await importSql.deleteOldConsentRequests(tx, actor.organizationId);
+      return importSql.insertConsentRequest(tx, {
+        organizationId: actor.organizationId,
+        stateHash: hashSecret(state),
+        sessionHash: hashSecret(p.sessionToken!),
+        requestedBy: actor.id,
+        minutes: CONSENT_REQUEST_MINUTES,
+      });
+    });
+    return { url: app.adminConsentUrl({ redirectUri: p.redirectUri, state }), expiresAt };
+  }
+
+  /**
+   * Microsoft's answer at the console's callback: spends the state (single
+   * use, whatever the answer), checks it belongs to this session and
+   * organisation, then records the consented tenant, or says why not.
+   * A refusal is audited too (an admin activity).
+   */
+  async completeConsent(
+    actor: Actor,
+    p: {
+      readonly sessionToken: string;
+      readonly state: string;
+      readonly tenant?: string;
+      readonly adminConsent?: string;
+      readonly error?: string;
+      readonly errorDescription?: string;
+    },
+  ): Promise<{ tenantId: string }> {
+    requireAdmin(actor);
+    if (actor.kind !== 'admin') throw new Forbidden('entra_consent_needs_session', 'Authorize with Microsoft from the admin console');
+    const invalidState = () =>
+      new Invalid(
+        'entra_consent_state_invalid',
+        'This answer from Microsoft does not match an authorization started here (already used, older than 15 minutes, or started in another organisation). Start again: Group import → Authorize with Microsoft',
+        'state',
+      );
+    if (typeof p.state !== 'string' || p.state.length < 20 || p.state.length > 200) throw invalidState();
+    const tenant = typeof p.tenant === 'string' ? p.tenant.trim().toLowerCase() : '';
+    const granted = typeof p.adminConsent === 'string' && p.adminConsent.toLowerCase() === 'true' && !p.error;
+    const outcome = await this.db.transaction(async (tx) => {
+      const req = await importSql.spendConsentRequest(tx, actor.organizationId, hashSecret(p.state));
+      if (!req || req.expired) return { kind: 'state' as const };
+      if (!sameHash(req.sessionHash, hashSecret(p.sessionToken)) || req.requestedBy !== actor.id) return { kind: 'session' as const };
+      if (!granted || !GUID_RE.test(tenant)) {
+        const reason = describeConsentError(p.error, p.errorDescription, granted);
+        await writeAudit(tx, actor, { action: 'import.consent', outcome: 'failure', resourceType: 'entra_tenant', resourceId: GUID_RE.test(tenant) ? tenant : null, reason });
+        return { kind: 'denied' as const, reason };
+      }
+      const added = await importSql.upsertTenantConsent(tx, actor.organizationId, tenant, actor.id);
+      await writeAudit(tx, actor, { action: 'import.consent', resourceType: 'entra_tenant', resourceId: tenant, resourceLabel: tenant, detail: { tenantId: tenant, renewed: !added } });
+      return { kind: 'ok' as const };
+    });
+    if (outcome.kind === 'state') throw invalidState();
+    if (outcome.kind === 'session') {
+      throw new Forbidden(
+        'entra_consent_session_mismatch',
+        'This answer from Microsoft belongs to an authorization started in another console session. Start again from the console in this browser: Group import → Authorize with Microsoft',
+      );
+    }
+    if (outcome.kind === 'denied') throw new Forbidden('entra_consent_denied', outcome.reason, { error: p.error ?? null });
+    return { tenantId: tenant };
+  }
+
+  /**
+   * The group picker: groups of a tenant, the first few by name or those
+   * matching `search`, read with Gatehouse's application (a consented tenant)
+   * or with the organisation's own registration (client id and secret).
+   */
+  async searchGroups(
+    actor: Actor,
+    p: { readonly tenantId: string; readonly clientId?: string | null; readonly clientSecret?: string | null; readonly search?: string | null; readonly first?: number | null },
+  ): Promise<EntraGroup[]> {
+    requireAdmin(actor);
+    const tenantId = checkTenant(p.tenantId);
+    const search = typeof p.search === 'string' ? p.search.trim() : '';
+    if (search.length > 120 || search.includes('\u0000')) throw new Invalid('invalid_value', 'search must be at most 120 characters', 'search');
+    const first = p.first ?? (search ? 25 : 5);
+    if (!Number.isInteger(first) || first < 1 || first > 50) throw new Invalid('invalid_value', 'first must be between 1 and 50', 'first');
+    let credentials: EntraCredentials;
+    if ((p.clientId ?? null) !== null || (p.clientSecret ?? null) !== null) {
+      credentials = { tenantId, clientId: checkGuid(p.clientId, 'clientId'), clientSecret: checkSecret(p.clientSecret) };
+    } else {
+      const app = this.app();
+      if (!(await importSql.tenantConsented(this.db.sql, actor.organizationId, tenantId))) throw notConsented(tenantId);
+      credentials = app.credentials(tenantId);
+    }
+    if (!this.directory) throw new Unavailable('import_not_configured', 'No Microsoft Graph client is configured in this process');
+    return this.directory.searchGroups(credentials, { search: search || undefined, top: first });
+  }
+
+  /** Gatehouse's own multi-tenant application, or a clear error when this Gatehouse has none. */
+  private app() {
+    const app = this.directory?.gatehouseApp;
+    if (!app) {
+      throw new Invalid(
+        'entra_app_not_configured',
+        "This Gatehouse has no Microsoft application of its own (ENTRA_APP_CLIENT_ID and ENTRA_APP_CLIENT_SECRET are not set): connect with your own app registration (tenant, client id and secret) instead",
+        'credentials',
+      );
+    }
+    return app;
+  }
+
   private openSecret(sealed: string): string {
     try {
       return this.cipher.decrypt(sealed);
@@ -380,6 +586,25 @@ export class ImportService {
       });
     });
   }
+}
+
+function notConsented(tenantId: string): Forbidden {
+  return new Forbidden(
+    'entra_tenant_not_consented',
+    `No admin of this organisation has authorised Gatehouse's application in the tenant "${tenantId}": select Authorize with Microsoft first (signed in to Microsoft as a Global Administrator of that tenant)`,
+    { tenantId },
+  );
+}
+
+/** Microsoft's error answer in words an admin can act on (AADSTS codes kept for support). */
+function describeConsentError(error: string | undefined, description: string | undefined, granted: boolean): string {
+  const said = (description ?? '').split(/\r?\n/)[0]!.slice(0, 300);
+  if (error === 'access_denied' || /AADSTS65004/.test(said)) {
+    return `The permissions were not accepted in Microsoft Entra${said ? ` (${said})` : ''}. Only a Global Administrator (or Privileged Role Administrator) can accept them for the organisation: ask one to select Authorize with Microsoft and then Accept, or connect with your own app registration instead`;
+  }
+  if (error) return `Microsoft refused the authorization: ${error}${said ? ` (${said})` : ''}. Try again, signed in to Microsoft as a Global Administrator, or connect with your own app registration instead`;
+  if (!granted) return 'Microsoft did not confirm the admin consent. Try again, signed in to Microsoft as a Global Administrator';
+  return 'Microsoft answered without a valid tenant id. Try again';
 }
 
 /**

@@ -2,7 +2,17 @@
 // lease that lets one run at a time, and the last run's status. The sync's
 // own set-based statements are in ./import.sync.ts.
 import type { Sql } from '../db.js';
-import { INTEGRATION_SELECT, toIntegration, type ImportIdentifier, type ImportIntegration, type ImportMode, type ImportTarget, type IntegrationRow } from './import.model.js';
+import { toDate } from '../rows.js';
+import {
+  INTEGRATION_SELECT,
+  toIntegration,
+  type ImportCredentials,
+  type ImportIdentifier,
+  type ImportIntegration,
+  type ImportMode,
+  type ImportTarget,
+  type IntegrationRow,
+} from './import.model.js';
 
 export interface NewIntegration {
   readonly organizationId: string;
@@ -10,8 +20,11 @@ export interface NewIntegration {
   readonly name: string;
   readonly tenantId: string;
   readonly clientId: string;
-  readonly clientSecretSealed: string;
+  readonly credentials: ImportCredentials;
+  /** Null with credentials gatehouse_app. */
+  readonly clientSecretSealed: string | null;
   readonly entraGroupId: string;
+  readonly entraGroupName: string | null;
   readonly identifier: ImportIdentifier;
   readonly mode: ImportMode;
   readonly groupId: string;
@@ -20,9 +33,9 @@ export interface NewIntegration {
 /** A unique violation when the name is taken. */
 export async function insertIntegration(sql: Sql, i: NewIntegration): Promise<void> {
   await sql.run(
-    `insert into import_integrations (organization_id, id, name, tenant_id, client_id, client_secret_sealed, entra_group_id, identifier, mode, group_id)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [i.organizationId, i.id, i.name, i.tenantId, i.clientId, i.clientSecretSealed, i.entraGroupId, i.identifier, i.mode, i.groupId],
+    `insert into import_integrations (organization_id, id, name, tenant_id, client_id, credentials, client_secret_sealed, entra_group_id, entra_group_name, identifier, mode, group_id)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+    [i.organizationId, i.id, i.name, i.tenantId, i.clientId, i.credentials, i.clientSecretSealed, i.entraGroupId, i.entraGroupName, i.identifier, i.mode, i.groupId],
   );
 }
 
@@ -66,13 +79,13 @@ export async function updatePaused(sql: Sql, organizationId: string, id: string,
   await sql.run(`update import_integrations set paused = $3, updated_at = now() where organization_id = $1 and id = $2`, [organizationId, id, paused]);
 }
 
-/** Replaces the sealed client secret; the integration's name, or undefined when there is none. */
-export async function updateClientSecret(sql: Sql, organizationId: string, id: string, sealed: string): Promise<string | undefined> {
-  const row = await sql.maybeOne<{ name: string }>(
-    `update import_integrations set client_secret_sealed = $3, updated_at = now() where organization_id = $1 and id = $2 returning name`,
+/** Replaces the sealed client secret of an integration with its own registration; its name and credentials, or undefined when there is none. */
+export async function updateClientSecret(sql: Sql, organizationId: string, id: string, sealed: string): Promise<{ name: string; credentials: ImportCredentials } | undefined> {
+  return sql.maybeOne<{ name: string; credentials: ImportCredentials }>(
+    `update import_integrations set client_secret_sealed = case when credentials = 'client_secret' then $3 else null end, updated_at = now()
+     where organization_id = $1 and id = $2 returning name, credentials`,
     [organizationId, id, sealed],
   );
-  return row?.name;
 }
 
 /** Deletes the integration (its targets and links go with it); its name and group, or undefined when there is none. */
@@ -106,7 +119,8 @@ export interface Lease {
   readonly name: string;
   readonly tenantId: string;
   readonly clientId: string;
-  readonly clientSecretSealed: string;
+  readonly credentials: ImportCredentials;
+  readonly clientSecretSealed: string | null;
   readonly entraGroupId: string;
   readonly identifier: ImportIdentifier;
   readonly groupId: string;
@@ -132,7 +146,8 @@ export async function takeLease(
     name: string;
     tenant_id: string;
     client_id: string;
-    client_secret_sealed: string;
+    credentials: ImportCredentials;
+    client_secret_sealed: string | null;
     entra_group_id: string;
     identifier: ImportIdentifier;
     group_id: string;
@@ -143,7 +158,7 @@ export async function takeLease(
      from (select last_status as prev_status from import_integrations where organization_id = $1 and id = $2) p
      where i.organization_id = $1 and i.id = $2 and (i.lease_until is null or i.lease_until < now())
        ${dueAfterMinutes !== undefined ? 'and not i.paused and (i.last_started_at is null or i.last_started_at <= now() - make_interval(mins => $5))' : ''}
-     returning i.name, i.tenant_id, i.client_id, i.client_secret_sealed, i.entra_group_id, i.identifier, i.group_id, i.mode, p.prev_status`,
+     returning i.name, i.tenant_id, i.client_id, i.credentials, i.client_secret_sealed, i.entra_group_id, i.identifier, i.group_id, i.mode, p.prev_status`,
     [organizationId, id, token, leaseSeconds, ...(dueAfterMinutes !== undefined ? [dueAfterMinutes] : [])],
   );
   return (
@@ -151,6 +166,7 @@ export async function takeLease(
       name: row.name,
       tenantId: row.tenant_id,
       clientId: row.client_id,
+      credentials: row.credentials,
       clientSecretSealed: row.client_secret_sealed,
       entraGroupId: row.entra_group_id,
       identifier: row.identifier,
@@ -218,4 +234,73 @@ export async function selectInvitationData(sql: Sql, organizationId: string, id:
     places: rows.filter((r) => r.place !== null).map((r) => r.place),
     locks: rows.filter((r) => r.lock !== null).map((r) => ({ name: r.lock, place: r.lock_place })),
   };
+}
+
+// ---- "Authorize with Microsoft": admin consent requests and consented tenants ----
+
+export async function insertConsentRequest(
+  sql: Sql,
+  r: { organizationId: string; stateHash: Buffer; sessionHash: Buffer; requestedBy: string; minutes: number },
+): Promise<Date> {
+  const row = await sql.one<{ expires_at: string }>(
+    `insert into import_consent_requests (organization_id, state_hash, session_hash, requested_by, expires_at)
+     values ($1, $2, $3, $4, now() + make_interval(mins => $5)) returning expires_at`,
+    [r.organizationId, r.stateHash, r.sessionHash, r.requestedBy, r.minutes],
+  );
+  return toDate(row.expires_at);
+}
+
+/**
+ * Spends a consent request (single use): marks it used whatever comes next,
+ * and says whether it was live and whose session it was bound to; undefined
+ * when the organisation has no such unused request.
+ */
+export async function spendConsentRequest(
+  sql: Sql,
+  organizationId: string,
+  stateHash: Buffer,
+): Promise<{ sessionHash: Buffer; requestedBy: string; expired: boolean } | undefined> {
+  const row = await sql.maybeOne<{ session_hash: Buffer; requested_by: string; expired: boolean }>(
+    `update import_consent_requests set used_at = now()
+     where organization_id = $1 and state_hash = $2 and used_at is null
+     returning session_hash, requested_by, expires_at <= now() as expired`,
+    [organizationId, stateHash],
+  );
+  return row && { sessionHash: row.session_hash, requestedBy: row.requested_by, expired: row.expired };
+}
+
+/** Consent requests past their expiry by a day (the scheduler's purge may call it; creating one also does). */
+export async function deleteOldConsentRequests(sql: Sql, organizationId: string): Promise<void> {
+  await sql.run(`delete from import_consent_requests where organization_id = $1 and expires_at < now() - interval '1 day'`, [organizationId]);
+}
+
+/** Records (or refreshes) the consent of a tenant; true when it is new. */
+export async function upsertTenantConsent(sql: Sql, organizationId: string, tenantId: string, memberId: string): Promise<boolean> {
+  const row = await sql.one<{ inserted: boolean }>(
+    `insert into import_tenant_consents (organization_id, tenant_id, consented_by) values ($1, $2, $3)
+     on conflict (organization_id, tenant_id) do update set consented_by = excluded.consented_by, consented_at = now()
+     returning (xmax = 0) as inserted`,
+    [organizationId, tenantId, memberId],
+  );
+  return row.inserted;
+}
+
+export interface TenantConsentRow {
+  readonly tenantId: string;
+  readonly consentedAt: Date;
+  readonly consentedBy: string | null;
+}
+
+export async function selectTenantConsents(sql: Sql, organizationId: string): Promise<TenantConsentRow[]> {
+  const rows = await sql.all<{ tenant_id: string; consented_at: string; user_name: string | null }>(
+    `select c.tenant_id, c.consented_at, m.user_name from import_tenant_consents c
+     left join members m on m.organization_id = c.organization_id and m.id = c.consented_by
+     where c.organization_id = $1 order by c.consented_at desc`,
+    [organizationId],
+  );
+  return rows.map((r) => ({ tenantId: r.tenant_id, consentedAt: toDate(r.consented_at), consentedBy: r.user_name }));
+}
+
+export async function tenantConsented(sql: Sql, organizationId: string, tenantId: string): Promise<boolean> {
+  return (await sql.maybeOne(`select 1 from import_tenant_consents where organization_id = $1 and lower(tenant_id) = lower($2)`, [organizationId, tenantId])) !== undefined;
 }

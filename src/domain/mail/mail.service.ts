@@ -6,6 +6,7 @@
 // Without an SMTP server, mail stays in the outbox as "not sent: no SMTP
 // configured", never dropped. A hard bounce blocks the address until an admin
 // clears it (a mailbox that cannot receive mail gets blocked).
+import crypto from 'node:crypto';
 import { requireAdmin, systemActor, type Actor } from '../actor.js';
 import type { Db, Sql } from '../db.js';
 import { toDate } from '../rows.js';
@@ -112,6 +113,8 @@ function toMail(r: MailRow): OutboxMail {
 interface ClaimedMail {
   organization_id: string;
   id: string;
+  /** This process's lease on the mail: it sends and records only while the row still carries it. */
+  claim_token: string;
   to_address: string;
   template: MailTemplate;
   data: Record<string, unknown>;
@@ -209,7 +212,7 @@ export class MailService {
     if (!isUuid(id)) throw new NotFound('mail', id);
     return this.db.transaction(async (tx) => {
       const row = await tx.maybeOne<MailRow>(
-        `update mail_outbox set status = 'pending', next_attempt_at = now(), claimed_until = null, retry_from = now()
+        `update mail_outbox set status = 'pending', next_attempt_at = now(), claimed_until = null, claim_token = null, retry_from = now()
          where organization_id = $1 and id = $2 returning ${MAIL_COLUMNS}`,
         [actor.organizationId, id],
       );
@@ -284,7 +287,7 @@ export class MailService {
   async deliverDue(transport: MailTransport | null, opts: { budgetMs?: number } = {}): Promise<MailRound> {
     if (!transport) {
       const unsent = await this.db.sql.run(
-        `update mail_outbox set status = 'unsent', last_error = $1, claimed_until = null
+        `update mail_outbox set status = 'unsent', last_error = $1, claimed_until = null, claim_token = null
          where (organization_id, id) in (
            select organization_id, id from mail_outbox where status = 'pending' and next_attempt_at <= now() and (claimed_until is null or claimed_until < now())
            limit 1000 for update skip locked)`,
@@ -302,6 +305,7 @@ export class MailService {
         while (next < claimed.length) {
           const c = claimed[next++]!;
           const outcome = await this.attempt(transport, c).catch(() => 'failed' as const);
+          if (outcome === 'lost') continue;
           if (outcome === 'blocked') round.unsent++;
           else {
             round.attempted++;
@@ -321,26 +325,41 @@ export class MailService {
          select organization_id, id from mail_outbox
          where status = 'pending' and next_attempt_at <= now() and (claimed_until is null or claimed_until < now())
          order by next_attempt_at limit ${Math.max(1, this.policy.batchSize)} for update skip locked)
-       update mail_outbox o set claimed_until = now() + make_interval(secs => $1), attempts = o.attempts + 1
+       update mail_outbox o set claimed_until = now() + make_interval(secs => $1), claim_token = $2, attempts = o.attempts + 1
        from c join organizations g on g.organization_id = c.organization_id
        where o.organization_id = c.organization_id and o.id = c.id
-       returning o.organization_id, o.id, o.to_address, o.template, o.data, o.attempts, o.retry_from, g.name as org_name, g.domain as org_domain,
+       returning o.organization_id, o.id, o.claim_token, o.to_address, o.template, o.data, o.attempts, o.retry_from, g.name as org_name, g.domain as org_domain,
          (select coalesce(m.display_name, m.user_name) from members m where m.organization_id = o.organization_id and m.id = o.member_id) as member_name,
          (select coalesce(b.smtp_code::text || ' ', '') || b.reason from mail_blocked_addresses b
           where b.organization_id = o.organization_id and b.address = lower(o.to_address)) as blocked`,
-      [this.policy.claimSeconds],
+      [this.policy.claimSeconds, crypto.randomUUID()],
     );
   }
 
-  /** One mail: blocked, or rendered, sent and recorded. */
-  private async attempt(transport: MailTransport, c: ClaimedMail): Promise<'sent' | 'failed' | 'blocked'> {
+  /**
+   * Renews the lease right before the mail goes out: false when it was lost
+   * (it ran out while the mail waited in this batch and another process took
+   * the mail over, or an admin changed it), and then this process leaves it.
+   */
+  private async renew(c: ClaimedMail): Promise<boolean> {
+    const n = await this.db.sql.run(
+      `update mail_outbox set claimed_until = now() + make_interval(secs => $1) where organization_id = $2 and id = $3 and claim_token = $4 and status = 'pending'`,
+      [this.policy.claimSeconds, c.organization_id, c.id, c.claim_token],
+    );
+    return n > 0;
+  }
+
+  /** One mail: blocked, or rendered, sent and recorded; 'lost' when another process holds it now. */
+  private async attempt(transport: MailTransport, c: ClaimedMail): Promise<'sent' | 'failed' | 'blocked' | 'lost'> {
     if (c.blocked !== null) {
-      await this.db.sql.run(
-        `update mail_outbox set status = 'blocked', attempts = attempts - 1, claimed_until = null, last_error = $1 where organization_id = $2 and id = $3`,
-        [`not sent: the address is blocked (${c.blocked})`.slice(0, 500), c.organization_id, c.id],
+      const n = await this.db.sql.run(
+        `update mail_outbox set status = 'blocked', attempts = attempts - 1, claimed_until = null, claim_token = null, last_error = $1
+         where organization_id = $2 and id = $3 and claim_token = $4 and status = 'pending'`,
+        [`not sent: the address is blocked (${c.blocked})`.slice(0, 500), c.organization_id, c.id, c.claim_token],
       );
-      return 'blocked';
+      return n > 0 ? 'blocked' : 'lost';
     }
+    if (!(await this.renew(c))) return 'lost';
     const rendered = renderMail(c.template, {
       organizationName: c.org_name,
       organizationDomain: c.org_domain,
@@ -362,10 +381,10 @@ export class MailService {
         `with a as (
            insert into mail_attempts (organization_id, mail_id, attempt, duration_ms, outcome, smtp_code, error)
            values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing)
-         update mail_outbox set status = $8, next_attempt_at = $9, claimed_until = null, last_attempt_at = now(), last_error = $7, last_smtp_code = $6,
+         update mail_outbox set status = $8, next_attempt_at = $9, claimed_until = null, claim_token = null, last_attempt_at = now(), last_error = $7, last_smtp_code = $6,
            message_id = coalesce($10, message_id), sent_at = case when $8 = 'sent' then now() else sent_at end
-         where organization_id = $1 and id = $2 and status = 'pending'`,
-        [c.organization_id, c.id, c.attempts, durationMs, outcome, code, error, status, retryAt, result.ok ? result.messageId : null],
+         where organization_id = $1 and id = $2 and status = 'pending' and claim_token = $11`,
+        [c.organization_id, c.id, c.attempts, durationMs, outcome, code, error, status, retryAt, result.ok ? result.messageId : null, c.claim_token],
       );
     if (result.ok || result.kind !== 'bounced') {
       await record(this.db.sql);

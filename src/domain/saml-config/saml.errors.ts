@@ -35,4 +35,8 @@ export type SamlErrorCode =
   /** The assertion was used before. */
   | 'replayed_assertion'
   /** The AuthnRequest was answered before. */
-  | 'reused_in_response_to';
+  | 'reused_in_response_to'
+  /** A LogoutResponse answers no sign-out this server started (or it expired, or was answered before). */
+  | 'unknown_in_response_to'
+  /** The IdP's LogoutRequest was processed before. */
+  | 'replayed_logout_request';

@@ -461,6 +461,13 @@ export class SamlService {
     };
   }
 
+  /** The runtime of a member's own organisation (sign-out knows the session, not the URL's domain). */
+  async runtimeOf(organizationId: string): Promise<SamlRuntime> {
+    const org = await this.db.sql.maybeOne<{ domain: string }>(`select domain from organizations where organization_id = $1`, [organizationId]);
+    if (!org) throw new NotFound('organization', organizationId);
+    return this.runtime(org.domain);
+  }
+
   /** SP private keys decrypted once per process (a login must not pay for it each time). */
   private readonly keys = new Map<string, string>();
   private decryptKey(encrypted: string): string {
@@ -480,6 +487,74 @@ export class SamlService {
       [organizationId, requestId, ttlMs / 1000, testStartedBy ?? null],
     );
     return toDate(row.created_at);
+  }
+
+  /** Records a LogoutRequest id this system sent to the IdP for a member who signed out (its LogoutResponse must answer it). */
+  async saveLogoutRequest(organizationId: string, requestId: string, ttlMs: number, memberId: string): Promise<Date> {
+    const row = await this.db.sql.one<{ created_at: string }>(
+      `insert into saml_requests (organization_id, id, expires_at, kind, member_id) values ($1, $2, now() + make_interval(secs => $3), 'logout', $4) returning created_at`,
+      [organizationId, requestId, ttlMs / 1000, memberId],
+    );
+    return toDate(row.created_at);
+  }
+
+  /**
+   * The IdP's LogoutResponse to a LogoutRequest Gatehouse sent (SP-initiated
+   * single logout), verified by the SAML edge: uses the request id up (once,
+   * unexpired, a logout request of this organisation) and audits the sign-out.
+   * The member's session ended when the sign-out started; this only closes the loop.
+   */
+  async completeLogout(organizationId: string, inResponseTo: string): Promise<{ memberId: string | null }> {
+    return this.db.transaction(async (tx) => {
+      const row = await tx.maybeOne<{ member_id: string | null }>(
+        `update saml_requests set used_at = now() where organization_id = $1 and id = $2 and kind = 'logout' and used_at is null and expires_at > now()
+         returning member_id`,
+        [organizationId, inResponseTo.slice(0, 200)],
+      );
+      if (!row) throw new Conflict('unknown_in_response_to', 'This LogoutResponse answers no sign-out this server started, or that sign-out expired or was already completed');
+      await writeAudit(tx, systemActor(organizationId, 'saml'), {
+        action: 'saml.logout',
+        resourceType: 'member',
+        resourceId: row.member_id,
+        detail: { flow: 'sp', inResponseTo },
+      });
+      return { memberId: row.member_id };
+    });
+  }
+
+  /**
+   * A LogoutRequest from the IdP (the person signed out elsewhere), verified by
+   * the SAML edge: records its id (a replayed request is refused, nothing
+   * changes), then ends every session of the member the NameID names in this
+   * organisation, audited, in one transaction. Null member: the NameID names nobody here.
+   */
+  async idpLogout(
+    organizationId: string,
+    request: { readonly requestId: string; readonly nameId: string; readonly replayUntil: Date; readonly sessionIndex: string | null },
+  ): Promise<{ memberId: string | null; sessionsEnded: number }> {
+    return this.db.transaction(async (tx) => {
+      const fresh = await tx.run(`insert into saml_replay_cache (organization_id, assertion_id, expires_at) values ($1, $2, $3) on conflict do nothing`, [
+        organizationId,
+        `logout-request:${request.requestId}`,
+        request.replayUntil,
+      ]);
+      if (fresh === 0) throw new Conflict('replayed_logout_request', `The LogoutRequest ${request.requestId} was already processed once`);
+      const m = await tx.maybeOne<{ id: string; user_name: string }>(`select id, user_name from members where organization_id = $1 and lower(user_name) = lower($2)`, [
+        organizationId,
+        request.nameId,
+      ]);
+      const sessionsEnded = m ? await tx.run(`delete from sessions where organization_id = $1 and member_id = $2`, [organizationId, m.id]) : 0;
+      await writeAudit(tx, systemActor(organizationId, 'saml'), {
+        action: 'saml.logout',
+        outcome: m ? 'success' : 'failure',
+        resourceType: 'member',
+        resourceId: m?.id ?? null,
+        resourceLabel: m?.user_name ?? request.nameId,
+        reason: m ? null : 'unknown_user',
+        detail: { flow: 'idp', requestId: request.requestId, nameId: request.nameId, sessionIndex: request.sessionIndex, sessionsEnded },
+      });
+      return { memberId: m?.id ?? null, sessionsEnded };
+    });
   }
 
   /** Whether `requestId` is an unused "Test sign-in" request of this organisation (its answer gets a result page, never a session). */
@@ -502,7 +577,7 @@ export class SamlService {
   ): Promise<{ outcome: 'success' | 'failure'; reason: string | null; message: string | null; member: { id: string; userName: string; displayName: string | null; active: boolean } | null }> {
     return this.db.transaction(async (tx) => {
       const req = await tx.maybeOne<{ by: string }>(
-        `update saml_requests set used_at = now() where organization_id = $1 and id = $2 and used_at is null and expires_at > now() and test_started_by is not null
+        `update saml_requests set used_at = now() where organization_id = $1 and id = $2 and used_at is null and expires_at > now() and test_started_by is not null and kind = 'authn'
          returning test_started_by::text as by`,
         [organizationId, login.inResponseTo ?? ''],
       );
@@ -536,7 +611,7 @@ export class SamlService {
   /** When an issued, unexpired request was made; null otherwise (whether it was used is completeLogin's question). */
   async pendingRequest(organizationId: string, requestId: string): Promise<Date | null> {
     const row = await this.db.sql.maybeOne<{ created_at: string }>(
-      `select created_at from saml_requests where organization_id = $1 and id = $2 and expires_at > now()`,
+      `select created_at from saml_requests where organization_id = $1 and id = $2 and expires_at > now() and kind = 'authn'`,
       [organizationId, requestId],
     );
     return row ? toDate(row.created_at) : null;
@@ -566,7 +641,7 @@ export class SamlService {
     }>(
       `with req as (
          update saml_requests set used_at = now()
-         where organization_id = $1 and id = $2 and used_at is null and expires_at > now() and test_started_by is null returning 1),
+         where organization_id = $1 and id = $2 and used_at is null and expires_at > now() and test_started_by is null and kind = 'authn' returning 1),
        ok as (select ($3::text is null or exists (select 1 from req)) as request_ok),
        replay as (
          insert into saml_replay_cache (organization_id, assertion_id, expires_at)

@@ -9,9 +9,11 @@ export interface SpUrls {
   readonly acsUrl: string;
   /** Sign-on URL (SP-initiated start, HTTP-Redirect). */
   readonly loginUrl: string;
+  /** Logout URL (SingleLogoutService, HTTP-Redirect and HTTP-POST): LogoutRequests and LogoutResponses from the IdP. */
+  readonly logoutUrl: string;
 }
 
 export function spUrls(publicUrl: string, orgDomain: string): SpUrls {
   const base = `${publicUrl}/saml/${encodeURIComponent(orgDomain)}`;
-  return { entityId: `${base}/metadata`, metadataUrl: `${base}/metadata`, acsUrl: `${base}/acs`, loginUrl: `${base}/login` };
+  return { entityId: `${base}/metadata`, metadataUrl: `${base}/metadata`, acsUrl: `${base}/acs`, loginUrl: `${base}/login`, logoutUrl: `${base}/slo` };
 }

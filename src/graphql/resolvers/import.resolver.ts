@@ -1,13 +1,23 @@
-// The Entra group import: admin API keys only (the domain checks the role).
-import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+// The Entra group import: admin API keys and console admins only (the domain
+// checks the role). "Authorize with Microsoft" starts from a console session.
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { GraphqlContext } from '../context.js';
 import {
   CreateImportIntegrationInput,
+  EntraAdminConsentStart,
+  EntraGroup,
+  EntraGroupSearchInput,
+  EntraImportSetup,
   ImportIntegration,
+  ImportRunRecord,
   ImportRunResult,
+  type ImportCredentials,
   type ImportIdentifier,
   type ImportMode,
 } from '../types/import.type.js';
+
+/** Where Microsoft sends the admin consent answer (the console edge serves it). */
+export const CONSENT_CALLBACK_PATH = '/admin/entra/consent/callback';
 import type { ShareRole } from '../types/scalars.js';
 import type { ImportIntegration as DomainIntegration, ImportRunResult as DomainRunResult } from '../../domain/import/import.model.js';
 
@@ -17,7 +27,10 @@ function toIntegration(i: DomainIntegration): ImportIntegration {
     name: i.name,
     tenantId: i.tenantId,
     clientId: i.clientId,
+    credentials: i.credentials as ImportCredentials,
+    clientSecretSet: i.clientSecretSet,
     entraGroupId: i.entraGroupId,
+    entraGroupName: i.entraGroupName,
     identifier: i.identifier as ImportIdentifier,
     mode: i.mode as ImportMode,
     groupId: i.groupId,
@@ -33,8 +46,31 @@ function toRunResult(r: DomainRunResult): ImportRunResult {
   return { ...r, skippedReason: r.skippedReason ?? null };
 }
 
-@Resolver()
+@Resolver(() => ImportIntegration)
 export class ImportResolver {
+  @FieldResolver(() => [ImportRunRecord], { description: 'The latest recorded runs, newest first (runs that changed something or failed)' })
+  async recentRuns(@Root() i: ImportIntegration, @Arg('first', () => Int, { defaultValue: 5 }) first: number, @Ctx() ctx: GraphqlContext): Promise<ImportRunRecord[]> {
+    return ctx.domain.imports.recentRuns(ctx.actor, i.id, first);
+  }
+
+  @Query(() => EntraImportSetup, { description: "Connecting an Entra group: Gatehouse's application (when configured) and the tenants already authorised" })
+  async entraImportSetup(@Ctx() ctx: GraphqlContext): Promise<EntraImportSetup> {
+    const s = await ctx.domain.imports.consentSetup(ctx.actor);
+    return { gatehouseAppClientId: s.gatehouseAppClientId, consentRedirectUri: `${ctx.publicUrl}${CONSENT_CALLBACK_PATH}`, consentedTenants: [...s.consentedTenants] };
+  }
+
+  @Query(() => [EntraGroup], { description: 'Groups of an Entra tenant for the group picker: the first few by name, or those matching search' })
+  async entraGroups(@Arg('input', () => EntraGroupSearchInput) input: EntraGroupSearchInput, @Ctx() ctx: GraphqlContext): Promise<EntraGroup[]> {
+    return [...(await ctx.domain.imports.searchGroups(ctx.actor, input))];
+  }
+
+  @Mutation(() => EntraAdminConsentStart, {
+    description: "Authorize with Microsoft: Microsoft's admin consent page for Gatehouse's application. Console sessions only; the answer comes back to this session",
+  })
+  async startEntraAdminConsent(@Ctx() ctx: GraphqlContext): Promise<EntraAdminConsentStart> {
+    return ctx.domain.imports.startConsent(ctx.actor, { sessionToken: ctx.sessionToken, redirectUri: `${ctx.publicUrl}${CONSENT_CALLBACK_PATH}` });
+  }
+
   @Query(() => [ImportIntegration], { description: 'Entra group imports of the organisation (admin keys only)' })
   async importIntegrations(@Ctx() ctx: GraphqlContext): Promise<ImportIntegration[]> {
     return (await ctx.domain.imports.list(ctx.actor)).map(toIntegration);
@@ -50,9 +86,11 @@ export class ImportResolver {
     const integration = await ctx.domain.imports.create(ctx.actor, {
       name: input.name,
       tenantId: input.tenantId,
-      clientId: input.clientId,
-      clientSecret: input.clientSecret,
+      ...(input.credentials ? { credentials: input.credentials } : {}),
+      clientId: input.clientId ?? null,
+      clientSecret: input.clientSecret ?? null,
       entraGroupId: input.entraGroupId,
+      entraGroupName: input.entraGroupName ?? null,
       ...(input.identifier ? { identifier: input.identifier } : {}),
       ...(input.mode ? { mode: input.mode } : {}),
       ...(input.targets ? { targets: input.targets.map((t) => ({ placeId: t.placeId ?? null, lockId: t.lockId ?? null, ...(t.role ? { role: t.role } : {}) })) } : {}),

@@ -14,6 +14,15 @@ export enum ImportMode {
 }
 registerEnumType(ImportMode, { name: 'ImportMode', description: '"Import as users only", or also share the chosen places and locks with the imported members' });
 
+export enum ImportCredentials {
+  CLIENT_SECRET = 'client_secret',
+  GATEHOUSE_APP = 'gatehouse_app',
+}
+registerEnumType(ImportCredentials, {
+  name: 'ImportCredentials',
+  description: "How the import gets its Graph tokens: the organisation's own app registration (client id and secret), or Gatehouse's own application after an admin consent (Authorize with Microsoft)",
+});
+
 @ObjectType({ simpleResolvers: true })
 export class ImportTarget {
   @Field(() => ID, { nullable: true }) placeId!: string | null;
@@ -40,8 +49,11 @@ export class ImportIntegration {
   @Field(() => ID) id!: string;
   @Field(() => String) name!: string;
   @Field(() => String) tenantId!: string;
-  @Field(() => String) clientId!: string;
+  @Field(() => String, { description: "The own registration's client id, or Gatehouse's application's" }) clientId!: string;
+  @Field(() => ImportCredentials) credentials!: ImportCredentials;
+  @Field(() => Boolean, { description: 'Whether a client secret is stored (never returned)' }) clientSecretSet!: boolean;
   @Field(() => ID, { description: 'Object id of the Entra group' }) entraGroupId!: string;
+  @Field(() => String, { nullable: true, description: 'Display name of the Entra group when it was picked' }) entraGroupName!: string | null;
   @Field(() => ImportIdentifier) identifier!: ImportIdentifier;
   @Field(() => ImportMode) mode!: ImportMode;
   @Field(() => ID, { description: 'The Gatehouse group (source IMPORT) holding the imported members' }) groupId!: string;
@@ -79,10 +91,64 @@ export class ImportTargetInput {
 export class CreateImportIntegrationInput {
   @Field(() => String) name!: string;
   @Field(() => String, { description: 'Entra tenant (directory) id or verified domain' }) tenantId!: string;
-  @Field(() => String, { description: 'Application (client) id of the app registration' }) clientId!: string;
-  @Field(() => String, { description: 'Client secret; stored encrypted, never returned' }) clientSecret!: string;
+  @Field(() => ImportCredentials, { nullable: true, description: 'Default CLIENT_SECRET; GATEHOUSE_APP needs a consented tenant (entraImportSetup.consentedTenants)' })
+  credentials?: ImportCredentials | null;
+  @Field(() => String, { nullable: true, description: 'Application (client) id of the app registration (CLIENT_SECRET only)' }) clientId?: string | null;
+  @Field(() => String, { nullable: true, description: 'Client secret; stored encrypted, never returned (CLIENT_SECRET only)' }) clientSecret?: string | null;
   @Field(() => ID) entraGroupId!: string;
+  @Field(() => String, { nullable: true, description: 'Display name of the picked group (shown in lists)' }) entraGroupName?: string | null;
   @Field(() => ImportIdentifier, { nullable: true }) identifier?: ImportIdentifier | null;
   @Field(() => ImportMode, { nullable: true }) mode?: ImportMode | null;
   @Field(() => [ImportTargetInput], { nullable: true }) targets?: ImportTargetInput[] | null;
+}
+
+@ObjectType({ simpleResolvers: true, description: 'One recorded run of an integration (runs that changed something or failed; a run that changed nothing is only the last run)' })
+export class ImportRunRecord {
+  @Field(() => DateTime) at!: Date;
+  @Field(() => String, { description: 'success or failed' }) status!: string;
+  @Field(() => String, { nullable: true }) errorCode!: string | null;
+  @Field(() => String, { nullable: true }) error!: string | null;
+  @Field(() => Int, { nullable: true }) total!: number | null;
+  @Field(() => Int, { nullable: true }) added!: number | null;
+  @Field(() => Int, { nullable: true }) updated!: number | null;
+  @Field(() => Int, { nullable: true }) removed!: number | null;
+  @Field(() => Int, { nullable: true }) durationMs!: number | null;
+}
+
+@ObjectType({ simpleResolvers: true, description: "A Microsoft tenant in which an admin of the organisation authorised Gatehouse's application" })
+export class EntraConsentedTenant {
+  @Field(() => String) tenantId!: string;
+  @Field(() => DateTime) consentedAt!: Date;
+  @Field(() => String, { nullable: true, description: 'userName of the admin who authorised it' }) consentedBy!: string | null;
+}
+
+@ObjectType({ simpleResolvers: true, description: 'What connecting an Entra group needs: Gatehouse\'s application (when this Gatehouse has one) and the tenants already authorised' })
+export class EntraImportSetup {
+  @Field(() => String, { nullable: true, description: "Client id of Gatehouse's own multi-tenant application; null: Authorize with Microsoft is not offered here (use an own registration)" })
+  gatehouseAppClientId!: string | null;
+  @Field(() => String, { description: 'The redirect URI Microsoft sends the admin consent answer to' }) consentRedirectUri!: string;
+  @Field(() => [EntraConsentedTenant]) consentedTenants!: EntraConsentedTenant[];
+}
+
+@ObjectType({ simpleResolvers: true, description: "Microsoft's admin consent page to send the admin's browser to (single use, bound to this console session)" })
+export class EntraAdminConsentStart {
+  @Field(() => String) url!: string;
+  @Field(() => DateTime) expiresAt!: Date;
+}
+
+@ObjectType({ simpleResolvers: true, description: 'A group of the Entra tenant, for picking the one to import' })
+export class EntraGroup {
+  @Field(() => ID, { description: 'Object id' }) id!: string;
+  @Field(() => String) displayName!: string;
+  @Field(() => String, { nullable: true }) description!: string | null;
+  @Field(() => String, { nullable: true }) mail!: string | null;
+}
+
+@InputType()
+export class EntraGroupSearchInput {
+  @Field(() => String, { description: 'Tenant id (or verified domain)' }) tenantId!: string;
+  @Field(() => String, { nullable: true, description: "Own registration's client id; omit to use Gatehouse's application (a consented tenant)" }) clientId?: string | null;
+  @Field(() => String, { nullable: true, description: "Own registration's client secret (with clientId)" }) clientSecret?: string | null;
+  @Field(() => String, { nullable: true, description: 'Words the display name starts with, or a group object id; empty: the first groups by name' }) search?: string | null;
+  @Field(() => Int, { nullable: true, description: 'At most this many (1-50; default 5 without search, 25 with)' }) first?: number | null;
 }

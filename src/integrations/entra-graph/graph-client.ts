@@ -5,13 +5,15 @@
 // failures become domain errors with a clear code, because an admin reads
 // them as the integration's status.
 import { Forbidden, Invalid, Unauthenticated, Unavailable } from '../../domain/errors.js';
-import type { EntraCredentials, EntraDirectory, EntraUser } from '../../domain/import/import.model.js';
+import type { EntraCredentials, EntraDirectory, EntraGroup, EntraUser, GatehouseEntraApp } from '../../domain/import/import.model.js';
 
 export interface EntraGraphOptions {
   /** e.g. https://graph.microsoft.com (GRAPH_BASE_URL). */
   readonly graphBaseUrl: string;
   /** e.g. https://login.microsoftonline.com (ENTRA_LOGIN_BASE_URL). */
   readonly loginBaseUrl: string;
+  /** Gatehouse's own multi-tenant application (ENTRA_APP_CLIENT_ID / ENTRA_APP_CLIENT_SECRET), for "Authorize with Microsoft". */
+  readonly app?: { readonly clientId: string; readonly clientSecret: string } | null;
   /** Per HTTP request. */
   readonly timeoutMs?: number;
   /** Retries of one request on 429/5xx/network errors. */
@@ -22,6 +24,8 @@ export interface EntraGraphOptions {
 }
 
 const SELECT = 'id,userPrincipalName,mail,displayName,givenName,surname,accountEnabled';
+const GROUP_SELECT = 'id,displayName,description,mail';
+const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PUBLIC_GRAPH = 'https://graph.microsoft.com';
 
 /** Retry-After: delta-seconds or an HTTP date. */
@@ -93,6 +97,19 @@ export function createEntraGraphClient(options: EntraGraphOptions): EntraDirecto
     const error = str(body.error) ?? '';
     const description = (str(body.error_description) ?? '').split(/\r?\n/)[0]!.slice(0, 300);
     // AADSTS7000215 invalid secret, AADSTS7000222 expired secret: both invalid_client (401).
+    const ours = options.app?.clientId === c.clientId;
+    if ((res.status === 401 || error === 'invalid_client') && ours) {
+      throw new Unauthenticated(
+        'entra_secret_invalid',
+        `Entra refused Gatehouse's own application credentials (ENTRA_APP_CLIENT_SECRET expired or wrong): tell whoever runs Gatehouse${description ? ` (${description})` : ''}`,
+      );
+    }
+    if (/AADSTS700016/.test(description) && ours) {
+      throw new Forbidden(
+        'entra_consent_missing',
+        `Gatehouse's application is not (or no longer) authorised in the tenant "${c.tenantId}": select Authorize with Microsoft again, signed in as a Global Administrator${description ? ` (${description})` : ''}`,
+      );
+    }
     if (res.status === 401 || error === 'invalid_client') {
       throw new Unauthenticated('entra_secret_invalid', `Entra refused the client credentials: client secret expired or wrong${description ? ` (${description})` : ''}`);
     }
@@ -105,31 +122,76 @@ export function createEntraGraphClient(options: EntraGraphOptions): EntraDirecto
     throw new Unavailable('entra_token_failed', `Entra answered ${res.status} to the token request${error ? `: ${error}` : ''}${description ? ` (${description})` : ''}`);
   }
 
+  /** Graph's refusal as a domain error an admin can act on. */
+  function graphError(status: number, body: { error?: { code?: unknown; message?: unknown } }, groupId?: string): Error {
+    const detail = [str(body.error?.code), str(body.error?.message)].filter(Boolean).join(': ').slice(0, 300);
+    if (status === 401) {
+      return new Unauthenticated('entra_secret_invalid', `Microsoft Graph refused the token: client secret expired or wrong${detail ? ` (${detail})` : ''}`);
+    }
+    if (status === 403) {
+      return new Forbidden(
+        'entra_consent_missing',
+        `Microsoft Graph refused to list the group: missing GroupMember.Read.All / User.Read.All consent (application permissions with admin consent)${detail ? ` (${detail})` : ''}`,
+      );
+    }
+    if (status === 404 && groupId !== undefined) return new Invalid('entra_group_not_found', `Entra has no group with id "${groupId}"`, 'entraGroupId');
+    return new Unavailable('entra_graph_failed', `Microsoft Graph answered ${status}${detail ? ` (${detail})` : ''}`);
+  }
+
+  async function getJson(what: string, url: string, accessToken: string, headers: Record<string, string> = {}) {
+    const res = await send(what, url, { headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json', ...headers } });
+    const body = (await res.json().catch(() => ({}))) as { value?: unknown; '@odata.nextLink'?: unknown; error?: { code?: unknown; message?: unknown } } & Record<string, unknown>;
+    return { res, body };
+  }
+
+  function toGroup(v: Record<string, unknown> | null | undefined): EntraGroup | null {
+    const id = str(v?.id);
+    if (!id) return null;
+    return { id, displayName: str(v!.displayName) ?? id, description: str(v!.description), mail: str(v!.mail) };
+  }
+
+  const app = options.app;
+  const gatehouseApp: GatehouseEntraApp | undefined = app
+    ? {
+        clientId: app.clientId,
+        credentials: (tenantId) => ({ tenantId, clientId: app.clientId, clientSecret: app.clientSecret }),
+        adminConsentUrl: ({ redirectUri, state }) =>
+          // The /organizations endpoint: any work tenant's admin may consent; Microsoft answers with the tenant that did.
+          `${options.loginBaseUrl}/organizations/v2.0/adminconsent?${new URLSearchParams({ client_id: app.clientId, redirect_uri: redirectUri, state, scope }).toString()}`,
+      }
+    : undefined;
+
   return {
+    ...(gatehouseApp ? { gatehouseApp } : {}),
+    async searchGroups(credentials, opts) {
+      const accessToken = await token(credentials);
+      const what = 'Listing groups in Microsoft Graph';
+      const search = (opts.search ?? '').trim();
+      if (GUID_RE.test(search)) {
+        const { res, body } = await getJson(what, `${options.graphBaseUrl}/v1.0/groups/${encodeURIComponent(search)}?$select=${GROUP_SELECT}`, accessToken);
+        if (res.status === 404) return [];
+        if (!res.ok) throw graphError(res.status, body);
+        const g = toGroup(body);
+        return g ? [g] : [];
+      }
+      const q = new URLSearchParams({ $select: GROUP_SELECT, $top: String(opts.top), $orderby: 'displayName', $count: 'true' });
+      // $search on displayName matches words by prefix; quotes and backslashes would end the search string.
+      const term = search.replace(/["\\]/g, ' ').trim();
+      if (term) q.set('$search', `"displayName:${term}"`);
+      // $search, $orderby and $count on directory objects are advanced queries: ConsistencyLevel eventual.
+      const { res, body } = await getJson(what, `${options.graphBaseUrl}/v1.0/groups?${q.toString()}`, accessToken, { ConsistencyLevel: 'eventual' });
+      if (!res.ok) throw graphError(res.status, body);
+      if (!Array.isArray(body.value)) throw new Unavailable('entra_graph_failed', 'Microsoft Graph answered without a list of groups');
+      return (body.value as Record<string, unknown>[]).map(toGroup).filter((g): g is EntraGroup => g !== null).slice(0, opts.top);
+    },
     async groupMembers(credentials, groupId, opts) {
       const accessToken = await token(credentials);
       const users: EntraUser[] = [];
       let url: string | null =
         `${options.graphBaseUrl}/v1.0/groups/${encodeURIComponent(groupId)}/members/microsoft.graph.user?$select=${SELECT}&$top=999`;
       while (url) {
-        const res = await send('Reading the group members from Microsoft Graph', url, {
-          headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
-        });
-        const body = (await res.json().catch(() => ({}))) as { value?: unknown; '@odata.nextLink'?: unknown; error?: { code?: unknown; message?: unknown } };
-        if (!res.ok) {
-          const detail = [str(body.error?.code), str(body.error?.message)].filter(Boolean).join(': ').slice(0, 300);
-          if (res.status === 401) {
-            throw new Unauthenticated('entra_secret_invalid', `Microsoft Graph refused the token: client secret expired or wrong${detail ? ` (${detail})` : ''}`);
-          }
-          if (res.status === 403) {
-            throw new Forbidden(
-              'entra_consent_missing',
-              `Microsoft Graph refused to list the group: missing GroupMember.Read.All / User.Read.All consent (application permissions with admin consent)${detail ? ` (${detail})` : ''}`,
-            );
-          }
-          if (res.status === 404) throw new Invalid('entra_group_not_found', `Entra has no group with id "${groupId}"`, 'entraGroupId');
-          throw new Unavailable('entra_graph_failed', `Microsoft Graph answered ${res.status}${detail ? ` (${detail})` : ''}`);
-        }
+        const { res, body } = await getJson('Reading the group members from Microsoft Graph', url, accessToken);
+        if (!res.ok) throw graphError(res.status, body, groupId);
         if (!Array.isArray(body.value)) throw new Unavailable('entra_graph_failed', 'Microsoft Graph answered without a list of members');
         for (const v of body.value as Record<string, unknown>[]) {
           const id = str(v?.id);

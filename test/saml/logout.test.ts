@@ -1,0 +1,282 @@
+// Single logout with the IdP, both ways, against the project's test IdP:
+// POST /logout → signed LogoutRequest to the IdP → its LogoutResponse at the
+// Logout URL; and the IdP's own LogoutRequest (HTTP-Redirect or HTTP-POST) →
+// the member's sessions end → a signed LogoutResponse. Every bad message is a
+// 4xx and changes no session.
+import crypto from 'node:crypto';
+import zlib from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDb, type TestDb } from '../setup/test-db.js';
+import { buildMember, buildOrg } from '../factories/index.js';
+import type { Actor } from '../../src/domain/index.js';
+import { encode, makeKey, newId, TestIdp } from './idp.js';
+import { me, postAcs, sessionCookie, startApp, urlsFor, type RunningApp } from './harness.js';
+
+let t: TestDb;
+let a: RunningApp;
+let idp: TestIdp;
+let org: { id: string; domain: string; actor: Actor };
+let other: { id: string; domain: string; actor: Actor };
+let alice: { id: string; userName: string };
+let bob: { id: string; userName: string };
+let spCert: string;
+let stranger: ReturnType<typeof makeKey>;
+
+beforeAll(async () => {
+  t = await createTestDb({ env: { AUTH_FAILURE_LIMIT: '1000' } });
+  a = await startApp(t);
+  idp = new TestIdp();
+  await idp.start();
+  org = await buildOrg(t.domain);
+  await t.domain.saml.importMetadataUrl(org.actor, idp.metadataUrl);
+  spCert = (await t.domain.saml.generateCertificate(org.actor, 'gatehouse.test')).pem;
+  // Another organisation trusting the very same IdP (one Entra tenant, two Gatehouse organisations).
+  other = await buildOrg(t.domain);
+  await t.domain.saml.importMetadataUrl(other.actor, idp.metadataUrl);
+  await t.domain.saml.generateCertificate(other.actor, 'gatehouse.test');
+  stranger = makeKey();
+  const suffix = crypto.randomBytes(3).toString('hex');
+  alice = await buildMember(t.domain, org.actor, { userName: `alice.${suffix}@contoso.com` });
+  bob = await buildMember(t.domain, org.actor, { userName: `bob.${suffix}@contoso.com` });
+  await buildMember(t.domain, other.actor, { userName: alice.userName });
+});
+afterAll(async () => {
+  await a.close();
+  await idp.stop();
+  await t.close();
+});
+
+async function signIn(userName: string, orgDomain = org.domain): Promise<string> {
+  const u = urlsFor(orgDomain);
+  const res = await postAcs(a.url, orgDomain, idp.response({ acsUrl: u.acsUrl, audience: u.entityId, nameId: userName }));
+  expect(res.status, await res.clone().text()).toBe(303);
+  return sessionCookie(res)!;
+}
+
+async function alive(cookie: string): Promise<boolean> {
+  const s = (await me(a.url, cookie)).status;
+  expect([200, 401]).toContain(s);
+  return s === 200;
+}
+
+async function sessions(orgId = org.id): Promise<number> {
+  return (await t.database.db.sql.one<{ n: number }>(`select count(*)::int as n from sessions where organization_id = $1`, [orgId])).n;
+}
+
+const slo = (orgDomain = org.domain) => `${a.url}/saml/${orgDomain}/slo`;
+const getSlo = (query: string, orgDomain = org.domain) => fetch(`${slo(orgDomain)}?${query}`, { redirect: 'manual' });
+const postSlo = (form: Record<string, string>, orgDomain = org.domain) =>
+  fetch(slo(orgDomain), { method: 'POST', body: new URLSearchParams(form), headers: { 'content-type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
+
+/** The message a redirect carries, inflated, and whether the SP's signature over the query holds. */
+function readRedirect(location: string, type: 'SAMLRequest' | 'SAMLResponse'): { url: URL; xml: string; signatureValid: boolean } {
+  const url = new URL(location);
+  const xml = zlib.inflateRawSync(Buffer.from(url.searchParams.get(type)!, 'base64')).toString('utf8');
+  const raw = url.search.slice(1).split('&');
+  const part = (k: string) => raw.find((p) => p.startsWith(`${k}=`));
+  const signed = [part(type), part('RelayState'), part('SigAlg')].filter(Boolean).join('&');
+  expect(url.searchParams.get('SigAlg')).toBe('http://www.w3.org/2001/04/xmldsig-more#rsa-sha256');
+  const signatureValid = crypto.verify('RSA-SHA256', Buffer.from(signed), spCert, Buffer.from(url.searchParams.get('Signature')!, 'base64'));
+  return { url, xml, signatureValid };
+}
+
+/** A refused logout message: a 4xx HTML page naming the reason, no redirect, and no session changed. */
+async function expectRefused(res: Response, reason: string, status?: number): Promise<void> {
+  const body = await res.text();
+  expect(res.status, body).toBeGreaterThanOrEqual(400);
+  expect(res.status, body).toBeLessThan(500);
+  if (status) expect(res.status, body).toBe(status);
+  expect(res.headers.get('location')).toBeNull();
+  expect(body).toContain(reason);
+}
+
+describe('SP metadata', () => {
+  it('lists the Logout URL as SingleLogoutService, HTTP-Redirect and HTTP-POST', async () => {
+    const u = urlsFor(org.domain);
+    expect(u.logoutUrl).toBe(`https://gatehouse.test/saml/${org.domain}/slo`);
+    const xml = await (await fetch(`${a.url}/saml/${org.domain}/metadata`)).text();
+    expect(xml).toContain(`<SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${u.logoutUrl}"/>`);
+    expect(xml).toContain(`<SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="${u.logoutUrl}"/>`);
+  });
+});
+
+describe('SP-initiated single logout', () => {
+  async function startLogout(cookie: string): Promise<{ requestId: string; xml: string; url: URL; signatureValid: boolean }> {
+    const res = await fetch(`${a.url}/logout`, { method: 'POST', headers: { cookie: `gatehouse_session=${cookie}` }, redirect: 'manual' });
+    expect(res.status).toBe(303);
+    expect(res.headers.getSetCookie().join()).toMatch(/gatehouse_session=;/);
+    const r = readRedirect(res.headers.get('location')!, 'SAMLRequest');
+    return { ...r, requestId: /\sID="([^"]+)"/.exec(r.xml)![1]! };
+  }
+
+  it('ends the session, sends a signed LogoutRequest to the IdP, and accepts its LogoutResponse once', async () => {
+    const cookie = await signIn(alice.userName);
+    const { requestId, xml, url, signatureValid } = await startLogout(cookie);
+    expect(await alive(cookie)).toBe(false);
+    expect(`${url.origin}${url.pathname}`).toBe(idp.sloUrl);
+    expect(signatureValid).toBe(true);
+    expect(xml).toContain('<samlp:LogoutRequest');
+    expect(xml).toContain(`Destination="${idp.sloUrl}"`);
+    expect(xml).toContain(`>${alice.userName}</saml:NameID>`);
+    expect(xml).toContain(`>${urlsFor(org.domain).entityId}</saml:Issuer>`);
+
+    // A LogoutRequest id is no AuthnRequest: a sign-in answering it is refused.
+    const u = urlsFor(org.domain);
+    const login = await postAcs(a.url, org.domain, idp.response({ acsUrl: u.acsUrl, audience: u.entityId, nameId: alice.userName, inResponseTo: requestId }));
+    expect(login.status).toBe(400);
+    expect(await login.text()).toContain('unknown_in_response_to');
+    expect(sessionCookie(login)).toBeNull();
+
+    const answer = idp.redirectQuery('SAMLResponse', idp.logoutResponseXml({ destination: urlsFor(org.domain).logoutUrl, inResponseTo: requestId }), { relayState: '/bye' });
+    const res = await getSlo(answer);
+    expect(res.status, await res.clone().text()).toBe(303);
+    expect(res.headers.get('location')).toBe('/bye');
+    const [ev] = await t.domain.audit.list(org.actor, { actionPrefix: 'saml.logout', limit: 1 });
+    expect(ev).toMatchObject({ action: 'saml.logout', outcome: 'success', resourceId: alice.id });
+    expect(ev!.detail).toMatchObject({ flow: 'sp', inResponseTo: requestId });
+
+    // The same LogoutResponse again: its request is used up.
+    await expectRefused(await getSlo(answer), 'unknown_in_response_to', 409);
+  });
+
+  it('accepts the LogoutResponse by HTTP-POST too (signed XML)', async () => {
+    const { requestId } = await startLogout(await signIn(alice.userName));
+    const xml = idp.signRoot(idp.logoutResponseXml({ destination: urlsFor(org.domain).logoutUrl, inResponseTo: requestId }));
+    const res = await postSlo({ SAMLResponse: encode(xml) });
+    expect(res.status, await res.clone().text()).toBe(303);
+    expect(res.headers.get('location')).toBe('/');
+  });
+
+  it('refuses LogoutResponses that are forged, unsigned, weakly signed, for another request, another organisation, or unsuccessful', async () => {
+    const { requestId } = await startLogout(await signIn(alice.userName));
+    const u = urlsFor(org.domain);
+    const good = idp.logoutResponseXml({ destination: u.logoutUrl, inResponseTo: requestId });
+    await expectRefused(await getSlo(idp.redirectQuery('SAMLResponse', good, { signWith: stranger })), 'invalid_signature', 400);
+    await expectRefused(await getSlo(idp.redirectQuery('SAMLResponse', good, { signWith: null })), 'unsigned_logout', 400);
+    await expectRefused(await getSlo(idp.redirectQuery('SAMLResponse', good, { algorithm: 'sha1' })), 'weak_signature_algorithm', 400);
+    await expectRefused(await postSlo({ SAMLResponse: encode(good) }), 'unsigned_logout', 400);
+    await expectRefused(await postSlo({ SAMLResponse: encode(idp.signRoot(good, stranger)) }), 'invalid_signature', 400);
+    // Signed, then changed: the answered request id swapped after signing.
+    const tampered = idp.signRoot(idp.logoutResponseXml({ destination: u.logoutUrl, inResponseTo: newId() })).replace(/InResponseTo="[^"]+"/, `InResponseTo="${requestId}"`);
+    await expectRefused(await postSlo({ SAMLResponse: encode(tampered) }), 'invalid_signature', 400);
+    // A request id this server never issued; another organisation's Logout URL.
+    await expectRefused(await getSlo(idp.redirectQuery('SAMLResponse', idp.logoutResponseXml({ destination: u.logoutUrl, inResponseTo: newId() }))), 'unknown_in_response_to', 409);
+    await expectRefused(
+      await getSlo(idp.redirectQuery('SAMLResponse', idp.logoutResponseXml({ destination: urlsFor(other.domain).logoutUrl, inResponseTo: requestId }))),
+      'wrong_destination',
+      400,
+    );
+    // The answer to this organisation's request, delivered at the other organisation's Logout URL.
+    await expectRefused(await getSlo(idp.redirectQuery('SAMLResponse', good), other.domain), 'wrong_destination', 400);
+    await expectRefused(
+      await getSlo(idp.redirectQuery('SAMLResponse', idp.logoutResponseXml({ destination: u.logoutUrl, inResponseTo: requestId, status: 'urn:oasis:names:tc:SAML:2.0:status:Responder' }))),
+      'status_not_success',
+      403,
+    );
+    // After all of that the real answer still completes the sign-out (nothing above used it up).
+    expect((await getSlo(idp.redirectQuery('SAMLResponse', good))).status).toBe(303);
+  });
+
+  it('without a SingleLogoutService in the IdP metadata, ends only the Gatehouse session (204)', async () => {
+    const plain = new TestIdp(idp.keys);
+    plain.offersLogout = false;
+    await plain.start();
+    try {
+      const o = await buildOrg(t.domain);
+      await t.domain.saml.importMetadataUrl(o.actor, plain.metadataUrl);
+      const m = await buildMember(t.domain, o.actor);
+      const u = urlsFor(o.domain);
+      const res = await postAcs(a.url, o.domain, plain.response({ acsUrl: u.acsUrl, audience: u.entityId, nameId: m.userName }));
+      const cookie = sessionCookie(res)!;
+      const out = await fetch(`${a.url}/logout`, { method: 'POST', headers: { cookie: `gatehouse_session=${cookie}` }, redirect: 'manual' });
+      expect(out.status).toBe(204);
+      expect(await alive(cookie)).toBe(false);
+    } finally {
+      await plain.stop();
+    }
+  });
+});
+
+describe('IdP-initiated single logout', () => {
+  const request = (over: Partial<Parameters<TestIdp['logoutRequestXml']>[0]> = {}) =>
+    idp.logoutRequestXml({ destination: urlsFor(org.domain).logoutUrl, nameId: alice.userName, ...over });
+
+  it('HTTP-Redirect: ends every session of that member in that organisation, answers a signed LogoutResponse, and refuses a replay', async () => {
+    const [s1, s2, bobs, elsewhere] = [await signIn(alice.userName), await signIn(alice.userName), await signIn(bob.userName), await signIn(alice.userName, other.domain)];
+    const id = newId();
+    const res = await getSlo(idp.redirectQuery('SAMLRequest', request({ id, nameId: alice.userName.toUpperCase() }), { relayState: 'state-1' }));
+    expect(res.status, await res.clone().text()).toBe(303);
+    const { url, xml, signatureValid } = readRedirect(res.headers.get('location')!, 'SAMLResponse');
+    expect(`${url.origin}${url.pathname}`).toBe(idp.sloUrl);
+    expect(signatureValid).toBe(true);
+    expect(url.searchParams.get('RelayState')).toBe('state-1');
+    expect(xml).toContain('<samlp:LogoutResponse');
+    expect(xml).toContain(`InResponseTo="${id}"`);
+    expect(xml).toContain('urn:oasis:names:tc:SAML:2.0:status:Success');
+    expect(await alive(s1)).toBe(false);
+    expect(await alive(s2)).toBe(false);
+    expect(await alive(bobs)).toBe(true);
+    expect(await alive(elsewhere)).toBe(true);
+    const [ev] = await t.domain.audit.list(org.actor, { actionPrefix: 'saml.logout', limit: 1 });
+    expect(ev).toMatchObject({ outcome: 'success', resourceId: alice.id });
+    expect(ev!.detail).toMatchObject({ flow: 'idp', requestId: id, sessionsEnded: 2 });
+
+    // The same LogoutRequest again: refused, and the session started since stays.
+    const s3 = await signIn(alice.userName);
+    await expectRefused(await getSlo(idp.redirectQuery('SAMLRequest', request({ id }))), 'replayed_logout_request', 409);
+    expect(await alive(s3)).toBe(true);
+  });
+
+  it('HTTP-POST: a LogoutRequest with an enveloped signature', async () => {
+    const cookie = await signIn(alice.userName);
+    const res = await postSlo({ SAMLRequest: encode(idp.signRoot(request())), RelayState: 'r' });
+    expect(res.status, await res.clone().text()).toBe(303);
+    expect(readRedirect(res.headers.get('location')!, 'SAMLResponse').signatureValid).toBe(true);
+    expect(await alive(cookie)).toBe(false);
+  });
+
+  it('a NameID that names nobody here: no session changes, the answer says UnknownPrincipal', async () => {
+    const before = await sessions();
+    const res = await getSlo(idp.redirectQuery('SAMLRequest', request({ nameId: 'nobody@contoso.com' })));
+    expect(res.status).toBe(303);
+    expect(readRedirect(res.headers.get('location')!, 'SAMLResponse').xml).toContain('UnknownPrincipal');
+    expect(await sessions()).toBe(before);
+  });
+
+  it('refuses forged, unsigned, weak, tampered, stale, foreign and malformed LogoutRequests with a 4xx and no session change', async () => {
+    const cookie = await signIn(alice.userName);
+    const elsewhere = await signIn(alice.userName, other.domain);
+    const before = [await sessions(), await sessions(other.id)];
+    const u = urlsFor(org.domain);
+    const bad: [string, Promise<Response>, number][] = [
+      ['invalid_signature', getSlo(idp.redirectQuery('SAMLRequest', request(), { signWith: stranger })), 400],
+      ['invalid_signature', postSlo({ SAMLRequest: encode(idp.signRoot(request(), stranger)) }), 400],
+      ['invalid_signature', postSlo({ SAMLRequest: encode(idp.signRoot(request({ nameId: bob.userName })).replace(bob.userName, alice.userName)) }), 400],
+      ['unsigned_logout', getSlo(idp.redirectQuery('SAMLRequest', request(), { signWith: null })), 400],
+      ['unsigned_logout', postSlo({ SAMLRequest: encode(request()) }), 400],
+      ['weak_signature_algorithm', getSlo(idp.redirectQuery('SAMLRequest', request(), { algorithm: 'sha1' })), 400],
+      ['weak_signature_algorithm', postSlo({ SAMLRequest: encode(idp.signRoot(request(), idp.keys[0], 'sha1')) }), 400],
+      // Meant for the other organisation (same IdP, same key): its Destination is not this Logout URL.
+      ['wrong_destination', getSlo(idp.redirectQuery('SAMLRequest', request({ destination: urlsFor(other.domain).logoutUrl }))), 400],
+      ['wrong_destination', postSlo({ SAMLRequest: encode(idp.signRoot(request())) }, other.domain), 400],
+      ['wrong_issuer', getSlo(idp.redirectQuery('SAMLRequest', request({ issuer: 'https://sts.windows.net/someone-else/' }))), 400],
+      ['expired', getSlo(idp.redirectQuery('SAMLRequest', request({ issueInstantOffset: -3600 }))), 400],
+      ['expired', getSlo(idp.redirectQuery('SAMLRequest', request({ issueInstantOffset: 3600 }))), 400],
+      ['malformed_request', getSlo('SAMLRequest=not*base64'), 400],
+      ['malformed_request', getSlo(`SAMLRequest=${encodeURIComponent(Buffer.from('not deflated').toString('base64'))}`), 400],
+      ['malformed_request', getSlo(`${idp.redirectQuery('SAMLRequest', request())}&SAMLRequest=x`), 400],
+      ['malformed_request', getSlo(''), 400],
+      ['malformed_request', postSlo({ SAMLRequest: encode('<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"') }), 400],
+      ['malformed_request', postSlo({ SAMLRequest: encode(idp.signRoot(idp.logoutResponseXml({ destination: u.logoutUrl, inResponseTo: newId() }))) }), 400],
+      ['doctype_refused', postSlo({ SAMLRequest: encode(`<!DOCTYPE x [<!ENTITY e "y">]>${request()}`) }), 400],
+      ['xml_comment_refused', postSlo({ SAMLRequest: encode(request().replace('</NameID>', '<!---->.evil</NameID>')) }), 400],
+    ];
+    for (const [reason, res, status] of bad) await expectRefused(await res, reason, status);
+    // The other organisation's own endpoint with this organisation's request: refused too.
+    await expectRefused(await getSlo(idp.redirectQuery('SAMLRequest', request()), other.domain), 'wrong_destination', 400);
+    expect([await sessions(), await sessions(other.id)]).toEqual(before);
+    expect(await alive(cookie)).toBe(true);
+    expect(await alive(elsewhere)).toBe(true);
+    expect((await fetch(`${a.url}/saml/no-such-org/slo?${idp.redirectQuery('SAMLRequest', request())}`, { redirect: 'manual' })).status).toBe(404);
+  });
+});
