@@ -15,6 +15,7 @@ import type { ConsoleContext, ConsolePage } from './context';
 import { renderMember } from './panels/member';
 import { renderLock } from './panels/lock';
 import { renderSetup } from './panels/setup';
+import { renderImport } from './panels/import';
 
 export const PAGES: ConsolePage[] = [
   { id: 'scim', tab: 'SCIM provisioning', render: renderScim },
@@ -23,6 +24,7 @@ export const PAGES: ConsolePage[] = [
   { id: 'guard', tab: 'Deprovision guard', render: renderGuard },
   { id: 'logs', tab: 'Logs', render: renderLogs },
   { id: 'setup', tab: 'Entra set-up guide', render: renderSetup },
+  { id: 'import', tab: 'Group import', render: renderImport },
   { id: 'member', render: renderMember },
   { id: 'lock', render: renderLock },
 ];
