@@ -99,7 +99,7 @@ describe('a member page', () => {
       await page.locator('#member-title', { hasText: 'Anna North' }).waitFor();
       noProblems(w);
       await page.close();
-    });
+    }, 90_000);
   }
 });
 
@@ -143,7 +143,7 @@ describe('who can open this lock, at a chosen date and time', () => {
       await page.locator('#member-title', { hasText: 'Anna North' }).waitFor();
       noProblems(w);
       await page.close();
-    });
+    }, 90_000);
   }
 });
 
