@@ -69,7 +69,7 @@ async function gql<T>(query: string, variables: Record<string, unknown>): Promis
  * A GraphQL read the console has no JSON twin for (a member's page, who can
  * open a lock at a time, the set-up checklist): an error is the page's error.
  */
-async function gqlRead<T>(query: string, variables: Record<string, unknown>): Promise<T> {
+export async function gqlRead<T>(query: string, variables: Record<string, unknown>): Promise<T> {
   let res: Response;
   try {
     res = await fetch('/graphql', {

@@ -15,6 +15,8 @@ import type { ConsoleContext, ConsolePage } from './context';
 import { renderMember } from './panels/member';
 import { renderLock } from './panels/lock';
 import { renderSetup } from './panels/setup';
+import { renderWebhooks } from './panels/webhooks';
+import { renderMail } from './panels/mail';
 
 export const PAGES: ConsolePage[] = [
   { id: 'scim', tab: 'SCIM provisioning', render: renderScim },
@@ -22,6 +24,8 @@ export const PAGES: ConsolePage[] = [
   { id: 'people', tab: 'People & access', render: renderPeople },
   { id: 'guard', tab: 'Deprovision guard', render: renderGuard },
   { id: 'logs', tab: 'Logs', render: renderLogs },
+  { id: 'webhooks', tab: 'Webhooks', render: renderWebhooks },
+  { id: 'mail', tab: 'Mail', render: renderMail },
   { id: 'setup', tab: 'Entra set-up guide', render: renderSetup },
   { id: 'member', render: renderMember },
   { id: 'lock', render: renderLock },
