@@ -21,6 +21,7 @@ import { Migration20261206175500_webhook_access_events } from './Migration202612
 import { Migration20261206181000_mail_lease } from './Migration20261206181000_mail_lease.js';
 import { Migration20261206161000_saml_test_sign_in } from './Migration20261206161000_saml_test_sign_in.js';
 import { Migration20261206180500_entra_admin_consent } from './Migration20261206180500_entra_admin_consent.js';
+import { Migration20261206183800_access_seal_set_based } from './Migration20261206183800_access_seal_set_based.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123000000_initial', class: Migration20261123000000_initial },
@@ -42,6 +43,7 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261206175500_webhook_access_events', class: Migration20261206175500_webhook_access_events },
   { name: 'Migration20261206180500_entra_admin_consent', class: Migration20261206180500_entra_admin_consent },
   { name: 'Migration20261206181000_mail_lease', class: Migration20261206181000_mail_lease },
+  { name: 'Migration20261206183800_access_seal_set_based', class: Migration20261206183800_access_seal_set_based },
 ];
 
 // migrations/names.ts must list the same names in the same order (it decides whether this list is loaded at all).

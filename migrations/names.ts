@@ -23,4 +23,5 @@ export const MIGRATION_NAMES: readonly string[] = [
   'Migration20261206175500_webhook_access_events',
   'Migration20261206180500_entra_admin_consent',
   'Migration20261206181000_mail_lease',
+  'Migration20261206183800_access_seal_set_based',
 ];

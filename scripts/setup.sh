@@ -22,6 +22,24 @@ if [ -z "${TEST_DATABASE_URL:-}" ] && command -v pg_ctlcluster >/dev/null 2>&1 &
   fi
 fi
 
+# Streaming replication for the read-replica tests (test/setup/replica.ts makes
+# a replica with pg_basebackup -R from this server): replication connections
+# from 127.0.0.1 must be accepted (wal_level replica and max_wal_senders are
+# PostgreSQL's defaults). A pg_hba.conf line and a reload, on a local server only.
+if [ -z "${TEST_DATABASE_URL:-}" ] && command -v pg_ctlcluster >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+  hba="$(psql -h 127.0.0.1 -U postgres -d postgres -Atc 'show hba_file' 2>/dev/null || true)"
+  if [ -n "$hba" ] && [ -f "$hba" ] && ! grep -Eq '^host[[:space:]]+replication[[:space:]]+all[[:space:]]+127\.0\.0\.1/32' "$hba"; then
+    echo "setup: allowing replication connections from 127.0.0.1 (pg_hba.conf, reload)"
+    echo 'host replication all 127.0.0.1/32 trust' >> "$hba"
+    psql -h 127.0.0.1 -U postgres -d postgres -qAtc 'select pg_reload_conf()' >/dev/null
+  fi
+  if [ "$(psql -h 127.0.0.1 -U postgres -d postgres -Atc 'show wal_level' 2>/dev/null || echo replica)" = "minimal" ]; then
+    echo "setup: wal_level minimal has no replicas: setting replica (restart)"
+    psql -h 127.0.0.1 -U postgres -d postgres -qc 'alter system set wal_level = replica'
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main restart
+  fi
+fi
+
 # Chromium for the admin console's browser tests (test/admin, driven by
 # playwright-core): Debian's package, not a downloaded browser. Installed only
 # when running as root (CI); elsewhere install it yourself or set CHROMIUM_PATH.

@@ -48,7 +48,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   app.disable('x-powered-by');
   app.set('trust proxy', TRUST_PROXY);
 
-  const metrics = createMetrics(() => db.poolStats(), () => domain.guard.heldEverywhere());
+  const metrics = createMetrics(() => db.poolStats(), () => domain.guard.heldEverywhere(), () => db.replicaStatus());
   const track = requestTracker(logger, metrics);
   app.use(requestContext(app, track));
 
@@ -61,7 +61,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
   });
   app.get('/readyz', async (_req, res) => {
     const ok = await db.ping();
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'database unreachable' });
+    // Replicas are reported, never required: one that is down or lagging is skipped and reads go to the primary.
+    const replicas = db.replicaStatus();
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'database unreachable', ...(replicas.length > 0 ? { replicas } : {}) });
   });
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());

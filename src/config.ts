@@ -29,6 +29,10 @@ export interface Config {
     readonly poolMode: PoolMode;
     /** A direct connection for LISTEN (DATABASE_LISTEN_URL); absent: DATABASE_URL. */
     readonly listenUrl: string | undefined;
+    /** Read replicas (DATABASE_REPLICA_URLS, comma-separated); empty: every read goes to the primary. */
+    readonly replicaUrls: readonly string[];
+    /** A replica further behind the primary than this is skipped until it catches up (DATABASE_REPLICA_MAX_LAG_SECONDS). */
+    readonly replicaMaxLagSeconds: number;
   };
   readonly dataDir: string;
   readonly logLevel: LogLevel;
@@ -195,6 +199,14 @@ export function loadConfig(env: Env = process.env): Config {
   if (listenUrl !== undefined && !/^postgres(ql)?:\/\//.test(listenUrl)) {
     throw new ConfigError('DATABASE_LISTEN_URL', 'must start with postgres:// or postgresql://');
   }
+  const replicaUrls = (env.DATABASE_REPLICA_URLS ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+  for (const u of replicaUrls) {
+    if (!/^postgres(ql)?:\/\//.test(u)) throw new ConfigError('DATABASE_REPLICA_URLS', 'must be comma-separated URLs starting with postgres:// or postgresql://');
+  }
+  if (replicaUrls.length > 0 && dbUrl === undefined) throw new ConfigError('DATABASE_REPLICA_URLS', 'needs DATABASE_URL (the embedded database has no replicas)');
   const poolMode = (env.DATABASE_POOL_MODE || 'direct') as PoolMode;
   if (!POOL_MODES.includes(poolMode)) {
     throw new ConfigError('DATABASE_POOL_MODE', `must be one of ${POOL_MODES.join(', ')}, got "${env.DATABASE_POOL_MODE}"`);
@@ -218,7 +230,7 @@ export function loadConfig(env: Env = process.env): Config {
       secureCookies: publicUrl.startsWith('https:'),
       bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     },
-    database: { url: dbUrl, poolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 200), poolMode, listenUrl },
+    database: { url: dbUrl, poolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 200), poolMode, listenUrl, replicaUrls, replicaMaxLagSeconds: int(env, 'DATABASE_REPLICA_MAX_LAG_SECONDS', 5, 1, 3600) },
     dataDir: path.resolve(env.DATA_DIR || './data'),
     logLevel,
     errorStackTraces: onOff(env, 'ERROR_STACK_TRACES', false),

@@ -40,6 +40,8 @@ async function main(): Promise<void> {
     poolSize: config.database.poolSize,
     poolMode: config.database.poolMode,
     listenUrl: config.database.listenUrl,
+    replicaUrls: config.database.replicaUrls,
+    replicaMaxLagSeconds: config.database.replicaMaxLagSeconds,
   });
   const applied = await migrate(database.connection, {
     lock: !database.embedded,

@@ -13,6 +13,7 @@ import { httpStatusOf } from '../http/errors.js';
 import { buildConsoleBundle, type ConsoleBundle } from './bundle.js';
 import { csrfTokenFor, requireCsrf } from '../http/csrf.js';
 import { readSessionCookie, sessionCookieOptions } from '../http/session-cookie.js';
+import { callerKey, runInReadScope } from '../infra/postgres/read-scope.js';
 import { guardedJsonParser } from '../http/json-guard.js';
 import { consoleHealth } from './health.js';
 import { spUrls } from '../domain/saml-config/sp-urls.js';
@@ -198,7 +199,8 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD' && !requireCsrf(req, res, token)) return;
-    next();
+    // Signed in: the console's lists may read from a replica that has replayed this admin's writes; its changes go to the primary.
+    runInReadScope({ caller: callerKey(token), lagTolerant: req.method === 'GET' }, next);
   });
   const h =
     (fn: (req: Request, res: Response, actor: AdminActor) => Promise<unknown>) =>

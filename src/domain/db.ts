@@ -35,6 +35,14 @@ export interface Subscription {
 export interface Db {
   /** Single statements outside a transaction (reads, and writes that are atomic on their own). */
   readonly sql: Sql;
+  /**
+   * Reads that tolerate replication lag (directory listings, who-can-open,
+   * lock snapshots): they may be served by a read replica that is a few
+   * seconds behind, but never one that has not replayed the caller's own
+   * writes. Never a write, and never a read a write is decided on (those use
+   * `sql` or a transaction). Where there is no replica, the same as `sql`.
+   */
+  readonly lagTolerant: Sql;
   /** Runs `fn` in one transaction: every statement of a use case commits or none does. */
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
   /** Listens on a notification channel; says whether it hears (never live where notifications cannot arrive). */

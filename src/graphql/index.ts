@@ -3,7 +3,7 @@
 // Actor (API key or member session); every rule is the domain's.
 import crypto from 'node:crypto';
 import express, { type ErrorRequestHandler, type Request } from 'express';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { Config } from '../config.js';
@@ -11,6 +11,7 @@ import type { Domain } from '../domain/index.js';
 import type { Actor } from '../domain/actor.js';
 import { DomainError, retryAfterSeconds } from '../domain/errors.js';
 import { readSessionCookie } from '../http/session-cookie.js';
+import { callerKey, currentReadScope, runInReadScope } from '../infra/postgres/read-scope.js';
 import { guardedJsonParser, HostileJson, parseJsonGuarded } from '../http/json-guard.js';
 import { hasValidCsrf } from '../http/csrf.js';
 import { httpStatusOf } from '../http/errors.js';
@@ -47,7 +48,7 @@ export async function createGraphqlEdge(deps: { config: Config; domain: Domain; 
     includeStacktraceInErrorResponses: config.errorStackTraces,
     validationRules: [depthLimitRule()],
     // No HTTP caching hints: the cache-control plugin would wrap every field.
-    plugins: [costLimitPlugin(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled()],
+    plugins: [replicaReadsPlugin(), costLimitPlugin(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled()],
     formatError: createFormatError(logger),
   });
   await server.start();
@@ -123,6 +124,8 @@ export async function createGraphqlEdge(deps: { config: Config; domain: Domain; 
 
   const router = express.Router();
   router.use(guardedJsonParser(config.http.bodyLimitBytes));
+  // Queries may read from a replica (replicaReadsPlugin decides once the operation is known).
+  router.use((_req, _res, next) => runInReadScope({ caller: undefined, lagTolerant: false }, next));
   router.use((req, res, next) => {
     if (!(req.get('accept') ?? '').includes('text/event-stream')) return next();
     sse(req, res).catch(next);
@@ -180,6 +183,27 @@ export async function createGraphqlEdge(deps: { config: Config; domain: Domain; 
 }
 
 /** A WebSocket's credentials: an API key (Bearer), else the session cookie (a plain member: no console rights). */
+/**
+ * Once the operation is known (after authentication): a query's lag-tolerant
+ * reads may go to a read replica that has replayed this caller's writes; a
+ * mutation's go to the primary, and its writes are remembered for the caller.
+ */
+function replicaReadsPlugin(): ApolloServerPlugin<GraphqlContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation(rc) {
+          const scope = currentReadScope();
+          if (!scope) return;
+          const headers = rc.request.http?.headers;
+          scope.caller = callerKey(headers?.get('authorization') ?? readSessionCookie(headers?.get('cookie')));
+          scope.lagTolerant = rc.operation?.operation === 'query';
+        },
+      };
+    },
+  };
+}
+
 async function authenticateWith(domain: Domain, authorization: string | undefined, cookie: string | undefined, ip: string | undefined): Promise<Actor> {
   if (authorization !== undefined) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);

@@ -1,5 +1,6 @@
 // Prometheus metrics: request durations by route and status, database pool use.
 import client from 'prom-client';
+import type { ReplicaStatus } from '../infra/postgres/replicas.js';
 
 export interface Metrics {
   readonly registry: client.Registry;
@@ -11,6 +12,8 @@ export function createMetrics(
   pool: () => { used: number; free: number; pending: number; size: number },
   /** Changes the mass-deprovision guard holds, every organisation, by source (read at scrape time). */
   held?: () => Promise<{ source: string; n: number }[]>,
+  /** Each read replica's state and lag (DATABASE_REPLICA_URLS). */
+  replicas?: () => ReplicaStatus[],
 ): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
@@ -46,6 +49,38 @@ export function createMetrics(
         this.set({ source: 'scim' }, 0);
         this.set({ source: 'import' }, 0);
         for (const r of rows) this.set({ source: r.source }, r.n);
+      },
+    });
+  }
+  if (replicas) {
+    new client.Gauge({
+      name: 'gatehouse_db_replica_up',
+      help: 'Whether a read replica serves reads (1), or is skipped (0: down, lagging beyond DATABASE_REPLICA_MAX_LAG_SECONDS, or not a replica), by replica and state',
+      labelNames: ['replica', 'state'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const r of replicas()) this.set({ replica: r.name, state: r.state }, r.state === 'up' ? 1 : 0);
+      },
+    });
+    new client.Gauge({
+      name: 'gatehouse_db_replica_lag_seconds',
+      help: 'How far a read replica was behind the primary at its last check (absent while it does not answer)',
+      labelNames: ['replica'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const r of replicas()) if (r.lagSeconds !== null) this.set({ replica: r.name }, r.lagSeconds);
+      },
+    });
+    new client.Gauge({
+      name: 'gatehouse_db_replica_reads',
+      help: 'Statements this process has read from a read replica since it started',
+      labelNames: ['replica'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const r of replicas()) this.set({ replica: r.name }, r.reads);
       },
     });
   }

@@ -293,4 +293,87 @@ describe('snapshot and retention', () => {
     // The snapshot is whole whatever was purged.
     expect((await t.domain.access.lockSnapshot(a, scope)).locks[0]!.members.map((m) => m.memberId).sort()).toEqual([m1.id, m2.id].sort());
   });
+  it('seals a bulk transaction (set-based plan) to the same entries as the same changes one by one (cached plan)', async () => {
+    // The same directory in two organisations (same ids: keys are per organisation). In one, every
+    // table is loaded by one statement each (hundreds of rows: the seal plans for its size); in the
+    // other, row by row, each in its own transaction.
+    const bulk = await buildOrg(t.domain);
+    const single = await buildOrg(t.domain);
+    const id = (k: string, i: number) => crypto.createHash('md5').update(`${k}${i}`).digest('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
+    const rows = {
+      members: Array.from({ length: 30 }, (_, i) => [id('m', i), `bulk${i}@example.com`, i % 9 !== 0] as const),
+      groups: Array.from({ length: 6 }, (_, i) => id('g', i)),
+      groupMembers: Array.from({ length: 30 }, (_, i) => [0, 1].map((k) => [id('g', (i * 7 + k * 3) % 6), id('m', i)] as const)).flat(),
+      places: Array.from({ length: 4 }, (_, i) => id('p', i)),
+      locks: Array.from({ length: 12 }, (_, i) => [id('l', i), id('p', i % 4)] as const),
+      shares: Array.from({ length: 120 }, (_, i) => {
+        const day = 86_400_000;
+        return [
+          id('s', i),
+          i % 2 === 0 ? id('m', (i * 13) % 30) : null,
+          i % 2 === 1 ? id('g', (i * 5) % 6) : null,
+          i % 5 < 4 ? id('l', (i * 11) % 12) : null,
+          i % 5 === 4 ? id('p', i % 4) : null,
+          i % 7 === 0 ? new Date(Date.now() + 30 * day) : i % 11 === 0 ? new Date(Date.now() - 30 * day) : null,
+          i % 6 === 0 && i % 7 !== 0 ? new Date(Date.now() - day) : i % 4 === 0 ? new Date(Date.now() + 90 * day) : null,
+        ] as const;
+      }),
+    };
+    const c = new pg.Client({ connectionString: t.url });
+    await c.connect();
+    try {
+      const load = async (org: string, one: boolean) => {
+        const run = async (sql: string, types: string[], list: readonly (readonly unknown[])[]) => {
+          const cols = list[0]!.length;
+          if (one) {
+            for (const r of list) await c.query(`insert into ${sql} values (${Array.from({ length: cols + 1 }, (_, k) => `$${k + 1}`).join(', ')})`, [org, ...r]);
+          } else {
+            const arrays = Array.from({ length: cols }, (_, k) => list.map((r) => r[k]));
+            const unnest = types.map((ty, k) => `$${k + 2}::${ty}[]`).join(', ');
+            await c.query(`insert into ${sql} select $1, * from unnest(${unnest})`, [org, ...arrays]);
+          }
+        };
+        await run('members (organization_id, id, user_name, active, source)', ['uuid', 'text', 'boolean', 'text'], rows.members.map(([m, u, act]) => [m, `${org.slice(0, 8)}${u}`, act, 'admin']));
+        await run('groups (organization_id, id, display_name, source)', ['uuid', 'text', 'text'], rows.groups.map((g) => [g, `g ${g}`, 'admin']));
+        await run('group_members (organization_id, group_id, member_id)', ['uuid', 'uuid'], rows.groupMembers);
+        await run('places (organization_id, id, name)', ['uuid', 'text'], rows.places.map((p) => [p, `p ${p}`]));
+        await run('locks (organization_id, id, place_id, name)', ['uuid', 'uuid', 'text'], rows.locks.map(([l, p]) => [l, p, `l ${l}`]));
+        await run('shares (organization_id, id, member_id, group_id, lock_id, place_id, valid_from, valid_until, role)', ['uuid', 'uuid', 'uuid', 'uuid', 'uuid', 'timestamptz', 'timestamptz', 'text'], rows.shares.map((r) => [...r, 'user']));
+        // Then some of everything again: deactivations, a group emptied, a place's lock moved, shares revoked.
+        const again = async (sql: string, params: unknown[][]) => {
+          if (one) for (const p of params) await c.query(sql.replace('= any($2)', '= $2'), [org, p[0]]);
+          else await c.query(sql, [org, params.map((p) => p[0])]);
+        };
+        await again(`update members set active = not active where organization_id = $1 and id = any($2)`, rows.members.slice(0, 15).map(([m]) => [m]));
+        await again(`delete from group_members where organization_id = $1 and group_id = any($2)`, [[rows.groups[0]]]);
+        await again(`update locks set place_id = '${rows.places[0]}' where organization_id = $1 and id = any($2)`, rows.locks.slice(0, 6).map(([l]) => [l]));
+        await again(`delete from shares where organization_id = $1 and id = any($2)`, rows.shares.filter((_, i) => i % 3 === 0).map((s) => [s[0]]));
+        await again(`delete from members where organization_id = $1 and id = any($2)`, rows.members.slice(25).map(([m]) => [m]));
+      };
+      // Every seal of the bulk organisation takes the plan for large transactions; every one of the other the cached one.
+      await c.query(`set gatehouse.access_seal_bulk_rows = 0`);
+      await load(bulk.id, false);
+      await c.query(`set gatehouse.access_seal_bulk_rows = 1000000`);
+      await load(single.id, true);
+      const state = async (org: string) =>
+        (await c.query(`select lock_id, member_id, place_id, may_open, windows::text from access_state where organization_id = $1 order by lock_id, member_id`, [org])).rows;
+      const said = async (org: string) =>
+        (
+          await c.query(
+            `select distinct on (lock_id, member_id) lock_id, member_id, may_open, windows::text from access_entries where organization_id = $1 order by lock_id, member_id, position desc`,
+            [org],
+          )
+        ).rows;
+      const bulkState = await state(bulk.id);
+      expect(bulkState.length).toBeGreaterThan(20);
+      expect(bulkState.some((r) => String(r.windows).includes('"validFrom": "'))).toBe(true);
+      expect(bulkState).toEqual(await state(single.id));
+      // And the last entry per (lock, member) is the same everywhere (a member who lost everything included).
+      const bulkSaid = await said(bulk.id);
+      expect(bulkSaid.some((r) => r.may_open === false)).toBe(true);
+      expect(bulkSaid).toEqual(await said(single.id));
+    } finally {
+      await c.end();
+    }
+  }, 180_000);
 });

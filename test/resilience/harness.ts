@@ -115,7 +115,9 @@ export async function roundRobinProxy(targets: () => string[]): Promise<Proxy> {
     });
     req.pipe(upstream);
   });
-  server.keepAliveTimeout = 1000;
+  // fetch (undici) keeps an idle connection until shortly before the advertised timeout; at 1 s the
+  // margin vanished and, under load, the proxy closed sockets fetch was reusing (ECONNRESET).
+  server.keepAliveTimeout = 30_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as net.AddressInfo).port;
   return {

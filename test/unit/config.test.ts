@@ -69,6 +69,16 @@ describe('loadConfig', () => {
     expect(e.message).not.toContain('\n');
   });
 
+  it('read replicas: a comma-separated list with a lag bound; a bad URL, or replicas without DATABASE_URL, named', () => {
+    const c = loadConfig({ DATABASE_URL: 'postgres://p/db', DATABASE_REPLICA_URLS: 'postgres://r1/db, postgresql://r2/db', DATABASE_REPLICA_MAX_LAG_SECONDS: '2' });
+    expect(c.database.replicaUrls).toEqual(['postgres://r1/db', 'postgresql://r2/db']);
+    expect(c.database.replicaMaxLagSeconds).toBe(2);
+    expect(loadConfig({ DATABASE_URL: 'postgres://p/db' }).database).toMatchObject({ replicaUrls: [], replicaMaxLagSeconds: 5 });
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://p/db', DATABASE_REPLICA_URLS: 'mysql://r1/db' })).toThrow(/DATABASE_REPLICA_URLS/);
+    expect(() => loadConfig({ DATABASE_REPLICA_URLS: 'postgres://r1/db' })).toThrow(/DATABASE_REPLICA_URLS: needs DATABASE_URL/);
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://p/db', DATABASE_REPLICA_MAX_LAG_SECONDS: '0' })).toThrow(/DATABASE_REPLICA_MAX_LAG_SECONDS/);
+  });
+
   it('empty values count as unset', () => {
     const c = loadConfig({ PORT: '', DATABASE_URL: '', GATEHOUSE_SECRET: '', PUBLIC_URL: '' });
     expect(c.http.port).toBe(3000);

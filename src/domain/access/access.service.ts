@@ -124,7 +124,7 @@ export class AccessService {
    * may now open which lock, or no longer.
    */
   async lockChanges(actor: Actor, scope: LockScope, after?: string | null, first = 100): Promise<LockAccessPage> {
-    return readLockEntries(this.db.sql, actor.organizationId, await this.lockReader(actor, scope), after, first);
+    return readLockEntries(this.db.lagTolerant, actor.organizationId, await this.lockReader(actor, scope), after, first);
   }
 
   /**
@@ -159,7 +159,7 @@ export class AccessService {
    * from nothing here, then follows the changes after that cursor.
    */
   async lockSnapshot(actor: Actor, scope: LockScope): Promise<LockSnapshot> {
-    return readLockSnapshot(this.db.sql, actor.organizationId, await this.lockReader(actor, scope));
+    return readLockSnapshot(this.db.lagTolerant, actor.organizationId, await this.lockReader(actor, scope));
   }
 
   /** The organisation's current feed position (where a subscription without a cursor starts). */
@@ -207,7 +207,7 @@ export class AccessService {
     if (ids.length === 0) return result;
     const org = actor.organizationId;
     // One statement: the member rows (to tell "unknown" from "no access") and their grants.
-    const rows = await this.db.sql.all<GrantRow & { member_id: string; lock_id: string | null; lock_name: string; place_id: string; place_name: string }>(
+    const rows = await this.db.lagTolerant.all<GrantRow & { member_id: string; lock_id: string | null; lock_name: string; place_id: string; place_name: string }>(
       `with m as (select id, active from members where organization_id = $1 and id = any($2::uuid[])),
        g as (
          select s.*, m.id as grantee, null::uuid as via_group from shares s join m on m.active and s.member_id = m.id where s.organization_id = $1 and ${openAt('$3')}
@@ -263,7 +263,7 @@ export class AccessService {
     const first = pageSize(page.first, 100, 1, 1000);
     const after = page.afterId && isUuid(page.afterId) ? page.afterId : '00000000-0000-0000-0000-000000000000';
     const org = actor.organizationId;
-    const rows = await this.db.sql.all<MemberRow & { grants: GrantRow[] | null; lock_found: boolean }>(
+    const rows = await this.db.lagTolerant.all<MemberRow & { grants: GrantRow[] | null; lock_found: boolean }>(
       `with l as (select id, place_id from locks where organization_id = $1 and id = $2),
        s as (
          select s.*, case when s.lock_id is not null then 'lock' else 'place' end as scope
@@ -314,7 +314,7 @@ export class AccessService {
     if (!isUuid(lockId)) throw new NotFound('lock', lockId);
     checkAt(at);
     const like = textLike(text);
-    const row = await this.db.sql.one<{ n: number }>(
+    const row = await this.db.lagTolerant.one<{ n: number }>(
       `with l as (select id, place_id from locks where organization_id = $1 and id = $2),
        s as (
          select s.* from shares s, l where s.organization_id = $1 and s.lock_id = l.id and ${openAt('$3')}
@@ -343,7 +343,7 @@ export class AccessService {
     checkAt(at);
     const org = actor.organizationId;
     // Every share of the member (direct or via groups) on the lock or its place, open or not.
-    const rows = await this.db.sql.all<GrantRow & { kind: 'member' | 'lock' | 'grant'; active: boolean | null; open: boolean | null }>(
+    const rows = await this.db.lagTolerant.all<GrantRow & { kind: 'member' | 'lock' | 'grant'; active: boolean | null; open: boolean | null }>(
       `with m as (select id, active from members where organization_id = $1 and id = $2),
        l as (select id, place_id from locks where organization_id = $1 and id = $3),
        s as (

@@ -97,7 +97,7 @@ export class GroupService {
     requireDirectoryReader(actor);
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return [];
-    return groupSql.selectGroupsById(this.db.sql, actor.organizationId, valid);
+    return groupSql.selectGroupsById(this.db.lagTolerant, actor.organizationId, valid);
   }
 
   /** A page of groups ordered by displayName (case-insensitive), with the total. */
@@ -105,7 +105,7 @@ export class GroupService {
     requireDirectoryReader(actor);
     const first = Math.min(Math.max(q.first ?? 50, 0), MAX_GROUP_PAGE);
     const { rows, total } = await groupSql.selectGroupPage(
-      this.db.sql,
+      this.db.lagTolerant,
       actor.organizationId,
       { text: q.text, source: q.source },
       { after: q.after ? decodeCursor(q.after) : undefined, limit: first + 1 },
@@ -122,7 +122,7 @@ export class GroupService {
     if (!(actor.kind === 'member' && memberIds.every((id) => id === actor.id))) requireDirectoryReader(actor);
     const valid = memberIds.filter(isUuid);
     if (valid.length === 0) return [];
-    return groupSql.selectGroupsOfMembers(this.db.sql, actor.organizationId, valid);
+    return groupSql.selectGroupsOfMembers(this.db.lagTolerant, actor.organizationId, valid);
   }
 
   /**
@@ -136,7 +136,7 @@ export class GroupService {
     const out = new Map<string, GroupMembersPage>();
     if (valid.length === 0) return out;
     if (opts.afterId !== undefined && !isUuid(opts.afterId)) throw new Invalid('invalid_cursor', 'The cursor is not one this API handed out', 'after');
-    const byGroup = await groupSql.selectMembersOfGroups(this.db.sql, actor.organizationId, valid, opts.afterId ?? '00000000-0000-0000-0000-000000000000', first + 1);
+    const byGroup = await groupSql.selectMembersOfGroups(this.db.lagTolerant, actor.organizationId, valid, opts.afterId ?? '00000000-0000-0000-0000-000000000000', first + 1);
     for (const [id, e] of byGroup) {
       out.set(id, { members: e.members.slice(0, first), hasNextPage: e.members.length > first, totalCount: e.total });
     }
@@ -202,7 +202,7 @@ export class GroupService {
     requireDirectoryReader(actor);
     if (!isUuid(groupId)) return [];
     const limit = pageSize(opts.limit, 1000, 1, 10_000, 'limit');
-    return groupSql.selectGroupMemberRefs(this.db.sql, actor.organizationId, groupId, opts.afterId && isUuid(opts.afterId) ? opts.afterId : undefined, limit);
+    return groupSql.selectGroupMemberRefs(this.db.lagTolerant, actor.organizationId, groupId, opts.afterId && isUuid(opts.afterId) ? opts.afterId : undefined, limit);
   }
 
   /** Creates an empty group inside a caller's transaction (the import creates its group with its integration). */

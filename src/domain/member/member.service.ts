@@ -147,7 +147,7 @@ export class MemberService {
     if (!(allowSelf && actor.kind === 'member')) requireDirectoryReader(actor);
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return [];
-    return memberSql.selectMembersById(this.db.sql, actor.organizationId, valid);
+    return memberSql.selectMembersById(this.db.lagTolerant, actor.organizationId, valid);
   }
 
   async findByUserName(actor: Actor, userName: string): Promise<Member | undefined> {
@@ -268,7 +268,7 @@ export class MemberService {
     }
     if (q.groupId !== undefined && !isUuid(q.groupId)) return { items: [], hasNextPage: false, totalCount: 0, cursors: [] };
     const { rows, total } = await memberSql.selectMemberPage(
-      this.db.sql,
+      this.db.lagTolerant,
       actor.organizationId,
       { text, active: q.active, source: q.source, groupId: q.groupId },
       { by: q.orderBy ?? 'userName', after: q.after ? decodeCursor(q.after) : undefined, limit: first + 1 },
@@ -305,7 +305,7 @@ export class MemberService {
   /** The custom attribute names (`metadata.<name>`) this organisation's members carry, for SCIM discovery. */
   async metadataKeys(actor: Actor, limit = 200): Promise<string[]> {
     requireDirectoryReader(actor);
-    return memberSql.selectMetadataKeys(this.db.sql, actor.organizationId, Math.min(Math.max(limit, 1), 1000));
+    return memberSql.selectMetadataKeys(this.db.lagTolerant, actor.organizationId, Math.min(Math.max(limit, 1), 1000));
   }
 
   /** Entra owns SCIM-provisioned members: apps may only change their metadata. */

@@ -66,7 +66,7 @@ export class PlaceService {
     requireDirectoryReader(actor);
     const first = pageSize(opts.first, 100, 0, 1000);
     const after = fromIdCursor(opts.after) ?? null;
-    const rows = first === 0 ? [] : await placeSql.selectPlaces(this.db.sql, actor.organizationId, after, first + 1);
+    const rows = first === 0 ? [] : await placeSql.selectPlaces(this.db.lagTolerant, actor.organizationId, after, first + 1);
     return pageOf(rows, first, (p) => p, (p) => idCursor(p.id));
   }
 
@@ -74,7 +74,7 @@ export class PlaceService {
     requireDirectoryReader(actor);
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return [];
-    return placeSql.selectPlacesById(this.db.sql, actor.organizationId, valid);
+    return placeSql.selectPlacesById(this.db.lagTolerant, actor.organizationId, valid);
   }
 
   async createLock(actor: Actor, input: { placeId: string; name: string }): Promise<Lock> {
@@ -110,7 +110,7 @@ export class PlaceService {
     const first = pageSize(opts.first, 100, 0, 1000);
     const afterId = fromIdCursor(opts.after);
     if (first === 0 || (opts.placeId !== undefined && !isUuid(opts.placeId))) return { items: [], cursors: [], hasNextPage: false };
-    const rows = await placeSql.selectLocks(this.db.sql, actor.organizationId, { placeId: opts.placeId, afterId }, first + 1);
+    const rows = await placeSql.selectLocks(this.db.lagTolerant, actor.organizationId, { placeId: opts.placeId, afterId }, first + 1);
     return pageOf(rows, first, (l) => l, (l) => idCursor(l.id));
   }
 
@@ -119,24 +119,24 @@ export class PlaceService {
     requireDirectoryReader(actor);
     const valid = placeIds.filter(isUuid);
     if (valid.length === 0) return [];
-    return placeSql.selectLocksOfPlaces(this.db.sql, actor.organizationId, valid);
+    return placeSql.selectLocksOfPlaces(this.db.lagTolerant, actor.organizationId, valid);
   }
 
   async countPlaces(actor: Actor): Promise<number> {
     requireDirectoryReader(actor);
-    return placeSql.countPlaces(this.db.sql, actor.organizationId);
+    return placeSql.countPlaces(this.db.lagTolerant, actor.organizationId);
   }
 
   async countLocks(actor: Actor, opts: { placeId?: string } = {}): Promise<number> {
     requireDirectoryReader(actor);
     if (opts.placeId !== undefined && !isUuid(opts.placeId)) return 0;
-    return placeSql.countLocks(this.db.sql, actor.organizationId, opts.placeId);
+    return placeSql.countLocks(this.db.lagTolerant, actor.organizationId, opts.placeId);
   }
 
   async getLocks(actor: Actor, ids: readonly string[]): Promise<Lock[]> {
     requireDirectoryReader(actor);
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return [];
-    return placeSql.selectLocksById(this.db.sql, actor.organizationId, valid);
+    return placeSql.selectLocksById(this.db.lagTolerant, actor.organizationId, valid);
   }
 }

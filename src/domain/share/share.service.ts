@@ -111,7 +111,7 @@ export class ShareService {
     requireDirectoryReader(actor);
     for (const v of [f.memberId, f.groupId, f.placeId, f.lockId]) if (v !== undefined && !isUuid(v)) return [];
     const afterId = f.afterId && isUuid(f.afterId) ? f.afterId : undefined;
-    return shareSql.selectShares(this.db.sql, actor.organizationId, { ...f, afterId }, pageSize(f.first, 100, 1, 1000));
+    return shareSql.selectShares(this.db.lagTolerant, actor.organizationId, { ...f, afterId }, pageSize(f.first, 100, 1, 1000));
   }
 
   /**
@@ -124,7 +124,7 @@ export class ShareService {
     if (!(actor.kind === 'member' && memberIds.every((id) => id === actor.id))) requireDirectoryReader(actor);
     const m = memberIds.filter(isUuid);
     if (m.length === 0) return { shares: [], locks: [], places: [] };
-    return shareSql.selectMemberSharesWithTargets(this.db.sql, actor.organizationId, m);
+    return shareSql.selectMemberSharesWithTargets(this.db.lagTolerant, actor.organizationId, m);
   }
 
   /** Shares granted to any of these members or groups, in one statement (DataLoader). */
@@ -133,6 +133,6 @@ export class ShareService {
     const m = memberIds.filter(isUuid);
     const g = groupIds.filter(isUuid);
     if (m.length + g.length === 0) return [];
-    return shareSql.selectSharesOfGrantees(this.db.sql, actor.organizationId, m, g);
+    return shareSql.selectSharesOfGrantees(this.db.lagTolerant, actor.organizationId, m, g);
   }
 }

@@ -7,6 +7,8 @@ import type { PoolMode } from '../../config.js';
 import type { ChannelListener, Db, Sql, SqlParam, Subscription } from '../../domain/db.js';
 import { translateConnectError, translateQueryError } from './errors.js';
 import { listen, LISTEN_TIMING, type ListenTiming } from './listen.js';
+import { currentReadScope } from './read-scope.js';
+import { parseLsn, type ReplicaSet, type ReplicaStatus } from './replicas.js';
 import { countOne } from './statement-count.js';
 import { NAME_AFTER_RUNS, PLAN_REFRESH_MS, PreparedOnConnection, statement } from './statements.js';
 
@@ -113,6 +115,8 @@ export class PostgresDb implements Db {
   /** Whether the database is a PostgreSQL server (not PGlite), once known. */
   private notPglite: boolean | undefined;
   private closed = false;
+  /** Read replicas (DATABASE_REPLICA_URLS), once attached. */
+  private replicas: ReplicaSet | undefined;
 
   constructor(private readonly opts: PostgresOptions) {
     const server = 'connectionString' in opts.connection;
@@ -221,11 +225,46 @@ export class PostgresDb implements Db {
     return this.isServer ?? this.named ?? this.withClient(async () => this.isServer!);
   }
 
+  /** Sends lag-tolerant reads to `replicas` where the read scope allows, and remembers callers' writes for them. */
+  useReplicas(replicas: ReplicaSet): void {
+    this.replicas = replicas;
+  }
+
+  /** Each read replica's state and lag (none without DATABASE_REPLICA_URLS). */
+  replicaStatus(): ReplicaStatus[] {
+    return this.replicas?.status() ?? [];
+  }
+
+  /** Runs one statement; with replicas, a write of a known caller is remembered for read-your-writes. */
+  private one_<T>(sql: string, fn: (s: ConnectionSql) => Promise<T>): Promise<T> {
+    if (this.replicas === undefined || !statement(sql).writes) return this.withClient(fn);
+    return this.withClient(async (s) => {
+      const result = await fn(s);
+      await this.noteWrite(s);
+      return result;
+    });
+  }
+
+  /** The primary's WAL position after a committed write of the current caller, remembered by the replica set. */
+  private async noteWrite(s: ConnectionSql): Promise<void> {
+    const caller = currentReadScope()?.caller;
+    if (caller === undefined || this.replicas === undefined) return;
+    const r = (await s.control('select pg_current_wal_lsn()::text as lsn')) as { rows: { lsn: string }[] };
+    this.replicas.noteWrite(caller, parseLsn(r.rows[0]!.lsn));
+  }
+
   readonly sql: Sql = {
-    all: (sql, params) => this.withClient((s) => s.all(sql, params)),
-    maybeOne: (sql, params) => this.withClient((s) => s.maybeOne(sql, params)),
-    one: (sql, params) => this.withClient((s) => s.one(sql, params)),
-    run: (sql, params) => this.withClient((s) => s.run(sql, params)),
+    all: (sql, params) => this.one_(sql, (s) => s.all(sql, params)),
+    maybeOne: (sql, params) => this.one_(sql, (s) => s.maybeOne(sql, params)),
+    one: (sql, params) => this.one_(sql, (s) => s.one(sql, params)),
+    run: (sql, params) => this.one_(sql, (s) => s.run(sql, params)),
+  };
+
+  readonly lagTolerant: Sql = {
+    all: (sql, params) => (this.replicas ? this.replicas.read((q) => q.all(sql, params)) : this.sql.all(sql, params)),
+    maybeOne: (sql, params) => (this.replicas ? this.replicas.read((q) => q.maybeOne(sql, params)) : this.sql.maybeOne(sql, params)),
+    one: (sql, params) => (this.replicas ? this.replicas.read((q) => q.one(sql, params)) : this.sql.one(sql, params)),
+    run: (sql, params) => (this.replicas ? this.replicas.read((q) => q.run(sql, params)) : this.sql.run(sql, params)),
   };
 
   async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
@@ -239,6 +278,7 @@ export class PostgresDb implements Db {
         throw e;
       }
       await s.control('commit');
+      if (this.replicas) await this.noteWrite(s);
       return result;
     });
   }

@@ -3,6 +3,7 @@
 // client pool on it (./client.ts).
 import type { PoolMode } from '../../config.js';
 import { PostgresDb, type ConnectionSettings } from './client.js';
+import { ReplicaSet } from './replicas.js';
 import { startEmbeddedPostgres, SOCKET_PORT, type EmbeddedPostgres } from './embedded.js';
 
 export interface Database {
@@ -20,6 +21,10 @@ export interface DatabaseOptions {
   poolMode?: PoolMode;
   /** A direct connection for LISTEN (a pooler in transaction mode delivers no notifications). */
   listenUrl?: string;
+  /** Read replicas (DATABASE_REPLICA_URLS), reached as `poolMode` says; none: every read goes to `url`. */
+  replicaUrls?: readonly string[];
+  /** A replica further behind than this is skipped (DATABASE_REPLICA_MAX_LAG_SECONDS). */
+  replicaMaxLagSeconds?: number;
   /** CLI: reuse the socket of a running server instead of failing. */
   allowJoin?: boolean;
 }
@@ -38,11 +43,20 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     poolMode: opts.poolMode ?? 'direct',
     listenConnection: opts.listenUrl ? { connectionString: opts.listenUrl } : undefined,
   });
+  let replicas: ReplicaSet | undefined;
+  if (opts.url && opts.replicaUrls && opts.replicaUrls.length > 0) {
+    const readers = opts.replicaUrls.map((url) => new PostgresDb({ connection: { connectionString: url }, poolSize: opts.poolSize, poolMode: opts.poolMode ?? 'direct' }));
+    replicas = new ReplicaSet(db, readers, (opts.replicaMaxLagSeconds ?? 5) * 1000);
+    db.useReplicas(replicas);
+    // The first check decides which replicas serve from the start (one that does not answer is down).
+    await replicas.start();
+  }
   return {
     db,
     connection,
     embedded,
     async close() {
+      await replicas?.stop();
       await db.close();
       await embedded?.stop();
     },

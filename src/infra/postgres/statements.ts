@@ -35,7 +35,11 @@ export interface Statement {
   readonly name: string;
   /** Executions so far in this process: a statement is prepared from its NAME_AFTER_RUNS-th. */
   uses: number;
+  /** Whether it may write (inserts, updates, deletes, sequences, notifications): after one, a caller's reads wait for replicas to replay it (./replicas.ts). */
+  readonly writes: boolean;
 }
+
+const WRITES = /\b(insert|update|delete|merge)\b|\b(nextval|pg_notify|setval)\s*\(/i;
 
 const texts = new Map<string, Statement>();
 
@@ -49,7 +53,7 @@ function highestPlaceholder(text: string): number {
 export function statement(sql: string): Statement {
   let s = texts.get(sql);
   if (s) return s;
-  s = { text: sql, placeholders: highestPlaceholder(sql), name: `gh_${crypto.createHash('sha1').update(sql).digest('base64url').slice(0, 20)}`, uses: 0 };
+  s = { text: sql, placeholders: highestPlaceholder(sql), name: `gh_${crypto.createHash('sha1').update(sql).digest('base64url').slice(0, 20)}`, uses: 0, writes: WRITES.test(sql) };
   texts.set(sql, s);
   if (texts.size > MAX_TEXTS) texts.delete(texts.keys().next().value!);
   return s;
