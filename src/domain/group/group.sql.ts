@@ -5,7 +5,7 @@ import type { Sql, SqlParam } from '../db.js';
 import { SqlParams } from '../sql-params.js';
 import { AUDIT_PARAMS, auditInsertSql } from '../audit/audit.sql.js';
 import type { ResourceQuery } from '../query/filter-ast.js';
-import { compileFilter, compileSort, leafSql } from '../query/filter-sql.js';
+import { planSearch, totalOf } from '../query/search.js';
 import { MEMBER_COLUMNS, toMember, type Member, type MemberRow, type MemberSource } from '../member/member.model.js';
 import { groupAttributes } from './group.query.js';
 import { GROUP_COLUMNS, toGroup, type Group, type GroupMemberRef, type GroupRow } from './group.model.js';
@@ -150,23 +150,14 @@ export async function selectGroupMemberRefs(sql: Sql, organizationId: string, gr
 
 /** Filter (SCIM AST compiled to SQL), sort and 1-based offset paging; memberships are not read. */
 export async function searchGroups(sql: Sql, organizationId: string, q: ResourceQuery, count: number): Promise<{ totalResults: number; groups: Group[] }> {
-  const p = new SqlParams();
-  const where = [`g.organization_id = ${p.add(organizationId)}`];
-  if (q.filter) where.push(compileFilter(q.filter, groupAttributes, p));
-  // The count reads the filter's parameters only (those come first).
-  const countSql = `select count(*)::text as n from groups g where ${where.join(' and ')}`;
-  const countParams = [...p.values];
-  if (count === 0) return { totalResults: Number((await sql.one<{ n: string }>(countSql, countParams)).n), groups: [] };
-  const order = q.sort ? `${leafSql(compileSort(q.sort.path, groupAttributes), p)} ${q.sort.descending ? 'desc' : 'asc'} nulls last, g.id` : 'g.created_at, g.id';
-  const offset = Math.max(q.startIndex, 1) - 1;
+  const plan = planSearch(sql, 'groups', 'g', groupAttributes, organizationId, q);
+  if (count === 0) return { totalResults: await plan.count(), groups: [] };
   const rows = await sql.all<GroupRow & { total: string }>(
     `select ${GROUP_COLUMNS.split(', ').map((c) => 'g.' + c).join(', ')}, count(*) over () as total from groups g
-     where ${where.join(' and ')} order by ${order} limit ${count} offset ${offset}`,
-    p.values,
+     where ${plan.where} order by ${plan.order} limit ${count} offset ${plan.offset}`,
+    plan.p.values,
   );
-  let total = rows[0] ? Number(rows[0].total) : 0;
-  if (rows.length === 0 && offset > 0) total = Number((await sql.one<{ n: string }>(countSql, countParams)).n);
-  return { totalResults: total, groups: rows.map(toGroup) };
+  return { totalResults: await totalOf(rows, plan), groups: rows.map(toGroup) };
 }
 
 // ---- membership -------------------------------------------------------------

@@ -7,7 +7,7 @@ import { SqlParams } from '../sql-params.js';
 import { toDate } from '../rows.js';
 import { AUDIT_PARAMS, auditInsertSql } from '../audit/audit.sql.js';
 import type { ResourceQuery } from '../query/filter-ast.js';
-import { compileFilter, compileSort, leafSql } from '../query/filter-sql.js';
+import { planSearch, totalOf } from '../query/search.js';
 import { GROUP_JSON, toGroup, type Group, type GroupRow } from '../group/group.model.js';
 import { SHARE_TARGET_JSON, type ShareTargetRow } from '../share/share.model.js';
 import { memberAttributes } from './member.query.js';
@@ -288,29 +288,21 @@ export async function selectMemberPage(
  * statement (a second counts when a page past the end comes back empty).
  */
 export async function searchMembers(sql: Sql, organizationId: string, q: ResourceQuery, count: number): Promise<{ totalResults: number; members: Member[] }> {
-  const p = new SqlParams();
-  const where = [`m.organization_id = ${p.add(organizationId)}`];
-  if (q.filter) where.push(compileFilter(q.filter, memberAttributes, p));
-  // The count reads the filter's parameters only (those come first).
-  const countSql = `select count(*)::text as n from members m where ${where.join(' and ')}`;
-  const countParams = [...p.values];
-  if (count === 0) return { totalResults: Number((await sql.one<{ n: string }>(countSql, countParams)).n), members: [] };
-  const order = q.sort ? `${leafSql(compileSort(q.sort.path, memberAttributes), p)} ${q.sort.descending ? 'desc' : 'asc'} nulls last, m.id` : 'm.created_at, m.id';
-  const offset = Math.max(q.startIndex, 1) - 1;
+  const plan = planSearch(sql, 'members', 'm', memberAttributes, organizationId, q);
+  if (count === 0) return { totalResults: await plan.count(), members: [] };
+  const { where, order, offset } = plan;
   // With a filter, the matches are found first (by the filter's own index, e.g. lower(user_name))
   // and only then sorted: otherwise the planner walks the created_at index of the whole
   // organisation to satisfy ORDER BY … LIMIT, and Entra's `userName eq` lookups grow with it.
   const rows = await sql.all<MemberRow & { total: string }>(
     q.filter
-      ? `with m as materialized (select ${memberColumns('m')} from members m where ${where.join(' and ')})
+      ? `with m as materialized (select ${memberColumns('m')} from members m where ${where})
          select m.*, count(*) over () as total from m order by ${order} limit ${count} offset ${offset}`
-      : `select ${memberColumns('m')}, count(*) over () as total from members m where ${where.join(' and ')}
+      : `select ${memberColumns('m')}, count(*) over () as total from members m where ${where}
          order by ${order} limit ${count} offset ${offset}`,
-    p.values,
+    plan.p.values,
   );
-  let total = rows[0] ? Number(rows[0].total) : 0;
-  if (rows.length === 0 && offset > 0) total = Number((await sql.one<{ n: string }>(countSql, countParams)).n);
-  return { totalResults: total, members: rows.map(toMember) };
+  return { totalResults: await totalOf(rows, plan), members: rows.map(toMember) };
 }
 
 /** The custom attribute names (`metadata.<name>`) in use in an organisation, first `limit` by name. */
