@@ -69,7 +69,12 @@ async function gql<T>(query: string, variables: Record<string, unknown>): Promis
  * A GraphQL read the console has no JSON twin for (a member's page, who can
  * open a lock at a time, the set-up checklist): an error is the page's error.
  */
-export async function gqlRead<T>(query: string, variables: Record<string, unknown>): Promise<T> {
+async function gqlRead<T>(query: string, variables: Record<string, unknown>): Promise<T> {
+  return graphqlCall<T>(query, variables);
+}
+
+/** A GraphQL operation (read or mutation) whose first error is the caller's error (ApiError with the error's code and message). */
+export async function graphqlCall<T>(query: string, variables: Record<string, unknown>): Promise<T> {
   let res: Response;
   try {
     res = await fetch('/graphql', {

@@ -17,6 +17,7 @@ import { renderLock } from './panels/lock';
 import { renderSetup } from './panels/setup';
 import { renderWebhooks } from './panels/webhooks';
 import { renderMail } from './panels/mail';
+import { renderImport } from './panels/import';
 
 export const PAGES: ConsolePage[] = [
   { id: 'scim', tab: 'SCIM provisioning', render: renderScim },
@@ -27,6 +28,7 @@ export const PAGES: ConsolePage[] = [
   { id: 'webhooks', tab: 'Webhooks', render: renderWebhooks },
   { id: 'mail', tab: 'Mail', render: renderMail },
   { id: 'setup', tab: 'Entra set-up guide', render: renderSetup },
+  { id: 'import', tab: 'Group import', render: renderImport },
   { id: 'member', render: renderMember },
   { id: 'lock', render: renderLock },
 ];

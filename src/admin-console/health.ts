@@ -113,10 +113,10 @@ function words(f: HealthFinding, now: Date): Words {
       return {
         summary: `${f.failing.length} of ${f.total} failing: ${f.failing.map((i) => `${i.name} (${clip(i.lastRun.error ?? i.lastRun.errorCode ?? 'failed', 60)})`).join('; ')}.`,
         action: 'Open the group imports to see each run and what to change.',
-        href: null,
+        href: '#import',
       };
     case 'not_run':
-      return { summary: `${f.notRun.map((i) => i.name).join(', ')}: not run yet.`, action: 'Select Run now.', href: null };
+      return { summary: `${f.notRun.map((i) => i.name).join(', ')}: not run yet.`, action: 'Select Run now.', href: '#import' };
     case 'succeeded':
       return { summary: `${f.total === 1 ? 'The import' : `All ${f.total} imports`} succeeded; last run ${ago(f.lastRunAt, now)}.`, action: null };
     case 'holding': {

@@ -1,7 +1,7 @@
 // Mail (#mail): the notification-mail outbox (sent, pending, "not sent: no
 // SMTP configured", failed, blocked) with Resend, and the blocked addresses
 // (hard bounces) with Clear. Everything goes through GraphQL.
-import { gqlRead } from '../api';
+import { graphqlCall } from '../api';
 import type { ConsoleContext } from '../context';
 import { replaceParams, type Route } from '../router';
 import { announce, badge, empty, errorBox, fmtDate, h, loading, replace } from '../ui';
@@ -33,12 +33,12 @@ const MAIL_FIELDS = 'id to template status statusText attempts lastError lastSmt
 
 const gql = {
   load: (status: Status | null) =>
-    gqlRead<{ mailOutbox: Mail[]; blockedMailAddresses: Blocked[] }>(
+    graphqlCall<{ mailOutbox: Mail[]; blockedMailAddresses: Blocked[] }>(
       `query ConsoleMail($status: MailStatus) { mailOutbox(first: 100, status: $status) { ${MAIL_FIELDS} } blockedMailAddresses { address reason smtpCode createdAt } }`,
       { status },
     ),
-  resend: (id: string) => gqlRead<{ resendMail: Mail }>(`mutation ConsoleResendMail($id: ID!) { resendMail(id: $id) { ${MAIL_FIELDS} } }`, { id }),
-  unblock: (address: string) => gqlRead<{ unblockMailAddress: boolean }>(`mutation ConsoleUnblock($address: String!) { unblockMailAddress(address: $address) }`, { address }),
+  resend: (id: string) => graphqlCall<{ resendMail: Mail }>(`mutation ConsoleResendMail($id: ID!) { resendMail(id: $id) { ${MAIL_FIELDS} } }`, { id }),
+  unblock: (address: string) => graphqlCall<{ unblockMailAddress: boolean }>(`mutation ConsoleUnblock($address: String!) { unblockMailAddress(address: $address) }`, { address }),
 };
 
 const TEMPLATE: Record<string, string> = { access_shared: 'Access shared', admin_granted: 'Made administrator', welcome: 'Welcome' };

@@ -3,7 +3,7 @@
 // shown once, the previous one signing beside it for a day), enabling and
 // disabling, and each endpoint's delivery log with response codes and manual
 // redelivery (#webhooks?endpoint=ID). Everything goes through GraphQL.
-import { gqlRead } from '../api';
+import { graphqlCall } from '../api';
 import type { ConsoleContext } from '../context';
 import { replaceParams, type Route } from '../router';
 import { announce, badge, copyField, empty, errorBox, fmtDate, ago, h, loading, replace } from '../ui';
@@ -39,32 +39,32 @@ const DELIVERY_FIELDS = 'id eventType messageId status attempts lastStatus lastE
 
 const gql = {
   list: () =>
-    gqlRead<{ webhookEndpoints: Endpoint[]; webhookEventTypes: { type: string; description: string }[] }>(
+    graphqlCall<{ webhookEndpoints: Endpoint[]; webhookEventTypes: { type: string; description: string }[] }>(
       `query ConsoleWebhooks { webhookEndpoints { ${ENDPOINT_FIELDS} } webhookEventTypes { type description } }`,
       {},
     ),
   create: (input: { url: string; eventTypes: string[]; description: string | null }) =>
-    gqlRead<{ createWebhookEndpoint: { endpoint: Endpoint; secret: string } }>(
+    graphqlCall<{ createWebhookEndpoint: { endpoint: Endpoint; secret: string } }>(
       `mutation ConsoleCreateWebhook($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { secret endpoint { ${ENDPOINT_FIELDS} } } }`,
       { input },
     ),
   setEnabled: (id: string, enabled: boolean) =>
-    gqlRead<{ updateWebhookEndpoint: Endpoint }>(
+    graphqlCall<{ updateWebhookEndpoint: Endpoint }>(
       `mutation ConsoleEnableWebhook($id: ID!, $enabled: Boolean!) { updateWebhookEndpoint(id: $id, input: { enabled: $enabled }) { ${ENDPOINT_FIELDS} } }`,
       { id, enabled },
     ),
   rotate: (id: string) =>
-    gqlRead<{ rotateWebhookSecret: { secret: string; previousSecretExpiresAt: string | null } }>(
+    graphqlCall<{ rotateWebhookSecret: { secret: string; previousSecretExpiresAt: string | null } }>(
       `mutation ConsoleRotateWebhook($id: ID!) { rotateWebhookSecret(id: $id) { secret previousSecretExpiresAt } }`,
       { id },
     ),
   deliveries: (endpointId: string) =>
-    gqlRead<{ webhookDeliveries: Delivery[] }>(
+    graphqlCall<{ webhookDeliveries: Delivery[] }>(
       `query ConsoleWebhookDeliveries($endpointId: ID!) { webhookDeliveries(endpointId: $endpointId, first: 100) { ${DELIVERY_FIELDS} } }`,
       { endpointId },
     ),
   redeliver: (id: string) =>
-    gqlRead<{ redeliverWebhook: Delivery }>(`mutation ConsoleRedeliver($id: ID!) { redeliverWebhook(id: $id) { ${DELIVERY_FIELDS} } }`, { id }),
+    graphqlCall<{ redeliverWebhook: Delivery }>(`mutation ConsoleRedeliver($id: ID!) { redeliverWebhook(id: $id) { ${DELIVERY_FIELDS} } }`, { id }),
 };
 
 /** The endpoint's state in words: healthy, failing since, or disabled (and why). */
