@@ -24,4 +24,5 @@ export const MIGRATION_NAMES: readonly string[] = [
   'Migration20261206180500_entra_admin_consent',
   'Migration20261206181000_mail_lease',
   'Migration20261206183800_access_seal_set_based',
+  'Migration20261206185900_credential_hashes',
 ];

@@ -1,6 +1,7 @@
 // `db distribution-plan`: the Citus statements that would distribute this
-// database by organisation, read from its catalog: `organizations` as a
-// reference table (replicated to every node), every other table distributed
+// database by organisation, read from its catalog: `organizations` and
+// `credential_hashes` (which organisation a credential hash belongs to) as
+// reference tables (replicated to every node), every other table distributed
 // by organization_id and co-located with `members`, each after the tables its
 // foreign keys reference. Citus is not installed here: the plan is printed,
 // never run (test/resilience/schema-distribution.test.ts checks that every
@@ -8,7 +9,7 @@
 import type { Command } from './command.js';
 
 /** Tables copied to every node rather than sharded. */
-export const REFERENCE_TABLES = ['organizations'] as const;
+export const REFERENCE_TABLES = ['organizations', 'credential_hashes'] as const;
 /** Bookkeeping that stays on the coordinator (MikroORM's applied list; pg-boss keeps its own schema, pgboss). */
 const LOCAL_TABLES = new Set(['mikro_orm_migrations']);
 
@@ -33,7 +34,8 @@ export const dbCommands: Command[] = [
          order by c.relname`,
       );
       const wanted = tables.filter((t) => !LOCAL_TABLES.has(t.name));
-      const reference = wanted.filter((t) => (REFERENCE_TABLES as readonly string[]).includes(t.name)).map((t) => t.name);
+      // In REFERENCE_TABLES' order: credential_hashes references organizations.
+      const reference: string[] = REFERENCE_TABLES.filter((name) => wanted.some((t) => t.name === name));
       // Foreign keys first: a table is distributed once every table it references is.
       const done = new Set(reference);
       const distributed: string[] = [];

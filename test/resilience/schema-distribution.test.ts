@@ -1,11 +1,11 @@
 // Ready to distribute by organisation (Citus): every table carries
 // organization_id, and it leads every primary key, unique index and foreign
-// key. `organizations` is the one reference table (global, replicated).
+// key. `organizations` and `credential_hashes` are the reference tables (global, replicated).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
 import { createTestDb, TEST_SECRET, type TestDb } from '../setup/test-db.js';
 
-const REFERENCE_TABLES = new Set(['organizations']);
+const REFERENCE_TABLES = new Set(['organizations', 'credential_hashes']);
 const IGNORED = new Set(['mikro_orm_migrations']);
 
 let t: TestDb;
@@ -68,7 +68,7 @@ describe('schema is distributable by organization_id', () => {
     expect(offenders).toEqual([]);
   });
 
-  it('db distribution-plan names every table once: organizations as reference, the rest by organization_id after what they reference', async () => {
+  it('db distribution-plan names every table once: organizations and credential_hashes as reference, the rest by organization_id after what they reference', async () => {
     let stdout = '';
     const code = await runCli(['db', 'distribution-plan', '--json'], {
       env: { DATABASE_URL: t.url, DATA_DIR: '/nonexistent', GATEHOUSE_SECRET: TEST_SECRET, LOG_LEVEL: 'silent' },
@@ -82,8 +82,8 @@ describe('schema is distributable by organization_id', () => {
       .filter((n) => !IGNORED.has(n))
       .sort();
     expect([...plan.reference, ...plan.distributed].sort()).toEqual(tables);
-    expect(plan.reference).toEqual(['organizations']);
-    expect(plan.statements[0]).toBe(`select create_reference_table('organizations');`);
+    expect(plan.reference).toEqual(['organizations', 'credential_hashes']);
+    expect(plan.statements.slice(0, 2)).toEqual([`select create_reference_table('organizations');`, `select create_reference_table('credential_hashes');`]);
     expect(plan.statements).toContain(`select create_distributed_table('members', 'organization_id');`);
     expect(plan.statements).toContain(`select create_distributed_table('group_members', 'organization_id', colocate_with => 'members');`);
     // Every foreign key points at a table placed earlier in the plan.

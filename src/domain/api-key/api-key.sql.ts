@@ -66,7 +66,8 @@ export async function selectKeyByHash(
   const row = await sql.maybeOne<{ organization_id: string; id: string; name: string; role: ApiKeyRole; key_hash: Buffer; stale: boolean; lock_ids: string[]; place_ids: string[] }>(
     `select organization_id, id, name, role, key_hash, lock_ids, place_ids,
        (last_used_at is null or last_used_at < now() - interval '1 minute') as stale
-     from api_keys where key_hash = $1 and revoked_at is null`,
+     from api_keys
+     where organization_id = (select organization_id from credential_hashes where hash = $1) and key_hash = $1 and revoked_at is null`,
     [hash],
   );
   return (

@@ -22,7 +22,7 @@ export async function selectLiveSession(
   const row = await sql.maybeOne<{ organization_id: string; member_id: string; user_name: string; stale: boolean }>(
     `select s.organization_id, s.member_id, m.user_name, s.last_seen_at < now() - interval '1 minute' as stale
      from sessions s join members m on m.organization_id = s.organization_id and m.id = s.member_id
-     where s.id = $1 and s.expires_at > now() and s.last_seen_at > now() - make_interval(mins => $2) and m.active`,
+     where s.organization_id = (select organization_id from credential_hashes where hash = $1) and s.id = $1 and s.expires_at > now() and s.last_seen_at > now() - make_interval(mins => $2) and m.active`,
     [hash, idleMinutes],
   );
   return row && { organizationId: row.organization_id, memberId: row.member_id, userName: row.user_name, stale: row.stale };
@@ -33,7 +33,7 @@ export async function touchSession(sql: Sql, organizationId: string, hash: Buffe
 }
 
 export async function deleteSession(sql: Sql, hash: Buffer): Promise<void> {
-  await sql.run(`delete from sessions where id = $1`, [hash]);
+  await sql.run(`delete from sessions where organization_id = (select organization_id from credential_hashes where hash = $1) and id = $1`, [hash]);
 }
 
 /** Deletes ended sessions (past their absolute or idle timeout); how many. */

@@ -1,0 +1,98 @@
+// The example door controller (examples/door-controller) against a real
+// Gatehouse on PostgreSQL: its allow-list follows a SCIM deactivation, a
+// reconnect resumes from its last cursor without gap or duplicate, and an
+// expired cursor makes it load the snapshot again.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DoorController, type Decision } from '../../examples/door-controller/controller.js';
+import { startHarness, type Harness } from '../graphql/harness.js';
+import { buildLock, buildMember } from '../factories/index.js';
+import { ScimClient, entraUser } from '../scim/scim-client.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h.close();
+});
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('examples/door-controller', () => {
+  it('keeps its allow-list through a SCIM deactivation, a reconnect and an expired cursor', async () => {
+    const o = await h.org();
+    const d = h.t.domain;
+    const place = await d.places.createPlace(o.actor, { name: 'Depot' });
+    const front = await buildLock(d, o.actor, place.id);
+    const back = await buildLock(d, o.actor, place.id);
+    const elsewhere = await buildLock(d, o.actor);
+    // People provisioned by Entra over SCIM.
+    const { token } = await d.organizations.enableScim(o.actor);
+    const scim = new ScimClient(h.url.replace(/\/graphql$/, '/scim/v2'), token);
+    const alice = (await scim.post('/Users', entraUser('alice.door@example.com'))).body.id as string;
+    const bob = (await scim.post('/Users', entraUser('bob.door@example.com'))).body.id as string;
+    expect(alice).toBeTruthy();
+    await d.shares.grant(o.actor, { memberId: alice, placeId: place.id });
+    await d.shares.grant(o.actor, { memberId: bob, lockId: front.id });
+    await d.shares.grant(o.actor, { memberId: bob, lockId: elsewhere.id });
+    // A controller key for the place only.
+    const key = (await d.apiKeys.create(o.actor, { name: 'depot door', role: 'controller', placeIds: [place.id] })).key;
+
+    const decisions: Decision[] = [];
+    const controller = new DoorController({ url: h.url, key, placeIds: [place.id], minDelayMs: 50, maxDelayMs: 400, onDecision: (x) => decisions.push(x), log: () => undefined });
+    await controller.start();
+    try {
+      expect(controller.allowList(front.id)).toEqual([alice, bob].sort());
+      expect(controller.allowList(back.id)).toEqual([alice]);
+      expect(controller.mayOpen(bob, elsewhere.id)).toBe(false);
+
+      // Entra deactivates Alice: every lock of the place refuses her, pushed.
+      const patched = await scim.patch(`/Users/${alice}`, {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+        Operations: [{ op: 'Replace', path: 'active', value: 'False' }],
+      });
+      expect(patched.status).toBe(200);
+      await until(() => !controller.mayOpen(alice, front.id) && !controller.mayOpen(alice, back.id), 'the deactivation');
+      expect(controller.allowList(front.id)).toEqual([bob]);
+      expect(decisions.filter((x) => x.memberId === alice && !x.allow && x.via === 'change').map((x) => x.lockId).sort()).toEqual([front.id, back.id].sort());
+
+      // The connection drops; changes happen meanwhile; it reconnects and resumes from its cursor.
+      const carol = await buildMember(d, o.actor);
+      controller.interrupt();
+      await d.shares.grant(o.actor, { memberId: carol.id, lockId: back.id });
+      await scim.patch(`/Users/${bob}`, {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+        Operations: [{ op: 'Replace', path: 'active', value: 'False' }],
+      });
+      await until(() => controller.connects >= 2 && controller.mayOpen(carol.id, back.id) && !controller.mayOpen(bob, front.id), 'the resume');
+      expect(controller.allowList(front.id)).toEqual([]);
+      expect(controller.allowList(back.id)).toEqual([carol.id]);
+      // Each change arrived once: one decision per (member, lock) change, none repeated.
+      const changes = decisions.filter((x) => x.via === 'change').map((x) => `${x.memberId}/${x.lockId}/${x.allow}`);
+      expect(changes.sort()).toEqual([`${alice}/${front.id}/false`, `${alice}/${back.id}/false`, `${carol.id}/${back.id}/true`, `${bob}/${front.id}/false`].sort());
+      expect(controller.snapshots).toBe(1);
+
+      // Away longer than the feed keeps: the cursor expires, the controller loads the snapshot again.
+      await controller.stop();
+      const dave = await buildMember(d, o.actor);
+      await d.shares.grant(o.actor, { memberId: dave.id, placeId: place.id });
+      await h.t.database.db.sql.one(`update access_feed_heads set purged_through = position where organization_id = $1 returning position`, [o.id]);
+      await controller.resume().catch(() => undefined);
+      await until(() => controller.snapshots === 2 && controller.mayOpen(dave.id, front.id), 'the reload');
+      expect(controller.allowList(front.id)).toEqual([dave.id]);
+      expect(controller.allowList(back.id)).toEqual([carol.id, dave.id].sort());
+      // And it follows live changes again from the new snapshot's cursor.
+      await until(() => controller.connects >= 3, 'the new subscription');
+      await d.members.update(o.actor, carol.id, { active: false });
+      await until(() => !controller.mayOpen(carol.id, back.id), 'a live change after the reload');
+    } finally {
+      await controller.stop();
+    }
+  }, 120_000);
+});
