@@ -24,7 +24,7 @@ function details(i: ImportIntegration): string {
   const lines = [
     `Integration ${i.name} (id ${i.id})`,
     `  tenant           ${i.tenantId}`,
-    `  client id        ${i.clientId} (secret stored encrypted)`,
+    `  client id        ${i.clientId} (${i.credentials === 'gatehouse_app' ? "Gatehouse's application, authorized with Microsoft" : 'secret stored encrypted'})`,
     `  Entra group      ${i.entraGroupId}`,
     `  identifier       ${i.identifier === 'upn' ? 'User Principal Name' : 'Mail'}`,
     `  mode             ${i.mode === 'users_only' ? 'import as users only' : 'grant shares'}`,
@@ -75,13 +75,14 @@ export const importCommands: Command[] = [
   {
     name: 'import create',
     usage:
-      'import create --org DOMAIN --name NAME --tenant TENANT --client-id ID --client-secret SECRET --group ENTRA_GROUP_ID [--identifier upn|mail] [--users-only | --place ID... --lock ID... [--role user|manager|administrator]]',
+      'import create --org DOMAIN --name NAME --tenant TENANT (--client-id ID --client-secret SECRET | --gatehouse-app) --group ENTRA_GROUP_ID [--identifier upn|mail] [--users-only | --place ID... --lock ID... [--role user|manager|administrator]]',
     options: {
       org,
       name: { type: 'string' },
       tenant: { type: 'string' },
       'client-id': { type: 'string' },
       'client-secret': { type: 'string' },
+      'gatehouse-app': { type: 'boolean' },
       group: { type: 'string' },
       identifier: { type: 'string' },
       'users-only': { type: 'boolean' },
@@ -101,8 +102,10 @@ export const importCommands: Command[] = [
       const created = await ctx.domain.imports.create(actor, {
         name: required(o, 'name'),
         tenantId: required(o, 'tenant'),
-        clientId: required(o, 'client-id'),
-        clientSecret: required(o, 'client-secret'),
+        // --gatehouse-app: Gatehouse's own application in a tenant an admin authorized in the console (Authorize with Microsoft).
+        ...(o['gatehouse-app']
+          ? { credentials: 'gatehouse_app' as const }
+          : { credentials: 'client_secret' as const, clientId: required(o, 'client-id'), clientSecret: required(o, 'client-secret') }),
         entraGroupId: required(o, 'group'),
         identifier,
         mode: o['users-only'] ? 'users_only' : 'grant_shares',

@@ -67,4 +67,12 @@ describe('import CLI', () => {
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/--users-only/);
   }, 180_000); // five CLI processes, each starting tsx
+
+  it('import create --gatehouse-app needs Gatehouse’s own application (and says what to use instead)', async () => {
+    const org = await buildOrg(t.domain);
+    const r = await cli(['import', 'create', '--org', org.domain, '--name', 'Staff', '--tenant', TENANT, '--gatehouse-app', '--group', crypto.randomUUID(), '--users-only']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr + r.stdout).toMatch(/ENTRA_APP_CLIENT_ID[\s\S]*own app registration/);
+    expect(await t.domain.imports.list(org.actor)).toEqual([]);
+  }, 60_000);
 });
