@@ -385,7 +385,7 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
       const actor = req.admin!;
       const format = req.query.format === 'csv' ? 'csv' : 'jsonl';
       const kind = logKind(req.query.log);
-      const { events } = await domain.audit.page(actor, { ...logFilter(req.query, kind), limit: EXPORT_LIMIT });
+      const { items: events } = await domain.audit.page(actor, { ...logFilter(req.query, kind), limit: EXPORT_LIMIT });
       const name = `gatehouse-${kind}-log-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.${format}`;
       res.set('Content-Disposition', `attachment; filename="${name}"`);
       if (format === 'jsonl') {
@@ -476,7 +476,7 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
   return router;
 
   async function readLog(actor: AdminActor, q: Request['query'], kind: LogKind) {
-    const { events, hasMore } = await domain.audit.page(actor, { ...logFilter(q, kind), before: str(q.before) || undefined, limit: LOG_PAGE });
+    const { items: events, hasNextPage: hasMore } = await domain.audit.page(actor, { ...logFilter(q, kind), before: str(q.before) || undefined, limit: LOG_PAGE });
     return { events, hasMore, names: await domain.admins.labels(actor, events.flatMap(idsIn)) };
   }
 }

@@ -10,6 +10,7 @@ import { createClient, type Client } from 'graphql-ws';
 import { createClient as createSseClient } from 'graphql-sse';
 import { startHarness, type Harness } from './harness.js';
 import { buildLock, buildMember } from '../factories/index.js';
+import { startTestApp } from '../setup/test-app.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -184,4 +185,93 @@ describe('lockAccess subscription', () => {
     expect(fds()).toBeLessThanOrEqual(fd0 + 20);
     expect(process.memoryUsage().heapUsed).toBeLessThan(heap0 + 64 * 1024 * 1024);
   }, 300_000);
+  it('a subscriber on one process sees a change made through another; moving to the other process it resumes from its cursor', async () => {
+    const o = await h.org();
+    const d = h.t.domain;
+    const lock = await buildLock(d, o.actor);
+    const [m1, m2, m3] = await Promise.all([0, 1, 2].map(() => buildMember(d, o.actor)));
+    // Process B: its own app, pool, domain and LISTEN connection on the same database.
+    const b = await startTestApp({ db: h.t, ownDatabase: true });
+    try {
+      const grantThroughB = async (memberId: string) => {
+        const res = await fetch(`${b.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${o.admin}` },
+          body: JSON.stringify({ query: `mutation($i: GrantShareInput!) { grantShare(input: $i) { id } }`, variables: { i: { memberId, lockId: lock.id } } }),
+        });
+        expect(((await res.json()) as { errors?: unknown }).errors).toBeUndefined();
+      };
+      const onA = wsClient(o.reader);
+      const a = collect(onA, { l: [lock.id], after: (await d.access.lockSnapshot(o.actor, { lockIds: [lock.id], placeIds: [] })).cursor });
+      await new Promise((r) => setTimeout(r, 200));
+      await grantThroughB(m1!.id);
+      await until(() => a.got.length === 1, "process B's change on process A");
+      a.stop();
+      await onA.dispose();
+      // Changes while away; the controller reconnects to process B with its last cursor.
+      await grantThroughB(m2!.id);
+      const onB = createClient({ url: `${b.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${o.reader}` }, retryAttempts: 0, lazy: true });
+      const bSub = collect(onB, { l: [lock.id], after: a.got[0]!.cursor });
+      await until(() => bSub.got.length === 1, 'the missed change from process B');
+      // A change through process A now reaches the subscriber on B.
+      await d.shares.grant(o.actor, { memberId: m3!.id, lockId: lock.id });
+      await until(() => bSub.got.length === 2, "process A's change on process B");
+      expect([...a.got, ...bSub.got].map((e) => e.memberId)).toEqual([m1!.id, m2!.id, m3!.id]);
+      const cursors = [...a.got, ...bSub.got].map((e) => e.cursor);
+      expect(new Set(cursors).size).toBe(3);
+      bSub.stop();
+      await onB.dispose();
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('refuses an expired cursor with cursor_expired on the same socket, which goes on serving', async () => {
+    const o = await h.org();
+    const d = h.t.domain;
+    const lock = await buildLock(d, o.actor);
+    const m = await buildMember(d, o.actor);
+    const old = (await d.access.lockSnapshot(o.actor, { lockIds: [lock.id], placeIds: [] })).cursor;
+    await d.shares.grant(o.actor, { memberId: m.id, lockId: lock.id });
+    // Retention purged everything up to the head: the old cursor is past what the feed keeps.
+    await h.t.database.db.sql.one(`update access_feed_heads set purged_through = position where organization_id = $1 returning position`, [o.id]);
+    const client = wsClient(o.reader);
+    const expired = collect(client, { l: [lock.id], after: old });
+    await until(() => expired.error() !== null, 'the refusal');
+    expect((expired.error() as { extensions?: { reason?: string } }[])[0]?.extensions?.reason).toBe('cursor_expired');
+    // The snapshot's cursor works on the same socket.
+    const fresh = collect(client, { l: [lock.id], after: (await d.access.lockSnapshot(o.actor, { lockIds: [lock.id], placeIds: [] })).cursor });
+    await new Promise((r) => setTimeout(r, 200));
+    await d.members.update(o.actor, m.id, { active: false });
+    await until(() => fresh.got.length === 1, 'a change after the new snapshot');
+    expect(fresh.got[0]).toMatchObject({ memberId: m.id, mayOpen: false });
+    fresh.stop();
+    await client.dispose();
+  });
+
+  it('orders and resumes by position where a per-lock cursor crosses a power of ten', async () => {
+    const o = await h.org();
+    const d = h.t.domain;
+    const lock = await buildLock(d, o.actor);
+    const members = await Promise.all(Array.from({ length: 6 }, () => buildMember(d, o.actor)));
+    // The organisation's feed stands at 997: the next entries are 998, 999, 1000, 1001...
+    await h.t.database.db.sql.one(`update access_feed_heads set position = 997 where organization_id = $1 returning position`, [o.id]);
+    const start = (await d.access.lockSnapshot(o.actor, { lockIds: [lock.id], placeIds: [] })).cursor;
+    for (const m of members) await d.shares.grant(o.actor, { memberId: m.id, lockId: lock.id });
+    const client = wsClient(o.reader);
+    const all = collect(client, { l: [lock.id], after: start });
+    await until(() => all.got.length === 6, 'the six entries');
+    const positions = all.got.map((e) => Number(Buffer.from(e.cursor, 'base64url').toString().slice(2)));
+    // (each grant also numbers its organisation-wide change: every other position is this lock's)
+    expect(positions).toEqual([999, 1001, 1003, 1005, 1007, 1009]);
+    expect(all.got.map((e) => e.memberId)).toEqual(members.map((m) => m.id));
+    // Resuming after 999 (a string that sorts after "1001") gives exactly 1001 and on.
+    const resumed = collect(client, { l: [lock.id], after: all.got[0]!.cursor });
+    await until(() => resumed.got.length === 5, 'the entries after 999');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(resumed.got.map((e) => e.cursor)).toEqual(all.got.slice(1).map((e) => e.cursor));
+    all.stop();
+    resumed.stop();
+    await client.dispose();
+  });
 });

@@ -4,7 +4,7 @@
 import { requireAdmin, type Actor } from '../actor.js';
 import type { Db, Sql } from '../db.js';
 import { countAuditEvents, deleteOlderThan as deleteAuditOlderThan, insertAudit, selectAuditEvents } from './audit.sql.js';
-import { pageSize } from '../paging.js';
+import { pageOf, pageSize, type Page } from '../paging.js';
 import { exportAuditPage, type ExportPage, type ExportStart } from './audit-export.js';
 import { Invalid, NotFound } from '../errors.js';
 import { isUuid } from '../ids.js';
@@ -96,13 +96,13 @@ export class AuditService {
     return selectAuditEvents(this.db.sql, actor.organizationId, filter, pageSize(filter.limit, 50, 1, 500, 'limit'));
   }
 
-  /** A page and whether older events follow (one statement: limit + 1). */
-  async page(actor: Actor, filter: AuditFilter = {}): Promise<{ events: AuditEvent[]; hasMore: boolean }> {
+  /** A page, newest first, and whether older events follow (one statement: limit + 1); an event's cursor is its id, the next page's `before`. */
+  async page(actor: Actor, filter: AuditFilter = {}): Promise<Page<AuditEvent>> {
     requireAdmin(actor);
     checkFilter(filter);
     const limit = pageSize(filter.limit, 50, 1, 10_000, 'limit');
     const rows = await selectAuditEvents(this.db.sql, actor.organizationId, filter, limit + 1);
-    return { events: rows.slice(0, limit), hasMore: rows.length > limit };
+    return pageOf(rows, limit, (e) => e, (e) => e.id);
   }
 
   /** How many events match `filter` (all pages; `before` and `limit` ignored). */

@@ -194,9 +194,8 @@ export class QueryResolver {
       since: filter?.since ?? undefined,
       until: filter?.until ?? undefined,
     };
-    const events = n === 0 ? [] : await ctx.domain.audit.list(ctx.actor, { ...f, before, limit: n + 1 });
-    const page = events.slice(0, n);
-    return toConnection(page.map(toAuditEventType), page.map((e) => Buffer.from(e.id).toString('base64url')), events.length > n, () => ctx.domain.audit.count(ctx.actor, f));
+    const page = n === 0 ? { items: [], cursors: [], hasNextPage: false } : await ctx.domain.audit.page(ctx.actor, { ...f, before, limit: n });
+    return toConnection(page.items.map(toAuditEventType), page.cursors.map((id) => Buffer.from(id).toString('base64url')), page.hasNextPage, () => ctx.domain.audit.count(ctx.actor, f));
   }
 
   @Query(() => ScimStatus, { description: 'SCIM provisioning status (admin keys only); never the token' })
