@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../setup/test-app.js';
 import { buildOrg, unique } from '../factories/index.js';
-import { startReceiver, type Receiver } from './webhook-receiver.js';
-import { startSmtp, type SmtpStandIn } from './smtp-stand-in.js';
+import { startReceiver, type Receiver } from '../setup/webhook-receiver.js';
+import { startSmtp, type SmtpStandIn } from '../setup/smtp-stand-in.js';
 
 let rx: Receiver;
 let smtp: SmtpStandIn;

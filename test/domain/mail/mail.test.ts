@@ -6,16 +6,16 @@
 // down or refuses retried with back-off, STARTTLS and authentication.
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, TEST_SECRET, type TestDb } from '../setup/test-db.js';
-import { buildMember, buildOrg, unique } from '../factories/index.js';
-import { createDomain, type Domain } from '../../src/domain/index.js';
-import { DEFAULT_MAIL_POLICY, type MailPolicy } from '../../src/domain/mail/mail.service.js';
-import { createSmtpTransport } from '../../src/integrations/mail/smtp-transport.js';
-import { createEntraGraphClient } from '../../src/integrations/entra-graph/graph-client.js';
-import { freePort } from '../resilience/harness.js';
-import { entraUser, GraphStandIn } from '../import/graph-stand-in.js';
-import { startSmtp, type SmtpStandIn } from './smtp-stand-in.js';
-import { waitForFence } from './fence.js';
+import { createTestDb, TEST_SECRET, type TestDb } from '../../setup/test-db.js';
+import { buildMember, buildOrg, unique } from '../../factories/index.js';
+import { createDomain, type Domain } from '../../../src/domain/index.js';
+import { DEFAULT_MAIL_POLICY, type MailPolicy } from '../../../src/domain/mail/mail.service.js';
+import { createSmtpTransport } from '../../../src/integrations/mail/smtp-transport.js';
+import { createEntraGraphClient } from '../../../src/integrations/entra-graph/graph-client.js';
+import { freePort } from '../../resilience/harness.js';
+import { entraUser, GraphStandIn } from '../../setup/graph-stand-in.js';
+import { startSmtp, type SmtpStandIn } from '../../setup/smtp-stand-in.js';
+import { waitForFence } from '../../setup/fence.js';
 
 const TENANT = 'contoso.onmicrosoft.com';
 const CLIENT_ID = '11111111-2222-3333-4444-555555555555';

@@ -4,16 +4,16 @@
 import pg from 'pg';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, TEST_SECRET, type TestDb } from '../setup/test-db.js';
-import { buildMember, buildOrg } from '../factories/index.js';
-import { toCefLine, toExportJson, type ExportStart } from '../../src/domain/audit/audit-export.js';
-import type { StreamEvent } from '../../src/domain/audit/audit-stream.js';
-import { writeAudit } from '../../src/domain/audit/audit.service.js';
-import type { Actor } from '../../src/domain/index.js';
-import { runCli } from '../../src/cli/run.js';
-import { ScimClient, startServer, PATCH_OP, CORE_USER } from '../scim/scim-client.js';
-import { startHarness, codes, type Harness } from '../graphql/harness.js';
-import { waitForFence } from './fence.js';
+import { createTestDb, TEST_SECRET, type TestDb } from '../../setup/test-db.js';
+import { buildMember, buildOrg } from '../../factories/index.js';
+import { toCefLine, toExportJson, type ExportStart } from '../../../src/domain/audit/audit-export.js';
+import type { StreamEvent } from '../../../src/domain/audit/audit-stream.js';
+import { writeAudit } from '../../../src/domain/audit/audit.service.js';
+import type { Actor } from '../../../src/domain/index.js';
+import { runCli } from '../../../src/cli/run.js';
+import { ScimClient, startServer, PATCH_OP, CORE_USER } from '../../scim/scim-client.js';
+import { startHarness, codes, type Harness } from '../../graphql/harness.js';
+import { waitForFence } from '../../setup/fence.js';
 
 let t: TestDb;
 beforeAll(async () => {

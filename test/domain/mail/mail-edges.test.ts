@@ -2,10 +2,10 @@
 // configured" is visible, blocked addresses are listed and cleared, settings
 // change, and bad input gets a clear error.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_SECRET } from '../setup/test-db.js';
-import { buildMember, buildOrg } from '../factories/index.js';
-import { runCli } from '../../src/cli/run.js';
-import { startHarness, codes, type Harness } from '../graphql/harness.js';
+import { TEST_SECRET } from '../../setup/test-db.js';
+import { buildMember, buildOrg } from '../../factories/index.js';
+import { runCli } from '../../../src/cli/run.js';
+import { startHarness, codes, type Harness } from '../../graphql/harness.js';
 
 let h: Harness;
 beforeAll(async () => {

@@ -11,7 +11,7 @@ import { startImportScheduler } from '../../src/scheduler/import-scheduler.js';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/http/logger.js';
-import { entraUser, GraphStandIn } from './graph-stand-in.js';
+import { entraUser, GraphStandIn } from '../setup/graph-stand-in.js';
 
 const TENANT = 'contoso.onmicrosoft.com';
 const CLIENT_ID = '11111111-2222-3333-4444-555555555555';

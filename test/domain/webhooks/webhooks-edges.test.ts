@@ -1,14 +1,14 @@
 // Webhook endpoints through GraphQL and the CLI: every operation, and the
 // clear 4xx / exit code for bad input, unknown ids, other tenants and roles.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_SECRET } from '../setup/test-db.js';
-import { buildMember, buildOrg } from '../factories/index.js';
-import { runCli } from '../../src/cli/run.js';
-import { startHarness, codes, type Harness } from '../graphql/harness.js';
-import { createHttpWebhookSender } from '../../src/integrations/webhooks/http-sender.js';
-import { deliveryPass } from '../../src/scheduler/delivery-worker.js';
-import { startReceiver, verify, type Receiver } from './webhook-receiver.js';
-import { waitForFence } from './fence.js';
+import { TEST_SECRET } from '../../setup/test-db.js';
+import { buildMember, buildOrg } from '../../factories/index.js';
+import { runCli } from '../../../src/cli/run.js';
+import { startHarness, codes, type Harness } from '../../graphql/harness.js';
+import { createHttpWebhookSender } from '../../../src/integrations/webhooks/http-sender.js';
+import { deliveryPass } from '../../../src/scheduler/delivery-worker.js';
+import { startReceiver, verify, type Receiver } from '../../setup/webhook-receiver.js';
+import { waitForFence } from '../../setup/fence.js';
 
 let h: Harness;
 let rx: Receiver;

@@ -7,13 +7,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../setup/test-db.js';
-import { isForeignKeyViolation, isUniqueViolation } from '../../src/domain/db-errors.js';
-import { PostgresDb } from '../../src/infra/postgres/client.js';
-import { NAME_AFTER_RUNS } from '../../src/infra/postgres/statements.js';
-import { keepStatistics } from '../../src/infra/postgres/statistics.js';
-import { openDatabase } from '../../src/infra/postgres/database.js';
-import { migrate } from '../../src/infra/postgres/migrate.js';
+import { createTestDb, type TestDb } from '../../setup/test-db.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../../../src/domain/db-errors.js';
+import { PostgresDb } from '../../../src/infra/postgres/client.js';
+import { NAME_AFTER_RUNS } from '../../../src/infra/postgres/statements.js';
+import { keepStatistics } from '../../../src/infra/postgres/statistics.js';
+import { openDatabase } from '../../../src/infra/postgres/database.js';
+import { migrate } from '../../../src/infra/postgres/migrate.js';
 
 let t: TestDb;
 beforeAll(async () => {

@@ -1,9 +1,9 @@
 // Effective access at its edges: rows added or removed after a share was
 // granted, several groups granting the same lock, and deletions.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../setup/test-db.js';
-import { buildGroup, buildLock, buildMember, buildOrg } from '../factories/index.js';
-import { countStatements } from '../../src/infra/postgres/statement-count.js';
+import { createTestDb, type TestDb } from '../../setup/test-db.js';
+import { buildGroup, buildLock, buildMember, buildOrg } from '../../factories/index.js';
+import { countStatements } from '../../../src/infra/postgres/statement-count.js';
 
 let t: TestDb;
 beforeAll(async () => {

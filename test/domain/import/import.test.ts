@@ -1,12 +1,12 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, TEST_SECRET, type TestDb } from '../setup/test-db.js';
-import { buildMember, buildOrg, unique } from '../factories/index.js';
-import { countStatements } from '../../src/infra/postgres/statement-count.js';
-import { createDomain, type Actor, type Domain } from '../../src/domain/index.js';
-import { createEntraGraphClient } from '../../src/integrations/entra-graph/graph-client.js';
-import type { ImportIntegrationInput } from '../../src/domain/import/import.model.js';
-import { entraUser, GraphStandIn } from './graph-stand-in.js';
+import { createTestDb, TEST_SECRET, type TestDb } from '../../setup/test-db.js';
+import { buildMember, buildOrg, unique } from '../../factories/index.js';
+import { countStatements } from '../../../src/infra/postgres/statement-count.js';
+import { createDomain, type Actor, type Domain } from '../../../src/domain/index.js';
+import { createEntraGraphClient } from '../../../src/integrations/entra-graph/graph-client.js';
+import type { ImportIntegrationInput } from '../../../src/domain/import/import.model.js';
+import { entraUser, GraphStandIn } from '../../setup/graph-stand-in.js';
 
 const TENANT = 'contoso.onmicrosoft.com';
 const CLIENT_ID = '11111111-2222-3333-4444-555555555555';

@@ -2,8 +2,8 @@
 // of the change: a failed write leaves neither, nor any part of the change; a
 // successful one leaves exactly one audit event.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../setup/test-db.js';
-import { buildGroup, buildLock, buildMember, buildOrg } from '../factories/index.js';
+import { createTestDb, type TestDb } from '../../setup/test-db.js';
+import { buildGroup, buildLock, buildMember, buildOrg } from '../../factories/index.js';
 
 let t: TestDb;
 beforeAll(async () => {

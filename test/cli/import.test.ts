@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, TEST_SECRET, type TestDb } from '../setup/test-db.js';
 import { buildOrg } from '../factories/index.js';
-import { entraUser, GraphStandIn } from './graph-stand-in.js';
+import { entraUser, GraphStandIn } from '../setup/graph-stand-in.js';
 
 const TENANT = 'contoso.onmicrosoft.com';
 const CLIENT_ID = '11111111-2222-3333-4444-555555555555';

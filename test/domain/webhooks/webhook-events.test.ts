@@ -4,17 +4,17 @@
 // signin.succeeded, member.reactivated, import.finished and import.failed.
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, TEST_SECRET, type TestDb } from '../setup/test-db.js';
-import { buildGroup, buildLock, buildMember, buildOrg, unique } from '../factories/index.js';
-import { createDomain, type Actor, type Domain } from '../../src/domain/index.js';
-import { createHttpWebhookSender } from '../../src/integrations/webhooks/http-sender.js';
-import { createEntraGraphClient } from '../../src/integrations/entra-graph/graph-client.js';
-import { deliveryPass } from '../../src/scheduler/delivery-worker.js';
-import { readLockEntries, purgeAccessFeed } from '../../src/domain/access/access-feed.js';
-import { EVENT_TYPES } from '../../src/domain/events/event-types.js';
-import { startReceiver, verify, type Receiver } from './webhook-receiver.js';
-import { waitForFence } from './fence.js';
-import { entraUser, GraphStandIn } from '../import/graph-stand-in.js';
+import { createTestDb, TEST_SECRET, type TestDb } from '../../setup/test-db.js';
+import { buildGroup, buildLock, buildMember, buildOrg, unique } from '../../factories/index.js';
+import { createDomain, type Actor, type Domain } from '../../../src/domain/index.js';
+import { createHttpWebhookSender } from '../../../src/integrations/webhooks/http-sender.js';
+import { createEntraGraphClient } from '../../../src/integrations/entra-graph/graph-client.js';
+import { deliveryPass } from '../../../src/scheduler/delivery-worker.js';
+import { readLockEntries, purgeAccessFeed } from '../../../src/domain/access/access-feed.js';
+import { EVENT_TYPES } from '../../../src/domain/events/event-types.js';
+import { startReceiver, verify, type Receiver } from '../../setup/webhook-receiver.js';
+import { waitForFence } from '../../setup/fence.js';
+import { entraUser, GraphStandIn } from '../../setup/graph-stand-in.js';
 
 const TENANT = 'contoso.onmicrosoft.com';
 const CLIENT_ID = '11111111-2222-3333-4444-555555555555';

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrationsList } from '../../migrations/index.js';
+import { migrationsList } from '../migrations/index.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-server-'));
 const dataDir = path.join(root, 'data'); // does not exist yet: the server creates it

@@ -5,15 +5,15 @@
 // redelivery, and every receiver fault: hanging, 500, slow, redirecting,
 // private addresses, huge answers, a sender that dies mid-delivery.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, TEST_SECRET, type TestDb } from '../setup/test-db.js';
-import { buildGroup, buildLock, buildMember, buildOrg } from '../factories/index.js';
-import { createDomain, type Actor, type Domain } from '../../src/domain/index.js';
-import { DEFAULT_WEBHOOK_POLICY, type WebhookPolicy } from '../../src/domain/webhooks/webhook.service.js';
-import { createHttpWebhookSender, refusedAddress } from '../../src/integrations/webhooks/http-sender.js';
-import type { WebhookSender } from '../../src/domain/webhooks/webhook.model.js';
-import { deliveryPass } from '../../src/scheduler/delivery-worker.js';
-import { startReceiver, verify, type Receiver } from './webhook-receiver.js';
-import { waitForFence } from './fence.js';
+import { createTestDb, TEST_SECRET, type TestDb } from '../../setup/test-db.js';
+import { buildGroup, buildLock, buildMember, buildOrg } from '../../factories/index.js';
+import { createDomain, type Actor, type Domain } from '../../../src/domain/index.js';
+import { DEFAULT_WEBHOOK_POLICY, type WebhookPolicy } from '../../../src/domain/webhooks/webhook.service.js';
+import { createHttpWebhookSender, refusedAddress } from '../../../src/integrations/webhooks/http-sender.js';
+import type { WebhookSender } from '../../../src/domain/webhooks/webhook.model.js';
+import { deliveryPass } from '../../../src/scheduler/delivery-worker.js';
+import { startReceiver, verify, type Receiver } from '../../setup/webhook-receiver.js';
+import { waitForFence } from '../../setup/fence.js';
 
 let t: TestDb;
 let rx: Receiver;
@@ -175,7 +175,7 @@ describe('events to deliveries', () => {
     const held = new Promise<void>((r) => (release = r));
     let slowId = '';
     const slow = t.domain.db.transaction(async (tx) => {
-      const { writeAudit } = await import('../../src/domain/audit/audit.service.js');
+      const { writeAudit } = await import('../../../src/domain/audit/audit.service.js');
       slowId = crypto.randomUUID();
       await writeAudit(tx, org.actor, { action: 'member.create', resourceType: 'member', resourceId: slowId, resourceLabel: 'slow@x' });
       await held;

@@ -6,16 +6,16 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../src/app.js';
-import { ConfigError, loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/http/logger.js';
-import { createDomainFromConfig } from '../../src/compose.js';
-import { createDomain, type Domain } from '../../src/domain/index.js';
-import { csrfTokenFor } from '../../src/http/csrf.js';
-import { createEntraGraphClient } from '../../src/integrations/entra-graph/graph-client.js';
-import { createTestDb, TEST_SECRET, type TestDb } from '../setup/test-db.js';
-import { buildOrg } from '../factories/index.js';
-import { entraUser, GraphStandIn } from './graph-stand-in.js';
+import { createApp, type App } from '../../../src/app.js';
+import { ConfigError, loadConfig } from '../../../src/config.js';
+import { createLogger } from '../../../src/http/logger.js';
+import { createDomainFromConfig } from '../../../src/compose.js';
+import { createDomain, type Domain } from '../../../src/domain/index.js';
+import { csrfTokenFor } from '../../../src/http/csrf.js';
+import { createEntraGraphClient } from '../../../src/integrations/entra-graph/graph-client.js';
+import { createTestDb, TEST_SECRET, type TestDb } from '../../setup/test-db.js';
+import { buildOrg } from '../../factories/index.js';
+import { entraUser, GraphStandIn } from '../../setup/graph-stand-in.js';
 
 const TENANT = '0f0e0d0c-1111-2222-3333-444455556666';
 const OWN_CLIENT = '66666666-7777-8888-9999-000000000000';

@@ -5,7 +5,7 @@ import { loadConfig } from '../../src/config.js';
 import { systemActor } from '../../src/domain/index.js';
 import { samlCommands } from '../../src/cli/saml.js';
 import type { CliContext } from '../../src/cli/command.js';
-import { TestIdp } from './idp.js';
+import { TestIdp } from '../saml/idp.js';
 
 let t: TestDb;
 let idp: TestIdp;

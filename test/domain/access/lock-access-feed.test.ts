@@ -5,10 +5,10 @@
 import crypto from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../setup/test-db.js';
-import { buildGroup, buildLock, buildMember, buildOrg } from '../factories/index.js';
-import { emitPassedWindows } from '../../src/domain/access/access-windows.js';
-import type { Actor } from '../../src/domain/index.js';
+import { createTestDb, type TestDb } from '../../setup/test-db.js';
+import { buildGroup, buildLock, buildMember, buildOrg } from '../../factories/index.js';
+import { emitPassedWindows } from '../../../src/domain/access/access-windows.js';
+import type { Actor } from '../../../src/domain/index.js';
 
 let t: TestDb;
 beforeAll(async () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../setup/test-db.js';
-import { buildGroup, buildLock, buildMember, buildOrg } from '../factories/index.js';
-import { countStatements } from '../../src/infra/postgres/statement-count.js';
-import type { Actor } from '../../src/domain/index.js';
+import { createTestDb, type TestDb } from '../../setup/test-db.js';
+import { buildGroup, buildLock, buildMember, buildOrg } from '../../factories/index.js';
+import { countStatements } from '../../../src/infra/postgres/statement-count.js';
+import type { Actor } from '../../../src/domain/index.js';
 
 let t: TestDb;
 beforeAll(async () => {

@@ -16,7 +16,7 @@ import type { Domain } from '../../src/domain/index.js';
 import { createTestDb, TEST_SECRET, type TestDb } from '../setup/test-db.js';
 import type { TestApp } from '../setup/test-app.js';
 import { buildOrg } from '../factories/index.js';
-import { entraUser, GraphStandIn } from '../import/graph-stand-in.js';
+import { entraUser, GraphStandIn } from '../setup/graph-stand-in.js';
 import { launchBrowser, type Browser } from './browser.js';
 import { newAdminPage, noHorizontalScroll, noProblems, shot } from './console-helpers.js';
 

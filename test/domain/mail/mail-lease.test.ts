@@ -4,12 +4,12 @@
 // it over and the first one leaves it).
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, TEST_SECRET, type TestDb } from '../setup/test-db.js';
-import { buildOrg } from '../factories/index.js';
-import { createDomain, type Domain } from '../../src/domain/index.js';
-import { DEFAULT_MAIL_POLICY, type MailPolicy } from '../../src/domain/mail/mail.service.js';
-import { createSmtpTransport } from '../../src/integrations/mail/smtp-transport.js';
-import { startSmtp, type SmtpStandIn } from './smtp-stand-in.js';
+import { createTestDb, TEST_SECRET, type TestDb } from '../../setup/test-db.js';
+import { buildOrg } from '../../factories/index.js';
+import { createDomain, type Domain } from '../../../src/domain/index.js';
+import { DEFAULT_MAIL_POLICY, type MailPolicy } from '../../../src/domain/mail/mail.service.js';
+import { createSmtpTransport } from '../../../src/integrations/mail/smtp-transport.js';
+import { startSmtp, type SmtpStandIn } from '../../setup/smtp-stand-in.js';
 
 let t: TestDb;
 let smtp: SmtpStandIn;

@@ -4,13 +4,13 @@
 // edge and the real import against the Graph stand-in.
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, TEST_SECRET, type TestDb } from '../setup/test-db.js';
-import { buildOrg, unique } from '../factories/index.js';
-import { createDomain, type Actor, type Domain } from '../../src/domain/index.js';
-import { createEntraGraphClient } from '../../src/integrations/entra-graph/graph-client.js';
-import type { EntraUser } from '../../src/domain/import/import.model.js';
-import { entraUser as standInUser, GraphStandIn } from './graph-stand-in.js';
-import { patchOp, ScimClient, startServer, type ScimServer } from '../scim/scim-client.js';
+import { createTestDb, TEST_SECRET, type TestDb } from '../../setup/test-db.js';
+import { buildOrg, unique } from '../../factories/index.js';
+import { createDomain, type Actor, type Domain } from '../../../src/domain/index.js';
+import { createEntraGraphClient } from '../../../src/integrations/entra-graph/graph-client.js';
+import type { EntraUser } from '../../../src/domain/import/import.model.js';
+import { entraUser as standInUser, GraphStandIn } from '../../setup/graph-stand-in.js';
+import { patchOp, ScimClient, startServer, type ScimServer } from '../../scim/scim-client.js';
 
 const TENANT = 'contoso.onmicrosoft.com';
 const CLIENT_ID = '11111111-2222-3333-4444-555555555555';

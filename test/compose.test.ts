@@ -4,14 +4,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabaseUrl, TEST_SECRET } from '../setup/test-db.js';
-import { buildMember, buildOrg } from '../factories/index.js';
-import { loadConfig } from '../../src/config.js';
-import { createDomainFromConfig } from '../../src/compose.js';
-import { RateLimited } from '../../src/domain/index.js';
-import { openDatabase, type Database } from '../../src/infra/postgres/database.js';
+import { createTestDatabaseUrl, TEST_SECRET } from './setup/test-db.js';
+import { buildMember, buildOrg } from './factories/index.js';
+import { loadConfig } from '../src/config.js';
+import { createDomainFromConfig } from '../src/compose.js';
+import { RateLimited } from '../src/domain/index.js';
+import { openDatabase, type Database } from '../src/infra/postgres/database.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
+const ROOT = path.resolve(import.meta.dirname, '..');
 let database: Database;
 let drop: () => Promise<void>;
 
