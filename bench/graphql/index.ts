@@ -69,14 +69,14 @@ async function time(fn: () => Promise<unknown>): Promise<{ p50: number; p99: num
   return { p50: percentile(ms, 50), p99: percentile(ms, 99), mean: ms.reduce((a, b) => a + b, 0) / ms.length };
 }
 
-async function seed(sql: (q: string, p?: unknown[]) => Promise<unknown>, org: string): Promise<void> {
-  const groups = Math.max(10, Math.floor(SCALE / 100));
+export async function seed(sql: (q: string, p?: unknown[]) => Promise<unknown>, org: string, scale = SCALE): Promise<void> {
+  const groups = Math.max(10, Math.floor(scale / 100));
   await sql(
     `insert into members (organization_id, id, user_name, display_name, source, emails, metadata)
      select $1, gen_random_uuid(), 'user' || lpad(i::text, 7, '0') || '@bench.example', 'User ' || i, 'scim',
        jsonb_build_array(jsonb_build_object('value', 'user' || i || '@bench.example', 'type', 'work', 'primary', true)), jsonb_build_object('city', 'Lyon')
      from generate_series(1, $2) i`,
-    [org, SCALE],
+    [org, scale],
   );
   await sql(`insert into groups (organization_id, id, display_name, source) select $1, gen_random_uuid(), 'Group ' || i, 'scim' from generate_series(1, $2) i`, [org, groups]);
   // Every member in two groups.

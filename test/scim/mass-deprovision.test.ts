@@ -133,6 +133,59 @@ describe('mass-deprovision guard', () => {
     expect(off.active).toBe(false);
   }, 120_000);
 
+  it('Entra removing members from a shared group beyond the threshold is held (PATCH 204/200, GET tells the truth); approval removes them with feed entries', async () => {
+    const p = await population(50);
+    await t.domain.guard.updateSettings(p.actor, { minCount: 5, thresholdPercent: 10 });
+    // A group Entra provisions (source scim), shared on the lock, with 20 of the members.
+    const created = await p.scim.post('/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Night shift', members: p.ids.slice(0, 20).map((value) => ({ value })) });
+    expect(created.status).toBe(201);
+    const groupId = created.body.id as string;
+    await t.domain.shares.grant(p.actor, { groupId, lockId: p.lock.id });
+    // Within the threshold (5): applied at once.
+    const small = await p.scim.patch(`/Groups/${groupId}`, patchOp({ op: 'Remove', path: 'members', value: p.ids.slice(0, 2).map((value) => ({ value })) }));
+    expect(small.status).toBeLessThan(300);
+    expect(await t.domain.guard.heldCount(p.actor)).toBe(0);
+    // Beyond it: Entra sees success, nothing is removed, GET still lists them.
+    const removing = p.ids.slice(2, 14);
+    const big = await p.scim.patch(`/Groups/${groupId}`, patchOp({ op: 'Remove', path: 'members', value: removing.map((value) => ({ value })) }));
+    expect(big.status).toBeLessThan(300);
+    const held = await t.domain.guard.list(p.actor);
+    expect(held).toHaveLength(12);
+    expect(held.every((h) => h.kind === 'group_remove' && h.source === 'scim' && h.groupId === groupId)).toBe(true);
+    const get = await p.scim.get(`/Groups/${groupId}`);
+    expect((get.body.members as { value: string }[]).map((m) => m.value).sort()).toEqual(p.ids.slice(2, 20).sort());
+    // Asked again: held again, not duplicated.
+    await p.scim.patch(`/Groups/${groupId}`, patchOp({ op: 'Remove', path: 'members', value: removing.map((value) => ({ value })) }));
+    expect(await t.domain.guard.heldCount(p.actor)).toBe(12);
+    const admin: Actor = { kind: 'admin', organizationId: p.id, id: crypto.randomUUID(), label: 'ada@contoso.com' };
+    expect(await t.domain.guard.approve(admin)).toMatchObject({ approved: 12, membershipsRemoved: 12 });
+    const after = await p.scim.get(`/Groups/${groupId}`);
+    expect((after.body.members as { value: string }[]).map((m) => m.value).sort()).toEqual(p.ids.slice(14, 20).sort());
+    const feed = await t.domain.db.sql.all<{ member_id: string }>(`select member_id from access_changes where organization_id = $1 and group_id = $2 and kind = 'group_member_removed'`, [p.id, groupId]);
+    expect(new Set(feed.map((f) => f.member_id))).toEqual(new Set(p.ids.slice(0, 14)));
+  }, 120_000);
+
+  it('Entra deleting a shared group beyond the threshold is held (204, the group stays); an unshared group is never held', async () => {
+    const p = await population(50);
+    await t.domain.guard.updateSettings(p.actor, { minCount: 5, thresholdPercent: 10 });
+    const group = (members: string[], name: string) =>
+      p.scim.post('/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: name, members: members.map((value) => ({ value })) });
+    const shared = (await group(p.ids.slice(0, 10), 'Cleaners')).body.id as string;
+    await t.domain.shares.grant(p.actor, { groupId: shared, lockId: p.lock.id });
+    const unshared = (await group(p.ids.slice(10, 40), 'Newsletter')).body.id as string;
+    // Removing 30 from a group that grants nothing revokes nothing: applied.
+    expect((await p.scim.delete(`/Groups/${unshared}`)).status).toBe(204);
+    expect((await p.scim.get(`/Groups/${unshared}`)).status).toBe(404);
+    expect(await t.domain.guard.heldCount(p.actor)).toBe(0);
+    // The shared one: 204 for Entra, the group and its members stay until an admin decides.
+    expect((await p.scim.delete(`/Groups/${shared}`)).status).toBe(204);
+    expect((await p.scim.get(`/Groups/${shared}`)).status).toBe(200);
+    expect(await t.domain.guard.heldCount(p.actor)).toBe(10);
+    const admin: Actor = { kind: 'admin', organizationId: p.id, id: crypto.randomUUID(), label: 'ada@contoso.com' };
+    expect(await t.domain.guard.approve(admin)).toMatchObject({ membershipsRemoved: 10 });
+    expect((await p.scim.get(`/Groups/${shared}`)).body.members ?? []).toEqual([]);
+  }, 120_000);
+
   it('settings: on by default (10 %, 25, 60 min); bad values are refused; off lets everything through', async () => {
     const p = await population(40);
     expect(await t.domain.guard.settings(p.actor)).toEqual({ enabled: true, thresholdPercent: 10, minCount: 25, windowMinutes: 60 });

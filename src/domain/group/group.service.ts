@@ -17,6 +17,7 @@ import { sourceOf, type MemberSource } from '../member/member.model.js';
 import type { ResourceQuery } from '../query/filter-ast.js';
 import type { Group, GroupChange, GroupInput, GroupListQuery, GroupMemberRef, GroupMembersPage, GroupPage } from './group.model.js';
 import * as groupSql from './group.sql.js';
+import * as guardSql from '../guard/guard.sql.js';
 
 export const MAX_MEMBERS_PER_CHANGE = 10_000;
 export const MAX_GROUP_PAGE = 500;
@@ -172,12 +173,21 @@ export class GroupService {
         if (renamed) detail.displayName = { from: current.displayName, to: displayName };
         if (reExternal) detail.externalId = { from: current.externalId, to: externalId };
       }
+      const scim = sourceOf(actor) === 'scim';
+      let removing = remove;
+      if (scim && remove.length > 0) {
+        const held = await holdExcessRemovals(tx, actor, id, remove);
+        removing = remove.filter((m) => !held.has(m));
+      }
       if (replace !== undefined) {
-        detail.membersRemoved = await groupSql.deleteMemberships(tx, actor.organizationId, id, replace, true);
+        // Members a replacement drops pass the guard as removals do; held ones stay.
+        const dropped = scim ? await groupSql.selectMembersNotIn(tx, actor.organizationId, id, replace) : [];
+        const held = dropped.length > 0 ? await holdExcessRemovals(tx, actor, id, dropped) : new Set<string>();
+        detail.membersRemoved = await groupSql.deleteMemberships(tx, actor.organizationId, id, [...replace, ...held], true);
         detail.membersAdded = await this.insertMembers(tx, actor.organizationId, id, replace);
       }
       if (add.length > 0) detail.membersAdded = await this.insertMembers(tx, actor.organizationId, id, add);
-      if (remove.length > 0) detail.membersRemoved = await groupSql.deleteMemberships(tx, actor.organizationId, id, remove);
+      if (removing.length > 0) detail.membersRemoved = await groupSql.deleteMemberships(tx, actor.organizationId, id, removing);
       if (group !== current || touchesMembers) {
         await writeAudit(tx, actor, { action: opts.action ?? 'group.update', resourceType: 'group', resourceId: id, resourceLabel: group.displayName, detail });
       }
@@ -188,7 +198,18 @@ export class GroupService {
   async delete(actor: Actor, id: string, opts: AuditOpts = {}): Promise<void> {
     requireDirectoryWriter(actor);
     if (!isUuid(id)) throw new NotFound('group', id);
-    await this.db.transaction((tx) => this.deleteIn(tx, actor, id, opts));
+    await this.db.transaction(async (tx) => {
+      // Entra deleting a group that grants access removes it from every member: the mass-deprovision guard decides first.
+      // Held, the group stays as it is (GET tells the truth) and its members' removals wait for an admin.
+      if (sourceOf(actor) === 'scim') {
+        const current = await groupSql.selectGroupForUpdate(tx, actor.organizationId, id);
+        if (current && canEditMembership(actor, current.source)) {
+          const members = await groupSql.selectMembersNotIn(tx, actor.organizationId, id, []);
+          if (members.length > 0 && (await holdExcessRemovals(tx, actor, id, members)).size > 0) return;
+        }
+      }
+      await this.deleteIn(tx, actor, id, opts);
+    });
   }
 
   /** Filter (SCIM AST compiled to SQL), sort and 1-based offset paging; memberships are not read. */
@@ -234,8 +255,28 @@ export class GroupService {
    * this group's membership; only then is the reason looked up, to raise it here.
    */
   private async changeMembership(actor: Actor, id: string, add: string[], remove: string[], opts: AuditOpts): Promise<Group> {
+    // Entra removing members from a group that grants access passes the mass-deprovision guard (its own transaction).
+    if (remove.length > 0 && sourceOf(actor) === 'scim') {
+      const group = await this.db.transaction(async (tx) => {
+        // Only a change Entra may make is guarded; any other is refused by the statement below, as without the guard.
+        const current = await groupSql.selectGroupForUpdate(tx, actor.organizationId, id);
+        if (!current || !canEditMembership(actor, current.source)) return this.writeMembership(tx, actor, id, add, remove, opts);
+        const held = await holdExcessRemovals(tx, actor, id, remove);
+        const left = held.size > 0 ? remove.filter((m) => !held.has(m)) : remove;
+        if (add.length === 0 && left.length === 0) return (await groupSql.selectGroupForUpdate(tx, actor.organizationId, id)) ?? undefined;
+        return this.writeMembership(tx, actor, id, add, left, opts);
+      });
+      if (group) return group;
+      return this.explainRefusal(actor, id, add);
+    }
+    const group = await this.writeMembership(this.db.sql, actor, id, add, remove, opts);
+    if (group) return group;
+    return this.explainRefusal(actor, id, add);
+  }
+
+  private writeMembership(sql: Sql, actor: Actor, id: string, add: string[], remove: string[], opts: AuditOpts): Promise<Group | undefined> {
     const org = actor.organizationId;
-    const group = await groupSql.changeMembership(this.db.sql, {
+    return groupSql.changeMembership(sql, {
       organizationId: org,
       groupId: id,
       editable: (['admin', 'scim', 'import'] as const).filter((source) => canEditMembership(actor, source)),
@@ -243,7 +284,10 @@ export class GroupService {
       remove,
       audit: { actorKind: actor.kind, actorId: actorId(actor), actorLabel: actor.label, action: opts.action ?? 'group.update', detail: auditDetail(opts.detail), ...currentOrigin() },
     });
-    if (group) return group;
+  }
+
+  private async explainRefusal(actor: Actor, id: string, add: string[]): Promise<never> {
+    const org = actor.organizationId;
     // Nothing was written: say why (the group is unknown, not editable by this actor, or a member is unknown).
     const current = await groupSql.selectGroupSource(this.db.sql, org, id);
     if (!current) throw new NotFound('group', id);
@@ -272,4 +316,29 @@ export class GroupService {
       throw e;
     }
   }
+}
+
+/**
+ * The mass-deprovision guard for Entra removing `memberIds` from a group: a
+ * removal revokes access when the group is shared and the member is active.
+ * Such removals are admitted together or, beyond the threshold, all held
+ * (kind group_remove, source scim); returns the held member ids (empty when
+ * admitted, or when nothing revokes access).
+ */
+async function holdExcessRemovals(tx: Sql, actor: Actor, groupId: string, memberIds: readonly string[]): Promise<Set<string>> {
+  const org = actor.organizationId;
+  const revoking = await groupSql.selectRevokingRemovals(tx, org, groupId, memberIds);
+  if (revoking.length === 0) return new Set();
+  if (await guardSql.admit(tx, org, 'scim', revoking.length)) {
+    await guardSql.insertRevocations(tx, org, 'scim', revoking.map((r) => r.id));
+    return new Set();
+  }
+  const fresh = await guardSql.hold(tx, org, { source: 'scim', actorLabel: actor.label, kind: 'group_remove', groupId, members: revoking.map((r) => ({ id: r.id, label: r.userName })) });
+  await writeAudit(tx, actor, {
+    action: 'guard.hold.group_remove',
+    resourceType: 'group',
+    resourceId: groupId,
+    detail: { held: revoking.length, new: fresh, memberIds: revoking.slice(0, 200).map((r) => r.id), reason: 'mass-deprovision guard: held for an administrator to approve or discard' },
+  });
+  return new Set(revoking.map((r) => r.id));
 }

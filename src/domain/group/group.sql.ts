@@ -292,3 +292,26 @@ export async function changeMembership(sql: Sql, c: MembershipChange): Promise<G
   ]);
   return row && toGroup(row);
 }
+
+/** The members of a group not in `keep` (all of them for an empty list). */
+export async function selectMembersNotIn(sql: Sql, organizationId: string, groupId: string, keep: readonly string[]): Promise<string[]> {
+  const rows = await sql.all<{ id: string }>(
+    `select member_id as id from group_members where organization_id = $1 and group_id = $2 and member_id <> all($3::uuid[])`,
+    [organizationId, groupId, keep],
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Of `memberIds`, the active members of the group whose removal takes access
+ * away (the group is shared), for the mass-deprovision guard.
+ */
+export async function selectRevokingRemovals(sql: Sql, organizationId: string, groupId: string, memberIds: readonly string[]): Promise<{ id: string; userName: string }[]> {
+  return sql.all<{ id: string; userName: string }>(
+    `select m.id, m.user_name as "userName" from group_members gm join members m on m.organization_id = gm.organization_id and m.id = gm.member_id
+     where gm.organization_id = $1 and gm.group_id = $2 and gm.member_id = any($3::uuid[]) and m.active
+       and exists (select 1 from shares s where s.organization_id = $1 and s.group_id = $2)
+     order by m.id`,
+    [organizationId, groupId, memberIds],
+  );
+}

@@ -36,7 +36,7 @@ interface Profile {
 
 interface PlanItem {
   readonly entraId: string;
-  readonly profile: Profile;
+  profile: Profile;
   /** Existing member; null: create one (with `newId`). */
   memberId: string | null;
   readonly newId: string;
@@ -247,6 +247,55 @@ export async function planSync(
   return { organizationId: ctx.organizationId, integrationId: ctx.integrationId, items, removeMemberIds, skipped };
 }
 
+/**
+ * Passes this batch's deactivations (accountEnabled false on an active member
+ * the import owns the `active` of) through the mass-deprovision guard one by
+ * one: those admitted are counted in the sliding window, the excess is held
+ * (kind deactivate, source import) and the item keeps the member active.
+ */
+async function holdExcessDeactivations(tx: Sql, actor: Actor, org: string, items: PlanItem[], counts: SyncCounts): Promise<void> {
+  const offs = items.filter((i) => i.activeChanged && !i.profile.active && i.memberId !== null);
+  if (offs.length === 0) return;
+  // Re-read under lock: only a member still active whose deactivation is the import's to make revokes anything.
+  const live = await tx.all<{ id: string; user_name: string }>(
+    `select id, user_name from members where organization_id = $1 and id = any($2::uuid[]) and active and source = 'import'
+       and coalesce(deactivated_by, 'import') = 'import' order by id for update`,
+    [org, offs.map((i) => i.memberId)],
+  );
+  const revoking = new Set(live.map((r) => r.id));
+  const admitted: string[] = [];
+  const held: { id: string; label: string }[] = [];
+  for (const i of offs) {
+    if (!revoking.has(i.memberId!)) continue;
+    if (await guardSql.admit(tx, org, 'import', 1)) {
+      admitted.push(i.memberId!);
+      // Counted at once: the next admit in this transaction sees it.
+      await guardSql.insertRevocations(tx, org, 'import', [i.memberId!]);
+    } else {
+      held.push({ id: i.memberId!, label: i.profile.userName });
+      i.profile = { ...i.profile, active: true };
+      i.activeChanged = false;
+      const { active: _kept, ...rest } = i.changes ?? {};
+      i.changes = Object.keys(rest).length > 0 ? rest : null;
+    }
+  }
+  if (held.length === 0) return;
+  // One audit row per member, as a held SCIM deactivation writes (the provisioning log, the deprovision.held event).
+  const rows: AuditRow[] = [];
+  for (const h of held) {
+    const fresh = await guardSql.hold(tx, org, { source: 'import', actorLabel: actor.label, kind: 'deactivate', groupId: null, members: [h] });
+    rows.push({
+      action: 'guard.hold.deactivate',
+      resourceType: 'member',
+      resourceId: h.id,
+      label: h.label,
+      detail: { repeated: fresh === 0, reason: 'mass-deprovision guard: held for an administrator to approve or discard' },
+    });
+  }
+  await insertAudit(tx, actor, rows);
+  counts.held = (counts.held ?? 0) + held.length;
+}
+
 function isChange(i: PlanItem): boolean {
   return i.memberId === null || i.link || i.changes !== null || i.addToGroup;
 }
@@ -354,6 +403,9 @@ export async function applySync(
       }
 
       // 3. Profile changes of members this import created.
+      // The mass-deprovision guard: Entra disabling accounts (accountEnabled false) revokes access; beyond the
+      // threshold the deactivation is held (the member stays active, the rest of its profile still follows Entra).
+      await holdExcessDeactivations(tx, actor, org, live, opts.counts);
       const updates = live.filter((i) => i.changes !== null);
       if (updates.length > 0) {
         await tx.run(

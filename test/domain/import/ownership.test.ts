@@ -309,6 +309,40 @@ describe('the mass-deprovision guard holds an import run that would empty the do
   });
 });
 
+describe('the mass-deprovision guard holds an import run disabling too many accounts', () => {
+  it('accountEnabled false for most members: the excess deactivations are held (members stay active, other changes apply); approval deactivates them', async () => {
+    const users = Array.from({ length: 40 }, () => entraUser());
+    const s = await scene(users);
+    await s.run();
+    expect((await s.who()).size).toBe(40);
+    // Entra disables 30 accounts at once (and renames one of them): 10 % of 40, at least 25 → 25 go through, 5 wait.
+    const disabled = users.slice(0, 30).map((u, i) => ({ ...u, accountEnabled: false, displayName: i === 29 ? 'Renamed While Held' : u.displayName }));
+    graph.groups.set(s.entraGroupId, [...disabled, ...users.slice(30)]);
+    const r = await s.run();
+    expect(r).toMatchObject({ status: 'success', held: 5 });
+    expect((await s.who()).size).toBe(15);
+    const held = await d.guard.list(s.a);
+    expect(held).toHaveLength(5);
+    expect(held.every((h) => h.kind === 'deactivate' && h.source === 'import')).toBe(true);
+    // A held member stays active, yet the rest of its profile follows Entra.
+    const renamed = await s.member(users[29]!.userPrincipalName);
+    expect(renamed.active).toBe(true);
+    expect(renamed.displayName).toBe('Renamed While Held');
+    // The next run asks again: held again, not duplicated.
+    expect(await s.run()).toMatchObject({ held: 5 });
+    expect((await d.guard.list(s.a)).every((h) => h.repeats === 1)).toBe(true);
+    expect(await d.guard.approve(s.admin)).toMatchObject({ approved: 5, deactivated: 5 });
+    expect((await s.who()).size).toBe(10);
+    for (const u of users.slice(0, 30)) expect((await s.member(u.userPrincipalName)).active).toBe(false);
+    const feed = await d.db.sql.all<{ n: number }>(`select count(*)::int as n from access_changes where organization_id = $1 and kind = 'member_deactivated'`, [s.org.id]);
+    expect(feed[0]!.n).toBe(30);
+    // A later run keeps them inactive (the import owns their active) and holds nothing.
+    expect((await s.run()) as { held?: number }).not.toHaveProperty('held');
+    expect(await d.guard.heldCount(s.a)).toBe(0);
+    expect((await s.who()).size).toBe(10);
+  });
+});
+
 describe('migration path seed 003 → seed 000', () => {
   it('import running, SCIM enabled, Entra matches the imported members, the import is deleted: no access flickers, no leaver regains it', async () => {
     const users = Array.from({ length: 12 }, () => entraUser());
