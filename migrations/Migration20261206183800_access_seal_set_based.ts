@@ -229,9 +229,8 @@ export class Migration20261206183800_access_seal_set_based extends Migration {
       create trigger organizations_access_dropped after delete on organizations
         referencing old table as old_rows for each statement execute function access_drop_organization();
 
-      drop function access_mark_members();
-      drop function access_mark_shares();
-      drop function access_mark_locks();
+      -- access_mark_members/shares/locks (the per-row marks) are no longer attached to any trigger;
+      -- they stay until a contract migration drops them (expand/contract, see README).
 
       create or replace function access_feed_seal(o uuid) returns void language plpgsql as $f$
       declare
@@ -320,7 +319,7 @@ export class Migration20261206183800_access_seal_set_based extends Migration {
       drop function if exists access_mark_shares_set();
       drop function if exists access_mark_locks_set();
 
-      create function access_mark_members() returns trigger language plpgsql as $f$
+      create or replace function access_mark_members() returns trigger language plpgsql as $f$
       declare r record;
       begin
         if tg_op = 'DELETE' then r := old; else r := new; end if;
@@ -333,7 +332,7 @@ export class Migration20261206183800_access_seal_set_based extends Migration {
       create trigger members_access_deleted after delete on members
         for each row execute function access_mark_members();
 
-      create function access_mark_shares() returns trigger language plpgsql as $f$
+      create or replace function access_mark_shares() returns trigger language plpgsql as $f$
       declare r record;
       begin
         if tg_op in ('DELETE', 'UPDATE') then
@@ -351,7 +350,7 @@ export class Migration20261206183800_access_seal_set_based extends Migration {
       create trigger shares_access after insert or delete or update on shares
         for each row execute function access_mark_shares();
 
-      create function access_mark_locks() returns trigger language plpgsql as $f$
+      create or replace function access_mark_locks() returns trigger language plpgsql as $f$
       declare r record;
       begin
         if tg_op = 'DELETE' then r := old; else r := new; end if;
