@@ -15,6 +15,8 @@ import type { ConsoleContext, ConsolePage } from './context';
 import { renderMember } from './panels/member';
 import { renderLock } from './panels/lock';
 import { renderSetup } from './panels/setup';
+import { renderWebhooks } from './panels/webhooks';
+import { renderMail } from './panels/mail';
 import { renderImport } from './panels/import';
 
 export const PAGES: ConsolePage[] = [
@@ -23,6 +25,8 @@ export const PAGES: ConsolePage[] = [
   { id: 'people', tab: 'People & access', render: renderPeople },
   { id: 'guard', tab: 'Deprovision guard', render: renderGuard },
   { id: 'logs', tab: 'Logs', render: renderLogs },
+  { id: 'webhooks', tab: 'Webhooks', render: renderWebhooks },
+  { id: 'mail', tab: 'Mail', render: renderMail },
   { id: 'setup', tab: 'Entra set-up guide', render: renderSetup },
   { id: 'import', tab: 'Group import', render: renderImport },
   { id: 'member', render: renderMember },
