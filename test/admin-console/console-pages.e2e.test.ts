@@ -5,13 +5,15 @@
 // done with the keyboard only. Every walk fails on a console error, a script
 // error, a failed request or an unexpected 4xx/5xx (watch()), and saves
 // screenshots under test-artifacts/admin/.
+import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { createTestApp, type TestApp } from '../setup/test-app.js';
 import { buildOrg } from '../factories/index.js';
 import type { Actor } from '../../src/domain/index.js';
+import { TestIdp } from '../saml/idp.js';
 import { launchBrowser, type Browser } from './browser.js';
-import { newAdminPage, noHorizontalScroll, noProblems, shot } from './console-helpers.js';
+import { newAdminPage, noHorizontalScroll, noProblems, shot, watch } from './console-helpers.js';
 
 let s: TestApp;
 let browser: Browser;
@@ -97,7 +99,7 @@ describe('a member page', () => {
       await page.locator('#member-title', { hasText: 'Anna North' }).waitFor();
       noProblems(w);
       await page.close();
-    });
+    }, 90_000);
   }
 });
 
@@ -141,6 +143,285 @@ describe('who can open this lock, at a chosen date and time', () => {
       await page.locator('#member-title', { hasText: 'Anna North' }).waitFor();
       noProblems(w);
       await page.close();
-    });
+    }, 90_000);
   }
+});
+
+describe('SAML settings in the console and the admin activity log', () => {
+  for (const width of WIDTHS) {
+    it(`certificate rollover and removal, sign-in from My Apps off, each in the admin activity log with who did it (${width} px)`, async () => {
+      const x = await seeded(`Admin activity ${width}`);
+      const { page, w } = await newAdminPage(s, browser.context, x.org.id, { width });
+      // An admin grant from People & access.
+      await page.click('#tab-people');
+      await page.getByRole('button', { name: `Make admin ${x.ada.userName}` }).click();
+      await page.locator(`tr[data-user-name="${x.ada.userName}"] .badge-admin`).waitFor();
+      // A token rotation from the SCIM page.
+      await page.click('#tab-scim');
+      await page.click('#scim-generate');
+      await page.locator('#scim-token').waitFor();
+      await page.click('#scim-token-done');
+
+      // SAML: metadata uploaded, a certificate, the next one prepared, promoted, the old one removed.
+      const idp = new TestIdp();
+      await page.click('#tab-saml');
+      await page.setInputFiles('#saml-metadata-file', { name: 'federationmetadata.xml', mimeType: 'application/xml', buffer: Buffer.from(idp.metadataXml()) });
+      await page.getByRole('button', { name: 'Upload XML' }).click();
+      await page.locator('#saml-imported').waitFor();
+      await page.click('#saml-generate-cert');
+      await page.locator('#saml-generate-next').click();
+      const spRows = page.locator('#saml-sp-title ~ .table-wrap table.certs tbody tr');
+      await spRows.nth(1).waitFor();
+      expect(await spRows.count()).toBe(2);
+      const first = (await s.t.domain.saml.settings(x.org.actor)).spCertificates.find((c) => c.active)!;
+      await page.getByRole('button', { name: /^Use certificate .* for signing$/ }).click();
+      await page.getByRole('button', { name: `Remove certificate ${first.fingerprint.slice(0, 11)}…` }).waitFor();
+      await shot(page, `saml-rollover-${width}`);
+      await page.getByRole('button', { name: `Remove certificate ${first.fingerprint.slice(0, 11)}…` }).click();
+      await page.locator('#saml-sp-title ~ .table-wrap table.certs tbody tr').nth(1).waitFor({ state: 'detached' });
+      const after = await s.t.domain.saml.settings(x.org.actor);
+      expect(after.spCertificates).toHaveLength(1);
+      expect(after.spCertificates[0]!.id).not.toBe(first.id);
+      expect(after.spCertificates[0]!.active).toBe(true);
+      // Sign-in from My Apps (IdP-initiated): on by default, turned off here.
+      expect(await page.isChecked('#saml-idp-initiated')).toBe(true);
+      await page.uncheck('#saml-idp-initiated');
+      await page.locator('#toast', { hasText: 'turned off' }).waitFor();
+      expect(await page.isChecked('#saml-idp-initiated')).toBe(false);
+      expect((await s.t.domain.saml.settings(x.org.actor)).allowIdpInitiated).toBe(false);
+      await shot(page, `saml-options-${width}`);
+      if (width === 390) expect(await noHorizontalScroll(page)).toBe(true);
+
+      // The admin activity log: each of these, with who did it; not what Entra provisioned.
+      await page.click('#tab-logs');
+      await page.selectOption('#logs-kind', 'admin');
+      const entries = page.locator('#logs-entries .log-entry');
+      await entries.first().waitFor();
+      await page.locator('#logs-entries .log-entry[data-action="saml.idp_initiated"]').waitFor();
+      const seen = await entries.evaluateAll((els) => els.map((e) => [e.getAttribute('data-action'), e.querySelector('summary')?.textContent ?? '']));
+      const actions = seen.map(([a]) => a);
+      for (const a of [
+        'admin.bootstrap_link.create',
+        'admin.bootstrap_link.use',
+        'admin.grant',
+        'scim.enable',
+        'scim.token.rotate',
+        'saml.metadata.import',
+        'saml.certificate.generate',
+        'saml.certificate.generate_next',
+        'saml.certificate.promote',
+        'saml.certificate.remove',
+        'saml.idp_initiated',
+      ]) {
+        expect(actions, a).toContain(a);
+      }
+      expect(actions).not.toContain('scim.user.create');
+      const summary = (a: string) => seen.find(([x]) => x === a)![1];
+      expect(summary('admin.grant')).toContain('Made admin');
+      expect(summary('admin.grant')).toContain(x.ada.userName);
+      expect(summary('admin.grant')).toContain('by admin bootstrap-admin');
+      expect(summary('scim.token.rotate')).toContain('by admin bootstrap-admin');
+      await shot(page, `admin-activity-${width}`);
+      if (width === 390) expect(await noHorizontalScroll(page)).toBe(true);
+      noProblems(w);
+      await page.close();
+    }, 120_000);
+  }
+});
+
+/** What Entra does once the admin pasted the Tenant URL and token: Test Connection, then a provisioning cycle. */
+async function entraProvisions(token: string, userName: string): Promise<void> {
+  const call = (method: string, path: string, body?: unknown) =>
+    fetch(`${s.url}/scim/v2${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/scim+json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  const test = await call('GET', `/Users?filter=${encodeURIComponent(`userName eq "${crypto.randomUUID()}"`)}`);
+  expect(test.status).toBe(200);
+  const created = await call('POST', '/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName, displayName: 'Kim Provisioned', active: true });
+  expect(created.status).toBe(201);
+}
+
+/**
+ * A person assigned in Entra signs in (SP-initiated, from the Sign-on URL):
+ * Gatehouse's AuthnRequest, Entra's signed answer posted to the Reply URL.
+ */
+async function firstSignIn(idp: TestIdp, orgDomain: string, userName: string): Promise<void> {
+  const start = await fetch(`${s.url}/saml/${orgDomain}/login?RelayState=%2Fme`, { redirect: 'manual' });
+  expect(start.status).toBe(302);
+  const location = new URL(start.headers.get('location')!);
+  expect(location.href.startsWith(idp.ssoUrl)).toBe(true);
+  const requestXml = zlib.inflateRawSync(Buffer.from(location.searchParams.get('SAMLRequest')!, 'base64')).toString('utf8');
+  const requestId = /\sID="([^"]+)"/.exec(requestXml)![1]!;
+  const acsUrl = /AssertionConsumerServiceURL="([^"]+)"/.exec(requestXml)![1]!;
+  const samlResponse = idp.response({ acsUrl, audience: `${s.url}/saml/${orgDomain}/metadata`, nameId: userName, inResponseTo: requestId });
+  const acs = await fetch(acsUrl, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ SAMLResponse: samlResponse, RelayState: '/me' }).toString(),
+  });
+  expect(acs.status).toBe(303);
+  expect(acs.headers.get('set-cookie')).toContain('gatehouse_session=');
+}
+
+describe('the guided Entra set-up', () => {
+  for (const width of WIDTHS) {
+    it(`numbered steps with every value to copy, the claims and mappings, and a checklist that ticks itself (${width} px)`, async () => {
+      const org = await buildOrg(s.t.domain, `Set-up ${width}`);
+      const { page, w } = await newAdminPage(s, browser.context, org.id, { width });
+      await page.click('#tab-setup');
+      await page.locator('#setup-count', { hasText: '0 of 6 done' }).waitFor();
+      // Every value with its Copy button, each as Entra names it.
+      expect(await page.inputValue('#setup-tenant-url')).toBe(`${s.url}/scim/v2`);
+      expect(await page.inputValue('#setup-identifier')).toBe(`${s.url}/saml/${org.domain}/metadata`);
+      expect(await page.inputValue('#setup-reply-url')).toBe(`${s.url}/saml/${org.domain}/acs`);
+      expect(await page.inputValue('#setup-sign-on-url')).toBe(`${s.url}/saml/${org.domain}/login`);
+      expect(await page.inputValue('#setup-nameid')).toBe('user.userprincipalname');
+      for (const id of ['setup-tenant-url', 'setup-identifier', 'setup-reply-url', 'setup-sign-on-url', 'setup-nameid']) {
+        await page.locator(`button[data-copy="${id}"]`).waitFor();
+      }
+      const text = await page.textContent('#panel');
+      for (const words of ['Enterprise applications', 'New application', 'Create your own application', 'Test Connection', 'Attributes & Claims', 'App Federation Metadata Url']) {
+        expect(text).toContain(words);
+      }
+      expect(await page.textContent('#setup-mappings')).toContain('userPrincipalName');
+      await shot(page, `setup-start-${width}`);
+      if (width === 390) expect(await noHorizontalScroll(page)).toBe(true);
+
+      // What the admin and Entra do meanwhile; the open page ticks itself (it reads again every 15 s).
+      const { token } = await s.t.domain.organizations.enableScim(org.actor);
+      await entraProvisions(token, `kim.${width}@contoso.example`);
+      const idp = new TestIdp();
+      await s.t.domain.saml.importMetadataXml(org.actor, idp.metadataXml());
+      await s.t.domain.saml.generateCertificate(org.actor, 'test');
+      await firstSignIn(idp, org.domain, `kim.${width}@contoso.example`);
+      await page.locator('#setup-count', { hasText: '6 of 6 done' }).waitFor({ timeout: 25_000 });
+      expect(await page.locator('#setup-checklist li[data-done="true"]').count()).toBe(6);
+      await shot(page, `setup-done-${width}`);
+      noProblems(w);
+      await page.close();
+    }, 60_000);
+  }
+});
+
+/** The focused element shows a visible focus ring (the console's :focus-visible outline). */
+async function focusVisible(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const a = document.activeElement as HTMLElement | null;
+    if (!a || a === document.body) return 'body';
+    // A date field's focus sits on its segment (day, month…), which Chromium highlights itself.
+    if (a.matches('input[type="datetime-local"]')) return 'ok';
+    const cs = getComputedStyle(a);
+    // Text, date and select fields show the ring on any focus; the others on keyboard focus (:focus-visible).
+    const ring = (a.matches(':focus-visible') || a.matches('input:focus, select:focus, textarea:focus')) && cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 2;
+    return ring ? 'ok' : `${a.tagName.toLowerCase()}#${a.id}.${a.className} f=${a.matches(':focus')} has no focus ring`;
+  });
+}
+
+/** Presses Tab until the focus is on `selector`, checking the focus ring at every stop. */
+async function tabTo(page: Page, selector: string, max = 150): Promise<void> {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    expect(['ok', 'body']).toContain(await focusVisible(page));
+    if (await page.evaluate((sel) => document.activeElement?.matches(sel) ?? false, selector)) return;
+  }
+  throw new Error(`Tab never reached ${selector}`);
+}
+
+/** Tabs through the whole page once and returns the controls never reached (with a focus ring checked at every stop). */
+async function unreachable(page: Page): Promise<string[]> {
+  const all = await page.evaluate(() => {
+    const sel = 'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), select:not([disabled]), textarea:not([disabled]), summary, [tabindex="0"]';
+    const els = Array.from(document.querySelectorAll<HTMLElement>(sel)).filter((e) => e.checkVisibility() && e.tabIndex >= 0);
+    els.forEach((e, i) => (e.dataset.kbd = String(i)));
+    return els.map((e) => `${e.tagName.toLowerCase()}#${e.id}[${e.textContent?.trim().slice(0, 30) ?? ''}]`);
+  });
+  const reached = new Set<string>();
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  // Date fields take one Tab per segment: room for them, and for wrapping past the address bar.
+  for (let i = 0; i < all.length + 60; i++) {
+    await page.keyboard.press('Tab');
+    expect(['ok', 'body']).toContain(await focusVisible(page));
+    const k = await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.kbd ?? null);
+    if (k !== null) reached.add(k);
+  }
+  return all.filter((_, i) => !reached.has(String(i)));
+}
+
+describe('one full set-up with the keyboard only', () => {
+  it('Tab, Enter and Space reach every control with a visible focus: SCIM token, SAML metadata, certificate, sign-in option, checklist', async () => {
+    const org = await buildOrg(s.t.domain, 'Keyboard only');
+    const idp = new TestIdp();
+    await idp.start();
+    const page = await browser.context.newPage();
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.bringToFront();
+    page.on('dialog', (d) => void d.accept());
+    const w = watch(page);
+    try {
+      // The one-time link's page: Tab to its button, Enter.
+      const link = await s.t.domain.admins.createBootstrapLink(org.id);
+      await page.goto(`${s.url}/admin/bootstrap?token=${encodeURIComponent(link.token)}`);
+      await tabTo(page, '#bootstrap-continue');
+      await page.keyboard.press('Enter');
+      await page.locator('.topbar .user').waitFor();
+
+      // The set-up guide: every control reachable.
+      await tabTo(page, '#tab-setup');
+      await page.keyboard.press('Enter');
+      await page.locator('#setup-count', { hasText: '0 of 6 done' }).waitFor();
+      expect(await unreachable(page)).toEqual([]);
+
+      // SCIM: enable and generate the token (Enter), then hide it (Enter).
+      await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+      await tabTo(page, '#tab-scim');
+      await page.keyboard.press('Enter');
+      await page.locator('#scim-enable').waitFor();
+      expect(await unreachable(page)).toEqual([]);
+      await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+      await tabTo(page, '#scim-enable');
+      await page.keyboard.press('Enter');
+      await page.locator('#scim-token').waitFor();
+      const token = await page.inputValue('#scim-token');
+      await tabTo(page, '#scim-token-done');
+      await page.keyboard.press('Enter');
+      expect(await focusVisible(page)).not.toBe('body');
+      await entraProvisions(token, 'kim.keyboard@contoso.example');
+
+      // SAML: type the metadata URL and press Enter; Generate Certificate; Space turns sign-in from My Apps off.
+      await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+      await tabTo(page, '#tab-saml');
+      await page.keyboard.press('Enter');
+      await page.locator('#saml-metadata-url').waitFor();
+      await tabTo(page, '#saml-metadata-url');
+      await page.keyboard.type(idp.metadataUrl);
+      await page.keyboard.press('Enter');
+      await page.locator('#saml-imported', { hasText: 'from the URL' }).waitFor();
+      await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+      await tabTo(page, '#saml-generate-cert');
+      await page.keyboard.press('Enter');
+      await page.locator('#saml-sp-title ~ .table-wrap table.certs tbody tr', { hasText: 'signing' }).waitFor();
+      await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+      await tabTo(page, '#saml-idp-initiated');
+      await page.keyboard.press('Space');
+      await page.locator('#toast', { hasText: 'turned off' }).waitFor();
+      expect((await s.t.domain.saml.settings(org.actor)).allowIdpInitiated).toBe(false);
+      expect(await unreachable(page)).toEqual([]);
+      await shot(page, 'keyboard-saml');
+
+      // An assigned person signs in; the checklist is complete.
+      await firstSignIn(idp, org.domain, 'kim.keyboard@contoso.example');
+      await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+      await tabTo(page, '#tab-setup');
+      await page.keyboard.press('Enter');
+      await page.locator('#setup-count', { hasText: '6 of 6 done' }).waitFor();
+      await shot(page, 'keyboard-setup-done');
+      noProblems(w);
+    } finally {
+      await idp.stop();
+      await page.close();
+    }
+  }, 120_000);
 });

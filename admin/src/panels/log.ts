@@ -188,6 +188,7 @@ function entry(e: AuditEvent, names: Names): HTMLElement {
         ' ',
         badge(e.outcome === 'failure' ? 'refused' : 'ok', e.outcome === 'failure' ? 'error' : 'ok'),
         ' ',
+        ACTION_LABEL[e.action] ? h('span', { class: 'action-label' }, `${ACTION_LABEL[e.action]} `) : null,
         h('span', { class: 'mono action' }, e.action),
         ' ',
         label
@@ -196,6 +197,8 @@ function entry(e: AuditEvent, names: Names): HTMLElement {
             : h('strong', { class: 'resource' }, label)
           : null,
         e.reason ? h('span', { class: 'reason' }, ` — ${e.reason}`) : null,
+        // Who did it, at a glance (the admin activity log's question); Entra's own requests need no name.
+        e.actorKind !== 'scim' ? h('span', { class: 'sub actor' }, ` by ${actorText(e)}`) : null,
       ),
       h(
         'div',
@@ -221,6 +224,28 @@ function entry(e: AuditEvent, names: Names): HTMLElement {
     ),
   );
 }
+
+/** Plain words for the actions an admin reads most (the admin activity log). */
+const ACTION_LABEL: Record<string, string> = {
+  'admin.grant': 'Made admin',
+  'admin.revoke': 'Admin role removed',
+  'admin.bootstrap_link.create': 'One-time admin link created',
+  'admin.bootstrap_link.use': 'One-time admin link used',
+  'scim.enable': 'SCIM enabled',
+  'scim.disable': 'SCIM disabled',
+  'scim.token.rotate': 'SCIM token rotated',
+  'scim.token.revoke_previous': 'Previous SCIM token ended',
+  'saml.metadata.import': 'Entra metadata imported',
+  'saml.metadata.refresh': 'Entra metadata refreshed',
+  'saml.certificate.generate': 'Certificate generated',
+  'saml.certificate.generate_next': 'Next certificate prepared',
+  'saml.certificate.promote': 'Certificate now signs',
+  'saml.certificate.remove': 'Certificate removed',
+  'saml.idp_initiated': 'Sign-in from My Apps changed',
+  'saml.require_encryption': 'Encrypted assertions setting changed',
+  'apikey.create': 'API key created',
+  'apikey.revoke': 'API key revoked',
+};
 
 function actorText(e: AuditEvent): string {
   switch (e.actorKind) {
