@@ -40,15 +40,15 @@ if [ -z "${TEST_DATABASE_URL:-}" ] && command -v pg_ctlcluster >/dev/null 2>&1 &
   fi
 fi
 
-# Chromium for the admin console's browser tests (test/admin, driven by
+# Chromium for the admin console's browser tests (test/admin-console, driven by
 # playwright-core): Debian's package, not a downloaded browser. Installed only
 # when running as root (CI); elsewhere install it yourself or set CHROMIUM_PATH.
 if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing chromium for the admin console browser tests"
-    (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium) || echo "setup: could not install chromium; test/admin/console.e2e.test.ts will fail"
+    (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium) || echo "setup: could not install chromium; test/admin-console/console.e2e.test.ts will fail"
   else
-    echo "setup: chromium not found; install it (apt-get install chromium) or set CHROMIUM_PATH for test/admin/console.e2e.test.ts"
+    echo "setup: chromium not found; install it (apt-get install chromium) or set CHROMIUM_PATH for test/admin-console/console.e2e.test.ts"
   fi
 fi
 

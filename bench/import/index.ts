@@ -14,7 +14,7 @@ import { createDomain, systemActor } from '../../src/domain/index.js';
 import { createEntraGraphClient } from '../../src/integrations/entra-graph/graph-client.js';
 import { openDatabase } from '../../src/infra/postgres/database.js';
 import { migrate } from '../../src/infra/postgres/migrate.js';
-import { entraUser, GraphStandIn } from '../../test/import/graph-stand-in.js';
+import { entraUser, GraphStandIn } from '../../test/setup/graph-stand-in.js';
 
 const TENANT = 'bench.onmicrosoft.com';
 const CLIENT_ID = '11111111-2222-3333-4444-555555555555';

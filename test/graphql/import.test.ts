@@ -10,7 +10,7 @@ import { createDomain, type Domain } from '../../src/domain/index.js';
 import { createEntraGraphClient } from '../../src/integrations/entra-graph/graph-client.js';
 import { createTestDb, TEST_SECRET, type TestDb } from '../setup/test-db.js';
 import { buildOrg } from '../factories/index.js';
-import { entraUser, GraphStandIn } from '../import/graph-stand-in.js';
+import { entraUser, GraphStandIn } from '../setup/graph-stand-in.js';
 
 const TENANT = '11111111-2222-3333-4444-555555555555';
 const CLIENT = '66666666-7777-8888-9999-000000000000';

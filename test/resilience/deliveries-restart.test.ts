@@ -9,7 +9,7 @@ import { openDatabase, type Database } from '../../src/infra/postgres/database.j
 import { createDomain, type Domain } from '../../src/domain/index.js';
 import { buildMember, buildOrg } from '../factories/index.js';
 import { startGatehouse, waitFor, type GatehouseProcess } from './harness.js';
-import { startReceiver, type Receiver } from '../events/webhook-receiver.js';
+import { startReceiver, type Receiver } from '../setup/webhook-receiver.js';
 
 const SECRET = 'resilience-test-secret-0123456789abcdef';
 let url: string;
