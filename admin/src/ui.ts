@@ -134,3 +134,15 @@ export async function load<T>(target: Element, what: string, fetcher: () => Prom
     target.removeAttribute('aria-busy');
   }
 }
+
+/** Runs an action from a button: disabled while it runs, a failure announced. */
+export async function whileBusy(button: HTMLButtonElement, fn: () => Promise<void>): Promise<void> {
+  button.disabled = true;
+  try {
+    await fn();
+  } catch (e) {
+    announce(e instanceof Error ? e.message : String(e), 'error');
+  } finally {
+    button.disabled = false;
+  }
+}

@@ -3,7 +3,7 @@
 // strip's guard item links here.
 import { api, type GuardSettings, type GuardView, type HeldChange } from '../api';
 import type { ConsoleContext } from '../context';
-import { announce, badge, empty, errorBox, fmtDate, ago, h, loading, replace } from '../ui';
+import { announce, badge, empty, errorBox, fmtDate, ago, h, loading, replace, whileBusy } from '../ui';
 
 const KIND = { deactivate: 'Deactivate', delete: 'Delete', group_remove: 'Remove from group' } as const;
 const SOURCE = { scim: 'SCIM (Entra provisioning)', import: 'Group import' } as const;
@@ -18,16 +18,7 @@ export async function renderGuard(panel: HTMLElement, ctx: ConsoleContext): Prom
     replace(settingsEl, ...settingsView(v.settings));
   };
 
-  const act = async (button: HTMLButtonElement, fn: () => Promise<void>) => {
-    button.disabled = true;
-    try {
-      await fn();
-    } catch (e) {
-      announce(e instanceof Error ? e.message : String(e), 'error');
-    } finally {
-      button.disabled = false;
-    }
-  };
+  const act = whileBusy;
 
   const approve = (ev: Event, n: number) =>
     act(ev.currentTarget as HTMLButtonElement, async () => {

@@ -4,7 +4,7 @@
 import { graphqlCall } from '../api';
 import type { ConsoleContext } from '../context';
 import { replaceParams, type Route } from '../router';
-import { announce, badge, empty, errorBox, fmtDate, h, loading, replace } from '../ui';
+import { announce, badge, empty, errorBox, fmtDate, h, loading, replace, whileBusy } from '../ui';
 
 type Status = 'PENDING' | 'SENT' | 'FAILED' | 'BLOCKED' | 'UNSENT';
 
@@ -63,16 +63,7 @@ export async function renderMail(panel: HTMLElement, ctx: ConsoleContext, r: Rou
   const wanted = r.params.get('status') ?? '';
   let status: Status | null = STATUS_FILTERS.some((f) => f.id === wanted && f.id !== '') ? (wanted as Status) : null;
 
-  const act = async (button: HTMLButtonElement, fn: () => Promise<void>) => {
-    button.disabled = true;
-    try {
-      await fn();
-    } catch (e) {
-      announce(e instanceof Error ? e.message : String(e), 'error');
-    } finally {
-      button.disabled = false;
-    }
-  };
+  const act = whileBusy;
 
   const draw = (mails: Mail[], blocked: Blocked[]) => {
     const filter = h(

@@ -6,7 +6,7 @@
 import { api, type ScimStatus } from '../api';
 import type { ConsoleContext } from '../context';
 import type { Route } from '../router';
-import { announce, badge, copyField, errorBox, fmtDate, ago, h, loading, replace, copyText } from '../ui';
+import { announce, badge, copyField, errorBox, fmtDate, ago, h, loading, replace, copyText, whileBusy } from '../ui';
 import { filterFromRoute, logSection } from './log';
 
 export async function renderScim(panel: HTMLElement, ctx: ConsoleContext, route?: Route): Promise<void> {
@@ -31,16 +31,7 @@ export async function renderScim(panel: HTMLElement, ctx: ConsoleContext, route?
     }
   };
 
-  const act = async (button: HTMLButtonElement, fn: () => Promise<void>) => {
-    button.disabled = true;
-    try {
-      await fn();
-    } catch (e) {
-      announce(e instanceof Error ? e.message : String(e), 'error');
-    } finally {
-      button.disabled = false;
-    }
-  };
+  const act = whileBusy;
 
   const generate = (ev: Event, rotating: boolean) =>
     act(ev.currentTarget as HTMLButtonElement, async () => {

@@ -6,7 +6,7 @@
 import { graphqlCall } from '../api';
 import type { ConsoleContext } from '../context';
 import { replaceParams, type Route } from '../router';
-import { announce, badge, copyField, empty, errorBox, fmtDate, ago, h, loading, replace } from '../ui';
+import { announce, badge, copyField, empty, errorBox, fmtDate, ago, h, loading, replace, whileBusy } from '../ui';
 
 interface Endpoint {
   id: string;
@@ -108,16 +108,7 @@ export async function renderWebhooks(panel: HTMLElement, ctx: ConsoleContext, r:
   replace(panel, secretEl, listEl, logEl, addEl);
   let selected = r.params.get('endpoint');
 
-  const act = async (button: HTMLButtonElement, fn: () => Promise<void>) => {
-    button.disabled = true;
-    try {
-      await fn();
-    } catch (e) {
-      announce(e instanceof Error ? e.message : String(e), 'error');
-    } finally {
-      button.disabled = false;
-    }
-  };
+  const act = whileBusy;
 
   const drawList = (endpoints: Endpoint[]) => {
     const title = h('h2', { id: 'webhooks-title' }, 'Webhook endpoints ', badge(String(endpoints.length), 'off'));
