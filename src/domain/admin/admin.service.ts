@@ -323,9 +323,9 @@ export class AdminService {
     return Object.fromEntries(rows.map((r) => [r.id, { kind: r.kind, label: r.label, sub: r.sub }]));
   }
 
-  /** Member ids among `ids` that are admins (people list badges). */
+  /** Member ids among `ids` that are admins (people list badges); a signed-in member may ask about itself. */
   async adminIds(actor: Actor, ids: readonly string[]): Promise<Set<string>> {
-    requireAdmin(actor);
+    if (!(actor.kind === 'member' && ids.every((id) => id === actor.id))) requireAdmin(actor);
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return new Set();
     const rows = await this.db.sql.all<{ member_id: string }>(

@@ -10,7 +10,7 @@ import { Member } from '../types/member.type.js';
 import { Group, Lock, Place } from '../types/directory.type.js';
 import { AccessChangePage, AccessDecision, LockAccess, LockAccessPage, LockSnapshot, WhoCanOpenConnection } from '../types/access.type.js';
 import { AuditEvent, Organization, SamlSettings, ScimStatus, SetupProgress } from '../types/organization.type.js';
-import { DateTime, MemberOrder } from '../types/scalars.js';
+import { DateTime, MemberOrder, type SpCertificateUse } from '../types/scalars.js';
 import { MemberFilter } from '../inputs/member.input.js';
 import { AuditFilterInput, GroupFilter } from '../inputs/directory.input.js';
 import {
@@ -213,7 +213,14 @@ export class QueryResolver {
     const settings = await ctx.domain.saml.settings(ctx.actor); // admin only
     const org = await ctx.domain.organizations.get(ctx.actor);
     const urls = spUrls(ctx.publicUrl, org.domain);
-    const cert = (c: CertificateView) => ({ subject: c.subject || null, fingerprintSha256: c.fingerprint, notBefore: c.notBefore, notAfter: c.notAfter });
+    const cert = (c: CertificateView) => ({
+      subject: c.subject || null,
+      fingerprintSha256: c.fingerprint,
+      notBefore: c.notBefore,
+      notAfter: c.notAfter,
+      daysLeft: c.daysLeft,
+      warning: c.warning,
+    });
     const sp = settings.spCertificates.find((c) => c.active) ?? null;
     return toSamlSettingsType({
       entityId: urls.entityId,
@@ -226,6 +233,13 @@ export class QueryResolver {
       idpMetadataFetchedAt: settings.metadataFetchedAt,
       idpCertificates: settings.idpCertificates.map(cert),
       spCertificate: sp && cert(sp),
+      spCertificates: settings.spCertificates.map((c) => ({ ...cert(c), id: c.id, use: c.use as SpCertificateUse })),
+      configured: settings.configured,
+      idpSsoUrls: [...new Set(settings.ssoUrls.map((u) => u.location))],
+      idpMetadataRefreshedAt: settings.lastRefreshAt,
+      idpMetadataRefreshError: settings.lastRefreshError,
+      encryptionRequired: settings.requireEncryption,
+      warnings: settings.warnings,
       idpInitiatedAllowed: settings.allowIdpInitiated,
     });
   }
