@@ -146,4 +146,31 @@ describe('GraphQL gaps found by the console', () => {
     expect(ofB).toHaveLength(3);
     expect(ofB[0]).toMatchObject({ addedMemberIds: [b.id], removedMemberIds: [], displayName: { to: `${g.displayName} renamed` } });
   });
+
+  it('shares lists every share with its grantee, paged and counted (the console’s shares table)', async () => {
+    const org = await hs.org();
+    const d = hs.t.domain;
+    const place = await d.places.createPlace(org.actor, { name: 'Depot' });
+    const lock = await d.places.createLock(org.actor, { placeId: place.id, name: 'Gate' });
+    const m = await buildMember(d, org.actor);
+    const g = await buildGroup(d, org.actor);
+    await d.shares.grant(org.actor, { memberId: m.id, lockId: lock.id });
+    await d.shares.grant(org.actor, { groupId: g.id, placeId: place.id });
+    const q = `query($after: String, $lock: ID) { shares(first: 1, after: $after, filter: { lockId: $lock }) {
+      totalCount pageInfo { hasNextPage endCursor } edges { node { id member { userName } group { displayName } place { name } lock { name } } } } }`;
+    const first = await hs.gql(q, {}, { apiKey: org.reader });
+    expect(first.body.errors).toBeUndefined();
+    type Page = { shares: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string }; edges: { node: { member: { userName: string } | null; group: { displayName: string } | null } }[] } };
+    const p1 = (first.body.data as Page).shares;
+    expect(p1.totalCount).toBe(2);
+    expect(p1.pageInfo.hasNextPage).toBe(true);
+    const second = (await hs.gql(q, { after: p1.pageInfo.endCursor }, { apiKey: org.reader })).body.data as Page;
+    expect(second.shares.pageInfo.hasNextPage).toBe(false);
+    const grantees = [...p1.edges, ...second.shares.edges].map((e) => e.node.member?.userName ?? e.node.group?.displayName).sort();
+    expect(grantees).toEqual([m.userName, g.displayName].sort());
+    const ofLock = (await hs.gql(q, { lock: lock.id }, { apiKey: org.reader })).body.data as Page;
+    expect(ofLock.shares.totalCount).toBe(1);
+    const bad = await hs.gql(q, { after: 'nope' }, { apiKey: org.reader });
+    expect(bad.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
 });
