@@ -464,7 +464,7 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
       const r = await domain.access.whoCanOpen(actor, String(req.params.id), new Date(), { first: 200 });
       return {
         hasNextPage: r.hasNextPage,
-        members: r.members.map((m) => ({ id: m.member.id, userName: m.member.userName, displayName: m.member.displayName, grants: m.grants })),
+        members: r.items.map((m) => ({ id: m.member.id, userName: m.member.userName, displayName: m.member.displayName, grants: m.grants })),
       };
     }),
   );
