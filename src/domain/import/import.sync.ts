@@ -10,7 +10,7 @@ import { DomainError } from '../errors.js';
 import { memberDataFrom, validateMemberData, type MemberSource, type MultiValue } from '../member/member.model.js';
 import type { EntraUser, ImportIdentifier, ImportProgress } from './import.model.js';
 import { currentOrigin } from '../origin.js';
-import { memberAddressSql } from '../mail/mail.service.js';
+import { memberAddressSql } from '../mail/mail.sql.js';
 import * as guardSql from '../guard/guard.sql.js';
 
 export interface SyncCounts {
