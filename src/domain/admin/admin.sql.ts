@@ -1,5 +1,5 @@
-// The statements of organisation admins, bootstrap links and the console's
-// own reads (group counts, labels for ids).
+// The statements of organisation admins, bootstrap links and the labels the
+// console shows for ids.
 import type { Sql } from '../db.js';
 import { toDate } from '../rows.js';
 
@@ -10,14 +10,6 @@ export interface AdminRow {
   active: boolean;
   granted_by: string | null;
   created_at: string;
-}
-
-export interface ConsoleGroupRow {
-  id: string;
-  display_name: string;
-  external_id: string | null;
-  source: string;
-  members: number;
 }
 
 export type LabelKind = 'member' | 'group' | 'place' | 'lock';
@@ -135,16 +127,6 @@ export async function selectSignInCandidates(
      union
      select o.domain, o.name, true as exact from organizations o where o.domain = $5`,
     [text, text, emailDomain, emailDomain.replace(/[\\%_]/g, ''), slug],
-  );
-}
-
-/** Groups with their member counts, by name. */
-export async function selectGroupsWithCounts(sql: Sql, organizationId: string, first: number): Promise<ConsoleGroupRow[]> {
-  return sql.all<ConsoleGroupRow>(
-    `select g.id, g.display_name, g.external_id, g.source,
-       (select count(*)::int from group_members gm where gm.organization_id = g.organization_id and gm.group_id = g.id) as members
-     from groups g where g.organization_id = $1 order by lower(g.display_name) limit ${first}`,
-    [organizationId],
   );
 }
 

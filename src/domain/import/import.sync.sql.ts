@@ -165,29 +165,29 @@ const INVITATION_CTE = `, mail as (insert into mail_outbox (organization_id, id,
     from ins join members m on m.organization_id = $1 and m.id = ins.member_id
     cross join lateral (select ${memberAddressSql('m')} as address) a where a.address is not null)`;
 
-/** Adds members to the group with their feed entries (and, given `invitation`, their mail); how many were added. */
-export async function addGroupMembers(sql: Sql, organizationId: string, groupId: string, memberIds: readonly string[], invitation?: string): Promise<number> {
-  const row = await sql.one<{ n: number }>(
+/** Adds members to the group with their feed entries (and, given `invitation`, their mail); the ids of those added. */
+export async function addGroupMembers(sql: Sql, organizationId: string, groupId: string, memberIds: readonly string[], invitation?: string): Promise<string[]> {
+  const row = await sql.one<{ ids: string[] | null }>(
     `with ins as (insert into group_members (organization_id, group_id, member_id)
                   select $1, $2, u.m from unnest($3::uuid[]) as u(m) join members x on x.organization_id = $1 and x.id = u.m
                   on conflict do nothing returning member_id),
           feed as (insert into access_changes (organization_id, kind, group_id, member_id) select $1, 'group_member_added', $2, member_id from ins),
           bump as (update groups set version = version + 1, updated_at = now() where organization_id = $1 and id = $2 and exists (select 1 from ins))
           ${invitation !== undefined ? INVITATION_CTE : ''}
-     select count(*)::int as n from ins`,
+     select array_agg(member_id) as ids from ins`,
     [organizationId, groupId, memberIds, ...(invitation !== undefined ? [invitation] : [])],
   );
-  return row.n;
+  return row.ids ?? [];
 }
 
-/** Removes members from the group with their feed entries; how many were removed. */
-export async function removeGroupMembers(sql: Sql, organizationId: string, groupId: string, memberIds: readonly string[]): Promise<number> {
-  const row = await sql.one<{ n: number }>(
+/** Removes members from the group with their feed entries; the ids of those removed. */
+export async function removeGroupMembers(sql: Sql, organizationId: string, groupId: string, memberIds: readonly string[]): Promise<string[]> {
+  const row = await sql.one<{ ids: string[] | null }>(
     `with del as (delete from group_members where organization_id = $1 and group_id = $2 and member_id = any($3::uuid[]) returning member_id),
           feed as (insert into access_changes (organization_id, kind, group_id, member_id) select $1, 'group_member_removed', $2, member_id from del),
           bump as (update groups set version = version + 1, updated_at = now() where organization_id = $1 and id = $2 and exists (select 1 from del))
-     select count(*)::int as n from del`,
+     select array_agg(member_id) as ids from del`,
     [organizationId, groupId, memberIds],
   );
-  return row.n;
+  return row.ids ?? [];
 }

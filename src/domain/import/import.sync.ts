@@ -13,6 +13,7 @@ import { insertAuditBatch, type BatchAuditEntry } from '../audit/audit.sql.js';
 import * as guardSql from '../guard/guard.sql.js';
 import * as syncSql from './import.sync.sql.js';
 import type { MemberState } from './import.sync.sql.js';
+import { membershipDetail } from '../group/group.model.js';
 
 export interface SyncCounts {
   total: number;
@@ -375,20 +376,21 @@ export async function applySync(
       const adds = live.filter((i) => i.addToGroup);
       let added = 0;
       if (adds.length > 0) {
-        added = await syncSql.addGroupMembers(
+        const ids = await syncSql.addGroupMembers(
           tx,
           org,
           opts.groupId,
           adds.map((i) => i.memberId!),
           opts.invitation ? JSON.stringify(opts.invitation) : undefined,
         );
+        added = ids.length;
         if (added > 0) {
           audit.push({
             action: 'group.update',
             resourceType: 'group',
             resourceId: opts.groupId,
             resourceLabel: actor.label,
-            detail: { membersAdded: added, members: adds.slice(0, 200).map((i) => i.profile.userName) },
+            detail: membershipDetail(ids, []),
           });
         }
       }
@@ -424,7 +426,8 @@ export async function applySync(
               action: 'guard.hold.group_remove',
               resourceType: 'group',
               resourceId: opts.groupId,
-              resourceLabel: actor.label,               detail: { held: revoking.length, new: fresh, memberIds: revoking.slice(0, 200).map((r) => r.id) },
+              resourceLabel: actor.label,
+              detail: { held: revoking.length, new: fresh, memberIds: revoking.slice(0, 200).map((r) => r.id) },
             },
           ]);
           const keep = new Set(revoking.map((r) => r.id));
@@ -435,7 +438,8 @@ export async function applySync(
           await guardSql.insertRevocations(tx, org, 'import', revoking.map((r) => r.id));
         }
       }
-      const n = await syncSql.removeGroupMembers(tx, org, opts.groupId, plan.removeMemberIds);
+      const ids = await syncSql.removeGroupMembers(tx, org, opts.groupId, plan.removeMemberIds);
+      const n = ids.length;
       if (n > 0) {
         await insertAuditBatch(tx, actor, [
           {
@@ -443,7 +447,7 @@ export async function applySync(
             resourceType: 'group',
             resourceId: opts.groupId,
             resourceLabel: actor.label,
-            detail: { membersRemoved: n, memberIds: plan.removeMemberIds.slice(0, 200) },
+            detail: membershipDetail([], ids),
           },
         ]);
       }

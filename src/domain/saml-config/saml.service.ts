@@ -42,6 +42,13 @@ export interface SpCertificateView extends CertificateView {
   readonly id: string;
   /** Signs AuthnRequests; the others stay published until removed. */
   readonly active: boolean;
+  /**
+   * signing: the active one; next: published, made after the signing one (a
+   * rollover's new certificate, not yet promoted); retired: published, older
+   * than the signing one (it signed before and may be removed once Entra
+   * no longer needs it).
+   */
+  readonly use: 'signing' | 'next' | 'retired';
   readonly pem: string;
 }
 
@@ -131,7 +138,13 @@ export class SamlService {
     const sp = await samlSql.selectSpCertificates(this.db.sql, orgId);
     const idpCertificates = idp.map((c) => certView(c, now));
     // The SP certificate's subject is read from the certificate itself (the row keeps none).
-    const spCertificates = sp.map((c) => ({ ...certView({ ...c, subject: subjectOf(c.certificate_pem) }, now), id: c.id, active: c.active, pem: c.certificate_pem }));
+    const spCertificates = sp.map((c) => ({
+      ...certView({ ...c, subject: subjectOf(c.certificate_pem) }, now),
+      id: c.id,
+      active: c.active,
+      use: c.active ? ('signing' as const) : c.newer ? ('next' as const) : ('retired' as const),
+      pem: c.certificate_pem,
+    }));
     const warnings: string[] = [];
     if (!row?.idp_entity_id) warnings.push('No identity provider metadata imported yet: saml import --org DOMAIN --metadata-url URL');
     for (const c of idpCertificates) if (c.warning) warnings.push(`IdP certificate ${c.fingerprint.slice(0, 23)}…: ${c.warning}`);

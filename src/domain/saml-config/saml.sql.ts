@@ -29,6 +29,8 @@ export interface SpCertRow extends CertRow {
   id: string;
   active: boolean;
   certificate_pem: string;
+  /** Made after the signing certificate (true for all when none signs). */
+  newer: boolean;
 }
 
 export interface RuntimeRow {
@@ -87,7 +89,8 @@ export async function selectIdpCertificates(sql: Sql, organizationId: string): P
 /** The SP certificates, active first (the row keeps no subject: it is read from the certificate). */
 export async function selectSpCertificates(sql: Sql, organizationId: string): Promise<SpCertRow[]> {
   return sql.all<SpCertRow>(
-    `select id, active, certificate_pem, fingerprint, null as subject, not_before, not_after
+    `select id, active, certificate_pem, fingerprint, null as subject, not_before, not_after,
+       created_at > coalesce((select a.created_at from saml_sp_certificates a where a.organization_id = $1 and a.active), '-infinity') as newer
      from saml_sp_certificates where organization_id = $1 order by active desc, created_at desc`,
     [organizationId],
   );
