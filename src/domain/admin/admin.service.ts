@@ -17,6 +17,7 @@ import type { SessionService, StartedSession } from '../session/session.service.
 import type { RateLimitService } from '../rate-limit/rate-limit.service.js';
 import type { MailService } from '../mail/mail.service.js';
 import * as adminSql from './admin.sql.js';
+import { selectMemberByUserName } from '../member/member.sql.js';
 
 const LINK_PREFIX = 'gh_adm_';
 /** A bootstrap link is for the operator to open now, not to keep. */
@@ -73,11 +74,11 @@ export class AdminService {
         userName,
         displayName: userName === BOOTSTRAP_USER_NAME ? 'Bootstrap admin' : null,
       });
-      const member = created ?? (await adminSql.selectMemberByUserName(tx, organizationId, userName));
+      const member = created ?? (await selectMemberByUserName(tx, organizationId, userName));
       if (!member) throw new NotFound('member', userName);
-      if ('active' in member && !member.active) throw new Invalid('member_inactive', `The member "${member.user_name}" is deactivated`, 'member');
+      if ('active' in member && !member.active) throw new Invalid('member_inactive', `The member "${member.userName}" is deactivated`, 'member');
       if (created) {
-        await writeAudit(tx, actor, { action: 'member.create', resourceType: 'member', resourceId: created.id, resourceLabel: created.user_name, detail: { reason: 'admin bootstrap' } });
+        await writeAudit(tx, actor, { action: 'member.create', resourceType: 'member', resourceId: created.id, resourceLabel: created.userName, detail: { reason: 'admin bootstrap' } });
       }
       await adminSql.insertAdmin(tx, organizationId, member.id, 'cli');
       const expiresAt = await adminSql.insertBootstrapLink(tx, organizationId, secret.hash, member.id, minutes);
@@ -85,7 +86,7 @@ export class AdminService {
         action: 'admin.bootstrap_link.create',
         resourceType: 'member',
         resourceId: member.id,
-        resourceLabel: member.user_name,
+        resourceLabel: member.userName,
         detail: { expiresInMinutes: minutes },
       });
       return {
@@ -93,7 +94,7 @@ export class AdminService {
         expiresAt,
         organizationId,
         memberId: member.id,
-        userName: member.user_name,
+        userName: member.userName,
         memberCreated: Boolean(created),
       };
     });

@@ -19,20 +19,13 @@ export async function insertAdminMember(
   sql: Sql,
   organizationId: string,
   m: { id: string; userName: string; displayName: string | null },
-): Promise<{ id: string; user_name: string } | undefined> {
-  return sql.maybeOne<{ id: string; user_name: string }>(
+): Promise<{ id: string; userName: string } | undefined> {
+  const row = await sql.maybeOne<{ id: string; user_name: string }>(
     `insert into members (organization_id, id, user_name, display_name, source) values ($1, $2, $3, $4, 'admin')
      on conflict (organization_id, lower(user_name)) do nothing returning id, user_name`,
     [organizationId, m.id, m.userName, m.displayName],
   );
-}
-
-/** The member with this userName, case-insensitively. */
-export async function selectMemberByUserName(sql: Sql, organizationId: string, userName: string): Promise<{ id: string; user_name: string; active: boolean } | undefined> {
-  return sql.maybeOne<{ id: string; user_name: string; active: boolean }>(
-    `select id, user_name, active from members where organization_id = $1 and lower(user_name) = lower($2)`,
-    [organizationId, userName],
-  );
+  return row && { id: row.id, userName: row.user_name };
 }
 
 /** The member by id, its row share-locked for the transaction (it cannot go while it is made admin). */

@@ -12,7 +12,7 @@ import type { EntraUser, ImportIdentifier, ImportProgress } from './import.model
 import { insertAuditBatch, type BatchAuditEntry } from '../audit/audit.sql.js';
 import * as guardSql from '../guard/guard.sql.js';
 import * as syncSql from './import.sync.sql.js';
-import type { MemberState } from './import.sync.sql.js';
+import type { ImportedProfile, MemberState } from './import.sync.sql.js';
 import { membershipDetail } from '../group/group.model.js';
 
 export interface SyncCounts {
@@ -27,14 +27,7 @@ export interface SyncCounts {
 }
 
 /** The fields an import keeps on the members it created. */
-interface Profile {
-  readonly userName: string;
-  readonly displayName: string | null;
-  readonly givenName: string | null;
-  readonly familyName: string | null;
-  readonly emails: readonly MultiValue[];
-  readonly active: boolean;
-}
+type Profile = Omit<ImportedProfile, 'id'>;
 
 interface PlanItem {
   readonly entraId: string;

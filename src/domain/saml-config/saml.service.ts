@@ -21,6 +21,7 @@ import { fetchMetadata, HTTP_REDIRECT, parseIdpMetadata, signOnUrl, type IdpMeta
 import * as samlSql from './saml.sql.js';
 import type { CertRow } from './saml.sql.js';
 import { deleteMemberSessions } from '../session/session.sql.js';
+import { selectMemberByUserName } from '../member/member.sql.js';
 
 export const CERT_WARNING_DAYS = 30;
 /** At most one metadata refetch per organisation this often, however many unknown-certificate responses arrive. */
@@ -440,14 +441,14 @@ export class SamlService {
     return this.db.transaction(async (tx) => {
       const fresh = await samlSql.insertReplay(tx, organizationId, `logout-request:${request.requestId}`, request.replayUntil);
       if (!fresh) throw new Conflict('replayed_logout_request', `The LogoutRequest ${request.requestId} was already processed once`);
-      const m = await samlSql.selectMemberByUserName(tx, organizationId, request.nameId);
+      const m = await selectMemberByUserName(tx, organizationId, request.nameId);
       const sessionsEnded = m ? await deleteMemberSessions(tx, organizationId, m.id) : 0;
       await writeAudit(tx, systemActor(organizationId, 'saml'), {
         action: 'saml.logout',
         outcome: m ? 'success' : 'failure',
         resourceType: 'member',
         resourceId: m?.id ?? null,
-        resourceLabel: m?.user_name ?? request.nameId,
+        resourceLabel: m?.userName ?? request.nameId,
         reason: m ? null : 'unknown_user',
         detail: { flow: 'idp', requestId: request.requestId, nameId: request.nameId, sessionIndex: request.sessionIndex, sessionsEnded },
       });
@@ -472,24 +473,24 @@ export class SamlService {
     return this.db.transaction(async (tx) => {
       const startedBy = await samlSql.useTestRequest(tx, organizationId, login.inResponseTo ?? '');
       const fresh = startedBy !== undefined && (await samlSql.insertReplay(tx, organizationId, login.assertionId, login.replayUntil));
-      const m = await samlSql.selectMemberByUserName(tx, organizationId, login.nameId);
+      const m = await selectMemberByUserName(tx, organizationId, login.nameId);
       let reason: string | null = null;
       let message: string | null = null;
       if (startedBy === undefined) [reason, message] = ['reused_in_response_to', 'This test was already completed, or it expired: start it again from the console'];
       else if (!fresh) [reason, message] = ['replayed_assertion', `The assertion ${login.assertionId} was already used once`];
       else if (!m) [reason, message] = ['unknown_user', `No member of this organisation has the userName "${login.nameId}" (the NameID sent by the IdP)`];
-      else if (!m.active) [reason, message] = ['inactive_user', `The member "${m.user_name}" is deactivated in Gatehouse`];
+      else if (!m.active) [reason, message] = ['inactive_user', `The member "${m.userName}" is deactivated in Gatehouse`];
       const outcome = reason ? 'failure' : 'success';
       await writeAudit(tx, systemActor(organizationId, 'saml-test'), {
         action: 'saml.test',
         outcome,
         resourceType: 'member',
         resourceId: m?.id ?? null,
-        resourceLabel: m?.user_name ?? login.nameId,
+        resourceLabel: m?.userName ?? login.nameId,
         reason,
         detail: { nameId: login.nameId, startedBy: startedBy ?? null, message, ...(login.detail ?? {}) },
       });
-      return { outcome, reason, message, member: m ? { id: m.id, userName: m.user_name, displayName: m.display_name, active: m.active } : null };
+      return { outcome, reason, message, member: m ? { id: m.id, userName: m.userName, displayName: m.displayName, active: m.active } : null };
     });
   }
 

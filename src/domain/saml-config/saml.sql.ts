@@ -46,13 +46,6 @@ export interface RuntimeRow {
   sp_certs: { pem: string; key: string; active: boolean }[] | null;
 }
 
-export interface NamedMemberRow {
-  id: string;
-  user_name: string;
-  display_name: string | null;
-  active: boolean;
-}
-
 export interface SignedInMemberRow {
   id: string;
   user_name: string;
@@ -305,14 +298,6 @@ export async function insertReplay(sql: Sql, organizationId: string, id: string,
     expiresAt,
   ]);
   return n > 0;
-}
-
-/** The member a NameID names: userName, case-insensitively. */
-export async function selectMemberByUserName(sql: Sql, organizationId: string, userName: string): Promise<NamedMemberRow | undefined> {
-  return sql.maybeOne<NamedMemberRow>(`select id, user_name, display_name, active from members where organization_id = $1 and lower(user_name) = lower($2)`, [
-    organizationId,
-    userName,
-  ]);
 }
 
 /**
