@@ -82,14 +82,17 @@ export function samlRoutes(deps: SamlEdgeDeps): { router: express.Router } {
       const body = (req.body ?? {}) as Record<string, unknown>;
       const samlResponse = body.SAMLResponse;
       if (typeof samlResponse !== 'string' || samlResponse === '') throw new LoginRefused('missing_response', 'No SAMLResponse was posted');
+      // The request it answers, looked up once (node-saml's InResponseTo checks reuse it).
       const answered = inResponseToOf(samlResponse);
-      if (answered && (await domain.saml.isTestRequest(rt.organization.id, answered))) {
-        await testSignIn(domain, res, rt.organization.id, samlResponse, () => verifyResponse(rt, config, domain, samlResponse));
+      const request = answered ? await domain.saml.authnRequest(rt.organization.id, answered) : null;
+      const known = answered ? { id: answered, createdAt: request?.createdAt ?? null } : undefined;
+      if (request?.test) {
+        await testSignIn(domain, res, rt.organization.id, samlResponse, () => verifyResponse(rt, config, domain, samlResponse, { known }));
         return;
       }
       let login;
       try {
-        login = await verifyResponse(rt, config, domain, samlResponse);
+        login = await verifyResponse(rt, config, domain, samlResponse, { known });
       } catch (e) {
         // Signed by a certificate the stored metadata does not list: Entra may have rolled its
         // certificate over. One bounded, rate-limited refetch of the metadata URL, then one retry.

@@ -557,13 +557,17 @@ export class SamlService {
     });
   }
 
-  /** Whether `requestId` is an unused "Test sign-in" request of this organisation (its answer gets a result page, never a session). */
-  async isTestRequest(organizationId: string, requestId: string): Promise<boolean> {
-    const row = await this.db.sql.maybeOne<{ ok: boolean }>(
-      `select true as ok from saml_requests where organization_id = $1 and id = $2 and test_started_by is not null`,
+  /**
+   * The AuthnRequest a response answers, looked up once per response: whether
+   * it is a "Test sign-in" (its answer gets a result page, never a session)
+   * and when it was made (null once expired). Null: no such request here.
+   */
+  async authnRequest(organizationId: string, requestId: string): Promise<{ test: boolean; createdAt: Date | null } | null> {
+    const row = await this.db.sql.maybeOne<{ test: boolean; created_at: string; live: boolean }>(
+      `select test_started_by is not null as test, created_at, expires_at > now() as live from saml_requests where organization_id = $1 and id = $2 and kind = 'authn'`,
       [organizationId, requestId.slice(0, 200)],
     );
-    return Boolean(row);
+    return row ? { test: row.test, createdAt: row.live ? toDate(row.created_at) : null } : null;
   }
 
   /**
