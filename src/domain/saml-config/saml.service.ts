@@ -39,6 +39,13 @@ export interface SpCertificateView extends CertificateView {
   readonly id: string;
   /** Signs AuthnRequests; the others stay published until removed. */
   readonly active: boolean;
+  /**
+   * signing: the active one; next: published, made after the signing one (a
+   * rollover's new certificate, not yet promoted); retired: published, older
+   * than the signing one (it signed before and may be removed once Entra
+   * no longer needs it).
+   */
+  readonly use: 'signing' | 'next' | 'retired';
   readonly pem: string;
 }
 
@@ -134,6 +141,8 @@ interface SpCertRow extends CertRow {
   id: string;
   active: boolean;
   certificate_pem: string;
+  /** Made after the signing certificate (true for all when none signs). */
+  newer: boolean;
 }
 
 export class SamlService {
@@ -159,13 +168,20 @@ export class SamlService {
       [orgId],
     );
     const sp = await this.db.sql.all<SpCertRow>(
-      `select id, active, certificate_pem, fingerprint, null as subject, not_before, not_after
+      `select id, active, certificate_pem, fingerprint, null as subject, not_before, not_after,
+         created_at > coalesce((select a.created_at from saml_sp_certificates a where a.organization_id = $1 and a.active), '-infinity') as newer
        from saml_sp_certificates where organization_id = $1 order by active desc, created_at desc`,
       [orgId],
     );
     const idpCertificates = idp.map((c) => certView(c, now));
     // The SP certificate's subject is read from the certificate itself (the row keeps none).
-    const spCertificates = sp.map((c) => ({ ...certView({ ...c, subject: subjectOf(c.certificate_pem) }, now), id: c.id, active: c.active, pem: c.certificate_pem }));
+    const spCertificates = sp.map((c) => ({
+      ...certView({ ...c, subject: subjectOf(c.certificate_pem) }, now),
+      id: c.id,
+      active: c.active,
+      use: c.active ? ('signing' as const) : c.newer ? ('next' as const) : ('retired' as const),
+      pem: c.certificate_pem,
+    }));
     const warnings: string[] = [];
     if (!row?.idp_entity_id) warnings.push('No identity provider metadata imported yet: saml import --org DOMAIN --metadata-url URL');
     for (const c of idpCertificates) if (c.warning) warnings.push(`IdP certificate ${c.fingerprint.slice(0, 23)}…: ${c.warning}`);
