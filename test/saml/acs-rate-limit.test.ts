@@ -4,35 +4,22 @@
 // trail gets one summary row instead of a row per refusal (issue 15, item 3:
 // 60 forged responses got 60 × 400 and wrote 60 audit rows). A good sign-in
 // (or sign-out) still goes through.
-import crypto from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../setup/test-db.js';
-import { buildMember, buildOrg } from '../factories/index.js';
-import type { Actor } from '../../src/domain/index.js';
-import { encode, makeKey, newId, TestIdp } from './idp.js';
-import { sessionCookie, startApp, urlsFor, type RunningApp } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import type { TestDb } from '../setup/test-db.js';
+import { encode, makeKey, newId, type TestIdp } from './idp.js';
+import { memberNamed, samlSuite, sessionCookie, trustingOrg, urlsFor, type RunningApp, type SamlOrg } from './harness.js';
 
 const LIMIT = 4;
 let t: TestDb;
 let a: RunningApp;
 let idp: TestIdp;
 
-beforeAll(async () => {
-  t = await createTestDb({ env: { AUTH_FAILURE_LIMIT: String(LIMIT) } });
-  a = await startApp(t);
-  idp = new TestIdp();
-  await idp.start();
-});
-afterAll(async () => {
-  await a.close();
-  await idp.stop();
-  await t.close();
-});
+samlSuite({ authFailureLimit: LIMIT }, (s) => ({ t, a, idp } = s));
 
-async function setUp(): Promise<{ org: { id: string; domain: string; actor: Actor }; userName: string }> {
-  const org = await buildOrg(t.domain);
-  await t.domain.saml.importMetadataUrl(org.actor, idp.metadataUrl);
-  const member = await buildMember(t.domain, org.actor, { userName: `bob.${crypto.randomBytes(3).toString('hex')}@contoso.com` });
+/** An organisation of its own (its own counters) trusting the IdP, and a member of it. */
+async function setUp(): Promise<{ org: SamlOrg; userName: string }> {
+  const org = await trustingOrg(t.domain, idp);
+  const member = await memberNamed(t.domain, org.actor, 'bob');
   return { org, userName: member.userName };
 }
 
