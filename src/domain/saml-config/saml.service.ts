@@ -415,9 +415,9 @@ export class SamlService {
    * The member's session ended when the sign-out started; this only closes the loop.
    */
   async completeLogout(organizationId: string, inResponseTo: string): Promise<{ memberId: string | null }> {
-    return this.db.transaction(async (tx) => {
+    const done = await this.db.transaction(async (tx) => {
       const row = await samlSql.useLogoutRequest(tx, organizationId, inResponseTo.slice(0, 200));
-      if (!row) throw new Conflict('unknown_in_response_to', 'This LogoutResponse answers no sign-out this server started, or that sign-out expired or was already completed');
+      if (!row) return null;
       await writeAudit(tx, systemActor(organizationId, 'saml'), {
         action: 'saml.logout',
         resourceType: 'member',
@@ -426,6 +426,12 @@ export class SamlService {
       });
       return { memberId: row.member_id };
     });
+    if (!done) {
+      const refusal = new Conflict('unknown_in_response_to', 'This LogoutResponse answers no sign-out this server started, or that sign-out expired or was already completed');
+      await this.recordLogoutFailure(organizationId, { reason: refusal.code, message: refusal.message, detail: { flow: 'sp', inResponseTo: inResponseTo.slice(0, 200) } });
+      throw refusal;
+    }
+    return done;
   }
 
   /**
@@ -438,9 +444,9 @@ export class SamlService {
     organizationId: string,
     request: { readonly requestId: string; readonly nameId: string; readonly replayUntil: Date; readonly sessionIndex: string | null },
   ): Promise<{ memberId: string | null; sessionsEnded: number }> {
-    return this.db.transaction(async (tx) => {
+    const done = await this.db.transaction(async (tx) => {
       const fresh = await samlSql.insertReplay(tx, organizationId, `logout-request:${request.requestId}`, request.replayUntil);
-      if (!fresh) throw new Conflict('replayed_logout_request', `The LogoutRequest ${request.requestId} was already processed once`);
+      if (!fresh) return null;
       const m = await selectMemberByUserName(tx, organizationId, request.nameId);
       const sessionsEnded = m ? await deleteMemberSessions(tx, organizationId, m.id) : 0;
       await writeAudit(tx, systemActor(organizationId, 'saml'), {
@@ -454,11 +460,21 @@ export class SamlService {
       });
       return { memberId: m?.id ?? null, sessionsEnded };
     });
+    if (!done) {
+      const refusal = new Conflict('replayed_logout_request', `The LogoutRequest ${request.requestId} was already processed once`);
+      await this.recordLogoutFailure(organizationId, { reason: refusal.code, message: refusal.message, nameId: request.nameId, detail: { flow: 'idp', requestId: request.requestId } });
+      throw refusal;
+    }
+    return done;
   }
 
-  /** Whether `requestId` is an unused "Test sign-in" request of this organisation (its answer gets a result page, never a session). */
-  async isTestRequest(organizationId: string, requestId: string): Promise<boolean> {
-    return samlSql.isTestRequest(this.db.sql, organizationId, requestId.slice(0, 200));
+  /**
+   * The AuthnRequest a response answers, looked up once per response: whether
+   * it is a "Test sign-in" (its answer gets a result page, never a session)
+   * and when it was made (null once expired). Null: no such request here.
+   */
+  async authnRequest(organizationId: string, requestId: string): Promise<{ test: boolean; createdAt: Date | null } | null> {
+    return samlSql.selectAuthnRequest(this.db.sql, organizationId, requestId.slice(0, 200));
   }
 
   /**
@@ -546,13 +562,26 @@ export class SamlService {
    * forged responses cannot write an audit row each.
    */
   async recordLoginFailure(organizationId: string, f: LoginFailure): Promise<void> {
+    return this.recordRefusal(organizationId, 'saml.login', f);
+  }
+
+  /**
+   * A refused logout message (a forged, replayed or foreign LogoutRequest or
+   * LogoutResponse): audited as `saml.logout` and counted against the same
+   * client and organisation limits as refused sign-ins, with the same 429.
+   */
+  async recordLogoutFailure(organizationId: string, f: LoginFailure): Promise<void> {
+    return this.recordRefusal(organizationId, 'saml.logout', f);
+  }
+
+  private async recordRefusal(organizationId: string, action: 'saml.login' | 'saml.logout', f: LoginFailure): Promise<void> {
     const client = currentOrigin().clientAddress ?? 'unknown';
     const byClient = await this.rateLimits.count(`saml:ip:${client}`, organizationId);
     const byOrganization = await this.rateLimits.count('saml:organization', organizationId);
     const limited = [byClient, byOrganization].filter((c) => c.limited);
     if (limited.length === 0) {
       await this.audit.recordFailure(systemActor(organizationId, 'saml'), {
-        action: 'saml.login',
+        action,
         resourceType: 'member',
         resourceLabel: f.nameId ?? null,
         reason: f.reason,
@@ -562,13 +591,14 @@ export class SamlService {
     }
     const scope = byClient.limited ? { limitedBy: 'client', client, failures: byClient.count } : { limitedBy: 'organization', failures: byOrganization.count };
     if ((byClient.limited && byClient.firstLimited) || (!byClient.limited && byOrganization.firstLimited)) {
+      const what = action === 'saml.login' ? 'sign-ins' : 'sign-in and sign-out messages';
       await this.audit.recordFailure(systemActor(organizationId, 'saml'), {
-        action: 'saml.login',
+        action,
         resourceType: 'member',
         resourceLabel: f.nameId ?? null,
         reason: 'rate_limited',
         detail: {
-          message: `Too many refused sign-ins in a minute (${scope.limitedBy === 'client' ? `from ${client}` : 'for this organisation'}): further refusals in this minute are answered 429 and not logged one by one`,
+          message: `Too many refused ${what} in a minute (${scope.limitedBy === 'client' ? `from ${client}` : 'for this organisation'}): further refusals in this minute are answered 429 and not logged one by one`,
           ...scope,
           lastReason: f.reason,
           lastMessage: f.message,

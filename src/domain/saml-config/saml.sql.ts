@@ -273,12 +273,13 @@ export async function useTestRequest(sql: Sql, organizationId: string, requestId
   return row?.by;
 }
 
-export async function isTestRequest(sql: Sql, organizationId: string, requestId: string): Promise<boolean> {
-  const row = await sql.maybeOne<{ ok: boolean }>(`select true as ok from saml_requests where organization_id = $1 and id = $2 and test_started_by is not null`, [
-    organizationId,
-    requestId,
-  ]);
-  return Boolean(row);
+/** An AuthnRequest of this organisation: whether it is a test sign-in, and when it was made (null once expired). */
+export async function selectAuthnRequest(sql: Sql, organizationId: string, requestId: string): Promise<{ test: boolean; createdAt: Date | null } | null> {
+  const row = await sql.maybeOne<{ test: boolean; created_at: string; live: boolean }>(
+    `select test_started_by is not null as test, created_at, expires_at > now() as live from saml_requests where organization_id = $1 and id = $2 and kind = 'authn'`,
+    [organizationId, requestId],
+  );
+  return row ? { test: row.test, createdAt: row.live ? toDate(row.created_at) : null } : null;
 }
 
 /** When an issued, unexpired AuthnRequest was made. */
