@@ -1,13 +1,11 @@
 // Every call the console makes, in one place.
 //
-// Reads of the directory go to the GraphQL API (/graphql, the session cookie
-// plus the X-CSRF-Token header) with the operations below, named after the
-// schema in src/graphql. When /graphql is absent from the build or refuses
-// the operation (a console admin session not yet accepted there, a schema that
-// differs), the same read falls back to the console's JSON API under
-// /admin/api. Admin actions GraphQL does not offer (SCIM enable/disable and
-// token rotation (GraphQL has rotateScimToken too), SAML metadata import, Generate Certificate, the logs with the
-// console's filters, health) use /admin/api directly.
+// Whatever the console shows of the directory and its settings it reads from
+// the GraphQL API (/graphql, the session cookie plus the X-CSRF-Token header)
+// with the operations below, so an app with an admin key reads exactly the
+// same. The console's actions (SCIM token, SAML metadata import and
+// certificates, the admin role, the guard) and its logs with names, health
+// and session use the JSON API under /admin/api.
 
 export class ApiError extends Error {
   constructor(
@@ -47,28 +45,7 @@ interface GraphqlResult<T> {
   errors?: { message: string; extensions?: { code?: string } }[];
 }
 
-/** A GraphQL read; null when GraphQL cannot serve it (then the caller falls back). */
-async function gql<T>(query: string, variables: Record<string, unknown>): Promise<T | null> {
-  try {
-    const res = await fetch('/graphql', {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRF-Token': csrfToken },
-      body: JSON.stringify({ query, variables }),
-    });
-    if (!res.ok && res.status !== 400) return null;
-    const body = (await res.json()) as GraphqlResult<T>;
-    if (body.errors?.length || !body.data) return null;
-    return body.data;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * A GraphQL read the console has no JSON twin for (a member's page, who can
- * open a lock at a time, the set-up checklist): an error is the page's error.
- */
+/** A GraphQL read: an error is the page's error. */
 async function gqlRead<T>(query: string, variables: Record<string, unknown>): Promise<T> {
   return graphqlCall<T>(query, variables);
 }
@@ -178,12 +155,15 @@ export interface Certificate {
   warning: string | null;
   id?: string;
   active?: boolean;
+  /** Gatehouse's own certificates: signing now, the next one of a rollover, or one that signed before. */
+  use?: 'signing' | 'next' | 'retired';
 }
 
 export interface SamlSettings {
   configured: boolean;
   idpEntityId: string | null;
-  ssoUrls: { binding: string; location: string }[];
+  /** The SingleSignOnService locations of the metadata. */
+  ssoUrls: string[];
   metadataUrl: string | null;
   metadataFetchedAt: string | null;
   lastRefreshAt: string | null;
@@ -301,7 +281,7 @@ export const MEMBERS_QUERY = `query ConsoleMembers($text: String, $first: Int, $
   members(filter: { text: $text }, first: $first, after: $after) {
     totalCount
     pageInfo { hasNextPage endCursor }
-    edges { node { id userName displayName active source emails { value primary } } }
+    edges { node { id userName displayName active source organizationAdmin emails { value primary } } }
   }
 }`;
 
@@ -312,11 +292,40 @@ export const WHO_CAN_OPEN_QUERY = `query ConsoleWhoCanOpen($lockId: ID!) {
   }
 }`;
 
+export const GROUPS_QUERY = `query ConsoleGroups {
+  groups(first: 200) { edges { node { id displayName externalId source members(first: 0) { totalCount } } } }
+}`;
+
+export const PLACES_QUERY = `query ConsolePlaces {
+  places(first: 500) { edges { node { id name address locks { id placeId name } } } }
+  shares(first: 500) {
+    edges { node { id role memberId groupId placeId lockId validFrom validUntil source member { userName } group { displayName } } }
+  }
+}`;
+
+export const GUARD_QUERY = `query ConsoleGuard {
+  deprovisionGuard { enabled thresholdPercent minCount windowMinutes }
+  heldChanges { id source actorLabel kind memberId memberLabel groupId group { displayName } heldAt repeats lastAskedAt }
+}`;
+
+const CERT_FIELDS = 'fingerprintSha256 subject notBefore notAfter daysLeft warning';
+
+export const SAML_QUERY = `query ConsoleSaml {
+  samlSettings {
+    entityId replyUrl signOnUrl metadataUrl configured idpEntityId idpSsoUrls idpMetadataUrl idpMetadataFetchedAt
+    idpMetadataRefreshedAt idpMetadataRefreshError idpInitiatedAllowed warnings
+    idpCertificates { ${CERT_FIELDS} }
+    spCertificates { id use ${CERT_FIELDS} }
+  }
+}`;
+
 interface GqlMembers {
   members: {
     totalCount: number | null;
     pageInfo: { hasNextPage: boolean; endCursor: string | null };
-    edges: { node: { id: string; userName: string; displayName: string | null; active: boolean; source: string; emails: { value: string; primary: boolean }[] } }[];
+    edges: {
+      node: { id: string; userName: string; displayName: string | null; active: boolean; source: string; organizationAdmin: boolean; emails: { value: string; primary: boolean }[] };
+    }[];
   };
 }
 
@@ -324,6 +333,50 @@ interface GqlWhoCanOpen {
   whoCanOpen: {
     pageInfo: { hasNextPage: boolean };
     edges: { node: { id: string; userName: string; displayName: string | null }; grants: Grant[] }[];
+  };
+}
+
+interface GqlCert {
+  fingerprintSha256: string;
+  subject: string | null;
+  notBefore: string;
+  notAfter: string;
+  daysLeft: number;
+  warning: string | null;
+  id?: string;
+  use?: 'SIGNING' | 'NEXT' | 'RETIRED';
+}
+
+interface GqlSaml {
+  samlSettings: {
+    entityId: string;
+    replyUrl: string;
+    signOnUrl: string;
+    metadataUrl: string;
+    configured: boolean;
+    idpEntityId: string | null;
+    idpSsoUrls: string[];
+    idpMetadataUrl: string | null;
+    idpMetadataFetchedAt: string | null;
+    idpMetadataRefreshedAt: string | null;
+    idpMetadataRefreshError: string | null;
+    idpInitiatedAllowed: boolean;
+    warnings: string[];
+    idpCertificates: GqlCert[];
+    spCertificates: GqlCert[];
+  };
+}
+
+function toCertificate(c: GqlCert): Certificate {
+  const use = c.use ? (c.use.toLowerCase() as Certificate['use']) : undefined;
+  return {
+    fingerprint: c.fingerprintSha256,
+    subject: c.subject ?? '',
+    notBefore: c.notBefore,
+    notAfter: c.notAfter,
+    daysLeft: c.daysLeft,
+    warning: c.warning,
+    ...(c.id ? { id: c.id, active: use === 'signing', use } : {}),
   };
 }
 
@@ -442,13 +495,43 @@ export const api = {
   rotateScimToken: (overlap: string) => call<{ token: string; status: ScimStatus; tenantUrl: string }>('POST', '/scim/rotate', { overlap }),
   revokePreviousScimToken: () => call<{ revoked: boolean; status: ScimStatus; tenantUrl: string }>('POST', '/scim/revoke-previous'),
   disableScim: () => call<{ status: ScimStatus; tenantUrl: string }>('POST', '/scim/disable'),
-  guard: () => call<GuardView>('GET', '/guard'),
+  async guard(): Promise<GuardView> {
+    interface R {
+      deprovisionGuard: GuardSettings;
+      heldChanges: (Omit<HeldChange, 'groupLabel'> & { group: { displayName: string } | null })[];
+    }
+    const d = await gqlRead<R>(GUARD_QUERY, {});
+    const { enabled, thresholdPercent, minCount, windowMinutes } = d.deprovisionGuard;
+    return {
+      settings: { enabled, thresholdPercent, minCount, windowMinutes },
+      held: d.heldChanges.map(({ group, ...c }) => ({ ...c, groupLabel: group?.displayName ?? null })),
+    };
+  },
   setGuardSettings: (settings: Partial<GuardSettings>) => call<GuardView>('POST', '/guard/settings', settings),
   approveHeld: () => call<GuardView & { decision: GuardDecision }>('POST', '/guard/approve'),
   discardHeld: () => call<GuardView & { decision: GuardDecision }>('POST', '/guard/discard'),
   logs: (kind: LogKind, f: LogFilter) => call<LogPage>('GET', `/logs${logQuery(kind, f)}`),
 
-  saml: () => call<SamlView>('GET', '/saml'),
+  async saml(): Promise<SamlView> {
+    const s = (await gqlRead<GqlSaml>(SAML_QUERY, {})).samlSettings;
+    return {
+      urls: { identifier: s.entityId, replyUrl: s.replyUrl, signOnUrl: s.signOnUrl, spMetadataUrl: s.metadataUrl },
+      available: true,
+      settings: {
+        configured: s.configured,
+        idpEntityId: s.idpEntityId,
+        ssoUrls: s.idpSsoUrls,
+        metadataUrl: s.idpMetadataUrl,
+        metadataFetchedAt: s.idpMetadataFetchedAt,
+        lastRefreshAt: s.idpMetadataRefreshedAt,
+        lastRefreshError: s.idpMetadataRefreshError,
+        allowIdpInitiated: s.idpInitiatedAllowed,
+        idpCertificates: s.idpCertificates.map(toCertificate),
+        spCertificates: s.spCertificates.map(toCertificate),
+        warnings: s.warnings,
+      },
+    };
+  },
   importMetadata: (input: { url: string } | { xml: string }) => call<{ settings: SamlSettings }>('POST', '/saml/metadata', input),
   refreshMetadata: () => call<{ settings: SamlSettings }>('POST', '/saml/refresh'),
   generateCertificate: (next = false) => call<{ settings: SamlSettings }>('POST', '/saml/certificate', { next }),
@@ -490,13 +573,7 @@ export const api = {
   },
 
   async members(text: string, after?: string): Promise<MemberPage> {
-    // The admin badge is the console's own data: the JSON API carries it.
-    const viaJson = () => call<MemberPage>('GET', `/members${qs({ text, after })}`);
-    if (after) return viaJson();
-    const g = await gql<GqlMembers>(MEMBERS_QUERY, { text: text || null, first: 50, after: after ?? null });
-    if (!g) return viaJson();
-    const json = await viaJson();
-    const admins = new Set(json.members.filter((m) => m.admin).map((m) => m.id));
+    const g = await gqlRead<GqlMembers>(MEMBERS_QUERY, { text: text || null, first: 50, after: after ?? null });
     return {
       totalCount: g.members.totalCount ?? g.members.edges.length,
       hasNextPage: g.members.pageInfo.hasNextPage,
@@ -507,23 +584,39 @@ export const api = {
         displayName: node.displayName,
         active: node.active,
         source: node.source.toLowerCase(),
-        admin: admins.has(node.id),
+        admin: node.organizationAdmin,
         email: node.emails.find((e) => e.primary)?.value ?? node.emails[0]?.value ?? null,
       })),
     };
   },
   setAdmin: (memberId: string, admin: boolean) => call<{ ok: true }>('POST', `/members/${encodeURIComponent(memberId)}/admin`, { admin }),
-  groups: () => call<{ groups: GroupRow[] }>('GET', '/groups'),
-  places: () => call<{ places: Place[]; locks: Lock[]; shares: Share[] }>('GET', '/places'),
-  async whoCanOpen(lockId: string): Promise<WhoCanOpen> {
-    const g = await gql<GqlWhoCanOpen>(WHO_CAN_OPEN_QUERY, { lockId });
-    if (g) {
-      return {
-        hasNextPage: g.whoCanOpen.pageInfo.hasNextPage,
-        // GraphQL enums are upper case (USER, LOCK): the console shows them as the JSON API does.
-        members: g.whoCanOpen.edges.map((e) => ({ ...e.node, grants: e.grants.map((gr) => ({ ...gr, role: gr.role.toLowerCase(), scope: gr.scope.toLowerCase() })) })),
-      };
+  async groups(): Promise<{ groups: GroupRow[] }> {
+    interface R {
+      groups: { edges: { node: { id: string; displayName: string; externalId: string | null; source: string; members: { totalCount: number } } }[] };
     }
-    return call<WhoCanOpen>('GET', `/locks/${encodeURIComponent(lockId)}/who`);
+    const d = await gqlRead<R>(GROUPS_QUERY, {});
+    return {
+      groups: d.groups.edges.map(({ node: g }) => ({ id: g.id, displayName: g.displayName, externalId: g.externalId, source: g.source.toLowerCase(), memberCount: g.members.totalCount })),
+    };
+  },
+  async places(): Promise<{ places: Place[]; locks: Lock[]; shares: Share[] }> {
+    interface R {
+      places: { edges: { node: Place & { locks: Lock[] } }[] };
+      shares: { edges: { node: Omit<Share, 'granteeLabel'> & { member: { userName: string } | null; group: { displayName: string } | null } }[] };
+    }
+    const d = await gqlRead<R>(PLACES_QUERY, {});
+    return {
+      places: d.places.edges.map(({ node: p }) => ({ id: p.id, name: p.name, address: p.address })),
+      locks: d.places.edges.flatMap(({ node: p }) => p.locks),
+      shares: d.shares.edges.map(({ node: { member, group, ...x } }) => ({ ...x, role: x.role.toLowerCase(), granteeLabel: member?.userName ?? group?.displayName ?? null })),
+    };
+  },
+  async whoCanOpen(lockId: string): Promise<WhoCanOpen> {
+    const g = await gqlRead<GqlWhoCanOpen>(WHO_CAN_OPEN_QUERY, { lockId });
+    return {
+      hasNextPage: g.whoCanOpen.pageInfo.hasNextPage,
+      // GraphQL enums are upper case (USER, LOCK): the console shows them in lower case.
+      members: g.whoCanOpen.edges.map((e) => ({ ...e.node, grants: e.grants.map((gr) => ({ ...gr, role: gr.role.toLowerCase(), scope: gr.scope.toLowerCase() })) })),
+    };
   },
 };

@@ -6,11 +6,8 @@
 // p99. The processes run the compiled server (node dist/server.js).
 //
 //   BENCH_SCALE=5000 BENCH_SECONDS=5 npm run bench -- replicas
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
 import { createDomain, systemActor } from '../../src/domain/index.js';
 import { openDatabase } from '../../src/infra/postgres/database.js';
@@ -18,31 +15,16 @@ import { migrate } from '../../src/infra/postgres/migrate.js';
 import { startReplica } from '../../test/setup/replica.js';
 import { seed } from '../graphql/index.js';
 import { BENCH_ADMIN_URL, benchScale, benchUrl } from '../lib/db.js';
+import { startServer as startCompiledServer } from '../lib/process.js';
 import { percentile, printTable } from '../lib/stats.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 16);
 const SECRET = 'bench-master-secret-0123456789abcdef';
+const startServer = (port: number, env: Record<string, string>) => startCompiledServer(port, env, SECRET);
 
 const MEMBERS = `query { members(first: 50) { edges { node { id userName displayName } } } }`;
 const WHO = `query($lock: ID!) { whoCanOpen(lockId: $lock, first: 50) { edges { node { id userName } } } }`;
-
-async function startServer(port: number, env: Record<string, string>): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, ['dist/server.js'], {
-    env: { ...process.env, NODE_ENV: 'production', PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, SCHEDULER: 'off', IMPORT_SCHEDULER: 'off', DELIVERY_WORKER: 'off', LOG_LEVEL: 'warn', GATEHOUSE_SECRET: SECRET, DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'gh-bench-')), ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) return proc;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`server on ${port} did not start`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function load(ports: number[], key: string, lock: string): Promise<Record<string, string | number>[]> {
   const lat: Record<'members' | 'whoCanOpen', number[]> = { members: [], whoCanOpen: [] };

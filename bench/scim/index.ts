@@ -18,6 +18,7 @@ import pg from 'pg';
 import { createDomain, systemActor } from '../../src/domain/index.js';
 import { openDatabase } from '../../src/infra/postgres/database.js';
 import { migrate } from '../../src/infra/postgres/migrate.js';
+import { cpuMs, statCpuMs } from '../lib/process.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
@@ -31,21 +32,6 @@ export interface Target {
   readonly orgId: string;
   /** The server process, for its CPU time. */
   readonly pid: number;
-}
-
-/** User + system CPU time (ms) in a /proc/<pid>/stat line. */
-function statCpuMs(stat: string): number {
-  const fields = stat.split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 1/100 s
-}
-
-/** CPU time (user + system, ms) the process has used so far; 0 where /proc is not there. */
-export function cpuMs(pid: number): number {
-  try {
-    return statCpuMs(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return 0;
-  }
 }
 
 /**

@@ -7,31 +7,15 @@
 // (`org list`) each way. BENCH_START_RUNS: later starts per flavour (default 3).
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpuMs, freePort } from '../lib/process.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const FLAVOURS = { tsx: ['--import', 'tsx', 'src/server.ts'], compiled: ['dist/server.js'] } as const;
 const CLI = { tsx: ['--import', 'tsx', 'src/cli/main.ts'], compiled: ['dist/cli.js'] } as const;
 type Flavour = keyof typeof FLAVOURS;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** CPU seconds (user + system) of a live process. */
-function cpuSeconds(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100/s)
-}
 
 async function startOnce(flavour: Flavour, dataDir: string): Promise<{ wall: number; cpu: number }> {
   const port = await freePort();
@@ -49,7 +33,7 @@ async function startOnce(flavour: Flavour, dataDir: string): Promise<{ wall: num
       if (ok) break;
       await new Promise((r) => setTimeout(r, 20));
     }
-    return { wall: (performance.now() - started) / 1000, cpu: cpuSeconds(proc.pid!) };
+    return { wall: (performance.now() - started) / 1000, cpu: cpuMs(proc.pid!) / 1000 };
   } finally {
     proc.kill('SIGTERM');
     await exited;

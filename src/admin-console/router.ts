@@ -16,7 +16,6 @@ import { readSessionCookie, sessionCookieOptions } from '../http/session-cookie.
 import { callerKey, runInReadScope } from '../infra/postgres/read-scope.js';
 import { guardedJsonParser } from '../http/json-guard.js';
 import { consoleHealth } from './health.js';
-import { spUrls } from '../domain/saml-config/sp-urls.js';
 import { parseScimOverlap } from '../domain/organization/organization.service.js';
 import escapeHtml from 'escape-html';
 import { FAVICON_SVG, PAGE_CSP, sendHtml, sendRefusalPage } from './pages.js';
@@ -274,16 +273,12 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
     h(async (req, _res, actor) => readLog(actor, req.query, 'provisioning')),
   );
 
-  // The mass-deprovision guard: what it holds (who, what, which source, when), its settings, and the decisions.
+  // The mass-deprovision guard: its settings and the decisions (each answers what it holds now; the console reads it through GraphQL).
   const guardView = async (actor: AdminActor) => {
     const [settings, held] = await Promise.all([domain.guard.settings(actor), domain.guard.list(actor, 'held', 1000)]);
     const names = await domain.admins.labels(actor, held.flatMap((c) => (c.groupId ? [c.groupId] : [])).slice(0, 1000));
     return { settings, held: held.map((c) => ({ ...c, groupLabel: c.groupId ? (names[c.groupId]?.label ?? null) : null })) };
   };
-  api.get(
-    '/guard',
-    h(async (_req, _res, actor) => guardView(actor)),
-  );
   api.post(
     '/guard/settings',
     h(async (req, _res, actor) => {
@@ -313,18 +308,7 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
     h(async (req, _res, actor) => ({ decision: await domain.guard.discard(actor, heldIds(req)), ...(await guardView(actor)) })),
   );
 
-  // SAML
-  const samlUrls = (orgDomain: string) => {
-    const u = spUrls(base, orgDomain);
-    return { identifier: u.entityId, replyUrl: u.acsUrl, signOnUrl: u.loginUrl, spMetadataUrl: u.metadataUrl };
-  };
-  api.get(
-    '/saml',
-    h(async (_req, _res, actor) => {
-      const org = await domain.organizations.get(actor);
-      return { urls: samlUrls(org.domain), available: true, settings: await saml.settings(actor) };
-    }),
-  );
+  // SAML: the settings are read through GraphQL (samlSettings); the changes are made here.
   api.post(
     '/saml/metadata',
     h(async (req, _res, actor) => {
@@ -404,33 +388,7 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
     }
   });
 
-  // People and access
-  api.get(
-    '/members',
-    h(async (req, _res, actor) => {
-      const page = await domain.members.list(actor, { text: str(req.query.text) || undefined, after: str(req.query.after) || undefined, first: 50, orderBy: 'userName' });
-      const admins = await domain.admins.adminIds(
-        actor,
-        page.items.map((m) => m.id),
-      );
-      return {
-        totalCount: page.totalCount,
-        hasNextPage: page.hasNextPage,
-        endCursor: page.cursors.at(-1) ?? null,
-        members: page.items.map((m) => ({
-          id: m.id,
-          userName: m.userName,
-          displayName: m.displayName,
-          active: m.active,
-          source: m.source,
-          admin: admins.has(m.id),
-          department: m.enterprise.department,
-          email: m.emails.find((e) => e.primary)?.value ?? m.emails[0]?.value ?? null,
-          updatedAt: m.updatedAt,
-        })),
-      };
-    }),
-  );
+  // People and access: read through GraphQL (members with organizationAdmin, groups, places, shares, whoCanOpen); the admin role is set here.
   api.post(
     '/members/:id/admin',
     h(async (req, _res, actor) => {
@@ -441,34 +399,6 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
       return { ok: true };
     }),
   );
-  api.get(
-    '/groups',
-    h(async (_req, _res, actor) => ({ groups: await domain.admins.listGroups(actor) })),
-  );
-  api.get(
-    '/places',
-    h(async (_req, _res, actor) => {
-      const [places, locks, shares] = await Promise.all([
-        domain.places.listPlaces(actor, { first: 500 }).then((p) => p.items),
-        domain.places.listLocks(actor, { first: 500 }).then((p) => p.items),
-        domain.shares.list(actor, { first: 500 }),
-      ]);
-      // Every share names whom it is granted to, whatever page of members the console has loaded.
-      const names = await domain.admins.labels(actor, shares.flatMap((x) => [x.memberId, x.groupId].filter((id): id is string => id !== null)));
-      return { places, locks, shares: shares.map((x) => ({ ...x, granteeLabel: names[x.memberId ?? x.groupId ?? '']?.label ?? null })) };
-    }),
-  );
-  api.get(
-    '/locks/:id/who',
-    h(async (req, _res, actor) => {
-      const r = await domain.access.whoCanOpen(actor, String(req.params.id), new Date(), { first: 200 });
-      return {
-        hasNextPage: r.hasNextPage,
-        members: r.members.map((m) => ({ id: m.member.id, userName: m.member.userName, displayName: m.member.displayName, grants: m.grants })),
-      };
-    }),
-  );
-
   api.use((req, res) => {
     res.status(404).json({ error: 'not_found', message: `No route for ${req.method} /admin/api${req.path}` });
   });

@@ -21,7 +21,7 @@ import { buildGraphqlSchema } from './schema.js';
 import { costLimitPlugin, depthLimitRule } from './limits.js';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { parse, specifiedRules, validate, GraphQLError, type ExecutionResult } from 'graphql';
+import { getOperationAST, getVariableValues, parse, specifiedRules, validate, GraphQLError, type ExecutionResult } from 'graphql';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { createHandler as createSseHandler } from 'graphql-sse/lib/use/express';
@@ -58,13 +58,21 @@ export async function createGraphqlEdge(deps: { config: Config; domain: Domain; 
     result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) as unknown as GraphQLError[] } : result;
   const hub = new AccessHub(domain.db, domain, { warn: (obj, msg) => logger.error(obj, msg) });
   const rules = [...specifiedRules, depthLimitRule()];
-  /** Parses and validates a subscription request (the same depth limit as queries); errors, or the document. */
-  const prepare = (query: unknown) => {
+  /**
+   * Parses and validates a subscription request (the same depth limit as
+   * queries) and its variables; errors (BAD_USER_INPUT for variables, as
+   * Apollo answers queries), or the document.
+   */
+  const prepare = (query: unknown, variables: Record<string, unknown> | null | undefined, operationName: string | null | undefined) => {
     if (typeof query !== 'string' || query.length > 100_000) return [new GraphQLError('query must be a string of at most 100000 characters')];
     try {
       const document = parse(query);
       const errors = validate(schema, document, rules);
-      return errors.length > 0 ? [...errors] : document;
+      if (errors.length > 0) return [...errors];
+      const operation = getOperationAST(document, operationName ?? undefined);
+      const coerced = operation ? getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {}) : undefined;
+      if (coerced?.errors) return coerced.errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'BAD_USER_INPUT' } }));
+      return document;
     } catch (e) {
       return [e instanceof GraphQLError ? e : new GraphQLError('The query is not valid GraphQL')];
     }
@@ -89,7 +97,7 @@ export async function createGraphqlEdge(deps: { config: Config; domain: Domain; 
       onSubscribe: (ctx, _id, payload) => {
         const actor = actors.get(ctx.extra);
         if (!actor) return [new GraphQLError('Not authenticated')];
-        const document = prepare(payload.query);
+        const document = prepare(payload.query, payload.variables, payload.operationName);
         if (Array.isArray(document)) return document;
         return { schema, document, variableValues: payload.variables ?? undefined, operationName: payload.operationName ?? undefined, contextValue: { ...contextFor(domain, actor, config.http.publicUrl), hub } };
       },
@@ -115,7 +123,7 @@ export async function createGraphqlEdge(deps: { config: Config; domain: Domain; 
     onSubscribe: (req, params) => {
       const actor = sseActors.get(req.raw);
       if (!actor) return [null, { status: 401, statusText: 'Unauthorized' }];
-      const document = prepare(params.query);
+      const document = prepare(params.query, params.variables, params.operationName);
       if (Array.isArray(document)) return [JSON.stringify({ errors: document.map((e) => formatError(e.toJSON(), e)) }), { status: 400, statusText: 'Bad Request', headers: { 'content-type': 'application/json' } }];
       return { schema, document, variableValues: params.variables ?? undefined, operationName: params.operationName ?? undefined, contextValue: { ...contextFor(domain, actor, config.http.publicUrl), hub } };
     },

@@ -28,8 +28,8 @@ const connectionEstimator: ComplexityEstimator = ({ type, field, args, childComp
     const first = typeof args.first === 'number' ? args.first : DEFAULT_PAGE_SIZE;
     return 1 + childComplexity * Math.max(first, 1);
   }
-  // A connection's edges are already counted by its `first`.
-  if (field.name === 'edges' || field.name === 'changes') return 1 + childComplexity;
+  // A page's items (a connection's edges, a feed page's changes or entries) are already counted by its `first`.
+  if (field.name === 'edges' || field.name === 'changes' || field.name === 'entries') return 1 + childComplexity;
   if (isListType(getNullableType(field.type)) && getNamedType(field.type) !== undefined) return 1 + childComplexity * LIST_FACTOR;
   return 1 + childComplexity;
 };

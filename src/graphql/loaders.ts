@@ -36,6 +36,8 @@ export interface Loaders {
   readonly sharesOfMember: Relation<Share[]>;
   readonly sharesOfGroup: Relation<Share[]>;
   readonly locksOfPlace: Relation<Lock[]>;
+  /** Whether each member is an organisation admin (may open the admin console). */
+  readonly organizationAdmin: Relation<boolean>;
   /** Pages of group members, one loader per (first, after) pair. */
   groupMembers(first: number, afterId: string | undefined): DataLoader<string, GroupMembersPage>;
   /** Effective access of members at a time, one loader per `at` (null: a member not found). */
@@ -87,6 +89,12 @@ export function createLoaders(domain: Domain, actor: Actor): Loaders {
     ),
     sharesOfGroup: new Relation(new DataLoader(async (ids) => grouped(ids, await domain.shares.forGrantees(actor, [], ids), (s) => s.groupId))),
     locksOfPlace: new Relation(new DataLoader(async (ids) => grouped(ids, await domain.places.locksOfPlaces(actor, ids), (l) => l.placeId))),
+    organizationAdmin: new Relation(
+      new DataLoader(async (ids) => {
+        const admins = await domain.admins.adminIds(actor, ids);
+        return ids.map((id) => admins.has(id));
+      }),
+    ),
     groupMembers(first, afterId) {
       const key = `${first}:${afterId ?? ''}`;
       let loader = pages.get(key);

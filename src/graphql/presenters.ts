@@ -10,7 +10,7 @@ import type { Organization as DomainOrganization, ScimStatus as DomainScimStatus
 import type { Member } from './types/member.type.js';
 import type { Group, Lock, Place, Share } from './types/directory.type.js';
 import type { AccessChange, AccessDecision, Grant, LockAccess } from './types/access.type.js';
-import type { AuditEvent, Certificate, Organization, SamlSettings, ScimStatus } from './types/organization.type.js';
+import type { AuditEvent, Certificate, Organization, SpCertificate, SamlSettings, ScimStatus } from './types/organization.type.js';
 import { AccessChangeKind, AccessReason, AuditOutcome, ShareRole, ShareScope, Source } from './types/scalars.js';
 
 export function toMemberType(m: DomainMember): Member {
@@ -135,12 +135,26 @@ export interface SamlSettingsSource {
   readonly idpMetadataFetchedAt: Date | null;
   readonly idpCertificates: readonly Certificate[];
   readonly spCertificate: Certificate | null;
+  readonly spCertificates: readonly SpCertificate[];
   readonly idpInitiatedAllowed: boolean;
+  readonly configured: boolean;
+  readonly idpSsoUrls: readonly string[];
+  readonly idpMetadataRefreshedAt: Date | null;
+  readonly idpMetadataRefreshError: string | null;
+  readonly encryptionRequired: boolean;
+  readonly warnings: readonly string[];
 }
 
 /** Picks the public fields: never a private key, whatever the source carries. */
 export function toSamlSettingsType(s: SamlSettingsSource): SamlSettings {
-  const cert = (c: Certificate): Certificate => ({ subject: c.subject, fingerprintSha256: c.fingerprintSha256, notBefore: c.notBefore, notAfter: c.notAfter });
+  const cert = (c: Certificate): Certificate => ({
+    subject: c.subject,
+    fingerprintSha256: c.fingerprintSha256,
+    notBefore: c.notBefore,
+    notAfter: c.notAfter,
+    daysLeft: c.daysLeft,
+    warning: c.warning,
+  });
   return {
     entityId: s.entityId,
     replyUrl: s.replyUrl,
@@ -152,6 +166,13 @@ export function toSamlSettingsType(s: SamlSettingsSource): SamlSettings {
     idpMetadataFetchedAt: s.idpMetadataFetchedAt,
     idpCertificates: s.idpCertificates.map(cert),
     spCertificate: s.spCertificate && cert(s.spCertificate),
+    spCertificates: s.spCertificates.map((c) => ({ ...cert(c), id: c.id, use: c.use })),
     idpInitiatedAllowed: s.idpInitiatedAllowed,
+    configured: s.configured,
+    idpSsoUrls: [...s.idpSsoUrls],
+    idpMetadataRefreshedAt: s.idpMetadataRefreshedAt,
+    idpMetadataRefreshError: s.idpMetadataRefreshError,
+    encryptionRequired: s.encryptionRequired,
+    warnings: [...s.warnings],
   };
 }

@@ -146,7 +146,7 @@ function setEnterprise(doc: Doc, key: string, value: unknown): void {
 }
 
 function setCustom(doc: Doc, urn: string, attr: string, value: unknown): void {
-  // Kisi-style custom attributes may come through an extension too: `…:User:metadata.city`.
+  // Custom attributes may come through an extension too: `…:User:metadata.city`.
   if (/^metadata\./i.test(attr)) return setSub(doc, 'metadata', attr.slice('metadata.'.length), value);
   if (attr.toLowerCase() === 'metadata' && isObject(value)) {
     for (const [k, v] of Object.entries(value)) setSub(doc, 'metadata', k, v);

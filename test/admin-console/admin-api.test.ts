@@ -227,8 +227,15 @@ describe('/admin/api', () => {
         body: JSON.stringify({ admin }),
       });
     expect((await set(carol.id, true)).status).toBe(200);
-    const page = (await (await fetch(`${s.url}/admin/api/members`, { headers: { cookie: a.cookie } })).json()) as { members: { id: string; admin: boolean; source: string }[] };
-    expect(page.members.find((m) => m.id === carol.id)?.admin).toBe(true);
+    // The console reads the badge through GraphQL, as an app with an admin key would.
+    const read = await fetch(`${s.url}/graphql`, {
+      method: 'POST',
+      headers: { cookie: a.cookie, 'x-csrf-token': a.csrf, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'query($id: ID!) { member(id: $id) { organizationAdmin } }', variables: { id: carol.id } }),
+    });
+    expect(await read.json()).toEqual({ data: { member: { organizationAdmin: true } } });
+    // No console-only JSON for directory data.
+    expect((await fetch(`${s.url}/admin/api/members`, { headers: { cookie: a.cookie } })).status).toBe(404);
     expect((await set(carol.id, false)).status).toBe(200);
     const self = await set(a.memberId, false);
     expect(self.status).toBe(400);

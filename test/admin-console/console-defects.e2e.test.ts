@@ -243,6 +243,43 @@ describe('defect 3: logs page to the oldest entry, filter by part of a name, fit
   }, 120_000);
 });
 
+describe('defect 3: a membership change made through GraphQL is named as one made by Entra', () => {
+  it('shows who was added and removed by userName, in the log and in the member’s history', async () => {
+    const org = await buildOrg(s.t.domain, 'Api Groups');
+    const d = s.t.domain;
+    const grace = await buildMember(d, org.actor, { userName: 'grace.hopper@api.example' });
+    const alan = await buildMember(d, org.actor, { userName: 'alan.turing@api.example' });
+    const group = await d.groups.create(org.actor, { displayName: 'Day shift' });
+    const key = (await d.apiKeys.create(org.actor, { name: 'hr app', role: 'admin' })).key;
+    const gql = async (query: string, variables: Record<string, unknown>) => {
+      const r = await fetch(`${s.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, variables }) });
+      expect(((await r.json()) as { errors?: unknown }).errors).toBeUndefined();
+    };
+    await gql(`mutation($g: ID!, $m: [ID!]!) { addGroupMembers(id: $g, memberIds: $m) { id } }`, { g: group.id, m: [grace.id, alan.id] });
+    await gql(`mutation($g: ID!, $m: [ID!]!) { removeGroupMembers(id: $g, memberIds: $m) { id } }`, { g: group.id, m: [alan.id] });
+
+    const { page, w } = await newAdminPage(s, browser.context, org.id);
+    await page.goto(`${s.url}/admin#logs?log=all&q=${encodeURIComponent('Day shift')}`);
+    const updates = page.locator('#logs-entries .log-entry[data-action="group.update"]');
+    await expect.poll(() => updates.count()).toBe(2);
+    for (let i = 0; i < 2; i++) await updates.nth(i).locator('summary').first().click();
+    expect(await updates.nth(0).locator('[data-membership="removed"]').textContent()).toBe('Removed: alan.turing@api.example');
+    const added = (await updates.nth(1).locator('[data-membership="added"]').textContent()) ?? '';
+    expect(added).toMatch(/^Added: /);
+    expect(added.slice('Added: '.length).split(', ').sort()).toEqual(['alan.turing@api.example', 'grace.hopper@api.example']);
+    expect(await page.locator('#logs-entries').textContent()).not.toMatch(UUID_RE);
+    await shot(page, 'd3-graphql-membership-names');
+
+    // The member's page: its history has the group change too.
+    await page.goto(`${s.url}/admin#member?id=${alan.id}`);
+    const history = page.locator('#member-history li[data-action="group.update"]');
+    await history.first().waitFor();
+    expect(await history.allTextContents()).toEqual([expect.stringContaining('Removed from group (Day shift)'), expect.stringContaining('Added to group (Day shift)')]);
+    noProblems(w);
+    await page.close();
+  }, 120_000);
+});
+
 describe('defect 4: shares name their member, whatever page of members is loaded', () => {
   it('shows userNames for members beyond the first page of the people list', async () => {
     const org = await buildOrg(s.t.domain, 'Shares Inc');

@@ -173,9 +173,12 @@ describe('SAML settings in the console and the admin activity log', () => {
       const spRows = page.locator('#saml-sp-title ~ .table-wrap table.certs tbody tr');
       await spRows.nth(1).waitFor();
       expect(await spRows.count()).toBe(2);
+      // What each certificate is for (read through GraphQL, as an app with an admin key would).
+      expect(await spRows.locator('.cert-use').allTextContents()).toEqual(['signing', 'next (published, not yet in use)']);
       const first = (await s.t.domain.saml.settings(x.org.actor)).spCertificates.find((c) => c.active)!;
       await page.getByRole('button', { name: /^Use certificate .* for signing$/ }).click();
       await page.getByRole('button', { name: `Remove certificate ${first.fingerprint.slice(0, 11)}…` }).waitFor();
+      expect(await spRows.locator('.cert-use').allTextContents()).toEqual(['signing', 'retired (signed before)']);
       await shot(page, `saml-rollover-${width}`);
       await page.getByRole('button', { name: `Remove certificate ${first.fingerprint.slice(0, 11)}…` }).click();
       await page.locator('#saml-sp-title ~ .table-wrap table.certs tbody tr').nth(1).waitFor({ state: 'detached' });

@@ -213,12 +213,17 @@ describe('admin console in Chromium', () => {
     const page = await browser.context.newPage();
     await signInWithLink(s, page, org.id);
     await page.locator('#scim-tenant-url').waitFor();
-    await page.route('**/admin/api/groups', (route) => route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":"database_unavailable","message":"The database is not reachable; retry shortly"}' }));
+    // The groups are read through GraphQL (operation ConsoleGroups): that one read fails as a database outage answers.
+    await page.route('**/graphql', (route) =>
+      route.request().postData()?.includes('query ConsoleGroups')
+        ? route.fulfill({ status: 503, contentType: 'application/json', body: '{"errors":[{"message":"The database is not reachable; retry shortly","extensions":{"code":"SERVICE_UNAVAILABLE"}}]}' })
+        : route.continue(),
+    );
     await page.click('#tab-people');
     const error = page.locator('#people-groups .state-error');
     await error.waitFor();
     expect(await error.textContent()).toContain('The database is not reachable');
-    await page.unroute('**/admin/api/groups');
+    await page.unroute('**/graphql');
     await error.getByRole('button', { name: 'Try again' }).click();
     await page.locator('#people-groups .state-empty').waitFor();
     await page.close();

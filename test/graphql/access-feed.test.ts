@@ -196,6 +196,12 @@ describe('lockSnapshot and lockAccessChanges', () => {
     const CHANGES = `query($l: [ID!], $after: String) { lockAccessChanges(lockIds: $l, after: $after) { entries { memberId lockId mayOpen windows { validFrom } } pageInfo { endCursor hasNextPage } } }`;
     const next = await h.gql(CHANGES, { l: [lock.id], after: s.cursor }, { apiKey: o.reader });
     expect(next.body.data!.lockAccessChanges).toMatchObject({ entries: [{ memberId: m.id, lockId: lock.id, mayOpen: false, windows: [] }], pageInfo: { hasNextPage: false } });
+    // The largest page (1,000) with every field is within the cost limit: a page's entries are counted once, by `first`.
+    const FULL = `query($l: [ID!], $after: String) { lockAccessChanges(lockIds: $l, after: $after, first: 1000) {
+      entries { cursor at memberId lockId placeId mayOpen windows { validFrom validUntil } } pageInfo { startCursor endCursor hasNextPage hasPreviousPage } } }`;
+    const full = await h.gql(FULL, { l: [lock.id], after: s.cursor }, { apiKey: o.reader });
+    expect(full.body.errors).toBeUndefined();
+    expect((full.body.data!.lockAccessChanges as { entries: unknown[] }).entries).toHaveLength(1);
 
     const forged = await h.gql(CHANGES, { l: [lock.id], after: Buffer.from('p:999999').toString('base64url') }, { apiKey: o.reader });
     expect(forged.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'invalid_cursor' });

@@ -1,4 +1,4 @@
-// Group import (#import): the Entra group import as seed 003 describes it.
+// Group import (#import): the Entra group import as README's "Entra group import" section describes it.
 // Connect with "Authorize with Microsoft" (admin consent for Gatehouse's own
 // application: nothing to register in Entra) or with the organisation's own
 // app registration; pick the group (a preview of a few, typing searches the

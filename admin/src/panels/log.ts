@@ -173,7 +173,7 @@ function entry(e: AuditEvent, names: Names): HTMLElement {
   const sent = detail.request ?? detail.sent ?? detail.body ?? detail.operations ?? detail.member;
   const message = typeof detail.message === 'string' ? detail.message : null;
   const membership = membershipOf(detail);
-  const rest = Object.fromEntries(Object.entries(detail).filter(([k]) => !['changes', 'request', 'sent', 'body', 'operations', 'member', 'message'].includes(k)));
+  const rest = Object.fromEntries(Object.entries(detail).filter(([k]) => !['changes', 'request', 'sent', 'body', 'operations', 'member', 'message', 'addedMemberIds', 'removedMemberIds'].includes(k)));
   const label = e.resourceLabel ?? (e.resourceId ? (names[e.resourceId]?.label ?? null) : null);
   return h(
     'li',
@@ -264,8 +264,21 @@ function actorText(e: AuditEvent): string {
   }
 }
 
-/** Membership changes a SCIM PATCH of a group carries (member ids in values or in the path). */
+/**
+ * Membership changes of a group: the ids that joined or left as the domain
+ * records them (SCIM, GraphQL, the CLI, the import alike), or, for entries
+ * older than that, the ids in a SCIM PATCH's values or paths.
+ */
 function membershipOf(detail: Record<string, unknown>): { how: 'added' | 'removed' | 'replaced'; ids: string[] }[] {
+  const ids = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : null);
+  const added = ids(detail.addedMemberIds);
+  const removed = ids(detail.removedMemberIds);
+  if (added || removed) {
+    return [
+      ...(added?.length ? [{ how: 'added' as const, ids: added }] : []),
+      ...(removed?.length ? [{ how: 'removed' as const, ids: removed }] : []),
+    ];
+  }
   const ops = Array.isArray(detail.operations) ? (detail.operations as { op?: string; path?: string; value?: unknown }[]) : [];
   const out: { how: 'added' | 'removed' | 'replaced'; ids: string[] }[] = [];
   for (const o of ops) {

@@ -83,7 +83,7 @@ export async function renderMember(panel: HTMLElement, _ctx: ConsoleContext, r: 
       'section',
       { class: 'card', 'aria-labelledby': 'member-history-title' },
       h('h2', { id: 'member-history-title' }, 'Recent provisioning and changes'),
-      eventList(data.history.events, 'member-history', 'Nothing recorded for this member yet.'),
+      eventList(data.history.events, 'member-history', 'Nothing recorded for this member yet.', m.id),
       h('p', {}, h('a', { href: route('logs', { log: 'all', q: m.userName }), id: 'member-history-all' }, `All ${data.history.totalCount} entries in Logs`)),
     ),
     h(
@@ -237,7 +237,14 @@ const ACTION_TEXT: Record<string, string> = {
   'admin.revoke': 'Console admin role removed',
 };
 
-function eventList(events: AuditEvent[], id: string, emptyText: string): HTMLElement {
+/** What a group change did to this member: joined or left (the ids every membership change records). */
+function membershipText(e: AuditEvent, memberId: string | undefined): string | null {
+  if (!memberId || e.resourceType !== 'group') return null;
+  const has = (k: string) => Array.isArray(e.detail?.[k]) && (e.detail[k] as unknown[]).includes(memberId);
+  return has('addedMemberIds') ? 'Added to group' : has('removedMemberIds') ? 'Removed from group' : null;
+}
+
+function eventList(events: AuditEvent[], id: string, emptyText: string, memberId?: string): HTMLElement {
   if (events.length === 0) return empty(emptyText);
   return h(
     'ul',
@@ -250,7 +257,7 @@ function eventList(events: AuditEvent[], id: string, emptyText: string): HTMLEle
         ' ',
         badge(e.outcome === 'failure' ? 'refused' : 'ok', e.outcome === 'failure' ? 'error' : 'ok'),
         ' ',
-        h('span', {}, ACTION_TEXT[e.action] ?? e.action),
+        h('span', {}, membershipText(e, memberId) ?? ACTION_TEXT[e.action] ?? e.action),
         e.resourceType === 'group' && e.resourceLabel ? h('span', {}, ` (${e.resourceLabel})`) : null,
         e.actorLabel && e.actorKind !== 'scim' ? h('span', { class: 'sub' }, ` by ${e.actorLabel}`) : null,
         e.reason ? h('span', { class: 'reason text-error' }, ` — ${e.reason}`) : null,

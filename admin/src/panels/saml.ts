@@ -146,7 +146,7 @@ export async function renderSaml(panel: HTMLElement, ctx: ConsoleContext, route?
         h('dt', {}, 'IdP entity ID'),
         h('dd', { class: 'mono', id: 'saml-idp-entity' }, s.idpEntityId ?? '—'),
         h('dt', {}, 'Sign-in URL'),
-        h('dd', { class: 'mono' }, [...new Set(s.ssoUrls.map((u) => u.location))].join(', ') || '—'),
+        h('dd', { class: 'mono' }, s.ssoUrls.join(', ') || '—'),
         h('dt', {}, 'Metadata'),
         h('dd', {}, s.metadataUrl ? `fetched ${ago(s.metadataFetchedAt)} from the URL` : 'uploaded XML (no automatic refresh)'),
         h('dt', {}, 'Last refresh'),
@@ -281,6 +281,13 @@ export async function renderSaml(panel: HTMLElement, ctx: ConsoleContext, route?
   await draw();
 }
 
+/** What each of Gatehouse's certificates is for; every one is published in the SP metadata until removed. */
+const USE_TEXT: Record<NonNullable<Certificate['use']>, string> = {
+  signing: 'signing',
+  next: 'next (published, not yet in use)',
+  retired: 'retired (signed before)',
+};
+
 function certTable(certs: Certificate[], sp: boolean, actions?: (c: Certificate) => (Node | string)[]): HTMLElement {
   if (certs.length === 0) return empty('None.');
   return h(
@@ -310,7 +317,7 @@ function certTable(certs: Certificate[], sp: boolean, actions?: (c: Certificate)
             'tr',
             {},
             h('td', { class: 'mono fingerprint', title: c.fingerprint, 'data-label': 'Fingerprint' }, `${c.fingerprint.slice(0, 23)}…`),
-            sp ? h('td', { 'data-label': 'Use' }, c.active ? 'signing' : 'published') : null,
+            sp ? h('td', { 'data-label': 'Use', class: 'cert-use' }, USE_TEXT[c.use ?? (c.active ? 'signing' : 'next')]) : null,
             h('td', { class: 'cert-expiry', 'data-label': 'Valid until' }, fmtDate(c.notAfter)),
             h('td', { 'data-label': 'Status' }, c.warning ? badge(c.warning, c.daysLeft < 0 ? 'error' : 'warn') : badge(`${c.daysLeft} days left`, 'ok')),
             actions ? h('td', { 'data-label': 'Actions', class: 'cert-actions' }, actions(c)) : null,

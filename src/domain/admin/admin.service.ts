@@ -45,14 +45,6 @@ export interface OrganizationAdmin {
   readonly createdAt: Date;
 }
 
-export interface ConsoleGroup {
-  readonly id: string;
-  readonly displayName: string;
-  readonly externalId: string | null;
-  readonly source: string;
-  readonly memberCount: number;
-}
-
 export class AdminService {
   constructor(
     private readonly db: Db,
@@ -291,19 +283,6 @@ export class AdminService {
     });
   }
 
-  /** Groups with their member counts, by name (the console's groups table). */
-  async listGroups(actor: Actor, opts: { first?: number } = {}): Promise<ConsoleGroup[]> {
-    requireAdmin(actor);
-    const first = Math.min(Math.max(opts.first ?? 200, 1), 500);
-    const rows = await this.db.sql.all<{ id: string; display_name: string; external_id: string | null; source: string; members: number }>(
-      `select g.id, g.display_name, g.external_id, g.source,
-         (select count(*)::int from group_members gm where gm.organization_id = g.organization_id and gm.group_id = g.id) as members
-       from groups g where g.organization_id = $1 order by lower(g.display_name) limit ${first}`,
-      [actor.organizationId],
-    );
-    return rows.map((r) => ({ id: r.id, displayName: r.display_name, externalId: r.external_id, source: r.source, memberCount: r.members }));
-  }
-
   /**
    * Names for ids the console shows (log details, shares): members by
    * userName (with their display name), groups, places and locks by name.
@@ -323,9 +302,9 @@ export class AdminService {
     return Object.fromEntries(rows.map((r) => [r.id, { kind: r.kind, label: r.label, sub: r.sub }]));
   }
 
-  /** Member ids among `ids` that are admins (people list badges). */
+  /** Member ids among `ids` that are admins (people list badges); a signed-in member may ask about itself. */
   async adminIds(actor: Actor, ids: readonly string[]): Promise<Set<string>> {
-    requireAdmin(actor);
+    if (!(actor.kind === 'member' && ids.every((id) => id === actor.id))) requireAdmin(actor);
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return new Set();
     const rows = await this.db.sql.all<{ member_id: string }>(

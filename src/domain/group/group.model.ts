@@ -30,6 +30,26 @@ export interface GroupChange {
   readonly removeMembers?: readonly string[];
 }
 
+/**
+ * The most member ids one audit event of a membership change names (in
+ * `addedMemberIds` / `removedMemberIds`; the counts are always whole).
+ */
+export const AUDIT_MEMBER_IDS = 1000;
+
+/**
+ * What a membership change records, whoever made it (SCIM, GraphQL, the CLI,
+ * the import): the counts and the ids, so the log and a member's history name
+ * who joined or left.
+ */
+export function membershipDetail(added: readonly string[], removed: readonly string[]): Record<string, unknown> {
+  return {
+    membersAdded: added.length,
+    membersRemoved: removed.length,
+    addedMemberIds: added.slice(0, AUDIT_MEMBER_IDS),
+    removedMemberIds: removed.slice(0, AUDIT_MEMBER_IDS),
+  };
+}
+
 export interface GroupMemberRef {
   readonly id: string;
   readonly userName: string;

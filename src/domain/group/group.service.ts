@@ -15,7 +15,7 @@ import { recordAccessChange } from '../access/access-feed.js';
 import { decodeCursor, encodeCursor, pageSize } from '../paging.js';
 import { sourceOf, type MemberSource } from '../member/member.model.js';
 import type { ResourceQuery } from '../query/filter-ast.js';
-import type { Group, GroupChange, GroupInput, GroupListQuery, GroupMemberRef, GroupMembersPage, GroupPage } from './group.model.js';
+import { membershipDetail, type Group, type GroupChange, type GroupInput, type GroupListQuery, type GroupMemberRef, type GroupMembersPage, type GroupPage } from './group.model.js';
 import * as groupSql from './group.sql.js';
 import * as guardSql from '../guard/guard.sql.js';
 
@@ -77,13 +77,13 @@ export class GroupService {
     const entry = { action: opts.action ?? 'group.create', resourceType: 'group', resourceId: group.id, resourceLabel: displayName };
     if (memberIds.length === 0) {
       // Entra creates groups empty: the group and its audit event in one statement (one round trip).
-      const audit = auditValues(actor, { ...entry, detail: { ...opts.detail, displayName, externalId, membersAdded: 0 } });
+      const audit = auditValues(actor, { ...entry, detail: { ...opts.detail, displayName, externalId, ...membershipDetail([], []) } });
       return this.translate(displayName, () => groupSql.insertGroupAudited(this.db.sql, group, audit));
     }
     return this.db.transaction(async (tx) => {
       const created = await this.translate(displayName, () => groupSql.insertGroup(tx, group));
       const added = await this.insertMembers(tx, actor.organizationId, group.id, memberIds);
-      await writeAudit(tx, actor, { ...entry, detail: { ...opts.detail, displayName, externalId, membersAdded: added } });
+      await writeAudit(tx, actor, { ...entry, detail: { ...opts.detail, displayName, externalId, ...membershipDetail(added, []) } });
       return created;
     });
   }
@@ -174,6 +174,8 @@ export class GroupService {
         if (reExternal) detail.externalId = { from: current.externalId, to: externalId };
       }
       const scim = sourceOf(actor) === 'scim';
+      const added: string[] = [];
+      const removed: string[] = [];
       let removing = remove;
       if (scim && remove.length > 0) {
         const held = await holdExcessRemovals(tx, actor, id, remove);
@@ -183,11 +185,12 @@ export class GroupService {
         // Members a replacement drops pass the guard as removals do; held ones stay.
         const dropped = scim ? await groupSql.selectMembersNotIn(tx, actor.organizationId, id, replace) : [];
         const held = dropped.length > 0 ? await holdExcessRemovals(tx, actor, id, dropped) : new Set<string>();
-        detail.membersRemoved = await groupSql.deleteMemberships(tx, actor.organizationId, id, [...replace, ...held], true);
-        detail.membersAdded = await this.insertMembers(tx, actor.organizationId, id, replace);
+        removed.push(...(await groupSql.deleteMemberships(tx, actor.organizationId, id, [...replace, ...held], true)));
+        added.push(...(await this.insertMembers(tx, actor.organizationId, id, replace)));
       }
-      if (add.length > 0) detail.membersAdded = await this.insertMembers(tx, actor.organizationId, id, add);
-      if (removing.length > 0) detail.membersRemoved = await groupSql.deleteMemberships(tx, actor.organizationId, id, removing);
+      if (add.length > 0) added.push(...(await this.insertMembers(tx, actor.organizationId, id, add)));
+      if (removing.length > 0) removed.push(...(await groupSql.deleteMemberships(tx, actor.organizationId, id, removing)));
+      if (touchesMembers) Object.assign(detail, membershipDetail(added, removed));
       if (group !== current || touchesMembers) {
         await writeAudit(tx, actor, { action: opts.action ?? 'group.update', resourceType: 'group', resourceId: id, resourceLabel: group.displayName, detail });
       }
@@ -233,7 +236,7 @@ export class GroupService {
     const externalId = checkExternalId(input.externalId);
     const id = crypto.randomUUID();
     const group = await this.translate(displayName, () => groupSql.insertGroup(tx, { organizationId: actor.organizationId, id, displayName, externalId, source: sourceOf(actor) }));
-    await writeAudit(tx, actor, { action: 'group.create', resourceType: 'group', resourceId: id, resourceLabel: displayName, detail: { displayName, externalId, membersAdded: 0 } });
+    await writeAudit(tx, actor, { action: 'group.create', resourceType: 'group', resourceId: id, resourceLabel: displayName, detail: { displayName, externalId, ...membershipDetail([], []) } });
     return group;
   }
 
@@ -298,9 +301,9 @@ export class GroupService {
     throw new Unavailable('concurrent_change', 'The group or its members changed while this request ran; retry');
   }
 
-  /** Inserts memberships of existing members; unknown ids make the whole change fail. */
-  private async insertMembers(tx: Sql, organizationId: string, groupId: string, memberIds: string[]): Promise<number> {
-    if (memberIds.length === 0) return 0;
+  /** Inserts memberships of existing members (returns the ids added); unknown ids make the whole change fail. */
+  private async insertMembers(tx: Sql, organizationId: string, groupId: string, memberIds: string[]): Promise<string[]> {
+    if (memberIds.length === 0) return [];
     const { missing, added } = await groupSql.insertMemberships(tx, organizationId, groupId, memberIds);
     if (missing.length > 0) throw unknownMembers(missing);
     return added;

@@ -8,7 +8,7 @@ import type { ResourceQuery } from '../query/filter-ast.js';
 import { planSearch, totalOf } from '../query/search.js';
 import { MEMBER_COLUMNS, toMember, type Member, type MemberRow, type MemberSource } from '../member/member.model.js';
 import { groupAttributes } from './group.query.js';
-import { GROUP_COLUMNS, toGroup, type Group, type GroupMemberRef, type GroupRow } from './group.model.js';
+import { AUDIT_MEMBER_IDS, GROUP_COLUMNS, toGroup, type Group, type GroupMemberRef, type GroupRow } from './group.model.js';
 
 interface NewGroup {
   readonly organizationId: string;
@@ -165,9 +165,9 @@ export async function searchGroups(sql: Sql, organizationId: string, q: Resource
 /**
  * Adds existing members to a group with their access-feed rows; returns the
  * ids that are no member of the organisation (nothing is added then, as the
- * caller's transaction fails) and how many were added.
+ * caller's transaction fails) and the ids added.
  */
-export async function insertMemberships(sql: Sql, organizationId: string, groupId: string, memberIds: readonly string[]): Promise<{ missing: string[]; added: number }> {
+export async function insertMemberships(sql: Sql, organizationId: string, groupId: string, memberIds: readonly string[]): Promise<{ missing: string[]; added: string[] }> {
   const rows = await sql.all<{ missing: string[] | null; added: string[] | null }>(
     `with wanted as (select unnest($3::uuid[]) as member_id),
      known as (select w.member_id from wanted w join members m on m.organization_id = $1 and m.id = w.member_id),
@@ -179,18 +179,18 @@ export async function insertMemberships(sql: Sql, organizationId: string, groupI
             (select array_agg(member_id) from ins) as added`,
     [organizationId, groupId, memberIds],
   );
-  return { missing: rows[0]?.missing ?? [], added: rows[0]?.added?.length ?? 0 };
+  return { missing: rows[0]?.missing ?? [], added: rows[0]?.added ?? [] };
 }
 
-/** Removes the given members (or, with `keep`, every member but those) and writes their access-feed rows; returns how many went. */
-export async function deleteMemberships(sql: Sql, organizationId: string, groupId: string, ids: readonly string[], keep = false): Promise<number> {
-  const rows = await sql.all<{ n: number }>(
+/** Removes the given members (or, with `keep`, every member but those) and writes their access-feed rows; returns the ids removed. */
+export async function deleteMemberships(sql: Sql, organizationId: string, groupId: string, ids: readonly string[], keep = false): Promise<string[]> {
+  const rows = await sql.all<{ removed: string[] | null }>(
     `with del as (delete from group_members where organization_id = $1 and group_id = $2 and member_id ${keep ? '<> all' : '= any'}($3::uuid[]) returning member_id),
      feed as (insert into access_changes (organization_id, kind, group_id, member_id) select $1, 'group_member_removed', $2, member_id from del)
-     select count(*)::int as n from del`,
+     select array_agg(member_id) as removed from del`,
     [organizationId, groupId, ids],
   );
-  return rows[0]?.n ?? 0;
+  return rows[0]?.removed ?? [];
 }
 
 /** The ids of `ids` that are no member of the organisation, sorted. */
@@ -238,7 +238,9 @@ function buildMembershipSql(insert: boolean, del: boolean): string {
        audit as (
          insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, detail, request_id, client_address)
          select $1, $4, $5, $6, $7, 'success', 'group', $2, g.display_name,
-                $8::jsonb || jsonb_build_object('membersAdded', (select count(*) from ins), 'membersRemoved', (select count(*) from del)),
+                $8::jsonb || jsonb_build_object('membersAdded', (select count(*) from ins), 'membersRemoved', (select count(*) from del),
+                  'addedMemberIds', (select coalesce(jsonb_agg(a.member_id), '[]') from (select member_id from ins limit ${AUDIT_MEMBER_IDS}) a),
+                  'removedMemberIds', (select coalesce(jsonb_agg(r.member_id), '[]') from (select member_id from del limit ${AUDIT_MEMBER_IDS}) r)),
                 ${requestId}, ${clientAddress}
          from g
        )

@@ -410,7 +410,7 @@ export class ImportService {
     return { integrationId: id, status: failure ? 'failed' : 'success', ...counts, durationMs, errorCode: failure?.code ?? null, error: failure?.message ?? null };
   }
 
-  // ---- "Authorize with Microsoft" (seed 003): admin consent for Gatehouse's own application ----
+  // ---- "Authorize with Microsoft": admin consent for Gatehouse's own application ----
 
   /** What the console offers: Gatehouse's application (when configured) and the tenants an admin authorised. */
   async consentSetup(actor: Actor): Promise<{ gatehouseAppClientId: string | null; consentedTenants: importSql.TenantConsentRow[] }> {

@@ -12,6 +12,7 @@ import type { EntraUser, ImportIdentifier, ImportProgress } from './import.model
 import { currentOrigin } from '../origin.js';
 import { memberAddressSql } from '../mail/mail.service.js';
 import * as guardSql from '../guard/guard.sql.js';
+import { membershipDetail } from '../group/group.model.js';
 
 export interface SyncCounts {
   total: number;
@@ -444,14 +445,14 @@ export async function applySync(
       const adds = live.filter((i) => i.addToGroup);
       let added = 0;
       if (adds.length > 0) {
-        const row = await tx.one<{ n: number }>(
+        const row = await tx.one<{ n: number; ids: string[] | null }>(
           `with ins as (insert into group_members (organization_id, group_id, member_id)
                         select $1, $2, u.m from unnest($3::uuid[]) as u(m) join members x on x.organization_id = $1 and x.id = u.m
                         on conflict do nothing returning member_id),
                 feed as (insert into access_changes (organization_id, kind, group_id, member_id) select $1, 'group_member_added', $2, member_id from ins),
                 bump as (update groups set version = version + 1, updated_at = now() where organization_id = $1 and id = $2 and exists (select 1 from ins))
                 ${opts.invitation ? INVITATION_CTE : ''}
-           select count(*)::int as n from ins`,
+           select count(*)::int as n, array_agg(member_id) as ids from ins`,
           [org, opts.groupId, adds.map((i) => i.memberId), ...(opts.invitation ? [JSON.stringify(opts.invitation)] : [])],
         );
         added = row.n;
@@ -461,7 +462,7 @@ export async function applySync(
             resourceType: 'group',
             resourceId: opts.groupId,
             label: actor.label,
-            detail: { membersAdded: added, members: adds.slice(0, 200).map((i) => i.profile.userName) },
+            detail: membershipDetail(row.ids ?? [], []),
           });
         }
       }
@@ -506,16 +507,16 @@ export async function applySync(
           await guardSql.insertRevocations(tx, org, 'import', revoking.map((r) => r.id));
         }
       }
-      const row = await tx.one<{ n: number }>(
+      const row = await tx.one<{ n: number; ids: string[] | null }>(
         `with del as (delete from group_members where organization_id = $1 and group_id = $2 and member_id = any($3::uuid[]) returning member_id),
               feed as (insert into access_changes (organization_id, kind, group_id, member_id) select $1, 'group_member_removed', $2, member_id from del),
               bump as (update groups set version = version + 1, updated_at = now() where organization_id = $1 and id = $2 and exists (select 1 from del))
-         select count(*)::int as n from del`,
+         select count(*)::int as n, array_agg(member_id) as ids from del`,
         [org, opts.groupId, plan.removeMemberIds],
       );
       if (row.n > 0) {
         await insertAudit(tx, actor, [
-          { action: 'group.update', resourceType: 'group', resourceId: opts.groupId, label: actor.label, detail: { membersRemoved: row.n, memberIds: plan.removeMemberIds.slice(0, 200) } },
+          { action: 'group.update', resourceType: 'group', resourceId: opts.groupId, label: actor.label, detail: membershipDetail([], row.ids ?? []) },
         ]);
       }
       return row.n;

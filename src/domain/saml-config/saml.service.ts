@@ -39,6 +39,13 @@ export interface SpCertificateView extends CertificateView {
   readonly id: string;
   /** Signs AuthnRequests; the others stay published until removed. */
   readonly active: boolean;
+  /**
+   * signing: the active one; next: published, made after the signing one (a
+   * rollover's new certificate, not yet promoted); retired: published, older
+   * than the signing one (it signed before and may be removed once Entra
+   * no longer needs it).
+   */
+  readonly use: 'signing' | 'next' | 'retired';
   readonly pem: string;
 }
 
@@ -134,6 +141,8 @@ interface SpCertRow extends CertRow {
   id: string;
   active: boolean;
   certificate_pem: string;
+  /** Made after the signing certificate (true for all when none signs). */
+  newer: boolean;
 }
 
 export class SamlService {
@@ -159,13 +168,20 @@ export class SamlService {
       [orgId],
     );
     const sp = await this.db.sql.all<SpCertRow>(
-      `select id, active, certificate_pem, fingerprint, null as subject, not_before, not_after
+      `select id, active, certificate_pem, fingerprint, null as subject, not_before, not_after,
+         created_at > coalesce((select a.created_at from saml_sp_certificates a where a.organization_id = $1 and a.active), '-infinity') as newer
        from saml_sp_certificates where organization_id = $1 order by active desc, created_at desc`,
       [orgId],
     );
     const idpCertificates = idp.map((c) => certView(c, now));
     // The SP certificate's subject is read from the certificate itself (the row keeps none).
-    const spCertificates = sp.map((c) => ({ ...certView({ ...c, subject: subjectOf(c.certificate_pem) }, now), id: c.id, active: c.active, pem: c.certificate_pem }));
+    const spCertificates = sp.map((c) => ({
+      ...certView({ ...c, subject: subjectOf(c.certificate_pem) }, now),
+      id: c.id,
+      active: c.active,
+      use: c.active ? ('signing' as const) : c.newer ? ('next' as const) : ('retired' as const),
+      pem: c.certificate_pem,
+    }));
     const warnings: string[] = [];
     if (!row?.idp_entity_id) warnings.push('No identity provider metadata imported yet: saml import --org DOMAIN --metadata-url URL');
     for (const c of idpCertificates) if (c.warning) warnings.push(`IdP certificate ${c.fingerprint.slice(0, 23)}…: ${c.warning}`);
@@ -505,13 +521,13 @@ export class SamlService {
    * The member's session ended when the sign-out started; this only closes the loop.
    */
   async completeLogout(organizationId: string, inResponseTo: string): Promise<{ memberId: string | null }> {
-    return this.db.transaction(async (tx) => {
+    const done = await this.db.transaction(async (tx) => {
       const row = await tx.maybeOne<{ member_id: string | null }>(
         `update saml_requests set used_at = now() where organization_id = $1 and id = $2 and kind = 'logout' and used_at is null and expires_at > now()
          returning member_id`,
         [organizationId, inResponseTo.slice(0, 200)],
       );
-      if (!row) throw new Conflict('unknown_in_response_to', 'This LogoutResponse answers no sign-out this server started, or that sign-out expired or was already completed');
+      if (!row) return null;
       await writeAudit(tx, systemActor(organizationId, 'saml'), {
         action: 'saml.logout',
         resourceType: 'member',
@@ -520,6 +536,12 @@ export class SamlService {
       });
       return { memberId: row.member_id };
     });
+    if (!done) {
+      const refusal = new Conflict('unknown_in_response_to', 'This LogoutResponse answers no sign-out this server started, or that sign-out expired or was already completed');
+      await this.recordLogoutFailure(organizationId, { reason: refusal.code, message: refusal.message, detail: { flow: 'sp', inResponseTo: inResponseTo.slice(0, 200) } });
+      throw refusal;
+    }
+    return done;
   }
 
   /**
@@ -532,13 +554,13 @@ export class SamlService {
     organizationId: string,
     request: { readonly requestId: string; readonly nameId: string; readonly replayUntil: Date; readonly sessionIndex: string | null },
   ): Promise<{ memberId: string | null; sessionsEnded: number }> {
-    return this.db.transaction(async (tx) => {
+    const done = await this.db.transaction(async (tx) => {
       const fresh = await tx.run(`insert into saml_replay_cache (organization_id, assertion_id, expires_at) values ($1, $2, $3) on conflict do nothing`, [
         organizationId,
         `logout-request:${request.requestId}`,
         request.replayUntil,
       ]);
-      if (fresh === 0) throw new Conflict('replayed_logout_request', `The LogoutRequest ${request.requestId} was already processed once`);
+      if (fresh === 0) return null;
       const m = await tx.maybeOne<{ id: string; user_name: string }>(`select id, user_name from members where organization_id = $1 and lower(user_name) = lower($2)`, [
         organizationId,
         request.nameId,
@@ -555,15 +577,25 @@ export class SamlService {
       });
       return { memberId: m?.id ?? null, sessionsEnded };
     });
+    if (!done) {
+      const refusal = new Conflict('replayed_logout_request', `The LogoutRequest ${request.requestId} was already processed once`);
+      await this.recordLogoutFailure(organizationId, { reason: refusal.code, message: refusal.message, nameId: request.nameId, detail: { flow: 'idp', requestId: request.requestId } });
+      throw refusal;
+    }
+    return done;
   }
 
-  /** Whether `requestId` is an unused "Test sign-in" request of this organisation (its answer gets a result page, never a session). */
-  async isTestRequest(organizationId: string, requestId: string): Promise<boolean> {
-    const row = await this.db.sql.maybeOne<{ ok: boolean }>(
-      `select true as ok from saml_requests where organization_id = $1 and id = $2 and test_started_by is not null`,
+  /**
+   * The AuthnRequest a response answers, looked up once per response: whether
+   * it is a "Test sign-in" (its answer gets a result page, never a session)
+   * and when it was made (null once expired). Null: no such request here.
+   */
+  async authnRequest(organizationId: string, requestId: string): Promise<{ test: boolean; createdAt: Date | null } | null> {
+    const row = await this.db.sql.maybeOne<{ test: boolean; created_at: string; live: boolean }>(
+      `select test_started_by is not null as test, created_at, expires_at > now() as live from saml_requests where organization_id = $1 and id = $2 and kind = 'authn'`,
       [organizationId, requestId.slice(0, 200)],
     );
-    return Boolean(row);
+    return row ? { test: row.test, createdAt: row.live ? toDate(row.created_at) : null } : null;
   }
 
   /**
@@ -699,13 +731,26 @@ export class SamlService {
    * forged responses cannot write an audit row each.
    */
   async recordLoginFailure(organizationId: string, f: LoginFailure): Promise<void> {
+    return this.recordRefusal(organizationId, 'saml.login', f);
+  }
+
+  /**
+   * A refused logout message (a forged, replayed or foreign LogoutRequest or
+   * LogoutResponse): audited as `saml.logout` and counted against the same
+   * client and organisation limits as refused sign-ins, with the same 429.
+   */
+  async recordLogoutFailure(organizationId: string, f: LoginFailure): Promise<void> {
+    return this.recordRefusal(organizationId, 'saml.logout', f);
+  }
+
+  private async recordRefusal(organizationId: string, action: 'saml.login' | 'saml.logout', f: LoginFailure): Promise<void> {
     const client = currentOrigin().clientAddress ?? 'unknown';
     const byClient = await this.rateLimits.count(`saml:ip:${client}`, organizationId);
     const byOrganization = await this.rateLimits.count('saml:organization', organizationId);
     const limited = [byClient, byOrganization].filter((c) => c.limited);
     if (limited.length === 0) {
       await this.audit.recordFailure(systemActor(organizationId, 'saml'), {
-        action: 'saml.login',
+        action,
         resourceType: 'member',
         resourceLabel: f.nameId ?? null,
         reason: f.reason,
@@ -715,13 +760,14 @@ export class SamlService {
     }
     const scope = byClient.limited ? { limitedBy: 'client', client, failures: byClient.count } : { limitedBy: 'organization', failures: byOrganization.count };
     if ((byClient.limited && byClient.firstLimited) || (!byClient.limited && byOrganization.firstLimited)) {
+      const what = action === 'saml.login' ? 'sign-ins' : 'sign-in and sign-out messages';
       await this.audit.recordFailure(systemActor(organizationId, 'saml'), {
-        action: 'saml.login',
+        action,
         resourceType: 'member',
         resourceLabel: f.nameId ?? null,
         reason: 'rate_limited',
         detail: {
-          message: `Too many refused sign-ins in a minute (${scope.limitedBy === 'client' ? `from ${client}` : 'for this organisation'}): further refusals in this minute are answered 429 and not logged one by one`,
+          message: `Too many refused ${what} in a minute (${scope.limitedBy === 'client' ? `from ${client}` : 'for this organisation'}): further refusals in this minute are answered 429 and not logged one by one`,
           ...scope,
           lastReason: f.reason,
           lastMessage: f.message,

@@ -114,6 +114,13 @@ export class ShareService {
     return shareSql.selectShares(this.db.lagTolerant, actor.organizationId, { ...f, afterId }, pageSize(f.first, 100, 1, 1000));
   }
 
+  /** How many shares match the filter of `list` (over all pages). */
+  async count(actor: Actor, f: Omit<ShareFilter, 'afterId' | 'first'> = {}): Promise<number> {
+    requireDirectoryReader(actor);
+    for (const v of [f.memberId, f.groupId, f.placeId, f.lockId]) if (v !== undefined && !isUuid(v)) return 0;
+    return shareSql.countShares(this.db.lagTolerant, actor.organizationId, f);
+  }
+
   /**
    * Shares granted directly to these members with the lock and place each
    * targets (for a lock share, the lock's place), in one statement: a page

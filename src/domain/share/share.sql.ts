@@ -59,6 +59,17 @@ export async function selectShares(
   return rows.map(toShare);
 }
 
+/** How many shares match (the filter of selectShares, without paging). */
+export async function countShares(sql: Sql, organizationId: string, f: { memberId?: string; groupId?: string; placeId?: string; lockId?: string }): Promise<number> {
+  const p = new SqlParams();
+  const where = [`organization_id = ${p.add(organizationId)}`];
+  for (const [col, v] of [['member_id', f.memberId], ['group_id', f.groupId], ['place_id', f.placeId], ['lock_id', f.lockId]] as const) {
+    if (v !== undefined) where.push(`${col} = ${p.add(v)}`);
+  }
+  const rows = await sql.all<{ n: number }>(`select count(*)::int as n from shares where ${where.join(' and ')}`, p.values);
+  return rows[0]?.n ?? 0;
+}
+
 /** Shares granted directly to these members with the lock and place each targets (for a lock share, the lock's place). */
 export async function selectMemberSharesWithTargets(
   sql: Sql,

@@ -22,6 +22,14 @@ export class GroupFilter {
 }
 
 @InputType()
+export class ShareFilter {
+  @Field(() => ID, { nullable: true, description: 'Shares granted to this member directly' }) memberId?: string | null;
+  @Field(() => ID, { nullable: true, description: 'Shares granted to this group' }) groupId?: string | null;
+  @Field(() => ID, { nullable: true, description: 'Shares on this place' }) placeId?: string | null;
+  @Field(() => ID, { nullable: true, description: 'Shares on this lock' }) lockId?: string | null;
+}
+
+@InputType()
 export class CreatePlaceInput {
   @Field(() => String) name!: string;
   @Field(() => String, { nullable: true }) address?: string | null;

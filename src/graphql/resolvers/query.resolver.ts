@@ -7,12 +7,12 @@ import type { CertificateView } from '../../domain/saml-config/saml.service.js';
 import type { GraphqlContext } from '../context.js';
 import { connectionType, toConnection } from '../types/connection.js';
 import { Member } from '../types/member.type.js';
-import { Group, Lock, Place } from '../types/directory.type.js';
+import { Group, Lock, Place, Share } from '../types/directory.type.js';
 import { AccessChangePage, AccessDecision, LockAccess, LockAccessPage, LockSnapshot, WhoCanOpenConnection } from '../types/access.type.js';
 import { AuditEvent, Organization, SamlSettings, ScimStatus, SetupProgress } from '../types/organization.type.js';
-import { DateTime, MemberOrder } from '../types/scalars.js';
+import { DateTime, MemberOrder, type SpCertificateUse } from '../types/scalars.js';
 import { MemberFilter } from '../inputs/member.input.js';
-import { AuditFilterInput, GroupFilter } from '../inputs/directory.input.js';
+import { AuditFilterInput, GroupFilter, ShareFilter } from '../inputs/directory.input.js';
 import {
   toAccessChangeType,
   toAccessDecisionType,
@@ -26,6 +26,7 @@ import {
   toPlaceType,
   toSamlSettingsType,
   toScimStatusType,
+  toShareType,
 } from '../presenters.js';
 import { fromIdCursor, idCursor, pageSize } from './paging.js';
 import { nodeSelects, primeRelations } from './lookahead.js';
@@ -35,6 +36,7 @@ export const MemberConnection = connectionType('Member', Member);
 export const GroupConnection = connectionType('Group', Group);
 export const PlaceConnection = connectionType('Place', Place);
 export const LockConnection = connectionType('Lock', Lock);
+export const ShareConnection = connectionType('Share', Share);
 export const AuditEventConnection = connectionType('AuditEvent', AuditEvent, { totalCount: 'Number of events matching the filter, over all pages' });
 
 const MAX_AUDIT_PAGE = 200;
@@ -122,6 +124,20 @@ export class QueryResolver {
     const opts = { placeId: placeId ?? undefined };
     const page = await ctx.domain.places.listLocks(ctx.actor, { ...opts, first: pageSize(first), after: after ?? undefined });
     return toConnection(page.items.map(toLockType), page.cursors, page.hasNextPage, () => ctx.domain.places.countLocks(ctx.actor, opts));
+  }
+
+  @Query(() => ShareConnection, { description: 'Shares ordered by id, optionally of one member, group, place or lock; at most 500 per page' })
+  async shares(
+    @Ctx() ctx: GraphqlContext,
+    @Arg('filter', () => ShareFilter, { nullable: true }) filter?: ShareFilter | null,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+  ) {
+    const f = { memberId: filter?.memberId ?? undefined, groupId: filter?.groupId ?? undefined, placeId: filter?.placeId ?? undefined, lockId: filter?.lockId ?? undefined };
+    const n = pageSize(first);
+    const found = n === 0 ? [] : await ctx.domain.shares.list(ctx.actor, { ...f, afterId: fromIdCursor(after), first: n + 1 });
+    const page = found.slice(0, n);
+    return toConnection(page.map(toShareType), page.map((x) => idCursor(x.id)), found.length > n, () => ctx.domain.shares.count(ctx.actor, f));
   }
 
   @Query(() => AccessDecision, { description: 'May this member open this lock at `at` (default now), and why (not)' })
@@ -213,7 +229,14 @@ export class QueryResolver {
     const settings = await ctx.domain.saml.settings(ctx.actor); // admin only
     const org = await ctx.domain.organizations.get(ctx.actor);
     const urls = spUrls(ctx.publicUrl, org.domain);
-    const cert = (c: CertificateView) => ({ subject: c.subject || null, fingerprintSha256: c.fingerprint, notBefore: c.notBefore, notAfter: c.notAfter });
+    const cert = (c: CertificateView) => ({
+      subject: c.subject || null,
+      fingerprintSha256: c.fingerprint,
+      notBefore: c.notBefore,
+      notAfter: c.notAfter,
+      daysLeft: c.daysLeft,
+      warning: c.warning,
+    });
     const sp = settings.spCertificates.find((c) => c.active) ?? null;
     return toSamlSettingsType({
       entityId: urls.entityId,
@@ -226,6 +249,13 @@ export class QueryResolver {
       idpMetadataFetchedAt: settings.metadataFetchedAt,
       idpCertificates: settings.idpCertificates.map(cert),
       spCertificate: sp && cert(sp),
+      spCertificates: settings.spCertificates.map((c) => ({ ...cert(c), id: c.id, use: c.use as SpCertificateUse })),
+      configured: settings.configured,
+      idpSsoUrls: [...new Set(settings.ssoUrls.map((u) => u.location))],
+      idpMetadataRefreshedAt: settings.lastRefreshAt,
+      idpMetadataRefreshError: settings.lastRefreshError,
+      encryptionRequired: settings.requireEncryption,
+      warnings: settings.warnings,
       idpInitiatedAllowed: settings.allowIdpInitiated,
     });
   }

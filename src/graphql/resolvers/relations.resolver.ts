@@ -36,6 +36,13 @@ export class MemberRelationsResolver {
     return then(ctx.loaders.member.get(m.enterprise.managerId), (found) => found && toMemberType(found));
   }
 
+  @FieldResolver(() => Boolean, {
+    description: 'An administrator of the organisation (may open the admin console). Admin keys and console admins; a signed-in member may ask about itself',
+  })
+  organizationAdmin(@Root() m: Member, @Ctx() ctx: GraphqlContext): boolean | Promise<boolean> {
+    return ctx.loaders.organizationAdmin.get(m.id);
+  }
+
   @FieldResolver(() => [LockAccess], {
     description: 'Locks the member may open at `at` (default now); batched: one statement for a whole page of members',
   })

@@ -1,6 +1,6 @@
 // The organisation, its SCIM and SAML settings, and its audit log.
-import { Field, ID, ObjectType } from 'type-graphql';
-import { AuditOutcome, DateTime, JSONObject } from './scalars.js';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { AuditOutcome, DateTime, JSONObject, SpCertificateUse } from './scalars.js';
 
 @ObjectType({ simpleResolvers: true })
 export class Organization {
@@ -51,6 +51,14 @@ export class Certificate {
   @Field(() => String, { description: 'SHA-256 fingerprint, hex' }) fingerprintSha256!: string;
   @Field(() => DateTime, { nullable: true }) notBefore!: Date | null;
   @Field(() => DateTime, { nullable: true }) notAfter!: Date | null;
+  @Field(() => Int, { nullable: true, description: 'Whole days until notAfter (negative once expired)' }) daysLeft!: number | null;
+  @Field(() => String, { nullable: true, description: 'Set when the certificate has ended or ends within 30 days' }) warning!: string | null;
+}
+
+@ObjectType({ simpleResolvers: true, description: "One of Gatehouse's own SAML certificates (public part): all are published in the SP metadata until removed" })
+export class SpCertificate extends Certificate {
+  @Field(() => ID, { description: 'For promoting or removing it' }) id!: string;
+  @Field(() => SpCertificateUse) use!: SpCertificateUse;
 }
 
 @ObjectType({ simpleResolvers: true, description: 'SAML single sign-on settings: the URLs to give Entra, and what Entra gave us. Never private keys.' })
@@ -65,7 +73,15 @@ export class SamlSettings {
   @Field(() => DateTime, { nullable: true }) idpMetadataFetchedAt!: Date | null;
   @Field(() => [Certificate], { description: 'IdP signing certificates (several during a rollover)' }) idpCertificates!: Certificate[];
   @Field(() => Certificate, { nullable: true, description: 'Our signing certificate (public part)' }) spCertificate!: Certificate | null;
+  @Field(() => [SpCertificate], { description: 'All our certificates: the signing one first, then the next (rollover) and retired ones, newest first' })
+  spCertificates!: SpCertificate[];
   @Field(() => Boolean) idpInitiatedAllowed!: boolean;
+  @Field(() => Boolean, { description: "Entra's Federation Metadata has been imported" }) configured!: boolean;
+  @Field(() => [String], { description: 'Every SingleSignOnService location the metadata lists (idpSsoUrl is the HTTP-Redirect one)' }) idpSsoUrls!: string[];
+  @Field(() => DateTime, { nullable: true, description: 'When the metadata was last refreshed from idpMetadataUrl' }) idpMetadataRefreshedAt!: Date | null;
+  @Field(() => String, { nullable: true, description: 'Why the last refresh from idpMetadataUrl failed (null when it worked)' }) idpMetadataRefreshError!: string | null;
+  @Field(() => Boolean, { description: 'Assertions that are not encrypted are refused' }) encryptionRequired!: boolean;
+  @Field(() => [String], { description: 'Certificates ending soon, a failed refresh, missing configuration' }) warnings!: string[];
 }
 
 @ObjectType({ simpleResolvers: true, description: 'One entry of the provisioning and sign-in log' })

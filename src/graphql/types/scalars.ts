@@ -77,3 +77,18 @@ export enum AuditOutcome {
   FAILURE = 'failure',
 }
 registerEnumType(AuditOutcome, { name: 'AuditOutcome' });
+
+export enum SpCertificateUse {
+  SIGNING = 'signing',
+  NEXT = 'next',
+  RETIRED = 'retired',
+}
+registerEnumType(SpCertificateUse, {
+  name: 'SpCertificateUse',
+  description: "What one of Gatehouse's SAML certificates is for (each is published in the SP metadata until removed)",
+  valuesConfig: {
+    SIGNING: { description: 'Signs requests now' },
+    NEXT: { description: 'Made after the signing one (a rollover): give Entra the new metadata, then promote it' },
+    RETIRED: { description: 'Signed before the current one: remove it once Entra no longer needs it' },
+  },
+});
