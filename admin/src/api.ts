@@ -307,6 +307,11 @@ export const PLACES_QUERY = `query ConsolePlaces {
   }
 }`;
 
+export const GUARD_QUERY = `query ConsoleGuard {
+  deprovisionGuard { enabled thresholdPercent minCount windowMinutes }
+  heldChanges { id source actorLabel kind memberId memberLabel groupId group { displayName } heldAt repeats lastAskedAt }
+}`;
+
 const CERT_FIELDS = 'fingerprintSha256 subject notBefore notAfter daysLeft warning';
 
 export const SAML_QUERY = `query ConsoleSaml {
@@ -498,7 +503,18 @@ export const api = {
   rotateScimToken: (overlap: string) => call<{ token: string; status: ScimStatus; tenantUrl: string }>('POST', '/scim/rotate', { overlap }),
   revokePreviousScimToken: () => call<{ revoked: boolean; status: ScimStatus; tenantUrl: string }>('POST', '/scim/revoke-previous'),
   disableScim: () => call<{ status: ScimStatus; tenantUrl: string }>('POST', '/scim/disable'),
-  guard: () => call<GuardView>('GET', '/guard'),
+  async guard(): Promise<GuardView> {
+    interface R {
+      deprovisionGuard: GuardSettings;
+      heldChanges: (Omit<HeldChange, 'groupLabel'> & { group: { displayName: string } | null })[];
+    }
+    const d = await gqlRead<R>(GUARD_QUERY, {});
+    const { enabled, thresholdPercent, minCount, windowMinutes } = d.deprovisionGuard;
+    return {
+      settings: { enabled, thresholdPercent, minCount, windowMinutes },
+      held: d.heldChanges.map(({ group, ...c }) => ({ ...c, groupLabel: group?.displayName ?? null })),
+    };
+  },
   setGuardSettings: (settings: Partial<GuardSettings>) => call<GuardView>('POST', '/guard/settings', settings),
   approveHeld: () => call<GuardView & { decision: GuardDecision }>('POST', '/guard/approve'),
   discardHeld: () => call<GuardView & { decision: GuardDecision }>('POST', '/guard/discard'),
