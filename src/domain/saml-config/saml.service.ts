@@ -17,7 +17,7 @@ import { currentOrigin } from '../origin.js';
 import { writeAudit, type AuditEvent, type AuditService } from '../audit/audit.service.js';
 import type { SessionService, StartedSession } from '../session/session.service.js';
 import { generateSpCertificate, readCertificate } from './saml-certificate.js';
-import { fetchMetadata, HTTP_REDIRECT, parseIdpMetadata, signOnUrl, type IdpMetadata, type SsoUrl } from './saml-metadata.js';
+import { fetchMetadata, logoutService, parseIdpMetadata, signOnUrl, singleLogoutActive, type IdpMetadata, type SsoUrl } from './saml-metadata.js';
 import * as samlSql from './saml.sql.js';
 import type { CertRow } from './saml.sql.js';
 import { deleteMemberSessions } from '../session/session.sql.js';
@@ -68,6 +68,10 @@ export interface SamlSettings {
   readonly requireEncryption: boolean;
   /** The IdP's SingleLogoutService endpoints; none: sign-out ends only the Gatehouse session. */
   readonly sloUrls: readonly SsoUrl[];
+  /** The one of them sign-out goes on to (logoutService: HTTP-Redirect, else HTTP-POST); null when none. */
+  readonly idpLogout: SsoUrl | null;
+  /** Single logout is on: sign-out goes on to idpLogout with a LogoutRequest signed by the active SP certificate. */
+  readonly singleLogoutActive: boolean;
   readonly idpCertificates: readonly CertificateView[];
   readonly spCertificates: readonly SpCertificateView[];
   /** Certificates ending soon, a failed refresh, missing configuration. */
@@ -83,7 +87,7 @@ export interface SamlRuntime {
   readonly idpCertificates: readonly string[];
   readonly allowIdpInitiated: boolean;
   readonly requireEncryption: boolean;
-  /** The IdP's SingleLogoutService (HTTP-Redirect preferred); null when it lists none. */
+  /** The IdP's SingleLogoutService (logoutService: HTTP-Redirect, else HTTP-POST); null when it lists none. */
   readonly slo: SsoUrl | null;
   /** The active SP key pair, decrypted; null until "Generate Certificate". */
   readonly signing: { readonly privateKeyPem: string; readonly certificatePem: string } | null;
@@ -151,6 +155,9 @@ export class SamlService {
     for (const c of idpCertificates) if (c.warning) warnings.push(`IdP certificate ${c.fingerprint.slice(0, 23)}…: ${c.warning}`);
     for (const c of spCertificates) if (c.warning) warnings.push(`SP certificate ${c.id}: ${c.warning}`);
     if (row?.metadata_refresh_error) warnings.push(`The last metadata refresh failed: ${row.metadata_refresh_error}`);
+    const idpLogout = logoutService(row?.idp_slo_urls ?? []);
+    const signs = spCertificates.some((c) => c.active);
+    if (idpLogout && !signs) warnings.push('The identity provider offers single logout, but Gatehouse has no certificate to sign its LogoutRequest: Generate Certificate to turn single logout on');
     return {
       configured: Boolean(row?.idp_entity_id),
       idpEntityId: row?.idp_entity_id ?? null,
@@ -162,6 +169,8 @@ export class SamlService {
       allowIdpInitiated: row?.allow_idp_initiated ?? true,
       requireEncryption: row?.require_encryption ?? false,
       sloUrls: row?.idp_slo_urls ?? [],
+      idpLogout,
+      singleLogoutActive: singleLogoutActive(idpLogout, signs),
       idpCertificates,
       spCertificates,
       warnings,
@@ -372,7 +381,7 @@ export class SamlService {
       idpCertificates: row.idp_certs ?? [],
       allowIdpInitiated: row.allow_idp_initiated ?? true,
       requireEncryption: row.require_encryption ?? false,
-      slo: slo.find((s) => s.binding === HTTP_REDIRECT) ?? slo[0] ?? null,
+      slo: logoutService(slo),
       signing: activeIndex >= 0 ? { privateKeyPem: keys[activeIndex]!, certificatePem: spCerts[activeIndex]!.pem } : null,
       spCertificates: spCerts.map((c) => c.pem),
       decryptionKeys: keys,

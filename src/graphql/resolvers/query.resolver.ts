@@ -255,6 +255,10 @@ export class QueryResolver {
       idpMetadataRefreshedAt: settings.lastRefreshAt,
       idpMetadataRefreshError: settings.lastRefreshError,
       encryptionRequired: settings.requireEncryption,
+      logoutUrl: urls.logoutUrl,
+      idpLogoutUrl: settings.idpLogout?.location ?? null,
+      idpLogoutBinding: settings.idpLogout?.binding ?? null,
+      singleLogoutActive: settings.singleLogoutActive,
       warnings: settings.warnings,
       idpInitiatedAllowed: settings.allowIdpInitiated,
     });
