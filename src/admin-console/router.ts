@@ -273,16 +273,12 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
     h(async (req, _res, actor) => readLog(actor, req.query, 'provisioning')),
   );
 
-  // The mass-deprovision guard: what it holds (who, what, which source, when), its settings, and the decisions.
+  // The mass-deprovision guard: its settings and the decisions (each answers what it holds now; the console reads it through GraphQL).
   const guardView = async (actor: AdminActor) => {
     const [settings, held] = await Promise.all([domain.guard.settings(actor), domain.guard.list(actor, 'held', 1000)]);
     const names = await domain.admins.labels(actor, held.flatMap((c) => (c.groupId ? [c.groupId] : [])).slice(0, 1000));
     return { settings, held: held.map((c) => ({ ...c, groupLabel: c.groupId ? (names[c.groupId]?.label ?? null) : null })) };
   };
-  api.get(
-    '/guard',
-    h(async (_req, _res, actor) => guardView(actor)),
-  );
   api.post(
     '/guard/settings',
     h(async (req, _res, actor) => {

@@ -5,38 +5,27 @@
 // pause, resume and delete; and a declined consent, whose page says what to
 // do. At 1280 and 390 px; every walk fails on a console error, a script error,
 // a failed request or an unexpected 4xx/5xx; screenshots in test-artifacts/admin/.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/http/logger.js';
-import { createDomainFromConfig } from '../../src/compose.js';
 import type { Domain } from '../../src/domain/index.js';
-import { createTestDb, TEST_SECRET, type TestDb } from '../setup/test-db.js';
-import type { TestApp } from '../setup/test-app.js';
+import { startTestApp, type TestApp } from '../setup/test-app.js';
 import { buildOrg } from '../factories/index.js';
-import { entraUser, GraphStandIn } from '../setup/graph-stand-in.js';
+import { entraUser, type GraphStandIn } from '../setup/graph-stand-in.js';
+import { CONSENT_TENANT_APP, startConsentStandIn } from '../setup/entra.js';
 import { launchBrowser, type Browser } from './browser.js';
 import { newAdminPage, noHorizontalScroll, noProblems, shot } from './console-helpers.js';
 
-const TENANT = '0f0e0d0c-1111-2222-3333-444455556666';
-const OWN_CLIENT = '66666666-7777-8888-9999-000000000000';
-const APP_CLIENT = 'a1a1a1a1-b2b2-c3c3-d4d4-e5e5e5e5e5e5';
+const { tenantId: TENANT, clientId: OWN_CLIENT } = CONSENT_TENANT_APP;
 const FINANCE = 'f0000000-0000-4000-8000-000000000001';
 const HQ = 'f0000000-0000-4000-8000-000000000003';
 
-let t: TestDb;
 let graph: GraphStandIn;
-let domain: Domain;
-let app: App;
-let server: http.Server;
 let s: TestApp;
+let domain: Domain;
 let browser: Browser;
 
 beforeAll(async () => {
-  graph = await new GraphStandIn({ tenantId: TENANT, clientId: OWN_CLIENT, clientSecret: 'own-secret' }).start();
-  graph.multiTenantApp = { clientId: APP_CLIENT, clientSecret: 'gatehouse-app-secret' };
+  let env: Record<string, string>;
+  ({ graph, env } = await startConsentStandIn());
   const names = ['Finance', 'Facilities Team', 'HQ Staff', 'Engineering', 'Marketing', 'Sales', 'Support', 'Warehouse'];
   const ids = [FINANCE, crypto.randomUUID(), HQ, ...names.slice(3).map(() => crypto.randomUUID())];
   names.forEach((n, i) => graph.groupInfo.set(ids[i]!, { displayName: n, description: `${n} people` }));
@@ -46,34 +35,15 @@ beforeAll(async () => {
   ]);
   graph.groups.set(HQ, [entraUser({ userPrincipalName: 'hana@contoso.com', mail: 'hana.hart@contoso.com', displayName: 'Hana Hart' })]);
 
-  server = http.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const env = {
-    NODE_ENV: 'test',
-    IMPORT_SCHEDULER: 'off',
-    PUBLIC_URL: url,
-    GRAPH_BASE_URL: graph.url,
-    ENTRA_LOGIN_BASE_URL: graph.url,
-    ENTRA_APP_CLIENT_ID: APP_CLIENT,
-    ENTRA_APP_CLIENT_SECRET: 'gatehouse-app-secret',
-  };
-  t = await createTestDb({ env });
-  const config = loadConfig(env);
-  domain = createDomainFromConfig(t.database.db, TEST_SECRET, config);
-  app = await createApp({ config, db: t.database.db, domain, logger: createLogger('silent') });
-  server.on('request', app.listener);
-  s = { t: { ...t, domain }, domain, app, url, config, close: async () => undefined };
+  s = await startTestApp({ env });
+  domain = s.domain;
   browser = await launchBrowser();
 }, 120_000);
 
 afterAll(async () => {
   await browser?.close();
-  server?.closeAllConnections();
-  await new Promise<void>((r) => server?.close(() => r()) ?? r());
-  await app?.close();
+  await s?.close();
   await graph?.stop();
-  await t?.close();
 });
 
 describe('Group import: Authorize with Microsoft → pick a group by search → Run now', () => {
@@ -128,7 +98,7 @@ describe('Group import: Authorize with Microsoft → pick a group by search → 
       await page.locator('#people-members').getByText('fiona@contoso.com').waitFor();
       await page.locator('#people-members').getByText('frank@contoso.com').waitFor();
       const who = await domain.access.whoCanOpen(org.actor, (await domain.places.listLocks(org.actor, { first: 10 })).items[0]!.id, new Date(), { first: 10 });
-      expect(who.members.map((m) => m.member.userName).sort()).toEqual(['fiona@contoso.com', 'frank@contoso.com']);
+      expect(who.items.map((m) => m.member.userName).sort()).toEqual(['fiona@contoso.com', 'frank@contoso.com']);
       noProblems(w);
       await page.close();
     }, 120_000);
@@ -144,7 +114,7 @@ describe('Group import: own app registration (client secret), pause, resume, del
     await page.getByText('Or use your own app registration (client secret)').click();
     await page.locator('#import-own-tenant').fill(TENANT);
     await page.locator('#import-own-client').fill(OWN_CLIENT);
-    await page.locator('#import-own-secret').fill('own-secret');
+    await page.locator('#import-own-secret').fill(CONSENT_TENANT_APP.clientSecret);
     await page.getByRole('button', { name: 'Use this registration' }).click();
     const results = page.locator('#import-group-results');
     await results.getByText('Engineering', { exact: true }).waitFor();

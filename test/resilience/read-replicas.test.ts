@@ -4,25 +4,19 @@
 // reads after its own write see that write; a stopped replica is skipped at
 // once and used again when it returns; a replica whose replay is paused is
 // skipped once it lags beyond DATABASE_REPLICA_MAX_LAG_SECONDS.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app.js';
-import { createDomainFromConfig } from '../../src/compose.js';
-import { loadConfig } from '../../src/config.js';
 import type { Domain } from '../../src/domain/index.js';
-import { createLogger } from '../../src/http/logger.js';
-import { openDatabase, type Database } from '../../src/infra/postgres/database.js';
 import type { ReplicaStatus } from '../../src/infra/postgres/replicas.js';
 import { buildOrg } from '../factories/index.js';
 import { startReplica, type Replica } from '../setup/replica.js';
-import { createTestDatabaseUrl, TEST_SECRET } from '../setup/test-db.js';
+import { createTestDb, type TestDb } from '../setup/test-db.js';
+import { startTestApp } from '../setup/test-app.js';
+import { gql } from '../setup/clients.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- GraphQL answers, read field by field
 type GqlData = Record<string, any>;
 
 interface Served {
-  readonly database: Database;
   readonly domain: Domain;
   gql(key: string, query: string, variables?: Record<string, unknown>): Promise<{ data?: GqlData; errors?: unknown[] }>;
   readyz(): Promise<{ status: string; replicas: ReplicaStatus[] }>;
@@ -31,58 +25,30 @@ interface Served {
 }
 
 let replica: Replica;
-let db: Awaited<ReturnType<typeof createTestDatabaseUrl>>;
+let t: TestDb;
 const served: Served[] = [];
 
-/** The app on the test database with the replica, skipping it beyond `maxLagSeconds`. */
+/** The app on its own pool of the test database with the replica, skipping it beyond `maxLagSeconds`. */
 async function serve(maxLagSeconds: number): Promise<Served> {
-  const env = {
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    IMPORT_SCHEDULER: 'off',
-    SCHEDULER: 'off',
-    DELIVERY_WORKER: 'off',
-    DATABASE_URL: db.url,
-    DATABASE_REPLICA_URLS: replica.urlFor(db.name),
-    DATABASE_REPLICA_MAX_LAG_SECONDS: String(maxLagSeconds),
-  };
-  const config = loadConfig(env);
-  const database = await openDatabase({
-    url: config.database.url,
-    dataDir: '/nonexistent',
-    poolSize: 8,
-    replicaUrls: config.database.replicaUrls,
-    replicaMaxLagSeconds: config.database.replicaMaxLagSeconds,
+  const app = await startTestApp({
+    db: t,
+    ownDatabase: true,
+    env: { DATABASE_POOL_SIZE: '8', DATABASE_REPLICA_URLS: replica.urlFor(t.name), DATABASE_REPLICA_MAX_LAG_SECONDS: String(maxLagSeconds) },
   });
-  const domain = createDomainFromConfig(database.db, TEST_SECRET, config, { entraDirectory: undefined });
-  const app = await createApp({ config, db: database.db, domain, logger: createLogger('silent') });
-  const server = http.createServer(app.listener);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const s: Served = {
-    database,
-    domain,
+    domain: app.domain,
     async gql(key, query, variables) {
-      const res = await fetch(`${base}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-        body: JSON.stringify({ query, variables }),
-      });
+      const res = await gql(`${app.url}/graphql`, query, variables, { apiKey: key });
       expect(res.status).toBe(200);
-      return (await res.json()) as { data?: GqlData; errors?: unknown[] };
+      return res.body as { data?: GqlData; errors?: unknown[] };
     },
     async readyz() {
-      return (await (await fetch(`${base}/readyz`)).json()) as { status: string; replicas: ReplicaStatus[] };
+      return (await (await fetch(`${app.url}/readyz`)).json()) as { status: string; replicas: ReplicaStatus[] };
     },
     async metrics() {
-      return (await fetch(`${base}/metrics`)).text();
+      return (await fetch(`${app.url}/metrics`)).text();
     },
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-      await app.close();
-      await database.close();
-    },
+    close: () => app.close(),
   };
   served.push(s);
   return s;
@@ -116,19 +82,19 @@ describe('read replicas', () => {
   let fast: Served;
 
   beforeAll(async () => {
-    db = await createTestDatabaseUrl();
+    t = await createTestDb();
     replica = await startReplica();
-    await replica.caughtUp(db.name);
+    await replica.caughtUp(t.name);
     fast = await serve(60);
     org = await buildOrg(fast.domain);
     other = (await fast.domain.apiKeys.create(org.actor, { name: 'reader', role: 'admin' })).key;
-    await replica.caughtUp(db.name);
+    await replica.caughtUp(t.name);
   }, 300_000);
 
   afterAll(async () => {
     for (const s of served) await s.close().catch(() => undefined);
     replica?.remove();
-    await db?.drop();
+    await t?.close();
   });
 
   it('shows the replica in /readyz and /metrics, and serves GraphQL queries from it', async () => {
@@ -158,7 +124,7 @@ describe('read replicas', () => {
     } finally {
       await replica.query('select pg_wal_replay_resume()');
     }
-    await replica.caughtUp(db.name);
+    await replica.caughtUp(t.name);
   });
 
   it("reads a caller's own writes at once under concurrent load, while the replica lags", async () => {
@@ -198,13 +164,13 @@ describe('read replicas', () => {
     } finally {
       await replica.query('select pg_wal_replay_resume()');
     }
-    await replica.caughtUp(db.name);
+    await replica.caughtUp(t.name);
   });
 
   it('skips a stopped replica within a second and uses it again when it returns', async () => {
     await until('replica up', async () => (await replicaState(fast)).state === 'up');
     const id = await insertElsewhere(fast.domain, org.actor, 'while-stopped@example.com');
-    await replica.caughtUp(db.name);
+    await replica.caughtUp(t.name);
     replica.stop();
     try {
       // Every read still answers (from the primary), at once.

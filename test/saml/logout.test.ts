@@ -5,50 +5,34 @@
 // 4xx and changes no session.
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../setup/test-db.js';
-import { buildMember, buildOrg } from '../factories/index.js';
-import type { Actor } from '../../src/domain/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TestDb } from '../setup/test-db.js';
+import { buildMember } from '../factories/index.js';
 import { encode, makeKey, newId, TestIdp } from './idp.js';
-import { me, postAcs, sessionCookie, startApp, urlsFor, type RunningApp } from './harness.js';
+import { me, memberNamed, postAcs, responseTo, samlSuite, sessionCookie, sessionCount, trustingOrg, urlsFor, type RunningApp, type SamlOrg } from './harness.js';
 
 let t: TestDb;
 let a: RunningApp;
 let idp: TestIdp;
-let org: { id: string; domain: string; actor: Actor };
-let other: { id: string; domain: string; actor: Actor };
+let org: SamlOrg;
+let other: SamlOrg;
 let alice: { id: string; userName: string };
 let bob: { id: string; userName: string };
 let spCert: string;
 let stranger: ReturnType<typeof makeKey>;
 
+samlSuite({ authFailureLimit: 1000, spCertificate: true }, (s) => ({ t, a, idp, org, spCert } = s));
 beforeAll(async () => {
-  t = await createTestDb({ env: { AUTH_FAILURE_LIMIT: '1000' } });
-  a = await startApp(t);
-  idp = new TestIdp();
-  await idp.start();
-  org = await buildOrg(t.domain);
-  await t.domain.saml.importMetadataUrl(org.actor, idp.metadataUrl);
-  spCert = (await t.domain.saml.generateCertificate(org.actor, 'gatehouse.test')).pem;
   // Another organisation trusting the very same IdP (one Entra tenant, two Gatehouse organisations).
-  other = await buildOrg(t.domain);
-  await t.domain.saml.importMetadataUrl(other.actor, idp.metadataUrl);
-  await t.domain.saml.generateCertificate(other.actor, 'gatehouse.test');
+  other = await trustingOrg(t.domain, idp, { spCertificate: true });
   stranger = makeKey();
-  const suffix = crypto.randomBytes(3).toString('hex');
-  alice = await buildMember(t.domain, org.actor, { userName: `alice.${suffix}@contoso.com` });
-  bob = await buildMember(t.domain, org.actor, { userName: `bob.${suffix}@contoso.com` });
+  alice = await memberNamed(t.domain, org.actor, 'alice');
+  bob = await memberNamed(t.domain, org.actor, 'bob');
   await buildMember(t.domain, other.actor, { userName: alice.userName });
-});
-afterAll(async () => {
-  await a.close();
-  await idp.stop();
-  await t.close();
 });
 
 async function signIn(userName: string, orgDomain = org.domain): Promise<string> {
-  const u = urlsFor(orgDomain);
-  const res = await postAcs(a.url, orgDomain, idp.response({ acsUrl: u.acsUrl, audience: u.entityId, nameId: userName }));
+  const res = await postAcs(a.url, orgDomain, idp.response(responseTo(orgDomain, { nameId: userName })));
   expect(res.status, await res.clone().text()).toBe(303);
   return sessionCookie(res)!;
 }
@@ -59,9 +43,7 @@ async function alive(cookie: string): Promise<boolean> {
   return s === 200;
 }
 
-async function sessions(orgId = org.id): Promise<number> {
-  return (await t.database.db.sql.one<{ n: number }>(`select count(*)::int as n from sessions where organization_id = $1`, [orgId])).n;
-}
+const sessions = (orgId = org.id) => sessionCount(t, orgId);
 
 const slo = (orgDomain = org.domain) => `${a.url}/saml/${orgDomain}/slo`;
 const getSlo = (query: string, orgDomain = org.domain) => fetch(`${slo(orgDomain)}?${query}`, { redirect: 'manual' });
@@ -182,11 +164,9 @@ describe('SP-initiated single logout', () => {
     plain.offersLogout = false;
     await plain.start();
     try {
-      const o = await buildOrg(t.domain);
-      await t.domain.saml.importMetadataUrl(o.actor, plain.metadataUrl);
+      const o = await trustingOrg(t.domain, plain);
       const m = await buildMember(t.domain, o.actor);
-      const u = urlsFor(o.domain);
-      const res = await postAcs(a.url, o.domain, plain.response({ acsUrl: u.acsUrl, audience: u.entityId, nameId: m.userName }));
+      const res = await postAcs(a.url, o.domain, plain.response(responseTo(o.domain, { nameId: m.userName })));
       const cookie = sessionCookie(res)!;
       const out = await fetch(`${a.url}/logout`, { method: 'POST', headers: { cookie: `gatehouse_session=${cookie}` }, redirect: 'manual' });
       expect(out.status).toBe(204);

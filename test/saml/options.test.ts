@@ -2,78 +2,51 @@
 // response, or both) and "Token encryption" blades signs people in with the
 // same strictness; wrapping, replay and tampering are refused for response
 // signatures and encrypted assertions as for signed assertions.
-import crypto from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../setup/test-db.js';
-import { buildMember, buildOrg } from '../factories/index.js';
-import type { Actor } from '../../src/domain/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TestDb } from '../setup/test-db.js';
+import { buildMember } from '../factories/index.js';
 import { encode, makeKey, newId, TestIdp, XENC, XENC11, type ResponseOptions, type SigningOption } from './idp.js';
-import { me, postAcs, sessionCookie, startApp, startLogin, urlsFor, type RunningApp } from './harness.js';
+import {
+  expectAcsRefused,
+  expectSignsIn,
+  memberNamed,
+  postAcs,
+  responseTo,
+  samlSuite,
+  sessionCookie,
+  startLogin,
+  trustingOrg,
+  urlsFor,
+  type RunningApp,
+  type SamlOrg,
+} from './harness.js';
 
 let t: TestDb;
 let a: RunningApp;
 let idp: TestIdp;
-let org: { id: string; domain: string; actor: Actor };
+let org: SamlOrg;
 let alice: { id: string; userName: string };
 let mallory: { id: string; userName: string };
 let spCert: string;
 /** A key pair the IdP metadata does not list (RSA generation is slow: made once). */
 let stranger: ReturnType<typeof makeKey>;
 
+// This file refuses many responses a minute on purpose; the ACS rate limit has its own test.
+samlSuite({ authFailureLimit: 1000, spCertificate: true }, (s) => ({ t, a, idp, org, spCert } = s));
 beforeAll(async () => {
-  // This file refuses many responses a minute on purpose; the ACS rate limit has its own test.
-  t = await createTestDb({ env: { AUTH_FAILURE_LIMIT: '1000' } });
-  a = await startApp(t);
-  idp = new TestIdp();
-  await idp.start();
-  org = await buildOrg(t.domain);
-  await t.domain.saml.importMetadataUrl(org.actor, idp.metadataUrl);
-  spCert = (await t.domain.saml.generateCertificate(org.actor, 'gatehouse.test')).pem;
   stranger = makeKey();
-  alice = await buildMember(t.domain, org.actor, { userName: `alice.${crypto.randomBytes(3).toString('hex')}@contoso.com` });
-  mallory = await buildMember(t.domain, org.actor, { userName: `mallory.${crypto.randomBytes(3).toString('hex')}@contoso.com` });
-});
-afterAll(async () => {
-  await a.close();
-  await idp.stop();
-  await t.close();
+  alice = await memberNamed(t.domain, org.actor, 'alice');
+  mallory = await memberNamed(t.domain, org.actor, 'mallory');
 });
 
-function opts(over: Partial<ResponseOptions> = {}, orgDomain = org.domain): ResponseOptions {
-  const u = urlsFor(orgDomain);
-  return { acsUrl: u.acsUrl, audience: u.entityId, nameId: alice.userName, ...over };
+function opts(over: Partial<ResponseOptions> = {}): ResponseOptions {
+  return responseTo(org.domain, { nameId: alice.userName, ...over });
 }
 
-async function signsIn(samlResponse: string, as = alice.userName): Promise<void> {
-  const res = await postAcs(a.url, org.domain, samlResponse);
-  expect(res.status, await res.clone().text()).toBe(303);
-  const cookie = sessionCookie(res)!;
-  expect(((await (await me(a.url, cookie)).json()) as { userName: string }).userName).toBe(as);
-}
-
-async function lastLogin(orgId = org.id) {
-  const [ev] = await t.domain.saml.loginLog({ kind: 'system', organizationId: orgId, label: 'test' }, { limit: 1 });
-  return ev!;
-}
-
-async function sessionCount(): Promise<number> {
-  return (await t.database.db.sql.one<{ n: number }>(`select count(*)::int as n from sessions where organization_id = $1`, [org.id])).n;
-}
+const signsIn = (samlResponse: string, as = alice.userName) => expectSignsIn(a, org.domain, samlResponse, as);
 
 /** Refused: a 4xx page naming `reason`, no cookie, no new session, audited. */
-async function expectRefused(samlResponse: string, reason: string, status?: number) {
-  const before = await sessionCount();
-  const res = await postAcs(a.url, org.domain, samlResponse);
-  const body = await res.text();
-  expect(res.status, body).toBeGreaterThanOrEqual(400);
-  expect(res.status).toBeLessThan(500);
-  if (status) expect(res.status).toBe(status);
-  expect(sessionCookie(res)).toBeNull();
-  expect(body).toContain(reason);
-  expect(await sessionCount()).toBe(before);
-  expect(await lastLogin()).toMatchObject({ action: 'saml.login', outcome: 'failure', reason });
-  return body;
-}
+const expectRefused = (samlResponse: string, reason: string, status?: number) => expectAcsRefused({ t, a }, org, samlResponse, reason, status);
 
 const MODES: SigningOption[] = ['assertion', 'response', 'both'];
 
@@ -196,12 +169,10 @@ describe('Token encryption', () => {
   });
 
   it('refuses plain assertions once encryption is required, and an encrypted one with no SP key', async () => {
-    const other = await buildOrg(t.domain);
-    await t.domain.saml.importMetadataUrl(other.actor, idp.metadataUrl);
+    const other = await trustingOrg(t.domain, idp);
     const bob = await buildMember(t.domain, other.actor);
-    const u = urlsFor(other.domain);
     const post = (r: string) => postAcs(a.url, other.domain, r);
-    const base = { acsUrl: u.acsUrl, audience: u.entityId, nameId: bob.userName };
+    const base = responseTo(other.domain, { nameId: bob.userName });
     const noKey = await post(idp.response({ ...base, encryptFor: spCert }));
     expect(noKey.status).toBe(400);
     expect(await noKey.text()).toContain('no_encryption_key');

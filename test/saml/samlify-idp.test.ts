@@ -1,14 +1,11 @@
 // A second, independent SAML implementation as the identity provider: samlify
 // signs (assertion, response, or both, as Entra's Signing Option) and
 // encrypts real responses; Gatehouse must sign people in from each.
-import crypto from 'node:crypto';
 import * as samlify from 'samlify';
 import * as validator from '@authenio/samlify-xmllint-wasm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../setup/test-db.js';
-import { buildMember, buildOrg } from '../factories/index.js';
-import { makeKey, TestIdp } from './idp.js';
-import { me, postAcs, sessionCookie, startApp, startLogin, type RunningApp } from './harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { makeKey, type TestIdp } from './idp.js';
+import { me, memberNamed, postAcs, samlSuite, sessionCookie, startLogin, type RunningApp, type SamlOrg } from './harness.js';
 
 samlify.setSchemaValidator(validator);
 // samlify's default response leaves the AuthnStatement empty; Entra always sends one (and Gatehouse requires it).
@@ -18,32 +15,21 @@ template.context = template.context.replace(
   `<saml:AuthnStatement AuthnInstant="${new Date().toISOString()}" SessionIndex="_s1"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:Password</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`,
 );
 
-let t: TestDb;
 let a: RunningApp;
 let idp: TestIdp;
+let org: SamlOrg;
 let orgDomain: string;
 let userName: string;
 let spMetadata: string;
 /** A key the IdP metadata does not list (RSA generation is slow: made once, up front). */
 let forgerKey: ReturnType<typeof makeKey>;
 
+samlSuite({ spCertificate: true }, (s) => ({ a, idp, org } = s));
 beforeAll(async () => {
-  t = await createTestDb();
-  a = await startApp(t);
-  idp = new TestIdp();
-  await idp.start();
-  const org = await buildOrg(t.domain);
   orgDomain = org.domain;
-  await t.domain.saml.importMetadataUrl(org.actor, idp.metadataUrl);
-  await t.domain.saml.generateCertificate(org.actor, 'gatehouse.test');
-  userName = (await buildMember(t.domain, org.actor, { userName: `ann.${crypto.randomBytes(3).toString('hex')}@contoso.com` })).userName;
+  userName = (await memberNamed(a.domain, org.actor, 'ann')).userName;
   spMetadata = await (await fetch(`${a.url}/saml/${orgDomain}/metadata`)).text();
   forgerKey = makeKey();
-});
-afterAll(async () => {
-  await a.close();
-  await idp.stop();
-  await t.close();
 });
 
 const cases = [

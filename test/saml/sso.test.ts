@@ -1,58 +1,45 @@
 import crypto from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../setup/test-db.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TestDb } from '../setup/test-db.js';
 import { buildGroup, buildMember, buildOrg } from '../factories/index.js';
-import type { Actor } from '../../src/domain/index.js';
 import { encode, makeKey, newId, TestIdp, type ResponseOptions } from './idp.js';
-import { me, postAcs, sessionCookie, startApp, startLogin, urlsFor, type RunningApp } from './harness.js';
+import {
+  expectAcsRefused,
+  lastLogin as lastLoginOf,
+  me,
+  postAcs,
+  responseTo,
+  samlSuite,
+  sessionCookie,
+  startApp,
+  startLogin,
+  trustingOrg,
+  urlsFor,
+  type RunningApp,
+  type SamlOrg,
+} from './harness.js';
 
 let t: TestDb;
 let a: RunningApp;
 let idp: TestIdp;
-let org: { id: string; domain: string; actor: Actor };
+let org: SamlOrg;
 let alice: { id: string; userName: string };
 
+// Many refusals of one organisation from one client within a minute: above the ACS rate limit's default.
+samlSuite({ authFailureLimit: 1000 }, (s) => ({ t, a, idp, org } = s));
 beforeAll(async () => {
-  // Many refusals of one organisation from one client within a minute: above the ACS rate limit's default.
-  t = await createTestDb({ env: { AUTH_FAILURE_LIMIT: '1000' } });
-  a = await startApp(t);
-  idp = new TestIdp();
-  await idp.start();
-  org = await buildOrg(t.domain);
-  await t.domain.saml.importMetadataUrl(org.actor, idp.metadataUrl);
   alice = await buildMember(t.domain, org.actor, { userName: `Alice.${crypto.randomBytes(3).toString('hex')}@Contoso.com`, displayName: 'Alice' });
-});
-afterAll(async () => {
-  await a.close();
-  await idp.stop();
-  await t.close();
 });
 
 function opts(over: Partial<ResponseOptions> = {}, orgDomain = org.domain): ResponseOptions {
-  const u = urlsFor(orgDomain);
-  return { acsUrl: u.acsUrl, audience: u.entityId, nameId: alice.userName, ...over };
+  return responseTo(orgDomain, { nameId: alice.userName, ...over });
 }
 
-async function lastLogin(orgId = org.id) {
-  const [ev] = await t.domain.saml.loginLog({ kind: 'system', organizationId: orgId, label: 'test' }, { limit: 1 });
-  return ev!;
-}
+const lastLogin = (orgId = org.id) => lastLoginOf(t, orgId);
 
-/** Posts a response that must be refused: 4xx page, no redirect, no cookie, audited with `reason`. */
-async function expectRefused(samlResponse: string, reason: string, status?: number, orgDomain = org.domain, orgId = org.id) {
-  const res = await postAcs(a.url, orgDomain, samlResponse);
-  const body = await res.text();
-  expect(res.status, body).toBeGreaterThanOrEqual(400);
-  expect(res.status).toBeLessThan(500);
-  if (status) expect(res.status).toBe(status);
-  expect(res.headers.get('location')).toBeNull();
-  expect(res.headers.get('content-type')).toMatch(/text\/html/);
-  expect(sessionCookie(res)).toBeNull();
-  expect(body).toContain(reason);
-  const ev = await lastLogin(orgId);
-  expect(ev).toMatchObject({ action: 'saml.login', outcome: 'failure', reason });
-  return { res, body, ev };
-}
+/** Posts a response that `target` must refuse: 4xx page, no redirect, no cookie, no session, audited with `reason`. */
+const expectRefused = (samlResponse: string, reason: string, status?: number, target: { id: string; domain: string } = org) =>
+  expectAcsRefused({ t, a }, target, samlResponse, reason, status);
 
 describe('SP metadata and sign-on start', () => {
   it('publishes the SP metadata at the entity ID, with the signing certificate once generated', async () => {
@@ -208,7 +195,7 @@ describe('certificate rollover', () => {
       await t.domain.saml.refreshMetadata(o2.actor);
       expect((await t.domain.saml.settings(o2.actor)).idpCertificates).toHaveLength(1);
       expect((await postAcs(a.url, o2.domain, rolling.response({ ...base, signWith: newKey }))).status).toBe(303);
-      await expectRefused(rolling.response({ ...base, signWith: oldKey }), 'invalid_signature', 400, o2.domain, o2.id);
+      await expectRefused(rolling.response({ ...base, signWith: oldKey }), 'invalid_signature', 400, o2);
     } finally {
       await rolling.stop();
     }
@@ -322,10 +309,9 @@ describe('refused, with no session', () => {
   });
 
   it('a response meant for another organisation', async () => {
-    const other = await buildOrg(t.domain);
-    await t.domain.saml.importMetadataUrl(other.actor, idp.metadataUrl);
+    const other = await trustingOrg(t.domain, idp);
     await buildMember(t.domain, other.actor, { userName: alice.userName });
-    await expectRefused(idp.response(opts({}, org.domain)), 'wrong_destination', 400, other.domain, other.id);
+    await expectRefused(idp.response(opts({}, org.domain)), 'wrong_destination', 400, other);
   });
 
   it('SHA-1 signatures', async () => {

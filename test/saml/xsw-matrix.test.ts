@@ -4,62 +4,32 @@
 // those encrypted (wrapping outside the EncryptedAssertion, and inside it
 // before encryption). Each refusal is a 4xx page naming its reason, with no
 // session started.
-import crypto from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../setup/test-db.js';
-import { buildMember, buildOrg } from '../factories/index.js';
-import type { Actor } from '../../src/domain/index.js';
+import { beforeAll, describe, it } from 'vitest';
+import type { TestDb } from '../setup/test-db.js';
 import { encode, encryptAssertion, newId, TestIdp, type ResponseOptions, type SigningOption } from './idp.js';
-import { me, postAcs, sessionCookie, startApp, startLogin, urlsFor, type RunningApp } from './harness.js';
+import { expectAcsRefused, expectSignsIn, memberNamed, responseTo, samlSuite, startLogin, urlsFor, type RunningApp, type SamlOrg } from './harness.js';
 
 let t: TestDb;
 let a: RunningApp;
 let idp: TestIdp;
-let org: { id: string; domain: string; actor: Actor };
+let org: SamlOrg;
 let alice: { id: string; userName: string };
 let mallory: { id: string; userName: string };
 let spCert: string;
 
+// This file refuses many responses a minute on purpose; the ACS rate limit has its own test.
+samlSuite({ authFailureLimit: 10000, spCertificate: true }, (s) => ({ t, a, idp, org, spCert } = s));
 beforeAll(async () => {
-  // This file refuses many responses a minute on purpose; the ACS rate limit has its own test.
-  t = await createTestDb({ env: { AUTH_FAILURE_LIMIT: '10000' } });
-  a = await startApp(t);
-  idp = new TestIdp();
-  await idp.start();
-  org = await buildOrg(t.domain);
-  await t.domain.saml.importMetadataUrl(org.actor, idp.metadataUrl);
-  spCert = (await t.domain.saml.generateCertificate(org.actor, 'gatehouse.test')).pem;
-  const suffix = crypto.randomBytes(3).toString('hex');
-  alice = await buildMember(t.domain, org.actor, { userName: `alice.${suffix}@contoso.com` });
-  mallory = await buildMember(t.domain, org.actor, { userName: `mallory.${suffix}@contoso.com` });
-});
-afterAll(async () => {
-  await a.close();
-  await idp.stop();
-  await t.close();
+  alice = await memberNamed(t.domain, org.actor, 'alice');
+  mallory = await memberNamed(t.domain, org.actor, 'mallory');
 });
 
-async function sessionCount(): Promise<number> {
-  return (await t.database.db.sql.one<{ n: number }>(`select count(*)::int as n from sessions where organization_id = $1`, [org.id])).n;
-}
-
+/** Refused (a response's XML, or with `isXml` false the encoded response): see expectAcsRefused. */
 async function expectRefused(xmlOrResponse: string, reason: string, status?: number, isXml = true): Promise<void> {
-  const before = await sessionCount();
-  const res = await postAcs(a.url, org.domain, isXml ? encode(xmlOrResponse) : xmlOrResponse);
-  const body = await res.text();
-  expect(res.status, body).toBeGreaterThanOrEqual(400);
-  expect(res.status, body).toBeLessThan(500);
-  if (status) expect(res.status, body).toBe(status);
-  expect(sessionCookie(res)).toBeNull();
-  expect(body).toContain(`<code>${reason}</code>`);
-  expect(await sessionCount()).toBe(before);
+  await expectAcsRefused({ t, a }, org, isXml ? encode(xmlOrResponse) : xmlOrResponse, reason, status);
 }
 
-async function signsIn(samlResponse: string, as: string): Promise<void> {
-  const res = await postAcs(a.url, org.domain, samlResponse);
-  expect(res.status, await res.clone().text()).toBe(303);
-  expect(((await (await me(a.url, sessionCookie(res)!)).json()) as { userName: string }).userName).toBe(as);
-}
+const signsIn = (samlResponse: string, as: string) => expectSignsIn(a, org.domain, samlResponse, as);
 
 const WAYS: { sign: SigningOption; encrypt: boolean }[] = [
   { sign: 'assertion', encrypt: false },
@@ -73,10 +43,8 @@ const WAYS: { sign: SigningOption; encrypt: boolean }[] = [
 for (const way of WAYS) {
   const name = `${way.sign} signed${way.encrypt ? ', encrypted' : ''}`;
   describe(`${name}`, () => {
-    const opts = (over: Partial<ResponseOptions> = {}): ResponseOptions => {
-      const u = urlsFor(org.domain);
-      return { acsUrl: u.acsUrl, audience: u.entityId, nameId: mallory.userName, sign: way.sign, ...(way.encrypt ? { encryptFor: spCert } : {}), ...over };
-    };
+    const opts = (over: Partial<ResponseOptions> = {}): ResponseOptions =>
+      responseTo(org.domain, { nameId: mallory.userName, sign: way.sign, ...(way.encrypt ? { encryptFor: spCert } : {}), ...over });
     /** The assertion as it sits in the Response: an Assertion or an EncryptedAssertion. */
     const elementOf = (xml: string) => (way.encrypt ? /<EncryptedAssertion[\s\S]*<\/EncryptedAssertion>/ : /<Assertion [\s\S]*<\/Assertion>/).exec(xml)![0];
     /** An unsigned assertion for alice, as the attacker would like it read. */

@@ -2,33 +2,29 @@
 // database: every due integration runs once, never twice at once.
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabaseUrl, createTestDb, TEST_SECRET, type TestDb } from '../setup/test-db.js';
+import { createTestDatabaseUrl, createTestDb, testDomain, type TestDb } from '../setup/test-db.js';
+import { startTestApp } from '../setup/test-app.js';
 import { buildOrg } from '../factories/index.js';
-import { createDomain, type Domain } from '../../src/domain/index.js';
+import type { Domain } from '../../src/domain/index.js';
 import { openDatabase, type Database } from '../../src/infra/postgres/database.js';
-import { createEntraGraphClient } from '../../src/integrations/entra-graph/graph-client.js';
 import { startImportScheduler } from '../../src/scheduler/import-scheduler.js';
-import { createApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/http/logger.js';
-import { entraUser, GraphStandIn } from '../setup/graph-stand-in.js';
-
-const TENANT = 'contoso.onmicrosoft.com';
-const CLIENT_ID = '11111111-2222-3333-4444-555555555555';
-const SECRET = 'client-secret-value~1';
+import { entraUser, type GraphStandIn } from '../setup/graph-stand-in.js';
+import { ENTRA_APP, graphEnv, startGraphStandIn } from '../setup/entra.js';
 
 let t: TestDb;
 let second: Database;
 let graph: GraphStandIn;
 
+/** A process's domain on its own pool, importing from the stand-in. */
 function domainOn(db: Database['db']): Domain {
-  return createDomain(db, TEST_SECRET, undefined, { entraDirectory: createEntraGraphClient({ graphBaseUrl: graph.url, loginBaseUrl: graph.url }) });
+  return testDomain(db, graphEnv(graph));
 }
 
 beforeAll(async () => {
-  t = await createTestDb();
+  graph = await startGraphStandIn();
+  t = await createTestDb({ env: graphEnv(graph) });
   second = await openDatabase({ url: t.url, dataDir: '/nonexistent', poolSize: 4 });
-  graph = await new GraphStandIn({ tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET }).start();
 });
 afterAll(async () => {
   await graph.stop();
@@ -46,27 +42,22 @@ async function waitFor(check: () => Promise<boolean>, ms: number): Promise<void>
 
 describe('import scheduler across processes', () => {
   it('runs each due integration once, never twice at once, and stops cleanly', async () => {
-    const processA = domainOn(t.database.db);
+    const processA = t.domain;
     const processB = domainOn(second.db);
     const org = await buildOrg(processA);
     const integrations = [];
     for (let i = 0; i < 3; i++) {
       const entraGroupId = crypto.randomUUID();
       graph.groups.set(entraGroupId, [entraUser(), entraUser()]);
-      integrations.push(await processA.imports.create(org.actor, { name: `group ${i}`, tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET, entraGroupId }));
+      integrations.push(await processA.imports.create(org.actor, { name: `group ${i}`, ...ENTRA_APP, entraGroupId }));
     }
-    const paused = await processA.imports.create(org.actor, { name: 'paused', tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET, entraGroupId: crypto.randomUUID() });
+    const paused = await processA.imports.create(org.actor, { name: 'paused', ...ENTRA_APP, entraGroupId: crypto.randomUUID() });
     await processA.imports.pause(org.actor, paused.id);
     graph.delayMs = 300;
     graph.resetCounters();
 
     // Process A: the app with its scheduler (as `npm start` runs it); process B: a scheduler ticking fast.
-    const app = await createApp({
-      config: loadConfig({ IMPORT_SCHEDULER: 'on', IMPORT_INTERVAL_MINUTES: '15' }),
-      db: t.database.db,
-      domain: processA,
-      logger: createLogger('silent'),
-    });
+    const app = await startTestApp({ db: t, env: { ...graphEnv(graph), SCHEDULER: 'on', DELIVERY_WORKER: 'on', IMPORT_SCHEDULER: 'on', IMPORT_INTERVAL_MINUTES: '15' } });
     const b = startImportScheduler({ domain: processB, connection: second.connection, intervalMinutes: 15, logger: createLogger('silent'), tickSeconds: 0.2, pollingSeconds: 0.5 });
     try {
       await b.ready;

@@ -4,11 +4,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createDomainFromConfig } from '../../src/compose.js';
 import type { Domain } from '../../src/domain/index.js';
 import { createLogger } from '../../src/http/logger.js';
 import { openDatabase, type Database } from '../../src/infra/postgres/database.js';
-import { createTestDb, TEST_SECRET, type TestDb } from './test-db.js';
+import { createTestDb, testDomain, type TestDb } from './test-db.js';
 
 export interface TestApp {
   /** The test database (and the domain the test file arranges data with). */
@@ -28,7 +27,10 @@ export interface StartTestAppOptions {
   readonly env?: Record<string, string>;
   /** Serve this test database (it stays open after close); default: a fresh one, dropped on close. */
   readonly db?: TestDb;
-  /** A second process on the same database: its own pool and its own domain (built from the same configuration). */
+  /**
+   * A second process on the same database: its own pool (DATABASE_POOL_SIZE, default 4; with the
+   * configured DATABASE_REPLICA_URLS) and its own domain (built from the same configuration).
+   */
   readonly ownDatabase?: boolean;
 }
 
@@ -40,14 +42,16 @@ export async function startTestApp(opts: StartTestAppOptions = {}): Promise<Test
   const appEnv = { NODE_ENV: 'test', LOG_LEVEL: 'silent', PORT: String(port), PUBLIC_URL: url, IMPORT_SCHEDULER: 'off', ...opts.env };
   // The domain from the same configuration as the app (policies such as AUTH_FAILURE_LIMIT).
   const t = opts.db ?? (await createTestDb({ env: appEnv }));
-  const config = loadConfig(appEnv);
+  const processEnv = { DATABASE_URL: t.url, ...appEnv };
+  const config = loadConfig(processEnv);
   let own: Database | undefined;
   let domain = t.domain;
   let db = t.database.db;
   if (opts.ownDatabase) {
-    own = await openDatabase({ url: t.url, dataDir: '/nonexistent', poolSize: 4 });
+    const { replicaUrls, replicaMaxLagSeconds } = config.database;
+    own = await openDatabase({ url: t.url, dataDir: '/nonexistent', poolSize: opts.env?.DATABASE_POOL_SIZE ? config.database.poolSize : 4, replicaUrls, replicaMaxLagSeconds });
     db = own.db;
-    domain = createDomainFromConfig(db, TEST_SECRET, config, { entraDirectory: undefined });
+    domain = testDomain(db, processEnv);
   }
   const app = await createApp({ config, db, domain, logger: createLogger('silent') });
   server.on('request', app.listener);

@@ -3,6 +3,7 @@ import crypto from 'node:crypto';
 import { inject } from 'vitest';
 import { openDatabase, type Database } from '../../src/infra/postgres/database.js';
 import type { Domain } from '../../src/domain/index.js';
+import type { Db } from '../../src/domain/db.js';
 import { loadConfig } from '../../src/config.js';
 import { createDomainFromConfig } from '../../src/compose.js';
 import { urlFor, withAdmin } from './pg-admin.js';
@@ -53,15 +54,27 @@ export async function createTestDatabaseUrl(): Promise<{ url: string; name: stri
 }
 
 /**
+ * The outbound ports a test domain gets beyond its configuration: no Microsoft
+ * Graph unless `env` names one (GRAPH_BASE_URL: a stand-in, ./graph-stand-in.ts).
+ */
+export function testPorts(env: Record<string, string> = {}): { entraDirectory?: undefined } {
+  return env.GRAPH_BASE_URL ? {} : { entraDirectory: undefined };
+}
+
+/** The domain on `db` as a process configured by NODE_ENV=test and `env` builds it (a second process on a test database). */
+export function testDomain(db: Db, env: Record<string, string> = {}): Domain {
+  return createDomainFromConfig(db, TEST_SECRET, loadConfig({ NODE_ENV: 'test', IMPORT_SCHEDULER: 'off', ...env }), testPorts(env));
+}
+
+/**
  * A database of its own and the domain on it, built as the server builds it
  * (`createDomainFromConfig`) from NODE_ENV=test and `env` (e.g. AUTH_FAILURE_LIMIT);
- * no Microsoft Graph (tests that import give a stand-in).
+ * Microsoft Graph only where `env` points GRAPH_BASE_URL at a stand-in.
  */
 export async function createTestDb(opts: { poolSize?: number; env?: Record<string, string> } = {}): Promise<TestDb> {
   const created = await createTestDatabaseUrl();
   const database = await openDatabase({ url: created.url, dataDir: '/nonexistent', poolSize: opts.poolSize ?? 8, ...poolerSettings(created.url) });
-  const config = loadConfig({ NODE_ENV: 'test', IMPORT_SCHEDULER: 'off', ...opts.env });
-  const domain = createDomainFromConfig(database.db, TEST_SECRET, config, { entraDirectory: undefined });
+  const domain = testDomain(database.db, opts.env);
   return {
     url: created.url,
     name: created.name,

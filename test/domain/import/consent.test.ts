@@ -3,57 +3,36 @@
 // callback's state rules (single use, bound to the console session and the
 // organisation), the group picker (preview and search), an integration on
 // Gatehouse's application, and the client-secret path beside it.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../../src/app.js';
 import { ConfigError, loadConfig } from '../../../src/config.js';
-import { createLogger } from '../../../src/http/logger.js';
-import { createDomainFromConfig } from '../../../src/compose.js';
-import { createDomain, type Domain } from '../../../src/domain/index.js';
-import { csrfTokenFor } from '../../../src/http/csrf.js';
-import { createEntraGraphClient } from '../../../src/integrations/entra-graph/graph-client.js';
-import { createTestDb, TEST_SECRET, type TestDb } from '../../setup/test-db.js';
+import type { Domain } from '../../../src/domain/index.js';
+import { startTestApp, type TestApp } from '../../setup/test-app.js';
+import { testDomain } from '../../setup/test-db.js';
+import { consoleAdmin as consoleAdminOf } from '../../setup/clients.js';
 import { buildOrg } from '../../factories/index.js';
-import { entraUser, GraphStandIn } from '../../setup/graph-stand-in.js';
+import { entraUser, type GraphStandIn } from '../../setup/graph-stand-in.js';
+import { CONSENT_TENANT_APP, GATEHOUSE_APP, graphEnv, startConsentStandIn } from '../../setup/entra.js';
 
-const TENANT = '0f0e0d0c-1111-2222-3333-444455556666';
-const OWN_CLIENT = '66666666-7777-8888-9999-000000000000';
-const APP_CLIENT = 'a1a1a1a1-b2b2-c3c3-d4d4-e5e5e5e5e5e5';
+const { tenantId: TENANT, clientId: OWN_CLIENT } = CONSENT_TENANT_APP;
+const APP_CLIENT = GATEHOUSE_APP.clientId;
 const GROUPS = {
   finance: 'f0000000-0000-4000-8000-000000000001',
   facilities: 'f0000000-0000-4000-8000-000000000002',
   hq: 'f0000000-0000-4000-8000-000000000003',
 };
 
-let t: TestDb;
 let graph: GraphStandIn;
+let s: TestApp;
 let domain: Domain;
-let app: App;
-let server: http.Server;
 let base: string;
 
 beforeAll(async () => {
-  graph = await new GraphStandIn({ tenantId: TENANT, clientId: OWN_CLIENT, clientSecret: 'own-secret' }).start();
-  graph.multiTenantApp = { clientId: APP_CLIENT, clientSecret: 'gatehouse-app-secret' };
-  server = http.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const env = {
-    NODE_ENV: 'test',
-    IMPORT_SCHEDULER: 'off',
-    PUBLIC_URL: base,
-    GRAPH_BASE_URL: graph.url,
-    ENTRA_LOGIN_BASE_URL: graph.url,
-    ENTRA_APP_CLIENT_ID: APP_CLIENT,
-    ENTRA_APP_CLIENT_SECRET: 'gatehouse-app-secret',
-  };
-  t = await createTestDb({ env });
-  const config = loadConfig(env);
+  let env: Record<string, string>;
+  ({ graph, env } = await startConsentStandIn());
   // The domain as the server builds it: Graph (and Gatehouse's application) from the configuration.
-  domain = createDomainFromConfig(t.database.db, TEST_SECRET, config);
-  app = await createApp({ config, db: t.database.db, domain, logger: createLogger('silent') });
-  server.on('request', app.listener);
+  s = await startTestApp({ env });
+  domain = s.domain;
+  base = s.url;
   const names = ['Finance', 'Facilities Team', 'HQ Staff', 'Engineering', 'Marketing', 'Sales', 'Support'];
   const ids = [GROUPS.finance, GROUPS.facilities, GROUPS.hq, ...names.slice(3).map(() => crypto.randomUUID())];
   names.forEach((n, i) => graph.groupInfo.set(ids[i]!, { displayName: n, description: `${n} people` }));
@@ -62,11 +41,8 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  server?.closeAllConnections();
-  await new Promise<void>((r) => server?.close(() => r()) ?? r());
-  await app?.close();
+  await s?.close();
   await graph?.stop();
-  await t?.close();
 });
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -78,11 +54,7 @@ interface Gql {
 }
 
 /** A console admin's session (a redeemed bootstrap link). */
-async function consoleAdmin(organizationId: string, userName?: string) {
-  const link = await domain.admins.createBootstrapLink(organizationId, { userName });
-  const started = await domain.admins.redeemBootstrapLink(link.token);
-  return { session: started.token, csrf: csrfTokenFor(started.token) };
-}
+const consoleAdmin = (organizationId: string, userName?: string) => consoleAdminOf(s, organizationId, userName);
 
 async function gql(creds: { session: string; csrf: string } | { key: string }, query: string, variables: Record<string, unknown> = {}): Promise<Gql> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -270,7 +242,7 @@ describe('group picker and integrations on Gatehouse’s application', () => {
   it('keeps the client-secret path: own registration lists groups and imports; a wrong secret says so', async () => {
     const org = await buildOrg(domain);
     const key = (await domain.apiKeys.create(org.actor, { name: 'ops', role: 'admin' })).key;
-    const own = { tenantId: TENANT, clientId: OWN_CLIENT, clientSecret: 'own-secret' };
+    const own = { ...CONSENT_TENANT_APP };
     const groups = await gql({ key }, GROUP_SEARCH, { i: { ...own, search: 'hq' } });
     expect(groups.data!.entraGroups.map((g: Data) => g.id)).toEqual([GROUPS.hq]);
     const wrong = await gql({ key }, GROUP_SEARCH, { i: { ...own, clientSecret: 'nope' } });
@@ -320,7 +292,7 @@ describe('configuration', () => {
   });
 
   it('without Gatehouse’s application, Authorize with Microsoft is not offered and says to use an own registration', async () => {
-    const plain = createDomain(t.database.db, TEST_SECRET, undefined, { entraDirectory: createEntraGraphClient({ graphBaseUrl: graph.url, loginBaseUrl: graph.url }) });
+    const plain = testDomain(s.t.database.db, graphEnv(graph));
     const org = await buildOrg(plain);
     const link = await plain.admins.createBootstrapLink(org.id);
     const started = await plain.admins.redeemBootstrapLink(link.token);

@@ -1,0 +1,48 @@
+// The Graph stand-in (./graph-stand-in.ts) wired to Gatehouse: the app
+// registrations the tests use, the environment that points an app at the
+// stand-in, and the domain's Entra client on it.
+import type { EntraDirectory } from '../../src/domain/import/import.model.js';
+import { createEntraGraphClient, type EntraGraphOptions } from '../../src/integrations/entra-graph/graph-client.js';
+import { GraphStandIn, type StandInApp } from './graph-stand-in.js';
+
+/** The Entra app registration (tenant, client id, secret) of the tests' integrations: spread it into an integration's input. */
+export const ENTRA_APP: Readonly<StandInApp> = Object.freeze({
+  tenantId: 'contoso.onmicrosoft.com',
+  clientId: '11111111-2222-3333-4444-555555555555',
+  clientSecret: 'client-secret-value~1',
+});
+
+/** Gatehouse's own multi-tenant application ("Authorize with Microsoft"): ENTRA_APP_CLIENT_ID / ENTRA_APP_CLIENT_SECRET. */
+export const GATEHOUSE_APP = Object.freeze({ clientId: 'a1a1a1a1-b2b2-c3c3-d4d4-e5e5e5e5e5e5', clientSecret: 'gatehouse-app-secret' });
+
+/** A tenant named by its GUID (as Microsoft's admin consent answers) and an app registration of its own there. */
+export const CONSENT_TENANT_APP: Readonly<StandInApp> = Object.freeze({
+  tenantId: '0f0e0d0c-1111-2222-3333-444455556666',
+  clientId: '66666666-7777-8888-9999-000000000000',
+  clientSecret: 'own-secret',
+});
+
+/**
+ * A started stand-in for CONSENT_TENANT_APP in which GATEHOUSE_APP is
+ * registered, and the environment of an app configured with both.
+ */
+export async function startConsentStandIn(): Promise<{ graph: GraphStandIn; env: Record<string, string> }> {
+  const graph = await startGraphStandIn(CONSENT_TENANT_APP);
+  graph.multiTenantApp = { ...GATEHOUSE_APP };
+  return { graph, env: { ...graphEnv(graph), ENTRA_APP_CLIENT_ID: GATEHOUSE_APP.clientId, ENTRA_APP_CLIENT_SECRET: GATEHOUSE_APP.clientSecret } };
+}
+
+/** A started stand-in that knows `app` (default ENTRA_APP). */
+export function startGraphStandIn(app: StandInApp = ENTRA_APP): Promise<GraphStandIn> {
+  return new GraphStandIn({ ...app }).start();
+}
+
+/** GRAPH_BASE_URL and ENTRA_LOGIN_BASE_URL at the stand-in: the Microsoft Graph of an app (startTestApp's env) and of its domain. */
+export function graphEnv(graph: GraphStandIn): Record<string, string> {
+  return { GRAPH_BASE_URL: graph.url, ENTRA_LOGIN_BASE_URL: graph.url };
+}
+
+/** The domain's Entra client on the stand-in; `options`: retries, Retry-After cap, sleep. */
+export function entraDirectoryOn(graph: GraphStandIn, options: Omit<EntraGraphOptions, 'graphBaseUrl' | 'loginBaseUrl'> = {}): EntraDirectory {
+  return createEntraGraphClient({ graphBaseUrl: graph.url, loginBaseUrl: graph.url, ...options });
+}
