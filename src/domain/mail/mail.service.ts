@@ -17,6 +17,7 @@ import type { StreamConsumer } from '../events/event-dispatcher.js';
 import { followStreamFromNow, unfollowStream } from '../events/event-cursor.sql.js';
 import { renderMail } from './mail-templates.js';
 import * as mailSql from './mail.sql.js';
+import { logPageSize } from '../log-page.sql.js';
 import type { ClaimedMail, MailRow } from './mail.sql.js';
 import type { BlockedAddress, MailAttempt, MailSendResult, MailSettings, MailStatus, MailTemplate, MailTransport, OutboxMail } from './mail.model.js';
 
@@ -107,8 +108,7 @@ export class MailService {
     requireAdmin(actor);
     if (f.status !== undefined && !STATUSES.includes(f.status)) throw new Invalid('invalid_value', `status must be one of ${STATUSES.join(', ')}`, 'status');
     if (f.before !== undefined && !isUuid(f.before)) throw new Invalid('invalid_cursor', 'before must be a mail id', 'before');
-    const limit = Math.min(Math.max(Number.isInteger(f.limit) ? f.limit! : 50, 1), 500);
-    const rows = await mailSql.selectMail(this.db.sql, actor.organizationId, f, limit);
+    const rows = await mailSql.selectMail(this.db.sql, actor.organizationId, f, logPageSize(f.limit));
     return rows.map(toMail);
   }
 

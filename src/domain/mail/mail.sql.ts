@@ -3,7 +3,7 @@
 // holds the mail's lease (its claim token).
 import type { Sql } from '../db.js';
 import { toDate } from '../rows.js';
-import { SqlParams } from '../sql-params.js';
+import { selectNewestFirst } from '../log-page.sql.js';
 import type { BlockedAddress, MailAttempt, MailStatus, MailTemplate } from './mail.model.js';
 
 /**
@@ -64,13 +64,7 @@ export interface ClaimedMail {
 
 /** The outbox newest first, optionally of one status, before the mail `before`. */
 export async function selectMail(sql: Sql, organizationId: string, f: { status?: MailStatus; before?: string }, limit: number): Promise<MailRow[]> {
-  const p = new SqlParams();
-  const where = [`organization_id = ${p.add(organizationId)}`];
-  if (f.status !== undefined) where.push(`status = ${p.add(f.status)}`);
-  if (f.before !== undefined) {
-    where.push(`(created_at, id) < (select created_at, id from mail_outbox where organization_id = ${p.add(organizationId)} and id = ${p.add(f.before)})`);
-  }
-  return sql.all<MailRow>(`select ${MAIL_COLUMNS} from mail_outbox where ${where.join(' and ')} order by created_at desc, id desc limit ${limit}`, p.values);
+  return selectNewestFirst<MailRow>(sql, 'mail_outbox', MAIL_COLUMNS, organizationId, { status: f.status }, f.before, limit);
 }
 
 /** One mail with every attempt to send it. */

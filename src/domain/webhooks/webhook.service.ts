@@ -16,6 +16,7 @@ import { writeAudit } from '../audit/audit.service.js';
 import { EVENT_TYPES, EXPLICIT_ONLY_TYPES, payloadOf, type OutboundEvent } from '../events/event-types.js';
 import type { StreamPosition } from '../audit/audit-stream.js';
 import * as webhookSql from './webhook.sql.js';
+import { logPageSize } from '../log-page.sql.js';
 import type { ClaimedRow } from './webhook.sql.js';
 
 /** A per-lock access entry as an outbound event, with its feed position. */
@@ -252,8 +253,7 @@ export class WebhookService {
       throw new Invalid('invalid_value', 'status must be pending, succeeded or failed', 'status');
     }
     if (f.before !== undefined && !isUuid(f.before)) throw new Invalid('invalid_cursor', 'before must be a delivery id', 'before');
-    const limit = Math.min(Math.max(Number.isInteger(f.limit) ? f.limit! : 50, 1), 500);
-    return webhookSql.selectDeliveries(this.db.sql, actor.organizationId, f, limit);
+    return webhookSql.selectDeliveries(this.db.sql, actor.organizationId, f, logPageSize(f.limit));
   }
 
   async delivery(actor: Actor, id: string): Promise<WebhookDeliveryDetail> {

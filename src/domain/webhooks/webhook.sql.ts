@@ -2,7 +2,7 @@
 // one statement: the attempt, the delivery's state and the endpoint's health.
 import type { Sql } from '../db.js';
 import { toDate } from '../rows.js';
-import { SqlParams } from '../sql-params.js';
+import { selectNewestFirst } from '../log-page.sql.js';
 import type { EventType } from '../events/event-types.js';
 import { followStreamFromNow } from '../events/event-cursor.sql.js';
 import type { DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookDeliveryDetail, WebhookEndpoint } from './webhook.model.js';
@@ -217,14 +217,7 @@ export async function selectDeliveries(
   f: { endpointId?: string; status?: DeliveryStatus; before?: string },
   limit: number,
 ): Promise<WebhookDelivery[]> {
-  const p = new SqlParams();
-  const where = [`organization_id = ${p.add(organizationId)}`];
-  if (f.endpointId !== undefined) where.push(`endpoint_id = ${p.add(f.endpointId)}`);
-  if (f.status !== undefined) where.push(`status = ${p.add(f.status)}`);
-  if (f.before !== undefined) {
-    where.push(`(created_at, id) < (select created_at, id from webhook_deliveries where organization_id = ${p.add(organizationId)} and id = ${p.add(f.before)})`);
-  }
-  const rows = await sql.all<DeliveryRow>(`select ${DELIVERY_COLUMNS} from webhook_deliveries where ${where.join(' and ')} order by created_at desc, id desc limit ${limit}`, p.values);
+  const rows = await selectNewestFirst<DeliveryRow>(sql, 'webhook_deliveries', DELIVERY_COLUMNS, organizationId, { endpoint_id: f.endpointId, status: f.status }, f.before, limit);
   return rows.map(toDelivery);
 }
 
