@@ -169,13 +169,17 @@ export interface SamlSettings {
   lastRefreshAt: string | null;
   lastRefreshError: string | null;
   allowIdpInitiated: boolean;
+  /** The IdP's SingleLogoutService sign-out goes on to, and its binding; null when the metadata lists none. */
+  idpLogout: { location: string; binding: string } | null;
+  /** Signing out of Gatehouse also ends the Entra session. */
+  singleLogoutActive: boolean;
   idpCertificates: Certificate[];
   spCertificates: Certificate[];
   warnings: string[];
 }
 
 export interface SamlView {
-  urls: { identifier: string; replyUrl: string; signOnUrl: string; spMetadataUrl: string };
+  urls: { identifier: string; replyUrl: string; signOnUrl: string; logoutUrl: string; spMetadataUrl: string };
   available: boolean;
   settings: SamlSettings | null;
 }
@@ -320,7 +324,7 @@ const CERT_FIELDS = 'fingerprintSha256 subject notBefore notAfter daysLeft warni
 export const SAML_QUERY = `query ConsoleSaml {
   samlSettings {
     entityId replyUrl signOnUrl metadataUrl configured idpEntityId idpSsoUrls idpMetadataUrl idpMetadataFetchedAt
-    idpMetadataRefreshedAt idpMetadataRefreshError idpInitiatedAllowed warnings
+    idpMetadataRefreshedAt idpMetadataRefreshError idpInitiatedAllowed warnings logoutUrl idpLogoutUrl idpLogoutBinding singleLogoutActive
     idpCertificates { ${CERT_FIELDS} }
     spCertificates { id use ${CERT_FIELDS} }
   }
@@ -369,6 +373,10 @@ interface GqlSaml {
     idpMetadataRefreshError: string | null;
     idpInitiatedAllowed: boolean;
     warnings: string[];
+    logoutUrl: string;
+    idpLogoutUrl: string | null;
+    idpLogoutBinding: string | null;
+    singleLogoutActive: boolean;
     idpCertificates: GqlCert[];
     spCertificates: GqlCert[];
   };
@@ -549,7 +557,7 @@ export const api = {
   async saml(): Promise<SamlView> {
     const s = (await gqlRead<GqlSaml>(SAML_QUERY, {})).samlSettings;
     return {
-      urls: { identifier: s.entityId, replyUrl: s.replyUrl, signOnUrl: s.signOnUrl, spMetadataUrl: s.metadataUrl },
+      urls: { identifier: s.entityId, replyUrl: s.replyUrl, signOnUrl: s.signOnUrl, logoutUrl: s.logoutUrl, spMetadataUrl: s.metadataUrl },
       available: true,
       settings: {
         configured: s.configured,
@@ -560,6 +568,8 @@ export const api = {
         lastRefreshAt: s.idpMetadataRefreshedAt,
         lastRefreshError: s.idpMetadataRefreshError,
         allowIdpInitiated: s.idpInitiatedAllowed,
+        idpLogout: s.idpLogoutUrl ? { location: s.idpLogoutUrl, binding: s.idpLogoutBinding ?? '' } : null,
+        singleLogoutActive: s.singleLogoutActive,
         idpCertificates: s.idpCertificates.map(toCertificate),
         spCertificates: s.spCertificates.map(toCertificate),
         warnings: s.warnings,
