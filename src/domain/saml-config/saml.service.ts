@@ -111,6 +111,8 @@ export interface VerifiedAssertion {
   readonly replayUntil: Date;
   /** The AuthnRequest id answered (SP-initiated); null for IdP-initiated. */
   readonly inResponseTo: string | null;
+  /** The AuthnStatement's SessionIndex: the IdP session, named again in the LogoutRequest at sign-out. */
+  readonly sessionIndex?: string | null;
   readonly detail?: Record<string, unknown>;
 }
 
@@ -690,8 +692,8 @@ export class SamlService {
          on conflict do nothing returning 1),
        m as (select id, user_name, active from members where organization_id = $7 and lower(user_name) = lower($8)),
        sess as (
-         insert into sessions (organization_id, id, member_id, expires_at)
-         select $9, $10, m.id, now() + make_interval(hours => $11) from m where m.active and exists (select 1 from replay)
+         insert into sessions (organization_id, id, member_id, expires_at, saml_name_id, saml_session_index)
+         select $9, $10, m.id, now() + make_interval(hours => $11), $17, $18 from m where m.active and exists (select 1 from replay)
          returning member_id, expires_at),
        audit as (
          insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, detail, request_id, client_address)
@@ -717,6 +719,8 @@ export class SamlService {
         JSON.stringify(detail),
         origin.requestId,
         origin.clientAddress,
+        login.nameId,
+        login.sessionIndex ?? null,
       ],
     );
     let refusal: Conflict | Forbidden | null = null;
