@@ -4,7 +4,7 @@
 import { api, type Certificate, type SamlSettings, type SamlView } from '../api';
 import type { ConsoleContext } from '../context';
 import type { Route } from '../router';
-import { announce, badge, copyField, empty, errorBox, fmtDate, ago, h, loading, replace } from '../ui';
+import { announce, badge, copyField, empty, errorBox, fmtDate, ago, h, loading, replace, whileBusy } from '../ui';
 import { filterFromRoute, logSection } from './log';
 
 export async function renderSaml(panel: HTMLElement, ctx: ConsoleContext, route?: Route): Promise<void> {
@@ -30,23 +30,22 @@ export async function renderSaml(panel: HTMLElement, ctx: ConsoleContext, route?
     }
   };
 
-  const act = async (button: HTMLButtonElement, done: string, fn: () => Promise<unknown>) => {
-    button.disabled = true;
-    button.setAttribute('aria-busy', 'true');
-    try {
-      await fn();
-      announce(done);
-      ctx.refreshHealth();
-      await draw();
-    } catch (e) {
-      announce(e instanceof Error ? e.message : String(e), 'error');
-      const status = document.getElementById('saml-import-status');
-      if (status) replace(status, h('p', { class: 'state state-error', role: 'alert' }, e instanceof Error ? e.message : String(e)));
-    } finally {
-      button.disabled = false;
-      button.removeAttribute('aria-busy');
-    }
-  };
+  const act = (button: HTMLButtonElement, done: string, fn: () => Promise<unknown>) =>
+    whileBusy(
+      button,
+      async () => {
+        await fn();
+        announce(done);
+        ctx.refreshHealth();
+        await draw();
+      },
+      {
+        failed: (message) => {
+          const status = document.getElementById('saml-import-status');
+          if (status) replace(status, h('p', { class: 'state state-error', role: 'alert' }, message));
+        },
+      },
+    );
 
   function sections(view: SamlView): Node[] {
     const s = view.settings;
