@@ -92,6 +92,14 @@ export class SamlSettings {
   @Field(() => [String], { description: 'Certificates ending soon, a failed refresh, missing configuration' }) warnings!: string[];
 }
 
+@ObjectType({ simpleResolvers: true, description: 'A member, group, place or lock an audit event names, by its name now' })
+export class AuditSubject {
+  @Field(() => ID) id!: string;
+  @Field(() => String, { description: 'member, group, place or lock' }) kind!: string;
+  @Field(() => String, { description: "A member's userName, a group's displayName, a place's or lock's name" }) label!: string;
+  @Field(() => String, { nullable: true, description: "A member's display name" }) sub!: string | null;
+}
+
 @ObjectType({ simpleResolvers: true, description: 'One entry of the provisioning and sign-in log' })
 export class AuditEvent {
   @Field(() => ID) id!: string;
