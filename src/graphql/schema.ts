@@ -17,8 +17,11 @@ import {
   ShareRelationsResolver,
 } from './resolvers/relations.resolver.js';
 
+let built: Promise<GraphQLSchema> | undefined;
+
+/** The schema, built once per process (src/server.ts starts it while the database opens). */
 export function buildGraphqlSchema(): Promise<GraphQLSchema> {
-  return buildSchema({
+  return (built ??= buildSchema({
     resolvers: [QueryResolver, MutationResolver, ImportResolver, GuardResolver, HeldChangeRelationsResolver, ScimResolver, EventsResolver, ApiKeyResolver, SubscriptionResolver, MemberRelationsResolver, GroupRelationsResolver, PlaceRelationsResolver, LockRelationsResolver, ShareRelationsResolver],
     // Inputs are checked by the domain (one set of rules for every edge).
     validate: false,
@@ -29,5 +32,5 @@ export function buildGraphqlSchema(): Promise<GraphQLSchema> {
         throw new Error('no topic-based subscriptions');
       },
     },
-  });
+  }));
 }
