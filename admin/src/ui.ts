@@ -135,14 +135,29 @@ export async function load<T>(target: Element, what: string, fetcher: () => Prom
   }
 }
 
-/** Runs an action from a button: disabled while it runs, a failure announced. */
-export async function whileBusy(button: HTMLButtonElement, fn: () => Promise<void>): Promise<void> {
+/**
+ * Runs an action from a button: disabled (and aria-busy) while it runs, a
+ * failure announced. `busyText` labels the button meanwhile; `failed` also
+ * shows the failure where the panel keeps its result.
+ */
+export async function whileBusy(
+  button: HTMLButtonElement,
+  fn: () => Promise<void>,
+  opts: { busyText?: string; failed?: (message: string) => void } = {},
+): Promise<void> {
+  const text = button.textContent;
   button.disabled = true;
+  button.setAttribute('aria-busy', 'true');
+  if (opts.busyText !== undefined) button.textContent = opts.busyText;
   try {
     await fn();
   } catch (e) {
-    announce(e instanceof Error ? e.message : String(e), 'error');
+    const message = e instanceof Error ? e.message : String(e);
+    announce(message, 'error');
+    opts.failed?.(message);
   } finally {
     button.disabled = false;
+    button.removeAttribute('aria-busy');
+    if (opts.busyText !== undefined) button.textContent = text;
   }
 }

@@ -15,14 +15,19 @@ import {
   MemberRelationsResolver,
   PlaceRelationsResolver,
   ShareRelationsResolver,
+  AuditEventRelationsResolver,
 } from './resolvers/relations.resolver.js';
 
 let built: Promise<GraphQLSchema> | undefined;
 
 /** The schema, built once per process (src/server.ts starts it while the database opens). */
 export function buildGraphqlSchema(): Promise<GraphQLSchema> {
-  return (built ??= buildSchema({
-    resolvers: [QueryResolver, MutationResolver, ImportResolver, GuardResolver, HeldChangeRelationsResolver, ScimResolver, EventsResolver, ApiKeyResolver, SubscriptionResolver, MemberRelationsResolver, GroupRelationsResolver, PlaceRelationsResolver, LockRelationsResolver, ShareRelationsResolver],
+  return (built ??= generateSchema());
+}
+
+function generateSchema(): Promise<GraphQLSchema> {
+  return buildSchema({
+    resolvers: [QueryResolver, MutationResolver, ImportResolver, GuardResolver, HeldChangeRelationsResolver, ScimResolver, EventsResolver, ApiKeyResolver, SubscriptionResolver, MemberRelationsResolver, GroupRelationsResolver, PlaceRelationsResolver, LockRelationsResolver, ShareRelationsResolver, AuditEventRelationsResolver],
     // Inputs are checked by the domain (one set of rules for every edge).
     validate: false,
     // Subscriptions bring their own source (access-stream.ts); type-graphql still wants a PubSub to exist.
@@ -32,5 +37,5 @@ export function buildGraphqlSchema(): Promise<GraphQLSchema> {
         throw new Error('no topic-based subscriptions');
       },
     },
-  }));
+  });
 }

@@ -9,7 +9,7 @@
 import { api, graphqlCall, type Lock, type Place } from '../api';
 import type { ConsoleContext } from '../context';
 import { replaceParams, type Route } from '../router';
-import { announce, badge, empty, errorBox, fmtDate, h, loading, replace } from '../ui';
+import { announce, badge, empty, errorBox, fmtDate, h, loading, replace, whileBusy } from '../ui';
 
 interface RunSummary {
   startedAt: string | null;
@@ -153,20 +153,8 @@ function statusBadge(status: string | null): HTMLElement {
 function integrationCard(i: Integration, ctx: ConsoleContext, reload: () => void): HTMLElement {
   const slug = i.id.slice(0, 8);
   const result = h('div', { class: 'import-result', 'aria-live': 'polite' });
-  const act = async (button: HTMLButtonElement, busyText: string, fn: () => Promise<void>) => {
-    const text = button.textContent;
-    button.disabled = true;
-    button.textContent = busyText;
-    try {
-      await fn();
-    } catch (e) {
-      announce(e instanceof Error ? e.message : String(e), 'error');
-      replace(result, h('p', { class: 'state state-error', role: 'alert' }, e instanceof Error ? e.message : String(e)));
-    } finally {
-      button.disabled = false;
-      button.textContent = text;
-    }
-  };
+  const act = (button: HTMLButtonElement, busyText: string, fn: () => Promise<void>) =>
+    whileBusy(button, fn, { busyText, failed: (message) => replace(result, h('p', { class: 'state state-error', role: 'alert' }, message)) });
   const last = i.lastRun;
   const access =
     i.mode === 'USERS_ONLY'
