@@ -24,17 +24,8 @@ interface RunSummary {
   durationMs: number | null;
 }
 
-interface RunRecord {
-  at: string;
-  status: string;
-  errorCode: string | null;
-  error: string | null;
-  total: number | null;
-  added: number | null;
-  updated: number | null;
-  removed: number | null;
-  durationMs: number | null;
-}
+/** One of the recent runs: a summary with when it started and its status always set. */
+type RunRecord = Omit<RunSummary, 'startedAt' | 'finishedAt' | 'status'> & { at: string; status: string };
 
 interface Integration {
   id: string;
