@@ -123,7 +123,8 @@ export class DoorController {
   async start(): Promise<void> {
     this.stopped = false;
     await this.loadSnapshot();
-    this.connect();
+    // Just loaded: the subscription's backlog after the snapshot's cursor is small, no catch-up query needed.
+    this.connect(false);
     await this.ready();
   }
 
@@ -247,10 +248,10 @@ export class DoorController {
     }
   }
 
-  private connect(): void {
+  private connect(catchUp = true): void {
     if (this.stopped) return;
     const generation = ++this.generation;
-    this.catchUp(generation).then(
+    (catchUp ? this.catchUp(generation) : Promise.resolve(true)).then(
       (current) => {
         if (current && !this.stopped) this.subscribe();
       },
