@@ -177,7 +177,11 @@ export class AccessHub {
       if (!after) {
         delivered = tail.last;
       } else {
+        // `first` was read before joining the tail: an entry that committed
+        // between that read and the join may already be behind the tail. So
+        // the backlog ends only with a page read after the join.
         let page = first;
+        let readAfterJoin = false;
         for (;;) {
           for (const e of page.entries) {
             const p = positionOf(e.cursor);
@@ -186,8 +190,9 @@ export class AccessHub {
               delivered = p;
             }
           }
-          if (!page.hasNextPage || closed) break;
+          if ((!page.hasNextPage && readAfterJoin) || closed) break;
           page = await this.domain.access.lockChanges(actor, checked, page.endCursor, 500);
+          readAfterJoin = true;
         }
       }
       for (const e of early) {
