@@ -9,12 +9,12 @@
 // the build, it checks that the console says so instead (the SAML URLs are
 // still shown: they are fixed).
 import zlib from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Route } from 'playwright-core';
-import { createTestApp, type TestApp } from '../setup/test-app.js';
+import type { TestApp } from '../setup/test-app.js';
 import { buildOrg } from '../factories/index.js';
 import { artifactPath, launchBrowser, type Browser } from './browser.js';
-import { signInWithLink } from './console-helpers.js';
+import { consoleSuite, signInWithLink } from './console-helpers.js';
 
 /** The parts of test/saml/idp.ts used here. */
 interface TestIdp {
@@ -30,15 +30,9 @@ interface TestIdp {
 let s: TestApp;
 let admin: Browser;
 let org: Awaited<ReturnType<typeof buildOrg>>;
+consoleSuite((c) => ({ s, browser: admin } = c));
 beforeAll(async () => {
-  s = await createTestApp();
-  admin = await launchBrowser();
   org = await buildOrg(s.t.domain, 'Acme Doors');
-}, 120_000);
-
-afterAll(async () => {
-  await admin?.close();
-  await s?.close();
 });
 
 async function signInAsBootstrapAdmin() {
