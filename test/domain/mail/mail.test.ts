@@ -11,7 +11,7 @@ import { buildMember, buildOrg, unique } from '../../factories/index.js';
 import { createDomain, type Domain } from '../../../src/domain/index.js';
 import { DEFAULT_MAIL_POLICY, type MailPolicy } from '../../../src/domain/mail/mail.service.js';
 import { createSmtpTransport } from '../../../src/integrations/mail/smtp-transport.js';
-import { freePort } from '../../resilience/harness.js';
+import { freePort } from '../../setup/net.js';
 import { entraUser, type GraphStandIn } from '../../setup/graph-stand-in.js';
 import { ENTRA_APP, entraDirectoryOn, graphSuite } from '../../setup/entra.js';
 import { startSmtp, type SmtpStandIn } from '../../setup/smtp-stand-in.js';
