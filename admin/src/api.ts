@@ -169,13 +169,17 @@ export interface SamlSettings {
   lastRefreshAt: string | null;
   lastRefreshError: string | null;
   allowIdpInitiated: boolean;
+  /** The IdP's SingleLogoutService sign-out goes on to, and its binding; null when the metadata lists none. */
+  idpLogout: { location: string; binding: string } | null;
+  /** Signing out of Gatehouse also ends the Entra session. */
+  singleLogoutActive: boolean;
   idpCertificates: Certificate[];
   spCertificates: Certificate[];
   warnings: string[];
 }
 
 export interface SamlView {
-  urls: { identifier: string; replyUrl: string; signOnUrl: string; spMetadataUrl: string };
+  urls: { identifier: string; replyUrl: string; signOnUrl: string; logoutUrl: string; spMetadataUrl: string };
   available: boolean;
   settings: SamlSettings | null;
 }
@@ -303,12 +307,24 @@ export const PLACES_QUERY = `query ConsolePlaces {
   }
 }`;
 
+export const LOGS_QUERY = `query ConsoleLogs($filter: AuditFilterInput, $after: String) {
+  auditEvents(filter: $filter, first: 50, after: $after) {
+    pageInfo { hasNextPage }
+    edges { node { id at actorKind actorLabel action outcome resourceType resourceId resourceLabel reason detail subjects { id kind label sub } } }
+  }
+}`;
+
+export const GUARD_QUERY = `query ConsoleGuard {
+  deprovisionGuard { enabled thresholdPercent minCount windowMinutes }
+  heldChanges { id source actorLabel kind memberId memberLabel groupId group { displayName } heldAt repeats lastAskedAt }
+}`;
+
 const CERT_FIELDS = 'fingerprintSha256 subject notBefore notAfter daysLeft warning';
 
 export const SAML_QUERY = `query ConsoleSaml {
   samlSettings {
     entityId replyUrl signOnUrl metadataUrl configured idpEntityId idpSsoUrls idpMetadataUrl idpMetadataFetchedAt
-    idpMetadataRefreshedAt idpMetadataRefreshError idpInitiatedAllowed warnings
+    idpMetadataRefreshedAt idpMetadataRefreshError idpInitiatedAllowed warnings logoutUrl idpLogoutUrl idpLogoutBinding singleLogoutActive
     idpCertificates { ${CERT_FIELDS} }
     spCertificates { id use ${CERT_FIELDS} }
   }
@@ -357,6 +373,10 @@ interface GqlSaml {
     idpMetadataRefreshError: string | null;
     idpInitiatedAllowed: boolean;
     warnings: string[];
+    logoutUrl: string;
+    idpLogoutUrl: string | null;
+    idpLogoutBinding: string | null;
+    singleLogoutActive: boolean;
     idpCertificates: GqlCert[];
     spCertificates: GqlCert[];
   };
@@ -490,16 +510,54 @@ export const api = {
   rotateScimToken: (overlap: string) => call<{ token: string; status: ScimStatus; tenantUrl: string }>('POST', '/scim/rotate', { overlap }),
   revokePreviousScimToken: () => call<{ revoked: boolean; status: ScimStatus; tenantUrl: string }>('POST', '/scim/revoke-previous'),
   disableScim: () => call<{ status: ScimStatus; tenantUrl: string }>('POST', '/scim/disable'),
-  guard: () => call<GuardView>('GET', '/guard'),
+  async guard(): Promise<GuardView> {
+    interface R {
+      deprovisionGuard: GuardSettings;
+      heldChanges: (Omit<HeldChange, 'groupLabel'> & { group: { displayName: string } | null })[];
+    }
+    const d = await gqlRead<R>(GUARD_QUERY, {});
+    const { enabled, thresholdPercent, minCount, windowMinutes } = d.deprovisionGuard;
+    return {
+      settings: { enabled, thresholdPercent, minCount, windowMinutes },
+      held: d.heldChanges.map(({ group, ...c }) => ({ ...c, groupLabel: group?.displayName ?? null })),
+    };
+  },
   setGuardSettings: (settings: Partial<GuardSettings>) => call<GuardView>('POST', '/guard/settings', settings),
   approveHeld: () => call<GuardView & { decision: GuardDecision }>('POST', '/guard/approve'),
   discardHeld: () => call<GuardView & { decision: GuardDecision }>('POST', '/guard/discard'),
-  logs: (kind: LogKind, f: LogFilter) => call<LogPage>('GET', `/logs${logQuery(kind, f)}`),
+  /** A page of a log (50 entries, newest first) with the names of the ids its entries carry. */
+  async logs(kind: LogKind, f: LogFilter): Promise<LogPage> {
+    interface R {
+      auditEvents: {
+        pageInfo: { hasNextPage: boolean };
+        edges: { node: AuditEvent & { outcome: string; subjects: ({ id: string } & Names[string])[] } }[];
+      };
+    }
+    const filter = {
+      provisioning: kind === 'provisioning' || null,
+      actionPrefix: kind === 'sign-in' ? 'saml.' : null,
+      adminActivity: kind === 'admin' || null,
+      search: f.q?.trim() || null,
+      outcome: f.failures ? 'FAILURE' : null,
+      since: f.since ?? null,
+      until: f.until ?? null,
+    };
+    // The GraphQL cursor of an entry is its id in base64url.
+    const after = f.before ? btoa(f.before).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '') : null;
+    const d = await gqlRead<R>(LOGS_QUERY, { filter, after });
+    const names: Names = {};
+    for (const { node } of d.auditEvents.edges) for (const x of node.subjects) names[x.id] = { kind: x.kind, label: x.label, sub: x.sub };
+    return {
+      events: d.auditEvents.edges.map(({ node: { subjects: _subjects, ...e } }) => ({ ...e, outcome: e.outcome.toLowerCase() as AuditEvent['outcome'] })),
+      hasMore: d.auditEvents.pageInfo.hasNextPage,
+      names,
+    };
+  },
 
   async saml(): Promise<SamlView> {
     const s = (await gqlRead<GqlSaml>(SAML_QUERY, {})).samlSettings;
     return {
-      urls: { identifier: s.entityId, replyUrl: s.replyUrl, signOnUrl: s.signOnUrl, spMetadataUrl: s.metadataUrl },
+      urls: { identifier: s.entityId, replyUrl: s.replyUrl, signOnUrl: s.signOnUrl, logoutUrl: s.logoutUrl, spMetadataUrl: s.metadataUrl },
       available: true,
       settings: {
         configured: s.configured,
@@ -510,6 +568,8 @@ export const api = {
         lastRefreshAt: s.idpMetadataRefreshedAt,
         lastRefreshError: s.idpMetadataRefreshError,
         allowIdpInitiated: s.idpInitiatedAllowed,
+        idpLogout: s.idpLogoutUrl ? { location: s.idpLogoutUrl, binding: s.idpLogoutBinding ?? '' } : null,
+        singleLogoutActive: s.singleLogoutActive,
         idpCertificates: s.idpCertificates.map(toCertificate),
         spCertificates: s.spCertificates.map(toCertificate),
         warnings: s.warnings,

@@ -18,6 +18,7 @@ import { renderSetup } from './panels/setup';
 import { renderWebhooks } from './panels/webhooks';
 import { renderMail } from './panels/mail';
 import { renderImport } from './panels/import';
+import { renderControllers } from './panels/controllers';
 
 export const PAGES: ConsolePage[] = [
   { id: 'scim', tab: 'SCIM provisioning', render: renderScim },
@@ -29,6 +30,7 @@ export const PAGES: ConsolePage[] = [
   { id: 'mail', tab: 'Mail', render: renderMail },
   { id: 'setup', tab: 'Entra set-up guide', render: renderSetup },
   { id: 'import', tab: 'Group import', render: renderImport },
+  { id: 'controllers', tab: 'Door controllers', render: renderControllers },
   { id: 'member', render: renderMember },
   { id: 'lock', render: renderLock },
 ];

@@ -135,14 +135,43 @@ export async function load<T>(target: Element, what: string, fetcher: () => Prom
   }
 }
 
-/** Runs an action from a button: disabled while it runs, a failure announced. */
-export async function whileBusy(button: HTMLButtonElement, fn: () => Promise<void>): Promise<void> {
+/** A table in its scrolling wrapper: a header row of `columns` (scope col), then `rows`. */
+export function dataTable(attrs: Attrs, columns: readonly string[], rows: readonly HTMLTableRowElement[]): HTMLElement {
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h('table', attrs, h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, [...rows])),
+  );
+}
+
+/** A row's small action button (`data-action` names it for tests), running `run` through whileBusy. */
+export function rowAction(label: string, action: string, run: () => Promise<void>, attrs: Attrs = {}): HTMLButtonElement {
+  return h('button', { type: 'button', class: 'btn btn-small', 'data-action': action, ...attrs, onclick: (ev: Event) => void whileBusy(ev.currentTarget as HTMLButtonElement, run) }, label);
+}
+
+/**
+ * Runs an action from a button: disabled (and aria-busy) while it runs, a
+ * failure announced. `busyText` labels the button meanwhile; `failed` also
+ * shows the failure where the panel keeps its result.
+ */
+export async function whileBusy(
+  button: HTMLButtonElement,
+  fn: () => Promise<void>,
+  opts: { busyText?: string; failed?: (message: string) => void } = {},
+): Promise<void> {
+  const text = button.textContent;
   button.disabled = true;
+  button.setAttribute('aria-busy', 'true');
+  if (opts.busyText !== undefined) button.textContent = opts.busyText;
   try {
     await fn();
   } catch (e) {
-    announce(e instanceof Error ? e.message : String(e), 'error');
+    const message = e instanceof Error ? e.message : String(e);
+    announce(message, 'error');
+    opts.failed?.(message);
   } finally {
     button.disabled = false;
+    button.removeAttribute('aria-busy');
+    if (opts.busyText !== undefined) button.textContent = text;
   }
 }

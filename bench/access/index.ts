@@ -202,7 +202,7 @@ export async function run(): Promise<void> {
         // The two answers must agree (grants per lock; members of the first page).
         const domainGrants = a2.result.result.flatMap((l) => l.grants.map((g) => `${l.lockId}/${g.shareId}/${g.groupId}`)).sort();
         const rawGrants = b.result.rows.map((r: { lock_id: string; share_id: string; group_id: string | null }) => `${r.lock_id}/${r.share_id}/${r.group_id}`).sort();
-        const domainWho = c2.result.result.members.map((m) => `${m.member.id}:${m.grants.length}`);
+        const domainWho = c2.result.result.items.map((m) => `${m.member.id}:${m.grants.length}`);
         const rawWho = d.result.rows.slice(0, 100).map((r: { id: string; grants: unknown[] }) => `${r.id}:${r.grants.length}`);
         if (JSON.stringify(domainGrants) !== JSON.stringify(rawGrants) || JSON.stringify(domainWho) !== JSON.stringify(rawWho)) mismatches++;
       }

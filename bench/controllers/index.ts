@@ -503,6 +503,7 @@ export async function run(): Promise<void> {
       probesA.start(probeRate);
       const subscribed = await measure({ a: a.pid! }, db, L, () => sleep(seconds * 1000));
       await probesA.stop();
+      await sleep(3000);
 
       // 4. As many group changes as the server takes (8 in flight), for half a window: events delivered per second.
       await traffic.stop();
@@ -548,6 +549,7 @@ export async function run(): Promise<void> {
       probesB.start(probeRate);
       const twoProcesses = await measure({ a: a.pid!, b: b.pid! }, db, L, () => sleep(seconds * 1000));
       await probesB.stop();
+      await sleep(3000); // the last revocations reach the controllers before they disconnect
       await L.ask({ op: 'stop' });
       await stopProcess(b);
 

@@ -57,6 +57,19 @@ function record(c: number, memberId: string): void {
   send({ op: 'got', m: memberId, c, at: now() });
 }
 
+/** `fn`, again after 1 s, 2 s, 4 s... when it fails (a server that answers 503 under load), up to 6 tries. */
+async function retried<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (attempt >= 5) throw e;
+      failed(`retried: ${e instanceof Error ? e.message : String(e)}`);
+      await new Promise((r) => setTimeout(r, 1000 * 2 ** attempt));
+    }
+  }
+}
+
 async function inBatches<T>(items: T[], size: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map((x, k) => fn(x, i + k)));
 }
@@ -90,7 +103,7 @@ class Poller {
   ) {}
 
   async start(intervalMs: number, offsetMs: number): Promise<void> {
-    this.cursor = (await gql<{ lockSnapshot: { cursor: string } }>(this.url, this.spec.key, SNAPSHOT, { l: this.spec.lockIds })).lockSnapshot.cursor;
+    this.cursor = (await retried(() => gql<{ lockSnapshot: { cursor: string } }>(this.url, this.spec.key, SNAPSHOT, { l: this.spec.lockIds }))).lockSnapshot.cursor;
     const tick = () => {
       void this.poll().finally(() => {
         if (!this.stopped) this.timer = setTimeout(tick, intervalMs);
@@ -136,7 +149,7 @@ async function handle(r: Request): Promise<Record<string, unknown>> {
     case 'connect': {
       const t0 = performance.now();
       const started = r.controllers.map((spec, i) => controller(r.url, spec, i));
-      await inBatches(started, r.batch, (c) => c.start());
+      await inBatches(started, r.batch, (c) => retried(() => c.start()));
       controllers = started;
       return { ms: performance.now() - t0 };
     }

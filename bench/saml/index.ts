@@ -7,6 +7,7 @@
 //
 //   npx tsx bench/saml/index.ts            (BENCH_SCALE=1: 400 logins per way and contender)
 //   BENCH_SCALE=5 npx tsx bench/saml/index.ts
+//   BENCH_WAYS=response,response+encrypted npx tsx bench/saml/index.ts   (only those ways)
 // Database: DATABASE_URL if set, else a throwaway database on the local
 // PostgreSQL server (TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test).
 import 'reflect-metadata';
@@ -122,7 +123,9 @@ export async function run(): Promise<void> {
       const login = (r: string) => post(`${base}/saml/${org.domain}/acs`, r);
       const out: string[] = [`bench/saml: ${n} logins per way (the same signed responses for each contender), ${CONCURRENCY} concurrent`];
       // Entra's Signing Options, and Token encryption (assertion signed, then encrypted; or encrypted, then the response signed).
-      for (const way of WAYS) {
+      // BENCH_WAYS=response,response+encrypted runs only those ways (for profiling one).
+      const only = process.env.BENCH_WAYS?.split(',').map((w) => w.trim());
+      for (const way of WAYS.filter((w) => !only || only.includes(`${w.sign}${w.encrypt ? '+encrypted' : ''}`))) {
         const make = () =>
           idp.response({ acsUrl: urls.acsUrl, audience: urls.entityId, nameId: member.userName, sign: way.sign, ...(way.encrypt ? { encryptFor: spCert } : {}) });
         const warm = Array.from({ length: 20 }, make);

@@ -1,5 +1,5 @@
 // Gatehouse as the benchmark runs it: the real app on real PostgreSQL
-// (DATABASE_URL), in its own process, listening on 127.0.0.1 port 0.
+// (DATABASE_URL, reached as DATABASE_POOL_MODE says), in its own process, listening on 127.0.0.1 port 0.
 // With OTEL_EXPORTER_OTLP_ENDPOINT set, tracing starts first, as in src/server.ts.
 // Prints {"port": N, "otelModules": M} once ready (M: OpenTelemetry modules loaded).
 import 'reflect-metadata';
@@ -15,7 +15,13 @@ const { createDomain } = await import('../../src/domain/index.js');
 const { createLogger } = await import('../../src/http/logger.js');
 const { openDatabase } = await import('../../src/infra/postgres/database.js');
 
-const database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, poolSize: config.database.poolSize });
+const database = await openDatabase({
+  url: config.database.url,
+  dataDir: config.dataDir,
+  poolSize: config.database.poolSize,
+  poolMode: config.database.poolMode,
+  listenUrl: config.database.listenUrl,
+});
 const domain = createDomain(database.db, config.secret!);
 const app = await createApp({ config, db: database.db, domain, logger: createLogger('silent') });
 const server = http.createServer(app.listener);

@@ -25,7 +25,7 @@ const ROOT = path.resolve(HERE, '../..');
 const CONCURRENCY = 8;
 const SECRET = 'bench-master-secret-0123456789abcdef-0123';
 
-interface Target {
+export interface Target {
   readonly name: string;
   readonly port: number;
   readonly token: string;
@@ -35,26 +35,38 @@ interface Target {
 }
 
 /**
- * CPU time (ms) of every PostgreSQL process on this machine so far: the
- * backends serving the target that runs now, and the WAL writer, checkpointer
- * and the like that its writes keep busy. 0 where /proc is not there.
+ * CPU time (ms) of each process named `command` on this machine so far, by
+ * pid: for `postgres`, the backends serving the target that runs now, and the
+ * WAL writer, checkpointer and the like that its writes keep busy. Empty where
+ * /proc is not there.
  */
-function postgresCpuMs(): number {
-  let total = 0;
+function commandCpuMs(command: string): Map<string, number> {
+  const byPid = new Map<string, number>();
   let dirs: string[];
   try {
     dirs = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d));
   } catch {
-    return 0;
+    return byPid;
   }
   for (const d of dirs) {
     try {
       const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-      if (stat.includes('(postgres)')) total += statCpuMs(stat);
+      if (stat.includes(`(${command})`)) byPid.set(d, statCpuMs(stat));
     } catch {
       // the process ended meanwhile
     }
   }
+  return byPid;
+}
+
+/**
+ * CPU (ms) the processes named `command` used since `before` was taken: those
+ * still there, and those started since. (One that ended meanwhile drops out:
+ * its last slice is not counted, rather than its whole life subtracted.)
+ */
+function commandCpuSince(command: string, before: Map<string, number>): number {
+  let total = 0;
+  for (const [pid, ms] of commandCpuMs(command)) total += ms - (before.get(pid) ?? 0);
   return total;
 }
 
@@ -160,7 +172,7 @@ export interface Figures {
   growthP99: number;
 }
 
-interface State {
+export interface State {
   ids: string[];
   figures: Partial<Figures>;
   /** Accumulated over the rounds of the phase running now. */
@@ -169,10 +181,12 @@ interface State {
   cpu: number;
   /** PostgreSQL's CPU used meanwhile, ms (when it runs on this machine). */
   pgCpu: number;
+  /** PgBouncer's CPU used meanwhile, ms (every pgbouncer process on this machine). */
+  poolerCpu: number;
   ms: Record<string, number[]>;
 }
 
-type Sizes = { users: number; groups: number; groupSize: number; growth: number };
+export type Sizes = { users: number; groups: number; groupSize: number; growth: number };
 
 /**
  * One phase of the cycle: `items` split into ROUNDS slices; each slice runs on
@@ -192,11 +206,12 @@ interface Phase {
 
 const ROUNDS = 10;
 
-async function runPhase(phase: Phase, targets: [Target, State][]): Promise<void> {
+export async function runPhase(phase: Phase, targets: [Target, State][]): Promise<void> {
   for (const [t, st] of targets) {
     st.seconds = 0;
     st.cpu = 0;
     st.pgCpu = 0;
+    st.poolerCpu = 0;
     st.ms = {};
     await phase.prepare?.(t, st);
   }
@@ -207,7 +222,8 @@ async function runPhase(phase: Phase, targets: [Target, State][]): Promise<void>
     const slice = Array.from({ length: Math.min(size, n - from) }, (_, k) => from + k);
     for (const [t, st] of targets) {
       const cpu = cpuMs(t.pid);
-      const pgCpu = postgresCpuMs();
+      const pgCpu = commandCpuMs('postgres');
+      const poolerCpu = commandCpuMs('pgbouncer');
       if (phase.sequential) {
         const started = performance.now();
         for (const i of slice) await phase.item(t, st, i);
@@ -216,7 +232,8 @@ async function runPhase(phase: Phase, targets: [Target, State][]): Promise<void>
         st.seconds += await pool(slice, (i) => phase.item(t, st, i));
       }
       st.cpu += cpuMs(t.pid) - cpu;
-      st.pgCpu += postgresCpuMs() - pgCpu;
+      st.pgCpu += commandCpuSince('postgres', pgCpu);
+      st.poolerCpu += commandCpuSince('pgbouncer', poolerCpu);
     }
   }
   for (const [, st] of targets) Object.assign(st.figures, phase.done(st, n));
@@ -227,8 +244,8 @@ function timed(st: State, key: string, r: Timed): Timed {
   return r;
 }
 
-/** The phases of an Entra initial and incremental cycle. */
-function phases(sizes: Sizes, seedGrowth: (orgId: string, n: number) => Promise<string[]>): Phase[] {
+/** The phases of an Entra initial and incremental cycle: the users, then those of `only` (default BENCH_ONLY, else all). */
+export function phases(sizes: Sizes, seedGrowth: (orgId: string, n: number) => Promise<string[]>, only = process.env.BENCH_ONLY?.split(',')): Phase[] {
   // 1. Users: filter GET then POST, per user.
   const users: Phase = {
     name: 'users',
@@ -318,8 +335,6 @@ function phases(sizes: Sizes, seedGrowth: (orgId: string, n: number) => Promise<
     },
   };
 
-  // BENCH_ONLY=b50,growth (say) runs only those phases after the users they need.
-  const only = process.env.BENCH_ONLY?.split(',');
   const rest = [groups('b50', 50), groups('b1', 1), incremental, growth];
   return [users, ...rest.filter((p) => !only || only.includes(p.name))];
 }
@@ -327,7 +342,7 @@ function phases(sizes: Sizes, seedGrowth: (orgId: string, n: number) => Promise<
 const WARM_UP = 400;
 
 /** The requests of every phase, WARM_UP times each, on rows of their own (users `<target>-warm.user<i>`). */
-async function warmUp(t: Target): Promise<void> {
+export async function warmUp(t: Target): Promise<void> {
   const ids: string[] = [];
   const tag = `${t.name}-warm`;
   const items = Array.from({ length: WARM_UP }, (_, i) => i);
@@ -362,7 +377,7 @@ async function warmUp(t: Target): Promise<void> {
   });
 }
 
-function startProcess(file: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number; otelModules?: number }> {
+export function startProcess(file: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number; otelModules?: number }> {
   const prof = process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/scim-prof'] : [];
   const child = spawn(process.execPath, [...prof, '--import', 'tsx', file], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
@@ -376,7 +391,7 @@ function startProcess(file: string, env: Record<string, string>): Promise<{ chil
   });
 }
 
-function stop(child: ChildProcess): Promise<void> {
+export function stop(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null) return resolve();
     child.once('exit', () => resolve());
@@ -444,7 +459,7 @@ export async function run(): Promise<void> {
     children.push(otel.child);
     const target = (name: string, p: { child: ChildProcess; port: number }, tok: string, orgId: string): [Target, State] => [
       { name, port: p.port, token: tok, orgId, pid: p.child.pid! },
-      { ids: [], figures: {}, seconds: 0, cpu: 0, pgCpu: 0, ms: {} },
+      { ids: [], figures: {}, seconds: 0, cpu: 0, pgCpu: 0, poolerCpu: 0, ms: {} },
     ];
     const targets = [target('gh', gh, token, orgA.id), target('base', base, baseToken, orgB.id), target('floor', floor, baseToken, orgC.id), target('otel', otel, otelToken, orgD.id), target('ghng', gh, noGuardToken, orgE.id)];
     // Every target serves each kind of request a few hundred times first, outside the measurements:
@@ -524,7 +539,7 @@ function report(g: Figures, b: Figures, x: Figures, o: Figures, n: Figures): voi
   console.log('(express: the baseline handler behind a bare Express 5 app, no middleware; "Express floor" is its ratio,');
   console.log(' the most anything served through Express reaches here with the baseline\'s work: why the SCIM edge is on node:http.');
   console.log(' Server CPU: the server process alone. PostgreSQL CPU: all its processes on this machine while that target ran');
-  console.log(' (rough: a process that ends during a slice drops out of it).');
+  console.log(' (rough: a process that ends during a slice drops out of that slice).');
   console.log(' The machine\'s two cores run both and this client.)');
   console.log('OpenTelemetry tracing on (every request sampled, OTLP to a local sink) against off, same run:');
   const traced: [string, keyof Figures, number][] = [

@@ -6,7 +6,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Config } from '../config.js';
 import { DomainError, Invalid, retryAfterSeconds, type Domain } from '../domain/index.js';
-import type { AuditEvent, AuditFilter } from '../domain/audit/audit.service.js';
+import type { AuditFilter } from '../domain/audit/audit.service.js';
 import type { AdminActor } from '../domain/admin/admin.service.js';
 import { SESSION_COOKIE } from '../domain/session/session.service.js';
 import { httpStatusOf } from '../http/errors.js';
@@ -268,21 +268,13 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
     '/scim/disable',
     h(async (_req, _res, actor) => ({ status: await domain.organizations.disableScim(actor), tenantUrl })),
   );
-  api.get(
-    '/scim/log',
-    h(async (req, _res, actor) => readLog(actor, req.query, 'provisioning')),
-  );
 
-  // The mass-deprovision guard: what it holds (who, what, which source, when), its settings, and the decisions.
+  // The mass-deprovision guard: its settings and the decisions (each answers what it holds now; the console reads it through GraphQL).
   const guardView = async (actor: AdminActor) => {
     const [settings, held] = await Promise.all([domain.guard.settings(actor), domain.guard.list(actor, 'held', 1000)]);
     const names = await domain.admins.labels(actor, held.flatMap((c) => (c.groupId ? [c.groupId] : [])).slice(0, 1000));
     return { settings, held: held.map((c) => ({ ...c, groupLabel: c.groupId ? (names[c.groupId]?.label ?? null) : null })) };
   };
-  api.get(
-    '/guard',
-    h(async (_req, _res, actor) => guardView(actor)),
-  );
   api.post(
     '/guard/settings',
     h(async (req, _res, actor) => {
@@ -358,16 +350,8 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
       return { settings: await saml.setIdpInitiated(actor, allow) };
     }),
   );
-  api.get(
-    '/saml/log',
-    h(async (req, _res, actor) => readLog(actor, req.query, 'sign-in')),
-  );
 
-  // Logs to browse: one filter for every log, the page's names for the ids in it, and exports.
-  api.get(
-    '/logs',
-    h(async (req, _res, actor) => readLog(actor, req.query, logKind(req.query.log))),
-  );
+  // Logs: read through GraphQL (auditEvents with subjects, the names of the ids each entry carries); exported here.
   api.get('/logs/export', async (req, res, next) => {
     try {
       const actor = req.admin!;
@@ -409,13 +393,8 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
   router.use('/admin/api', api);
   return router;
 
-  async function readLog(actor: AdminActor, q: Request['query'], kind: LogKind) {
-    const { items: events, hasNextPage: hasMore } = await domain.audit.page(actor, { ...logFilter(q, kind), before: str(q.before) || undefined, limit: LOG_PAGE });
-    return { events, hasMore, names: await domain.admins.labels(actor, events.flatMap(idsIn)) };
-  }
 }
 
-const LOG_PAGE = 50;
 const EXPORT_LIMIT = 10_000;
 type LogKind = 'provisioning' | 'sign-in' | 'admin' | 'all';
 
@@ -441,15 +420,6 @@ function logFilter(q: Request['query'], kind: LogKind): AuditFilter {
     since: date(q.since, 'since'),
     until: date(q.until, 'until'),
   };
-}
-
-const UUID_IN_TEXT = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
-
-/** Ids an event names: its resource and any in its detail (the members of a membership change). */
-function idsIn(e: AuditEvent): string[] {
-  const out: string[] = [...(JSON.stringify(e.detail ?? {}).match(UUID_IN_TEXT) ?? [])];
-  if (e.resourceId) out.push(e.resourceId);
-  return out.slice(0, 200);
 }
 
 function str(v: unknown): string {

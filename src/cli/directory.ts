@@ -1,5 +1,6 @@
 // Places, locks, shares, members and effective access.
 import { optionalDate, required, table, type Command } from './command.js';
+import { idCursor } from '../domain/paging.js';
 
 export const directoryCommands: Command[] = [
   {
@@ -123,16 +124,17 @@ export const directoryCommands: Command[] = [
       const actor = await ctx.orgActor(required(o, 'org'));
       const page = await ctx.domain.access.whoCanOpen(actor, required(o, 'lock'), optionalDate(o, 'at') ?? new Date(), {
         first: o.first ? Number(o.first) : 100,
-        afterId: o.after as string | undefined,
+        // --after takes the last member id shown (the page's cursor is that id, opaque).
+        after: o.after === undefined ? undefined : idCursor(o.after as string),
       });
-      const rows = page.members.map((m) => ({
+      const rows = page.items.map((m) => ({
         id: m.member.id,
         userName: m.member.userName,
         via: m.grants.map((g) => (g.groupName ? `group ${g.groupName}` : 'direct')).join(', '),
       }));
       return {
-        json: { members: page.members.map((m) => ({ member: { id: m.member.id, userName: m.member.userName, displayName: m.member.displayName }, grants: m.grants })), hasNextPage: page.hasNextPage },
-        text: table(rows, ['id', 'userName', 'via']) + (page.hasNextPage ? `\n(more: --after ${page.members.at(-1)?.member.id})` : ''),
+        json: { members: page.items.map((m) => ({ member: { id: m.member.id, userName: m.member.userName, displayName: m.member.displayName }, grants: m.grants })), hasNextPage: page.hasNextPage },
+        text: table(rows, ['id', 'userName', 'via']) + (page.hasNextPage ? `\n(more: --after ${page.items.at(-1)?.member.id})` : ''),
       };
     },
   },

@@ -27,6 +27,13 @@ export class Relation<V> {
   }
 }
 
+export interface Subject {
+  readonly id: string;
+  readonly kind: 'member' | 'group' | 'place' | 'lock';
+  readonly label: string;
+  readonly sub: string | null;
+}
+
 export interface Loaders {
   readonly member: Relation<Member | null>;
   readonly group: Relation<Group | null>;
@@ -36,6 +43,8 @@ export interface Loaders {
   readonly sharesOfMember: Relation<Share[]>;
   readonly sharesOfGroup: Relation<Share[]>;
   readonly locksOfPlace: Relation<Lock[]>;
+  /** Names of ids audit events carry (members, groups, places, locks); null for ids of nothing (deleted since). Admins only. */
+  readonly subject: Relation<Subject | null>;
   /** Whether each member is an organisation admin (may open the admin console). */
   readonly organizationAdmin: Relation<boolean>;
   /** Pages of group members, one loader per (first, after) pair. */
@@ -89,6 +98,15 @@ export function createLoaders(domain: Domain, actor: Actor): Loaders {
     ),
     sharesOfGroup: new Relation(new DataLoader(async (ids) => grouped(ids, await domain.shares.forGrantees(actor, [], ids), (s) => s.groupId))),
     locksOfPlace: new Relation(new DataLoader(async (ids) => grouped(ids, await domain.places.locksOfPlaces(actor, ids), (l) => l.placeId))),
+    subject: new Relation(
+      new DataLoader(
+        async (ids) => {
+          const names = await domain.admins.labels(actor, ids);
+          return ids.map((id) => (names[id] ? { id, ...names[id] } : null));
+        },
+        { maxBatchSize: 2000 },
+      ),
+    ),
     organizationAdmin: new Relation(
       new DataLoader(async (ids) => {
         const admins = await domain.admins.adminIds(actor, ids);

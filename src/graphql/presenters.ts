@@ -142,6 +142,10 @@ export interface SamlSettingsSource {
   readonly idpMetadataRefreshedAt: Date | null;
   readonly idpMetadataRefreshError: string | null;
   readonly encryptionRequired: boolean;
+  readonly logoutUrl: string;
+  readonly idpLogoutUrl: string | null;
+  readonly idpLogoutBinding: string | null;
+  readonly singleLogoutActive: boolean;
   readonly warnings: readonly string[];
 }
 
@@ -173,6 +177,10 @@ export function toSamlSettingsType(s: SamlSettingsSource): SamlSettings {
     idpMetadataRefreshedAt: s.idpMetadataRefreshedAt,
     idpMetadataRefreshError: s.idpMetadataRefreshError,
     encryptionRequired: s.encryptionRequired,
+    logoutUrl: s.logoutUrl,
+    idpLogoutUrl: s.idpLogoutUrl,
+    idpLogoutBinding: s.idpLogoutBinding,
+    singleLogoutActive: s.singleLogoutActive,
     warnings: [...s.warnings],
   };
 }

@@ -3,7 +3,7 @@ import { buildSchema } from 'type-graphql';
 import type { GraphQLSchema } from 'graphql';
 import { QueryResolver } from './resolvers/query.resolver.js';
 import { MutationResolver } from './resolvers/mutation.resolver.js';
-import { GuardResolver } from './resolvers/guard.resolver.js';
+import { GuardResolver, HeldChangeRelationsResolver } from './resolvers/guard.resolver.js';
 import { ScimResolver } from './resolvers/scim.resolver.js';
 import { ImportResolver } from './resolvers/import.resolver.js';
 import { EventsResolver } from './resolvers/events.resolver.js';
@@ -15,11 +15,12 @@ import {
   MemberRelationsResolver,
   PlaceRelationsResolver,
   ShareRelationsResolver,
+  AuditEventRelationsResolver,
 } from './resolvers/relations.resolver.js';
 
 export function buildGraphqlSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [QueryResolver, MutationResolver, ImportResolver, GuardResolver, ScimResolver, EventsResolver, ApiKeyResolver, SubscriptionResolver, MemberRelationsResolver, GroupRelationsResolver, PlaceRelationsResolver, LockRelationsResolver, ShareRelationsResolver],
+    resolvers: [QueryResolver, MutationResolver, ImportResolver, GuardResolver, HeldChangeRelationsResolver, ScimResolver, EventsResolver, ApiKeyResolver, SubscriptionResolver, MemberRelationsResolver, GroupRelationsResolver, PlaceRelationsResolver, LockRelationsResolver, ShareRelationsResolver, AuditEventRelationsResolver],
     // Inputs are checked by the domain (one set of rules for every edge).
     validate: false,
     // Subscriptions bring their own source (access-stream.ts); type-graphql still wants a PubSub to exist.

@@ -18,7 +18,7 @@ import type { Profile } from '@node-saml/node-saml';
 import type { Config } from '../config.js';
 import type { Domain } from '../domain/index.js';
 import type { SamlRuntime } from '../domain/saml-config/saml.service.js';
-import { HTTP_REDIRECT } from '../domain/saml-config/saml-metadata.js';
+import { HTTP_REDIRECT, singleLogoutActive } from '../domain/saml-config/saml-metadata.js';
 import { spUrls } from '../domain/saml-config/sp-urls.js';
 import { childrenNS, descendantsNS, hasDoctype, NS, parseXmlStrict, pureText } from '../domain/saml-config/xml.js';
 import { LoginRefused } from './errors.js';
@@ -42,7 +42,7 @@ export type LogoutInput = { readonly binding: 'redirect'; readonly rawQuery: str
  * when the IdP metadata lists no HTTP-Redirect SingleLogoutService.
  */
 export async function logoutRequestUrl(rt: SamlRuntime, config: Config, domain: Domain, member: { id: string; userName: string }): Promise<string | null> {
-  if (!rt.slo || rt.slo.binding !== HTTP_REDIRECT || !rt.idpEntityId) return null;
+  if (!rt.slo || !singleLogoutActive(rt.slo, rt.signing !== null) || rt.slo.binding !== HTTP_REDIRECT || !rt.idpEntityId) return null;
   const saml = samlFor(rt, config, domain, { logoutMemberId: member.id });
   return saml.getLogoutUrlAsync({ nameID: member.userName, nameIDFormat: NAMEID_UNSPECIFIED } as Profile, '', {});
 }

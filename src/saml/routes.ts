@@ -12,6 +12,7 @@ import { sendDomainErrorJson } from '../http/errors.js';
 import type { Logger } from '../http/logger.js';
 import { LoginRefused, sendDomainError, sendPage, sendRefusal, sendTestResult } from './errors.js';
 import { spUrls } from '../domain/saml-config/sp-urls.js';
+import type { LoginFailure } from '../domain/saml-config/saml.service.js';
 import { logoutRequestUrl, logoutResponseUrl, verifyLogoutMessage, type LogoutInput } from './logout.js';
 import { ACS_BODY_LIMIT_BYTES, samlFor, spMetadataXml, verifyResponse } from './service-provider.js';
 
@@ -82,14 +83,17 @@ export function samlRoutes(deps: SamlEdgeDeps): { router: express.Router } {
       const body = (req.body ?? {}) as Record<string, unknown>;
       const samlResponse = body.SAMLResponse;
       if (typeof samlResponse !== 'string' || samlResponse === '') throw new LoginRefused('missing_response', 'No SAMLResponse was posted');
+      // The request it answers, looked up once (node-saml's InResponseTo checks reuse it).
       const answered = inResponseToOf(samlResponse);
-      if (answered && (await domain.saml.isTestRequest(rt.organization.id, answered))) {
-        await testSignIn(domain, res, rt.organization.id, samlResponse, () => verifyResponse(rt, config, domain, samlResponse));
+      const request = answered ? await domain.saml.authnRequest(rt.organization.id, answered) : null;
+      const known = answered ? { id: answered, createdAt: request?.createdAt ?? null } : undefined;
+      if (request?.test) {
+        await testSignIn(domain, res, rt.organization.id, samlResponse, () => verifyResponse(rt, config, domain, samlResponse, { known }));
         return;
       }
       let login;
       try {
-        login = await verifyResponse(rt, config, domain, samlResponse);
+        login = await verifyResponse(rt, config, domain, samlResponse, { known });
       } catch (e) {
         // Signed by a certificate the stored metadata does not list: Entra may have rolled its
         // certificate over. One bounded, rate-limited refetch of the metadata URL, then one retry.
@@ -106,18 +110,8 @@ export function samlRoutes(deps: SamlEdgeDeps): { router: express.Router } {
       // Refusals of the domain (replay, reuse, unknown or inactive user) were counted and audited there.
       // The edge's own (signature, audience, time...) are counted here: past the limit per client or
       // per organisation the answer is 429 with Retry-After (and the audit trail gets one summary).
-      let answer = e;
-      const refusal = toRefusal(e);
-      if (organizationId && refusal) {
-        const { nameId, ...detail } = refusal.detail;
-        try {
-          await domain.saml.recordLoginFailure(organizationId, { reason: refusal.reason, message: refusal.message, nameId: typeof nameId === 'string' ? nameId : null, detail });
-        } catch (err) {
-          if (err instanceof DomainError && err.kind === 'rate_limited') answer = err;
-          else req.log?.error({ err }, 'could not audit a refused SAML login');
-        }
-      }
-      fail(res, answer);
+      const org = organizationId;
+      fail(res, org ? await counted(req, e, (f) => domain.saml.recordLoginFailure(org, f)) : e);
     }
   });
 
@@ -161,41 +155,44 @@ export function samlRoutes(deps: SamlEdgeDeps): { router: express.Router } {
   });
 
   // The Logout URL: the IdP's LogoutRequest (it ended the person's session elsewhere) or its
-  // LogoutResponse (to a sign-out started here), HTTP-Redirect (GET) or HTTP-POST.
-  const slo = async (req: Request, res: Response, input: LogoutInput) => {
-    const rt = await domain.saml.runtime(param(req));
-    const message = await verifyLogoutMessage(rt, config, domain, input);
-    if (message.kind === 'response') {
-      await domain.saml.completeLogout(rt.organization.id, message.inResponseTo);
-      res.set('Cache-Control', 'no-store').redirect(303, safeRelayState(message.relayState, config.http.publicUrl));
-      return;
+  // LogoutResponse (to a sign-out started here), HTTP-Redirect (GET) or HTTP-POST. Refusals count
+  // against the client and the organisation as refused sign-ins do (429 past the limit).
+  const slo = async (req: Request, res: Response, read: () => Promise<LogoutInput>) => {
+    let organizationId: string | null = null;
+    try {
+      const rt = await domain.saml.runtime(param(req));
+      organizationId = rt.organization.id;
+      const message = await verifyLogoutMessage(rt, config, domain, await read());
+      if (message.kind === 'response') {
+        await domain.saml.completeLogout(rt.organization.id, message.inResponseTo);
+        res.set('Cache-Control', 'no-store').redirect(303, safeRelayState(message.relayState, config.http.publicUrl));
+        return;
+      }
+      const { memberId } = await domain.saml.idpLogout(rt.organization.id, {
+        requestId: message.id,
+        nameId: message.nameId,
+        replayUntil: message.replayUntil,
+        sessionIndex: message.sessionIndex,
+      });
+      res.clearCookie(SESSION_COOKIE, sessionCookieOptions(config));
+      const answer = await logoutResponseUrl(rt, config, domain, message.id, message.relayState, memberId !== null);
+      if (answer) res.set('Cache-Control', 'no-store').redirect(303, answer);
+      else sendPage(res, 200, 'Signed out', 'You are signed out of Gatehouse.');
+    } catch (e) {
+      // The domain's refusals (replayed request, unknown InResponseTo) were counted and audited there.
+      const org = organizationId;
+      fail(res, org ? await counted(req, e, (f) => domain.saml.recordLogoutFailure(org, f)) : e);
     }
-    const { memberId } = await domain.saml.idpLogout(rt.organization.id, {
-      requestId: message.id,
-      nameId: message.nameId,
-      replayUntil: message.replayUntil,
-      sessionIndex: message.sessionIndex,
-    });
-    res.clearCookie(SESSION_COOKIE, sessionCookieOptions(config));
-    const answer = await logoutResponseUrl(rt, config, domain, message.id, message.relayState, memberId !== null);
-    if (answer) res.set('Cache-Control', 'no-store').redirect(303, answer);
-    else sendPage(res, 200, 'Signed out', 'You are signed out of Gatehouse.');
   };
   router.get('/saml/:domain/slo', async (req, res) => {
-    try {
-      const q = req.originalUrl.indexOf('?');
-      await slo(req, res, { binding: 'redirect', rawQuery: q < 0 ? '' : req.originalUrl.slice(q + 1) });
-    } catch (e) {
-      fail(res, e);
-    }
+    const q = req.originalUrl.indexOf('?');
+    await slo(req, res, async () => ({ binding: 'redirect', rawQuery: q < 0 ? '' : req.originalUrl.slice(q + 1) }));
   });
   router.post('/saml/:domain/slo', async (req, res) => {
-    try {
+    await slo(req, res, async () => {
       await new Promise<void>((resolve, reject) => parseForm(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
-      await slo(req, res, { binding: 'post', form: (req.body ?? {}) as Record<string, unknown> });
-    } catch (e) {
-      fail(res, e);
-    }
+      return { binding: 'post', form: (req.body ?? {}) as Record<string, unknown> };
+    });
   });
 
   /** A JSON route's failure: a domain error by the shared mapping, anything else a logged 500. */
@@ -234,6 +231,24 @@ async function testSignIn(domain: Domain, res: Response, organizationId: string,
   }
 
 class LoginRequired extends Error {}
+
+/**
+ * Counts and audits the edge's own refusal `e` (signature, audience, time...)
+ * through `record`; past the limit per client or per organisation the answer
+ * becomes the domain's RateLimited (429 with Retry-After). Anything else is answered as it is.
+ */
+async function counted(req: Request, e: unknown, record: (f: LoginFailure) => Promise<void>): Promise<unknown> {
+  const refusal = toRefusal(e);
+  if (!refusal) return e;
+  const { nameId, ...detail } = refusal.detail;
+  try {
+    await record({ reason: refusal.reason, message: refusal.message, nameId: typeof nameId === 'string' ? nameId : null, detail });
+  } catch (err) {
+    if (err instanceof DomainError && err.kind === 'rate_limited') return err;
+    req.log?.error({ err }, 'could not audit a refused SAML message');
+  }
+  return e;
+}
 
 /** The InResponseTo of the Response element, read without trusting it (it only picks the page). */
 function inResponseToOf(samlResponse: string): string | null {

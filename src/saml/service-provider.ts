@@ -4,7 +4,8 @@
 // Recipient and expiry on IdP-initiated logins, the Issuer of a login response, a non-Success status next to an
 // assertion, a replay cache, DOCTYPEs, and SHA-1 signatures.
 import crypto from 'node:crypto';
-import { SAML, ValidateInResponseTo, type CacheProvider, type SamlConfig } from '@node-saml/node-saml';
+import { SAML, ValidateInResponseTo, type CacheProvider, type Profile, type SamlConfig } from '@node-saml/node-saml';
+import { getVerifiedXml } from '@node-saml/node-saml/lib/xml.js';
 import type { Config } from '../config.js';
 import type { Domain } from '../domain/index.js';
 import type { SamlRuntime } from '../domain/saml-config/saml.service.js';
@@ -12,7 +13,7 @@ import { childrenNS, descendantsNS, hasDoctype, NS, parseXmlStrict, pureText } f
 import { spUrls } from '../domain/saml-config/sp-urls.js';
 import { XMLSerializer } from '@xmldom/xmldom';
 import { LoginRefused } from './errors.js';
-import { CONTENT_ALGORITHMS, decryptAssertion, type Decrypted } from './decrypt.js';
+import { CONTENT_ALGORITHMS, decryptAssertion } from './decrypt.js';
 import { certificateBody } from '../domain/saml-config/saml-certificate.js';
 import { HTTP_POST, HTTP_REDIRECT } from '../domain/saml-config/saml-metadata.js';
 
@@ -39,14 +40,14 @@ const STRONG_DIGESTS = new Set([
 
 /** Which request ids a SAML instance records, and for what. */
 export interface SamlForOptions {
-  /** The SP key that opened an EncryptedAssertion (node-saml decrypts the verified one with it). */
-  readonly decryptionPvk?: string;
   /** A "Test sign-in" started by this admin. */
   readonly testStartedBy?: string;
   /** LogoutRequests sent for this member who signed out (their LogoutResponse must answer them). */
   readonly logoutMemberId?: string;
   /** Logout messages: InResponseTo is checked (and used up) by SamlService.completeLogout, not by node-saml. */
   readonly logout?: boolean;
+  /** The pending request the edge already looked up (SamlService.pendingRequest): node-saml asks for it without another round trip. */
+  readonly known?: { readonly id: string; readonly createdAt: Date | null };
 }
 
 /** AuthnRequest (and LogoutRequest) ids as PostgreSQL rows, so any process can finish a login or a logout. */
@@ -58,7 +59,7 @@ function requestStore(domain: Domain, organizationId: string, o: SamlForOptions)
       return { value, createdAt: Date.now() };
     },
     async getAsync(key) {
-      const createdAt = await domain.saml.pendingRequest(organizationId, key);
+      const createdAt = o.known?.id === key ? o.known.createdAt : await domain.saml.pendingRequest(organizationId, key);
       return createdAt ? createdAt.toISOString() : null;
     },
     // Consumption is ours, atomic and after every check (SamlService.completeLogin); node-saml's
@@ -69,7 +70,7 @@ function requestStore(domain: Domain, organizationId: string, o: SamlForOptions)
   };
 }
 
-export function samlFor(rt: SamlRuntime, config: Config, domain: Domain, o: SamlForOptions = {}): SAML {
+export function samlFor(rt: SamlRuntime, config: Config, domain: Domain, o: SamlForOptions = {}): ServiceProviderSaml {
   const urls = spUrls(config.http.publicUrl, rt.organization.domain);
   const options: SamlConfig = {
     issuer: urls.entityId,
@@ -97,8 +98,53 @@ export function samlFor(rt: SamlRuntime, config: Config, domain: Domain, o: Saml
     options.privateKey = rt.signing.privateKeyPem;
     options.publicCert = rt.signing.certificatePem;
   }
-  if (o.decryptionPvk) options.decryptionPvk = o.decryptionPvk;
-  return new SAML(options);
+  return new ServiceProviderSaml(options);
+}
+
+/**
+ * node-saml entered one step later than validatePostResponseAsync: Gatehouse
+ * has parsed the response and checked its shape (one Assertion or
+ * EncryptedAssertion, directly in the one Response), so the XML is not parsed
+ * again, an EncryptedAssertion is decrypted once (by `open`, from the signed
+ * bytes when the response signature covers it), and node-saml's own checks of
+ * the signed assertion (audience, timestamps, InResponseTo) follow. Which
+ * signature counts is validatePostResponseAsync's rule: the Response's when it
+ * holds, else the Assertion's. Returns the signed assertion only.
+ */
+export class ServiceProviderSaml extends SAML {
+  async validateCheckedResponse(xml: string, doc: Document, open: (encrypted: Element) => { xml: string; assertion: Element }): Promise<{ profile: Profile; assertion: Element }> {
+    const response = doc.documentElement;
+    const inResponseTo = response.getAttribute('InResponseTo') || null;
+    await this.validateInResponseTo(inResponseTo);
+    const pems = await this.getKeyInfosAsPem();
+    let assertion: Element;
+    let assertionXml: string;
+    const signedResponse = getVerifiedXml(xml, response as never, pems);
+    if (signedResponse) {
+      // The response signature covers the assertion (or its cipher text): take it from the signed bytes.
+      const verified = parseXmlStrict(signedResponse).documentElement;
+      const inside = [...childrenNS(verified, NS.saml, 'Assertion'), ...childrenNS(verified, NS.saml, 'EncryptedAssertion')];
+      if (verified.localName !== 'Response' || inside.length !== 1) throw new Error('Cannot obtain assertion from signed data');
+      if (inside[0]!.localName === 'EncryptedAssertion') assertion = open(inside[0]!).assertion;
+      else assertion = inside[0]!;
+      assertionXml = new XMLSerializer().serializeToString(assertion as unknown as Node);
+    } else {
+      // Else the assertion's own signature, in clear or inside the cipher text.
+      const only = childrenNS(response, NS.saml, 'Assertion')[0];
+      const encrypted = childrenNS(response, NS.saml, 'EncryptedAssertion')[0];
+      const signed = only ? getVerifiedXml(xml, only as never, pems) : encrypted ? verifiedInside(open(encrypted), pems) : null;
+      if (!signed) throw new Error('Invalid signature');
+      assertion = parseXmlStrict(signed).documentElement;
+      assertionXml = signed;
+    }
+    const { profile } = await this.processValidlySignedAssertionAsync(assertionXml, xml, inResponseTo);
+    if (!profile) throw new Error('No assertion');
+    return { profile, assertion };
+  }
+}
+
+function verifiedInside(decrypted: { xml: string; assertion: Element }, pems: string[]): string | null {
+  return getVerifiedXml(decrypted.xml, decrypted.assertion as never, pems);
 }
 
 /**
@@ -147,7 +193,7 @@ export interface VerifiedLogin {
  * Everything that can be decided from the message itself. Throws LoginRefused
  * with the reason; touches the database only through node-saml's request store.
  */
-export async function verifyResponse(rt: SamlRuntime, config: Config, domain: Domain, samlResponse: string): Promise<VerifiedLogin> {
+export async function verifyResponse(rt: SamlRuntime, config: Config, domain: Domain, samlResponse: string, o: SamlForOptions = {}): Promise<VerifiedLogin> {
   const urls = spUrls(config.http.publicUrl, rt.organization.domain);
   const skewMs = config.saml.clockSkewSeconds * 1000;
   if (!rt.idpEntityId || rt.idpCertificates.length === 0) {
@@ -191,15 +237,6 @@ export async function verifyResponse(rt: SamlRuntime, config: Config, domain: Do
       403,
     );
   }
-  // The decrypted assertion passes the same structural checks as a plain one: no DOCTYPE, comment,
-  // processing instruction, nested or wrapped Assertion, or weak algorithm hides inside the cipher text.
-  let decrypted: Decrypted | null = null;
-  let decryptedAssertion: Element | null = null;
-  if (encrypted.length === 1) {
-    decrypted = decryptAssertion(encrypted[0]!, rt.decryptionKeys);
-    decryptedAssertion = checkDecryptedAssertion(decrypted.xml);
-  }
-
   const status = childrenNS(childrenNS(response, NS.samlp, 'Status')[0] ?? response, NS.samlp, 'StatusCode')[0]?.getAttribute('Value') ?? null;
   if (status !== SUCCESS) {
     const message = childrenNS(response, NS.samlp, 'Status')[0]?.textContent?.trim().slice(0, 300);
@@ -208,7 +245,6 @@ export async function verifyResponse(rt: SamlRuntime, config: Config, domain: Do
     });
   }
   checkSignatureAlgorithms(doc);
-  if (decryptedAssertion) checkSignatureAlgorithms(decryptedAssertion);
   const destination = response.getAttribute('Destination');
   if (destination !== urls.acsUrl) {
     throw new LoginRefused('wrong_destination', `Destination mismatch: expected ${urls.acsUrl}, got ${destination || '(none)'}`, 400, {
@@ -229,28 +265,21 @@ export async function verifyResponse(rt: SamlRuntime, config: Config, domain: Do
     throw new LoginRefused('idp_initiated_disabled', 'Logins started at the identity provider are turned off for this organisation: start at the Sign-on URL', 403);
   }
 
-  // Signature, audience, timestamps, InResponseTo (node-saml).
-  let verifiedAssertionXml: string;
+  // Signature, audience, timestamps, InResponseTo (node-saml). An EncryptedAssertion is decrypted
+  // once, here, and passes the same structural checks as a plain assertion: no DOCTYPE, comment,
+  // processing instruction, nested or wrapped Assertion, or weak algorithm hides in the cipher text.
+  let decryptedAssertion: Element | null = null;
+  const open = (el: Element) => {
+    const decrypted = decryptAssertion(el, rt.decryptionKeys);
+    decryptedAssertion = checkDecryptedAssertion(decrypted.xml);
+    checkSignatureAlgorithms(decryptedAssertion);
+    return { xml: decrypted.xml, assertion: decryptedAssertion };
+  };
+  let assertion: Element;
   try {
-    let container = { SAMLResponse: samlResponse };
-    let decryptionPvk: string | undefined;
-    if (decrypted && decryptedAssertion) {
-      if (childrenNS(response, NS.ds, 'Signature').length === 0) {
-        // No response signature to keep intact: the decrypted assertion takes the encrypted one's
-        // place, and node-saml checks its signature as in a plain response (decrypted once).
-        response.replaceChild(doc.importNode(decryptedAssertion, true), encrypted[0]!);
-        container = { SAMLResponse: Buffer.from(new XMLSerializer().serializeToString(doc as unknown as Node), 'utf8').toString('base64') };
-      } else {
-        // The response signature covers the cipher text: node-saml verifies it, then decrypts the
-        // verified EncryptedAssertion with the key that opened it here.
-        decryptionPvk = decrypted.keyPem;
-      }
-    }
-    const saml = samlFor(rt, config, domain, { decryptionPvk });
-    const { profile } = await saml.validatePostResponseAsync(container);
-    if (!profile?.getAssertionXml) throw new Error('No assertion');
-    verifiedAssertionXml = profile.getAssertionXml();
+    ({ assertion } = await samlFor(rt, config, domain, o).validateCheckedResponse(xml, doc, open));
   } catch (e) {
+    if (e instanceof LoginRefused) throw e;
     const refusal = classifyNodeSamlError(e as Error, urls.entityId);
     if (refusal.reason === 'invalid_signature' && carriesUnknownCertificate(doc, decryptedAssertion, rt.idpCertificates)) {
       throw new LoginRefused(refusal.reason, refusal.message, refusal.status, { ...refusal.detail, unknownCertificate: true });
@@ -259,8 +288,6 @@ export async function verifyResponse(rt: SamlRuntime, config: Config, domain: Do
   }
 
   // Only the signed bytes from here on.
-  const adoc = parseXmlStrict(verifiedAssertionXml);
-  const assertion = adoc.documentElement;
   if (assertion.namespaceURI !== NS.saml || assertion.localName !== 'Assertion') throw new LoginRefused('malformed_response', 'The signed element is not a SAML Assertion');
   const assertionId = assertion.getAttribute('ID');
   if (!assertionId) throw new LoginRefused('malformed_response', 'The assertion has no ID');

@@ -99,7 +99,7 @@ describe('Group import: Authorize with Microsoft → pick a group by search → 
       await page.locator('#people-members').getByText('fiona@contoso.com').waitFor();
       await page.locator('#people-members').getByText('frank@contoso.com').waitFor();
       const who = await domain.access.whoCanOpen(org.actor, (await domain.places.listLocks(org.actor, { first: 10 })).items[0]!.id, new Date(), { first: 10 });
-      expect(who.members.map((m) => m.member.userName).sort()).toEqual(['fiona@contoso.com', 'frank@contoso.com']);
+      expect(who.items.map((m) => m.member.userName).sort()).toEqual(['fiona@contoso.com', 'frank@contoso.com']);
       noProblems(w);
       await page.close();
     }, 120_000);

@@ -20,6 +20,7 @@ import { consoleSuite, signInWithLink } from './console-helpers.js';
 interface TestIdp {
   readonly entityId: string;
   readonly ssoUrl: string;
+  readonly sloUrl: string;
   readonly metadataUrl: string;
   metadataXml(): string;
   start(): Promise<void>;
@@ -103,12 +104,18 @@ describe('admin console SAML panel in Chromium', () => {
       expect(await page.textContent('#saml-idp-entity')).toBe(idp.entityId);
       await page.locator('.health-item[data-health="saml_metadata"][data-status="ok"]').waitFor();
       expect(await page.locator('#saml-imported table.certs tbody tr').count()).toBe(1);
+      // The IdP's Logout URL is shown; single logout stays off until a certificate can sign the LogoutRequest.
+      expect(await page.locator('#saml-logout-url').inputValue()).toBe(`${s.url}/saml/${org.domain}/slo`);
+      expect(await page.textContent('#saml-idp-logout-url')).toBe(idp.sloUrl);
+      expect(await page.textContent('#saml-single-logout')).toMatch(/^Off.*Generate Certificate/);
 
       // 2. Generate Certificate (the last step of the seed's set-up).
       expect(await page.getAttribute('.health-item[data-health="certificates"]', 'data-status')).toBe('warn');
       await page.click('#saml-generate-cert');
       await page.locator('#saml-sp-title ~ .table-wrap table.certs tbody tr', { hasText: 'signing' }).waitFor();
       await page.locator('.health-item[data-health="certificates"][data-status="ok"]').waitFor();
+      await page.locator('#saml-single-logout', { hasText: 'On' }).waitFor();
+      expect(await page.textContent('#saml-single-logout')).toContain(`ends the Entra session: a signed LogoutRequest goes to ${idp.sloUrl} (HTTP-Redirect)`);
       const metadata = await fetch(`${s.url}${await page.getAttribute('#saml-sp-metadata', 'href')}`.replace(`${s.url}${s.url}`, s.url));
       expect(metadata.status).toBe(200);
       await page.screenshot({ path: artifactPath('10-saml-configured.png'), fullPage: true });

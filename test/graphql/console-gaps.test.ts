@@ -94,7 +94,7 @@ describe('GraphQL gaps found by the console', () => {
     ]);
     const reader = await hs.gql(`{ samlSettings { spCertificates { id } } }`, {}, { apiKey: org.reader });
     expect(reader.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
-  });
+  }, 60_000); // three RSA key pairs: seconds each on a loaded machine
 
   it('Member.organizationAdmin says who may open the admin console (admin keys; a member about itself)', async () => {
     const org = await hs.org();
@@ -126,11 +126,17 @@ describe('GraphQL gaps found by the console', () => {
     const remove = await hs.gql(`mutation($g: ID!, $m: [ID!]!) { removeGroupMembers(id: $g, memberIds: $m) { id } }`, { g: g.id, m: [b.id] }, { apiKey: org.admin });
     expect(remove.body.errors).toBeUndefined();
     const log = await hs.gql(
-      `query($g: String) { auditEvents(first: 5, filter: { resourceId: $g, actionPrefix: "group.update" }) { edges { node { detail } } } }`,
+      `query($g: String) { auditEvents(first: 5, filter: { resourceId: $g, actionPrefix: "group.update" }) { edges { node { detail subjects { id kind label } } } } }`,
       { g: g.id },
       { apiKey: org.admin },
     );
-    const details = (log.body.data as { auditEvents: { edges: { node: { detail: Record<string, unknown> } }[] } }).auditEvents.edges.map((e) => e.node.detail);
+    const nodes = (log.body.data as { auditEvents: { edges: { node: { detail: Record<string, unknown>; subjects: { id: string; kind: string; label: string }[] } }[] } }).auditEvents.edges.map((e) => e.node);
+    const details = nodes.map((n) => n.detail);
+    // Each entry names what it carries: the group, and the members who joined or left (as the console shows them).
+    expect(nodes[0]!.subjects).toEqual([
+      { id: g.id, kind: 'group', label: g.displayName },
+      { id: b.id, kind: 'member', label: b.userName },
+    ]);
     expect(details[0]).toMatchObject({ membersAdded: 0, membersRemoved: 1, addedMemberIds: [], removedMemberIds: [b.id] });
     expect(details[1]).toMatchObject({ membersAdded: 2, membersRemoved: 0, removedMemberIds: [] });
     expect([...(details[1]!.addedMemberIds as string[])].sort()).toEqual([a.id, b.id].sort());

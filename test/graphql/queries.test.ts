@@ -151,9 +151,13 @@ describe('GraphQL queries', () => {
     const s = await scene();
     const idp = new TestIdp();
     await h.t.domain.saml.importMetadataXml(s.actor, idp.metadataXml());
+    // The IdP offers single logout, but no SP certificate can sign the LogoutRequest yet: off, and a warning says why.
+    const before = await h.gql(`{ samlSettings { idpLogoutUrl singleLogoutActive warnings } }`, {}, { apiKey: s.admin });
+    expect(before.body.data!.samlSettings).toMatchObject({ idpLogoutUrl: idp.sloUrl, singleLogoutActive: false, warnings: expect.arrayContaining([expect.stringMatching(/single logout/)]) });
     await h.t.domain.saml.generateCertificate(s.actor, 'gatehouse');
     const res = await h.gql(
       `{ organization { domain } samlSettings { entityId replyUrl signOnUrl metadataUrl idpEntityId idpSsoUrl idpInitiatedAllowed
+          logoutUrl idpLogoutUrl idpLogoutBinding singleLogoutActive
           idpCertificates { fingerprintSha256 notAfter } spCertificate { fingerprintSha256 notAfter } } }`,
       {},
       { apiKey: s.admin },
@@ -168,7 +172,17 @@ describe('GraphQL queries', () => {
       idpEntityId: idp.entityId,
       idpSsoUrl: idp.ssoUrl,
       idpInitiatedAllowed: true,
+      logoutUrl: expect.stringMatching(new RegExp(`/saml/${domain}/slo$`)),
+      idpLogoutUrl: idp.sloUrl,
+      idpLogoutBinding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect',
+      singleLogoutActive: true,
     });
+    // An IdP whose metadata lists no SingleLogoutService: single logout is off, and nothing is shown for it.
+    const plain = new TestIdp(idp.keys);
+    plain.offersLogout = false;
+    await h.t.domain.saml.importMetadataXml(s.actor, plain.metadataXml());
+    const off = await h.gql(`{ samlSettings { idpLogoutUrl idpLogoutBinding singleLogoutActive } }`, {}, { apiKey: s.admin });
+    expect(off.body.data!.samlSettings).toEqual({ idpLogoutUrl: null, idpLogoutBinding: null, singleLogoutActive: false });
     expect(saml.idpCertificates).toHaveLength(1);
     expect(saml.spCertificate).toMatchObject({ fingerprintSha256: expect.any(String) });
     expect(JSON.stringify(res.body)).not.toMatch(/PRIVATE KEY/);

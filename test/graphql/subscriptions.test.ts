@@ -149,6 +149,30 @@ describe('lockAccess subscription', () => {
       reasons.push(errors[0]?.extensions?.reason ?? errors[0]?.extensions?.code);
     }
     expect(reasons).toEqual(['lock_not_found', 'lock_not_found', 'lock_not_found', 'place_not_found', 'invalid_cursor', 'invalid_cursor', 'BAD_USER_INPUT', 'locks_required']);
+    // The same over Server-Sent Events.
+    const sse = createSseClient({ url: h.url, headers: { authorization: `Bearer ${o.reader}` }, retryAttempts: 0 });
+    for (const [v, reason] of [
+      [{ l: [theirs.id] }, 'lock_not_found'],
+      [{ l: [lock.id], after: 'bm9wZQ' }, 'invalid_cursor'],
+      [{ l: [lock.id], after: 42 }, 'BAD_USER_INPUT'],
+    ] as const) {
+      const got = await new Promise<unknown>((resolve) => {
+        sse.subscribe<{ lockAccess: Entry }>(
+          { query: SUB, variables: v },
+          { next: (r) => resolve(r.errors), error: (e) => resolve(e), complete: () => resolve('completed without an error') },
+        );
+      });
+      if (reason === 'BAD_USER_INPUT') {
+        // Refused before the stream starts: HTTP 400 with the error in GraphQL's shape.
+        const res = (got as { response?: Response }).response!;
+        expect(res.status).toBe(400);
+        expect(((await res.json()) as { errors: { extensions?: { code?: string } }[] }).errors[0]?.extensions?.code).toBe(reason);
+        continue;
+      }
+      const first = (Array.isArray(got) ? got[0] : undefined) as { extensions?: { reason?: string } } | undefined;
+      expect(first?.extensions?.reason, JSON.stringify(got)).toBe(reason);
+    }
+    sse.dispose();
     // A controller key: its own lock, not another one of the organisation.
     const door = wsClient(controllerKey);
     const notInScope = collect(door, { l: [lock.id, notGiven.id] });

@@ -1,11 +1,12 @@
-// Refused sign-ins at the Reply URL are counted per client and per
-// organisation (AUTH_FAILURE_LIMIT a minute): past the limit the answer is 429
-// with Retry-After, and the audit trail gets one summary row instead of a row
-// per refusal (issue 15, item 3: 60 forged responses got 60 × 400 and wrote 60
-// audit rows). A good sign-in still goes through.
+// Refused sign-ins at the Reply URL, and refused logout messages at the Logout
+// URL, are counted per client and per organisation (AUTH_FAILURE_LIMIT a
+// minute): past the limit the answer is 429 with Retry-After, and the audit
+// trail gets one summary row instead of a row per refusal (issue 15, item 3:
+// 60 forged responses got 60 × 400 and wrote 60 audit rows). A good sign-in
+// (or sign-out) still goes through.
 import { describe, expect, it } from 'vitest';
 import type { TestDb } from '../setup/test-db.js';
-import type { TestIdp } from './idp.js';
+import { encode, makeKey, newId, type TestIdp } from './idp.js';
 import { memberNamed, samlSuite, sessionCookie, trustingOrg, urlsFor, type RunningApp, type SamlOrg } from './harness.js';
 
 const LIMIT = 4;
@@ -86,5 +87,80 @@ describe('SAML Reply URL rate limit', () => {
     const good = await post(org.domain, idp.response({ acsUrl: u.acsUrl, audience: u.entityId, nameId: userName }), '198.51.100.99');
     expect(good.status).toBe(303);
     expect(sessionCookie(good)).not.toBeNull();
+  });
+});
+
+describe('SAML Logout URL rate limit', () => {
+  /** Sends a logout message to the Logout URL as `client`, by HTTP-Redirect (a query) or HTTP-POST (a form). */
+  function slo(orgDomain: string, client: string, message: { query: string } | { form: Record<string, string> }): Promise<Response> {
+    const url = `${a.url}/saml/${orgDomain}/slo`;
+    if ('query' in message) return fetch(`${url}?${message.query}`, { headers: { 'x-forwarded-for': client }, redirect: 'manual' });
+    return fetch(url, {
+      method: 'POST',
+      body: new URLSearchParams(message.form),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': client },
+      redirect: 'manual',
+    });
+  }
+
+  async function logoutLog(orgId: string) {
+    return t.domain.audit.list({ kind: 'system', organizationId: orgId, label: 'test' }, { actionPrefix: 'saml.logout', outcome: 'failure', limit: 200 });
+  }
+
+  it('forged LogoutRequests and LogoutResponses: 429 with Retry-After past the limit per client, one audit summary, and no session ends', { timeout: 90_000 }, async () => {
+    const { org, userName } = await setUp();
+    const u = urlsFor(org.domain);
+    const signIn = await post(org.domain, idp.response({ acsUrl: u.acsUrl, audience: u.entityId, nameId: userName }), '192.0.2.200');
+    const cookie = sessionCookie(signIn)!;
+    const forger = makeKey();
+    const request = () => idp.logoutRequestXml({ destination: u.logoutUrl, nameId: userName });
+    const forged = [
+      () => ({ query: idp.redirectQuery('SAMLRequest', request(), { signWith: forger }) }),
+      () => ({ form: { SAMLRequest: encode(idp.signRoot(request(), forger)) } }),
+      () => ({ query: idp.redirectQuery('SAMLResponse', idp.logoutResponseXml({ destination: u.logoutUrl, inResponseTo: newId() }), { signWith: forger }) }),
+    ];
+    await awayFromWindowEdge();
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 12; i++) {
+      const res = await slo(org.domain, '203.0.113.50', forged[i % forged.length]!());
+      await res.text();
+      statuses.push(res.status);
+      expect(res.headers.get('location')).toBeNull();
+      if (res.status === 429) retryAfter = res.headers.get('retry-after');
+    }
+    expect(statuses).toEqual([...Array(LIMIT).fill(400), ...Array(12 - LIMIT).fill(429)]);
+    expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+    expect(Number(retryAfter)).toBeLessThanOrEqual(60);
+    const log = await logoutLog(org.id);
+    expect(log.map((e) => e.reason).sort()).toEqual([...Array(LIMIT).fill('invalid_signature'), 'rate_limited'].sort());
+    expect(log.find((e) => e.reason === 'rate_limited')!.detail).toMatchObject({ limitedBy: 'client', client: '203.0.113.50', lastReason: 'invalid_signature' });
+    expect((await fetch(`${a.url}/me`, { headers: { cookie: `gatehouse_session=${cookie}` } })).status).toBe(200);
+  });
+
+  it('counts the domain’s refusals too (a replayed LogoutRequest, an unknown InResponseTo), per organisation across clients; a good LogoutRequest still ends the session', { timeout: 90_000 }, async () => {
+    const { org, userName } = await setUp();
+    const u = urlsFor(org.domain);
+    const replayed = idp.redirectQuery('SAMLRequest', idp.logoutRequestXml({ destination: u.logoutUrl, nameId: 'nobody@contoso.com' }));
+    await awayFromWindowEdge();
+    expect((await slo(org.domain, '198.51.100.200', { query: replayed })).status).toBe(303);
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const message =
+        i % 2 === 0 ? { query: replayed } : { query: idp.redirectQuery('SAMLResponse', idp.logoutResponseXml({ destination: u.logoutUrl, inResponseTo: newId() })) };
+      const res = await slo(org.domain, `198.51.100.${i + 1}`, message);
+      await res.text();
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual([409, 409, 409, 409, ...Array(8 - LIMIT).fill(429)]);
+    const log = await logoutLog(org.id);
+    expect(log.map((e) => e.reason).sort()).toEqual(['rate_limited', 'replayed_logout_request', 'replayed_logout_request', 'unknown_in_response_to', 'unknown_in_response_to', 'unknown_user'].sort());
+    expect(log.find((e) => e.reason === 'rate_limited')!.detail).toMatchObject({ limitedBy: 'organization' });
+
+    // Refusals are counted, not sign-outs: a good LogoutRequest still ends the member's session.
+    const cookie = sessionCookie(await post(org.domain, idp.response({ acsUrl: u.acsUrl, audience: u.entityId, nameId: userName }), '198.51.100.99'))!;
+    const good = await slo(org.domain, '198.51.100.99', { query: idp.redirectQuery('SAMLRequest', idp.logoutRequestXml({ destination: u.logoutUrl, nameId: userName })) });
+    expect(good.status).toBe(303);
+    expect((await fetch(`${a.url}/me`, { headers: { cookie: `gatehouse_session=${cookie}` } })).status).toBe(401);
   });
 });

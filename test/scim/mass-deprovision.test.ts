@@ -31,10 +31,10 @@ async function population(n: number) {
     const out = new Set<string>();
     let after: string | undefined;
     for (;;) {
-      const page = await t.domain.access.whoCanOpen(org.actor, lock.id, new Date(), { first: 1000, afterId: after });
-      for (const m of page.members) out.add(m.member.id);
+      const page = await t.domain.access.whoCanOpen(org.actor, lock.id, new Date(), { first: 1000, after });
+      for (const m of page.items) out.add(m.member.id);
       if (!page.hasNextPage) return out;
-      after = page.members[page.members.length - 1]!.member.id;
+      after = page.cursors.at(-1);
     }
   };
   return { ...org, ids, lock, who };

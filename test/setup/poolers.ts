@@ -34,11 +34,11 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-/** Starts PgBouncer in `mode` in front of the server of TEST_DATABASE_URL. */
-export async function startPgbouncer(mode: PoolerMode): Promise<Pooler> {
+/** Starts PgBouncer in `mode` in front of the server of `serverUrl` (default TEST_DATABASE_URL's). */
+export async function startPgbouncer(mode: PoolerMode, serverUrl = ADMIN_URL): Promise<Pooler> {
   const bin = pgbouncerBinary();
   if (!bin) throw new Error('pgbouncer not found: scripts/setup.sh installs it (apt-get install pgbouncer)');
-  const server = new URL(ADMIN_URL);
+  const server = new URL(serverUrl);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `gh-pgbouncer-${mode}-`));
   fs.chmodSync(dir, 0o755);
   const port = await freePort();

@@ -9,7 +9,7 @@
 import { api, graphqlCall, type Lock, type Place } from '../api';
 import type { ConsoleContext } from '../context';
 import { replaceParams, type Route } from '../router';
-import { announce, badge, empty, errorBox, fmtDate, h, loading, replace } from '../ui';
+import { announce, badge, empty, errorBox, fmtDate, h, loading, replace, whileBusy } from '../ui';
 
 interface RunSummary {
   startedAt: string | null;
@@ -24,17 +24,8 @@ interface RunSummary {
   durationMs: number | null;
 }
 
-interface RunRecord {
-  at: string;
-  status: string;
-  errorCode: string | null;
-  error: string | null;
-  total: number | null;
-  added: number | null;
-  updated: number | null;
-  removed: number | null;
-  durationMs: number | null;
-}
+/** One of the recent runs: a summary with when it started and its status always set. */
+type RunRecord = Omit<RunSummary, 'startedAt' | 'finishedAt' | 'status'> & { at: string; status: string };
 
 interface Integration {
   id: string;
@@ -153,20 +144,8 @@ function statusBadge(status: string | null): HTMLElement {
 function integrationCard(i: Integration, ctx: ConsoleContext, reload: () => void): HTMLElement {
   const slug = i.id.slice(0, 8);
   const result = h('div', { class: 'import-result', 'aria-live': 'polite' });
-  const act = async (button: HTMLButtonElement, busyText: string, fn: () => Promise<void>) => {
-    const text = button.textContent;
-    button.disabled = true;
-    button.textContent = busyText;
-    try {
-      await fn();
-    } catch (e) {
-      announce(e instanceof Error ? e.message : String(e), 'error');
-      replace(result, h('p', { class: 'state state-error', role: 'alert' }, e instanceof Error ? e.message : String(e)));
-    } finally {
-      button.disabled = false;
-      button.textContent = text;
-    }
-  };
+  const act = (button: HTMLButtonElement, busyText: string, fn: () => Promise<void>) =>
+    whileBusy(button, fn, { busyText, failed: (message) => replace(result, h('p', { class: 'state state-error', role: 'alert' }, message)) });
   const last = i.lastRun;
   const access =
     i.mode === 'USERS_ONLY'

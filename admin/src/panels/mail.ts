@@ -4,7 +4,7 @@
 import { graphqlCall } from '../api';
 import type { ConsoleContext } from '../context';
 import { replaceParams, type Route } from '../router';
-import { announce, badge, empty, errorBox, fmtDate, h, loading, replace, whileBusy } from '../ui';
+import { announce, badge, dataTable, empty, errorBox, fmtDate, h, loading, replace, rowAction } from '../ui';
 
 type Status = 'PENDING' | 'SENT' | 'FAILED' | 'BLOCKED' | 'UNSENT';
 
@@ -63,7 +63,6 @@ export async function renderMail(panel: HTMLElement, ctx: ConsoleContext, r: Rou
   const wanted = r.params.get('status') ?? '';
   let status: Status | null = STATUS_FILTERS.some((f) => f.id === wanted && f.id !== '') ? (wanted as Status) : null;
 
-  const act = whileBusy;
 
   const draw = (mails: Mail[], blocked: Blocked[]) => {
     const filter = h(
@@ -90,47 +89,28 @@ export async function renderMail(panel: HTMLElement, ctx: ConsoleContext, r: Rou
       h('div', { class: 'field field-inline' }, h('label', { for: 'mail-status' }, 'Show'), filter),
       mails.length === 0
         ? empty(status ? 'No mail with this status.' : 'No mail yet. Gatehouse writes one when an import shares access with a member, or a member is made administrator.')
-        : h(
-            'div',
-            { class: 'table-wrap' },
-            h(
-              'table',
-              { id: 'mail-table', class: 'stack' },
-              h('thead', {}, h('tr', {}, ['To', 'Mail', 'Status', 'Attempts', 'When', ''].map((c) => h('th', { scope: 'col' }, c)))),
+        : dataTable(
+            { id: 'mail-table', class: 'stack' },
+            ['To', 'Mail', 'Status', 'Attempts', 'When', ''],
+            mails.map((m) =>
               h(
-                'tbody',
-                {},
-                mails.map((m) =>
-                  h(
-                    'tr',
-                    { 'data-mail': m.id, 'data-status': m.status },
-                    h('td', { class: 'mono' }, m.to),
-                    h('td', {}, TEMPLATE[m.template] ?? m.template),
-                    h('td', {}, statusBadge(m)),
-                    h('td', {}, `${m.attempts} attempt${m.attempts === 1 ? '' : 's'}`),
-                    h('td', {}, fmtDate(m.sentAt ?? m.createdAt)),
-                    h(
-                      'td',
-                      {},
-                      m.status === 'SENT' || m.status === 'PENDING'
-                        ? null
-                        : h(
-                            'button',
-                            {
-                              type: 'button',
-                              class: 'btn btn-small',
-                              'data-action': 'resend',
-                              onclick: (ev: Event) =>
-                                void act(ev.currentTarget as HTMLButtonElement, async () => {
-                                  await gql.resend(m.id);
-                                  announce(`Mail to ${m.to} queued again`);
-                                  await refresh();
-                                }),
-                            },
-                            'Resend',
-                          ),
-                    ),
-                  ),
+                'tr',
+                { 'data-mail': m.id, 'data-status': m.status },
+                h('td', { class: 'mono' }, m.to),
+                h('td', {}, TEMPLATE[m.template] ?? m.template),
+                h('td', {}, statusBadge(m)),
+                h('td', {}, `${m.attempts} attempt${m.attempts === 1 ? '' : 's'}`),
+                h('td', {}, fmtDate(m.sentAt ?? m.createdAt)),
+                h(
+                  'td',
+                  {},
+                  m.status === 'SENT' || m.status === 'PENDING'
+                    ? null
+                    : rowAction('Resend', 'resend', async () => {
+                        await gql.resend(m.id);
+                        announce(`Mail to ${m.to} queued again`);
+                        await refresh();
+                      }),
                 ),
               ),
             ),
@@ -142,44 +122,25 @@ export async function renderMail(panel: HTMLElement, ctx: ConsoleContext, r: Rou
       h('p', { class: 'hint' }, 'An address the mail server refused for good (a hard bounce, e.g. 550 user unknown) gets no more mail until you clear it.'),
       blocked.length === 0
         ? empty('No address is blocked.')
-        : h(
-            'div',
-            { class: 'table-wrap' },
-            h(
-              'table',
-              { id: 'mail-blocked-table', class: 'stack' },
-              h('thead', {}, h('tr', {}, ['Address', 'Why', 'Since', ''].map((c) => h('th', { scope: 'col' }, c)))),
+        : dataTable(
+            { id: 'mail-blocked-table', class: 'stack' },
+            ['Address', 'Why', 'Since', ''],
+            blocked.map((b) =>
               h(
-                'tbody',
-                {},
-                blocked.map((b) =>
-                  h(
-                    'tr',
-                    { 'data-address': b.address },
-                    h('td', { class: 'mono' }, b.address),
-                    h('td', {}, b.smtpCode !== null ? h('strong', {}, `${b.smtpCode} `) : null, b.reason),
-                    h('td', {}, fmtDate(b.createdAt)),
-                    h(
-                      'td',
-                      {},
-                      h(
-                        'button',
-                        {
-                          type: 'button',
-                          class: 'btn btn-small',
-                          'data-action': 'clear',
-                          onclick: (ev: Event) =>
-                            void act(ev.currentTarget as HTMLButtonElement, async () => {
-                              if (!confirm(`Clear ${b.address}? Mail to it is sent again; resend what was blocked.`)) return;
-                              await gql.unblock(b.address);
-                              announce(`${b.address} cleared`);
-                              await refresh();
-                            }),
-                        },
-                        'Clear',
-                      ),
-                    ),
-                  ),
+                'tr',
+                { 'data-address': b.address },
+                h('td', { class: 'mono' }, b.address),
+                h('td', {}, b.smtpCode !== null ? h('strong', {}, `${b.smtpCode} `) : null, b.reason),
+                h('td', {}, fmtDate(b.createdAt)),
+                h(
+                  'td',
+                  {},
+                  rowAction('Clear', 'clear', async () => {
+                    if (!confirm(`Clear ${b.address}? Mail to it is sent again; resend what was blocked.`)) return;
+                    await gql.unblock(b.address);
+                    announce(`${b.address} cleared`);
+                    await refresh();
+                  }),
                 ),
               ),
             ),

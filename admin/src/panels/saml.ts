@@ -4,7 +4,7 @@
 import { api, type Certificate, type SamlSettings, type SamlView } from '../api';
 import type { ConsoleContext } from '../context';
 import type { Route } from '../router';
-import { announce, badge, copyField, empty, errorBox, fmtDate, ago, h, loading, replace } from '../ui';
+import { announce, badge, copyField, empty, errorBox, fmtDate, ago, h, loading, replace, whileBusy } from '../ui';
 import { filterFromRoute, logSection } from './log';
 
 export async function renderSaml(panel: HTMLElement, ctx: ConsoleContext, route?: Route): Promise<void> {
@@ -30,23 +30,22 @@ export async function renderSaml(panel: HTMLElement, ctx: ConsoleContext, route?
     }
   };
 
-  const act = async (button: HTMLButtonElement, done: string, fn: () => Promise<unknown>) => {
-    button.disabled = true;
-    button.setAttribute('aria-busy', 'true');
-    try {
-      await fn();
-      announce(done);
-      ctx.refreshHealth();
-      await draw();
-    } catch (e) {
-      announce(e instanceof Error ? e.message : String(e), 'error');
-      const status = document.getElementById('saml-import-status');
-      if (status) replace(status, h('p', { class: 'state state-error', role: 'alert' }, e instanceof Error ? e.message : String(e)));
-    } finally {
-      button.disabled = false;
-      button.removeAttribute('aria-busy');
-    }
-  };
+  const act = (button: HTMLButtonElement, done: string, fn: () => Promise<unknown>) =>
+    whileBusy(
+      button,
+      async () => {
+        await fn();
+        announce(done);
+        ctx.refreshHealth();
+        await draw();
+      },
+      {
+        failed: (message) => {
+          const status = document.getElementById('saml-import-status');
+          if (status) replace(status, h('p', { class: 'state state-error', role: 'alert' }, message));
+        },
+      },
+    );
 
   function sections(view: SamlView): Node[] {
     const s = view.settings;
@@ -60,6 +59,7 @@ export async function renderSaml(panel: HTMLElement, ctx: ConsoleContext, route?
         copyField('Identifier (Entity ID)', view.urls.identifier, 'saml-identifier'),
         copyField('Reply URL (Assertion Consumer Service URL)', view.urls.replyUrl, 'saml-reply-url'),
         copyField('Sign-on URL', view.urls.signOnUrl, 'saml-sign-on-url'),
+        copyField('Logout Url (optional: single logout)', view.urls.logoutUrl, 'saml-logout-url'),
       ),
       idpSection(view, s),
       spSection(view, s, domain),
@@ -147,6 +147,8 @@ export async function renderSaml(panel: HTMLElement, ctx: ConsoleContext, route?
         h('dd', { class: 'mono', id: 'saml-idp-entity' }, s.idpEntityId ?? '—'),
         h('dt', {}, 'Sign-in URL'),
         h('dd', { class: 'mono' }, s.ssoUrls.join(', ') || '—'),
+        h('dt', {}, 'Single logout'),
+        h('dd', { id: 'saml-single-logout' }, singleLogout(s)),
         h('dt', {}, 'Metadata'),
         h('dd', {}, s.metadataUrl ? `fetched ${ago(s.metadataFetchedAt)} from the URL` : 'uploaded XML (no automatic refresh)'),
         h('dt', {}, 'Last refresh'),
@@ -279,6 +281,15 @@ export async function renderSaml(panel: HTMLElement, ctx: ConsoleContext, route?
   }
 
   await draw();
+}
+
+/** Whether signing out of Gatehouse ends the Entra session too, and where the browser goes for it. */
+function singleLogout(s: SamlSettings): (Node | string)[] {
+  if (!s.idpLogout) return [badge('Off', 'warn'), ' The metadata lists no SingleLogoutService: signing out ends only the Gatehouse session.'];
+  const binding = s.idpLogout.binding.endsWith(':HTTP-POST') ? 'HTTP-POST' : 'HTTP-Redirect';
+  const where = h('span', { class: 'mono', id: 'saml-idp-logout-url' }, s.idpLogout.location);
+  if (!s.singleLogoutActive) return [badge('Off', 'warn'), ' Generate Certificate to sign the LogoutRequest to ', where, ` (${binding}).`];
+  return [badge('On', 'ok'), ' Signing out also ends the Entra session: a signed LogoutRequest goes to ', where, ` (${binding}).`];
 }
 
 /** What each of Gatehouse's certificates is for; every one is published in the SP metadata until removed. */

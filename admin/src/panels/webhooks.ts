@@ -6,7 +6,7 @@
 import { graphqlCall } from '../api';
 import type { ConsoleContext } from '../context';
 import { replaceParams, type Route } from '../router';
-import { announce, badge, copyField, empty, errorBox, fmtDate, ago, h, loading, replace, whileBusy } from '../ui';
+import { announce, badge, copyField, dataTable, empty, errorBox, fmtDate, ago, h, loading, replace, rowAction, whileBusy } from '../ui';
 
 interface Endpoint {
   id: string;
@@ -211,54 +211,30 @@ export async function renderWebhooks(panel: HTMLElement, ctx: ConsoleContext, r:
       h('p', { class: 'hint' }, 'Newest first. ', h('span', { class: 'mono' }, e.url)),
       rows.length === 0
         ? empty('Nothing sent to this endpoint yet: deliveries appear here once an event it subscribes to happens.')
-        : h(
-            'div',
-            { class: 'table-wrap' },
-            h(
-              'table',
-              { class: 'deliveries stack', id: 'webhook-deliveries' },
+        : dataTable(
+            { class: 'deliveries stack', id: 'webhook-deliveries' },
+            ['Event', 'Status', 'Response', 'Attempts', 'Last attempt', ''],
+            rows.map((d) =>
               h(
-                'thead',
-                {},
+                'tr',
+                { 'data-delivery': d.id, 'data-status': d.status },
+                h('td', {}, h('code', {}, d.eventType), h('div', { class: 'hint mono' }, d.messageId)),
+                h('td', {}, statusBadge(d), d.status === 'PENDING' && d.nextAttemptAt ? h('div', { class: 'hint' }, `next ${fmtDate(d.nextAttemptAt)}`) : null),
+                h('td', { class: 'response' }, d.lastStatus !== null ? h('strong', {}, `HTTP ${d.lastStatus}`) : '—', d.lastError ? h('div', { class: 'hint' }, d.lastError) : null),
+                h('td', {}, `${d.attempts} attempt${d.attempts === 1 ? '' : 's'}`),
+                h('td', {}, fmtDate(d.lastAttemptAt)),
                 h(
-                  'tr',
+                  'td',
                   {},
-                  ['Event', 'Status', 'Response', 'Attempts', 'Last attempt', ''].map((c) => h('th', { scope: 'col' }, c)),
-                ),
-              ),
-              h(
-                'tbody',
-                {},
-                rows.map((d) =>
-                  h(
-                    'tr',
-                    { 'data-delivery': d.id, 'data-status': d.status },
-                    h('td', {}, h('code', {}, d.eventType), h('div', { class: 'hint mono' }, d.messageId)),
-                    h('td', {}, statusBadge(d), d.status === 'PENDING' && d.nextAttemptAt ? h('div', { class: 'hint' }, `next ${fmtDate(d.nextAttemptAt)}`) : null),
-                    h('td', { class: 'response' }, d.lastStatus !== null ? h('strong', {}, `HTTP ${d.lastStatus}`) : '—', d.lastError ? h('div', { class: 'hint' }, d.lastError) : null),
-                    h('td', {}, `${d.attempts} attempt${d.attempts === 1 ? '' : 's'}`),
-                    h('td', {}, fmtDate(d.lastAttemptAt)),
-                    h(
-                      'td',
-                      {},
-                      h(
-                        'button',
-                        {
-                          type: 'button',
-                          class: 'btn btn-small',
-                          'data-action': 'redeliver',
-                          disabled: !e.enabled,
-                          title: e.enabled ? 'Send this message again (same webhook-id)' : 'Enable the endpoint first',
-                          onclick: (ev: Event) =>
-                            void act(ev.currentTarget as HTMLButtonElement, async () => {
-                              await gql.redeliver(d.id);
-                              announce('Queued for redelivery');
-                              await drawLog(e);
-                            }),
-                        },
-                        'Redeliver',
-                      ),
-                    ),
+                  rowAction(
+                    'Redeliver',
+                    'redeliver',
+                    async () => {
+                      await gql.redeliver(d.id);
+                      announce('Queued for redelivery');
+                      await drawLog(e);
+                    },
+                    { disabled: !e.enabled, title: e.enabled ? 'Send this message again (same webhook-id)' : 'Enable the endpoint first' },
                   ),
                 ),
               ),

@@ -8,9 +8,11 @@ import type { Db } from '../db.js';
 import { toDate } from '../rows.js';
 import { Forbidden, Invalid, NotFound } from '../errors.js';
 import { isUuid } from '../ids.js';
-import { MEMBER_COLUMNS, toMember, type Member, type MemberRow } from '../member/member.model.js';
+import { toMember, type Member } from '../member/member.model.js';
 import type { ShareRole } from '../share/share.model.js';
-import { pageSize } from '../paging.js';
+import { fromIdCursor, idCursor, pageOf, pageSize, type Page } from '../paging.js';
+import * as accessSql from './access.sql.js';
+import type { GrantRow } from './access.sql.js';
 import {
   listAccessChanges,
   purgeAccessFeed,
@@ -58,16 +60,6 @@ export interface AccessDecision {
   readonly grants: Grant[];
 }
 
-interface GrantRow {
-  share_id: string;
-  role: ShareRole;
-  scope: 'place' | 'lock';
-  group_id: string | null;
-  group_name: string | null;
-  valid_from: string | null;
-  valid_until: string | null;
-}
-
 function toGrant(r: GrantRow): Grant {
   return {
     shareId: r.share_id,
@@ -79,9 +71,6 @@ function toGrant(r: GrantRow): Grant {
     validUntil: toDate(r.valid_until),
   };
 }
-
-/** Share `s` is open at the instant bound to placeholder `at` (a `$n`). */
-const openAt = (at: string): string => `(s.valid_from is null or s.valid_from <= ${at}::timestamptz) and (s.valid_until is null or s.valid_until > ${at}::timestamptz)`;
 
 /** An ILIKE pattern for part of a userName or display name (null: no filter). */
 function textLike(text: string | undefined): string | null {
@@ -143,12 +132,8 @@ export class AccessService {
     if (place) throw new Forbidden('lock_not_in_scope', 'This controller key was not given this place', { placeId: place });
     const locks = checked.lockIds.filter((l) => !own.lockIds.includes(l));
     if (locks.length > 0) {
-      const outside = await this.db.sql.maybeOne<{ id: string }>(
-        `select x as id from unnest($2::uuid[]) x
-         where not exists (select 1 from locks l where l.organization_id = $1 and l.id = x and l.place_id = any($3::uuid[])) limit 1`,
-        [actor.organizationId, locks, own.placeIds],
-      );
-      if (outside) throw new Forbidden('lock_not_in_scope', 'This controller key was not given this lock', { lockId: outside.id });
+      const outside = await accessSql.selectLockOutsidePlaces(this.db.sql, actor.organizationId, locks, own.placeIds);
+      if (outside) throw new Forbidden('lock_not_in_scope', 'This controller key was not given this lock', { lockId: outside });
     }
     return checked;
   }
@@ -205,31 +190,8 @@ export class AccessService {
     const ids = [...new Set(memberIds.filter((id) => isUuid(id) && (actor.kind !== 'member' || id === actor.id)))];
     const result = new Map<string, LockAccess[]>();
     if (ids.length === 0) return result;
-    const org = actor.organizationId;
     // One statement: the member rows (to tell "unknown" from "no access") and their grants.
-    const rows = await this.db.lagTolerant.all<GrantRow & { member_id: string; lock_id: string | null; lock_name: string; place_id: string; place_name: string }>(
-      `with m as (select id, active from members where organization_id = $1 and id = any($2::uuid[])),
-       g as (
-         select s.*, m.id as grantee, null::uuid as via_group from shares s join m on m.active and s.member_id = m.id where s.organization_id = $1 and ${openAt('$3')}
-         union all
-         select s.*, m.id, gm.group_id from group_members gm join m on m.active and gm.member_id = m.id
-           join shares s on s.organization_id = gm.organization_id and s.group_id = gm.group_id
-           where gm.organization_id = $1 and ${openAt('$3')}
-       ),
-       hits as (
-         select g.*, l.id as l_id, l.name as l_name, l.place_id as l_place, 'lock' as scope from g join locks l on l.organization_id = $1 and l.id = g.lock_id
-         union all
-         select g.*, l.id, l.name, l.place_id, 'place' from g join locks l on l.organization_id = $1 and l.place_id = g.place_id
-       )
-       select h.grantee as member_id, h.l_id as lock_id, h.l_name as lock_name, h.l_place as place_id, p.name as place_name,
-              h.id as share_id, h.role, h.scope, h.via_group as group_id, gr.display_name as group_name, h.valid_from, h.valid_until
-       from hits h join places p on p.organization_id = $1 and p.id = h.l_place
-       left join groups gr on gr.organization_id = $1 and gr.id = h.via_group
-       union all
-       select m.id, null, null, null, null, null, null, null, null, null, null, null from m
-       order by member_id, lock_id nulls first, share_id`,
-      [org, ids, at],
-    );
+    const rows = await accessSql.selectAccessOfMembers(this.db.lagTolerant, actor.organizationId, ids, at);
     const byLock = new Map<string, Map<string, LockAccess>>();
     for (const r of rows) {
       let locks = byLock.get(r.member_id);
@@ -248,64 +210,30 @@ export class AccessService {
 
   /**
    * Active members who may open the lock at `at`, ordered by member id,
-   * `first` at a time after `afterId`; each with its grants.
+   * `first` at a time after `after` (a cursor of an earlier page); each with
+   * its grants. countWhoCanOpen counts them.
    */
   async whoCanOpen(
     actor: Actor,
     lockId: string,
     at: Date = new Date(),
-    page: { afterId?: string; first?: number; text?: string } = {},
-  ): Promise<{ members: MemberAccess[]; hasNextPage: boolean }> {
+    page: { after?: string; first?: number; text?: string } = {},
+  ): Promise<Page<MemberAccess>> {
     requireDirectoryReader(actor);
     if (!isUuid(lockId)) throw new NotFound('lock', lockId);
     checkAt(at);
     const like = textLike(page.text);
     const first = pageSize(page.first, 100, 1, 1000);
-    const after = page.afterId && isUuid(page.afterId) ? page.afterId : '00000000-0000-0000-0000-000000000000';
-    const org = actor.organizationId;
-    const rows = await this.db.lagTolerant.all<MemberRow & { grants: GrantRow[] | null; lock_found: boolean }>(
-      `with l as (select id, place_id from locks where organization_id = $1 and id = $2),
-       s as (
-         select s.*, case when s.lock_id is not null then 'lock' else 'place' end as scope
-         from shares s, l where s.organization_id = $1 and s.lock_id = l.id and ${openAt('$3')}
-         union all
-         select s.*, 'place' from shares s, l where s.organization_id = $1 and s.place_id = l.place_id and ${openAt('$3')}
-       ),
-       who as (
-         select s.member_id, s.id as share_id, s.role, s.scope, null::uuid as group_id, s.valid_from, s.valid_until from s where s.member_id is not null
-         union all
-         select gm.member_id, s.id, s.role, s.scope, s.group_id, s.valid_from, s.valid_until
-         from s join group_members gm on gm.organization_id = $1 and gm.group_id = s.group_id
-       ),
-       -- Walk active members in id order and keep those in who: the page stops
-       -- after first+1 hits instead of sorting every member who may open the lock.
-       picked as (
-         select m.id from members m
-         where m.organization_id = $1 and m.active and m.id > $4::uuid and m.id in (select member_id from who)
-           and ($5::text is null or m.user_name ilike $5 escape '\\' or m.display_name ilike $5 escape '\\')
-         order by m.id limit ${first + 1}
-       ),
-       -- The grants of the picked members only, aggregated once (not one subquery per member).
-       grants as (
-         select w.member_id, json_agg(json_build_object('share_id', w.share_id, 'role', w.role, 'scope', w.scope, 'group_id', w.group_id,
-                  'group_name', gr.display_name, 'valid_from', w.valid_from, 'valid_until', w.valid_until) order by w.share_id, w.group_id) as grants
-         from who w left join groups gr on gr.organization_id = $1 and gr.id = w.group_id
-         where w.member_id in (select id from picked)
-         group by w.member_id
-       )
-       select ${MEMBER_COLUMNS.split(', ').map((c) => 'm.' + c).join(', ')}, true as lock_found, g.grants
-       from picked join members m on m.organization_id = $1 and m.id = picked.id join grants g on g.member_id = picked.id
-       union all
-       select ${MEMBER_COLUMNS.split(', ').map(() => 'null').join(', ')}, true, null from l
-       order by id nulls first`,
-      [org, lockId, at, after, like],
-    );
+    const afterId = fromIdCursor(page.after) ?? '00000000-0000-0000-0000-000000000000';
+    const rows = await accessSql.selectWhoCanOpen(this.db.lagTolerant, actor.organizationId, lockId, at, { afterId, limit: first + 1, like });
     if (rows.length === 0) throw new NotFound('lock', lockId);
     const members = rows.filter((r) => r.id !== null);
-    return {
-      members: members.slice(0, first).map((r) => ({ member: toMember(r), grants: (r.grants ?? []).map(toGrant) })),
-      hasNextPage: members.length > first,
-    };
+    return pageOf(
+      members,
+      first,
+      (r) => ({ member: toMember(r), grants: (r.grants ?? []).map(toGrant) }),
+      (r) => idCursor(r.id),
+    );
   }
 
   /** How many active members may open the lock at `at` (whoCanOpen's totalCount), optionally matching `text`. */
@@ -314,23 +242,7 @@ export class AccessService {
     if (!isUuid(lockId)) throw new NotFound('lock', lockId);
     checkAt(at);
     const like = textLike(text);
-    const row = await this.db.lagTolerant.one<{ n: number }>(
-      `with l as (select id, place_id from locks where organization_id = $1 and id = $2),
-       s as (
-         select s.* from shares s, l where s.organization_id = $1 and s.lock_id = l.id and ${openAt('$3')}
-         union all
-         select s.* from shares s, l where s.organization_id = $1 and s.place_id = l.place_id and ${openAt('$3')}
-       ),
-       who as (
-         select s.member_id from s where s.member_id is not null
-         union
-         select gm.member_id from s join group_members gm on gm.organization_id = $1 and gm.group_id = s.group_id
-       )
-       select count(*)::int as n from members m where m.organization_id = $1 and m.active and m.id in (select member_id from who)
-         and ($4::text is null or m.user_name ilike $4 escape '\\' or m.display_name ilike $4 escape '\\')`,
-      [actor.organizationId, lockId, at, like],
-    );
-    return row.n;
+    return accessSql.countWhoCanOpen(this.db.lagTolerant, actor.organizationId, lockId, at, like);
   }
 
   /** May this member open this lock at `at`, and why (not). */
@@ -341,26 +253,8 @@ export class AccessService {
     if (!isUuid(memberId)) throw new NotFound('member', memberId);
     if (!isUuid(lockId)) throw new NotFound('lock', lockId);
     checkAt(at);
-    const org = actor.organizationId;
     // Every share of the member (direct or via groups) on the lock or its place, open or not.
-    const rows = await this.db.lagTolerant.all<GrantRow & { kind: 'member' | 'lock' | 'grant'; active: boolean | null; open: boolean | null }>(
-      `with m as (select id, active from members where organization_id = $1 and id = $2),
-       l as (select id, place_id from locks where organization_id = $1 and id = $3),
-       s as (
-         select s.*, null::uuid as via_group from shares s, m where s.organization_id = $1 and s.member_id = m.id
-         union all
-         select s.*, gm.group_id from group_members gm join m on gm.member_id = m.id
-           join shares s on s.organization_id = gm.organization_id and s.group_id = gm.group_id where gm.organization_id = $1
-       )
-       select 'grant' as kind, null::boolean as active, s.id as share_id, s.role,
-              case when s.lock_id is not null then 'lock' else 'place' end as scope,
-              s.via_group as group_id, gr.display_name as group_name, s.valid_from, s.valid_until, (${openAt('$4')}) as open
-       from s join l on s.lock_id = l.id or s.place_id = l.place_id
-       left join groups gr on gr.organization_id = $1 and gr.id = s.via_group
-       union all select 'member', active, null, null, null, null, null, null, null, null from m
-       union all select 'lock', null, null, null, null, null, null, null, null, null from l`,
-      [org, memberId, lockId, at],
-    );
+    const rows = await accessSql.selectDecisionRows(this.db.lagTolerant, actor.organizationId, memberId, lockId, at);
     const member = rows.find((r) => r.kind === 'member');
     if (!member) throw new NotFound('member', memberId);
     if (!rows.some((r) => r.kind === 'lock')) throw new NotFound('lock', lockId);

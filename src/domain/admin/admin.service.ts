@@ -16,6 +16,8 @@ import { isUuid } from '../ids.js';
 import type { SessionService, StartedSession } from '../session/session.service.js';
 import type { RateLimitService } from '../rate-limit/rate-limit.service.js';
 import type { MailService } from '../mail/mail.service.js';
+import * as adminSql from './admin.sql.js';
+import { selectMemberByUserName } from '../member/member.sql.js';
 
 const LINK_PREFIX = 'gh_adm_';
 /** A bootstrap link is for the operator to open now, not to keep. */
@@ -67,44 +69,32 @@ export class AdminService {
     const secret = issueSecret(LINK_PREFIX);
     return this.db.transaction(async (tx) => {
       // Insert-or-find in one statement: never check-then-insert.
-      const created = await tx.maybeOne<{ id: string; user_name: string }>(
-        `insert into members (organization_id, id, user_name, display_name, source) values ($1, $2, $3, $4, 'admin')
-         on conflict (organization_id, lower(user_name)) do nothing returning id, user_name`,
-        [organizationId, crypto.randomUUID(), userName, userName === BOOTSTRAP_USER_NAME ? 'Bootstrap admin' : null],
-      );
-      const member =
-        created ??
-        (await tx.maybeOne<{ id: string; user_name: string; active: boolean }>(
-          `select id, user_name, active from members where organization_id = $1 and lower(user_name) = lower($2)`,
-          [organizationId, userName],
-        ));
+      const created = await adminSql.insertAdminMember(tx, organizationId, {
+        id: crypto.randomUUID(),
+        userName,
+        displayName: userName === BOOTSTRAP_USER_NAME ? 'Bootstrap admin' : null,
+      });
+      const member = created ?? (await selectMemberByUserName(tx, organizationId, userName));
       if (!member) throw new NotFound('member', userName);
-      if ('active' in member && !member.active) throw new Invalid('member_inactive', `The member "${member.user_name}" is deactivated`, 'member');
+      if ('active' in member && !member.active) throw new Invalid('member_inactive', `The member "${member.userName}" is deactivated`, 'member');
       if (created) {
-        await writeAudit(tx, actor, { action: 'member.create', resourceType: 'member', resourceId: created.id, resourceLabel: created.user_name, detail: { reason: 'admin bootstrap' } });
+        await writeAudit(tx, actor, { action: 'member.create', resourceType: 'member', resourceId: created.id, resourceLabel: created.userName, detail: { reason: 'admin bootstrap' } });
       }
-      await tx.run(
-        `insert into organization_admins (organization_id, member_id, granted_by) values ($1, $2, 'cli') on conflict do nothing`,
-        [organizationId, member.id],
-      );
-      const row = await tx.one<{ expires_at: string }>(
-        `insert into admin_bootstrap_links (organization_id, token_hash, member_id, expires_at) values ($1, $2, $3, now() + make_interval(mins => $4))
-         returning expires_at`,
-        [organizationId, secret.hash, member.id, minutes],
-      );
+      await adminSql.insertAdmin(tx, organizationId, member.id, 'cli');
+      const expiresAt = await adminSql.insertBootstrapLink(tx, organizationId, secret.hash, member.id, minutes);
       await writeAudit(tx, actor, {
         action: 'admin.bootstrap_link.create',
         resourceType: 'member',
         resourceId: member.id,
-        resourceLabel: member.user_name,
+        resourceLabel: member.userName,
         detail: { expiresInMinutes: minutes },
       });
       return {
         token: secret.value,
-        expiresAt: toDate(row.expires_at),
+        expiresAt,
         organizationId,
         memberId: member.id,
-        userName: member.user_name,
+        userName: member.userName,
         memberCreated: Boolean(created),
       };
     });
@@ -130,14 +120,7 @@ export class AdminService {
     if (!token.startsWith(LINK_PREFIX) || token.length > 200) throw refused();
     // One transaction: the link is used up only if the session and its audit event exist.
     return this.db.transaction(async (tx) => {
-      const row = await tx.maybeOne<{ organization_id: string; member_id: string; user_name: string }>(
-        `update admin_bootstrap_links l set used_at = now()
-         from members m
-         where l.token_hash = $1 and l.used_at is null and l.expires_at > now()
-           and m.organization_id = l.organization_id and m.id = l.member_id and m.active
-         returning l.organization_id, l.member_id, m.user_name`,
-        [hashSecret(token)],
-      );
+      const row = await adminSql.useBootstrapLink(tx, hashSecret(token));
       if (!row) throw refused();
       const session = await this.sessions.start(row.organization_id, row.member_id, tx);
       await writeAudit(
@@ -161,16 +144,7 @@ export class AdminService {
     if (!t || /\s/.test(t)) throw new NotFound('organization', t);
     const at = t.lastIndexOf('@');
     const emailDomain = at >= 0 ? t.slice(at + 1) : t;
-    const rows = await this.db.sql.all<{ domain: string; name: string; exact: boolean }>(
-      `select distinct o.domain, o.name, (lower(m.user_name) = $1) as exact
-       from organization_admins a
-       join members m on m.organization_id = a.organization_id and m.id = a.member_id
-       join organizations o on o.organization_id = a.organization_id
-       where m.active and (lower(m.user_name) = $2 or ($3 <> '' and lower(m.user_name) like '%@' || $4))
-       union
-       select o.domain, o.name, true as exact from organizations o where o.domain = $5`,
-      [t, t, emailDomain, emailDomain.replace(/[\\%_]/g, ''), at >= 0 ? '' : t],
-    );
+    const rows = await adminSql.selectSignInCandidates(this.db.sql, t, emailDomain, at >= 0 ? '' : t);
     const exact = [...new Map(rows.filter((r) => r.exact).map((r) => [r.domain, r])).values()];
     const all = [...new Map(rows.map((r) => [r.domain, r])).values()];
     const pick = exact.length === 1 ? exact[0] : all.length === 1 ? all[0] : undefined;
@@ -189,11 +163,7 @@ export class AdminService {
 
   /** The admin actor for a signed-in member, or Forbidden when the member is no admin. */
   async upgrade(member: Actor & { kind: 'member' }): Promise<AdminActor> {
-    const row = await this.db.sql.maybeOne(`select 1 as ok from organization_admins where organization_id = $1 and member_id = $2`, [
-      member.organizationId,
-      member.id,
-    ]);
-    if (!row) throw new Forbidden('admin_role_required', 'You are signed in, but you are not an administrator of this organisation');
+    if (!(await adminSql.isAdmin(this.db.sql, member.organizationId, member.id))) throw new Forbidden('admin_role_required', 'You are signed in, but you are not an administrator of this organisation');
     return { kind: 'admin', organizationId: member.organizationId, id: member.id, label: member.label };
   }
 
@@ -212,19 +182,7 @@ export class AdminService {
 
   async list(actor: Actor): Promise<OrganizationAdmin[]> {
     requireAdmin(actor);
-    const rows = await this.db.sql.all<{
-      member_id: string;
-      user_name: string;
-      display_name: string | null;
-      active: boolean;
-      granted_by: string | null;
-      created_at: string;
-    }>(
-      `select a.member_id, m.user_name, m.display_name, m.active, a.granted_by, a.created_at
-       from organization_admins a join members m on m.organization_id = a.organization_id and m.id = a.member_id
-       where a.organization_id = $1 order by lower(m.user_name)`,
-      [actor.organizationId],
-    );
+    const rows = await adminSql.selectAdmins(this.db.sql, actor.organizationId);
     return rows.map((r) => ({
       memberId: r.member_id,
       userName: r.user_name,
@@ -240,19 +198,11 @@ export class AdminService {
     if (!isUuid(memberId)) throw new NotFound('member', memberId);
     try {
       await this.db.transaction(async (tx) => {
-        const member = await tx.maybeOne<{ user_name: string; active: boolean }>(
-          `select user_name, active from members where organization_id = $1 and id = $2 for share`,
-          [actor.organizationId, memberId],
-        );
+        const member = await adminSql.selectMemberForShare(tx, actor.organizationId, memberId);
         if (!member) throw new NotFound('member', memberId);
         // A deactivated member could not sign in anyway; granting it would only surprise later.
         if (!member.active) throw new Invalid('member_inactive', `${member.user_name} is deactivated: activate the member before making it an admin`, 'memberId');
-        const n = await tx.run(`insert into organization_admins (organization_id, member_id, granted_by) values ($1, $2, $3) on conflict do nothing`, [
-          actor.organizationId,
-          memberId,
-          actor.label,
-        ]);
-        if (n > 0) {
+        if (await adminSql.insertAdmin(tx, actor.organizationId, memberId, actor.label)) {
           await writeAudit(tx, actor, { action: 'admin.grant', resourceType: 'member', resourceId: memberId, resourceLabel: member.user_name });
           // Told by mail, in the same transaction (the outbox).
           await this.mail?.enqueueForMembers(tx, actor.organizationId, 'admin_granted', [memberId], { grantedBy: actor.label });
@@ -273,11 +223,7 @@ export class AdminService {
       throw new Invalid('cannot_revoke_self', 'You cannot remove your own admin role; ask another admin', 'memberId');
     }
     await this.db.transaction(async (tx) => {
-      const row = await tx.maybeOne<{ user_name: string | null }>(
-        `with d as (delete from organization_admins where organization_id = $1 and member_id = $2 returning organization_id, member_id)
-         select m.user_name from d left join members m on m.organization_id = d.organization_id and m.id = d.member_id`,
-        [actor.organizationId, memberId],
-      );
+      const row = await adminSql.deleteAdmin(tx, actor.organizationId, memberId);
       if (!row) throw new NotFound('organization_admin', memberId);
       await writeAudit(tx, actor, { action: 'admin.revoke', resourceType: 'member', resourceId: memberId, resourceLabel: row.user_name });
     });
@@ -292,13 +238,7 @@ export class AdminService {
     requireAdmin(actor);
     const valid = [...new Set(ids.filter(isUuid))].slice(0, 2000);
     if (valid.length === 0) return {};
-    const rows = await this.db.sql.all<{ id: string; kind: 'member' | 'group' | 'place' | 'lock'; label: string; sub: string | null }>(
-      `select id::text, 'member' as kind, user_name as label, display_name as sub from members where organization_id = $1 and id = any($2::uuid[])
-       union all select id::text, 'group', display_name, null from groups where organization_id = $1 and id = any($2::uuid[])
-       union all select id::text, 'place', name, null from places where organization_id = $1 and id = any($2::uuid[])
-       union all select id::text, 'lock', name, null from locks where organization_id = $1 and id = any($2::uuid[])`,
-      [actor.organizationId, valid],
-    );
+    const rows = await adminSql.selectLabels(this.db.sql, actor.organizationId, valid);
     return Object.fromEntries(rows.map((r) => [r.id, { kind: r.kind, label: r.label, sub: r.sub }]));
   }
 
@@ -307,10 +247,6 @@ export class AdminService {
     if (!(actor.kind === 'member' && ids.every((id) => id === actor.id))) requireAdmin(actor);
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return new Set();
-    const rows = await this.db.sql.all<{ member_id: string }>(
-      `select member_id from organization_admins where organization_id = $1 and member_id = any($2::uuid[])`,
-      [actor.organizationId, valid],
-    );
-    return new Set(rows.map((r) => r.member_id));
+    return new Set(await adminSql.selectAdminIds(this.db.sql, actor.organizationId, valid));
   }
 }

@@ -37,6 +37,20 @@ export interface AuditEvent {
   readonly detail: Record<string, unknown>;
 }
 
+const UUID_IN_TEXT = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+
+/**
+ * The ids an event names, for showing them by name: its resource and any id in
+ * its detail (the members of a membership change, a share's grantee), at most
+ * 200, its resource first.
+ */
+export function idsNamedBy(e: Pick<AuditEvent, 'resourceId' | 'detail'>): string[] {
+  const ids = new Set<string>();
+  if (e.resourceId) ids.add(e.resourceId.toLowerCase());
+  for (const id of JSON.stringify(e.detail ?? {}).match(UUID_IN_TEXT) ?? []) ids.add(id.toLowerCase());
+  return [...ids].slice(0, 200);
+}
+
 export interface AuditFilter {
   /** Action prefix, e.g. `scim.` or `saml.login`. */
   readonly actionPrefix?: string;

@@ -66,6 +66,39 @@ export async function insertAudit(sql: Sql, actor: Actor, entry: AuditEntry): Pr
   await sql.run(auditInsertSql(undefined), auditValues(actor, entry));
 }
 
+/** One successful event of a batch (insertAuditBatch). */
+export interface BatchAuditEntry {
+  readonly action: string;
+  readonly resourceType: string;
+  readonly resourceId: string;
+  readonly resourceLabel: string;
+  readonly detail: Record<string, unknown>;
+}
+
+/** Audit rows of many resources, one actor, in one statement (in the order given). */
+export async function insertAuditBatch(sql: Sql, actor: Actor, rows: readonly BatchAuditEntry[]): Promise<void> {
+  if (rows.length === 0) return;
+  const origin = currentOrigin();
+  await sql.run(
+    `insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, detail, request_id, client_address)
+     select $1, $2, $3, $4, a.action, 'success', a.rtype, a.rid, a.label, a.detail::jsonb, $10, $11
+     from unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) with ordinality as a(action, rtype, rid, label, detail, n) order by a.n`,
+    [
+      actor.organizationId,
+      actor.kind,
+      actorId(actor),
+      actor.label,
+      rows.map((r) => r.action),
+      rows.map((r) => r.resourceType),
+      rows.map((r) => r.resourceId),
+      rows.map((r) => r.resourceLabel),
+      rows.map((r) => JSON.stringify(r.detail)),
+      origin.requestId,
+      origin.clientAddress,
+    ],
+  );
+}
+
 export interface AuditRow {
   id: string;
   at: string;

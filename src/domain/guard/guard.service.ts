@@ -5,11 +5,11 @@
 // the statement that would revoke (member.sql.ts, gatehouse_guard_admit); this
 // service holds the settings and lets an admin approve (every held change
 // applied in one transaction, audited with who) or discard.
-import { actorId, requireAdmin, requireDirectoryReader, type Actor } from '../actor.js';
-import type { Db, Sql } from '../db.js';
+import { requireAdmin, requireDirectoryReader, type Actor } from '../actor.js';
+import type { Db } from '../db.js';
 import { Invalid } from '../errors.js';
 import { writeAudit } from '../audit/audit.service.js';
-import { currentOrigin } from '../origin.js';
+import { insertAuditBatch } from '../audit/audit.sql.js';
 import { isUuid } from '../ids.js';
 import * as guardSql from './guard.sql.js';
 import { DEFAULT_GUARD_SETTINGS, type GuardDecision, type GuardSettings, type HeldChange, type HeldSource } from './guard.model.js';
@@ -78,9 +78,16 @@ export class GuardService {
         deactivated += off.length;
         const gone = await guardSql.deleteMembers(tx, org, mine.filter((h) => h.kind === 'delete').map((h) => h.memberId), source);
         deleted += gone.length;
-        await auditMany(tx, actor, [
-          ...off.map((m) => ({ action: 'member.update', id: m.id, label: m.userName, detail: { changes: { active: { from: true, to: false } }, heldFrom: source, approvedBy: actor.label } })),
-          ...gone.map((m) => ({ action: 'member.delete', id: m.id, label: m.userName, detail: { heldFrom: source, approvedBy: actor.label } })),
+        const approvedBy = actor.label;
+        await insertAuditBatch(tx, actor, [
+          ...off.map((m) => ({
+            action: 'member.update',
+            resourceType: 'member',
+            resourceId: m.id,
+            resourceLabel: m.userName,
+            detail: { changes: { active: { from: true, to: false } }, heldFrom: source, approvedBy },
+          })),
+          ...gone.map((m) => ({ action: 'member.delete', resourceType: 'member', resourceId: m.id, resourceLabel: m.userName, detail: { heldFrom: source, approvedBy } })),
         ]);
       }
       await guardSql.decide(tx, org, held.map((h) => h.id), 'approved', actor.label);
@@ -117,27 +124,4 @@ function checkIds(ids: readonly string[] | null): void {
   if (ids !== null && (!Array.isArray(ids) || ids.length > 10_000 || !ids.every((i) => typeof i === 'string' && isUuid(i)))) {
     throw new Invalid('invalid_value', 'ids must be a list of held change ids', 'ids');
   }
-}
-
-/** Audit rows of many members in one statement. */
-async function auditMany(tx: Sql, actor: Actor, rows: { action: string; id: string; label: string; detail: Record<string, unknown> }[]): Promise<void> {
-  if (rows.length === 0) return;
-  const origin = currentOrigin();
-  await tx.run(
-    `insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, detail, request_id, client_address)
-     select $1, $2, $3, $4, a.action, 'success', 'member', a.rid, a.label, a.detail::jsonb, $9, $10
-     from unnest($5::text[], $6::text[], $7::text[], $8::text[]) with ordinality as a(action, rid, label, detail, n) order by a.n`,
-    [
-      actor.organizationId,
-      actor.kind,
-      actorId(actor),
-      actor.label,
-      rows.map((r) => r.action),
-      rows.map((r) => r.id),
-      rows.map((r) => r.label),
-      rows.map((r) => JSON.stringify(r.detail)),
-      origin.requestId,
-      origin.clientAddress,
-    ],
-  );
 }

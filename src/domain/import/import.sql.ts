@@ -1,6 +1,6 @@
 // The statements of Entra group import integrations: their settings, the
 // lease that lets one run at a time, and the last run's status. The sync's
-// own set-based statements are in ./import.sync.ts.
+// own set-based statements are in ./import.sync.sql.ts.
 import type { Sql } from '../db.js';
 import { toDate } from '../rows.js';
 import {

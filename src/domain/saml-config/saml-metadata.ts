@@ -31,6 +31,20 @@ export function signOnUrl(ssoUrls: readonly SsoUrl[]): string | null {
   return ssoUrls.find((s) => s.binding === HTTP_REDIRECT)?.location ?? null;
 }
 
+/**
+ * The one rule for which of the IdP's SingleLogoutService URLs sign-out goes
+ * on to (and every edge shows): HTTP-Redirect when listed (Entra's), else
+ * HTTP-POST; null when the metadata lists none.
+ */
+export function logoutService(sloUrls: readonly SsoUrl[]): SsoUrl | null {
+  return sloUrls.find((s) => s.binding === HTTP_REDIRECT) ?? sloUrls.find((s) => s.binding === HTTP_POST) ?? null;
+}
+
+/** Single logout is on when the IdP lists a SingleLogoutService and an active SP certificate can sign the LogoutRequest. */
+export function singleLogoutActive(slo: SsoUrl | null, hasSigningCertificate: boolean): boolean {
+  return slo !== null && hasSigningCertificate;
+}
+
 export const METADATA_MAX_BYTES = 1024 * 1024;
 const FETCH_TIMEOUT_MS = 10_000;
 const MAX_REDIRECTS = 3;

@@ -17,7 +17,11 @@ import { currentOrigin } from '../origin.js';
 import { writeAudit, type AuditEvent, type AuditService } from '../audit/audit.service.js';
 import type { SessionService, StartedSession } from '../session/session.service.js';
 import { generateSpCertificate, readCertificate } from './saml-certificate.js';
-import { fetchMetadata, HTTP_REDIRECT, parseIdpMetadata, signOnUrl, type IdpMetadata, type SsoUrl } from './saml-metadata.js';
+import { fetchMetadata, logoutService, parseIdpMetadata, signOnUrl, singleLogoutActive, type IdpMetadata, type SsoUrl } from './saml-metadata.js';
+import * as samlSql from './saml.sql.js';
+import type { CertRow } from './saml.sql.js';
+import { deleteMemberSessions } from '../session/session.sql.js';
+import { selectMemberByUserName } from '../member/member.sql.js';
 
 export const CERT_WARNING_DAYS = 30;
 /** At most one metadata refetch per organisation this often, however many unknown-certificate responses arrive. */
@@ -64,6 +68,10 @@ export interface SamlSettings {
   readonly requireEncryption: boolean;
   /** The IdP's SingleLogoutService endpoints; none: sign-out ends only the Gatehouse session. */
   readonly sloUrls: readonly SsoUrl[];
+  /** The one of them sign-out goes on to (logoutService: HTTP-Redirect, else HTTP-POST); null when none. */
+  readonly idpLogout: SsoUrl | null;
+  /** Single logout is on: sign-out goes on to idpLogout with a LogoutRequest signed by the active SP certificate. */
+  readonly singleLogoutActive: boolean;
   readonly idpCertificates: readonly CertificateView[];
   readonly spCertificates: readonly SpCertificateView[];
   /** Certificates ending soon, a failed refresh, missing configuration. */
@@ -79,7 +87,7 @@ export interface SamlRuntime {
   readonly idpCertificates: readonly string[];
   readonly allowIdpInitiated: boolean;
   readonly requireEncryption: boolean;
-  /** The IdP's SingleLogoutService (HTTP-Redirect preferred); null when it lists none. */
+  /** The IdP's SingleLogoutService (logoutService: HTTP-Redirect, else HTTP-POST); null when it lists none. */
   readonly slo: SsoUrl | null;
   /** The active SP key pair, decrypted; null until "Generate Certificate". */
   readonly signing: { readonly privateKeyPem: string; readonly certificatePem: string } | null;
@@ -118,33 +126,6 @@ export interface SignedInMember {
   readonly groups: readonly { readonly id: string; readonly displayName: string }[];
 }
 
-interface SettingsRow {
-  idp_entity_id: string | null;
-  idp_sso_urls: SsoUrl[];
-  metadata_url: string | null;
-  metadata_fetched_at: string | null;
-  metadata_refreshed_at: string | null;
-  metadata_refresh_error: string | null;
-  allow_idp_initiated: boolean;
-  require_encryption: boolean;
-  idp_slo_urls: SsoUrl[];
-}
-
-interface CertRow {
-  fingerprint: string;
-  subject: string | null;
-  not_before: string;
-  not_after: string;
-}
-
-interface SpCertRow extends CertRow {
-  id: string;
-  active: boolean;
-  certificate_pem: string;
-  /** Made after the signing certificate (true for all when none signs). */
-  newer: boolean;
-}
-
 export class SamlService {
   constructor(
     private readonly db: Db,
@@ -157,22 +138,9 @@ export class SamlService {
   async settings(actor: Actor, now = new Date()): Promise<SamlSettings> {
     requireAdmin(actor);
     const orgId = actor.organizationId;
-    const row = await this.db.sql.maybeOne<SettingsRow>(
-      `select idp_entity_id, idp_sso_urls, metadata_url, metadata_fetched_at, metadata_refreshed_at, metadata_refresh_error, allow_idp_initiated,
-         require_encryption, idp_slo_urls
-       from saml_settings where organization_id = $1`,
-      [orgId],
-    );
-    const idp = await this.db.sql.all<CertRow>(
-      `select fingerprint, subject, not_before, not_after from saml_idp_certificates where organization_id = $1 order by not_after desc`,
-      [orgId],
-    );
-    const sp = await this.db.sql.all<SpCertRow>(
-      `select id, active, certificate_pem, fingerprint, null as subject, not_before, not_after,
-         created_at > coalesce((select a.created_at from saml_sp_certificates a where a.organization_id = $1 and a.active), '-infinity') as newer
-       from saml_sp_certificates where organization_id = $1 order by active desc, created_at desc`,
-      [orgId],
-    );
+    const row = await samlSql.selectSettings(this.db.sql, orgId);
+    const idp = await samlSql.selectIdpCertificates(this.db.sql, orgId);
+    const sp = await samlSql.selectSpCertificates(this.db.sql, orgId);
     const idpCertificates = idp.map((c) => certView(c, now));
     // The SP certificate's subject is read from the certificate itself (the row keeps none).
     const spCertificates = sp.map((c) => ({
@@ -187,6 +155,9 @@ export class SamlService {
     for (const c of idpCertificates) if (c.warning) warnings.push(`IdP certificate ${c.fingerprint.slice(0, 23)}…: ${c.warning}`);
     for (const c of spCertificates) if (c.warning) warnings.push(`SP certificate ${c.id}: ${c.warning}`);
     if (row?.metadata_refresh_error) warnings.push(`The last metadata refresh failed: ${row.metadata_refresh_error}`);
+    const idpLogout = logoutService(row?.idp_slo_urls ?? []);
+    const signs = spCertificates.some((c) => c.active);
+    if (idpLogout && !signs) warnings.push('The identity provider offers single logout, but Gatehouse has no certificate to sign its LogoutRequest: Generate Certificate to turn single logout on');
     return {
       configured: Boolean(row?.idp_entity_id),
       idpEntityId: row?.idp_entity_id ?? null,
@@ -198,6 +169,8 @@ export class SamlService {
       allowIdpInitiated: row?.allow_idp_initiated ?? true,
       requireEncryption: row?.require_encryption ?? false,
       sloUrls: row?.idp_slo_urls ?? [],
+      idpLogout,
+      singleLogoutActive: singleLogoutActive(idpLogout, signs),
       idpCertificates,
       spCertificates,
       warnings,
@@ -223,11 +196,9 @@ export class SamlService {
   /** Fetches the stored metadata URL again now; a failure is recorded and the previous configuration kept. */
   async refreshMetadata(actor: Actor): Promise<SamlSettings> {
     requireAdmin(actor);
-    const row = await this.db.sql.maybeOne<{ metadata_url: string | null }>(`select metadata_url from saml_settings where organization_id = $1`, [
-      actor.organizationId,
-    ]);
-    if (!row?.metadata_url) throw new Invalid('no_metadata_url', 'There is no metadata URL to refresh from: paste the App Federation Metadata Url first');
-    await this.refreshFrom(actor, row.metadata_url);
+    const url = await samlSql.selectMetadataUrl(this.db.sql, actor.organizationId);
+    if (!url) throw new Invalid('no_metadata_url', 'There is no metadata URL to refresh from: paste the App Federation Metadata Url first');
+    await this.refreshFrom(actor, url);
     return this.settings(actor);
   }
 
@@ -237,17 +208,7 @@ export class SamlService {
    * RETURNING takes it; the others see it claimed for an hour).
    */
   async refreshDue(limit = 20): Promise<{ organizationId: string; error: string | null }[]> {
-    const claimed = await this.db.sql.all<{ organization_id: string; metadata_url: string }>(
-      `update saml_settings set metadata_claimed_until = now() + interval '1 hour'
-       where organization_id in (
-         select organization_id from saml_settings
-         where metadata_url is not null
-           and coalesce(metadata_fetched_at, '-infinity') < now() - interval '1 day'
-           and coalesce(metadata_claimed_until, '-infinity') < now()
-         order by metadata_fetched_at nulls first limit ${Math.max(1, Math.min(limit, 500))}
-         for update skip locked)
-       returning organization_id, metadata_url`,
-    );
+    const claimed = await samlSql.claimDueRefreshes(this.db.sql, limit);
     const results: { organizationId: string; error: string | null }[] = [];
     for (const c of claimed) {
       const actor = systemActor(c.organization_id, 'saml-metadata-refresh');
@@ -268,10 +229,7 @@ export class SamlService {
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       await this.db.transaction(async (tx) => {
-        await tx.run(`update saml_settings set metadata_refreshed_at = now(), metadata_refresh_error = $1, updated_at = now() where organization_id = $2`, [
-          message.slice(0, 500),
-          actor.organizationId,
-        ]);
+        await samlSql.recordRefreshFailure(tx, actor.organizationId, message.slice(0, 500));
         await writeAudit(tx, actor, { action: 'saml.metadata.refresh', outcome: 'failure', resourceType: 'saml', reason: message.slice(0, 500), detail: { url } });
       });
       throw e;
@@ -282,34 +240,20 @@ export class SamlService {
   private async store(actor: Actor, m: IdpMetadata, url: string | null, action: string): Promise<void> {
     const orgId = actor.organizationId;
     await this.db.transaction(async (tx) => {
-      await tx.run(
-        `insert into saml_settings (organization_id, idp_entity_id, idp_sso_urls, idp_slo_urls, metadata_url, metadata_fetched_at, metadata_refreshed_at, metadata_refresh_error)
-         values ($1, $2, $3::jsonb, $4::jsonb, $5, now(), now(), null)
-         on conflict (organization_id) do update set idp_entity_id = excluded.idp_entity_id, idp_sso_urls = excluded.idp_sso_urls, idp_slo_urls = excluded.idp_slo_urls,
-           metadata_url = excluded.metadata_url, metadata_fetched_at = now(), metadata_refreshed_at = now(), metadata_refresh_error = null,
-           metadata_claimed_until = null, updated_at = now()`,
-        [orgId, m.entityId, JSON.stringify(m.ssoUrls), JSON.stringify(m.sloUrls), url],
-      );
+      await samlSql.upsertMetadata(tx, orgId, m, url);
       // The metadata is the whole truth: a certificate Entra no longer lists stops being trusted.
-      const fingerprints = m.certificates.map((c) => c.fingerprint);
-      const removed = await tx.all<{ fingerprint: string }>(
-        `delete from saml_idp_certificates where organization_id = $1 and fingerprint <> all($2::text[]) returning fingerprint`,
-        [orgId, fingerprints],
+      const removed = await samlSql.deleteIdpCertificatesExcept(
+        tx,
+        orgId,
+        m.certificates.map((c) => c.fingerprint),
       );
       const added: string[] = [];
-      for (const c of m.certificates) {
-        const n = await tx.run(
-          `insert into saml_idp_certificates (organization_id, fingerprint, pem, subject, not_before, not_after) values ($1, $2, $3, $4, $5, $6)
-           on conflict do nothing`,
-          [orgId, c.fingerprint, c.pem, c.subject, c.notBefore, c.notAfter],
-        );
-        if (n > 0) added.push(c.fingerprint);
-      }
+      for (const c of m.certificates) if (await samlSql.insertIdpCertificate(tx, orgId, c)) added.push(c.fingerprint);
       await writeAudit(tx, actor, {
         action,
         resourceType: 'saml',
         resourceLabel: m.entityId,
-        detail: { entityId: m.entityId, metadataUrl: url, ssoUrls: m.ssoUrls, certificatesAdded: added, certificatesRemoved: removed.map((r) => r.fingerprint) },
+        detail: { entityId: m.entityId, metadataUrl: url, ssoUrls: m.ssoUrls, certificatesAdded: added, certificatesRemoved: removed },
       });
     });
   }
@@ -326,12 +270,17 @@ export class SamlService {
     const id = crypto.randomUUID();
     const next = opts.next === true;
     await this.db.transaction(async (tx) => {
-      if (!next) await tx.run(`update saml_sp_certificates set active = false where organization_id = $1 and active`, [actor.organizationId]);
-      await tx.run(
-        `insert into saml_sp_certificates (organization_id, id, certificate_pem, private_key_encrypted, fingerprint, not_before, not_after, active)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [actor.organizationId, id, certificate.pem, this.cipher.encrypt(privateKeyPem), certificate.fingerprint, certificate.notBefore, certificate.notAfter, !next],
-      );
+      if (!next) await samlSql.deactivateSpCertificates(tx, actor.organizationId);
+      await samlSql.insertSpCertificate(tx, {
+        organizationId: actor.organizationId,
+        id,
+        certificatePem: certificate.pem,
+        privateKeyEncrypted: this.cipher.encrypt(privateKeyPem),
+        fingerprint: certificate.fingerprint,
+        notBefore: certificate.notBefore,
+        notAfter: certificate.notAfter,
+        active: !next,
+      });
       await writeAudit(tx, actor, {
         action: next ? 'saml.certificate.generate_next' : 'saml.certificate.generate',
         resourceType: 'saml_sp_certificate',
@@ -349,12 +298,8 @@ export class SamlService {
     requireAdmin(actor);
     if (!isUuid(id)) throw new NotFound('saml_certificate', String(id).slice(0, 100));
     await this.db.transaction(async (tx) => {
-      const found = await tx.maybeOne<{ active: boolean }>(`select active from saml_sp_certificates where organization_id = $1 and id::text = $2 for update`, [
-        actor.organizationId,
-        id,
-      ]);
-      if (!found) throw new NotFound('saml_certificate', id);
-      await tx.run(`update saml_sp_certificates set active = (id::text = $2) where organization_id = $1`, [actor.organizationId, id]);
+      if (!(await samlSql.lockSpCertificate(tx, actor.organizationId, id))) throw new NotFound('saml_certificate', id);
+      await samlSql.activateOnlySpCertificate(tx, actor.organizationId, id);
       await writeAudit(tx, actor, { action: 'saml.certificate.promote', resourceType: 'saml_sp_certificate', resourceId: id });
     });
     const view = (await this.settings(actor)).spCertificates.find((c) => c.id === id);
@@ -371,16 +316,10 @@ export class SamlService {
    * metadata was fetched and stored now (the caller checks the response again).
    */
   async refetchOnUnknownCertificate(organizationId: string): Promise<boolean> {
-    const claimed = await this.db.sql.maybeOne<{ metadata_url: string }>(
-      `update saml_settings set rollover_refetch_at = now()
-       where organization_id = $1 and metadata_url is not null
-         and coalesce(rollover_refetch_at, '-infinity') < now() - make_interval(mins => $2)
-       returning metadata_url`,
-      [organizationId, ROLLOVER_REFETCH_MINUTES],
-    );
-    if (!claimed) return false;
+    const url = await samlSql.claimRolloverRefetch(this.db.sql, organizationId, ROLLOVER_REFETCH_MINUTES);
+    if (!url) return false;
     try {
-      await this.refreshFrom(systemActor(organizationId, 'saml-rollover'), claimed.metadata_url);
+      await this.refreshFrom(systemActor(organizationId, 'saml-rollover'), url);
       return true;
     } catch {
       return false; // recorded by refreshFrom; the previous configuration stays
@@ -392,13 +331,8 @@ export class SamlService {
     requireAdmin(actor);
     if (!isUuid(id)) throw new NotFound('saml_certificate', String(id).slice(0, 100));
     await this.db.transaction(async (tx) => {
-      const row = await tx.maybeOne<{ active: boolean }>(`delete from saml_sp_certificates where organization_id = $1 and id::text = $2 and not active returning active`, [
-        actor.organizationId,
-        id,
-      ]);
-      if (!row) {
-        const active = await tx.maybeOne(`select 1 from saml_sp_certificates where organization_id = $1 and id::text = $2`, [actor.organizationId, id]);
-        if (active) throw new Invalid('certificate_active', 'This certificate signs requests now: generate a new one before removing it');
+      if (!(await samlSql.deleteInactiveSpCertificate(tx, actor.organizationId, id))) {
+        if (await samlSql.spCertificateExists(tx, actor.organizationId, id)) throw new Invalid('certificate_active', 'This certificate signs requests now: generate a new one before removing it');
         throw new NotFound('saml_certificate', id);
       }
       await writeAudit(tx, actor, { action: 'saml.certificate.remove', resourceType: 'saml_sp_certificate', resourceId: id });
@@ -424,11 +358,7 @@ export class SamlService {
   ): Promise<SamlSettings> {
     requireAdmin(actor);
     await this.db.transaction(async (tx) => {
-      await tx.run(
-        `insert into saml_settings (organization_id, ${column}) values ($1, $2)
-         on conflict (organization_id) do update set ${column} = excluded.${column}, updated_at = now()`,
-        [actor.organizationId, value],
-      );
+      await samlSql.upsertFlag(tx, actor.organizationId, column, value);
       await writeAudit(tx, actor, { action, resourceType: 'saml', detail });
     });
     return this.settings(actor);
@@ -438,26 +368,7 @@ export class SamlService {
   async runtime(orgDomain: string): Promise<SamlRuntime> {
     // A slug from the URL: no query for what cannot be a domain (NUL is PostgreSQL's error, not "no such organisation").
     if (!isOrganizationDomain(orgDomain)) throw new NotFound('organization', JSON.stringify(orgDomain.slice(0, 100)));
-    const row = await this.db.sql.maybeOne<{
-      organization_id: string;
-      name: string;
-      domain: string;
-      idp_entity_id: string | null;
-      idp_sso_urls: SsoUrl[] | null;
-      allow_idp_initiated: boolean | null;
-      require_encryption: boolean | null;
-      idp_slo_urls: SsoUrl[] | null;
-      idp_certs: string[] | null;
-      sp_certs: { pem: string; key: string; active: boolean }[] | null;
-    }>(
-      `select o.organization_id, o.name, o.domain, s.idp_entity_id, s.idp_sso_urls, s.allow_idp_initiated, s.require_encryption, s.idp_slo_urls,
-         (select json_agg(c.pem order by c.not_after desc) from saml_idp_certificates c where c.organization_id = o.organization_id) as idp_certs,
-         (select json_agg(json_build_object('pem', k.certificate_pem, 'key', k.private_key_encrypted, 'active', k.active) order by k.active desc, k.created_at desc)
-            from saml_sp_certificates k where k.organization_id = o.organization_id) as sp_certs
-       from organizations o left join saml_settings s on s.organization_id = o.organization_id
-       where o.domain = $1`,
-      [orgDomain.toLowerCase()],
-    );
+    const row = await samlSql.selectRuntime(this.db.sql, orgDomain.toLowerCase());
     if (!row) throw new NotFound('organization', orgDomain);
     const spCerts = row.sp_certs ?? [];
     const keys = spCerts.map((c) => this.decryptKey(c.key));
@@ -470,7 +381,7 @@ export class SamlService {
       idpCertificates: row.idp_certs ?? [],
       allowIdpInitiated: row.allow_idp_initiated ?? true,
       requireEncryption: row.require_encryption ?? false,
-      slo: slo.find((s) => s.binding === HTTP_REDIRECT) ?? slo[0] ?? null,
+      slo: logoutService(slo),
       signing: activeIndex >= 0 ? { privateKeyPem: keys[activeIndex]!, certificatePem: spCerts[activeIndex]!.pem } : null,
       spCertificates: spCerts.map((c) => c.pem),
       decryptionKeys: keys,
@@ -479,9 +390,9 @@ export class SamlService {
 
   /** The runtime of a member's own organisation (sign-out knows the session, not the URL's domain). */
   async runtimeOf(organizationId: string): Promise<SamlRuntime> {
-    const org = await this.db.sql.maybeOne<{ domain: string }>(`select domain from organizations where organization_id = $1`, [organizationId]);
-    if (!org) throw new NotFound('organization', organizationId);
-    return this.runtime(org.domain);
+    const domain = await samlSql.selectOrganizationDomain(this.db.sql, organizationId);
+    if (domain === undefined) throw new NotFound('organization', organizationId);
+    return this.runtime(domain);
   }
 
   /** SP private keys decrypted once per process (a login must not pay for it each time). */
@@ -498,20 +409,12 @@ export class SamlService {
 
   /** Records an AuthnRequest id this system issued. */
   async saveRequest(organizationId: string, requestId: string, ttlMs: number, testStartedBy?: string): Promise<Date> {
-    const row = await this.db.sql.one<{ created_at: string }>(
-      `insert into saml_requests (organization_id, id, expires_at, test_started_by) values ($1, $2, now() + make_interval(secs => $3), $4) returning created_at`,
-      [organizationId, requestId, ttlMs / 1000, testStartedBy ?? null],
-    );
-    return toDate(row.created_at);
+    return samlSql.insertAuthnRequest(this.db.sql, organizationId, requestId, ttlMs, testStartedBy ?? null);
   }
 
   /** Records a LogoutRequest id this system sent to the IdP for a member who signed out (its LogoutResponse must answer it). */
   async saveLogoutRequest(organizationId: string, requestId: string, ttlMs: number, memberId: string): Promise<Date> {
-    const row = await this.db.sql.one<{ created_at: string }>(
-      `insert into saml_requests (organization_id, id, expires_at, kind, member_id) values ($1, $2, now() + make_interval(secs => $3), 'logout', $4) returning created_at`,
-      [organizationId, requestId, ttlMs / 1000, memberId],
-    );
-    return toDate(row.created_at);
+    return samlSql.insertLogoutRequest(this.db.sql, organizationId, requestId, ttlMs, memberId);
   }
 
   /**
@@ -521,13 +424,9 @@ export class SamlService {
    * The member's session ended when the sign-out started; this only closes the loop.
    */
   async completeLogout(organizationId: string, inResponseTo: string): Promise<{ memberId: string | null }> {
-    return this.db.transaction(async (tx) => {
-      const row = await tx.maybeOne<{ member_id: string | null }>(
-        `update saml_requests set used_at = now() where organization_id = $1 and id = $2 and kind = 'logout' and used_at is null and expires_at > now()
-         returning member_id`,
-        [organizationId, inResponseTo.slice(0, 200)],
-      );
-      if (!row) throw new Conflict('unknown_in_response_to', 'This LogoutResponse answers no sign-out this server started, or that sign-out expired or was already completed');
+    const done = await this.db.transaction(async (tx) => {
+      const row = await samlSql.useLogoutRequest(tx, organizationId, inResponseTo.slice(0, 200));
+      if (!row) return null;
       await writeAudit(tx, systemActor(organizationId, 'saml'), {
         action: 'saml.logout',
         resourceType: 'member',
@@ -536,6 +435,12 @@ export class SamlService {
       });
       return { memberId: row.member_id };
     });
+    if (!done) {
+      const refusal = new Conflict('unknown_in_response_to', 'This LogoutResponse answers no sign-out this server started, or that sign-out expired or was already completed');
+      await this.recordLogoutFailure(organizationId, { reason: refusal.code, message: refusal.message, detail: { flow: 'sp', inResponseTo: inResponseTo.slice(0, 200) } });
+      throw refusal;
+    }
+    return done;
   }
 
   /**
@@ -548,38 +453,37 @@ export class SamlService {
     organizationId: string,
     request: { readonly requestId: string; readonly nameId: string; readonly replayUntil: Date; readonly sessionIndex: string | null },
   ): Promise<{ memberId: string | null; sessionsEnded: number }> {
-    return this.db.transaction(async (tx) => {
-      const fresh = await tx.run(`insert into saml_replay_cache (organization_id, assertion_id, expires_at) values ($1, $2, $3) on conflict do nothing`, [
-        organizationId,
-        `logout-request:${request.requestId}`,
-        request.replayUntil,
-      ]);
-      if (fresh === 0) throw new Conflict('replayed_logout_request', `The LogoutRequest ${request.requestId} was already processed once`);
-      const m = await tx.maybeOne<{ id: string; user_name: string }>(`select id, user_name from members where organization_id = $1 and lower(user_name) = lower($2)`, [
-        organizationId,
-        request.nameId,
-      ]);
-      const sessionsEnded = m ? await tx.run(`delete from sessions where organization_id = $1 and member_id = $2`, [organizationId, m.id]) : 0;
+    const done = await this.db.transaction(async (tx) => {
+      const fresh = await samlSql.insertReplay(tx, organizationId, `logout-request:${request.requestId}`, request.replayUntil);
+      if (!fresh) return null;
+      const m = await selectMemberByUserName(tx, organizationId, request.nameId);
+      const sessionsEnded = m ? await deleteMemberSessions(tx, organizationId, m.id) : 0;
       await writeAudit(tx, systemActor(organizationId, 'saml'), {
         action: 'saml.logout',
         outcome: m ? 'success' : 'failure',
         resourceType: 'member',
         resourceId: m?.id ?? null,
-        resourceLabel: m?.user_name ?? request.nameId,
+        resourceLabel: m?.userName ?? request.nameId,
         reason: m ? null : 'unknown_user',
         detail: { flow: 'idp', requestId: request.requestId, nameId: request.nameId, sessionIndex: request.sessionIndex, sessionsEnded },
       });
       return { memberId: m?.id ?? null, sessionsEnded };
     });
+    if (!done) {
+      const refusal = new Conflict('replayed_logout_request', `The LogoutRequest ${request.requestId} was already processed once`);
+      await this.recordLogoutFailure(organizationId, { reason: refusal.code, message: refusal.message, nameId: request.nameId, detail: { flow: 'idp', requestId: request.requestId } });
+      throw refusal;
+    }
+    return done;
   }
 
-  /** Whether `requestId` is an unused "Test sign-in" request of this organisation (its answer gets a result page, never a session). */
-  async isTestRequest(organizationId: string, requestId: string): Promise<boolean> {
-    const row = await this.db.sql.maybeOne<{ ok: boolean }>(
-      `select true as ok from saml_requests where organization_id = $1 and id = $2 and test_started_by is not null`,
-      [organizationId, requestId.slice(0, 200)],
-    );
-    return Boolean(row);
+  /**
+   * The AuthnRequest a response answers, looked up once per response: whether
+   * it is a "Test sign-in" (its answer gets a result page, never a session)
+   * and when it was made (null once expired). Null: no such request here.
+   */
+  async authnRequest(organizationId: string, requestId: string): Promise<{ test: boolean; createdAt: Date | null } | null> {
+    return samlSql.selectAuthnRequest(this.db.sql, organizationId, requestId.slice(0, 200));
   }
 
   /**
@@ -592,45 +496,32 @@ export class SamlService {
     login: VerifiedAssertion,
   ): Promise<{ outcome: 'success' | 'failure'; reason: string | null; message: string | null; member: { id: string; userName: string; displayName: string | null; active: boolean } | null }> {
     return this.db.transaction(async (tx) => {
-      const req = await tx.maybeOne<{ by: string }>(
-        `update saml_requests set used_at = now() where organization_id = $1 and id = $2 and used_at is null and expires_at > now() and test_started_by is not null and kind = 'authn'
-         returning test_started_by::text as by`,
-        [organizationId, login.inResponseTo ?? ''],
-      );
-      const fresh = req
-        ? await tx.run(`insert into saml_replay_cache (organization_id, assertion_id, expires_at) values ($1, $2, $3) on conflict do nothing`, [organizationId, login.assertionId, login.replayUntil])
-        : 0;
-      const m = await tx.maybeOne<{ id: string; user_name: string; display_name: string | null; active: boolean }>(
-        `select id, user_name, display_name, active from members where organization_id = $1 and lower(user_name) = lower($2)`,
-        [organizationId, login.nameId],
-      );
+      const startedBy = await samlSql.useTestRequest(tx, organizationId, login.inResponseTo ?? '');
+      const fresh = startedBy !== undefined && (await samlSql.insertReplay(tx, organizationId, login.assertionId, login.replayUntil));
+      const m = await selectMemberByUserName(tx, organizationId, login.nameId);
       let reason: string | null = null;
       let message: string | null = null;
-      if (!req) [reason, message] = ['reused_in_response_to', 'This test was already completed, or it expired: start it again from the console'];
-      else if (fresh === 0) [reason, message] = ['replayed_assertion', `The assertion ${login.assertionId} was already used once`];
+      if (startedBy === undefined) [reason, message] = ['reused_in_response_to', 'This test was already completed, or it expired: start it again from the console'];
+      else if (!fresh) [reason, message] = ['replayed_assertion', `The assertion ${login.assertionId} was already used once`];
       else if (!m) [reason, message] = ['unknown_user', `No member of this organisation has the userName "${login.nameId}" (the NameID sent by the IdP)`];
-      else if (!m.active) [reason, message] = ['inactive_user', `The member "${m.user_name}" is deactivated in Gatehouse`];
+      else if (!m.active) [reason, message] = ['inactive_user', `The member "${m.userName}" is deactivated in Gatehouse`];
       const outcome = reason ? 'failure' : 'success';
       await writeAudit(tx, systemActor(organizationId, 'saml-test'), {
         action: 'saml.test',
         outcome,
         resourceType: 'member',
         resourceId: m?.id ?? null,
-        resourceLabel: m?.user_name ?? login.nameId,
+        resourceLabel: m?.userName ?? login.nameId,
         reason,
-        detail: { nameId: login.nameId, startedBy: req?.by ?? null, message, ...(login.detail ?? {}) },
+        detail: { nameId: login.nameId, startedBy: startedBy ?? null, message, ...(login.detail ?? {}) },
       });
-      return { outcome, reason, message, member: m ? { id: m.id, userName: m.user_name, displayName: m.display_name, active: m.active } : null };
+      return { outcome, reason, message, member: m ? { id: m.id, userName: m.userName, displayName: m.displayName, active: m.active } : null };
     });
   }
 
   /** When an issued, unexpired request was made; null otherwise (whether it was used is completeLogin's question). */
   async pendingRequest(organizationId: string, requestId: string): Promise<Date | null> {
-    const row = await this.db.sql.maybeOne<{ created_at: string }>(
-      `select created_at from saml_requests where organization_id = $1 and id = $2 and expires_at > now() and kind = 'authn'`,
-      [organizationId, requestId],
-    );
-    return row ? toDate(row.created_at) : null;
+    return samlSql.selectPendingRequest(this.db.sql, organizationId, requestId);
   }
 
   /**
@@ -647,53 +538,18 @@ export class SamlService {
     const detail = { flow: login.inResponseTo ? 'sp' : 'idp', assertionId: login.assertionId, inResponseTo: login.inResponseTo, ...(login.detail ?? {}) };
     const issued = this.sessions.issue();
     const origin = currentOrigin();
-    const row = await this.db.sql.one<{
-      request_ok: boolean;
-      replay_ok: boolean;
-      id: string | null;
-      user_name: string | null;
-      active: boolean | null;
-      expires_at: string | null;
-    }>(
-      `with req as (
-         update saml_requests set used_at = now()
-         where organization_id = $1 and id = $2 and used_at is null and expires_at > now() and test_started_by is null and kind = 'authn' returning 1),
-       ok as (select ($3::text is null or exists (select 1 from req)) as request_ok),
-       replay as (
-         insert into saml_replay_cache (organization_id, assertion_id, expires_at)
-         select $4, $5, $6 from ok where ok.request_ok
-         on conflict do nothing returning 1),
-       m as (select id, user_name, active from members where organization_id = $7 and lower(user_name) = lower($8)),
-       sess as (
-         insert into sessions (organization_id, id, member_id, expires_at)
-         select $9, $10, m.id, now() + make_interval(hours => $11) from m where m.active and exists (select 1 from replay)
-         returning member_id, expires_at),
-       audit as (
-         insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, detail, request_id, client_address)
-         select $12, 'member', m.id::text, m.user_name, 'saml.login', 'success', 'member', m.id::text, m.user_name,
-                jsonb_build_object('nameId', $13::text) || $14::jsonb, $15, $16
-         from sess join m on m.id = sess.member_id)
-       select ok.request_ok, exists (select 1 from replay) as replay_ok, m.id, m.user_name, m.active, (select expires_at from sess) as expires_at
-       from ok left join m on true`,
-      [
-        organizationId,
-        login.inResponseTo ?? '',
-        login.inResponseTo,
-        organizationId,
-        login.assertionId,
-        login.replayUntil,
-        organizationId,
-        login.nameId,
-        organizationId,
-        issued.hash,
-        issued.absoluteHours,
-        organizationId,
-        login.nameId,
-        JSON.stringify(detail),
-        origin.requestId,
-        origin.clientAddress,
-      ],
-    );
+    const row = await samlSql.completeLoginStatement(this.db.sql, {
+      organizationId,
+      inResponseTo: login.inResponseTo,
+      assertionId: login.assertionId,
+      replayUntil: login.replayUntil,
+      nameId: login.nameId,
+      sessionHash: issued.hash,
+      sessionHours: issued.absoluteHours,
+      detail: JSON.stringify(detail),
+      requestId: origin.requestId,
+      clientAddress: origin.clientAddress,
+    });
     let refusal: Conflict | Forbidden | null = null;
     if (!row.request_ok) refusal = new Conflict('reused_in_response_to', 'This sign-in was already completed (its request id has been used, or it expired); start again');
     else if (!row.replay_ok) refusal = new Conflict('replayed_assertion', `The assertion ${login.assertionId} was already used once`);
@@ -715,13 +571,26 @@ export class SamlService {
    * forged responses cannot write an audit row each.
    */
   async recordLoginFailure(organizationId: string, f: LoginFailure): Promise<void> {
+    return this.recordRefusal(organizationId, 'saml.login', f);
+  }
+
+  /**
+   * A refused logout message (a forged, replayed or foreign LogoutRequest or
+   * LogoutResponse): audited as `saml.logout` and counted against the same
+   * client and organisation limits as refused sign-ins, with the same 429.
+   */
+  async recordLogoutFailure(organizationId: string, f: LoginFailure): Promise<void> {
+    return this.recordRefusal(organizationId, 'saml.logout', f);
+  }
+
+  private async recordRefusal(organizationId: string, action: 'saml.login' | 'saml.logout', f: LoginFailure): Promise<void> {
     const client = currentOrigin().clientAddress ?? 'unknown';
     const byClient = await this.rateLimits.count(`saml:ip:${client}`, organizationId);
     const byOrganization = await this.rateLimits.count('saml:organization', organizationId);
     const limited = [byClient, byOrganization].filter((c) => c.limited);
     if (limited.length === 0) {
       await this.audit.recordFailure(systemActor(organizationId, 'saml'), {
-        action: 'saml.login',
+        action,
         resourceType: 'member',
         resourceLabel: f.nameId ?? null,
         reason: f.reason,
@@ -731,13 +600,14 @@ export class SamlService {
     }
     const scope = byClient.limited ? { limitedBy: 'client', client, failures: byClient.count } : { limitedBy: 'organization', failures: byOrganization.count };
     if ((byClient.limited && byClient.firstLimited) || (!byClient.limited && byOrganization.firstLimited)) {
+      const what = action === 'saml.login' ? 'sign-ins' : 'sign-in and sign-out messages';
       await this.audit.recordFailure(systemActor(organizationId, 'saml'), {
-        action: 'saml.login',
+        action,
         resourceType: 'member',
         resourceLabel: f.nameId ?? null,
         reason: 'rate_limited',
         detail: {
-          message: `Too many refused sign-ins in a minute (${scope.limitedBy === 'client' ? `from ${client}` : 'for this organisation'}): further refusals in this minute are answered 429 and not logged one by one`,
+          message: `Too many refused ${what} in a minute (${scope.limitedBy === 'client' ? `from ${client}` : 'for this organisation'}): further refusals in this minute are answered 429 and not logged one by one`,
           ...scope,
           lastReason: f.reason,
           lastMessage: f.message,
@@ -755,22 +625,7 @@ export class SamlService {
   /** The signed-in member (GET /me), with its organisation and groups. */
   async signedInMember(actor: Actor): Promise<SignedInMember> {
     if (actor.kind !== 'member') throw new Forbidden('member_only', 'Only a signed-in member has a profile here');
-    const row = await this.db.sql.maybeOne<{
-      id: string;
-      user_name: string;
-      display_name: string | null;
-      org_name: string;
-      org_domain: string;
-      groups: { id: string; displayName: string }[] | null;
-    }>(
-      `select m.id, m.user_name, m.display_name, o.name as org_name, o.domain as org_domain,
-         (select json_agg(json_build_object('id', g.id, 'displayName', g.display_name) order by lower(g.display_name))
-            from group_members gm join groups g on g.organization_id = gm.organization_id and g.id = gm.group_id
-            where gm.organization_id = m.organization_id and gm.member_id = m.id) as groups
-       from members m join organizations o on o.organization_id = m.organization_id
-       where m.organization_id = $1 and m.id = $2 and m.active`,
-      [actor.organizationId, actor.id],
-    );
+    const row = await samlSql.selectSignedInMember(this.db.sql, actor.organizationId, actor.id);
     if (!row) throw new NotFound('member', actor.id);
     return {
       id: row.id,
@@ -783,9 +638,7 @@ export class SamlService {
 
   /** Housekeeping: forgets expired request ids and replay entries. */
   async purgeExpired(): Promise<number> {
-    const a = await this.db.sql.run(`delete from saml_requests where expires_at < now() - interval '1 day'`);
-    const b = await this.db.sql.run(`delete from saml_replay_cache where expires_at < now()`);
-    return a + b;
+    return samlSql.purgeExpired(this.db.sql);
   }
 }
 

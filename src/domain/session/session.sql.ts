@@ -40,3 +40,8 @@ export async function deleteSession(sql: Sql, hash: Buffer): Promise<void> {
 export async function deleteEndedSessions(sql: Sql, idleMinutes: number): Promise<number> {
   return sql.run(`delete from sessions where expires_at < now() or last_seen_at < now() - make_interval(mins => $1)`, [idleMinutes]);
 }
+
+/** Ends every session of a member; how many. */
+export async function deleteMemberSessions(sql: Sql, organizationId: string, memberId: string): Promise<number> {
+  return sql.run(`delete from sessions where organization_id = $1 and member_id = $2`, [organizationId, memberId]);
+}

@@ -1,7 +1,9 @@
 // The mass-deprovision guard: settings for readers, decisions for admins (the domain checks).
-import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { GraphqlContext } from '../context.js';
 import { DeprovisionGuard, DeprovisionGuardInput, GuardDecision, HeldChange } from '../types/guard.type.js';
+import { Group } from '../types/directory.type.js';
+import { toGroupType } from '../presenters.js';
 
 @Resolver()
 export class GuardResolver {
@@ -37,5 +39,15 @@ export class GuardResolver {
   @Mutation(() => GuardDecision, { description: 'Drops every held change (or those ids): nothing is applied (admin keys)' })
   async discardHeldChanges(@Arg('ids', () => [ID], { nullable: true }) ids: string[] | null, @Ctx() ctx: GraphqlContext): Promise<GuardDecision> {
     return ctx.domain.guard.discard(ctx.actor, ids);
+  }
+}
+
+@Resolver(() => HeldChange)
+export class HeldChangeRelationsResolver {
+  @FieldResolver(() => Group, { nullable: true, description: 'The group a held group_remove would take the member out of (null for others, or a group since deleted)' })
+  async group(@Root() c: HeldChange, @Ctx() ctx: GraphqlContext): Promise<Group | null> {
+    if (!c.groupId) return null;
+    const g = await ctx.loaders.group.get(c.groupId);
+    return g && toGroupType(g);
   }
 }

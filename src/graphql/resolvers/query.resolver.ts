@@ -164,8 +164,8 @@ export class QueryResolver {
     const when = at ?? new Date();
     const count = () => ctx.domain.access.countWhoCanOpen(ctx.actor, lockId, when, text ?? undefined);
     if (n === 0) return { edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null }, get totalCount() { return count(); } };
-    const page = await ctx.domain.access.whoCanOpen(ctx.actor, lockId, when, { first: n, afterId: fromIdCursor(after), text: text ?? undefined });
-    const edges = page.members.map((m) => ({ cursor: idCursor(m.member.id), node: toMemberType(m.member), grants: m.grants.map(toGrantType) }));
+    const page = await ctx.domain.access.whoCanOpen(ctx.actor, lockId, when, { first: n, after: after ?? undefined, text: text ?? undefined });
+    const edges = page.items.map((m, i) => ({ cursor: page.cursors[i]!, node: toMemberType(m.member), grants: m.grants.map(toGrantType) }));
     return {
       edges,
       pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: false, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
@@ -255,6 +255,10 @@ export class QueryResolver {
       idpMetadataRefreshedAt: settings.lastRefreshAt,
       idpMetadataRefreshError: settings.lastRefreshError,
       encryptionRequired: settings.requireEncryption,
+      logoutUrl: urls.logoutUrl,
+      idpLogoutUrl: settings.idpLogout?.location ?? null,
+      idpLogoutBinding: settings.idpLogout?.binding ?? null,
+      singleLogoutActive: settings.singleLogoutActive,
       warnings: settings.warnings,
       idpInitiatedAllowed: settings.allowIdpInitiated,
     });

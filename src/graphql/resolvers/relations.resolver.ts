@@ -7,6 +7,8 @@ import { Member } from '../types/member.type.js';
 import { Group, Lock, Place, Share } from '../types/directory.type.js';
 import { LockAccess } from '../types/access.type.js';
 import { DateTime } from '../types/scalars.js';
+import { AuditEvent, AuditSubject } from '../types/organization.type.js';
+import { idsNamedBy } from '../../domain/audit/audit.service.js';
 import { connectionType, toConnection } from '../types/connection.js';
 import { toGroupType, toLockAccessType, toLockType, toMemberType, toPlaceType, toShareType } from '../presenters.js';
 import { fromIdCursor, idCursor, pageSize } from './paging.js';
@@ -108,5 +110,18 @@ export class ShareRelationsResolver {
   @FieldResolver(() => Lock, { nullable: true, description: 'The lock the share covers (null for a place share)' })
   lock(@Root() s: Share, @Ctx() ctx: GraphqlContext): Lock | null | Promise<Lock | null> {
     return s.lockId ? then(ctx.loaders.lock.get(s.lockId), (l) => l && toLockType(l)) : null;
+  }
+}
+
+@Resolver(() => AuditEvent)
+export class AuditEventRelationsResolver {
+  @FieldResolver(() => [AuditSubject], {
+    description:
+      'The members, groups, places and locks the event names (its resource, and the ids in its detail such as the members a ' +
+      'membership change added or removed), by their names now; things deleted since are absent. Batched for a whole page.',
+  })
+  async subjects(@Root() e: AuditEvent, @Ctx() ctx: GraphqlContext): Promise<AuditSubject[]> {
+    const found = await Promise.all(idsNamedBy(e).map((id) => ctx.loaders.subject.get(id)));
+    return found.flatMap((s) => (s ? [{ ...s }] : []));
   }
 }

@@ -31,6 +31,7 @@ export class HeldChange {
   @Field(() => String, { description: 'held, approved or discarded' }) status!: string;
   @Field(() => DateTime) heldAt!: Date;
   @Field(() => Int, { description: 'How often the same change was asked for again while held' }) repeats!: number;
+  @Field(() => DateTime, { description: 'When the source last asked for it (again)' }) lastAskedAt!: Date;
   @Field(() => DateTime, { nullable: true }) decidedAt!: Date | null;
   @Field(() => String, { nullable: true }) decidedBy!: string | null;
 }

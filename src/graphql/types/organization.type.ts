@@ -81,7 +81,23 @@ export class SamlSettings {
   @Field(() => DateTime, { nullable: true, description: 'When the metadata was last refreshed from idpMetadataUrl' }) idpMetadataRefreshedAt!: Date | null;
   @Field(() => String, { nullable: true, description: 'Why the last refresh from idpMetadataUrl failed (null when it worked)' }) idpMetadataRefreshError!: string | null;
   @Field(() => Boolean, { description: 'Assertions that are not encrypted are refused' }) encryptionRequired!: boolean;
+  @Field(() => String, { description: 'Logout Url to paste into Entra (our SingleLogoutService)' }) logoutUrl!: string;
+  @Field(() => String, { nullable: true, description: "The IdP's SingleLogoutService that sign-out goes on to (HTTP-Redirect when listed, else HTTP-POST); null when its metadata lists none" })
+  idpLogoutUrl!: string | null;
+  @Field(() => String, { nullable: true, description: 'The SAML binding of idpLogoutUrl (urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect or HTTP-POST)' }) idpLogoutBinding!: string | null;
+  @Field(() => Boolean, {
+    description: 'Single logout is on: signing out of Gatehouse also ends the Entra session (a signed LogoutRequest to idpLogoutUrl); needs idpLogoutUrl and a signing SP certificate',
+  })
+  singleLogoutActive!: boolean;
   @Field(() => [String], { description: 'Certificates ending soon, a failed refresh, missing configuration' }) warnings!: string[];
+}
+
+@ObjectType({ simpleResolvers: true, description: 'A member, group, place or lock an audit event names, by its name now' })
+export class AuditSubject {
+  @Field(() => ID) id!: string;
+  @Field(() => String, { description: 'member, group, place or lock' }) kind!: string;
+  @Field(() => String, { description: "A member's userName, a group's displayName, a place's or lock's name" }) label!: string;
+  @Field(() => String, { nullable: true, description: "A member's display name" }) sub!: string | null;
 }
 
 @ObjectType({ simpleResolvers: true, description: 'One entry of the provisioning and sign-in log' })

@@ -28,8 +28,8 @@ describe('effective access: edge cases', () => {
     expect(access).toEqual([
       expect.objectContaining({ lockId: later.id, placeId: place.id, placeName: 'HQ', grants: [expect.objectContaining({ shareId: share.id, scope: 'place' })] }),
     ]);
-    expect(ids((await t.domain.access.whoCanOpen(a, later.id)).members)).toEqual([m.id]);
-    expect((await t.domain.access.whoCanOpen(a, elsewhere.id)).members).toEqual([]);
+    expect(ids((await t.domain.access.whoCanOpen(a, later.id)).items)).toEqual([m.id]);
+    expect((await t.domain.access.whoCanOpen(a, elsewhere.id)).items).toEqual([]);
   });
 
   it('shares of several groups on one lock: one lock, one grant per group, each member once in whoCanOpen', async () => {
@@ -59,9 +59,9 @@ describe('effective access: edge cases', () => {
     expect(only!.grants.find((g) => g.shareId === s2.id)).toMatchObject({ role: 'manager', scope: 'place', groupName: g2.displayName });
 
     const who = await t.domain.access.whoCanOpen(a, lock.id);
-    expect(ids(who.members)).toEqual([m.id, n.id].sort());
-    expect(who.members.find((x) => x.member.id === m.id)!.grants).toHaveLength(4);
-    expect(who.members.find((x) => x.member.id === n.id)!.grants).toEqual([expect.objectContaining({ shareId: s1.id, groupId: g1.id })]);
+    expect(ids(who.items)).toEqual([m.id, n.id].sort());
+    expect(who.items.find((x) => x.member.id === m.id)!.grants).toHaveLength(4);
+    expect(who.items.find((x) => x.member.id === n.id)!.grants).toEqual([expect.objectContaining({ shareId: s1.id, groupId: g1.id })]);
 
     // Still one statement each, with four grants through three groups.
     for (const fn of [() => t.domain.access.accessOf(a, m.id), () => t.domain.access.whoCanOpen(a, lock.id)]) {
@@ -79,11 +79,11 @@ describe('effective access: edge cases', () => {
     const g = await buildGroup(t.domain, a, [m.id, n.id]);
     await t.domain.shares.grant(a, { groupId: g.id, lockId: lock.id });
     await t.domain.shares.grant(a, { memberId: n.id, placeId: place.id });
-    expect(ids((await t.domain.access.whoCanOpen(a, lock.id)).members)).toEqual([m.id, n.id].sort());
+    expect(ids((await t.domain.access.whoCanOpen(a, lock.id)).items)).toEqual([m.id, n.id].sort());
 
     await t.domain.groups.delete(a, g.id);
     expect(await t.domain.access.accessOf(a, m.id)).toEqual([]);
-    expect(ids((await t.domain.access.whoCanOpen(a, lock.id)).members)).toEqual([n.id]);
+    expect(ids((await t.domain.access.whoCanOpen(a, lock.id)).items)).toEqual([n.id]);
     expect(await t.domain.shares.list(a, { groupId: g.id })).toEqual([]);
 
     await t.domain.places.deleteLock(a, lock.id);
@@ -92,7 +92,7 @@ describe('effective access: edge cases', () => {
 
     await t.domain.members.delete(a, n.id);
     await expect(t.domain.access.accessOf(a, n.id)).rejects.toMatchObject({ code: 'member_not_found' });
-    expect((await t.domain.access.whoCanOpen(a, lock2.id)).members).toEqual([]);
+    expect((await t.domain.access.whoCanOpen(a, lock2.id)).items).toEqual([]);
 
     const o = await buildMember(t.domain, a);
     await t.domain.shares.grant(a, { memberId: o.id, lockId: lock2.id });
@@ -124,8 +124,8 @@ describe('effective access: edge cases', () => {
     const soon = new Date(Date.now() + 60_000);
     await t.domain.shares.grant(a, { memberId: inactive.id, lockId: lock.id });
     await t.domain.shares.grant(a, { memberId: future.id, lockId: lock.id, validFrom: soon });
-    expect((await t.domain.access.whoCanOpen(a, lock.id)).members).toEqual([]);
-    expect(ids((await t.domain.access.whoCanOpen(a, lock.id, soon)).members)).toEqual([future.id]);
+    expect((await t.domain.access.whoCanOpen(a, lock.id)).items).toEqual([]);
+    expect(ids((await t.domain.access.whoCanOpen(a, lock.id, soon)).items)).toEqual([future.id]);
     expect(await t.domain.access.accessOf(a, inactive.id)).toEqual([]);
     // Past windows: until is exclusive, an open-ended share stays.
     const past = new Date(Date.now() - 60_000);

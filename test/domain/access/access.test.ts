@@ -43,10 +43,10 @@ describe('effective access', () => {
     for (const l of bob) expect(l.grants).toEqual([expect.objectContaining({ shareId: viaGroup.id, scope: 'place', groupId: s.staff.id, groupName: s.staff.displayName })]);
 
     const who = await t.domain.access.whoCanOpen(s.a, s.front.id);
-    expect(who.members.map((m) => m.member.id).sort()).toEqual([s.alice.id, s.bob.id, s.carol.id].sort());
+    expect(who.items.map((m) => m.member.id).sort()).toEqual([s.alice.id, s.bob.id, s.carol.id].sort());
     const whoBack = await t.domain.access.whoCanOpen(s.a, s.back.id);
-    expect(whoBack.members.map((m) => m.member.id).sort()).toEqual([s.bob.id, s.carol.id].sort());
-    expect((await t.domain.access.whoCanOpen(s.a, s.other.id)).members).toEqual([]);
+    expect(whoBack.items.map((m) => m.member.id).sort()).toEqual([s.bob.id, s.carol.id].sort());
+    expect((await t.domain.access.whoCanOpen(s.a, s.other.id)).items).toEqual([]);
 
     expect(await t.domain.access.canAccess(s.a, s.alice.id, s.back.id)).toMatchObject({ allowed: false, reason: 'no_share' });
     expect(await t.domain.access.canAccess(s.a, s.carol.id, s.back.id)).toMatchObject({ allowed: true, reason: 'granted' });
@@ -58,7 +58,7 @@ describe('effective access', () => {
     await t.domain.members.update(s.a, s.bob.id, { active: false });
     expect(await t.domain.access.accessOf(s.a, s.bob.id)).toEqual([]);
     expect(await t.domain.access.canAccess(s.a, s.bob.id, s.front.id)).toMatchObject({ allowed: false, reason: 'member_inactive' });
-    expect((await t.domain.access.whoCanOpen(s.a, s.front.id)).members.map((m) => m.member.id)).toEqual([s.carol.id]);
+    expect((await t.domain.access.whoCanOpen(s.a, s.front.id)).items.map((m) => m.member.id)).toEqual([s.carol.id]);
     await t.domain.members.update(s.a, s.bob.id, { active: true });
     expect((await t.domain.access.accessOf(s.a, s.bob.id)).map((l) => l.lockId)).toEqual([s.front.id]);
   });
@@ -74,7 +74,7 @@ describe('effective access', () => {
     expect(await at(new Date(until.getTime() - 1))).toMatchObject({ allowed: true });
     expect(await at(until)).toMatchObject({ allowed: false, reason: 'outside_validity_window' });
     expect(await t.domain.access.accessOf(s.a, s.alice.id, until)).toEqual([]);
-    expect((await t.domain.access.whoCanOpen(s.a, s.front.id, from)).members).toHaveLength(1);
+    expect((await t.domain.access.whoCanOpen(s.a, s.front.id, from)).items).toHaveLength(1);
   });
 
   it('pages whoCanOpen by member id', async () => {
@@ -84,13 +84,13 @@ describe('effective access', () => {
     await t.domain.shares.grant(s.a, { groupId: g.id, lockId: s.other.id });
     await t.domain.shares.grant(s.a, { memberId: more[0]!.id, lockId: s.other.id });
     const p1 = await t.domain.access.whoCanOpen(s.a, s.other.id, new Date(), { first: 3 });
-    expect(p1.members).toHaveLength(3);
+    expect(p1.items).toHaveLength(3);
     expect(p1.hasNextPage).toBe(true);
-    const p2 = await t.domain.access.whoCanOpen(s.a, s.other.id, new Date(), { first: 3, afterId: p1.members.at(-1)!.member.id });
+    const p2 = await t.domain.access.whoCanOpen(s.a, s.other.id, new Date(), { first: 3, after: p1.cursors.at(-1) });
     expect(p2.hasNextPage).toBe(false);
-    const all = [...p1.members, ...p2.members].map((m) => m.member.id);
+    const all = [...p1.items, ...p2.items].map((m) => m.member.id);
     expect(all).toEqual(more.map((m) => m.id).sort());
-    const first = [...p1.members, ...p2.members].find((m) => m.member.id === more[0]!.id)!;
+    const first = [...p1.items, ...p2.items].find((m) => m.member.id === more[0]!.id)!;
     expect(first.grants).toHaveLength(2);
   });
 

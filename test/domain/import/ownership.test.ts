@@ -42,7 +42,7 @@ async function scene(users: EntraUser[], identifier: 'upn' | 'mail' = 'upn') {
     expect(r.status, JSON.stringify(r)).toBe('success');
     return r;
   };
-  const who = async () => new Set((await d.access.whoCanOpen(a, lock.id, new Date(), { first: 1000 })).members.map((m) => m.member.userName.toLowerCase()));
+  const who = async () => new Set((await d.access.whoCanOpen(a, lock.id, new Date(), { first: 1000 })).items.map((m) => m.member.userName.toLowerCase()));
   const member = async (userName: string) => (await d.members.findByUserName(a, userName))!;
   const admin: Actor = { kind: 'api_key', organizationId: org.id, id: crypto.randomUUID(), label: 'hr-app', role: 'admin' };
   return { org, a, admin, place, lock, entraGroupId, integration, scim, run, who, member };
