@@ -3,6 +3,7 @@
 import type { Response } from 'express';
 import { retryAfterSeconds, type DomainError } from '../domain/index.js';
 import { httpStatusOf } from '../http/errors.js';
+import crypto from 'node:crypto';
 import escapeHtml from 'escape-html';
 
 /** A response the SAML checks refused; `reason` is what the audit log records. */
@@ -31,6 +32,28 @@ export function sendPage(res: Response, status: number, title: string, message: 
         `<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>` +
         (reason ? `<p>Reason: <code>${escapeHtml(reason)}</code>. Your administrator sees the details in the Gatehouse admin console, under SAML single sign-on › Login log.</p>` : '') +
         `</body></html>`,
+    );
+}
+
+/**
+ * An HTTP-POST binding step (SAML 2.0 bindings §3.5): a page whose form posts
+ * the signed message to the IdP, submitted by a script the CSP allows by nonce
+ * (with a button when scripts are off); the form may go to that origin only.
+ */
+export function sendAutoPost(res: Response, action: string, fields: Readonly<Record<string, string>>): void {
+  const nonce = crypto.randomBytes(16).toString('base64');
+  const inputs = Object.entries(fields)
+    .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)
+    .join('');
+  res
+    .status(200)
+    .set('Content-Type', 'text/html; charset=utf-8')
+    .set('Cache-Control', 'no-store')
+    .set('Content-Security-Policy', `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'unsafe-inline'; form-action ${new URL(action).origin}`)
+    .send(
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Signing out</title></head>` +
+        `<body><form method="post" action="${escapeHtml(action)}">${inputs}<noscript><p>Signing you out at your identity provider: select Continue.</p></noscript>` +
+        `<button type="submit">Continue</button></form><script nonce="${nonce}">document.forms[0].submit()</script></body></html>`,
     );
 }
 

@@ -1,7 +1,8 @@
 // Single logout with the IdP (SAML 2.0 profiles §4.4), as Entra does it:
 // - SP-initiated: POST /logout ends the Gatehouse session, then sends the
 //   browser to the IdP's SingleLogoutService with a signed LogoutRequest
-//   (HTTP-Redirect); the IdP's LogoutResponse comes back to the organisation's
+//   naming the session's NameID and SessionIndex (HTTP-Redirect, or HTTP-POST
+//   when the IdP lists only that); the IdP's LogoutResponse comes back to the organisation's
 //   Logout URL (/saml/DOMAIN/slo) and must answer that request, once.
 // - IdP-initiated: the IdP sends a LogoutRequest (HTTP-Redirect or HTTP-POST)
 //   to the Logout URL; Gatehouse ends the member's sessions in that
@@ -22,6 +23,7 @@ import { HTTP_REDIRECT, singleLogoutActive } from '../domain/saml-config/saml-me
 import { spUrls } from '../domain/saml-config/sp-urls.js';
 import { childrenNS, descendantsNS, hasDoctype, NS, parseXmlStrict, pureText } from '../domain/saml-config/xml.js';
 import { LoginRefused } from './errors.js';
+import { signSamlPost } from '@node-saml/node-saml/lib/saml-post-signing.js';
 import { checkSignatureAlgorithms, NAMEID_UNSPECIFIED, REQUEST_TTL_MS, samlFor, SIGNING_SETTING, STRONG_SIGNATURES } from './service-provider.js';
 
 /** Largest logout message accepted, inflated (Entra's are well under 2 KiB). */
@@ -36,22 +38,53 @@ export type LogoutMessage =
 export type LogoutInput = { readonly binding: 'redirect'; readonly rawQuery: string } | { readonly binding: 'post'; readonly form: Record<string, unknown> };
 
 /**
- * Where to send the browser of a member who just signed out: the IdP's
- * SingleLogoutService (HTTP-Redirect) with a LogoutRequest for their NameID,
- * signed with the active SP key, its id recorded for the LogoutResponse. Null
- * when the IdP metadata lists no HTTP-Redirect SingleLogoutService.
+ * How the browser goes on to the IdP's SingleLogoutService: a redirect
+ * (HTTP-Redirect, the signature in the query) or an auto-submitting form
+ * (HTTP-POST, an enveloped signature), whichever the IdP metadata lists (logoutService).
  */
-export async function logoutRequestUrl(rt: SamlRuntime, config: Config, domain: Domain, member: { id: string; userName: string }): Promise<string | null> {
-  if (!rt.slo || !singleLogoutActive(rt.slo, rt.signing !== null) || rt.slo.binding !== HTTP_REDIRECT || !rt.idpEntityId) return null;
-  const saml = samlFor(rt, config, domain, { logoutMemberId: member.id });
-  return saml.getLogoutUrlAsync({ nameID: member.userName, nameIDFormat: NAMEID_UNSPECIFIED } as Profile, '', {});
+export type IdpLogoutStep = { readonly binding: 'redirect'; readonly url: string } | { readonly binding: 'post'; readonly url: string; readonly fields: Readonly<Record<string, string>> };
+
+const PROTOCOL_ROOT = (name: string) => `/*[local-name(.)="${name}" and namespace-uri(.)="urn:oasis:names:tc:SAML:2.0:protocol"]`;
+
+/** The signed message as an HTTP-POST form for the IdP's SingleLogoutService. */
+function postStep(signing: NonNullable<SamlRuntime['signing']>, location: string, type: 'SAMLRequest' | 'SAMLResponse', xml: string, relayState: string | undefined): IdpLogoutStep {
+  const signed = signSamlPost(xml, PROTOCOL_ROOT(type === 'SAMLRequest' ? 'LogoutRequest' : 'LogoutResponse'), {
+    privateKey: signing.privateKeyPem,
+    publicCert: signing.certificatePem,
+    signatureAlgorithm: 'sha256',
+    digestAlgorithm: 'sha256',
+  });
+  return { binding: 'post', url: location, fields: { [type]: Buffer.from(signed, 'utf8').toString('base64'), ...(relayState ? { RelayState: relayState } : {}) } };
 }
 
-/** The signed LogoutResponse answering an IdP's LogoutRequest, as a redirect to its SingleLogoutService; null when it lists none. */
-export async function logoutResponseUrl(rt: SamlRuntime, config: Config, domain: Domain, requestId: string, relayState: string | undefined, success: boolean): Promise<string | null> {
-  if (!rt.slo || rt.slo.binding !== HTTP_REDIRECT) return null;
+/**
+ * Where the browser of a member who just signed out goes: the IdP's
+ * SingleLogoutService with a LogoutRequest for the NameID and SessionIndex of
+ * the assertion that started the session (SAML 2.0 core §3.7.1), signed with
+ * the active SP key, its id recorded for the LogoutResponse. Null when single
+ * logout is off (no SingleLogoutService, or no SP certificate to sign with).
+ */
+export async function logoutRequestStep(
+  rt: SamlRuntime,
+  config: Config,
+  domain: Domain,
+  member: { readonly id: string; readonly nameId: string; readonly sessionIndex: string | null },
+): Promise<IdpLogoutStep | null> {
+  if (!rt.slo || !singleLogoutActive(rt.slo, rt.signing !== null) || !rt.signing || !rt.idpEntityId) return null;
+  const saml = samlFor(rt, config, domain, { logoutMemberId: member.id });
+  const profile = { nameID: member.nameId, nameIDFormat: NAMEID_UNSPECIFIED, ...(member.sessionIndex ? { sessionIndex: member.sessionIndex } : {}) } as Profile;
+  if (rt.slo.binding === HTTP_REDIRECT) return { binding: 'redirect', url: await saml.getLogoutUrlAsync(profile, '', {}) };
+  return postStep(rt.signing, rt.slo.location, 'SAMLRequest', await saml._generateLogoutRequest(profile), undefined);
+}
+
+/** The signed LogoutResponse answering an IdP's LogoutRequest, by the binding its SingleLogoutService has; null when it lists none. */
+export async function logoutResponseStep(rt: SamlRuntime, config: Config, domain: Domain, requestId: string, relayState: string | undefined, success: boolean): Promise<IdpLogoutStep | null> {
+  if (!rt.slo) return null;
   const saml = samlFor(rt, config, domain, { logout: true });
-  return saml.getLogoutResponseUrlAsync({ ID: requestId } as Profile, relayState ?? '', {}, success);
+  if (rt.slo.binding === HTTP_REDIRECT) return { binding: 'redirect', url: await saml.getLogoutResponseUrlAsync({ ID: requestId } as Profile, relayState ?? '', {}, success) };
+  // An HTTP-POST answer is sent signed or not at all (the IdP-initiated sign-out has happened either way).
+  if (!rt.signing) return null;
+  return postStep(rt.signing, rt.slo.location, 'SAMLResponse', saml._generateLogoutResponse({ ID: requestId } as Profile, success), relayState);
 }
 
 const REDIRECT_PARAMS = new Set(['SAMLRequest', 'SAMLResponse', 'RelayState', 'SigAlg', 'Signature']);

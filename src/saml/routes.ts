@@ -10,10 +10,10 @@ import { DomainError, type Domain } from '../domain/index.js';
 import { readSessionCookie, SESSION_COOKIE, sessionCookieOptions } from '../http/session-cookie.js';
 import { sendDomainErrorJson } from '../http/errors.js';
 import type { Logger } from '../http/logger.js';
-import { LoginRefused, sendDomainError, sendPage, sendRefusal, sendTestResult } from './errors.js';
+import { LoginRefused, sendAutoPost, sendDomainError, sendPage, sendRefusal, sendTestResult } from './errors.js';
 import { spUrls } from '../domain/saml-config/sp-urls.js';
 import type { LoginFailure } from '../domain/saml-config/saml.service.js';
-import { logoutRequestUrl, logoutResponseUrl, verifyLogoutMessage, type LogoutInput } from './logout.js';
+import { logoutRequestStep, logoutResponseStep, verifyLogoutMessage, type IdpLogoutStep, type LogoutInput } from './logout.js';
 import { ACS_BODY_LIMIT_BYTES, samlFor, spMetadataXml, verifyResponse } from './service-provider.js';
 
 export interface SamlEdgeDeps {
@@ -130,24 +130,29 @@ export function samlRoutes(deps: SamlEdgeDeps): { router: express.Router } {
     }
   });
 
-  // Sign-out: the Gatehouse session ends here; when the IdP offers single logout, the browser
-  // goes on to it with a signed LogoutRequest (303), else the answer is 204.
+  // Sign-out: the Gatehouse session ends here; when single logout is on, the browser goes on to
+  // the IdP with a signed LogoutRequest naming the session's NameID and SessionIndex (303 to its
+  // HTTP-Redirect endpoint, or a self-submitting form to its HTTP-POST one), else the answer is 204.
   router.post('/logout', async (req, res) => {
     const token = readSessionCookie(req.headers.cookie);
     try {
       const actor = token ? await domain.sessions.authenticate(token).catch(() => null) : null;
-      if (token) await domain.sessions.end(token);
+      const ended = token ? await domain.sessions.end(token) : undefined;
       res.clearCookie(SESSION_COOKIE, sessionCookieOptions(config));
-      let idpLogout: string | null = null;
+      let idpLogout: IdpLogoutStep | null = null;
       if (actor) {
         try {
-          idpLogout = await logoutRequestUrl(await domain.saml.runtimeOf(actor.organizationId), config, domain, { id: actor.id, userName: actor.label });
+          idpLogout = await logoutRequestStep(await domain.saml.runtimeOf(actor.organizationId), config, domain, {
+            id: actor.id,
+            nameId: ended?.samlNameId ?? actor.label,
+            sessionIndex: ended?.samlSessionIndex ?? null,
+          });
         } catch (err) {
           // The session has ended; only the IdP's session is left alive.
           req.log?.error({ err }, 'could not start single logout at the identity provider');
         }
       }
-      if (idpLogout) res.set('Cache-Control', 'no-store').redirect(303, idpLogout);
+      if (idpLogout) toIdp(res, idpLogout);
       else res.status(204).end();
     } catch (e) {
       jsonFail(res, e);
@@ -175,8 +180,8 @@ export function samlRoutes(deps: SamlEdgeDeps): { router: express.Router } {
         sessionIndex: message.sessionIndex,
       });
       res.clearCookie(SESSION_COOKIE, sessionCookieOptions(config));
-      const answer = await logoutResponseUrl(rt, config, domain, message.id, message.relayState, memberId !== null);
-      if (answer) res.set('Cache-Control', 'no-store').redirect(303, answer);
+      const answer = await logoutResponseStep(rt, config, domain, message.id, message.relayState, memberId !== null);
+      if (answer) toIdp(res, answer);
       else sendPage(res, 200, 'Signed out', 'You are signed out of Gatehouse.');
     } catch (e) {
       // The domain's refusals (replayed request, unknown InResponseTo) were counted and audited there.
@@ -231,6 +236,12 @@ async function testSignIn(domain: Domain, res: Response, organizationId: string,
   }
 
 class LoginRequired extends Error {}
+
+/** Sends the browser on to the IdP's SingleLogoutService by its binding. */
+function toIdp(res: Response, step: IdpLogoutStep): void {
+  if (step.binding === 'redirect') res.set('Cache-Control', 'no-store').redirect(303, step.url);
+  else sendAutoPost(res, step.url, step.fields);
+}
 
 /**
  * Counts and audits the edge's own refusal `e` (signature, audience, time...)

@@ -187,6 +187,8 @@ export interface VerifiedLogin {
   readonly replayUntil: Date;
   readonly flow: 'sp' | 'idp';
   readonly inResponseTo: string | null;
+  /** The AuthnStatement's SessionIndex (kept with the session for single logout). */
+  readonly sessionIndex: string | null;
 }
 
 /**
@@ -325,11 +327,13 @@ export async function verifyResponse(rt: SamlRuntime, config: Config, domain: Do
     }
   }
   if (bearerUntil === 0) throw problem!;
-  if (childrenNS(assertion, NS.saml, 'AuthnStatement').length === 0) throw new LoginRefused('no_authn_statement', 'The assertion has no AuthnStatement');
+  const authnStatement = childrenNS(assertion, NS.saml, 'AuthnStatement')[0];
+  if (!authnStatement) throw new LoginRefused('no_authn_statement', 'The assertion has no AuthnStatement');
+  const sessionIndex = authnStatement.getAttribute('SessionIndex')?.slice(0, 256) || null;
   const conditions = childrenNS(assertion, NS.saml, 'Conditions')[0];
   const conditionsUntil = Date.parse(conditions?.getAttribute('NotOnOrAfter') ?? '');
   const until = Math.max(bearerUntil, Number.isNaN(conditionsUntil) ? 0 : conditionsUntil) + skewMs;
-  return { nameId, assertionId, replayUntil: new Date(until), flow, inResponseTo };
+  return { nameId, assertionId, replayUntil: new Date(until), flow, inResponseTo, sessionIndex };
 }
 
 /** Whether a signature's KeyInfo names a certificate the stored metadata does not list (Entra's rollover). */

@@ -135,8 +135,10 @@ export class TestIdp {
   baseUrl = '';
   /** How often the federation metadata was fetched. */
   metadataFetches = 0;
-  /** Whether the metadata lists a SingleLogoutService (HTTP-Redirect, at sloUrl). */
+  /** Whether the metadata lists a SingleLogoutService (at sloUrl). */
   offersLogout = true;
+  /** The binding of that SingleLogoutService: HTTP-Redirect as Entra's, or HTTP-POST only. */
+  logoutBinding: 'redirect' | 'post' = 'redirect';
   get sloUrl(): string {
     return `${this.ssoUrl}/logout`;
   }
@@ -181,7 +183,9 @@ export class TestIdp {
       `<EntityDescriptor ID="_${crypto.randomUUID()}" entityID="${this.entityId}" xmlns="urn:oasis:names:tc:SAML:2.0:metadata">` +
       `<RoleDescriptor xsi:type="fed:SecurityTokenServiceType" protocolSupportEnumeration="http://docs.oasis-open.org/wsfed/federation/200706" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:fed="http://docs.oasis-open.org/wsfed/federation/200706">${keyDescriptors}</RoleDescriptor>` +
       `<IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">${keyDescriptors}` +
-      (this.offersLogout ? `<SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${this.sloUrl}"/>` : '') +
+      (this.offersLogout
+        ? `<SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:${this.logoutBinding === 'post' ? 'HTTP-POST' : 'HTTP-Redirect'}" Location="${this.sloUrl}"/>`
+        : '') +
       `<SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${this.ssoUrl}"/>` +
       `<SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="${this.ssoUrl}"/>` +
       `</IDPSSODescriptor></EntityDescriptor>`

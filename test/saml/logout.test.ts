@@ -6,6 +6,8 @@
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { getVerifiedXml } from '@node-saml/node-saml/lib/xml.js';
+import { DOMParser } from '@xmldom/xmldom';
 import type { TestDb } from '../setup/test-db.js';
 import { buildMember } from '../factories/index.js';
 import { encode, makeKey, newId, TestIdp } from './idp.js';
@@ -60,6 +62,27 @@ function readRedirect(location: string, type: 'SAMLRequest' | 'SAMLResponse'): {
   expect(url.searchParams.get('SigAlg')).toBe('http://www.w3.org/2001/04/xmldsig-more#rsa-sha256');
   const signatureValid = crypto.verify('RSA-SHA256', Buffer.from(signed), spCert, Buffer.from(url.searchParams.get('Signature')!, 'base64'));
   return { url, xml, signatureValid };
+}
+
+/**
+ * An HTTP-POST binding page: the form's action and fields, the message it
+ * posts, whether its enveloped signature holds for the SP certificate, and
+ * that the page's script may only run by its nonce.
+ */
+async function readPostForm(res: Response, type: 'SAMLRequest' | 'SAMLResponse', cert = spCert): Promise<{ action: string; xml: string; relayState: string | null; signatureValid: boolean }> {
+  const html = await res.text();
+  expect(res.status, html).toBe(200);
+  const csp = res.headers.get('content-security-policy') ?? '';
+  const nonce = /script-src 'nonce-([^']+)'/.exec(csp)?.[1];
+  expect(nonce).toBeTruthy();
+  expect(html).toContain(`<script nonce="${nonce}">document.forms[0].submit()</script>`);
+  const action = /<form method="post" action="([^"]+)">/.exec(html)![1]!.replace(/&amp;/g, '&');
+  expect(csp).toContain(`form-action ${new URL(action).origin}`);
+  const field = (name: string) => new RegExp(`<input type="hidden" name="${name}" value="([^"]*)">`).exec(html)?.[1] ?? null;
+  const xml = Buffer.from(field(type)!, 'base64').toString('utf8');
+  const doc = new DOMParser().parseFromString(xml, 'text/xml');
+  const signatureValid = getVerifiedXml(xml, doc.documentElement as never, [cert]) !== null;
+  return { action, xml, relayState: field('RelayState'), signatureValid };
 }
 
 /** A refused logout message: a 4xx HTML page naming the reason, no redirect, and no session changed. */
@@ -121,6 +144,17 @@ describe('SP-initiated single logout', () => {
     await expectRefused(await getSlo(answer), 'unknown_in_response_to', 409);
   });
 
+  it('names the NameID and SessionIndex of the assertion that started the session', async () => {
+    const assertionId = newId();
+    const res = await postAcs(a.url, org.domain, idp.response(responseTo(org.domain, { nameId: alice.userName.toUpperCase(), assertionId })));
+    expect(res.status).toBe(303);
+    const { xml, signatureValid } = await startLogout(sessionCookie(res)!);
+    expect(signatureValid).toBe(true);
+    // As the IdP sent them (the NameID in its own case), not as Gatehouse stores the member.
+    expect(xml).toContain(`>${alice.userName.toUpperCase()}</saml:NameID>`);
+    expect(xml).toMatch(new RegExp(`<saml2p:SessionIndex xmlns:saml2p="urn:oasis:names:tc:SAML:2.0:protocol">${assertionId}</saml2p:SessionIndex>`));
+  });
+
   it('accepts the LogoutResponse by HTTP-POST too (signed XML)', async () => {
     const { requestId } = await startLogout(await signIn(alice.userName));
     const xml = idp.signRoot(idp.logoutResponseXml({ destination: urlsFor(org.domain).logoutUrl, inResponseTo: requestId }));
@@ -157,6 +191,48 @@ describe('SP-initiated single logout', () => {
     );
     // After all of that the real answer still completes the sign-out (nothing above used it up).
     expect((await getSlo(idp.redirectQuery('SAMLResponse', good))).status).toBe(303);
+  });
+
+  it('an IdP whose metadata lists only HTTP-POST: a self-submitting form with the signed LogoutRequest, and its answer both ways', async () => {
+    const postOnly = new TestIdp(idp.keys);
+    postOnly.logoutBinding = 'post';
+    await postOnly.start();
+    try {
+      const o = await trustingOrg(t.domain, postOnly, { spCertificate: true });
+      const m = await memberNamed(t.domain, o.actor, 'carol');
+      const assertionId = newId();
+      const signedIn = await postAcs(a.url, o.domain, postOnly.response(responseTo(o.domain, { nameId: m.userName, assertionId })));
+      const cookie = sessionCookie(signedIn)!;
+      const out = await fetch(`${a.url}/logout`, { method: 'POST', headers: { cookie: `gatehouse_session=${cookie}` }, redirect: 'manual' });
+      expect(out.headers.getSetCookie().join()).toMatch(/gatehouse_session=;/);
+      const { action, xml, signatureValid } = await readPostForm(out, 'SAMLRequest', o.spCert);
+      expect(action).toBe(postOnly.sloUrl);
+      expect(signatureValid).toBe(true);
+      expect(xml).toContain(`Destination="${postOnly.sloUrl}"`);
+      expect(xml).toContain(`>${m.userName}</saml:NameID>`);
+      expect(xml).toContain(`>${assertionId}</saml2p:SessionIndex>`);
+      expect(await alive(cookie)).toBe(false);
+      // Changed after signing: the signature no longer holds (it covers the whole LogoutRequest).
+      const forged = xml.replace(m.userName, alice.userName);
+      expect(getVerifiedXml(forged, new DOMParser().parseFromString(forged, 'text/xml').documentElement as never, [o.spCert])).toBeNull();
+      const requestId = /\sID="([^"]+)"/.exec(xml)![1]!;
+      const back = await postSlo({ SAMLResponse: encode(postOnly.signRoot(postOnly.logoutResponseXml({ destination: urlsFor(o.domain).logoutUrl, inResponseTo: requestId }))) }, o.domain);
+      expect(back.status, await back.clone().text()).toBe(303);
+
+      // IdP-initiated: the signed LogoutResponse goes back by HTTP-POST too.
+      const again = sessionCookie(await postAcs(a.url, o.domain, postOnly.response(responseTo(o.domain, { nameId: m.userName }))))!;
+      const id = newId();
+      const res = await postSlo({ SAMLRequest: encode(postOnly.signRoot(postOnly.logoutRequestXml({ destination: urlsFor(o.domain).logoutUrl, nameId: m.userName, id }))), RelayState: 'rs' }, o.domain);
+      const answer = await readPostForm(res, 'SAMLResponse', o.spCert);
+      expect(answer.action).toBe(postOnly.sloUrl);
+      expect(answer.signatureValid).toBe(true);
+      expect(answer.relayState).toBe('rs');
+      expect(answer.xml).toContain(`InResponseTo="${id}"`);
+      expect(answer.xml).toContain('urn:oasis:names:tc:SAML:2.0:status:Success');
+      expect(await alive(again)).toBe(false);
+    } finally {
+      await postOnly.stop();
+    }
   });
 
   it('without a SingleLogoutService in the IdP metadata, ends only the Gatehouse session (204)', async () => {

@@ -4,8 +4,8 @@
 import * as samlify from 'samlify';
 import * as validator from '@authenio/samlify-xmllint-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeKey, type TestIdp } from './idp.js';
-import { me, memberNamed, postAcs, samlSuite, sessionCookie, startLogin, type RunningApp, type SamlOrg } from './harness.js';
+import { makeKey, TestIdp } from './idp.js';
+import { me, memberNamed, postAcs, samlSuite, sessionCookie, startLogin, trustingOrg, type RunningApp, type SamlOrg } from './harness.js';
 
 samlify.setSchemaValidator(validator);
 // samlify's default response leaves the AuthnStatement empty; Entra always sends one (and Gatehouse requires it).
@@ -67,17 +67,17 @@ describe('samlify as the identity provider', () => {
 });
 
 /** samlify's view of Gatehouse (from its SP metadata) and a samlify IdP, as Entra's Signing Option and Token encryption set them. */
-function entities(c: { assertion: boolean; message: boolean; encrypt: boolean }) {
+function entities(c: { assertion: boolean; message: boolean; encrypt: boolean }, of: { sp: string; idp: TestIdp } = { sp: spMetadata, idp }) {
   const sp = samlify.ServiceProvider({
-    metadata: c.assertion ? spMetadata.replace('AuthnRequestsSigned=', 'WantAssertionsSigned="true" AuthnRequestsSigned=') : spMetadata,
+    metadata: c.assertion ? of.sp.replace('AuthnRequestsSigned=', 'WantAssertionsSigned="true" AuthnRequestsSigned=') : of.sp,
     wantMessageSigned: c.message,
     // samlify signs what it sends Gatehouse's Logout URL when the SP "wants" it.
     wantLogoutRequestSigned: true,
     wantLogoutResponseSigned: true,
   });
   const samlIdp = samlify.IdentityProvider({
-    metadata: idp.metadataXml(),
-    privateKey: idp.keys[0]!.privateKeyPem,
+    metadata: of.idp.metadataXml(),
+    privateKey: of.idp.keys[0]!.privateKeyPem,
     isAssertionEncrypted: c.encrypt,
     requestSignatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
     // What Gatehouse sends samlify must be signed; samlify checks it against the SP metadata's certificate.
@@ -140,11 +140,46 @@ describe('samlify as the identity provider, single logout', () => {
     const parsed = await samlIdp.parseLogoutRequest(sp, 'redirect', redirectRequest(out.headers.get('location')!, 'SAMLRequest'));
     expect(parsed.sigAlg).toBe('http://www.w3.org/2001/04/xmldsig-more#rsa-sha256');
     expect(parsed.extract.nameID).toBe(userName);
+    // The SessionIndex of the assertion that started the session (the template's AuthnStatement).
+    expect(parsed.extract.sessionIndex).toBe('_s1');
     const { context } = samlIdp.createLogoutResponse(sp, parsed as never, 'redirect', { relayState: '/bye' }) as { context: string };
     const back = await fetch(local(context), { redirect: 'manual' });
     expect(back.status, await back.clone().text()).toBe(303);
     expect(back.headers.get('location')).toBe('/bye');
     expect((await fetch(local(context), { redirect: 'manual' })).status).toBe(409);
+  });
+
+  it('SP-initiated with an IdP that lists only HTTP-POST: samlify verifies the posted, signed LogoutRequest (NameID, SessionIndex) and its posted LogoutResponse completes the sign-out', async () => {
+    const postOnly = new TestIdp(idp.keys);
+    postOnly.logoutBinding = 'post';
+    await postOnly.start();
+    try {
+      const o = await trustingOrg(a.domain, postOnly, { spCertificate: true });
+      const name = (await memberNamed(a.domain, o.actor, 'dora')).userName;
+      const { sp, samlIdp } = entities(cases[0]!, { sp: await (await fetch(`${a.url}/saml/${o.domain}/metadata`)).text(), idp: postOnly });
+      const { context: login } = await samlIdp.createLoginResponse(sp, { extract: {} } as never, 'post', { email: name });
+      const cookie = sessionCookie(await postAcs(a.url, o.domain, login))!;
+      const out = await fetch(`${a.url}/logout`, { method: 'POST', headers: { cookie: `gatehouse_session=${cookie}` }, redirect: 'manual' });
+      const html = await out.text();
+      expect(out.status, html).toBe(200);
+      expect((await me(a.url, cookie)).status).toBe(401);
+      expect(/<form method="post" action="([^"]+)">/.exec(html)![1]).toBe(postOnly.sloUrl);
+      const SAMLRequest = /name="SAMLRequest" value="([^"]+)"/.exec(html)![1]!;
+      const parsed = await samlIdp.parseLogoutRequest(sp, 'post', { body: { SAMLRequest } });
+      expect(parsed.extract.nameID).toBe(name);
+      expect(parsed.extract.sessionIndex).toBe('_s1');
+      const made = samlIdp.createLogoutResponse(sp, parsed as never, 'post', { relayState: '/bye' }) as { context: string; entityEndpoint: string };
+      const back = await fetch(local(made.entityEndpoint), {
+        method: 'POST',
+        body: new URLSearchParams({ SAMLResponse: made.context, RelayState: '/bye' }),
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        redirect: 'manual',
+      });
+      expect(back.status, await back.clone().text()).toBe(303);
+      expect(back.headers.get('location')).toBe('/bye');
+    } finally {
+      await postOnly.stop();
+    }
   });
 
   for (const binding of ['redirect', 'post'] as const) {

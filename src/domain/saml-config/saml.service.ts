@@ -115,6 +115,8 @@ export interface VerifiedAssertion {
   readonly replayUntil: Date;
   /** The AuthnRequest id answered (SP-initiated); null for IdP-initiated. */
   readonly inResponseTo: string | null;
+  /** The AuthnStatement's SessionIndex: the IdP session, named again in the LogoutRequest at sign-out. */
+  readonly sessionIndex?: string | null;
   readonly detail?: Record<string, unknown>;
 }
 
@@ -544,6 +546,7 @@ export class SamlService {
       assertionId: login.assertionId,
       replayUntil: login.replayUntil,
       nameId: login.nameId,
+      sessionIndex: login.sessionIndex ?? null,
       sessionHash: issued.hash,
       sessionHours: issued.absoluteHours,
       detail: JSON.stringify(detail),

@@ -316,8 +316,8 @@ const LOGIN_SQL = `with req as (
      on conflict do nothing returning 1),
    m as (select id, user_name, active from members where organization_id = $7 and lower(user_name) = lower($8)),
    sess as (
-     insert into sessions (organization_id, id, member_id, expires_at)
-     select $9, $10, m.id, now() + make_interval(hours => $11) from m where m.active and exists (select 1 from replay)
+     insert into sessions (organization_id, id, member_id, expires_at, saml_name_id, saml_session_index)
+     select $9, $10, m.id, now() + make_interval(hours => $11), $17, $18 from m where m.active and exists (select 1 from replay)
      returning member_id, expires_at),
    audit as (
      insert into audit_events (organization_id, actor_kind, actor_id, actor_label, action, outcome, resource_type, resource_id, resource_label, detail, request_id, client_address)
@@ -335,6 +335,8 @@ export async function completeLoginStatement(
     assertionId: string;
     replayUntil: Date;
     nameId: string;
+    /** The AuthnStatement's SessionIndex, kept with the session for single logout. */
+    sessionIndex: string | null;
     sessionHash: Buffer;
     sessionHours: number;
     detail: string;
@@ -359,6 +361,8 @@ export async function completeLoginStatement(
     l.detail,
     l.requestId,
     l.clientAddress,
+    l.nameId,
+    l.sessionIndex,
   ];
   return sql.one<LoginRow>(LOGIN_SQL, params);
 }

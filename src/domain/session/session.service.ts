@@ -59,9 +59,14 @@ export class SessionService {
     return { kind: 'member', organizationId: session.organizationId, id: session.memberId, label: session.userName };
   }
 
-  async end(token: string): Promise<void> {
-    if (!token.startsWith(SESSION_PREFIX)) return;
-    await sessionSql.deleteSession(this.db.sql, hashSecret(token));
+  /**
+   * Ends the session. Returns what its SAML sign-in recorded, the NameID and
+   * the AuthnStatement's SessionIndex, which the LogoutRequest to the IdP
+   * names (null for a session started otherwise); undefined when there was no such session.
+   */
+  async end(token: string): Promise<{ samlNameId: string | null; samlSessionIndex: string | null } | undefined> {
+    if (!token.startsWith(SESSION_PREFIX)) return undefined;
+    return sessionSql.deleteSession(this.db.sql, hashSecret(token));
   }
 
   /** Removes expired rows (housekeeping; expired sessions are refused anyway). */

@@ -32,8 +32,13 @@ export async function touchSession(sql: Sql, organizationId: string, hash: Buffe
   await sql.run(`update sessions set last_seen_at = now() where organization_id = $1 and id = $2`, [organizationId, hash]);
 }
 
-export async function deleteSession(sql: Sql, hash: Buffer): Promise<void> {
-  await sql.run(`delete from sessions where organization_id = (select organization_id from credential_hashes where hash = $1) and id = $1`, [hash]);
+/** Deletes the session; what its SAML sign-in recorded (for single logout), or undefined when there was none. */
+export async function deleteSession(sql: Sql, hash: Buffer): Promise<{ samlNameId: string | null; samlSessionIndex: string | null } | undefined> {
+  const row = await sql.maybeOne<{ saml_name_id: string | null; saml_session_index: string | null }>(
+    `delete from sessions where organization_id = (select organization_id from credential_hashes where hash = $1) and id = $1 returning saml_name_id, saml_session_index`,
+    [hash],
+  );
+  return row && { samlNameId: row.saml_name_id, samlSessionIndex: row.saml_session_index };
 }
 
 /** Deletes ended sessions (past their absolute or idle timeout); how many. */
