@@ -18,7 +18,14 @@ import {
   AuditEventRelationsResolver,
 } from './resolvers/relations.resolver.js';
 
+let built: Promise<GraphQLSchema> | undefined;
+
+/** The schema, built once per process (src/server.ts starts it while the database opens). */
 export function buildGraphqlSchema(): Promise<GraphQLSchema> {
+  return (built ??= generateSchema());
+}
+
+function generateSchema(): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers: [QueryResolver, MutationResolver, ImportResolver, GuardResolver, HeldChangeRelationsResolver, ScimResolver, ScimStatusFieldsResolver, EventsResolver, ApiKeyResolver, SubscriptionResolver, MemberRelationsResolver, GroupRelationsResolver, PlaceRelationsResolver, LockRelationsResolver, ShareRelationsResolver, AuditEventRelationsResolver],
     // Inputs are checked by the domain (one set of rules for every edge).
