@@ -448,8 +448,9 @@ export class SamlService {
   /**
    * A LogoutRequest from the IdP (the person signed out elsewhere), verified by
    * the SAML edge: records its id (a replayed request is refused, nothing
-   * changes), then ends every session of the member the NameID names in this
-   * organisation, audited, in one transaction. Null member: the NameID names nobody here.
+   * changes), then ends the sessions of the member the NameID names in this
+   * organisation (with a SessionIndex, only those it started, and those that
+   * recorded none), audited, in one transaction. Null member: the NameID names nobody here.
    */
   async idpLogout(
     organizationId: string,
@@ -459,7 +460,7 @@ export class SamlService {
       const fresh = await samlSql.insertReplay(tx, organizationId, `logout-request:${request.requestId}`, request.replayUntil);
       if (!fresh) return null;
       const m = await selectMemberByUserName(tx, organizationId, request.nameId);
-      const sessionsEnded = m ? await deleteMemberSessions(tx, organizationId, m.id) : 0;
+      const sessionsEnded = m ? await deleteMemberSessions(tx, organizationId, m.id, request.sessionIndex) : 0;
       await writeAudit(tx, systemActor(organizationId, 'saml'), {
         action: 'saml.logout',
         outcome: m ? 'success' : 'failure',
