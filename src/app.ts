@@ -27,6 +27,8 @@ export interface AppDeps {
   readonly db: PostgresDb;
   readonly domain: Domain;
   readonly logger: Logger;
+  /** Background work (the job queue, the import scheduler, the delivery worker) starts once this resolves; absent: at once. */
+  readonly backgroundStart?: Promise<void>;
 }
 
 export interface App {
@@ -75,27 +77,33 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const scheduler = config.scheduler ? createScheduler({ connection: db.connection, logger }) : null;
   if (scheduler) for (const job of backgroundJobs({ domain, db, logger, accessWindowsSeconds: config.access.windowsIntervalSeconds, accessRetentionDays: config.access.retentionDays, auditRetentionDays: config.audit.retentionDays })) scheduler.register(job);
   const shared = scheduler ? { boss: scheduler.boss, ready: scheduler.ready } : undefined;
-  // Entra group import: scheduled runs through the job queue (IMPORT_SCHEDULER=off disables).
-  if (config.import.scheduler && domain.imports.canRun) {
-    const imports = startImportScheduler({ domain, connection: db.connection, intervalMinutes: config.import.intervalMinutes, logger, shared });
-    closers.push(() => imports.stop());
-  }
-  // Webhooks and mail: the delivery worker on the job queue (DELIVERY_WORKER=off disables it in this process).
-  if (config.events.deliveryWorker) {
-    const webhookSender = createHttpWebhookSender({ timeoutMs: config.events.webhookTimeoutSeconds * 1000, allowPrivateNetworks: config.events.webhookAllowPrivateNetworks });
-    const mailTransport = config.mail.smtpUrl ? createSmtpTransport({ url: config.mail.smtpUrl, from: config.mail.from }) : null;
-    const worker = startDeliveryWorker({ domain, connection: db.connection, logger, webhookSender, mailTransport, shared });
-    closers.push(async () => {
-      await worker.stop();
-      webhookSender.close();
-      mailTransport?.close();
-    });
-  }
-  if (scheduler) {
-    void scheduler.start().catch(() => undefined);
-    // Last: the workers above stop first, then the queue they share.
-    closers.push(() => scheduler.stop());
-  }
+  // Background work starts when deps.backgroundStart says (at once without it), unless the app closed first.
+  let closed = false;
+  const startBackground = (): void => {
+    if (closed) return;
+    // Entra group import: scheduled runs through the job queue (IMPORT_SCHEDULER=off disables).
+    if (config.import.scheduler && domain.imports.canRun) {
+      const imports = startImportScheduler({ domain, connection: db.connection, intervalMinutes: config.import.intervalMinutes, logger, shared });
+      closers.push(() => imports.stop());
+    }
+    // Webhooks and mail: the delivery worker on the job queue (DELIVERY_WORKER=off disables it in this process).
+    if (config.events.deliveryWorker) {
+      const webhookSender = createHttpWebhookSender({ timeoutMs: config.events.webhookTimeoutSeconds * 1000, allowPrivateNetworks: config.events.webhookAllowPrivateNetworks });
+      const mailTransport = config.mail.smtpUrl ? createSmtpTransport({ url: config.mail.smtpUrl, from: config.mail.from }) : null;
+      const worker = startDeliveryWorker({ domain, connection: db.connection, logger, webhookSender, mailTransport, shared });
+      closers.push(async () => {
+        await worker.stop();
+        webhookSender.close();
+        mailTransport?.close();
+      });
+    }
+    if (scheduler) {
+      void scheduler.start().catch(() => undefined);
+      // Last: the workers above stop first, then the queue they share.
+      closers.push(() => scheduler.stop());
+    }
+  };
+  void (deps.backgroundStart ?? Promise.resolve()).then(startBackground);
   const graphql = await createGraphqlEdge({ config, domain, logger });
   app.use('/graphql', graphql.router);
   closers.unshift(() => graphql.close());
@@ -121,6 +129,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     subscriberCount: () => graphql.hub.subscriberCount,
     scheduler,
     async close() {
+      closed = true;
       for (const c of closers) await c();
     },
   };

@@ -7,15 +7,15 @@ import { ConfigError, loadConfig } from './config.js';
 // is on): the instrumentations patch modules as they load. Off, nothing of
 // OpenTelemetry is loaded.
 async function serverModules() {
-  const [app, compose, logger, migrate, database, masterSecret] = await Promise.all([
+  const [app, compose, logger, migrate, masterSecret, schema] = await Promise.all([
     import('./app.js'),
     import('./compose.js'),
     import('./http/logger.js'),
     import('./infra/postgres/migrate.js'),
-    import('./infra/postgres/database.js'),
     import('./infra/master-secret.js'),
+    import('./graphql/schema.js'),
   ]);
-  return { ...app, ...compose, ...logger, ...migrate, ...database, ...masterSecret };
+  return { ...app, ...compose, ...logger, ...migrate, ...masterSecret, ...schema };
 }
 
 async function main(): Promise<void> {
@@ -30,11 +30,10 @@ async function main(): Promise<void> {
     throw e;
   }
   const tracing = config.telemetry.tracing ? await (await import('./telemetry/tracing.js')).startTracing() : undefined;
-  const { createApp, createDomainFromConfig, createLogger, migrate, openDatabase, resolveMasterSecret } = await serverModules();
-  const logger = createLogger(config.logLevel);
-  if (tracing) logger.info('OpenTelemetry tracing on');
-  const secret = resolveMasterSecret(config.secret, config.dataDir, (m) => logger.warn(m));
-  const database = await openDatabase({
+  // The database opens while the rest of the server loads: the embedded PGlite
+  // opens its data directory in a worker thread meanwhile (src/infra/postgres/embedded.ts).
+  const { openDatabase } = await import('./infra/postgres/database.js');
+  const opening = openDatabase({
     url: config.database.url,
     dataDir: config.dataDir,
     poolSize: config.database.poolSize,
@@ -43,6 +42,15 @@ async function main(): Promise<void> {
     replicaUrls: config.database.replicaUrls,
     replicaMaxLagSeconds: config.database.replicaMaxLagSeconds,
   });
+  opening.catch(() => undefined); // awaited below, after the modules
+  const { buildGraphqlSchema, createApp, createDomainFromConfig, createLogger, migrate, resolveMasterSecret } = await serverModules();
+  // The GraphQL schema needs no database: built now, while PGlite's worker may still be opening it.
+  const schema = buildGraphqlSchema();
+  schema.catch(() => undefined); // createApp awaits it
+  const logger = createLogger(config.logLevel);
+  if (tracing) logger.info('OpenTelemetry tracing on');
+  const secret = resolveMasterSecret(config.secret, config.dataDir, (m) => logger.warn(m));
+  const database = await opening;
   const applied = await migrate(database.connection, {
     lock: !database.embedded,
     onWait: () => logger.info('another process is migrating the database: waiting for it'),
@@ -51,7 +59,12 @@ async function main(): Promise<void> {
   logger.info({ applied, database: config.database.url ? 'postgresql' : `embedded PGlite in ${config.dataDir}`, atMs: Math.round(performance.now()) }, 'database ready');
 
   const domain = createDomainFromConfig(database.db, secret, config);
-  const app = await createApp({ config, db: database.db, domain, logger });
+  // Background jobs (the job queue, imports, deliveries) start a second after the server listens:
+  // on the embedded database their set-up statements (a transaction among them) would otherwise
+  // queue before the first requests, a load balancer's readiness check the first of them.
+  let listening!: () => void;
+  const backgroundStart = new Promise<void>((resolve) => (listening = resolve));
+  const app = await createApp({ config, db: database.db, domain, logger, backgroundStart });
   const server = http.createServer(app.listener);
   server.on('upgrade', app.upgrade);
   server.keepAliveTimeout = 65_000;
@@ -61,6 +74,7 @@ async function main(): Promise<void> {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
   logger.info({ port, publicUrl: config.http.publicUrl, atMs: Math.round(performance.now()) }, `Gatehouse listening on port ${port}`);
+  setTimeout(listening, 1000).unref();
 
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {

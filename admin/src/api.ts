@@ -307,6 +307,13 @@ export const PLACES_QUERY = `query ConsolePlaces {
   }
 }`;
 
+export const SCIM_QUERY = `query ConsoleScim {
+  scimStatus {
+    enabled tokenPrefix tokenCreatedAt tokenLastUsedAt tenantUrl
+    previousTokenPrefix previousTokenCreatedAt previousTokenLastUsedAt previousTokenExpiresAt
+  }
+}`;
+
 export const LOGS_QUERY = `query ConsoleLogs($filter: AuditFilterInput, $after: String) {
   auditEvents(filter: $filter, first: 50, after: $after) {
     pageInfo { hasNextPage }
@@ -505,7 +512,10 @@ export const api = {
   logout: () => call<{ ok: true }>('POST', '/logout'),
   health: () => call<{ items: HealthItem[] }>('GET', '/health'),
 
-  scim: () => call<{ status: ScimStatus; tenantUrl: string }>('GET', '/scim'),
+  async scim(): Promise<{ status: ScimStatus; tenantUrl: string }> {
+    const { tenantUrl, ...status } = (await gqlRead<{ scimStatus: ScimStatus & { tenantUrl: string } }>(SCIM_QUERY, {})).scimStatus;
+    return { status, tenantUrl };
+  },
   generateScimToken: () => call<{ token: string; status: ScimStatus; tenantUrl: string }>('POST', '/scim/token'),
   rotateScimToken: (overlap: string) => call<{ token: string; status: ScimStatus; tenantUrl: string }>('POST', '/scim/rotate', { overlap }),
   revokePreviousScimToken: () => call<{ revoked: boolean; status: ScimStatus; tenantUrl: string }>('POST', '/scim/revoke-previous'),

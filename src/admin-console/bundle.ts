@@ -6,7 +6,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 
 export interface ConsoleBundle {
   readonly js: string;
@@ -37,6 +36,8 @@ async function bundle(minify: boolean): Promise<ConsoleBundle> {
     const [js, css] = await Promise.all(['js', 'css'].map((ext) => fs.promises.readFile(path.join(here, `admin-console.${ext}`), 'utf8').catch(() => '')));
     if (js) return { js, css: css ?? '' };
   }
+  // esbuild only from source: the compiled server serves the bundle built beside it.
+  const { build } = await import('esbuild');
   const result = await build({
     entryPoints: [path.join(ADMIN_SOURCE_DIR, 'main.ts')],
     bundle: true,

@@ -236,12 +236,8 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
     h(async (_req, _res, actor) => ({ items: await consoleHealth(domain, actor) })),
   );
 
-  // SCIM
+  // SCIM: the status is read through GraphQL (scimStatus { tenantUrl }); the token is made, rotated and ended here.
   const tenantUrl = `${base}/scim/v2`;
-  api.get(
-    '/scim',
-    h(async (_req, _res, actor) => ({ status: await domain.organizations.scimStatus(actor), tenantUrl })),
-  );
   api.post(
     '/scim/token',
     h(async (_req, _res, actor) => {

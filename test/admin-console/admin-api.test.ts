@@ -154,7 +154,7 @@ describe('/admin/api', () => {
     const org = await buildOrg(s.t.domain);
     const bob = await buildMember(s.t.domain, org.actor);
     const plain = await s.t.domain.sessions.start(org.id, bob.id);
-    const res = await fetch(`${s.url}/admin/api/scim`, { headers: { cookie: `gatehouse_session=${plain.token}` } });
+    const res = await fetch(`${s.url}/admin/api/session`, { headers: { cookie: `gatehouse_session=${plain.token}` } });
     expect(res.status).toBe(403);
     expect(((await res.json()) as { error: string }).error).toBe('admin_role_required');
   });
@@ -195,7 +195,14 @@ describe('/admin/api', () => {
     expect(first.token.startsWith(first.status.tokenPrefix)).toBe(true);
     expect((await s.t.domain.organizations.authenticateScim(first.token)).organizationId).toBe(org.id);
 
-    const view = (await (await fetch(`${s.url}/admin/api/scim`, { headers: { cookie: a.cookie } })).json()) as Record<string, unknown>;
+    // The console reads the status through GraphQL: never the token.
+    const read = await fetch(`${s.url}/graphql`, {
+      method: 'POST',
+      headers: { cookie: a.cookie, 'x-csrf-token': a.csrf, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ scimStatus { enabled tokenPrefix tenantUrl } }' }),
+    });
+    const view = (await read.json()) as { data: { scimStatus: { enabled: boolean; tokenPrefix: string; tenantUrl: string } } };
+    expect(view.data.scimStatus).toEqual({ enabled: true, tokenPrefix: first.status.tokenPrefix, tenantUrl: first.tenantUrl });
     expect(JSON.stringify(view)).not.toContain(first.token);
 
     const second = (await (await post('/scim/token')).json()) as { token: string };

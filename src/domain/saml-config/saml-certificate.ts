@@ -2,7 +2,8 @@
 // self-signed one ("Generate Certificate"): an RSA 3072 key from node:crypto,
 // the certificate signed with SHA-256 by node-forge.
 import crypto from 'node:crypto';
-import forge from 'node-forge';
+import { createRequire } from 'node:module';
+import type Forge from 'node-forge';
 import { Invalid } from '../errors.js';
 
 export interface CertificateInfo {
@@ -50,6 +51,8 @@ export interface GeneratedKeyPair {
 export function generateSpCertificate(commonName: string, now = new Date()): GeneratedKeyPair {
   const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: SP_KEY_BITS });
   const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  // Loaded on first use, not at every start: only "Generate Certificate" needs it.
+  const forge = createRequire(import.meta.url)('node-forge') as typeof Forge;
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString());
   // A positive random serial (leading byte below 0x80).

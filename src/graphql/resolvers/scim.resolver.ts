@@ -1,6 +1,6 @@
 // SCIM token rotation without a gap (admin keys; the domain checks): a new
 // token shown once, the previous one accepted for the overlap or until revoked.
-import { Arg, Ctx, Mutation, Resolver } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, Mutation, Resolver } from 'type-graphql';
 import type { GraphqlContext } from '../context.js';
 import { parseScimOverlap } from '../../domain/organization/organization.service.js';
 import { ScimStatus, ScimTokenRotation } from '../types/organization.type.js';
@@ -21,5 +21,13 @@ export class ScimResolver {
   @Mutation(() => ScimStatus, { description: 'Ends the token a rotation replaced, now (idempotent: nothing changes when there is none) (admin keys)' })
   async revokePreviousScimToken(@Ctx() ctx: GraphqlContext): Promise<ScimStatus> {
     return toScimStatusType((await ctx.domain.organizations.revokePreviousScimToken(ctx.actor)).status);
+  }
+}
+
+@Resolver(() => ScimStatus)
+export class ScimStatusFieldsResolver {
+  @FieldResolver(() => String, { description: "The Tenant URL to paste into Entra (Provisioning › Admin Credentials)" })
+  tenantUrl(@Ctx() ctx: GraphqlContext): string {
+    return `${ctx.publicUrl}/scim/v2`;
   }
 }

@@ -1,14 +1,20 @@
-// Embedded PostgreSQL: PGlite persisted under DATA_DIR, served in-process over
-// the PostgreSQL wire protocol on a Unix socket inside DATA_DIR, so the normal
-// pg driver, MikroORM, migrations and constraint errors behave exactly as on a
+// Embedded PostgreSQL: PGlite persisted under DATA_DIR, served over the
+// PostgreSQL wire protocol on a Unix socket inside DATA_DIR, so the normal pg
+// driver, MikroORM, migrations and constraint errors behave exactly as on a
 // real server. PGlite is single-process: a lock file makes sure only one
 // process opens the data files, and the CLI connects to the socket of a
 // running server instead of opening them itself.
+//
+// PGlite and its socket run in a worker thread of their own: opening the data
+// directory (about a second and a half of CPU in WebAssembly) then overlaps
+// with the main thread loading and building the rest of the server, and every
+// statement PGlite runs later leaves the main thread free for requests.
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 
 export const SOCKET_PORT = 5432;
 
@@ -91,11 +97,7 @@ export async function startEmbeddedPostgres(
   }
   fs.rmSync(socket, { force: true });
 
-  const db = await PGlite.create(path.join(dataDir, 'pglite'), { startParams: [...PGlite.defaultStartParams, ...START_SETTINGS] });
-  const server = new PGLiteSocketServer({ db, path: socket, maxConnections: opts.maxConnections });
-  await server.start();
-  fs.chmodSync(socket, 0o600);
-
+  const worker = await startWorker({ dataDir: path.join(dataDir, 'pglite'), socket, maxConnections: opts.maxConnections, startParams: START_SETTINGS });
   let stopped = false;
   return {
     socketDir: dataDir,
@@ -103,10 +105,75 @@ export async function startEmbeddedPostgres(
     async stop() {
       if (stopped) return;
       stopped = true;
-      await server.stop();
-      await db.close();
+      await worker.stop();
       fs.rmSync(socket, { force: true });
       fs.rmSync(lockFile, { force: true });
+    },
+  };
+}
+
+/**
+ * The worker's code. Plain JavaScript evaluated as a script, importing the
+ * two packages by file URL: the same under tsx, vitest and the compiled build,
+ * with no worker file of its own to locate or compile.
+ */
+const WORKER_CODE = `
+const { parentPort, workerData: w } = require('node:worker_threads');
+const fs = require('node:fs');
+let db, server;
+parentPort.on('message', async (m) => {
+  if (m !== 'stop') return;
+  try {
+    await server?.stop();
+    await db?.close();
+    parentPort.postMessage({ stopped: true });
+  } catch (e) {
+    parentPort.postMessage({ stopped: true, error: String(e && e.stack || e) });
+  }
+  parentPort.close();
+});
+(async () => {
+  const { PGlite } = await import(w.pglite);
+  const { PGLiteSocketServer } = await import(w.pgliteSocket);
+  db = await PGlite.create(w.dataDir, { startParams: [...PGlite.defaultStartParams, ...w.startParams] });
+  server = new PGLiteSocketServer({ db, path: w.socket, maxConnections: w.maxConnections });
+  await server.start();
+  fs.chmodSync(w.socket, 0o600);
+  parentPort.postMessage({ ready: true });
+})().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));
+`;
+
+interface WorkerOptions {
+  readonly dataDir: string;
+  readonly socket: string;
+  readonly maxConnections: number;
+  readonly startParams: readonly string[];
+}
+
+/** Starts PGlite and its socket server in a worker thread; resolves once the socket accepts connections. */
+async function startWorker(opts: WorkerOptions): Promise<{ stop(): Promise<void> }> {
+  const require = createRequire(import.meta.url);
+  const worker = new Worker(WORKER_CODE, {
+    eval: true,
+    workerData: {
+      ...opts,
+      pglite: pathToFileURL(require.resolve('@electric-sql/pglite')).href,
+      pgliteSocket: pathToFileURL(require.resolve('@electric-sql/pglite-socket')).href,
+    },
+  });
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    worker.once('error', reject);
+    void exited.then(() => reject(new Error('the embedded database stopped while opening')));
+    worker.once('message', (m: { ready?: boolean; error?: string }) => (m.ready ? resolve() : reject(new Error(`the embedded database did not open: ${m.error}`))));
+  });
+  return {
+    async stop() {
+      const done = new Promise<void>((resolve) => worker.once('message', () => resolve()));
+      worker.postMessage('stop');
+      await Promise.race([done, exited]);
+      // Closed and flushed: whatever the worker still holds open ends with it.
+      await worker.terminate();
     },
   };
 }

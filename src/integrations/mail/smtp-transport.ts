@@ -5,7 +5,8 @@
 // credentials) is worth a retry. smtp:// upgrades with STARTTLS; when the URL
 // carries credentials the upgrade is required (credentials never travel in
 // clear), unless the URL says ?requireTLS=false. smtps:// is TLS from the start.
-import nodemailer from 'nodemailer';
+import { createRequire } from 'node:module';
+import type Nodemailer from 'nodemailer';
 import type { MailMessage, MailSendResult, MailTransport } from '../../domain/mail/mail.model.js';
 
 export interface SmtpTransportOptions {
@@ -36,6 +37,8 @@ export function classifySmtpError(e: SmtpError): { kind: 'bounced' | 'rejected' 
 }
 
 export function createSmtpTransport(opts: SmtpTransportOptions): MailTransport & { close(): void } {
+  // Loaded here, not at start: only a server with SMTP_URL sends mail.
+  const nodemailer = createRequire(import.meta.url)('nodemailer') as typeof Nodemailer;
   const url = new URL(opts.url);
   const hasAuth = url.username !== '' || url.password !== '';
   const transporter = nodemailer.createTransport({
@@ -49,7 +52,7 @@ export function createSmtpTransport(opts: SmtpTransportOptions): MailTransport &
     socketTimeout: 30_000,
     disableFileAccess: true,
     disableUrlAccess: true,
-  } as unknown as Parameters<typeof nodemailer.createTransport>[0]);
+  } as unknown as Parameters<typeof Nodemailer.createTransport>[0]);
   return {
     async send(message: MailMessage): Promise<MailSendResult> {
       try {
