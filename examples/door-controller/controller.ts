@@ -2,13 +2,18 @@
 // memory and learns every change as it commits.
 //
 //   1. loads `lockSnapshot` (the allow-lists and the cursor at which they are exact);
-//   2. subscribes to `lockAccess` over WebSocket (graphql-ws) from that cursor;
-//   3. applies each entry (member, lock, mayOpen, windows) as it comes, and
+//   2. catches up: pages `lockAccessChanges` after its cursor, 1,000 entries a
+//      page, until a page says there is no next one (a backlog of 10,000
+//      changes is ten queries, not 10,000 pushed messages);
+//   3. subscribes to `lockAccess` over WebSocket (graphql-ws) from the cursor
+//      of the last entry applied (the subscription's own backlog is then only
+//      what committed meanwhile);
+//   4. applies each entry (member, lock, mayOpen, windows) as it comes, and
 //      remembers the cursor of the last one applied;
-//   4. when the connection drops, reconnects with back-off and resumes after
-//      the last applied cursor (nothing lost, nothing twice); when the cursor
-//      has expired (reason `cursor_expired`: away longer than the feed keeps
-//      entries) it loads the snapshot again.
+//   5. when the connection drops, reconnects with back-off and resumes the
+//      same way after the last applied cursor (nothing lost, nothing twice);
+//      when the cursor has expired (reason `cursor_expired`: away longer than
+//      the feed keeps entries) it loads the snapshot again.
 //
 // Decisions use the windows by the controller's own clock, so a window that
 // opens or closes while the network is down is still honoured.
@@ -47,6 +52,8 @@ export interface ControllerOptions {
   /** Back-off between reconnects: doubles from `minDelayMs` up to `maxDelayMs`, with jitter. */
   minDelayMs?: number;
   maxDelayMs?: number;
+  /** Entries per catch-up page of lockAccessChanges (default and most: 1000). */
+  pageSize?: number;
   /** Called for every decision change (default: prints a line). */
   onDecision?: (d: Decision) => void;
   /** Diagnostics (default: stderr). */
@@ -57,6 +64,12 @@ type Member = { mayOpen: boolean; windows: Window[] };
 
 const SNAPSHOT = `query($l: [ID!], $p: [ID!]) {
   lockSnapshot(lockIds: $l, placeIds: $p) { cursor locks { lockId placeId members { memberId mayOpen windows { validFrom validUntil } } } }
+}`;
+const PAGE = `query($l: [ID!], $p: [ID!], $after: String, $first: Int) {
+  lockAccessChanges(lockIds: $l, placeIds: $p, after: $after, first: $first) {
+    entries { cursor memberId lockId placeId mayOpen windows { validFrom validUntil } }
+    pageInfo { hasNextPage endCursor }
+  }
 }`;
 const SUBSCRIBE = `subscription($l: [ID!], $p: [ID!], $after: String) {
   lockAccess(lockIds: $l, placeIds: $p, after: $after) { cursor memberId lockId placeId mayOpen windows { validFrom validUntil } }
@@ -92,15 +105,18 @@ export class DoorController {
   private timer: NodeJS.Timeout | null = null;
   /** Cursor of the last entry applied (or of the snapshot). */
   cursor: string | null = null;
-  /** Times the subscription (re)connected, and snapshots loaded. */
+  /** Times the subscription (re)connected, snapshots loaded, and catch-up pages read. */
   connects = 0;
   snapshots = 0;
+  pages = 0;
+  /** Bumped by every connect, interrupt and stop: a catch-up of an older one stops applying. */
+  private generation = 0;
   private readonly opts: Required<Omit<ControllerOptions, 'onDecision' | 'log'>> & Pick<ControllerOptions, 'onDecision' | 'log'>;
   private readyWaiters: (() => void)[] = [];
   private live = false;
 
   constructor(options: ControllerOptions) {
-    this.opts = { lockIds: [], placeIds: [], minDelayMs: 250, maxDelayMs: 30_000, ...options };
+    this.opts = { lockIds: [], placeIds: [], minDelayMs: 250, maxDelayMs: 30_000, pageSize: 1000, ...options };
   }
 
   /** Loads the snapshot and subscribes; resolves once the subscription is up. */
@@ -137,12 +153,14 @@ export class DoorController {
 
   /** Drops the connection as a network fault would (the controller reconnects by itself). */
   interrupt(): void {
+    this.generation++;
     this.closeClient();
     this.scheduleReconnect();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.generation++;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.closeClient();
@@ -211,8 +229,39 @@ export class DoorController {
     return u.toString();
   }
 
+  /**
+   * Reads the changes after the cursor a page at a time and applies them,
+   * until a page says there is no next one. Returns false when a newer
+   * connect, an interrupt or stop took over meanwhile.
+   */
+  private async catchUp(generation: number): Promise<boolean> {
+    if (this.cursor === null) return generation === this.generation;
+    for (;;) {
+      const { lockAccessChanges: page } = await this.gql<{
+        lockAccessChanges: { entries: Entry[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+      }>(PAGE, { l: this.opts.lockIds, p: this.opts.placeIds, after: this.cursor, first: this.opts.pageSize });
+      if (generation !== this.generation) return false;
+      this.pages++;
+      for (const e of page.entries) this.apply(e);
+      if (!page.pageInfo.hasNextPage) return true;
+    }
+  }
+
   private connect(): void {
     if (this.stopped) return;
+    const generation = ++this.generation;
+    this.catchUp(generation).then(
+      (current) => {
+        if (current && !this.stopped) this.subscribe();
+      },
+      (err: unknown) => {
+        if (generation === this.generation) void this.recover(err);
+      },
+    );
+  }
+
+  /** Subscribes from the cursor of the last entry applied. */
+  private subscribe(): void {
     const client = createClient({
       url: this.wsUrl(),
       webSocketImpl: WebSocket,
