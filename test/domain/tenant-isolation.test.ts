@@ -88,10 +88,10 @@ describe('tenant isolation', () => {
     await expect(t.domain.shares.grant(me, { groupId: theirs.group.id, lockId: mine.lock.id })).rejects.toEqual(notFound('group_not_found'));
     await expect(t.domain.shares.grant(me, { memberId: mine.member.id, placeId: theirs.place.id })).rejects.toEqual(notFound('place_not_found'));
     await expect(t.domain.shares.grant(me, { memberId: mine.member.id, lockId: theirs.lock.id })).rejects.toEqual(notFound('lock_not_found'));
-    expect((await t.domain.shares.list(me)).map((s) => s.id)).toEqual([mine.share.id]);
-    expect(await t.domain.shares.list(me, { memberId: theirs.member.id })).toEqual([]);
+    expect((await t.domain.shares.list(me)).items.map((s) => s.id)).toEqual([mine.share.id]);
+    expect((await t.domain.shares.list(me, { memberId: theirs.member.id })).items).toEqual([]);
     expect(await t.domain.shares.forGrantees(me, [theirs.member.id], [theirs.group.id])).toEqual([]);
-    expect(await t.domain.shares.list(theirs.a)).toHaveLength(1);
+    expect((await t.domain.shares.list(theirs.a)).items).toHaveLength(1);
   });
 
   it('api keys: revoke is NotFound; list leaves them out; their key authenticates into their organisation only', async () => {

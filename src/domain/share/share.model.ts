@@ -29,13 +29,12 @@ export interface ShareInput {
   readonly validUntil?: Date | null;
 }
 
+/** Which shares a list or count covers: every given grantee or target must match. */
 export interface ShareFilter {
   readonly memberId?: string;
   readonly groupId?: string;
   readonly placeId?: string;
   readonly lockId?: string;
-  readonly afterId?: string;
-  readonly first?: number;
 }
 
 export interface ShareRow {

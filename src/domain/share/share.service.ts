@@ -8,7 +8,7 @@ import { Invalid, NotFound } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { writeAudit } from '../audit/audit.service.js';
 import { recordAccessChange } from '../access/access-feed.js';
-import { pageSize } from '../paging.js';
+import { fromIdCursor, idCursor, pageOf, pageSize, type Page } from '../paging.js';
 import type { Lock, Place } from '../place/place.model.js';
 import { SHARE_ROLES, type Share, type ShareFilter, type ShareInput, type ShareRole } from './share.model.js';
 import * as shareSql from './share.sql.js';
@@ -25,6 +25,11 @@ function validate(input: ShareInput): void {
   if (input.validFrom && input.validUntil && input.validFrom >= input.validUntil) {
     throw new Invalid('invalid_window', 'validFrom must be before validUntil', 'validUntil');
   }
+}
+
+/** A filter id that is no uuid matches no share. */
+function filterIsValid(f: ShareFilter): boolean {
+  return [f.memberId, f.groupId, f.placeId, f.lockId].every((v) => v === undefined || isUuid(v));
 }
 
 export class ShareService {
@@ -107,17 +112,20 @@ export class ShareService {
     return revoked;
   }
 
-  async list(actor: Actor, f: ShareFilter = {}): Promise<Share[]> {
+  /** A page of shares matching the filter, ordered by id (`first` 0–1000, default 100; `after` a cursor of an earlier page). */
+  async list(actor: Actor, f: ShareFilter = {}, opts: { after?: string; first?: number } = {}): Promise<Page<Share>> {
     requireDirectoryReader(actor);
-    for (const v of [f.memberId, f.groupId, f.placeId, f.lockId]) if (v !== undefined && !isUuid(v)) return [];
-    const afterId = f.afterId && isUuid(f.afterId) ? f.afterId : undefined;
-    return shareSql.selectShares(this.db.lagTolerant, actor.organizationId, { ...f, afterId }, pageSize(f.first, 100, 1, 1000));
+    const first = pageSize(opts.first, 100, 0, 1000);
+    const afterId = fromIdCursor(opts.after);
+    if (first === 0 || !filterIsValid(f)) return { items: [], cursors: [], hasNextPage: false };
+    const rows = await shareSql.selectShares(this.db.lagTolerant, actor.organizationId, { ...f, afterId }, first + 1);
+    return pageOf(rows, first, (s) => s, (s) => idCursor(s.id));
   }
 
   /** How many shares match the filter of `list` (over all pages). */
-  async count(actor: Actor, f: Omit<ShareFilter, 'afterId' | 'first'> = {}): Promise<number> {
+  async count(actor: Actor, f: ShareFilter = {}): Promise<number> {
     requireDirectoryReader(actor);
-    for (const v of [f.memberId, f.groupId, f.placeId, f.lockId]) if (v !== undefined && !isUuid(v)) return 0;
+    if (!filterIsValid(f)) return 0;
     return shareSql.countShares(this.db.lagTolerant, actor.organizationId, f);
   }
 

@@ -28,7 +28,7 @@ import {
   toScimStatusType,
   toShareType,
 } from '../presenters.js';
-import { fromIdCursor, idCursor, pageSize } from './paging.js';
+import { pageSize } from './paging.js';
 import { nodeSelects, primeRelations } from './lookahead.js';
 import { Invalid } from '../../domain/errors.js';
 
@@ -134,10 +134,8 @@ export class QueryResolver {
     @Arg('after', () => String, { nullable: true }) after?: string | null,
   ) {
     const f = { memberId: filter?.memberId ?? undefined, groupId: filter?.groupId ?? undefined, placeId: filter?.placeId ?? undefined, lockId: filter?.lockId ?? undefined };
-    const n = pageSize(first);
-    const found = n === 0 ? [] : await ctx.domain.shares.list(ctx.actor, { ...f, afterId: fromIdCursor(after), first: n + 1 });
-    const page = found.slice(0, n);
-    return toConnection(page.map(toShareType), page.map((x) => idCursor(x.id)), found.length > n, () => ctx.domain.shares.count(ctx.actor, f));
+    const page = await ctx.domain.shares.list(ctx.actor, f, { first: pageSize(first), after: after ?? undefined });
+    return toConnection(page.items.map(toShareType), page.cursors, page.hasNextPage, () => ctx.domain.shares.count(ctx.actor, f));
   }
 
   @Query(() => AccessDecision, { description: 'May this member open this lock at `at` (default now), and why (not)' })

@@ -84,7 +84,7 @@ describe('effective access: edge cases', () => {
     await t.domain.groups.delete(a, g.id);
     expect(await t.domain.access.accessOf(a, m.id)).toEqual([]);
     expect(ids((await t.domain.access.whoCanOpen(a, lock.id)).items)).toEqual([n.id]);
-    expect(await t.domain.shares.list(a, { groupId: g.id })).toEqual([]);
+    expect((await t.domain.shares.list(a, { groupId: g.id })).items).toEqual([]);
 
     await t.domain.places.deleteLock(a, lock.id);
     expect((await t.domain.access.accessOf(a, n.id)).map((l) => l.lockId)).toEqual([lock2.id]);
@@ -98,7 +98,22 @@ describe('effective access: edge cases', () => {
     await t.domain.shares.grant(a, { memberId: o.id, lockId: lock2.id });
     await t.domain.places.deletePlace(a, place.id);
     expect(await t.domain.access.accessOf(a, o.id)).toEqual([]);
-    expect(await t.domain.shares.list(a)).toEqual([]);
+    expect((await t.domain.shares.list(a)).items).toEqual([]);
+  });
+
+  it('shares.list is a Page: first and after page by id, a foreign cursor is invalid_cursor', async () => {
+    const { actor: a } = await buildOrg(t.domain);
+    const lock = await buildLock(t.domain, a);
+    const granted: string[] = [];
+    for (let i = 0; i < 3; i++) granted.push((await t.domain.shares.grant(a, { memberId: (await buildMember(t.domain, a)).id, lockId: lock.id })).id);
+    const p1 = await t.domain.shares.list(a, { lockId: lock.id }, { first: 2 });
+    expect(p1.hasNextPage).toBe(true);
+    expect(p1.cursors).toHaveLength(2);
+    const p2 = await t.domain.shares.list(a, { lockId: lock.id }, { first: 2, after: p1.cursors[1] });
+    expect(p2.hasNextPage).toBe(false);
+    expect([...p1.items, ...p2.items].map((s) => s.id)).toEqual(granted.sort());
+    expect(await t.domain.shares.list(a, {}, { first: 0 })).toEqual({ items: [], cursors: [], hasNextPage: false });
+    await expect(t.domain.shares.list(a, {}, { after: 'nope' })).rejects.toMatchObject({ code: 'invalid_cursor' });
   });
 
   it('leaving a group ends the access it gave; a revoked share ends at once', async () => {

@@ -405,7 +405,7 @@ describe('Entra group import: deleting an integration', () => {
     const s = await scene({ users: 3 });
     await d.imports.run(s.a, s.integration.id);
     const members = (await d.members.list(s.a, { groupId: s.integration.groupId })).items;
-    expect(await d.shares.list(s.a, { groupId: s.integration.groupId })).toHaveLength(1);
+    expect((await d.shares.list(s.a, { groupId: s.integration.groupId })).items).toHaveLength(1);
     await d.imports.delete(s.a, s.integration.id);
     await expect(d.imports.get(s.a, s.integration.id)).rejects.toMatchObject({ code: 'import_integration_not_found' });
     await expect(d.groups.get(s.a, s.integration.groupId)).rejects.toMatchObject({ code: 'group_not_found' });
