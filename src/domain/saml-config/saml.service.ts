@@ -153,7 +153,7 @@ export class SamlService {
       pem: c.certificate_pem,
     }));
     const warnings: string[] = [];
-    if (!row?.idp_entity_id) warnings.push('No identity provider metadata imported yet: saml import --org DOMAIN --metadata-url URL');
+    if (!row?.idp_entity_id) warnings.push("No identity provider metadata imported yet: import Entra's App Federation Metadata URL (or its XML)");
     for (const c of idpCertificates) if (c.warning) warnings.push(`IdP certificate ${c.fingerprint.slice(0, 23)}…: ${c.warning}`);
     for (const c of spCertificates) if (c.warning) warnings.push(`SP certificate ${c.id}: ${c.warning}`);
     if (row?.metadata_refresh_error) warnings.push(`The last metadata refresh failed: ${row.metadata_refresh_error}`);
