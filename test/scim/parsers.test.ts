@@ -1,8 +1,9 @@
 // The SCIM edge's pure parsers, without a server or a database: the filter
 // grammar (RFC 7644 §3.4.2.2), PATCH paths (§3.5.2), PatchOp and resource
-// bodies, and the list query parameters (§3.4.2). Table tests for the cases that matter, fast-check for the rest:
-// generated filters survive a print-and-parse round trip, and no input makes
-// a parser fail with anything but the protocol's own refusal.
+// bodies, and the list query parameters (§3.4.2). Table tests for the cases
+// that matter, fast-check for the rest: generated filters survive a
+// print-and-parse round trip, and no input makes a parser fail with anything
+// but the protocol's own refusal.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AttrPath, FilterNode, FilterValue } from '../../src/domain/query/filter-ast.js';
