@@ -236,7 +236,9 @@ export async function verifyLogoutMessage(rt: SamlRuntime, config: Config, domai
   const nameIdEl = childrenNS(root, NS.saml, 'NameID')[0];
   const nameId = nameIdEl ? pureText(nameIdEl)?.trim() : null;
   if (!nameId) throw new LoginRefused('no_name_id', 'The LogoutRequest has no NameID');
-  const sessionIndexEl = childrenNS(root, NS.samlp, 'SessionIndex')[0];
+  // One SessionIndex: only that IdP session ends here; none (or several, read as "all"): every session of the member.
+  const sessionIndexes = childrenNS(root, NS.samlp, 'SessionIndex');
+  const sessionIndexEl = sessionIndexes.length === 1 ? sessionIndexes[0] : undefined;
   return {
     kind: 'request',
     id,

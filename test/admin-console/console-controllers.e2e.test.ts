@@ -3,24 +3,16 @@
 // picks a lock or a whole place, gets the key once with Copy, the key reads
 // that allow-list and nothing else, and Revoke ends it at once. Fails on any
 // console error or failed request; screenshots under test-artifacts/admin/.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../setup/test-app.js';
+import { describe, expect, it } from 'vitest';
+import type { TestApp } from '../setup/test-app.js';
 import { buildMember, buildOrg } from '../factories/index.js';
-import { launchBrowser, type Browser } from './browser.js';
-import { newAdminPage, noHorizontalScroll, noProblems, shot } from './console-helpers.js';
+import type { Browser } from './browser.js';
+import { consoleSuite, newAdminPage, noHorizontalScroll, noProblems, shot } from './console-helpers.js';
 
 let s: TestApp;
 let browser: Browser;
 
-beforeAll(async () => {
-  s = await createTestApp();
-  browser = await launchBrowser();
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await s?.close();
-});
+consoleSuite((c) => ({ s, browser } = c));
 
 /** A GraphQL request as the door controller makes it, with its key. */
 async function asController(key: string, query: string, variables: Record<string, unknown> = {}) {

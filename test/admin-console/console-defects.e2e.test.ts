@@ -2,24 +2,16 @@
 // as an admin would meet it. Every walk fails on a console error, a script
 // error, a failed request or an unexpected 4xx/5xx (watch()), and saves
 // screenshots under test-artifacts/admin/.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../setup/test-app.js';
+import { describe, expect, it } from 'vitest';
+import type { TestApp } from '../setup/test-app.js';
 import { buildMember, buildOrg } from '../factories/index.js';
 import { launchBrowser, type Browser } from './browser.js';
-import { fitsViewport, newAdminPage, noHorizontalScroll, noProblems, shot, watch } from './console-helpers.js';
+import { consoleSuite, fitsViewport, newAdminPage, noHorizontalScroll, noProblems, shot, watch } from './console-helpers.js';
 
 let s: TestApp;
 let browser: Browser;
 
-beforeAll(async () => {
-  s = await createTestApp();
-  browser = await launchBrowser();
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await s?.close();
-});
+consoleSuite((c) => ({ s, browser } = c));
 
 describe('defect 2: the one-time link survives being opened by a link scanner', () => {
   it('opening it shows a page with a button; only the button spends it; a spent link gets a styled page', async () => {

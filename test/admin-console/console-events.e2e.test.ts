@@ -7,32 +7,28 @@
 // Clear. All through GraphQL. Every walk fails on a console error, a failed
 // request or an unexpected 4xx/5xx; screenshots go to test-artifacts/admin/.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../setup/test-app.js';
+import type { TestApp } from '../setup/test-app.js';
 import { buildMember, buildOrg } from '../factories/index.js';
 import { createHttpWebhookSender } from '../../src/integrations/webhooks/http-sender.js';
 import { deliveryPass } from '../../src/scheduler/delivery-worker.js';
 import { startReceiver, type Receiver } from '../setup/webhook-receiver.js';
 import { waitForFence } from '../setup/fence.js';
-import { launchBrowser, type Browser } from './browser.js';
-import { newAdminPage, noHorizontalScroll, noProblems, shot } from './console-helpers.js';
+import type { Browser } from './browser.js';
+import { consoleSuite, newAdminPage, noHorizontalScroll, noProblems, shot } from './console-helpers.js';
 
 let s: TestApp;
 let browser: Browser;
 let rx: Receiver;
 let sender: ReturnType<typeof createHttpWebhookSender>;
 
+consoleSuite((c) => ({ s, browser } = c));
 beforeAll(async () => {
-  s = await createTestApp();
-  browser = await launchBrowser();
   rx = await startReceiver();
   sender = createHttpWebhookSender({ timeoutMs: 1500, allowPrivateNetworks: true });
-}, 120_000);
-
+});
 afterAll(async () => {
   sender?.close();
   await rx?.close();
-  await browser?.close();
-  await s?.close();
 });
 
 async function pass(): Promise<void> {

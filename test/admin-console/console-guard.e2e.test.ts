@@ -5,25 +5,17 @@
 // refused with a message, nothing saved). On the SCIM page, Rotate shows the
 // new token once, says which token Entra still uses, and revokes the previous.
 import crypto from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../setup/test-app.js';
+import { describe, expect, it } from 'vitest';
+import type { TestApp } from '../setup/test-app.js';
 import { buildOrg } from '../factories/index.js';
 import type { Actor } from '../../src/domain/index.js';
-import { launchBrowser, type Browser } from './browser.js';
-import { newAdminPage, noProblems, shot } from './console-helpers.js';
+import type { Browser } from './browser.js';
+import { consoleSuite, newAdminPage, noProblems, shot } from './console-helpers.js';
 
 let s: TestApp;
 let browser: Browser;
 
-beforeAll(async () => {
-  s = await createTestApp();
-  browser = await launchBrowser();
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await s?.close();
-});
+consoleSuite((c) => ({ s, browser } = c));
 
 /** An organisation with `n` members Entra provisioned, and Entra's actor. */
 async function scimPopulation(n: number) {

@@ -2,9 +2,28 @@
 // (open it, press its button), watch for console errors and failed requests,
 // save screenshots as artifacts (test-artifacts/admin, gitignored).
 import type { BrowserContext, Page } from 'playwright-core';
-import { expect } from 'vitest';
-import type { TestApp } from '../setup/test-app.js';
-import { artifactPath } from './browser.js';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { createTestApp, type TestApp } from '../setup/test-app.js';
+import { artifactPath, launchBrowser, type Browser } from './browser.js';
+
+/**
+ * A test file's app (`start`, default createTestApp) and Chromium, started
+ * before its tests (handed to `use`) and closed after them, the browser first.
+ * `let s; let browser; consoleSuite((c) => ({ s, browser } = c));`
+ */
+export function consoleSuite(use: (c: { s: TestApp; browser: Browser }) => void, start: () => Promise<TestApp> = () => createTestApp()): void {
+  let s: TestApp | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    s = await start();
+    browser = await launchBrowser();
+    use({ s, browser });
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await s?.close();
+  });
+}
 
 export interface Watch {
   /** Console errors, page errors, failed requests and 4xx/5xx answers seen so far. */

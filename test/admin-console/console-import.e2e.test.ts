@@ -11,8 +11,8 @@ import { startTestApp, type TestApp } from '../setup/test-app.js';
 import { buildOrg } from '../factories/index.js';
 import { entraUser, type GraphStandIn } from '../setup/graph-stand-in.js';
 import { CONSENT_TENANT_APP, startConsentStandIn } from '../setup/entra.js';
-import { launchBrowser, type Browser } from './browser.js';
-import { newAdminPage, noHorizontalScroll, noProblems, shot } from './console-helpers.js';
+import type { Browser } from './browser.js';
+import { consoleSuite, newAdminPage, noHorizontalScroll, noProblems, shot } from './console-helpers.js';
 
 const { tenantId: TENANT, clientId: OWN_CLIENT } = CONSENT_TENANT_APP;
 const FINANCE = 'f0000000-0000-4000-8000-000000000001';
@@ -23,27 +23,28 @@ let s: TestApp;
 let domain: Domain;
 let browser: Browser;
 
-beforeAll(async () => {
-  let env: Record<string, string>;
-  ({ graph, env } = await startConsentStandIn());
-  const names = ['Finance', 'Facilities Team', 'HQ Staff', 'Engineering', 'Marketing', 'Sales', 'Support', 'Warehouse'];
-  const ids = [FINANCE, crypto.randomUUID(), HQ, ...names.slice(3).map(() => crypto.randomUUID())];
-  names.forEach((n, i) => graph.groupInfo.set(ids[i]!, { displayName: n, description: `${n} people` }));
-  graph.groups.set(FINANCE, [
-    entraUser({ userPrincipalName: 'fiona@contoso.com', displayName: 'Fiona Finch' }),
-    entraUser({ userPrincipalName: 'frank@contoso.com', displayName: 'Frank Fields' }),
-  ]);
-  graph.groups.set(HQ, [entraUser({ userPrincipalName: 'hana@contoso.com', mail: 'hana.hart@contoso.com', displayName: 'Hana Hart' })]);
-
-  s = await startTestApp({ env });
-  domain = s.domain;
-  browser = await launchBrowser();
-}, 120_000);
-
+// Registered before the suite, so it runs after the app and browser are closed.
 afterAll(async () => {
-  await browser?.close();
-  await s?.close();
   await graph?.stop();
+});
+consoleSuite(
+  (c) => ({ s, browser } = c),
+  async () => {
+    let env: Record<string, string>;
+    ({ graph, env } = await startConsentStandIn());
+    const names = ['Finance', 'Facilities Team', 'HQ Staff', 'Engineering', 'Marketing', 'Sales', 'Support', 'Warehouse'];
+    const ids = [FINANCE, crypto.randomUUID(), HQ, ...names.slice(3).map(() => crypto.randomUUID())];
+    names.forEach((n, i) => graph.groupInfo.set(ids[i]!, { displayName: n, description: `${n} people` }));
+    graph.groups.set(FINANCE, [
+      entraUser({ userPrincipalName: 'fiona@contoso.com', displayName: 'Fiona Finch' }),
+      entraUser({ userPrincipalName: 'frank@contoso.com', displayName: 'Frank Fields' }),
+    ]);
+    graph.groups.set(HQ, [entraUser({ userPrincipalName: 'hana@contoso.com', mail: 'hana.hart@contoso.com', displayName: 'Hana Hart' })]);
+    return startTestApp({ env });
+  },
+);
+beforeAll(() => {
+  domain = s.domain;
 });
 
 describe('Group import: Authorize with Microsoft → pick a group by search → Run now', () => {

@@ -4,25 +4,17 @@
 // auto-refresh bringing in what Entra does meanwhile. Fails on any console
 // error or failed request; screenshots under test-artifacts/admin/.
 import fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../setup/test-app.js';
+import { describe, expect, it } from 'vitest';
+import type { TestApp } from '../setup/test-app.js';
 import { buildOrg } from '../factories/index.js';
 import type { Actor } from '../../src/domain/index.js';
-import { launchBrowser, type Browser } from './browser.js';
-import { newAdminPage, noHorizontalScroll, noProblems, shot } from './console-helpers.js';
+import type { Browser } from './browser.js';
+import { consoleSuite, newAdminPage, noHorizontalScroll, noProblems, shot } from './console-helpers.js';
 
 let s: TestApp;
 let browser: Browser;
 
-beforeAll(async () => {
-  s = await createTestApp();
-  browser = await launchBrowser();
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await s?.close();
-});
+consoleSuite((c) => ({ s, browser } = c));
 
 describe('logs to browse', () => {
   for (const [width, scheme] of [

@@ -6,27 +6,19 @@
 // error, a failed request or an unexpected 4xx/5xx (watch()), and saves
 // screenshots under test-artifacts/admin/.
 import zlib from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { createTestApp, type TestApp } from '../setup/test-app.js';
+import type { TestApp } from '../setup/test-app.js';
 import { buildOrg } from '../factories/index.js';
 import type { Actor } from '../../src/domain/index.js';
 import { TestIdp } from '../saml/idp.js';
-import { launchBrowser, type Browser } from './browser.js';
-import { newAdminPage, noHorizontalScroll, noProblems, shot, watch } from './console-helpers.js';
+import type { Browser } from './browser.js';
+import { consoleSuite, newAdminPage, noHorizontalScroll, noProblems, shot, watch } from './console-helpers.js';
 
 let s: TestApp;
 let browser: Browser;
 
-beforeAll(async () => {
-  s = await createTestApp();
-  browser = await launchBrowser();
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await s?.close();
-});
+consoleSuite((c) => ({ s, browser } = c));
 
 const WIDTHS = [1280, 390] as const;
 

@@ -9,12 +9,12 @@
 // the build, it checks that the console says so instead (the SAML URLs are
 // still shown: they are fixed).
 import zlib from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Route } from 'playwright-core';
-import { createTestApp, type TestApp } from '../setup/test-app.js';
+import type { TestApp } from '../setup/test-app.js';
 import { buildOrg } from '../factories/index.js';
 import { artifactPath, launchBrowser, type Browser } from './browser.js';
-import { signInWithLink } from './console-helpers.js';
+import { consoleSuite, noProblems, signInWithLink, watch, type Watch } from './console-helpers.js';
 
 /** The parts of test/saml/idp.ts used here. */
 interface TestIdp {
@@ -31,23 +31,18 @@ interface TestIdp {
 let s: TestApp;
 let admin: Browser;
 let org: Awaited<ReturnType<typeof buildOrg>>;
+consoleSuite((c) => ({ s, browser: admin } = c));
 beforeAll(async () => {
-  s = await createTestApp();
-  admin = await launchBrowser();
   org = await buildOrg(s.t.domain, 'Acme Doors');
-}, 120_000);
-
-afterAll(async () => {
-  await admin?.close();
-  await s?.close();
 });
 
-async function signInAsBootstrapAdmin() {
+async function signInAsBootstrapAdmin(): Promise<{ page: Awaited<ReturnType<typeof admin.context.newPage>>; w: Watch }> {
   const page = await admin.context.newPage();
   page.on('dialog', (d) => void d.accept());
+  const w = watch(page);
   await signInWithLink(s, page, org.id);
   await page.locator('#scim-tenant-url').waitFor();
-  return page;
+  return { page, w };
 }
 
 /**
@@ -86,7 +81,7 @@ function entraSignIn(idp: TestIdp, nameId: () => string) {
 
 describe('admin console SAML panel in Chromium', () => {
   it('imports the IdP metadata URL, generates a certificate, signs an admin in through SAML, logs sign-ins and refusals ', async () => {
-    const page = await signInAsBootstrapAdmin();
+    const { page, w } = await signInAsBootstrapAdmin();
     await page.click('#tab-saml');
     await page.locator('#saml-identifier').waitFor();
     expect(await page.locator('#saml-identifier').inputValue()).toBe(`${s.url}/saml/${org.domain}/metadata`);
@@ -148,10 +143,12 @@ describe('admin console SAML panel in Chromium', () => {
       await admin.context.route((u) => u.href.startsWith(idp.ssoUrl), entraSignIn(idp, () => nameId));
       await page.click('#tab-saml');
       const [result] = await Promise.all([page.waitForEvent('popup'), page.click('#saml-test')]);
+      const rw = watch(result);
       await result.locator('#test-verdict').waitFor();
       expect(await result.getAttribute('#test-verdict', 'data-outcome')).toBe('success');
       expect(await result.textContent('body')).toContain(grace.userName);
       await result.screenshot({ path: artifactPath('d1-test-sign-in-result.png'), fullPage: true });
+      noProblems(rw);
       await result.close();
       nameId = grace.userName;
       await page.reload();
@@ -179,6 +176,8 @@ describe('admin console SAML panel in Chromium', () => {
       await page.screenshot({ path: artifactPath('11-saml-login-log.png'), fullPage: true });
       await page.reload();
       await page.locator('.health-item[data-health="sign_in"][data-status="warn"]').waitFor();
+      // No console error, script error or failed request in the admin's console (the test window was checked above).
+      noProblems(w);
     } finally {
       await second?.close();
       await idp.stop();

@@ -2,26 +2,20 @@
 // bootstrap link → enable SCIM → token shown once → a SCIM client provisions a
 // member → it appears in the provisioning log and the people list. Screenshots
 // of each panel, at 1280 px and phone width, go to test-artifacts/admin/.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { createTestApp, type TestApp } from '../setup/test-app.js';
+import type { TestApp } from '../setup/test-app.js';
 import { buildOrg } from '../factories/index.js';
-import { artifactPath, launchBrowser, type Browser } from './browser.js';
-import { signInWithLink } from './console-helpers.js';
+import { artifactPath, type Browser } from './browser.js';
+import { consoleSuite, signInWithLink } from './console-helpers.js';
 
 let s: TestApp;
 let browser: Browser;
 let org: Awaited<ReturnType<typeof buildOrg>>;
 
+consoleSuite((c) => ({ s, browser } = c));
 beforeAll(async () => {
-  s = await createTestApp();
-  browser = await launchBrowser();
   org = await buildOrg(s.t.domain, 'Acme Doors');
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await s?.close();
 });
 
 /** The browser never leaves the test server (no CDN, no fonts, no scripts elsewhere). */

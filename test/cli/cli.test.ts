@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabaseUrl, TEST_SECRET } from '../setup/test-db.js';
 import { runCli } from '../../src/cli/run.js';
+import { runCliOn } from '../setup/cli.js';
 import { openDatabase, type Database } from '../../src/infra/postgres/database.js';
 import { createDomain, type Domain } from '../../src/domain/index.js';
 
@@ -36,12 +37,7 @@ function env(): Record<string, string> {
 }
 
 /** Runs a command in-process; returns exit code, stdout and stderr. */
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, { env: env(), stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
-  return { code, stdout, stderr };
-}
+const cli = (...argv: string[]) => runCliOn(url, argv, env());
 
 /** The parsed single JSON object of a successful --json run. */
 async function cliJson(...argv: string[]): Promise<Record<string, unknown> & { [k: string]: never | unknown }> {

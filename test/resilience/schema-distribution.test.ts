@@ -2,8 +2,8 @@
 // organization_id, and it leads every primary key, unique index and foreign
 // key. `organizations` and `credential_hashes` are the reference tables (global, replicated).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/run.js';
-import { createTestDb, TEST_SECRET, type TestDb } from '../setup/test-db.js';
+import { runCliOn } from '../setup/cli.js';
+import { createTestDb, type TestDb } from '../setup/test-db.js';
 
 const REFERENCE_TABLES = new Set(['organizations', 'credential_hashes']);
 const IGNORED = new Set(['mikro_orm_migrations']);
@@ -69,12 +69,7 @@ describe('schema is distributable by organization_id', () => {
   });
 
   it('db distribution-plan names every table once: organizations and credential_hashes as reference, the rest by organization_id after what they reference', async () => {
-    let stdout = '';
-    const code = await runCli(['db', 'distribution-plan', '--json'], {
-      env: { DATABASE_URL: t.url, DATA_DIR: '/nonexistent', GATEHOUSE_SECRET: TEST_SECRET, LOG_LEVEL: 'silent' },
-      stdout: (s) => (stdout += s),
-      stderr: () => undefined,
-    });
+    const { code, stdout } = await runCliOn(t.url, ['db', 'distribution-plan', '--json']);
     expect(code).toBe(0);
     const plan = JSON.parse(stdout) as { reference: string[]; distributed: string[]; statements: string[] };
     const tables = (await q<{ name: string }>(`select relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and c.relkind = 'r'`))

@@ -283,6 +283,18 @@ describe('IdP-initiated single logout', () => {
     expect(await alive(s3)).toBe(true);
   });
 
+  it('with a SessionIndex: ends only the session that assertion started', async () => {
+    const [first, second] = [newId(), newId()];
+    const start = async (assertionId: string) => sessionCookie(await postAcs(a.url, org.domain, idp.response(responseTo(org.domain, { nameId: alice.userName, assertionId }))))!;
+    const [s1, s2] = [await start(first), await start(second)];
+    const res = await getSlo(idp.redirectQuery('SAMLRequest', request({ sessionIndex: second })));
+    expect(res.status, await res.clone().text()).toBe(303);
+    expect(await alive(s1)).toBe(true);
+    expect(await alive(s2)).toBe(false);
+    const [ev] = await t.domain.audit.list(org.actor, { actionPrefix: 'saml.logout', limit: 1 });
+    expect(ev!.detail).toMatchObject({ flow: 'idp', sessionIndex: second, sessionsEnded: 1 });
+  });
+
   it('HTTP-POST: a LogoutRequest with an enveloped signature', async () => {
     const cookie = await signIn(alice.userName);
     const res = await postSlo({ SAMLRequest: encode(idp.signRoot(request())), RelayState: 'r' });

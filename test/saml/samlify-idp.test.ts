@@ -38,6 +38,7 @@ const cases = [
   { name: 'both signed', assertion: true, message: true, encrypt: false },
   { name: 'assertion signed, encrypted', assertion: true, message: false, encrypt: true },
   { name: 'response signed, encrypted', assertion: false, message: true, encrypt: true },
+  { name: 'both signed, encrypted', assertion: true, message: true, encrypt: true },
 ];
 
 describe('samlify as the identity provider', () => {

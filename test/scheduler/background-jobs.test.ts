@@ -4,6 +4,7 @@
 // pg-boss `schedule()` so that one process runs each due job.
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../setup/net.js';
 import { createTestApp, type TestApp } from '../setup/test-app.js';
 import { buildMember, buildOrg } from '../factories/index.js';
 import { openDatabase, type Database } from '../../src/infra/postgres/database.js';
@@ -19,14 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await ta?.close();
 });
-
-async function waitFor(check: () => Promise<boolean>, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('background jobs', () => {
   it('are scheduled through pg-boss schedule(), once for all processes', async () => {

@@ -2,6 +2,7 @@
 // database: every due integration runs once, never twice at once.
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../setup/net.js';
 import { createTestDatabaseUrl, createTestDb, testDomain, type TestDb } from '../setup/test-db.js';
 import { startTestApp } from '../setup/test-app.js';
 import { buildOrg } from '../factories/index.js';
@@ -31,14 +32,6 @@ afterAll(async () => {
   await second.close();
   await t.close();
 });
-
-async function waitFor(check: () => Promise<boolean>, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('import scheduler across processes', () => {
   it('runs each due integration once, never twice at once, and stops cleanly', async () => {

@@ -1,15 +1,17 @@
 // The SCIM edge's pure parsers, without a server or a database: the filter
 // grammar (RFC 7644 §3.4.2.2), PATCH paths (§3.5.2), PatchOp and resource
-// bodies. Table tests for the cases that matter, fast-check for the rest:
-// generated filters survive a print-and-parse round trip, and no input makes
-// a parser fail with anything but the protocol's own refusal.
+// bodies, and the list query parameters (§3.4.2). Table tests for the cases
+// that matter, fast-check for the rest: generated filters survive a
+// print-and-parse round trip, and no input makes a parser fail with anything
+// but the protocol's own refusal.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AttrPath, FilterNode, FilterValue } from '../../src/domain/query/filter-ast.js';
 import { ScimProtocolError } from '../../src/scim/errors.js';
 import { parseFilter, parsePatchPath } from '../../src/scim/filter.js';
 import { parsePatchBody } from '../../src/scim/patch.js';
-import { groupInputFromBody, memberInputFromBody } from '../../src/scim/schemas.js';
+import { listQuery, projection, searchParams } from '../../src/scim/query.js';
+import { DEFAULT_COUNT, groupInputFromBody, MAX_RESULTS, memberInputFromBody, SEARCH_REQUEST_URN } from '../../src/scim/schemas.js';
 
 /** Either a value or a SCIM protocol refusal: never another error. */
 function refusesOrReturns(fn: () => unknown): void {
@@ -175,6 +177,65 @@ describe('bodies', () => {
         refusesOrReturns(() => parsePatchBody({ Operations: [{ op: 'add', path: key, value: v }] }));
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('query parameters', () => {
+  const search = (fields: Record<string, unknown> = {}) => searchParams({ schemas: [SEARCH_REQUEST_URN], ...fields });
+
+  it.each<[Record<string, unknown>, { startIndex: number; count: number }]>([
+    [{}, { startIndex: 1, count: DEFAULT_COUNT }],
+    [{ startIndex: 0, count: -5 }, { startIndex: 1, count: 0 }],
+    [{ startIndex: '7', count: '20' }, { startIndex: 7, count: 20 }],
+    [{ count: 5000 }, { startIndex: 1, count: MAX_RESULTS }],
+    [{ startIndex: ' ', count: '' }, { startIndex: 1, count: DEFAULT_COUNT }],
+  ])('pages %j as %j (RFC 7644 §3.4.2.4)', (fields, page) => {
+    expect(listQuery(search(fields))).toMatchObject(page);
+  });
+
+  it('reads filter, sortBy and sortOrder in any case', () => {
+    const q = listQuery(search({ FILTER: 'userName eq "a"', sortby: 'name.givenName', SortOrder: 'DESCENDING' }));
+    expect(q.filter).toEqual(cmp('userName', 'eq', 'a'));
+    expect(q.sort).toMatchObject({ path: { attr: 'name', sub: 'givenName' }, descending: true });
+    expect(listQuery(search({ filter: '  ' })).filter).toBeUndefined();
+  });
+
+  it.each<[unknown, string]>([
+    [null, 'invalidSyntax'],
+    [[], 'invalidSyntax'],
+    [{ count: 1 }, 'invalidSyntax'],
+    [{ schemas: ['urn:example'], count: 1 }, 'invalidSyntax'],
+    [{ schemas: [SEARCH_REQUEST_URN], sortOrder: 'up' }, 'invalidValue'],
+    [{ schemas: [SEARCH_REQUEST_URN], count: '1.5' }, 'invalidValue'],
+    [{ schemas: [SEARCH_REQUEST_URN], count: 1.5 }, 'invalidValue'],
+    [{ schemas: [SEARCH_REQUEST_URN], startIndex: true }, 'invalidValue'],
+    [{ schemas: [SEARCH_REQUEST_URN], filter: 'userName eq' }, 'invalidFilter'],
+  ])('refuses the SearchRequest %j as %s', (body, scimType) => {
+    expect(() => listQuery(searchParams(body))).toThrow(expect.objectContaining({ scimType }));
+  });
+
+  it('refuses attributes that are not a list of names', () => {
+    expect(() => projection(search({ attributes: [1] }))).toThrow(expect.objectContaining({ scimType: 'invalidValue' }));
+    expect(() => projection(search({ excludedAttributes: { a: 1 } }))).toThrow(expect.objectContaining({ scimType: 'invalidValue' }));
+  });
+
+  it('clamps any integer page to 1.. and 0..MAX_RESULTS', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -999_999_999, max: 999_999_999 }), fc.integer({ min: -999_999_999, max: 999_999_999 }), (startIndex, count) => {
+        expect(listQuery(search({ startIndex, count }))).toMatchObject({ startIndex: Math.max(startIndex, 1), count: Math.min(Math.max(count, 0), MAX_RESULTS) });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('answers any SearchRequest fields with a query or a protocol refusal', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('filter', 'sortBy', 'sortOrder', 'startIndex', 'count', 'attributes', 'excludedAttributes'), fc.jsonValue({ maxDepth: 2 }), (field, v) => {
+        refusesOrReturns(() => listQuery(search({ [field]: v })));
+        refusesOrReturns(() => projection(search({ [field]: v })));
+      }),
+      { numRuns: 500 },
     );
   });
 });

@@ -10,7 +10,7 @@ import { buildOrg } from '../factories/index.js';
 import { createDomain, type Domain } from '../../src/domain/index.js';
 import { openDatabase, type Database } from '../../src/infra/postgres/database.js';
 import { parseScimOverlap } from '../../src/domain/organization/organization.service.js';
-import { runCli } from '../../src/cli/run.js';
+import { runCliOn } from '../setup/cli.js';
 import { codes, startHarness, type Harness } from '../graphql/harness.js';
 
 let hx: Harness;
@@ -52,13 +52,7 @@ async function eventually(what: string, check: () => Promise<boolean>, ms = 5000
   }
 }
 
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const env = { DATABASE_URL: hx.t.url, DATA_DIR: '/nonexistent', GATEHOUSE_SECRET: TEST_SECRET, PUBLIC_URL: 'https://gate.example.com', LOG_LEVEL: 'silent' };
-  const code = await runCli(argv, { env, stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
-  return { code, stdout, stderr };
-}
+const cli = (...argv: string[]) => runCliOn(hx.t.url, argv, { PUBLIC_URL: 'https://gate.example.com' });
 
 describe('SCIM token rotation with an overlap', () => {
   it('both tokens work during the overlap, each with its own last use; revoke-previous ends the old one on every process', async () => {

@@ -1,9 +1,15 @@
 // The Graph stand-in (./graph-stand-in.ts) wired to Gatehouse: the app
 // registrations the tests use, the environment that points an app at the
-// stand-in, and the domain's Entra client on it.
-import type { EntraDirectory } from '../../src/domain/import/import.model.js';
+// stand-in, the domain's Entra client on it, a test file's database and
+// stand-in, and an organisation sharing a place through an import.
+import crypto from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
+import type { Actor, Domain } from '../../src/domain/index.js';
+import type { EntraDirectory, EntraUser, ImportIntegration, ImportIntegrationInput } from '../../src/domain/import/import.model.js';
 import { createEntraGraphClient, type EntraGraphOptions } from '../../src/integrations/entra-graph/graph-client.js';
-import { GraphStandIn, type StandInApp } from './graph-stand-in.js';
+import { buildOrg, unique } from '../factories/index.js';
+import { entraUser, GraphStandIn, type StandInApp } from './graph-stand-in.js';
+import { createTestDb, type TestDb } from './test-db.js';
 
 /** The Entra app registration (tenant, client id, secret) of the tests' integrations: spread it into an integration's input. */
 export const ENTRA_APP: Readonly<StandInApp> = Object.freeze({
@@ -45,4 +51,59 @@ export function graphEnv(graph: GraphStandIn): Record<string, string> {
 /** The domain's Entra client on the stand-in; `options`: retries, Retry-After cap, sleep. */
 export function entraDirectoryOn(graph: GraphStandIn, options: Omit<EntraGraphOptions, 'graphBaseUrl' | 'loginBaseUrl'> = {}): EntraDirectory {
   return createEntraGraphClient({ graphBaseUrl: graph.url, loginBaseUrl: graph.url, ...options });
+}
+
+/**
+ * A test file's database and a stand-in for ENTRA_APP, made before its tests
+ * (handed to `use`) and closed after them.
+ * `let t; let graph; graphSuite((s) => ({ t, graph } = s));`
+ */
+export function graphSuite(use: (s: { t: TestDb; graph: GraphStandIn }) => void, opts: { poolSize?: number } = {}): void {
+  let s: { t: TestDb; graph: GraphStandIn } | undefined;
+  beforeAll(async () => {
+    const t = await createTestDb({ poolSize: opts.poolSize });
+    s = { t, graph: await startGraphStandIn() };
+    use(s);
+  });
+  afterAll(async () => {
+    await s?.graph.stop();
+    await s?.t.close();
+  });
+}
+
+export interface ImportScene {
+  readonly org: Awaited<ReturnType<typeof buildOrg>>;
+  readonly a: Actor;
+  readonly place: { id: string };
+  readonly lock: { id: string };
+  readonly entraGroupId: string;
+  readonly users: EntraUser[];
+  readonly integration: ImportIntegration;
+}
+
+/**
+ * A new organisation with a place and its lock, and an integration (on
+ * ENTRA_APP) importing `users` (or that many new ones; default three) from a
+ * new stand-in group: sharing the place, or importing users only.
+ */
+export async function importScene(
+  d: Domain,
+  graph: GraphStandIn,
+  opts: { users?: EntraUser[] | number; identifier?: 'upn' | 'mail'; usersOnly?: boolean } = {},
+): Promise<ImportScene> {
+  const org = await buildOrg(d);
+  const place = await d.places.createPlace(org.actor, { name: unique('HQ') });
+  const lock = await d.places.createLock(org.actor, { placeId: place.id, name: 'Front door' });
+  const entraGroupId = crypto.randomUUID();
+  const users = Array.isArray(opts.users) ? opts.users : Array.from({ length: opts.users ?? 3 }, () => entraUser());
+  graph.groups.set(entraGroupId, users);
+  const input: ImportIntegrationInput = {
+    name: unique('Staff'),
+    ...ENTRA_APP,
+    entraGroupId,
+    identifier: opts.identifier ?? 'upn',
+    ...(opts.usersOnly ? { mode: 'users_only' as const } : { targets: [{ placeId: place.id }] }),
+  };
+  const integration = await d.imports.create(org.actor, input);
+  return { org, a: org.actor, place, lock, entraGroupId, users, integration };
 }

@@ -5,10 +5,10 @@
 // (scripts/setup.sh adds the pg_hba.conf line on a local server).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { freePort } from './net.js';
 import { ADMIN_URL, withAdmin } from './pg-admin.js';
 
 export interface Replica {
@@ -25,17 +25,6 @@ export interface Replica {
   caughtUp(database: string, timeoutMs?: number): Promise<void>;
   /** Stops it and removes its data directory. */
   remove(): void;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Debian keeps each major version's server tools in /usr/lib/postgresql/<major>/bin (not on PATH). */

@@ -153,7 +153,7 @@ export class SamlService {
       pem: c.certificate_pem,
     }));
     const warnings: string[] = [];
-    if (!row?.idp_entity_id) warnings.push('No identity provider metadata imported yet: saml import --org DOMAIN --metadata-url URL');
+    if (!row?.idp_entity_id) warnings.push("No identity provider metadata imported yet: import Entra's App Federation Metadata URL (or its XML)");
     for (const c of idpCertificates) if (c.warning) warnings.push(`IdP certificate ${c.fingerprint.slice(0, 23)}…: ${c.warning}`);
     for (const c of spCertificates) if (c.warning) warnings.push(`SP certificate ${c.id}: ${c.warning}`);
     if (row?.metadata_refresh_error) warnings.push(`The last metadata refresh failed: ${row.metadata_refresh_error}`);
@@ -448,8 +448,9 @@ export class SamlService {
   /**
    * A LogoutRequest from the IdP (the person signed out elsewhere), verified by
    * the SAML edge: records its id (a replayed request is refused, nothing
-   * changes), then ends every session of the member the NameID names in this
-   * organisation, audited, in one transaction. Null member: the NameID names nobody here.
+   * changes), then ends the sessions of the member the NameID names in this
+   * organisation (with a SessionIndex, only those it started, and those that
+   * recorded none), audited, in one transaction. Null member: the NameID names nobody here.
    */
   async idpLogout(
     organizationId: string,
@@ -459,7 +460,7 @@ export class SamlService {
       const fresh = await samlSql.insertReplay(tx, organizationId, `logout-request:${request.requestId}`, request.replayUntil);
       if (!fresh) return null;
       const m = await selectMemberByUserName(tx, organizationId, request.nameId);
-      const sessionsEnded = m ? await deleteMemberSessions(tx, organizationId, m.id) : 0;
+      const sessionsEnded = m ? await deleteMemberSessions(tx, organizationId, m.id, request.sessionIndex) : 0;
       await writeAudit(tx, systemActor(organizationId, 'saml'), {
         action: 'saml.logout',
         outcome: m ? 'success' : 'failure',

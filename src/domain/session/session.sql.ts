@@ -47,6 +47,14 @@ export async function deleteEndedSessions(sql: Sql, idleMinutes: number): Promis
 }
 
 /** Ends every session of a member; how many. */
-export async function deleteMemberSessions(sql: Sql, organizationId: string, memberId: string): Promise<number> {
-  return sql.run(`delete from sessions where organization_id = $1 and member_id = $2`, [organizationId, memberId]);
+/**
+ * Ends a member's sessions; how many. With `samlSessionIndex`, only those its
+ * SAML sign-in recorded under that SessionIndex (and those that recorded none,
+ * which cannot be told apart), as a LogoutRequest naming one asks (SAML 2.0 core §3.7.3.2).
+ */
+export async function deleteMemberSessions(sql: Sql, organizationId: string, memberId: string, samlSessionIndex: string | null = null): Promise<number> {
+  return sql.run(
+    `delete from sessions where organization_id = $1 and member_id = $2 and ($3::text is null or saml_session_index is null or saml_session_index = $3)`,
+    [organizationId, memberId, samlSessionIndex],
+  );
 }

@@ -4,13 +4,13 @@
 import pg from 'pg';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, TEST_SECRET, type TestDb } from '../../setup/test-db.js';
+import { createTestDb, type TestDb } from '../../setup/test-db.js';
 import { buildMember, buildOrg } from '../../factories/index.js';
 import { toCefLine, toExportJson, type ExportStart } from '../../../src/domain/audit/audit-export.js';
 import type { StreamEvent } from '../../../src/domain/audit/audit-stream.js';
 import { writeAudit } from '../../../src/domain/audit/audit.service.js';
 import type { Actor } from '../../../src/domain/index.js';
-import { runCli } from '../../../src/cli/run.js';
+import { runCliOn } from '../../setup/cli.js';
 import { ScimClient, startServer, PATCH_OP, CORE_USER } from '../../scim/scim-client.js';
 import { startHarness, codes, type Harness } from '../../graphql/harness.js';
 import { waitForFence } from '../../setup/fence.js';
@@ -248,16 +248,7 @@ describe('formats', () => {
 });
 
 describe('audit export CLI', () => {
-  async function cli(...argv: string[]) {
-    let stdout = '';
-    let stderr = '';
-    const code = await runCli(argv, {
-      env: { DATABASE_URL: t.url, GATEHOUSE_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', DATA_DIR: '/nonexistent' },
-      stdout: (s) => (stdout += s),
-      stderr: (s) => (stderr += s),
-    });
-    return { code, stdout, stderr };
-  }
+  const cli = (...argv: string[]) => runCliOn(t.url, argv);
 
   it('streams JSON lines or CEF, resumes from the cursor it printed, and answers bad input clearly', async () => {
     const org = await buildOrg(t.domain);

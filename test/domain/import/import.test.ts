@@ -1,29 +1,21 @@
 import crypto from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, TEST_SECRET, type TestDb } from '../../setup/test-db.js';
-import { buildMember, buildOrg, unique } from '../../factories/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TEST_SECRET, type TestDb } from '../../setup/test-db.js';
+import { buildMember, buildOrg } from '../../factories/index.js';
 import { countStatements } from '../../../src/infra/postgres/statement-count.js';
 import { createDomain, type Actor, type Domain } from '../../../src/domain/index.js';
-import { createEntraGraphClient } from '../../../src/integrations/entra-graph/graph-client.js';
-import type { ImportIntegrationInput } from '../../../src/domain/import/import.model.js';
-import { entraUser, GraphStandIn } from '../../setup/graph-stand-in.js';
-
-const TENANT = 'contoso.onmicrosoft.com';
-const CLIENT_ID = '11111111-2222-3333-4444-555555555555';
-const SECRET = 'client-secret-value~1';
+import { entraUser, type GraphStandIn } from '../../setup/graph-stand-in.js';
+import { ENTRA_APP, entraDirectoryOn, graphSuite, importScene } from '../../setup/entra.js';
 
 let t: TestDb;
 let graph: GraphStandIn;
 let d: Domain;
 const sleeps: number[] = [];
 
-beforeAll(async () => {
-  t = await createTestDb();
-  graph = await new GraphStandIn({ tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET }).start();
+graphSuite((s) => ({ t, graph } = s));
+beforeAll(() => {
   d = createDomain(t.database.db, TEST_SECRET, undefined, {
-    entraDirectory: createEntraGraphClient({
-      graphBaseUrl: graph.url,
-      loginBaseUrl: graph.url,
+    entraDirectory: entraDirectoryOn(graph, {
       maxRetries: 2,
       maxRetryAfterSeconds: 5,
       // Records what Retry-After asked for, and waits a little for real.
@@ -34,35 +26,13 @@ beforeAll(async () => {
     }),
   });
 });
-afterAll(async () => {
-  await graph.stop();
-  await t.close();
-});
 
 async function count(table: string, organizationId: string): Promise<number> {
   const r = await d.db.sql.one<{ n: number }>(`select count(*)::int as n from ${table} where organization_id = $1`, [organizationId]);
   return r.n;
 }
 
-async function scene(opts: { users?: number; identifier?: 'upn' | 'mail'; usersOnly?: boolean } = {}) {
-  const org = await buildOrg(d);
-  const place = await d.places.createPlace(org.actor, { name: unique('HQ') });
-  const lock = await d.places.createLock(org.actor, { placeId: place.id, name: 'Front door' });
-  const entraGroupId = crypto.randomUUID();
-  const users = Array.from({ length: opts.users ?? 3 }, () => entraUser());
-  graph.groups.set(entraGroupId, users);
-  const input: ImportIntegrationInput = {
-    name: unique('Staff'),
-    tenantId: TENANT,
-    clientId: CLIENT_ID,
-    clientSecret: SECRET,
-    entraGroupId,
-    identifier: opts.identifier ?? 'upn',
-    ...(opts.usersOnly ? { mode: 'users_only' as const } : { targets: [{ placeId: place.id }] }),
-  };
-  const integration = await d.imports.create(org.actor, input);
-  return { org, a: org.actor, place, lock, entraGroupId, users, integration };
-}
+const scene = (opts: { users?: number; identifier?: 'upn' | 'mail'; usersOnly?: boolean } = {}) => importScene(d, graph, opts);
 
 describe('Entra group import: first sync', () => {
   it('creates members (source import), adds them to the integration group and so shares the place', async () => {
@@ -120,12 +90,12 @@ describe('Entra group import: first sync', () => {
       s.org.id,
       s.integration.id,
     ]);
-    expect(row.client_secret_sealed).not.toContain(SECRET);
-    expect(d.cipher.decrypt(row.client_secret_sealed)).toBe(SECRET);
-    expect(JSON.stringify(await d.imports.list(s.a))).not.toContain(SECRET);
+    expect(row.client_secret_sealed).not.toContain(ENTRA_APP.clientSecret);
+    expect(d.cipher.decrypt(row.client_secret_sealed)).toBe(ENTRA_APP.clientSecret);
+    expect(JSON.stringify(await d.imports.list(s.a))).not.toContain(ENTRA_APP.clientSecret);
     const audit = await d.audit.list(s.a, { actionPrefix: 'import.create' });
     expect(audit).toHaveLength(1);
-    expect(JSON.stringify(audit)).not.toContain(SECRET);
+    expect(JSON.stringify(audit)).not.toContain(ENTRA_APP.clientSecret);
   });
 });
 
@@ -231,7 +201,7 @@ describe('Entra group import: UPN vs Mail', () => {
     const existing = await buildMember(d, org.actor, { userName: u.userPrincipalName!.toUpperCase(), displayName: 'Set by an admin' });
     const entraGroupId = crypto.randomUUID();
     graph.groups.set(entraGroupId, [u, entraUser()]);
-    const i = await d.imports.create(org.actor, { name: 'upn', tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET, entraGroupId });
+    const i = await d.imports.create(org.actor, { name: 'upn', ...ENTRA_APP, entraGroupId });
     expect(i.identifier).toBe('upn');
     expect(i.mode).toBe('users_only');
     const r = await d.imports.run(org.actor, i.id);
@@ -251,7 +221,7 @@ describe('Entra group import: UPN vs Mail', () => {
     const b = await buildMember(d, org.actor, { userName: 'someone-else', emails: [{ value: byEmail.mail!.toUpperCase(), type: 'work' }] });
     const entraGroupId = crypto.randomUUID();
     graph.groups.set(entraGroupId, [byName, byEmail, fresh, noMail]);
-    const i = await d.imports.create(org.actor, { name: 'mail', tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET, entraGroupId, identifier: 'mail', mode: 'users_only' });
+    const i = await d.imports.create(org.actor, { name: 'mail', ...ENTRA_APP, entraGroupId, identifier: 'mail', mode: 'users_only' });
     const r = await d.imports.run(org.actor, i.id);
     expect(r).toMatchObject({ total: 4, added: 3, created: 1, skipped: 1 });
     const ids = (await d.members.list(org.actor, { groupId: i.groupId })).items.map((m) => m.id);
@@ -295,7 +265,7 @@ describe('Entra group import: limits and Entra failures', () => {
       graph.secretExpired = true;
       expect((await d.imports.run(s.a, s.integration.id)).error).toMatch(/secret expired or wrong.*AADSTS7000222/);
     } finally {
-      graph.app.clientSecret = SECRET;
+      graph.app.clientSecret = ENTRA_APP.clientSecret;
       graph.secretExpired = false;
     }
     expect(await count('members', s.org.id)).toBe(0);
@@ -306,7 +276,7 @@ describe('Entra group import: limits and Entra failures', () => {
       await d.imports.setClientSecret(s.a, s.integration.id, 'renewed-secret');
       expect(await d.imports.run(s.a, s.integration.id)).toMatchObject({ status: 'success', added: 3 });
     } finally {
-      graph.app.clientSecret = SECRET;
+      graph.app.clientSecret = ENTRA_APP.clientSecret;
     }
     expect((await d.audit.list(s.a, { actionPrefix: 'import.' })).map((e) => `${e.action}:${e.outcome}`).slice(0, 2)).toEqual(['import.run:success', 'import.secret:success']);
   });
@@ -348,7 +318,7 @@ describe('Entra group import: limits and Entra failures', () => {
   it('a secret sealed with another master key is a clear error', async () => {
     const s = await scene();
     const otherKey = createDomain(t.database.db, 'another-master-secret-0123456789abcdef', undefined, {
-      entraDirectory: createEntraGraphClient({ graphBaseUrl: graph.url, loginBaseUrl: graph.url }),
+      entraDirectory: entraDirectoryOn(graph),
     });
     expect(await otherKey.imports.run(s.a, s.integration.id)).toMatchObject({ status: 'failed', errorCode: 'import_secret_unreadable' });
     expect(await d.imports.run(s.a, s.integration.id)).toMatchObject({ status: 'success', added: 3 });
@@ -430,7 +400,7 @@ describe('Entra group import: deleting an integration', () => {
 describe('Entra group import: administration and tenant isolation', () => {
   it('only administrators set integrations up; bad input is refused clearly', async () => {
     const org = await buildOrg(d);
-    const base = { name: 'x', tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET, entraGroupId: crypto.randomUUID() };
+    const base = { name: 'x', ...ENTRA_APP, entraGroupId: crypto.randomUUID() };
     const reader: Actor = { kind: 'api_key', organizationId: org.id, id: crypto.randomUUID(), label: 'r', role: 'reader' };
     await expect(d.imports.create(reader, base)).rejects.toMatchObject({ kind: 'forbidden' });
     await expect(d.imports.list(reader)).rejects.toMatchObject({ kind: 'forbidden' });
@@ -455,7 +425,7 @@ describe('Entra group import: administration and tenant isolation', () => {
     expect(await d.imports.list(other.actor)).toEqual([]);
 
     // The same Entra group imported by both: separate members per organisation.
-    const mine = await d.imports.create(other.actor, { name: 'same group', tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET, entraGroupId: s.entraGroupId });
+    const mine = await d.imports.create(other.actor, { name: 'same group', ...ENTRA_APP, entraGroupId: s.entraGroupId });
     await d.imports.run(s.a, s.integration.id);
     expect(await d.imports.run(other.actor, mine.id)).toMatchObject({ created: 2 });
     expect(await count('members', other.id)).toBe(2);

@@ -4,35 +4,26 @@
 // edge and the real import against the Graph stand-in.
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, TEST_SECRET, type TestDb } from '../../setup/test-db.js';
-import { buildOrg, unique } from '../../factories/index.js';
+import { TEST_SECRET, type TestDb } from '../../setup/test-db.js';
+import { unique } from '../../factories/index.js';
 import { createDomain, type Actor, type Domain } from '../../../src/domain/index.js';
-import { createEntraGraphClient } from '../../../src/integrations/entra-graph/graph-client.js';
 import type { EntraUser } from '../../../src/domain/import/import.model.js';
-import { entraUser as standInUser, GraphStandIn } from '../../setup/graph-stand-in.js';
+import { entraUser as standInUser, type GraphStandIn } from '../../setup/graph-stand-in.js';
+import { entraDirectoryOn, graphSuite, importScene } from '../../setup/entra.js';
 import { patchOp, ScimClient, startServer, type ScimServer } from '../../scim/scim-client.js';
-
-const TENANT = 'contoso.onmicrosoft.com';
-const CLIENT_ID = '11111111-2222-3333-4444-555555555555';
-const SECRET = 'client-secret-value~1';
 
 let t: TestDb;
 let graph: GraphStandIn;
 let d: Domain;
 let server: ScimServer;
 
+graphSuite((s) => ({ t, graph } = s));
 beforeAll(async () => {
-  t = await createTestDb();
-  graph = await new GraphStandIn({ tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET }).start();
-  d = createDomain(t.database.db, TEST_SECRET, undefined, {
-    entraDirectory: createEntraGraphClient({ graphBaseUrl: graph.url, loginBaseUrl: graph.url, maxRetries: 0, maxRetryAfterSeconds: 1 }),
-  });
+  d = createDomain(t.database.db, TEST_SECRET, undefined, { entraDirectory: entraDirectoryOn(graph, { maxRetries: 0, maxRetryAfterSeconds: 1 }) });
   server = await startServer({ ...t, domain: d });
 });
 afterAll(async () => {
   await server.close();
-  await graph.stop();
-  await t.close();
 });
 
 /** An Entra user with both a UPN and a mail. */
@@ -43,23 +34,9 @@ function entraUser(): EntraUser & { userPrincipalName: string; mail: string } {
 
 /** An organisation with a lock shared through an import of `users`, SCIM enabled. */
 async function scene(users: EntraUser[], identifier: 'upn' | 'mail' = 'upn') {
-  const org = await buildOrg(d);
-  const place = await d.places.createPlace(org.actor, { name: unique('HQ') });
-  const lock = await d.places.createLock(org.actor, { placeId: place.id, name: 'Front door' });
-  const entraGroupId = crypto.randomUUID();
-  graph.groups.set(entraGroupId, users);
-  const integration = await d.imports.create(org.actor, {
-    name: unique('Staff'),
-    tenantId: TENANT,
-    clientId: CLIENT_ID,
-    clientSecret: SECRET,
-    entraGroupId,
-    identifier,
-    targets: [{ placeId: place.id }],
-  });
+  const { org, a, place, lock, entraGroupId, integration } = await importScene(d, graph, { users, identifier });
   const { token } = await d.organizations.enableScim(org.actor);
   const scim = new ScimClient(server.url, token);
-  const a: Actor = org.actor;
   const run = async () => {
     const r = await d.imports.run(a, integration.id);
     expect(r.status, JSON.stringify(r)).toBe('success');

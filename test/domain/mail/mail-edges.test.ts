@@ -2,9 +2,8 @@
 // configured" is visible, blocked addresses are listed and cleared, settings
 // change, and bad input gets a clear error.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_SECRET } from '../../setup/test-db.js';
 import { buildMember, buildOrg } from '../../factories/index.js';
-import { runCli } from '../../../src/cli/run.js';
+import { runCliOn } from '../../setup/cli.js';
 import { startHarness, codes, type Harness } from '../../graphql/harness.js';
 
 let h: Harness;
@@ -18,16 +17,7 @@ afterAll(async () => {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    env: { DATABASE_URL: h.t.url, GATEHOUSE_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', DATA_DIR: '/nonexistent' },
-    stdout: (s) => (stdout += s),
-    stderr: (s) => (stderr += s),
-  });
-  return { code, stdout, stderr };
-}
+const cli = (...argv: string[]) => runCliOn(h.t.url, argv);
 
 describe('mail outbox at the edges', () => {
   it('shows unsent mail, blocked addresses and settings in the CLI and GraphQL', async () => {

@@ -6,20 +6,17 @@
 // down or refuses retried with back-off, STARTTLS and authentication.
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, TEST_SECRET, type TestDb } from '../../setup/test-db.js';
+import { TEST_SECRET, type TestDb } from '../../setup/test-db.js';
 import { buildMember, buildOrg, unique } from '../../factories/index.js';
 import { createDomain, type Domain } from '../../../src/domain/index.js';
 import { DEFAULT_MAIL_POLICY, type MailPolicy } from '../../../src/domain/mail/mail.service.js';
 import { createSmtpTransport } from '../../../src/integrations/mail/smtp-transport.js';
-import { createEntraGraphClient } from '../../../src/integrations/entra-graph/graph-client.js';
-import { freePort } from '../../resilience/harness.js';
-import { entraUser, GraphStandIn } from '../../setup/graph-stand-in.js';
+import { freePort } from '../../setup/net.js';
+import { entraUser, type GraphStandIn } from '../../setup/graph-stand-in.js';
+import { ENTRA_APP, entraDirectoryOn, graphSuite } from '../../setup/entra.js';
 import { startSmtp, type SmtpStandIn } from '../../setup/smtp-stand-in.js';
 import { waitForFence } from '../../setup/fence.js';
 
-const TENANT = 'contoso.onmicrosoft.com';
-const CLIENT_ID = '11111111-2222-3333-4444-555555555555';
-const SECRET = 'client-secret-value~1';
 const PUBLIC_URL = 'https://gatehouse.example.com';
 
 let t: TestDb;
@@ -31,7 +28,7 @@ function domainWith(policy: Partial<MailPolicy> = {}): Domain {
   return createDomain(t.database.db, TEST_SECRET, undefined, {
     publicUrl: PUBLIC_URL,
     mailPolicy: { ...DEFAULT_MAIL_POLICY, ...policy },
-    entraDirectory: createEntraGraphClient({ graphBaseUrl: graph.url, loginBaseUrl: graph.url, maxRetries: 0, maxRetryAfterSeconds: 1 }),
+    entraDirectory: entraDirectoryOn(graph, { maxRetries: 0, maxRetryAfterSeconds: 1 }),
   });
 }
 
@@ -39,16 +36,13 @@ function transport(port: number, extra = '') {
   return createSmtpTransport({ url: `smtp://127.0.0.1:${port}?tls.rejectUnauthorized=false${extra}`, from: 'Gatehouse <gatehouse@example.com>' });
 }
 
+graphSuite((s) => ({ t, graph } = s));
 beforeAll(async () => {
-  t = await createTestDb();
-  graph = await new GraphStandIn({ tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET }).start();
   smtp = await startSmtp();
   d = domainWith();
 });
 afterAll(async () => {
   await smtp.close();
-  await graph.stop();
-  await t.close();
 });
 
 /** The clock moves on: the organisation's mail waiting for a retry is due now. */
@@ -80,9 +74,7 @@ describe('mail written with the change', () => {
     graph.groups.set(entraGroupId, users);
     const integration = await d.imports.create(org.actor, {
       name: unique('Staff'),
-      tenantId: TENANT,
-      clientId: CLIENT_ID,
-      clientSecret: SECRET,
+      ...ENTRA_APP,
       entraGroupId,
       targets: [{ placeId: place.id }, { lockId: lock.id }],
     });
@@ -120,7 +112,7 @@ describe('mail written with the change', () => {
       tx.close();
     }
 
-    const usersOnly = await d.imports.create(org.actor, { name: unique('Visitors'), tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET, entraGroupId: crypto.randomUUID(), mode: 'users_only' });
+    const usersOnly = await d.imports.create(org.actor, { name: unique('Visitors'), ...ENTRA_APP, entraGroupId: crypto.randomUUID(), mode: 'users_only' });
     graph.groups.set((await d.imports.get(org.actor, usersOnly.id)).entraGroupId, [entraUser()]);
     await d.imports.run(org.actor, usersOnly.id);
     expect(await outboxOf(org.id)).toHaveLength(2);

@@ -4,41 +4,34 @@
 // signin.succeeded, member.reactivated, import.finished and import.failed.
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, TEST_SECRET, type TestDb } from '../../setup/test-db.js';
+import { TEST_SECRET, type TestDb } from '../../setup/test-db.js';
 import { buildGroup, buildLock, buildMember, buildOrg, unique } from '../../factories/index.js';
 import { createDomain, type Actor, type Domain } from '../../../src/domain/index.js';
 import { createHttpWebhookSender } from '../../../src/integrations/webhooks/http-sender.js';
-import { createEntraGraphClient } from '../../../src/integrations/entra-graph/graph-client.js';
 import { deliveryPass } from '../../../src/scheduler/delivery-worker.js';
 import { readLockEntries, purgeAccessFeed } from '../../../src/domain/access/access-feed.js';
 import { EVENT_TYPES } from '../../../src/domain/events/event-types.js';
 import { startReceiver, verify, type Receiver } from '../../setup/webhook-receiver.js';
 import { waitForFence } from '../../setup/fence.js';
-import { entraUser, GraphStandIn } from '../../setup/graph-stand-in.js';
-
-const TENANT = 'contoso.onmicrosoft.com';
-const CLIENT_ID = '11111111-2222-3333-4444-555555555555';
-const SECRET = 'client-secret-value~1';
+import { entraUser, type GraphStandIn } from '../../setup/graph-stand-in.js';
+import { ENTRA_APP, entraDirectoryOn, graphSuite } from '../../setup/entra.js';
 
 let t: TestDb;
 let rx: Receiver;
 let graph: GraphStandIn;
 let d: Domain;
 let sender: ReturnType<typeof createHttpWebhookSender>;
+graphSuite((s) => ({ t, graph } = s), { poolSize: 8 });
 beforeAll(async () => {
-  t = await createTestDb({ poolSize: 8 });
   rx = await startReceiver();
-  graph = await new GraphStandIn({ tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET }).start();
   d = createDomain(t.database.db, TEST_SECRET, undefined, {
-    entraDirectory: createEntraGraphClient({ graphBaseUrl: graph.url, loginBaseUrl: graph.url, maxRetries: 0, maxRetryAfterSeconds: 1, sleep: async () => undefined }),
+    entraDirectory: entraDirectoryOn(graph, { maxRetries: 0, maxRetryAfterSeconds: 1, sleep: async () => undefined }),
   });
   sender = createHttpWebhookSender({ timeoutMs: 1500, allowPrivateNetworks: true });
 });
 afterAll(async () => {
   sender.close();
-  await graph.stop();
   await rx.close();
-  await t.close();
 });
 
 async function pass() {
@@ -153,8 +146,8 @@ describe('sign-in, reactivation and import runs', () => {
     const place = await d.places.createPlace(org.actor, { name: unique('HQ') });
     const entraGroupId = crypto.randomUUID();
     graph.groups.set(entraGroupId, [entraUser(), entraUser()]);
-    const base = { tenantId: TENANT, clientId: CLIENT_ID, entraGroupId, identifier: 'upn' as const, targets: [{ placeId: place.id }] };
-    const good = await d.imports.create(org.actor, { ...base, name: unique('Staff'), clientSecret: SECRET });
+    const base = { tenantId: ENTRA_APP.tenantId, clientId: ENTRA_APP.clientId, entraGroupId, identifier: 'upn' as const, targets: [{ placeId: place.id }] };
+    const good = await d.imports.create(org.actor, { ...base, name: unique('Staff'), clientSecret: ENTRA_APP.clientSecret });
     const bad = await d.imports.create(org.actor, { ...base, name: unique('Broken'), clientSecret: 'not-the-secret' });
     expect(await d.imports.run(org.actor, good.id)).toMatchObject({ status: 'success', added: 2 });
     expect(await d.imports.run(org.actor, bad.id)).toMatchObject({ status: 'failed' });

@@ -1,9 +1,8 @@
 // Webhook endpoints through GraphQL and the CLI: every operation, and the
 // clear 4xx / exit code for bad input, unknown ids, other tenants and roles.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_SECRET } from '../../setup/test-db.js';
 import { buildMember, buildOrg } from '../../factories/index.js';
-import { runCli } from '../../../src/cli/run.js';
+import { runCliOn } from '../../setup/cli.js';
 import { startHarness, codes, type Harness } from '../../graphql/harness.js';
 import { createHttpWebhookSender } from '../../../src/integrations/webhooks/http-sender.js';
 import { deliveryPass } from '../../../src/scheduler/delivery-worker.js';
@@ -94,16 +93,7 @@ describe('webhooks over GraphQL', () => {
 });
 
 describe('webhook CLI', () => {
-  async function cli(...argv: string[]) {
-    let stdout = '';
-    let stderr = '';
-    const code = await runCli(argv, {
-      env: { DATABASE_URL: h.t.url, GATEHOUSE_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', DATA_DIR: '/nonexistent' },
-      stdout: (s) => (stdout += s),
-      stderr: (s) => (stderr += s),
-    });
-    return { code, stdout, stderr, json: () => JSON.parse(stdout) as Json };
-  }
+  const cli = (...argv: string[]) => runCliOn(h.t.url, argv);
 
   it('runs the whole life of an endpoint and refuses bad options', async () => {
     const org = await buildOrg(h.t.domain);
