@@ -114,6 +114,8 @@ describe('GraphQL queries', () => {
     }, { apiKey: s.reader });
     expect((next.body.data!.group as { members: { edges: unknown[]; pageInfo: { hasNextPage: boolean } } }).members).toMatchObject({ edges: [expect.anything()], pageInfo: { hasNextPage: false } });
     expect(res.body.data!.groups).toEqual({ totalCount: 1, edges: [{ node: { id: s.staff.id } }] });
+    const forged = await h.gql(`query($id: ID!) { group(id: $id) { members(after: "bm9wZQ") { totalCount } } }`, { id: s.staff.id }, { apiKey: s.reader });
+    expect(forged.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'invalid_cursor' });
   });
 
   it('lists places and locks with counts', async () => {

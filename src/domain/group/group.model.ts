@@ -85,9 +85,7 @@ export interface GroupPage extends Page<Group> {
 }
 
 /** One page of one group's members (ordered by member id). */
-export interface GroupMembersPage {
-  readonly members: Member[];
-  readonly hasNextPage: boolean;
+export interface GroupMembersPage extends Page<Member> {
   readonly totalCount: number;
 }
 

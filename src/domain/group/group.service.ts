@@ -12,7 +12,7 @@ import { writeAudit, type AuditOpts } from '../audit/audit.service.js';
 import { auditDetail, auditValues } from '../audit/audit.sql.js';
 import { currentOrigin } from '../origin.js';
 import { recordAccessChange } from '../access/access-feed.js';
-import { decodeCursor, encodeCursor, pageSize } from '../paging.js';
+import { decodeCursor, encodeCursor, fromIdCursor, idCursor, pageOf, pageSize } from '../paging.js';
 import { sourceOf, type MemberSource } from '../member/member.model.js';
 import type { ResourceQuery } from '../query/filter-ast.js';
 import { membershipDetail, type Group, type GroupChange, type GroupInput, type GroupListQuery, type GroupMemberRef, type GroupMembersPage, type GroupPage } from './group.model.js';
@@ -130,16 +130,16 @@ export class GroupService {
    * A page of members of each group, in one statement whatever the number of
    * groups (DataLoader): members ordered by id, `first` after `afterId`.
    */
-  async membersOfGroups(actor: Actor, groupIds: readonly string[], opts: { first?: number; afterId?: string } = {}): Promise<Map<string, GroupMembersPage>> {
+  async membersOfGroups(actor: Actor, groupIds: readonly string[], opts: { first?: number; after?: string } = {}): Promise<Map<string, GroupMembersPage>> {
     requireDirectoryReader(actor);
     const first = Math.min(Math.max(opts.first ?? 50, 0), MAX_GROUP_PAGE);
+    const afterId = fromIdCursor(opts.after);
     const valid = [...new Set(groupIds.filter(isUuid))];
     const out = new Map<string, GroupMembersPage>();
     if (valid.length === 0) return out;
-    if (opts.afterId !== undefined && !isUuid(opts.afterId)) throw new Invalid('invalid_cursor', 'The cursor is not one this API handed out', 'after');
-    const byGroup = await groupSql.selectMembersOfGroups(this.db.lagTolerant, actor.organizationId, valid, opts.afterId ?? '00000000-0000-0000-0000-000000000000', first + 1);
+    const byGroup = await groupSql.selectMembersOfGroups(this.db.lagTolerant, actor.organizationId, valid, afterId ?? '00000000-0000-0000-0000-000000000000', first + 1);
     for (const [id, e] of byGroup) {
-      out.set(id, { members: e.members.slice(0, first), hasNextPage: e.members.length > first, totalCount: e.total });
+      out.set(id, { ...pageOf(e.members, first, (m) => m, (m) => idCursor(m.id)), totalCount: e.total });
     }
     return out;
   }

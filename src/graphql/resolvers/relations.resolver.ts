@@ -11,7 +11,7 @@ import { AuditEvent, AuditSubject } from '../types/organization.type.js';
 import { idsNamedBy } from '../../domain/audit/audit.service.js';
 import { connectionType, toConnection } from '../types/connection.js';
 import { toGroupType, toLockAccessType, toLockType, toMemberType, toPlaceType, toShareType } from '../presenters.js';
-import { fromIdCursor, idCursor, pageSize } from './paging.js';
+import { pageSize } from './paging.js';
 
 /** Maps a value that may still be loading, staying synchronous when it is known. */
 function then<T, U>(v: T | Promise<T>, f: (t: T) => U): U | Promise<U> {
@@ -64,8 +64,8 @@ export class GroupRelationsResolver {
     @Arg('first', () => Int, { nullable: true }) first?: number | null,
     @Arg('after', () => String, { nullable: true }) after?: string | null,
   ) {
-    const page = await ctx.loaders.groupMembers(pageSize(first), fromIdCursor(after)).load(g.id);
-    return toConnection(page.members.map(toMemberType), page.members.map((m) => idCursor(m.id)), page.hasNextPage, page.totalCount);
+    const page = await ctx.loaders.groupMembers(pageSize(first), after ?? undefined).load(g.id);
+    return toConnection(page.items.map(toMemberType), page.cursors, page.hasNextPage, page.totalCount);
   }
 
   @FieldResolver(() => [Share], { description: 'Shares granted to the group (they apply to each member)' })
