@@ -2,12 +2,14 @@
 // bootstrap link → enable SCIM → token shown once → a SCIM client provisions a
 // member → it appears in the provisioning log and the people list. Screenshots
 // of each panel, at 1280 px and phone width, go to test-artifacts/admin/.
+// Each walk fails on any console error, script error, failed request or error
+// answer it did not provoke on purpose (watch in console-helpers.ts).
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { TestApp } from '../setup/test-app.js';
 import { buildOrg } from '../factories/index.js';
 import { artifactPath, type Browser } from './browser.js';
-import { consoleSuite, signInWithLink } from './console-helpers.js';
+import { consoleSuite, noHorizontalScroll, noProblems, signInWithLink, watch } from './console-helpers.js';
 
 let s: TestApp;
 let browser: Browser;
@@ -25,11 +27,6 @@ function recordForeignRequests(page: Page, base: string): string[] {
     if (!r.url().startsWith(base) && !r.url().startsWith('data:')) foreign.push(r.url());
   });
   return foreign;
-}
-
-async function noHorizontalScroll(page: Page): Promise<boolean> {
-  // Strings: this runs in the browser, and the test project has no DOM types.
-  return page.evaluate<boolean>('document.documentElement.scrollWidth <= window.innerWidth + 1');
 }
 
 /** Provisions a member as Entra would, through the SCIM edge with the token; Entra's retry of the create is refused (409) and logged. */
@@ -55,10 +52,14 @@ async function provision(token: string, userName: string): Promise<void> {
 describe('admin console in Chromium', () => {
   it('shows the sign-in page without a session', async () => {
     const page = await browser.context.newPage();
+    const w = watch(page);
+    // Without a session the console asks for one and is refused: that is how it knows to show the sign-in page.
+    w.expect(401, /\/admin\/api\/session$/);
     await page.goto(`${s.url}/admin`);
     await page.getByRole('button', { name: 'Sign in with SSO' }).waitFor();
     expect(await page.textContent('body')).toContain('Ask whoever runs Gatehouse for a one-time admin link');
     await page.screenshot({ path: artifactPath('00-sign-in.png'), fullPage: true });
+    noProblems(w);
     await page.close();
   });
 
@@ -66,14 +67,8 @@ describe('admin console in Chromium', () => {
     const page = await browser.context.newPage();
     const foreign = recordForeignRequests(page, s.url);
     page.on('dialog', (d) => void d.accept());
-    // No script error and no Content-Security-Policy violation on the way.
-    const pageErrors: string[] = [];
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => {
-      // A 404 or refusal from /graphql is expected where it is absent or refuses: the console falls back.
-      const graphqlFallback = m.text().startsWith('Failed to load resource') && m.location().url.endsWith('/graphql');
-      if (m.type() === 'error' && !graphqlFallback) pageErrors.push(`${m.text()} (${m.location().url})`);
-    });
+    // No script error, Content-Security-Policy violation, failed request or error answer on the way.
+    const w = watch(page);
 
     // 1. The operator's one-time link signs the first admin in.
     const link = await s.t.domain.admins.createBootstrapLink(org.id);
@@ -162,23 +157,26 @@ describe('admin console in Chromium', () => {
     await page.screenshot({ path: artifactPath('05-saml.png'), fullPage: true });
 
     expect(foreign).toEqual([]);
-    expect(pageErrors).toEqual([]);
+    noProblems(w);
     await page.close();
   }, 120_000);
 
   it('copies the Tenant URL to the clipboard', async () => {
     await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: s.url });
     const page = await browser.context.newPage();
+    const w = watch(page);
     await signInWithLink(s, page, org.id);
     await page.getByRole('button', { name: 'Copy Tenant URL' }).click();
     await page.locator('#toast', { hasText: 'Tenant URL copied' }).waitFor();
     expect(await page.evaluate<string>('navigator.clipboard.readText()')).toBe(`${s.url}/scim/v2`);
+    noProblems(w);
     await page.close();
   });
 
   it('is reachable by keyboard and fits a phone-width screen', async () => {
     const page = await browser.context.newPage();
     await page.setViewportSize({ width: 390, height: 844 });
+    const w = watch(page);
     await signInWithLink(s, page, org.id);
     await page.locator('#scim-tenant-url').waitFor();
 
@@ -200,14 +198,19 @@ describe('admin console in Chromium', () => {
       expect(await noHorizontalScroll(page)).toBe(true);
       await page.screenshot({ path: artifactPath(`06-phone-${tab}.png`), fullPage: true });
     }
+    noProblems(w);
     await page.close();
   });
 
   it('shows an error state with a retry when the server refuses', async () => {
     const page = await browser.context.newPage();
+    const w = watch(page);
     await signInWithLink(s, page, org.id);
     await page.locator('#scim-tenant-url').waitFor();
     // The groups are read through GraphQL (operation ConsoleGroups): that one read fails as a database outage answers.
+    // The People tab reads the groups twice (the groups list, and the places' share pickers): both are refused.
+    w.expect(503, /\/graphql$/);
+    w.expect(503, /\/graphql$/);
     await page.route('**/graphql', (route) =>
       route.request().postData()?.includes('query ConsoleGroups')
         ? route.fulfill({ status: 503, contentType: 'application/json', body: '{"errors":[{"message":"The database is not reachable; retry shortly","extensions":{"code":"SERVICE_UNAVAILABLE"}}]}' })
@@ -220,6 +223,7 @@ describe('admin console in Chromium', () => {
     await page.unroute('**/graphql');
     await error.getByRole('button', { name: 'Try again' }).click();
     await page.locator('#people-groups .state-empty').waitFor();
+    noProblems(w);
     await page.close();
   });
 });
