@@ -14,7 +14,7 @@ import type { Route } from 'playwright-core';
 import type { TestApp } from '../setup/test-app.js';
 import { buildOrg } from '../factories/index.js';
 import { artifactPath, launchBrowser, type Browser } from './browser.js';
-import { consoleSuite, noProblems, signInWithLink, watch, type Watch } from './console-helpers.js';
+import { consoleSuite, noHorizontalScroll, noProblems, signInWithLink, watch, type Watch } from './console-helpers.js';
 
 /** The parts of test/saml/idp.ts used here. */
 interface TestIdp {
@@ -141,15 +141,25 @@ describe('admin console SAML panel in Chromium', () => {
       // 3b. Defect 1: Test sign-in (here as grace, in the admin's own browser) shows a result page
       //     and leaves the admin's console session alone.
       await admin.context.route((u) => u.href.startsWith(idp.ssoUrl), entraSignIn(idp, () => nameId));
+      //     Walked at 1280 px, then at phone width (390 px): the button and the result page fit.
       await page.click('#tab-saml');
-      const [result] = await Promise.all([page.waitForEvent('popup'), page.click('#saml-test')]);
-      const rw = watch(result);
-      await result.locator('#test-verdict').waitFor();
-      expect(await result.getAttribute('#test-verdict', 'data-outcome')).toBe('success');
-      expect(await result.textContent('body')).toContain(grace.userName);
-      await result.screenshot({ path: artifactPath('d1-test-sign-in-result.png'), fullPage: true });
-      noProblems(rw);
-      await result.close();
+      for (const width of [1280, 390]) {
+        await page.setViewportSize({ width, height: 900 });
+        const [result] = await Promise.all([page.waitForEvent('popup'), page.click('#saml-test')]);
+        await result.setViewportSize({ width, height: 900 });
+        const rw = watch(result);
+        await result.locator('#test-verdict').waitFor();
+        expect(await result.getAttribute('#test-verdict', 'data-outcome')).toBe('success');
+        expect(await result.textContent('body')).toContain(grace.userName);
+        await result.screenshot({ path: artifactPath(`d1-test-sign-in-result${width === 1280 ? '' : `-${width}`}.png`), fullPage: true });
+        if (width === 390) {
+          expect(await noHorizontalScroll(page)).toBe(true);
+          expect(await noHorizontalScroll(result)).toBe(true);
+        }
+        noProblems(rw);
+        await result.close();
+      }
+      await page.setViewportSize({ width: 1280, height: 900 });
       nameId = grace.userName;
       await page.reload();
       await page.locator('.topbar .user', { hasText: 'bootstrap-admin' }).waitFor();
