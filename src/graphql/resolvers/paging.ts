@@ -1,6 +1,5 @@
-// Page sizes and cursors of the edge's own connections.
+// Page sizes of the edge's own connections (the cursors are the domain's).
 import { Invalid } from '../../domain/errors.js';
-export { fromIdCursor, idCursor } from '../../domain/paging.js';
 
 /** Largest `first` any connection accepts. */
 export const MAX_PAGE_SIZE = 500;
