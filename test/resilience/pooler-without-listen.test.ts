@@ -89,7 +89,7 @@ describe('behind PgBouncer in transaction mode without DATABASE_LISTEN_URL', () 
     const local = `${unique('local')}@example.com`;
     const made = await gql(`${b.url}/graphql`, `mutation($u: String!) { createMember(input: { userName: $u }) { id } }`, { u: local }, { apiKey: admin });
     expect(made.body.errors).toBeUndefined();
-    expect((await scim.filter('Users', `userName eq "${local}"`)).body.Resources.map((r: { id: string }) => r.id)).toEqual([made.body.data!.createMember.id]);
+    expect((await scim.filter('Users', `userName eq "${local}"`)).body.Resources.map((r: { id: string }) => r.id)).toEqual([(made.body.data!.createMember as { id: string }).id]);
 
     // Neither process listens (nothing could deliver a notification through the pooler).
     const listening = await withAdmin(async (c) => (await c.query(`select count(*)::int as n from pg_stat_activity where datname = $1 and query ilike 'listen%'`, [t.name])).rows[0].n as number);
