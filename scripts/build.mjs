@@ -2,13 +2,17 @@
 // (esbuild, one bundled file each; packages in node_modules stay imports),
 // and the admin console's front end to dist/admin-console.{js,css}, so a
 // production process runs `node dist/server.js` with no TypeScript compile
-// and no console bundling at start.
+// and no console bundling at start. Then the PGlite template a first start
+// copies (dist/pglite-template/, src/infra/postgres/build-template.ts):
+// initdb and every migration, about 10 s of CPU, redone only when the
+// migrations or PGlite changed.
 //
 // `--if-stale`: builds only when a source file is newer than dist/ (what
 // `npm start` and `npm run cli` run first: a fresh clone builds once, about
-// 1 s; later calls check file times only).
+// 1 s, plus the template; later calls check file times only).
 import fs from 'node:fs';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -49,7 +53,11 @@ const out = path.join(dist, `.build-${process.pid}`);
 fs.mkdirSync(out, { recursive: true });
 await Promise.all([
   build({
-    entryPoints: { server: path.join(root, 'src/server.ts'), cli: path.join(root, 'src/cli/main.ts') },
+    entryPoints: {
+      server: path.join(root, 'src/server.ts'),
+      cli: path.join(root, 'src/cli/main.ts'),
+      'build-template': path.join(root, 'src/infra/postgres/build-template.ts'),
+    },
     outdir: out,
     bundle: true,
     format: 'esm',
@@ -87,5 +95,8 @@ for (const f of built) fs.renameSync(path.join(out, f), path.join(dist, f));
 // Chunks of earlier builds (their names are content hashes) go.
 for (const f of fs.readdirSync(dist)) if (/^chunk-.*\.js(\.map)?$/.test(f) && !built.has(f)) fs.rmSync(path.join(dist, f), { force: true });
 fs.rmSync(out, { recursive: true, force: true });
-fs.writeFileSync(stamp, new Date().toISOString() + '\n');
 process.stderr.write(`build: dist/ in ${Date.now() - started} ms\n`);
+// The PGlite template a first start on an empty DATA_DIR copies (src/infra/postgres/template.ts):
+// rebuilt only when this release's migrations (or PGlite) differ from the ones it holds.
+execFileSync(process.execPath, [path.join(dist, 'build-template.js'), '--if-stale'], { stdio: 'inherit' });
+fs.writeFileSync(stamp, new Date().toISOString() + '\n');

@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     onWait: () => logger.info('another process is migrating the database: waiting for it'),
   });
   // Milliseconds since the process started (performance.now()), for the operator restarting it.
-  logger.info({ applied, database: config.database.url ? 'postgresql' : `embedded PGlite in ${config.dataDir}`, atMs: Math.round(performance.now()) }, 'database ready');
+  logger.info({ applied, database: config.database.url ? 'postgresql' : `embedded PGlite in ${config.dataDir}`, created: database.embedded?.created, atMs: Math.round(performance.now()) }, 'database ready');
 
   const domain = createDomainFromConfig(database.db, secret, config);
   // Background jobs (the job queue, imports, deliveries) start a second after the server listens:
