@@ -1,11 +1,12 @@
 // Read replicas: GraphQL members page and whoCanOpen on an organisation of
-// BENCH_SCALE members (default 100,000), read by BENCH_CLIENTS concurrent
+// 100,000 × BENCH_SCALE members (default 1: 100,000), read by BENCH_CLIENTS concurrent
 // clients for BENCH_SECONDS each: one server process on the primary, then two
 // processes whose lag-tolerant reads go to one streaming replica (made as the
 // tests make it: test/setup/replica.ts), in the same run. Reads per second and
 // p99. The processes run the compiled server (node dist/server.js).
 //
-//   BENCH_SCALE=5000 BENCH_SECONDS=5 npm run bench -- replicas
+//   npm run bench -- replicas                                   (100,000 members)
+//   BENCH_SCALE=0.05 BENCH_SECONDS=5 npm run bench -- replicas  (5,000: a quick look)
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import pg from 'pg';
@@ -55,7 +56,7 @@ async function load(ports: number[], key: string, lock: string): Promise<Record<
 }
 
 export async function run(): Promise<void> {
-  const scale = benchScale(100_000);
+  const scale = Math.max(100, Math.round(100_000 * benchScale(1)));
   const name = `gh_bench_repl_${crypto.randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: BENCH_ADMIN_URL });
   await admin.connect();

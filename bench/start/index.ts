@@ -8,9 +8,11 @@
 // in a worker thread while the main one loads the server, so on an idle
 // machine with two cores the wall time is below the CPU). Also the CLI
 // (`org list`) each way: alone (it opens PGlite itself) and beside a running
-// server (it joins the server's socket). BENCH_START_RUNS: later starts per
-// flavour (default 3).
-import { execFileSync, spawn } from 'node:child_process';
+// server (it joins the server's socket). First starts copy the build's PGlite
+// template (src/infra/postgres/template.ts); building it (initdb and every
+// migration, what `npm run build` adds once) is timed as well.
+// BENCH_START_RUNS: later starts per flavour (default 3).
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -67,6 +69,10 @@ export async function run(): Promise<void> {
   execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd: ROOT, stdio: 'ignore' });
   const runs = Number(process.env.BENCH_START_RUNS ?? 3);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-bench-start-'));
+  // What `npm run build` adds once per clone (and per migration change): the PGlite template a first start copies.
+  const templateStarted = performance.now();
+  const templateLine = spawnSync(process.execPath, ['dist/build-template.js', path.join(root, 'template')], { cwd: ROOT, encoding: 'utf8' }).stderr;
+  const template = { wall: (performance.now() - templateStarted) / 1000, cpu: Number(/(\d+) ms of CPU/.exec(templateLine)?.[1] ?? NaN) / 1000 };
   const dirs = { tsx: path.join(root, 'tsx'), compiled: path.join(root, 'compiled') };
   const first: Record<Flavour, { wall: number; cpu: number }> = { tsx: await startOnce('tsx', dirs.tsx), compiled: await startOnce('compiled', dirs.compiled) };
   const later: Record<Flavour, { wall: number; cpu: number }[]> = { tsx: [], compiled: [] };
@@ -86,6 +92,7 @@ export async function run(): Promise<void> {
   const lw = { tsx: median(later.tsx.map((x) => x.wall)), compiled: median(later.compiled.map((x) => x.wall)) };
   const lc = { tsx: median(later.tsx.map((x) => x.cpu)), compiled: median(later.compiled.map((x) => x.cpu)) };
   console.log(`| later start | ${f(lw.tsx)} / ${f(lc.tsx)} | ${f(lw.compiled)} / ${f(lc.compiled)} | ${(lw.compiled / lw.tsx).toFixed(2)} |`);
+  console.log(`| building the PGlite template (\`npm run build\`, once; a first start without it pays about this) | | ${f(template.wall)} / ${f(template.cpu)} | |`);
   console.log(`| CLI \`org list\` alone (opens PGlite itself), wall | ${f(median(cli.tsx))} | ${f(median(cli.compiled))} | ${(median(cli.compiled) / median(cli.tsx)).toFixed(2)} |`);
   console.log(`| CLI \`org list\` beside the running server (its socket), wall | ${f(median(cliJoining.tsx))} | ${f(median(cliJoining.compiled))} | ${(median(cliJoining.compiled) / median(cliJoining.tsx)).toFixed(2)} |`);
 }

@@ -49,7 +49,10 @@ describe('embedded PGlite crash safety', () => {
         }
       }
     })();
-    await new Promise((r) => setTimeout(r, 1500));
+    // Killed in the middle of the writes: after at least 1.5 s and 20 acknowledged commits (a first start
+    // on a loaded machine may be slow to take them while the background jobs set up).
+    const since = Date.now();
+    while ((Date.now() - since < 1500 || acknowledged.length < 20) && Date.now() - since < 30_000) await new Promise((r) => setTimeout(r, 50));
     gh.kill('SIGKILL');
     await gh.exited();
     stop = true;

@@ -3,21 +3,29 @@
 // port). Lag-tolerant reads of GraphQL queries go to the replica; a caller's
 // reads after its own write see that write; a stopped replica is skipped at
 // once and used again when it returns; a replica whose replay is paused is
-// skipped once it lags beyond DATABASE_REPLICA_MAX_LAG_SECONDS.
+// skipped once it lags beyond DATABASE_REPLICA_MAX_LAG_SECONDS. Each read the
+// issue names (member reads, whoCanOpen, accessOf, canAccess, a controller's
+// lockSnapshot and lockAccessChanges, the console's lists and log export) is
+// shown served by the replica to a caller that has not written (replay paused:
+// the replica's older view) and the writer's own write at once, while writes,
+// sign-in and SCIM read the primary.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Domain } from '../../src/domain/index.js';
 import type { ReplicaStatus } from '../../src/infra/postgres/replicas.js';
-import { buildOrg } from '../factories/index.js';
+import { buildLock, buildMember, buildOrg, unique } from '../factories/index.js';
+import { GROUPS_QUERY, LOGS_QUERY, MEMBERS_QUERY, PLACES_QUERY, logExportUrl } from '../../admin/src/api.js';
 import { startReplica, type Replica } from '../setup/replica.js';
 import { createTestDb, type TestDb } from '../setup/test-db.js';
 import { startTestApp } from '../setup/test-app.js';
-import { gql } from '../setup/clients.js';
+import { consoleAdmin, gql, scimClient } from '../setup/clients.js';
+import { CSRF_HEADER } from '../../src/http/csrf.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- GraphQL answers, read field by field
 type GqlData = Record<string, any>;
 
 interface Served {
   readonly domain: Domain;
+  readonly url: string;
   gql(key: string, query: string, variables?: Record<string, unknown>): Promise<{ data?: GqlData; errors?: unknown[] }>;
   readyz(): Promise<{ status: string; replicas: ReplicaStatus[] }>;
   metrics(): Promise<string>;
@@ -37,6 +45,7 @@ async function serve(maxLagSeconds: number): Promise<Served> {
   });
   const s: Served = {
     domain: app.domain,
+    url: app.url,
     async gql(key, query, variables) {
       const res = await gql(`${app.url}/graphql`, query, variables, { apiKey: key });
       expect(res.status).toBe(200);
@@ -66,6 +75,70 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15
 const MEMBER = `query($id: ID!) { member(id: $id) { id userName } }`;
 const MEMBERS = `query { members(first: 500) { totalCount edges { node { id userName } } } }`;
 const CREATE = `mutation($u: String!) { createMember(input: { userName: $u }) { id } }`;
+
+const WHO = `query($l: ID!) { whoCanOpen(lockId: $l, first: 100) { edges { node { id } } } }`;
+const ACCESS_OF = `query($m: ID!) { accessOf(memberId: $m) { lockId } }`;
+const CAN = `query($m: ID!, $l: ID!) { canAccess(memberId: $m, lockId: $l) { allowed reason } }`;
+const SNAPSHOT = `query($l: [ID!]) { lockSnapshot(lockIds: $l) { cursor locks { lockId members { memberId } } } }`;
+const CHANGES = `query($l: [ID!], $after: String) { lockAccessChanges(lockIds: $l, after: $after) { entries { memberId mayOpen } } }`;
+const GRANT = `mutation($i: GrantShareInput!) { grantShare(input: $i) { id } }`;
+
+/** Every access read of one member and one lock, as `key` sees them (a directory reader's five reads). */
+async function accessView(s: Served, key: string, memberId: string, lockId: string, after: string) {
+  const [who, of, can] = await Promise.all([s.gql(key, WHO, { l: lockId }), s.gql(key, ACCESS_OF, { m: memberId }), s.gql(key, CAN, { m: memberId, l: lockId })]);
+  for (const r of [who, of, can]) expect(r.errors).toBeUndefined();
+  return {
+    whoCanOpen: who.data!.whoCanOpen.edges.map((e: { node: { id: string } }) => e.node.id),
+    accessOf: of.data!.accessOf.map((a: { lockId: string }) => a.lockId),
+    canAccess: can.data!.canAccess,
+    ...(await controllerView(s, key, lockId, after)),
+  };
+}
+
+/** A door controller's reads of one lock: its allow-list, and the changes after `after`. */
+async function controllerView(s: Served, key: string, lockId: string, after: string) {
+  const [snap, changes] = await Promise.all([s.gql(key, SNAPSHOT, { l: [lockId] }), s.gql(key, CHANGES, { l: [lockId], after })]);
+  for (const r of [snap, changes]) expect(r.errors).toBeUndefined();
+  return {
+    lockSnapshot: snap.data!.lockSnapshot.locks.flatMap((l: { members: { memberId: string }[] }) => l.members.map((m) => m.memberId)),
+    lockAccessChanges: changes.data!.lockAccessChanges.entries,
+  };
+}
+
+type Admin = Awaited<ReturnType<typeof consoleAdmin>>;
+
+/** A GraphQL operation as the admin console sends it: session cookie and CSRF header. */
+async function consoleGql(s: Served, admin: Admin, query: string, variables: Record<string, unknown> = {}): Promise<GqlData> {
+  const res = await fetch(`${s.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie: admin.cookie, [CSRF_HEADER]: admin.csrf },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: GqlData; errors?: unknown[] };
+  expect(res.status).toBe(200);
+  expect(body.errors).toBeUndefined();
+  return body.data!;
+}
+
+/** What the console's lists show of `text` (members, groups, places, the log, the log's export), as `admin` sees them. */
+async function consoleView(s: Served, admin: Admin, text: string) {
+  const [members, groups, places, logs] = await Promise.all([
+    consoleGql(s, admin, MEMBERS_QUERY, { text, first: 50 }),
+    consoleGql(s, admin, GROUPS_QUERY),
+    consoleGql(s, admin, PLACES_QUERY),
+    consoleGql(s, admin, LOGS_QUERY, { filter: { search: text } }),
+  ]);
+  const exported = await fetch(`${s.url}${logExportUrl('all', { q: text }, 'jsonl')}`, { headers: { cookie: admin.cookie } });
+  expect(exported.status).toBe(200);
+  const named = (xs: { node: Record<string, unknown> }[], field: string) => xs.map((e) => String(e.node[field])).filter((v) => v.includes(text));
+  return {
+    members: named(members.members.edges, 'userName'),
+    groups: named(groups.groups.edges, 'displayName'),
+    places: named(places.places.edges, 'name'),
+    logs: logs.auditEvents.edges.map((e: { node: { action: string } }) => e.node.action),
+    exported: (await exported.text()).split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { action: string }).action),
+  };
+}
 
 async function replicaState(s: Served): Promise<ReplicaStatus> {
   return (await s.readyz()).replicas[0]!;
@@ -165,6 +238,101 @@ describe('read replicas', () => {
       await replica.query('select pg_wal_replay_resume()');
     }
     await replica.caughtUp(t.name);
+  });
+
+  it('serves whoCanOpen, accessOf, canAccess, lockSnapshot and lockAccessChanges from the replica to callers that have not written, and the writer its own grant at once', async () => {
+    await until('replica up', async () => (await replicaState(fast)).state === 'up');
+    const d = fast.domain;
+    const member = await buildMember(d, org.actor);
+    const lock = await buildLock(d, org.actor);
+    const writer = (await d.apiKeys.create(org.actor, { name: 'granter', role: 'admin' })).key;
+    const controller = (await d.apiKeys.create(org.actor, { name: 'door', role: 'controller', lockIds: [lock.id] })).key;
+    const scim = (await d.organizations.enableScim(org.actor)).token;
+    const cursor = (await d.access.lockSnapshot(org.actor, { lockIds: [lock.id], placeIds: [] })).cursor;
+    await replica.caughtUp(t.name);
+    await replica.query('select pg_wal_replay_pause()');
+    try {
+      const granted = await fast.gql(writer, GRANT, { i: { memberId: member.id, lockId: lock.id } });
+      expect(granted.errors).toBeUndefined();
+      // The primary has the grant (the same read outside a read scope goes there).
+      expect((await d.access.canAccess(org.actor, member.id, lock.id)).allowed).toBe(true);
+
+      // A reader and a door controller that have not written: the replica's view, without the grant.
+      const before = (await replicaState(fast)).reads;
+      expect(await accessView(fast, other, member.id, lock.id, cursor)).toEqual({
+        whoCanOpen: [],
+        accessOf: [],
+        canAccess: { allowed: false, reason: 'NO_SHARE' },
+        lockSnapshot: [],
+        lockAccessChanges: [],
+      });
+      expect(await controllerView(fast, controller, lock.id, cursor)).toEqual({ lockSnapshot: [], lockAccessChanges: [] });
+      expect((await replicaState(fast)).reads).toBeGreaterThanOrEqual(before + 7);
+
+      // The writer: its own grant, at once, in every one of these reads.
+      expect(await accessView(fast, writer, member.id, lock.id, cursor)).toEqual({
+        whoCanOpen: [member.id],
+        accessOf: [lock.id],
+        canAccess: { allowed: true, reason: 'GRANTED' },
+        lockSnapshot: [member.id],
+        lockAccessChanges: [{ memberId: member.id, mayOpen: true }],
+      });
+
+      // Writes, credential checks, SCIM and sign-in read the primary: a member and a key made meanwhile
+      // elsewhere (not on the replica) are granted, used, read over SCIM, and a session signs in.
+      const hidden = await buildMember(d, org.actor);
+      const fresh = (await d.apiKeys.create(org.actor, { name: 'made while paused', role: 'admin' })).key;
+      expect((await fast.gql(fresh, GRANT, { i: { memberId: hidden.id, lockId: lock.id } })).errors).toBeUndefined();
+      const scimRead = await scimClient(fast, scim).get(`/Users/${hidden.id}`);
+      expect(scimRead.status).toBe(200);
+      expect(scimRead.body.userName).toBe(hidden.userName);
+      const signedIn = await consoleAdmin({ t }, org.id);
+      expect((await fetch(`${fast.url}/admin/api/session`, { headers: { cookie: signedIn.cookie } })).status).toBe(200);
+      // …while the reader still has the replica's view: neither grant, and no such member.
+      expect((await fast.gql(other, WHO, { l: lock.id })).data!.whoCanOpen.edges).toEqual([]);
+      expect(JSON.stringify((await fast.gql(other, ACCESS_OF, { m: hidden.id })).errors)).toMatch(/member_not_found/);
+    } finally {
+      await replica.query('select pg_wal_replay_resume()');
+    }
+    await replica.caughtUp(t.name);
+    // Replayed: everyone sees both grants.
+    expect((await accessView(fast, other, member.id, lock.id, cursor)).canAccess).toEqual({ allowed: true, reason: 'GRANTED' });
+  });
+
+  it("serves the console's lists and log export from the replica to an admin who has not written, and an admin's own change at once", async () => {
+    await until('replica up', async () => (await replicaState(fast)).state === 'up');
+    const d = fast.domain;
+    const viewer = await consoleAdmin({ t }, org.id);
+    const editor = await consoleAdmin({ t }, org.id);
+    const text = unique('console-list-');
+    await replica.caughtUp(t.name);
+    await replica.query('select pg_wal_replay_pause()');
+    try {
+      // Changes elsewhere (a SCIM client, another process): a member, a group, a place, each with its audit event.
+      await insertElsewhere(d, org.actor, `${text}-elsewhere@example.com`);
+      await d.groups.create(org.actor, { displayName: `${text} group` });
+      await d.places.createPlace(org.actor, { name: `${text} place` });
+      const before = (await replicaState(fast)).reads;
+      const nothing = { members: [], groups: [], places: [], logs: [], exported: [] };
+      expect(await consoleView(fast, viewer, text)).toEqual(nothing);
+      expect((await replicaState(fast)).reads).toBeGreaterThanOrEqual(before + 5);
+
+      // The editor adds a member through the console's GraphQL: its next reads see it (and, from the primary, the rest).
+      await consoleGql(fast, editor, `mutation($u: String!) { createMember(input: { userName: $u }) { id } }`, { u: `${text}-own@example.com` });
+      const own = await consoleView(fast, editor, text);
+      expect(own.members.sort()).toEqual([`${text}-elsewhere@example.com`, `${text}-own@example.com`]);
+      expect(own.groups).toEqual([`${text} group`]);
+      expect(own.places).toEqual([`${text} place`]);
+      expect(own.logs).toEqual(expect.arrayContaining(['member.create', 'group.create']));
+      expect(own.logs.filter((a: string) => a === 'member.create')).toHaveLength(2);
+      expect(own.exported.sort()).toEqual([...own.logs].sort());
+      // The viewer, who wrote nothing, still reads the replica.
+      expect(await consoleView(fast, viewer, text)).toEqual(nothing);
+    } finally {
+      await replica.query('select pg_wal_replay_resume()');
+    }
+    await replica.caughtUp(t.name);
+    expect((await consoleView(fast, viewer, text)).members).toHaveLength(2);
   });
 
   it('skips a stopped replica within a second and uses it again when it returns', async () => {

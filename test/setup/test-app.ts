@@ -29,7 +29,8 @@ export interface StartTestAppOptions {
   readonly db?: TestDb;
   /**
    * A second process on the same database: its own pool (DATABASE_POOL_SIZE, default 4; with the
-   * configured DATABASE_REPLICA_URLS) and its own domain (built from the same configuration).
+   * configured DATABASE_REPLICA_URLS, and DATABASE_URL, DATABASE_POOL_MODE and DATABASE_LISTEN_URL
+   * when `env` sets them: a process behind a pooler) and its own domain (built from the same configuration).
    */
   readonly ownDatabase?: boolean;
 }
@@ -48,8 +49,8 @@ export async function startTestApp(opts: StartTestAppOptions = {}): Promise<Test
   let domain = t.domain;
   let db = t.database.db;
   if (opts.ownDatabase) {
-    const { replicaUrls, replicaMaxLagSeconds } = config.database;
-    own = await openDatabase({ url: t.url, dataDir: '/nonexistent', poolSize: opts.env?.DATABASE_POOL_SIZE ? config.database.poolSize : 4, replicaUrls, replicaMaxLagSeconds });
+    const { url, poolMode, listenUrl, replicaUrls, replicaMaxLagSeconds } = config.database;
+    own = await openDatabase({ url, dataDir: '/nonexistent', poolSize: opts.env?.DATABASE_POOL_SIZE ? config.database.poolSize : 4, poolMode, listenUrl, replicaUrls, replicaMaxLagSeconds });
     db = own.db;
     domain = testDomain(db, processEnv);
   }

@@ -22,14 +22,16 @@ export interface TestDb {
 /**
  * TEST_POOLER=session|transaction (set by the pgbouncer-* projects of
  * vitest.config.ts): the domain reaches its database through PgBouncer in that
- * mode, as DATABASE_POOL_MODE says, and listens on the direct URL.
+ * mode, as DATABASE_POOL_MODE says, and listens on the direct URL; with
+ * TEST_POOLER_LISTEN=none (the pgbouncer-transaction-nolisten project) it has
+ * no direct URL, so it listens nowhere and checks credentials in the database.
  */
 export function poolerSettings(url: string): { url?: string; poolMode?: 'session' | 'transaction'; listenUrl?: string } {
   const mode = process.env.TEST_POOLER;
   if (mode !== 'session' && mode !== 'transaction') return {};
   const port = inject('poolerPorts')[mode];
   if (!port) throw new Error('TEST_POOLER is set but pgbouncer is not installed (scripts/setup.sh installs it)');
-  return { url: throughPooler(url, port), poolMode: mode, listenUrl: url };
+  return { url: throughPooler(url, port), poolMode: mode, listenUrl: process.env.TEST_POOLER_LISTEN === 'none' ? undefined : url };
 }
 
 /** Creates a fresh copy of the template database (about 0.1 s). */

@@ -1,10 +1,12 @@
 // The audit trail read as a stream, in commit-safe order. Every audit event
 // records the transaction that wrote it (txid). Readers go in (txid, id) order
-// and only below the oldest transaction still running on the server
-// (pg_snapshot_xmin): a transaction that started earlier but commits later can
-// therefore never land behind a position already handed out. The price is a
-// delay while a long transaction runs anywhere on the server. The audit export
-// and the webhook and mail dispatchers all read through here.
+// and only below the oldest transaction still running in this database (the
+// fence, COMMIT_FENCE): a transaction that started earlier but commits later
+// can therefore never land behind a position already handed out. The price is
+// a delay while a long transaction of this database runs; transactions of
+// other databases on the same server (another tenant database, a test run, a
+// maintenance job) are left out. The audit export and the webhook and mail
+// dispatchers all read through here.
 import type { Sql } from '../db.js';
 import { Invalid } from '../errors.js';
 import type { AuditEvent } from './audit.service.js';
@@ -66,6 +68,23 @@ export interface StreamRead {
 const MAX_ID = '9223372036854775807';
 
 /**
+ * The fence as an SQL expression (xid8): the oldest transaction id still
+ * running in this database, or the snapshot's xmax when none runs. Like
+ * pg_snapshot_xmin(pg_current_snapshot()), but a transaction leaves the fence
+ * only when pg_stat_activity names its backend in another database: an xid
+ * whose backend is not found (it just ended, a prepared transaction, a
+ * subtransaction, a row this role may not see) stays in, so a doubt can only
+ * delay a reader, never let it pass a transaction of this database. Xids are
+ * unique across the server and a backend never changes database, so naming is
+ * sound whenever pg_stat_activity was read.
+ */
+export const COMMIT_FENCE = `(select coalesce(
+    (select min(x) from pg_snapshot_xip(s.snap) x
+      where not exists (select 1 from pg_stat_activity a where a.backend_xid = x::xid and a.datname is distinct from current_database())),
+    pg_snapshot_xmax(s.snap))
+  from (select pg_current_snapshot() as snap) s)`;
+
+/**
  * The events of one organisation after `after`, committed and below the fence,
  * at most `limit`, with the fence itself (read in the same statement, from the
  * same snapshot). With `since`, only events at or after that time (the first
@@ -80,7 +99,7 @@ export async function readAuditStream(
   opts: { since?: Date | null } = {},
 ): Promise<StreamRead> {
   const rows = await sql.all<StreamRow & { fence: string }>(
-    `with f as (select pg_snapshot_xmin(pg_current_snapshot()) as x)
+    `with f as (select ${COMMIT_FENCE} as x)
      select f.x::text as fence, e.* from f left join lateral (
        select ${STREAM_COLUMNS}, a.txid as o_txid, a.id as o_id from audit_events a
        where a.organization_id = $1 and a.txid < f.x and (a.txid, a.id) > ($2::xid8, $3::bigint) ${opts.since ? 'and a.at >= $4' : ''}

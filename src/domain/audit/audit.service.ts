@@ -107,7 +107,7 @@ export class AuditService {
   async list(actor: Actor, filter: AuditFilter = {}): Promise<AuditEvent[]> {
     requireAdmin(actor);
     checkFilter(filter);
-    return selectAuditEvents(this.db.sql, actor.organizationId, filter, pageSize(filter.limit, 50, 1, 500, 'limit'));
+    return selectAuditEvents(this.db.lagTolerant, actor.organizationId, filter, pageSize(filter.limit, 50, 1, 500, 'limit'));
   }
 
   /** A page, newest first, and whether older events follow (one statement: limit + 1); an event's cursor is its id, the next page's `before`. */
@@ -115,7 +115,8 @@ export class AuditService {
     requireAdmin(actor);
     checkFilter(filter);
     const limit = pageSize(filter.limit, 50, 1, 10_000, 'limit');
-    const rows = await selectAuditEvents(this.db.sql, actor.organizationId, filter, limit + 1);
+    // The console's log lists and GraphQL's auditEvents: a read replica may serve them (read-your-writes holds).
+    const rows = await selectAuditEvents(this.db.lagTolerant, actor.organizationId, filter, limit + 1);
     return pageOf(rows, limit, (e) => e, (e) => e.id);
   }
 
@@ -123,7 +124,7 @@ export class AuditService {
   async count(actor: Actor, filter: AuditFilter = {}): Promise<number> {
     requireAdmin(actor);
     checkFilter(filter);
-    return countAuditEvents(this.db.sql, actor.organizationId, filter);
+    return countAuditEvents(this.db.lagTolerant, actor.organizationId, filter);
   }
 
   /**

@@ -6,7 +6,7 @@
 // consumer exactly once; a process that dies mid-way rolls back and the next
 // pass takes over.
 import type { Db, Sql } from '../db.js';
-import { readAuditStream, type StreamEvent, type StreamPosition } from '../audit/audit-stream.js';
+import { COMMIT_FENCE, readAuditStream, type StreamEvent, type StreamPosition } from '../audit/audit-stream.js';
 
 export interface StreamConsumer {
   readonly name: string;
@@ -43,7 +43,7 @@ export class EventDispatcher {
       `select c.organization_id, c.consumer from event_cursors c
        where c.consumer = any($1::text[]) and exists (
          select 1 from audit_events a
-         where a.organization_id = c.organization_id and a.txid < pg_snapshot_xmin(pg_current_snapshot()) and (a.txid, a.id) > (c.txid, c.event_id))`,
+         where a.organization_id = c.organization_id and a.txid < ${COMMIT_FENCE} and (a.txid, a.id) > (c.txid, c.event_id))`,
       [this.consumers.map((c) => c.name)],
     );
     let events = 0;

@@ -15,6 +15,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { DEFAULT_TEMPLATE_DIR, isEmptyDataDir, templateMismatch } from './template.js';
 
 export const SOCKET_PORT = 5432;
 
@@ -31,6 +32,12 @@ export interface EmbeddedPostgres {
   readonly socketDir: string;
   /** True when this process opened PGlite (false: another process serves it). */
   readonly owned: boolean;
+  /**
+   * How an empty data directory was created at this start: copied from the
+   * build's template (./template.ts) or by initdb (with why the template was
+   * not used); undefined when the database was there already.
+   */
+  readonly created?: { readonly from: 'template' } | { readonly from: 'initdb'; readonly reason: string };
   stop(): Promise<void>;
 }
 
@@ -81,7 +88,12 @@ function acquireLock(lockFile: string): boolean {
  */
 export async function startEmbeddedPostgres(
   dataDir: string,
-  opts: { maxConnections: number; allowJoin: boolean },
+  opts: {
+    maxConnections: number;
+    allowJoin: boolean;
+    /** The template a first start copies (default: dist/pglite-template); false: always initdb. */
+    template?: string | false;
+  },
 ): Promise<EmbeddedPostgres> {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const socket = socketPath(dataDir);
@@ -97,11 +109,27 @@ export async function startEmbeddedPostgres(
   }
   fs.rmSync(socket, { force: true });
 
-  const worker = await startWorker({ dataDir: path.join(dataDir, 'pglite'), socket, maxConnections: opts.maxConnections, startParams: START_SETTINGS });
+  const pgdata = path.join(dataDir, 'pglite');
+  let created: EmbeddedPostgres['created'];
+  let template: string | undefined;
+  if (isEmptyDataDir(pgdata)) {
+    const dir = opts.template ?? DEFAULT_TEMPLATE_DIR;
+    const mismatch = dir === false ? 'no template asked for' : templateMismatch(dir);
+    if (mismatch === undefined) template = path.join(dir as string, 'pgdata');
+    created = mismatch === undefined ? { from: 'template' } : { from: 'initdb', reason: mismatch };
+  }
+  let worker;
+  try {
+    worker = await startWorker({ dataDir: pgdata, socket, maxConnections: opts.maxConnections, startParams: START_SETTINGS, template });
+  } catch (e) {
+    fs.rmSync(lockFile, { force: true });
+    throw e;
+  }
   let stopped = false;
   return {
     socketDir: dataDir,
     owned: true,
+    created,
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -133,6 +161,14 @@ parentPort.on('message', async (m) => {
   parentPort.close();
 });
 (async () => {
+  if (w.template) {
+    // A first start: the build's migrated template, copied under another name and renamed at the end.
+    const partial = w.dataDir + '.template-' + process.pid;
+    fs.rmSync(partial, { recursive: true, force: true });
+    fs.cpSync(w.template, partial, { recursive: true, mode: fs.constants.COPYFILE_FICLONE }); // a reflink where the file system has them
+    fs.rmSync(w.dataDir, { recursive: true, force: true });
+    fs.renameSync(partial, w.dataDir);
+  }
   const { PGlite } = await import(w.pglite);
   const { PGLiteSocketServer } = await import(w.pgliteSocket);
   db = await PGlite.create(w.dataDir, { startParams: [...PGlite.defaultStartParams, ...w.startParams] });
@@ -148,6 +184,8 @@ interface WorkerOptions {
   readonly socket: string;
   readonly maxConnections: number;
   readonly startParams: readonly string[];
+  /** A template data directory to copy to `dataDir` first (an empty one). */
+  readonly template: string | undefined;
 }
 
 /** Starts PGlite and its socket server in a worker thread; resolves once the socket accepts connections. */

@@ -4,7 +4,7 @@
 import pg from 'pg';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../../setup/test-db.js';
+import { createTestDatabaseUrl, createTestDb, type TestDb } from '../../setup/test-db.js';
 import { buildMember, buildOrg } from '../../factories/index.js';
 import { toCefLine, toExportJson, type ExportStart } from '../../../src/domain/audit/audit-export.js';
 import type { StreamEvent } from '../../../src/domain/audit/audit-stream.js';
@@ -69,6 +69,29 @@ describe('audit export order', () => {
     await slow.commit();
     const after = await exportAll(org.actor, { cursor: during.cursor });
     expect(after.events.map((e) => e.resourceLabel)).toEqual(['slow', m.userName]);
+  });
+
+  it('is not held back by a long transaction of another database on the same server', async () => {
+    const org = await buildOrg(t.domain);
+    const before = await exportAll(org.actor);
+    const other = await createTestDatabaseUrl();
+    const c = new pg.Client({ connectionString: other.url });
+    await c.connect();
+    try {
+      await c.query('begin');
+      const { rows } = await c.query<{ txid: string }>('select pg_current_xact_id()::text as txid');
+      const m = await buildMember(t.domain, org.actor);
+      // The other database's transaction holds the server-wide xmin back, below the new event...
+      const held = await t.domain.db.sql.one<{ held: boolean }>(`select pg_snapshot_xmin(pg_current_snapshot()) <= $1::xid8 as held`, [rows[0]!.txid]);
+      expect(held.held).toBe(true);
+      // ...and the export still hands the event out at once.
+      const page = await t.domain.audit.exportPage(org.actor, { cursor: before.cursor });
+      expect(page.events.map((e) => e.resourceLabel)).toContain(m.userName);
+    } finally {
+      await c.query('rollback');
+      await c.end();
+      await other.drop();
+    }
   });
 
   it('pages in (transaction, id) order across a power of ten in the ids', async () => {

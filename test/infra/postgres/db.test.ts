@@ -148,6 +148,7 @@ describe('PostgresDb on a PostgreSQL server', () => {
 });
 
 describe('PostgresDb on PGlite', () => {
+  // A fresh PGlite (initdb and every migration) takes 15–30 s on a loaded two-core machine.
   it('runs the same statements with no named prepared statement (one session serves every connection)', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-db-'));
     const database = await openDatabase({ url: undefined, dataDir: dir, poolSize: 3 });
@@ -177,5 +178,5 @@ describe('PostgresDb on PGlite', () => {
       await database.close();
       fs.rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 120_000);
 });

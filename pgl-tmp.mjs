@@ -1,0 +1,10 @@
+const sb = process.argv[3];
+const t0 = performance.now(); const c0 = process.cpuUsage();
+const { PGlite } = await import('@electric-sql/pglite');
+const t1 = performance.now();
+const extra = sb === 'none' ? [] : ['-c', `shared_buffers=${sb}`];
+const db = await PGlite.create(process.argv[2], { startParams: [...PGlite.defaultStartParams, ...extra] });
+const t2 = performance.now(); const c1 = process.cpuUsage(c0);
+await db.query('select 1');
+await db.close();
+console.log(sb, `import ${(t1-t0)|0} ms, create ${(t2-t1)|0} ms, cpu to open ${((c1.user+c1.system)/1000)|0} ms`);
