@@ -1,5 +1,6 @@
 // `npm run build`: compiles the server and the CLI to JavaScript in dist/
-// (esbuild, one bundled file each; packages in node_modules stay imports),
+// (esbuild, their dependencies bundled in; dist/server-traced.js, which the
+// server runs instead when tracing is on, keeps them as imports),
 // and the admin console's front end to dist/admin-console.{js,css}, so a
 // production process runs `node dist/server.js` with no TypeScript compile
 // and no console bundling at start. Then the PGlite template a first start
@@ -51,31 +52,58 @@ const started = Date.now();
 // starting meanwhile, or a second build at the same time, never reads half a file.
 const out = path.join(dist, `.build-${process.pid}`);
 fs.mkdirSync(out, { recursive: true });
+/** Both server builds: ES modules for Node 20, chunks (splitting) kept in dist/ itself, where a file finds package.json at `../` as one in src/ does. */
+const common = {
+  outdir: out,
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  splitting: true,
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  // Decorators as tsc compiles them (tsconfig: experimentalDecorators); every
+  // type-graphql decorator names its type explicitly, so no emitted metadata is needed.
+  tsconfig: path.join(root, 'tsconfig.json'),
+};
 await Promise.all([
+  // What production runs: the server, the CLI and the template builder with
+  // their dependencies bundled in (loading ~650 files of node_modules one by
+  // one was most of the main thread's start), except what cannot be or is
+  // never loaded at start: PGlite (its WebAssembly and data files; the worker
+  // imports it from node_modules), MikroORM and knex (only when a migration is
+  // pending; knex's dialects require drivers that are not installed),
+  // OpenTelemetry (see below), esbuild (a native binary), pg-native (optional,
+  // not installed). Syntax and whitespace minified (less to read and parse at
+  // every start); names kept, so stack traces and class names stay readable.
   build({
+    ...common,
     entryPoints: {
       server: path.join(root, 'src/server.ts'),
       cli: path.join(root, 'src/cli/main.ts'),
       'build-template': path.join(root, 'src/infra/postgres/build-template.ts'),
     },
-    outdir: out,
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    packages: 'external',
-    // What the entries import dynamically is a chunk of its own, loaded when
-    // imported: src/server.ts starts OpenTelemetry before it imports the rest,
-    // whose packages (express, pg, graphql) the instrumentations must see load.
-    // (One bundle would hoist every package import to its top.) Chunks stay in
-    // dist/ itself: a file there finds package.json at `../`, as one in src/ does.
-    splitting: true,
+    external: ['@electric-sql/*', '@mikro-orm/*', '@opentelemetry/*', 'import-in-the-middle', 'esbuild', 'pg-native'],
+    minifyWhitespace: true,
+    minifySyntax: true,
+    // Bundled CommonJS packages call require() (node: built-ins, JSON files, the external packages).
+    banner: { js: "import { createRequire as __gatehouseCreateRequire } from 'node:module'; const require = __gatehouseCreateRequire(import.meta.url);" },
+    define: { GATEHOUSE_BUILD: '"bundled"' },
     chunkNames: 'chunk-[hash]',
-    sourcemap: 'linked',
-    logLevel: 'warning',
-    // Decorators as tsc compiles them (tsconfig: experimentalDecorators); every
-    // type-graphql decorator names its type explicitly, so no emitted metadata is needed.
-    tsconfig: path.join(root, 'tsconfig.json'),
+  }),
+  // With tracing on (OTEL_EXPORTER_OTLP_ENDPOINT), dist/server.js runs this
+  // one instead: packages stay imports from node_modules, as OpenTelemetry's
+  // instrumentations must see express, pg and graphql load (they patch them
+  // as they load; bundled, nothing would be patched). What the entry imports
+  // dynamically is a chunk of its own, loaded when imported: src/server.ts
+  // starts OpenTelemetry before it imports the rest. (One bundle would hoist
+  // every package import to its top.)
+  build({
+    ...common,
+    entryPoints: { 'server-traced': path.join(root, 'src/server.ts') },
+    packages: 'external',
+    define: { GATEHOUSE_BUILD: '"traced"' },
+    chunkNames: 'traced-[hash]',
   }),
   build({
     entryPoints: [path.join(root, 'admin/src/main.ts')],
@@ -93,7 +121,7 @@ await Promise.all([
 const built = new Set(fs.readdirSync(out));
 for (const f of built) fs.renameSync(path.join(out, f), path.join(dist, f));
 // Chunks of earlier builds (their names are content hashes) go.
-for (const f of fs.readdirSync(dist)) if (/^chunk-.*\.js(\.map)?$/.test(f) && !built.has(f)) fs.rmSync(path.join(dist, f), { force: true });
+for (const f of fs.readdirSync(dist)) if (/^(chunk|traced)-.*\.js(\.map)?$/.test(f) && !built.has(f)) fs.rmSync(path.join(dist, f), { force: true });
 fs.rmSync(out, { recursive: true, force: true });
 process.stderr.write(`build: dist/ in ${Date.now() - started} ms\n`);
 // The PGlite template a first start on an empty DATA_DIR copies (src/infra/postgres/template.ts):

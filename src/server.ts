@@ -3,6 +3,13 @@ import 'reflect-metadata';
 import http from 'node:http';
 import { ConfigError, loadConfig } from './config.js';
 
+/**
+ * Which build this is, set by scripts/build.mjs: 'bundled' (dist/server.js,
+ * dependencies inside) or 'traced' (dist/server-traced.js, dependencies
+ * imported from node_modules); not defined when run from source (tsx).
+ */
+declare const GATEHOUSE_BUILD: 'bundled' | 'traced' | undefined;
+
 // The rest of the server is imported only after tracing has started (when it
 // is on): the instrumentations patch modules as they load. Off, nothing of
 // OpenTelemetry is loaded.
@@ -29,6 +36,12 @@ async function main(): Promise<void> {
     }
     throw e;
   }
+  if (config.telemetry.tracing && typeof GATEHOUSE_BUILD !== 'undefined' && GATEHOUSE_BUILD === 'bundled') {
+    // OpenTelemetry patches express, pg and graphql as Node loads them from node_modules; bundled into
+    // dist/ they never load so. With tracing on, the build that imports them from there runs instead.
+    await import(new URL('./server-traced.js', import.meta.url).href);
+    return;
+  }
   const tracing = config.telemetry.tracing ? await (await import('./telemetry/tracing.js')).startTracing() : undefined;
   // The database opens while the rest of the server loads: the embedded PGlite
   // opens its data directory in a worker thread meanwhile (src/infra/postgres/embedded.ts).
@@ -48,7 +61,7 @@ async function main(): Promise<void> {
   const schema = buildGraphqlSchema();
   schema.catch(() => undefined); // createApp awaits it
   const logger = createLogger(config.logLevel);
-  if (tracing) logger.info('OpenTelemetry tracing on');
+  if (tracing) logger.info({ build: typeof GATEHOUSE_BUILD === 'undefined' ? 'source' : GATEHOUSE_BUILD }, 'OpenTelemetry tracing on');
   const secret = resolveMasterSecret(config.secret, config.dataDir, (m) => logger.warn(m));
   const database = await opening;
   const applied = await migrate(database.connection, {

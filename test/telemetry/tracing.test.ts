@@ -1,5 +1,6 @@
 // OpenTelemetry traces from the real server process (the compiled build, as
-// `npm start` runs it; the check that tracing stays off runs from source), configured only by the
+// `npm start` runs it: dist/server.js, which with tracing on runs the build whose
+// dependencies load from node_modules, dist/server-traced.js), configured only by the
 // standard OTEL_* variables and sent over OTLP (HTTP, JSON) to a receiver in
 // this test: a SCIM request, a GraphQL query and a SAML sign-in are each one
 // trace whose SQL statements are spans beneath the request's server span; the
@@ -166,6 +167,9 @@ describe('OpenTelemetry tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
       { readyTimeoutMs: 120_000, args: ['dist/server.js'] },
     );
     procs.push(gh);
+    // dist/server.js has its dependencies bundled in; with tracing on it runs the build importing them from
+    // node_modules (dist/server-traced.js), which the instrumentations patch: the spans below prove it.
+    expect(logLines(gh).find((l) => l.msg === 'OpenTelemetry tracing on')).toMatchObject({ build: 'traced' });
 
     // SCIM: bare node:http edge, bearer token.
     const scim = await fetch(`${gh.url}/scim/v2/Users`, {
@@ -267,6 +271,7 @@ describe('OpenTelemetry tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     await waitFor(async () => line() !== undefined, 10_000);
     expect(line()).toMatchObject({ status: 401, path: '/scim/v2/Users' });
     expect(line()).not.toHaveProperty('trace_id');
+    expect(logLines(gh).find((l) => l.msg === 'OpenTelemetry tracing on')).toBeUndefined();
     await new Promise((r) => setTimeout(r, 500));
     expect(collector.bodies.length).toBe(before);
     gh.kill('SIGTERM');
