@@ -306,7 +306,7 @@ describe("the console's sign-out (/admin/api/logout)", () => {
     const dave = await memberNamed(t.domain, org.actor, 'dave');
     const { cookie, csrf } = await adminSignedIn(dave);
     const requestsBefore = await t.domain.db.sql.one<{ n: number }>(`select count(*)::int as n from saml_requests where organization_id = $1 and kind = 'logout'`, [org.id]);
-    for (const headers of [{}, { 'x-csrf-token': 'forged' }, { 'x-csrf-token': csrfTokenFor(`${cookie}x`) }]) {
+    for (const headers of [{}, { 'x-csrf-token': 'forged' }, { 'x-csrf-token': csrfTokenFor(`${cookie}x`) }] as Record<string, string>[]) {
       const res = await consoleLogout(cookie, headers);
       expect(res.status).toBe(403);
       expect(res.headers.getSetCookie()).toEqual([]);
