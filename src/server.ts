@@ -56,10 +56,14 @@ async function main(): Promise<void> {
     replicaMaxLagSeconds: config.database.replicaMaxLagSeconds,
   });
   opening.catch(() => undefined); // awaited below, after the modules
+  // When each part of the start was done (ms since the process started), logged with 'database ready'.
+  const at = { modules: 0, database: 0, schema: 0 };
+  void opening.then(() => (at.database = Math.round(performance.now())), () => undefined);
   const { buildGraphqlSchema, createApp, createDomainFromConfig, createLogger, migrate, resolveMasterSecret } = await serverModules();
+  at.modules = Math.round(performance.now());
   // The GraphQL schema needs no database: built now, while PGlite's worker may still be opening it.
   const schema = buildGraphqlSchema();
-  schema.catch(() => undefined); // createApp awaits it
+  schema.then(() => (at.schema = Math.round(performance.now())), () => undefined); // createApp awaits it
   const logger = createLogger(config.logLevel);
   if (tracing) logger.info({ build: typeof GATEHOUSE_BUILD === 'undefined' ? 'source' : GATEHOUSE_BUILD }, 'OpenTelemetry tracing on');
   const secret = resolveMasterSecret(config.secret, config.dataDir, (m) => logger.warn(m));
@@ -69,7 +73,7 @@ async function main(): Promise<void> {
     onWait: () => logger.info('another process is migrating the database: waiting for it'),
   });
   // Milliseconds since the process started (performance.now()), for the operator restarting it.
-  logger.info({ applied, database: config.database.url ? 'postgresql' : `embedded PGlite in ${config.dataDir}`, created: database.embedded?.created, atMs: Math.round(performance.now()) }, 'database ready');
+  logger.info({ applied, database: config.database.url ? 'postgresql' : `embedded PGlite in ${config.dataDir}`, created: database.embedded?.created, atMs: Math.round(performance.now()), startAtMs: at }, 'database ready');
 
   const domain = createDomainFromConfig(database.db, secret, config);
   // Background jobs (the job queue, imports, deliveries) start a second after the server listens:
