@@ -21,6 +21,7 @@ import { Migration20261206175500_webhook_access_events } from './Migration202612
 import { Migration20261206181000_mail_lease } from './Migration20261206181000_mail_lease.js';
 import { Migration20261206185900_credential_hashes } from './Migration20261206185900_credential_hashes.js';
 import { Migration20261206213000_session_saml_logout } from './Migration20261206213000_session_saml_logout.js';
+import { Migration20261207000000_saml_config_notify } from './Migration20261207000000_saml_config_notify.js';
 import { Migration20261206161000_saml_test_sign_in } from './Migration20261206161000_saml_test_sign_in.js';
 import { Migration20261206180500_entra_admin_consent } from './Migration20261206180500_entra_admin_consent.js';
 import { Migration20261206183800_access_seal_set_based } from './Migration20261206183800_access_seal_set_based.js';
@@ -48,6 +49,7 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261206183800_access_seal_set_based', class: Migration20261206183800_access_seal_set_based },
   { name: 'Migration20261206185900_credential_hashes', class: Migration20261206185900_credential_hashes },
   { name: 'Migration20261206213000_session_saml_logout', class: Migration20261206213000_session_saml_logout },
+  { name: 'Migration20261207000000_saml_config_notify', class: Migration20261207000000_saml_config_notify },
 ];
 
 // migrations/names.ts must list the same names in the same order (it decides whether this list is loaded at all).

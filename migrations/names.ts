@@ -26,4 +26,5 @@ export const MIGRATION_NAMES: readonly string[] = [
   'Migration20261206183800_access_seal_set_based',
   'Migration20261206185900_credential_hashes',
   'Migration20261206213000_session_saml_logout',
+  'Migration20261207000000_saml_config_notify',
 ];

@@ -23,6 +23,21 @@ export interface Page<T> {
   readonly hasNextPage: boolean;
 }
 
+/**
+ * A page of a list that can count its matches. Counting every match costs a
+ * scan of all of them (at 100,000 members, far more than the page): callers
+ * that do not show the number (a GraphQL query without `totalCount`) pass
+ * `count: false` and get no `totalCount`; the default counts.
+ */
+export interface CountedPage<T> extends Page<T> {
+  readonly totalCount?: number;
+}
+
+/** Whether a list counts its matches (CountedPage): default true. */
+export interface CountOption {
+  readonly count?: boolean;
+}
+
 /** Cut a `first + 1` read to a page of `first`, with the cursor of each item. */
 export function pageOf<R, T>(rows: readonly R[], first: number, item: (r: R) => T, cursor: (r: R) => string): Page<T> {
   const page = rows.slice(0, first);

@@ -48,7 +48,7 @@ export interface Loaders {
   /** Whether each member is an organisation admin (may open the admin console). */
   readonly organizationAdmin: Relation<boolean>;
   /** Pages of group members, one loader per (first, after) pair. */
-  groupMembers(first: number, after: string | undefined): DataLoader<string, GroupMembersPage>;
+  groupMembers(first: number, after: string | undefined, count: boolean): DataLoader<string, GroupMembersPage>;
   /** Effective access of members at a time, one loader per `at` (null: a member not found). */
   accessOfMember(at: Date): DataLoader<string, LockAccess[] | null>;
 }
@@ -113,13 +113,13 @@ export function createLoaders(domain: Domain, actor: Actor): Loaders {
         return ids.map((id) => admins.has(id));
       }),
     ),
-    groupMembers(first, after) {
-      const key = `${first}:${after ?? ''}`;
+    groupMembers(first, after, count) {
+      const key = `${first}:${after ?? ''}:${count}`;
       let loader = pages.get(key);
       if (!loader) {
         loader = new DataLoader(async (ids) => {
-          const found = await domain.groups.membersOfGroups(actor, ids, { first, after });
-          return ids.map((id) => found.get(id) ?? { items: [], cursors: [], hasNextPage: false, totalCount: 0 });
+          const found = await domain.groups.membersOfGroups(actor, ids, { first, after, count });
+          return ids.map((id) => found.get(id) ?? { items: [], cursors: [], hasNextPage: false, totalCount: count ? 0 : undefined });
         });
         pages.set(key, loader);
       }

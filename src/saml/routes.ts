@@ -105,7 +105,8 @@ export function samlRoutes(deps: SamlEdgeDeps): { router: express.Router } {
       const { session } = await domain.saml.completeLogin(rt.organization.id, login);
       res.cookie(SESSION_COOKIE, session.token, sessionCookieOptions(config, session.expiresAt));
       const relayState = safeRelayState(typeof body.RelayState === 'string' ? body.RelayState : undefined, config.http.publicUrl);
-      res.set('Cache-Control', 'no-store').redirect(303, relayState);
+      // A bare 303 (no negotiated body: the browser follows Location).
+      res.status(303).location(relayState).set('Cache-Control', 'no-store').end();
     } catch (e) {
       // Refusals of the domain (replay, reuse, unknown or inactive user) were counted and audited there.
       // The edge's own (signature, audience, time...) are counted here: past the limit per client or

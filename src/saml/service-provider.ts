@@ -112,11 +112,17 @@ export function samlFor(rt: SamlRuntime, config: Config, domain: Domain, o: Saml
  * holds, else the Assertion's. Returns the signed assertion only.
  */
 export class ServiceProviderSaml extends SAML {
-  async validateCheckedResponse(xml: string, doc: Document, open: (encrypted: Element) => { xml: string; assertion: Element }): Promise<{ profile: Profile; assertion: Element }> {
+  async validateCheckedResponse(
+    xml: string,
+    doc: Document,
+    open: (encrypted: Element) => { xml: string; assertion: Element },
+    keys: readonly crypto.KeyObject[],
+  ): Promise<{ profile: Profile; assertion: Element }> {
     const response = doc.documentElement;
     const inResponseTo = response.getAttribute('InResponseTo') || null;
     await this.validateInResponseTo(inResponseTo);
-    const pems = await this.getKeyInfosAsPem();
+    // The IdP certificates' public keys, parsed once per configuration (xml-crypto passes them to crypto.verify as they are).
+    const pems = keys as unknown as string[];
     let assertion: Element;
     let assertionXml: string;
     const signedResponse = getVerifiedXml(xml, response as never, pems);
@@ -141,6 +147,23 @@ export class ServiceProviderSaml extends SAML {
     if (!profile) throw new Error('No assertion');
     return { profile, assertion };
   }
+}
+
+/** The IdP certificates' public keys of a runtime, parsed once: the runtime object stays the same until its configuration changes. */
+const parsedIdpKeys = new WeakMap<SamlRuntime, readonly crypto.KeyObject[]>();
+export function idpKeys(rt: SamlRuntime): readonly crypto.KeyObject[] {
+  let keys = parsedIdpKeys.get(rt);
+  if (!keys) {
+    keys = rt.idpCertificates.flatMap((pem) => {
+      try {
+        return [crypto.createPublicKey(pem)];
+      } catch {
+        return []; // verifies nothing, as the PEM itself would not
+      }
+    });
+    parsedIdpKeys.set(rt, keys);
+  }
+  return keys;
 }
 
 function verifiedInside(decrypted: { xml: string; assertion: Element }, pems: string[]): string | null {
@@ -279,7 +302,7 @@ export async function verifyResponse(rt: SamlRuntime, config: Config, domain: Do
   };
   let assertion: Element;
   try {
-    ({ assertion } = await samlFor(rt, config, domain, o).validateCheckedResponse(xml, doc, open));
+    ({ assertion } = await samlFor(rt, config, domain, o).validateCheckedResponse(xml, doc, open, idpKeys(rt)));
   } catch (e) {
     if (e instanceof LoginRefused) throw e;
     const refusal = classifyNodeSamlError(e as Error, urls.entityId);

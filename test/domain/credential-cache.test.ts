@@ -7,6 +7,7 @@ import { buildOrg } from '../factories/index.js';
 import { countStatements } from '../../src/infra/postgres/statement-count.js';
 import { createDomain, type Domain } from '../../src/domain/index.js';
 import { openDatabase, type Database } from '../../src/infra/postgres/database.js';
+import { makeKey, TestIdp } from '../saml/idp.js';
 
 let t: TestDb;
 // A second "process": its own ORM, pool, listener and cache on the same database.
@@ -107,5 +108,53 @@ describe('credential cache', () => {
     for (let i = 0; i < 3; i++) await d2.organizations.authenticateScim(wrong, 'cache-test').catch(() => undefined);
     // Summed over windows: the three attempts may straddle the start of a new rate-limit window.
     expect(await t.domain.db.sql.all(`select sum(count)::int as count from rate_limits where bucket = 'auth:cache-test'`)).toEqual([{ count: 3 }]);
+  });
+});
+
+describe('SAML configuration cache', () => {
+  /** Statements reading the organisation's SAML runtime costs on `d`. */
+  const runtimeCost = async (d: Domain, orgDomain: string) => (await countStatements(() => d.saml.runtime(orgDomain))).statements;
+
+  it('a known configuration costs no statement; an IdP certificate removed by hand in SQL stops being trusted on every process', async () => {
+    const org = await buildOrg(t.domain);
+    const idp = new TestIdp([makeKey(), makeKey()]);
+    await t.domain.saml.importMetadataXml(org.actor, idp.metadataXml());
+    await eventually('remembered on the other process', async () => (await runtimeCost(d2, org.domain)) === 0);
+    expect((await d2.saml.runtime(org.domain)).idpCertificates).toHaveLength(2);
+
+    const [first] = (await t.domain.saml.settings(org.actor)).idpCertificates;
+    await t.domain.db.sql.run(`delete from saml_idp_certificates where organization_id = $1 and fingerprint = $2`, [org.id, first!.fingerprint]);
+    await eventually('the removal is heard', async () => (await d2.saml.runtime(org.domain)).idpCertificates.length === 1);
+    await eventually('remembered again', async () => (await runtimeCost(d2, org.domain)) === 0);
+    // A flag an edge checks on every sign-in, changed by hand too.
+    await t.domain.db.sql.run(`update saml_settings set require_encryption = true where organization_id = $1`, [org.id]);
+    await eventually('the flag is heard', async () => (await d2.saml.runtime(org.domain)).requireEncryption);
+    // Bookkeeping of the metadata refresh changes nothing a sign-in reads: still remembered.
+    await eventually('remembered again', async () => (await runtimeCost(d2, org.domain)) === 0);
+    await t.domain.db.sql.run(`update saml_settings set metadata_refreshed_at = now() where organization_id = $1`, [org.id]);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await runtimeCost(d2, org.domain)).toBe(0);
+  });
+
+  it('a change made through the service is seen by its own process at once, before the notification', async () => {
+    const org = await buildOrg(t.domain);
+    const idp = new TestIdp([makeKey()]);
+    await t.domain.saml.importMetadataXml(org.actor, idp.metadataXml());
+    await eventually('remembered', async () => (await runtimeCost(t.domain, org.domain)) === 0);
+    const generated = await t.domain.saml.generateCertificate(org.actor, 'gatehouse.test');
+    expect((await t.domain.saml.runtime(org.domain)).signing?.certificatePem).toBe(generated.pem);
+    const rolled = new TestIdp([makeKey()]);
+    await t.domain.saml.importMetadataXml(org.actor, rolled.metadataXml());
+    expect((await t.domain.saml.runtime(org.domain)).idpCertificates).toEqual([rolled.keys[0]!.certificatePem]);
+    await t.domain.saml.setIdpInitiated(org.actor, false);
+    expect((await t.domain.saml.runtime(org.domain)).allowIdpInitiated).toBe(false);
+  });
+
+  it('an unknown domain is never remembered', async () => {
+    const name = `nobody-${Date.now()}`;
+    await expect(d2.saml.runtime(name)).rejects.toMatchObject({ kind: 'not_found' });
+    expect(await runtimeCost(d2, name).catch(() => 'refused')).toBe('refused');
+    const org = await t.domain.organizations.create({ name: 'Late', domain: name });
+    expect((await d2.saml.runtime(name)).organization.id).toBe(org.id);
   });
 });

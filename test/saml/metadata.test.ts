@@ -4,6 +4,7 @@ import { createTestDb, type TestDb } from '../setup/test-db.js';
 import { buildOrg } from '../factories/index.js';
 import { createDomain } from '../../src/domain/index.js';
 import { fetchMetadata, parseIdpMetadata } from '../../src/domain/saml-config/saml-metadata.js';
+import { serialHex } from '../../src/domain/saml-config/saml-certificate.js';
 import { openDatabase } from '../../src/infra/postgres/database.js';
 import { makeKey, TestIdp } from './idp.js';
 import { TEST_SECRET } from '../setup/test-db.js';
@@ -124,6 +125,26 @@ describe('SP certificates ("Generate Certificate")', () => {
     await t.domain.saml.removeSpCertificate(org.actor, first.id);
     rt = await t.domain.saml.runtime(org.domain);
     expect(rt.spCertificates).toEqual([second.pem]);
+  });
+
+  it('gives every certificate a serial OpenSSL reads: positive and in minimal DER, whatever the random bytes', () => {
+    for (const first of [0x00, 0x01, 0x0f, 0x7f, 0x80, 0xff]) {
+      for (const second of [0x00, 0x05, 0x80]) {
+        const random = Buffer.alloc(16, 0xab);
+        random[0] = first;
+        random[1] = second;
+        const hex = serialHex(random);
+        expect(hex).toMatch(/^[0-9a-f]{32}$/);
+        // A first byte of 0x01-0x7f: no sign bit, and no zero byte that pads a smaller one.
+        expect(parseInt(hex.slice(0, 2), 16)).toBeGreaterThanOrEqual(0x01);
+        expect(parseInt(hex.slice(0, 2), 16)).toBeLessThanOrEqual(0x7f);
+        expect(hex.slice(2)).toBe(random.subarray(1).toString('hex'));
+      }
+    }
+    // The random bytes handed in are left as they were.
+    const random = Buffer.alloc(16, 0xff);
+    serialHex(random);
+    expect(random[0]).toBe(0xff);
   });
 
   it('is for administrators only', async () => {

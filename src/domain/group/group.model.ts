@@ -1,6 +1,6 @@
 // The group aggregate: its shape and its row mapping.
 import { toDate } from '../rows.js';
-import type { Page } from '../paging.js';
+import type { CountedPage, CountOption } from '../paging.js';
 import type { Member, MemberSource } from '../member/member.model.js';
 
 export interface Group {
@@ -72,7 +72,7 @@ export const GROUP_COLUMNS = 'organization_id, id, display_name, external_id, so
 export const GROUP_JSON = `json_build_object('organization_id', g.organization_id, 'id', g.id, 'display_name', g.display_name,
   'external_id', g.external_id, 'source', g.source, 'version', g.version, 'created_at', g.created_at, 'updated_at', g.updated_at)`;
 
-export interface GroupListQuery {
+export interface GroupListQuery extends CountOption {
   /** Case-insensitive text in displayName. */
   readonly text?: string;
   readonly source?: MemberSource;
@@ -80,14 +80,10 @@ export interface GroupListQuery {
   readonly first?: number;
 }
 
-export interface GroupPage extends Page<Group> {
-  readonly totalCount: number;
-}
+export type GroupPage = CountedPage<Group>;
 
 /** One page of one group's members (ordered by member id). */
-export interface GroupMembersPage extends Page<Member> {
-  readonly totalCount: number;
-}
+export type GroupMembersPage = CountedPage<Member>;
 
 export function toGroup(r: GroupRow): Group {
   return {

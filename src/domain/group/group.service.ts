@@ -101,7 +101,7 @@ export class GroupService {
     return groupSql.selectGroupsById(this.db.lagTolerant, actor.organizationId, valid);
   }
 
-  /** A page of groups ordered by displayName (case-insensitive), with the total. */
+  /** A page of groups ordered by displayName (case-insensitive), with the total unless `count: false`. */
   async list(actor: Actor, q: GroupListQuery = {}): Promise<GroupPage> {
     requireDirectoryReader(actor);
     const first = Math.min(Math.max(q.first ?? 50, 0), MAX_GROUP_PAGE);
@@ -109,7 +109,7 @@ export class GroupService {
       this.db.lagTolerant,
       actor.organizationId,
       { text: q.text, source: q.source },
-      { after: q.after ? decodeCursor(q.after) : undefined, limit: first + 1 },
+      { after: q.after ? decodeCursor(q.after) : undefined, limit: first + 1, count: q.count !== false },
     );
     const page = rows.slice(0, first);
     return { items: page.map((r) => r.group), hasNextPage: rows.length > first, totalCount: total, cursors: page.map((r) => encodeCursor(r.sortKey, r.group.id)) };
@@ -128,16 +128,17 @@ export class GroupService {
 
   /**
    * A page of members of each group, in one statement whatever the number of
-   * groups (DataLoader): members ordered by id, `first` after `afterId`.
+   * groups (DataLoader): members ordered by id, `first` after `afterId`;
+   * each group's member count unless `count: false`.
    */
-  async membersOfGroups(actor: Actor, groupIds: readonly string[], opts: { first?: number; after?: string } = {}): Promise<Map<string, GroupMembersPage>> {
+  async membersOfGroups(actor: Actor, groupIds: readonly string[], opts: { first?: number; after?: string; count?: boolean } = {}): Promise<Map<string, GroupMembersPage>> {
     requireDirectoryReader(actor);
     const first = Math.min(Math.max(opts.first ?? 50, 0), MAX_GROUP_PAGE);
     const afterId = fromIdCursor(opts.after);
     const valid = [...new Set(groupIds.filter(isUuid))];
     const out = new Map<string, GroupMembersPage>();
     if (valid.length === 0) return out;
-    const byGroup = await groupSql.selectMembersOfGroups(this.db.lagTolerant, actor.organizationId, valid, afterId ?? '00000000-0000-0000-0000-000000000000', first + 1);
+    const byGroup = await groupSql.selectMembersOfGroups(this.db.lagTolerant, actor.organizationId, valid, afterId ?? '00000000-0000-0000-0000-000000000000', first + 1, opts.count !== false);
     for (const [id, e] of byGroup) {
       out.set(id, { ...pageOf(e.members, first, (m) => m, (m) => idCursor(m.id)), totalCount: e.total });
     }

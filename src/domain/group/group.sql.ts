@@ -71,13 +71,13 @@ export async function deleteGroup(sql: Sql, organizationId: string, id: string):
   return row && toGroup(row);
 }
 
-/** A page of groups ordered by displayName (case-insensitive), with the total of every match. */
+/** A page of groups ordered by displayName (case-insensitive), with the total of every match unless `count` is false. */
 export async function selectGroupPage(
   sql: Sql,
   organizationId: string,
   f: { text?: string; source?: MemberSource },
-  order: { after?: { key: string; id: string }; limit: number },
-): Promise<{ rows: { group: Group; sortKey: string }[]; total: number }> {
+  order: { after?: { key: string; id: string }; limit: number; count?: boolean },
+): Promise<{ rows: { group: Group; sortKey: string }[]; total: number | undefined }> {
   const p = new SqlParams();
   const where = [`organization_id = ${p.add(organizationId)}`];
   if (f.text) where.push(`lower(display_name) like ${p.add(`%${f.text.toLowerCase().replace(/[\\%_]/g, '\\$&')}%`)} escape '\\'`);
@@ -85,11 +85,13 @@ export async function selectGroupPage(
   const matching = where.join(' and ');
   const countParams = [...p.values];
   if (order.after) where.push(`(lower(display_name), id) > (${p.add(order.after.key)}, ${p.add(order.after.id)}::uuid)`);
-  const rows = await sql.all<GroupRow & { sort_key: string; total: string }>(
-    `select ${GROUP_COLUMNS}, lower(display_name) as sort_key, (select count(*) from groups where ${matching})::text as total
+  const counted = order.count !== false;
+  const rows = await sql.all<GroupRow & { sort_key: string; total?: string }>(
+    `select ${GROUP_COLUMNS}, lower(display_name) as sort_key${counted ? `, (select count(*) from groups where ${matching})::text as total` : ''}
      from groups where ${where.join(' and ')} order by lower(display_name), id limit ${order.limit}`,
     p.values,
   );
+  if (!counted) return { rows: rows.map((r) => ({ group: toGroup(r), sortKey: r.sort_key })), total: undefined };
   let total = rows[0]?.total;
   if (total === undefined) total = (await sql.one<{ n: string }>(`select count(*)::text as n from groups where ${matching}`, countParams)).n;
   return { rows: rows.map((r) => ({ group: toGroup(r), sortKey: r.sort_key })), total: Number(total) };
@@ -106,18 +108,19 @@ export async function selectGroupsOfMembers(sql: Sql, organizationId: string, me
   return rows.map((r) => ({ memberId: r.member_id, group: toGroup(r) }));
 }
 
-/** Up to `limit` members of each group after `afterId` (by id), and each group's member count. */
+/** Up to `limit` members of each group after `afterId` (by id), and each group's member count (unless `count` is false). */
 export async function selectMembersOfGroups(
   sql: Sql,
   organizationId: string,
   groupIds: readonly string[],
   afterId: string,
   limit: number,
-): Promise<Map<string, { members: Member[]; total: number }>> {
-  const rows = await sql.all<MemberRow & { group_id: string; total: string }>(
-    `select g.id as group_id, c.total::text as total, ${MEMBER_COLUMNS.split(', ').map((c) => 'p.' + c).join(', ')}
+  count = true,
+): Promise<Map<string, { members: Member[]; total: number | undefined }>> {
+  const rows = await sql.all<MemberRow & { group_id: string; total: string | null }>(
+    `select g.id as group_id, ${count ? 'c.total::text' : 'null'} as total, ${MEMBER_COLUMNS.split(', ').map((c) => 'p.' + c).join(', ')}
      from groups g
-     cross join lateral (select count(*) as total from group_members where organization_id = g.organization_id and group_id = g.id) c
+     ${count ? 'cross join lateral (select count(*) as total from group_members where organization_id = g.organization_id and group_id = g.id) c' : ''}
      left join lateral (
        select m.* from group_members gm join members m on m.organization_id = gm.organization_id and m.id = gm.member_id
        where gm.organization_id = g.organization_id and gm.group_id = g.id and gm.member_id > $1::uuid
@@ -127,10 +130,10 @@ export async function selectMembersOfGroups(
      order by g.id, p.id`,
     [afterId, organizationId, groupIds],
   );
-  const byGroup = new Map<string, { members: Member[]; total: number }>();
+  const byGroup = new Map<string, { members: Member[]; total: number | undefined }>();
   for (const r of rows) {
     let e = byGroup.get(r.group_id);
-    if (!e) byGroup.set(r.group_id, (e = { members: [], total: Number(r.total) }));
+    if (!e) byGroup.set(r.group_id, (e = { members: [], total: r.total === null ? undefined : Number(r.total) }));
     if (r.id !== null) e.members.push(toMember(r));
   }
   return byGroup;

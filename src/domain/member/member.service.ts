@@ -9,7 +9,7 @@ import { isForeignKeyViolation, isUniqueViolation } from '../db-errors.js';
 import type { ResourceQuery } from '../query/filter-ast.js';
 import { Conflict, Forbidden, Invalid, NotFound, Unavailable } from '../errors.js';
 import { isUuid } from '../ids.js';
-import { decodeCursor, encodeCursor, pageSize, type Page } from '../paging.js';
+import { decodeCursor, encodeCursor, pageSize, type CountedPage, type CountOption } from '../paging.js';
 import { writeAudit, type AuditOpts } from '../audit/audit.service.js';
 import { auditValues } from '../audit/audit.sql.js';
 import { recordAccessChange } from '../access/access-feed.js';
@@ -34,7 +34,7 @@ import type { ActiveFlip, MemberStamp } from './member.sql.js';
 /** A change: the fields to set, or a function from the current state to the next. */
 export type MemberChange = Partial<MemberData> | ((current: MemberData) => MemberData);
 
-export interface MemberListQuery {
+export interface MemberListQuery extends CountOption {
   /** Case-insensitive text on userName, displayName, given/family name and email. */
   readonly text?: string;
   readonly active?: boolean;
@@ -57,8 +57,7 @@ export interface MemberPageRelations {
   readonly places: Place[];
 }
 
-export interface MemberPage extends Page<Member> {
-  readonly totalCount: number;
+export interface MemberPage extends CountedPage<Member> {
   readonly relations?: MemberPageRelations;
 }
 
@@ -266,12 +265,13 @@ export class MemberService {
       if (typeof q.text !== 'string' || q.text.length > 1024 || q.text.includes('\u0000')) throw new Invalid('invalid_value', 'text must be a string of at most 1024 characters', 'text');
       text = q.text.toLowerCase();
     }
-    if (q.groupId !== undefined && !isUuid(q.groupId)) return { items: [], hasNextPage: false, totalCount: 0, cursors: [] };
+    const count = q.count !== false;
+    if (q.groupId !== undefined && !isUuid(q.groupId)) return { items: [], hasNextPage: false, totalCount: count ? 0 : undefined, cursors: [] };
     const { rows, total } = await memberSql.selectMemberPage(
       this.db.lagTolerant,
       actor.organizationId,
       { text, active: q.active, source: q.source, groupId: q.groupId },
-      { by: q.orderBy ?? 'userName', after: q.after ? decodeCursor(q.after) : undefined, limit: first + 1 },
+      { by: q.orderBy ?? 'userName', after: q.after ? decodeCursor(q.after) : undefined, limit: first + 1, count },
       q.include,
     );
     const page = rows.slice(0, first);

@@ -55,8 +55,7 @@ export function generateSpCertificate(commonName: string, now = new Date()): Gen
   const forge = createRequire(import.meta.url)('node-forge') as typeof Forge;
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString());
-  // A positive random serial (leading byte below 0x80).
-  cert.serialNumber = '0' + crypto.randomBytes(16).toString('hex');
+  cert.serialNumber = serialHex(crypto.randomBytes(16));
   cert.validity.notBefore = new Date(now.getTime() - 60_000);
   cert.validity.notAfter = new Date(now);
   cert.validity.notAfter.setUTCFullYear(now.getUTCFullYear() + SP_CERT_YEARS);
@@ -72,6 +71,18 @@ export function generateSpCertificate(commonName: string, now = new Date()): Gen
   ]);
   cert.sign(forge.pki.privateKeyFromPem(privateKeyPem), forge.md.sha256.create());
   return { certificate: readCertificate(forge.pki.certificateToPem(cert)), privateKeyPem };
+}
+
+/**
+ * A certificate serial from random bytes: positive and in minimal DER, its
+ * first byte 0x01-0x7f (no sign bit, no padding). A zero byte before one
+ * below 0x80 is "illegal padding" to OpenSSL, which refused about one
+ * generated certificate in thirty that way.
+ */
+export function serialHex(random: Buffer): string {
+  const b = Buffer.from(random);
+  b[0] = (b[0]! & 0x7f) | 0x01;
+  return b.toString('hex');
 }
 
 /** The certificate as metadata carries it: base64 DER without armour. */

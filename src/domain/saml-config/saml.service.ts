@@ -19,6 +19,7 @@ import type { SessionService, StartedSession } from '../session/session.service.
 import { generateSpCertificate, readCertificate } from './saml-certificate.js';
 import { fetchMetadata, logoutService, parseIdpMetadata, signOnUrl, singleLogoutActive, type IdpMetadata, type SsoUrl } from './saml-metadata.js';
 import * as samlSql from './saml.sql.js';
+import { CredentialCache } from '../credential-cache.js';
 import type { CertRow } from './saml.sql.js';
 import { deleteMemberSessions } from '../session/session.sql.js';
 import { selectMemberByUserName } from '../member/member.sql.js';
@@ -135,7 +136,9 @@ export class SamlService {
     private readonly sessions: SessionService,
     private readonly audit: AuditService,
     private readonly rateLimits: RateLimitService,
-  ) {}
+  ) {
+    this.runtimes = new CredentialCache(db, { ttlMs: 60_000, max: 10_000 });
+  }
 
   async settings(actor: Actor, now = new Date()): Promise<SamlSettings> {
     requireAdmin(actor);
@@ -258,6 +261,7 @@ export class SamlService {
         detail: { entityId: m.entityId, metadataUrl: url, ssoUrls: m.ssoUrls, certificatesAdded: added, certificatesRemoved: removed },
       });
     });
+    this.runtimes.forget();
   }
 
   /** "Generate Certificate": a new active SP key pair; earlier ones stay published until removed. */
@@ -290,6 +294,7 @@ export class SamlService {
         detail: { fingerprint: certificate.fingerprint, notAfter: certificate.notAfter.toISOString(), next },
       });
     });
+    this.runtimes.forget();
     const view = (await this.settings(actor)).spCertificates.find((c) => c.id === id);
     if (!view) throw new Error('generated certificate vanished');
     return view;
@@ -304,6 +309,7 @@ export class SamlService {
       await samlSql.activateOnlySpCertificate(tx, actor.organizationId, id);
       await writeAudit(tx, actor, { action: 'saml.certificate.promote', resourceType: 'saml_sp_certificate', resourceId: id });
     });
+    this.runtimes.forget();
     const view = (await this.settings(actor)).spCertificates.find((c) => c.id === id);
     if (!view) throw new NotFound('saml_certificate', id);
     return view;
@@ -339,6 +345,7 @@ export class SamlService {
       }
       await writeAudit(tx, actor, { action: 'saml.certificate.remove', resourceType: 'saml_sp_certificate', resourceId: id });
     });
+    this.runtimes.forget();
   }
 
   async setIdpInitiated(actor: Actor, allow: boolean): Promise<SamlSettings> {
@@ -363,15 +370,26 @@ export class SamlService {
       await samlSql.upsertFlag(tx, actor.organizationId, column, value);
       await writeAudit(tx, actor, { action, resourceType: 'saml', detail });
     });
+    this.runtimes.forget();
     return this.settings(actor);
   }
 
-  /** Everything a login needs for the organisation with this domain, in one statement. */
+  /**
+   * Everything a login needs for the organisation with this domain: one
+   * statement, or none while this process remembers it (see runtimes).
+   */
   async runtime(orgDomain: string): Promise<SamlRuntime> {
     // A slug from the URL: no query for what cannot be a domain (NUL is PostgreSQL's error, not "no such organisation").
     if (!isOrganizationDomain(orgDomain)) throw new NotFound('organization', JSON.stringify(orgDomain.slice(0, 100)));
-    const row = await samlSql.selectRuntime(this.db.sql, orgDomain.toLowerCase());
-    if (!row) throw new NotFound('organization', orgDomain);
+    const key = orgDomain.toLowerCase();
+    const rt = await this.runtimes.get(key, () => this.loadRuntime(key));
+    if (!rt) throw new NotFound('organization', orgDomain);
+    return rt;
+  }
+
+  private async loadRuntime(orgDomain: string): Promise<SamlRuntime | undefined> {
+    const row = await samlSql.selectRuntime(this.db.sql, orgDomain);
+    if (!row) return undefined;
     const spCerts = row.sp_certs ?? [];
     const keys = spCerts.map((c) => this.decryptKey(c.key));
     const activeIndex = spCerts.findIndex((c) => c.active);
@@ -396,6 +414,17 @@ export class SamlService {
     if (domain === undefined) throw new NotFound('organization', organizationId);
     return this.runtime(domain);
   }
+
+  /**
+   * Runtimes by domain, remembered while this process hears every change of
+   * a SAML configuration (triggers notify on the IdP settings and
+   * certificates, the SP key pairs and the organisation's domain and name; see
+   * CredentialCache): a sign-in then costs no statement to read them. Changes
+   * made here are forgotten at once, before the notification comes back.
+   * The same object is handed out until it changes, so the edge can keep what
+   * it derives from it (parsed keys) beside it.
+   */
+  private readonly runtimes: CredentialCache<SamlRuntime>;
 
   /** SP private keys decrypted once per process (a login must not pay for it each time). */
   private readonly keys = new Map<string, string>();

@@ -12,6 +12,15 @@ export function nodeSelects(info: GraphQLResolveInfo, field: string): boolean {
   return nodes.some((n) => fieldsNamed(info, n, field).length > 0);
 }
 
+/**
+ * Whether the connection's own `totalCount` is selected (through fragments
+ * too): every connection passes it to the domain as `count`, so a page that
+ * is not asked for its count does not count every match.
+ */
+export function selectsTotalCount(info: GraphQLResolveInfo): boolean {
+  return info.fieldNodes.some((n) => fieldsNamed(info, n.selectionSet, 'totalCount').length > 0);
+}
+
 function fieldsNamed(info: GraphQLResolveInfo, set: SelectionSetNode | undefined, name: string, seen = new Set<string>()): (SelectionSetNode | undefined)[] {
   if (!set) return [];
   const out: (SelectionSetNode | undefined)[] = [];

@@ -29,7 +29,7 @@ import {
   toShareType,
 } from '../presenters.js';
 import { pageSize } from './paging.js';
-import { nodeSelects, primeRelations } from './lookahead.js';
+import { nodeSelects, primeRelations, selectsTotalCount } from './lookahead.js';
 import { Invalid } from '../../domain/errors.js';
 
 export const MemberConnection = connectionType('Member', Member);
@@ -76,6 +76,7 @@ export class QueryResolver {
       orderBy: orderBy ?? undefined,
       after: after ?? undefined,
       first: pageSize(first),
+      count: selectsTotalCount(info),
       // Groups and shares asked for on the nodes come in the page's own statement.
       include: { groups: nodeSelects(info, 'groups'), shares: nodeSelects(info, 'shares') },
     });
@@ -91,6 +92,7 @@ export class QueryResolver {
   @Query(() => GroupConnection, { description: 'Groups ordered by displayName; at most 500 per page' })
   async groups(
     @Ctx() ctx: GraphqlContext,
+    @Info() info: GraphQLResolveInfo,
     @Arg('filter', () => GroupFilter, { nullable: true }) filter?: GroupFilter | null,
     @Arg('first', () => Int, { nullable: true }) first?: number | null,
     @Arg('after', () => String, { nullable: true }) after?: string | null,
@@ -100,6 +102,7 @@ export class QueryResolver {
       source: filter?.source ?? undefined,
       after: after ?? undefined,
       first: pageSize(first),
+      count: selectsTotalCount(info),
     });
     return toConnection(page.items.map(toGroupType), page.cursors, page.hasNextPage, page.totalCount);
   }

@@ -1,6 +1,7 @@
 // Relations between nodes, each through a per-request DataLoader: a page of
 // N members costs one statement per relation, not N.
-import { Arg, Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, Info, Int, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
 import { NotFound } from '../../domain/errors.js';
 import type { GraphqlContext } from '../context.js';
 import { Member } from '../types/member.type.js';
@@ -12,6 +13,7 @@ import { idsNamedBy } from '../../domain/audit/audit.service.js';
 import { connectionType, toConnection } from '../types/connection.js';
 import { toGroupType, toLockAccessType, toLockType, toMemberType, toPlaceType, toShareType } from '../presenters.js';
 import { pageSize } from './paging.js';
+import { selectsTotalCount } from './lookahead.js';
 
 /** Maps a value that may still be loading, staying synchronous when it is known. */
 function then<T, U>(v: T | Promise<T>, f: (t: T) => U): U | Promise<U> {
@@ -61,10 +63,11 @@ export class GroupRelationsResolver {
   async members(
     @Root() g: Group,
     @Ctx() ctx: GraphqlContext,
+    @Info() info: GraphQLResolveInfo,
     @Arg('first', () => Int, { nullable: true }) first?: number | null,
     @Arg('after', () => String, { nullable: true }) after?: string | null,
   ) {
-    const page = await ctx.loaders.groupMembers(pageSize(first), after ?? undefined).load(g.id);
+    const page = await ctx.loaders.groupMembers(pageSize(first), after ?? undefined, selectsTotalCount(info)).load(g.id);
     return toConnection(page.items.map(toMemberType), page.cursors, page.hasNextPage, page.totalCount);
   }
 

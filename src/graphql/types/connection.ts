@@ -53,19 +53,21 @@ export function connectionType<T extends object>(name: string, node: ClassType<T
 
 /**
  * A connection. `totalCount` may be a function: it then runs (one count
- * statement) only when a client asks for the field.
+ * statement) only when a client asks for the field. A page read without its
+ * count (the query did not select totalCount: selectsTotalCount) passes
+ * undefined.
  */
 export function toConnection<T>(
   nodes: T[],
   cursors: string[],
   hasNextPage: boolean,
-  totalCount: number | null | (() => Promise<number>),
+  totalCount: number | null | undefined | (() => Promise<number>),
 ): Connection<T> {
   return {
     edges: nodes.map((node, i) => ({ node, cursor: cursors[i]! })),
     pageInfo: { hasNextPage, hasPreviousPage: false, startCursor: cursors[0] ?? null, endCursor: cursors.at(-1) ?? null },
     get totalCount() {
-      return typeof totalCount === 'function' ? totalCount() : totalCount;
+      return typeof totalCount === 'function' ? totalCount() : (totalCount ?? null);
     },
   };
 }
