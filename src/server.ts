@@ -14,15 +14,14 @@ declare const GATEHOUSE_BUILD: 'bundled' | 'traced' | undefined;
 // is on): the instrumentations patch modules as they load. Off, nothing of
 // OpenTelemetry is loaded.
 async function serverModules() {
-  const [app, compose, logger, migrate, masterSecret, schema] = await Promise.all([
+  const [app, compose, logger, migrate, masterSecret] = await Promise.all([
     import('./app.js'),
     import('./compose.js'),
     import('./http/logger.js'),
     import('./infra/postgres/migrate.js'),
     import('./infra/master-secret.js'),
-    import('./graphql/schema.js'),
   ]);
-  return { ...app, ...compose, ...logger, ...migrate, ...masterSecret, ...schema };
+  return { ...app, ...compose, ...logger, ...migrate, ...masterSecret };
 }
 
 async function main(): Promise<void> {
@@ -43,10 +42,11 @@ async function main(): Promise<void> {
     return;
   }
   const tracing = config.telemetry.tracing ? await (await import('./telemetry/tracing.js')).startTracing() : undefined;
-  // The database opens while the rest of the server loads: the embedded PGlite
-  // opens its data directory in a worker thread meanwhile (src/infra/postgres/embedded.ts).
-  const { openDatabase } = await import('./infra/postgres/database.js');
-  const opening = openDatabase({
+  // The database opens while the rest of the server loads and the app is built: the embedded PGlite
+  // opens its data directory in a worker thread meanwhile (src/infra/postgres/embedded.ts). Nothing is
+  // sent to the database before it is open (the background jobs start after the server listens).
+  const { beginOpeningDatabase } = await import('./infra/postgres/database.js');
+  const opening = beginOpeningDatabase({
     url: config.database.url,
     dataDir: config.dataDir,
     poolSize: config.database.poolSize,
@@ -55,29 +55,32 @@ async function main(): Promise<void> {
     replicaUrls: config.database.replicaUrls,
     replicaMaxLagSeconds: config.database.replicaMaxLagSeconds,
   });
-  opening.catch(() => undefined); // awaited below, after the modules
-  const { buildGraphqlSchema, createApp, createDomainFromConfig, createLogger, migrate, resolveMasterSecret } = await serverModules();
-  // The GraphQL schema needs no database: built now, while PGlite's worker may still be opening it.
-  const schema = buildGraphqlSchema();
-  schema.catch(() => undefined); // createApp awaits it
+  opening.opened.catch(() => undefined); // awaited below, after the modules
+  // When each part of the start was done (ms since the process started), logged with 'database ready'.
+  const at = { modules: 0, app: 0, database: 0 };
+  void opening.opened.then(() => (at.database = Math.round(performance.now())), () => undefined);
+  const { createApp, createDomainFromConfig, createLogger, migrate, resolveMasterSecret } = await serverModules();
+  at.modules = Math.round(performance.now());
   const logger = createLogger(config.logLevel);
   if (tracing) logger.info({ build: typeof GATEHOUSE_BUILD === 'undefined' ? 'source' : GATEHOUSE_BUILD }, 'OpenTelemetry tracing on');
   const secret = resolveMasterSecret(config.secret, config.dataDir, (m) => logger.warn(m));
-  const database = await opening;
-  const applied = await migrate(database.connection, {
-    lock: !database.embedded,
-    onWait: () => logger.info('another process is migrating the database: waiting for it'),
-  });
-  // Milliseconds since the process started (performance.now()), for the operator restarting it.
-  logger.info({ applied, database: config.database.url ? 'postgresql' : `embedded PGlite in ${config.dataDir}`, created: database.embedded?.created, atMs: Math.round(performance.now()) }, 'database ready');
-
-  const domain = createDomainFromConfig(database.db, secret, config);
+  const domain = createDomainFromConfig(opening.db, secret, config);
   // Background jobs (the job queue, imports, deliveries) start a second after the server listens:
   // on the embedded database their set-up statements (a transaction among them) would otherwise
   // queue before the first requests, a load balancer's readiness check the first of them.
   let listening!: () => void;
   const backgroundStart = new Promise<void>((resolve) => (listening = resolve));
-  const app = await createApp({ config, db: database.db, domain, logger, backgroundStart });
+  // The app (its GraphQL schema, Apollo, the console's bundle) needs no database to be built.
+  const app = await createApp({ config, db: opening.db, domain, logger, backgroundStart });
+  at.app = Math.round(performance.now());
+  const database = await opening.opened;
+  const applied = await migrate(database.connection, {
+    lock: !database.embedded,
+    onWait: () => logger.info('another process is migrating the database: waiting for it'),
+  });
+  // Milliseconds since the process started (performance.now()), for the operator restarting it.
+  logger.info({ applied, database: config.database.url ? 'postgresql' : `embedded PGlite in ${config.dataDir}`, created: database.embedded?.created, atMs: Math.round(performance.now()), startAtMs: at }, 'database ready');
+
   const server = http.createServer(app.listener);
   server.on('upgrade', app.upgrade);
   server.keepAliveTimeout = 65_000;

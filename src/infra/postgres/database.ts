@@ -30,35 +30,63 @@ export interface DatabaseOptions {
 }
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
-  const embedded = opts.url
-    ? undefined
-    : await startEmbeddedPostgres(opts.dataDir, { maxConnections: opts.poolSize + 2, allowJoin: opts.allowJoin ?? false });
-  // PGlite: pg reads `host` as a socket directory.
+  return beginOpeningDatabase(opts).opened;
+}
+
+export interface OpeningDatabase {
+  /** The client, usable to build on at once; its statements fail (unavailable) until `opened` resolves. */
+  readonly db: PostgresDb;
+  readonly connection: ConnectionSettings;
+  /** Resolves once the database answers (the embedded one opened, the replicas checked); rejects when it cannot open. */
+  readonly opened: Promise<Database>;
+}
+
+/**
+ * Starts opening the database and hands its client before it is open: the
+ * server builds its app meanwhile (the embedded PGlite takes about a second
+ * to open in its worker thread), and sends nothing to it before `opened`.
+ */
+export function beginOpeningDatabase(opts: DatabaseOptions): OpeningDatabase {
+  // PGlite: pg reads `host` as a socket directory (DATA_DIR: this process's socket, or the running server's it joins).
   const connection: ConnectionSettings = opts.url
     ? { connectionString: opts.url }
-    : { host: embedded!.socketDir, port: SOCKET_PORT, user: 'postgres', database: 'postgres' };
+    : { host: opts.dataDir, port: SOCKET_PORT, user: 'postgres', database: 'postgres' };
   const db = new PostgresDb({
     connection,
     poolSize: opts.poolSize,
     poolMode: opts.poolMode ?? 'direct',
     listenConnection: opts.listenUrl ? { connectionString: opts.listenUrl } : undefined,
   });
-  let replicas: ReplicaSet | undefined;
-  if (opts.url && opts.replicaUrls && opts.replicaUrls.length > 0) {
-    const readers = opts.replicaUrls.map((url) => new PostgresDb({ connection: { connectionString: url }, poolSize: opts.poolSize, poolMode: opts.poolMode ?? 'direct' }));
-    replicas = new ReplicaSet(db, readers, (opts.replicaMaxLagSeconds ?? 5) * 1000);
-    db.useReplicas(replicas);
-    // The first check decides which replicas serve from the start (one that does not answer is down).
-    await replicas.start();
-  }
-  return {
-    db,
-    connection,
-    embedded,
-    async close() {
-      await replicas?.stop();
-      await db.close();
-      await embedded?.stop();
-    },
-  };
+  const opened = (async (): Promise<Database> => {
+    let embedded: EmbeddedPostgres | undefined;
+    let replicas: ReplicaSet | undefined;
+    try {
+      embedded = opts.url
+        ? undefined
+        : await startEmbeddedPostgres(opts.dataDir, { maxConnections: opts.poolSize + 2, allowJoin: opts.allowJoin ?? false });
+      if (opts.url && opts.replicaUrls && opts.replicaUrls.length > 0) {
+        const readers = opts.replicaUrls.map((url) => new PostgresDb({ connection: { connectionString: url }, poolSize: opts.poolSize, poolMode: opts.poolMode ?? 'direct' }));
+        replicas = new ReplicaSet(db, readers, (opts.replicaMaxLagSeconds ?? 5) * 1000);
+        db.useReplicas(replicas);
+        // The first check decides which replicas serve from the start (one that does not answer is down).
+        await replicas.start();
+      }
+    } catch (e) {
+      await replicas?.stop().catch(() => undefined);
+      await db.close().catch(() => undefined);
+      await embedded?.stop().catch(() => undefined);
+      throw e;
+    }
+    return {
+      db,
+      connection,
+      embedded,
+      async close() {
+        await replicas?.stop();
+        await db.close();
+        await embedded?.stop();
+      },
+    };
+  })();
+  return { db, connection, opened };
 }

@@ -12,7 +12,7 @@ import { isForeignKeyViolation, isUniqueViolation } from '../../../src/domain/db
 import { PostgresDb } from '../../../src/infra/postgres/client.js';
 import { NAME_AFTER_RUNS } from '../../../src/infra/postgres/statements.js';
 import { keepStatistics } from '../../../src/infra/postgres/statistics.js';
-import { openDatabase } from '../../../src/infra/postgres/database.js';
+import { beginOpeningDatabase, openDatabase } from '../../../src/infra/postgres/database.js';
 import { migrate } from '../../../src/infra/postgres/migrate.js';
 
 let t: TestDb;
@@ -148,6 +148,25 @@ describe('PostgresDb on a PostgreSQL server', () => {
 });
 
 describe('PostgresDb on PGlite', () => {
+  it('hands its client before the database is open (the server builds its app meanwhile); one that cannot open rejects, closing it', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-db-'));
+    const opening = beginOpeningDatabase({ url: undefined, dataDir: dir, poolSize: 2 });
+    try {
+      expect(opening.db.isOpen).toBe(true);
+      const database = await opening.opened;
+      expect(database.db).toBe(opening.db);
+      expect(await opening.db.sql.one<{ n: number }>(`select 2 as n`)).toEqual({ n: 2 });
+      await database.close();
+      // A data directory that cannot be made (under a file): rejected, and the client handed out is closed.
+      fs.writeFileSync(path.join(dir, 'a-file'), '');
+      const failing = beginOpeningDatabase({ url: undefined, dataDir: path.join(dir, 'a-file', 'data'), poolSize: 2 });
+      await expect(failing.opened).rejects.toThrow(/ENOTDIR/);
+      expect(failing.db.isOpen).toBe(false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   // A fresh PGlite (initdb and every migration) takes 15–30 s on a loaded two-core machine.
   it('runs the same statements with no named prepared statement (one session serves every connection)', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-db-'));
