@@ -509,7 +509,8 @@ export const api = {
     csrfToken = s.csrfToken;
     return s;
   },
-  logout: () => call<{ ok: true }>('POST', '/logout'),
+  /** Ends the session; `next`: where single logout goes on (the IdP's SingleLogoutService), null when it does not. */
+  logout: () => call<{ ok: true; next: { binding: 'redirect'; url: string } | { binding: 'post'; url: string; fields: Record<string, string> } | null }>('POST', '/logout'),
   health: () => call<{ items: HealthItem[] }>('GET', '/health'),
 
   async scim(): Promise<{ status: ScimStatus; tenantUrl: string }> {

@@ -90,8 +90,12 @@ async function start(): Promise<void> {
             type: 'button',
             class: 'btn btn-quiet',
             onclick: async () => {
-              await api.logout().catch(() => undefined);
-              location.reload();
+              const out = await api.logout().catch(() => null);
+              // Single logout: on to the IdP (Entra's HTTP-Redirect endpoint) with the signed LogoutRequest;
+              // its LogoutResponse comes back to the organisation's Logout URL. The console page may post
+              // forms to its own origin only, so an IdP with an HTTP-POST endpoint only is not followed here.
+              if (out?.next?.binding === 'redirect') location.assign(out.next.url);
+              else location.reload();
             },
           },
           'Sign out',

@@ -19,6 +19,7 @@ import { consoleHealth } from './health.js';
 import { parseScimOverlap } from '../domain/organization/organization.service.js';
 import escapeHtml from 'escape-html';
 import { FAVICON_SVG, PAGE_CSP, sendHtml, sendRefusalPage } from './pages.js';
+import { signOut } from '../saml/logout.js';
 
 export interface AdminConsoleDeps {
   readonly config: Config;
@@ -223,12 +224,18 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
       };
     }),
   );
+  // Sign out, as POST /logout does (the same use case, signOut): the session ends; when it was made
+  // by a SAML sign-in and the IdP lists a SingleLogoutService, `next` says where the browser goes on
+  // to: the IdP's HTTP-Redirect endpoint with the signed LogoutRequest in its URL (Entra's binding),
+  // or the HTTP-POST endpoint with the form fields to post. Else `next` is null.
   api.post(
     '/logout',
     h(async (req, res) => {
-      await domain.sessions.end(readSessionCookie(req.headers.cookie)!);
+      const step = await signOut(config, domain, readSessionCookie(req.headers.cookie)!, (err) =>
+        req.log?.error({ err }, 'could not start single logout at the identity provider'),
+      );
       res.clearCookie(SESSION_COOKIE, cookieOptions());
-      return { ok: true };
+      return { ok: true, next: step };
     }),
   );
   api.get(

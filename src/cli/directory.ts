@@ -122,7 +122,7 @@ export const directoryCommands: Command[] = [
     options: { org: { type: 'string' }, lock: { type: 'string' }, at: { type: 'string' }, first: { type: 'string' }, after: { type: 'string' } },
     async run(ctx, o) {
       const actor = await ctx.orgActor(required(o, 'org'));
-      const page = await ctx.domain.access.whoCanOpen(actor, required(o, 'lock'), optionalDate(o, 'at') ?? new Date(), {
+      const page = await ctx.domain.access.whoCanOpen(actor, required(o, 'lock'), optionalDate(o, 'at') ?? undefined, {
         first: o.first ? Number(o.first) : 100,
         // --after takes the last member id shown (the page's cursor is that id, opaque).
         after: o.after === undefined ? undefined : idCursor(o.after as string),

@@ -77,6 +77,33 @@ export async function logoutRequestStep(
   return postStep(rt.signing, rt.slo.location, 'SAMLRequest', await saml._generateLogoutRequest(profile), undefined);
 }
 
+/**
+ * Sign-out, the one use case behind POST /logout and the console's
+ * /admin/api/logout: ends the session of `token` (whatever state it is in)
+ * and, when it was a live session made by a SAML sign-in and single logout is
+ * on, says where the browser goes next: the IdP's SingleLogoutService with a
+ * signed LogoutRequest for that sign-in's NameID and SessionIndex
+ * (logoutRequestStep). Null: the Gatehouse session was all there was to end.
+ * A failure to build the LogoutRequest leaves the session ended and is
+ * reported to `failed` (only the IdP's session is left alive).
+ */
+export async function signOut(
+  config: Config,
+  domain: Domain,
+  token: string | undefined,
+  failed: (err: unknown) => void,
+): Promise<IdpLogoutStep | null> {
+  const ended = token ? await domain.sessions.end(token) : undefined;
+  if (!ended?.live || !ended.samlNameId) return null;
+  try {
+    const rt = await domain.saml.runtimeOf(ended.organizationId);
+    return await logoutRequestStep(rt, config, domain, { id: ended.memberId, nameId: ended.samlNameId, sessionIndex: ended.samlSessionIndex });
+  } catch (err) {
+    failed(err);
+    return null;
+  }
+}
+
 /** The signed LogoutResponse answering an IdP's LogoutRequest, by the binding its SingleLogoutService has; null when it lists none. */
 export async function logoutResponseStep(rt: SamlRuntime, config: Config, domain: Domain, requestId: string, relayState: string | undefined, success: boolean): Promise<IdpLogoutStep | null> {
   if (!rt.slo) return null;

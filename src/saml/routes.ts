@@ -13,7 +13,7 @@ import type { Logger } from '../http/logger.js';
 import { LoginRefused, sendAutoPost, sendDomainError, sendPage, sendRefusal, sendTestResult } from './errors.js';
 import { spUrls } from '../domain/saml-config/sp-urls.js';
 import type { LoginFailure } from '../domain/saml-config/saml.service.js';
-import { logoutRequestStep, logoutResponseStep, verifyLogoutMessage, type IdpLogoutStep, type LogoutInput } from './logout.js';
+import { logoutResponseStep, signOut, verifyLogoutMessage, type IdpLogoutStep, type LogoutInput } from './logout.js';
 import { ACS_BODY_LIMIT_BYTES, samlFor, spMetadataXml, verifyResponse } from './service-provider.js';
 
 export interface SamlEdgeDeps {
@@ -135,24 +135,11 @@ export function samlRoutes(deps: SamlEdgeDeps): { router: express.Router } {
   // the IdP with a signed LogoutRequest naming the session's NameID and SessionIndex (303 to its
   // HTTP-Redirect endpoint, or a self-submitting form to its HTTP-POST one), else the answer is 204.
   router.post('/logout', async (req, res) => {
-    const token = readSessionCookie(req.headers.cookie);
     try {
-      const actor = token ? await domain.sessions.authenticate(token).catch(() => null) : null;
-      const ended = token ? await domain.sessions.end(token) : undefined;
+      const idpLogout = await signOut(config, domain, readSessionCookie(req.headers.cookie), (err) =>
+        req.log?.error({ err }, 'could not start single logout at the identity provider'),
+      );
       res.clearCookie(SESSION_COOKIE, sessionCookieOptions(config));
-      let idpLogout: IdpLogoutStep | null = null;
-      if (actor) {
-        try {
-          idpLogout = await logoutRequestStep(await domain.saml.runtimeOf(actor.organizationId), config, domain, {
-            id: actor.id,
-            nameId: ended?.samlNameId ?? actor.label,
-            sessionIndex: ended?.samlSessionIndex ?? null,
-          });
-        } catch (err) {
-          // The session has ended; only the IdP's session is left alive.
-          req.log?.error({ err }, 'could not start single logout at the identity provider');
-        }
-      }
       if (idpLogout) toIdp(res, idpLogout);
       else res.status(204).end();
     } catch (e) {

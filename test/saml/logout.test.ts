@@ -11,6 +11,7 @@ import { DOMParser } from '@xmldom/xmldom';
 import type { TestDb } from '../setup/test-db.js';
 import { buildMember } from '../factories/index.js';
 import { encode, makeKey, newId, TestIdp } from './idp.js';
+import { csrfTokenFor } from '../../src/http/csrf.js';
 import { me, memberNamed, postAcs, responseTo, samlSuite, sessionCookie, sessionCount, trustingOrg, urlsFor, type RunningApp, type SamlOrg } from './harness.js';
 
 let t: TestDb;
@@ -250,6 +251,82 @@ describe('SP-initiated single logout', () => {
     } finally {
       await plain.stop();
     }
+  });
+});
+
+describe("the console's sign-out (/admin/api/logout)", () => {
+  /** Signs `member` in through the ACS as an administrator: the session cookie and its CSRF token. */
+  async function adminSignedIn(member: { id: string; userName: string }, assertionId = newId()): Promise<{ cookie: string; csrf: string }> {
+    await t.domain.admins.grant(org.actor, member.id);
+    const res = await postAcs(a.url, org.domain, idp.response(responseTo(org.domain, { nameId: member.userName, assertionId })));
+    expect(res.status, await res.clone().text()).toBe(303);
+    const cookie = sessionCookie(res)!;
+    return { cookie, csrf: csrfTokenFor(cookie) };
+  }
+  const consoleLogout = (cookie: string, headers: Record<string, string> = {}) =>
+    fetch(`${a.url}/admin/api/logout`, { method: 'POST', headers: { cookie: `gatehouse_session=${cookie}`, ...headers }, redirect: 'manual' });
+
+  it('ends the session and answers where the console goes: the IdP with a signed LogoutRequest for the NameID and SessionIndex; its LogoutResponse completes once', async () => {
+    const carol = await memberNamed(t.domain, org.actor, 'carol');
+    const assertionId = newId();
+    const { cookie, csrf } = await adminSignedIn(carol, assertionId);
+    expect(await alive(cookie)).toBe(true);
+    const res = await consoleLogout(cookie, { 'x-csrf-token': csrf });
+    expect(res.status).toBe(200);
+    expect(res.headers.getSetCookie().join()).toMatch(/gatehouse_session=;/);
+    const body = (await res.json()) as { ok: boolean; next: { binding: string; url: string } | null };
+    expect(body.ok).toBe(true);
+    expect(body.next?.binding).toBe('redirect');
+    expect(await alive(cookie)).toBe(false);
+
+    const { url, xml, signatureValid } = readRedirect(body.next!.url, 'SAMLRequest');
+    expect(`${url.origin}${url.pathname}`).toBe(idp.sloUrl);
+    expect(signatureValid).toBe(true);
+    expect(xml).toContain(`Destination="${idp.sloUrl}"`);
+    expect(xml).toContain(`>${carol.userName}</saml:NameID>`);
+    expect(xml).toContain(`>${assertionId}</saml2p:SessionIndex>`);
+    // Changed after signing (another member's NameID): the query signature no longer holds.
+    const forged = new URL(body.next!.url);
+    forged.searchParams.set('SAMLRequest', zlib.deflateRawSync(Buffer.from(xml.replace(carol.userName, alice.userName))).toString('base64'));
+    expect(readRedirect(forged.toString(), 'SAMLRequest').signatureValid).toBe(false);
+
+    const requestId = /\sID="([^"]+)"/.exec(xml)![1]!;
+    const answer = idp.redirectQuery('SAMLResponse', idp.logoutResponseXml({ destination: urlsFor(org.domain).logoutUrl, inResponseTo: requestId }));
+    expect((await getSlo(answer)).status).toBe(303);
+    const [ev] = await t.domain.audit.list(org.actor, { actionPrefix: 'saml.logout', limit: 1 });
+    expect(ev).toMatchObject({ action: 'saml.logout', outcome: 'success', resourceId: carol.id });
+    // Replayed: the request is used up.
+    await expectRefused(await getSlo(answer), 'unknown_in_response_to', 409);
+    // The ended session cannot sign out (or go to the IdP) again.
+    const again = await consoleLogout(cookie, { 'x-csrf-token': csrf });
+    expect(again.status).toBe(401);
+  });
+
+  it('refuses a sign-out without the CSRF token (403, the session goes on, nothing is sent to the IdP), and one without a session (401)', async () => {
+    const dave = await memberNamed(t.domain, org.actor, 'dave');
+    const { cookie, csrf } = await adminSignedIn(dave);
+    const requestsBefore = await t.domain.db.sql.one<{ n: number }>(`select count(*)::int as n from saml_requests where organization_id = $1 and kind = 'logout'`, [org.id]);
+    for (const headers of [{}, { 'x-csrf-token': 'forged' }, { 'x-csrf-token': csrfTokenFor(`${cookie}x`) }] as Record<string, string>[]) {
+      const res = await consoleLogout(cookie, headers);
+      expect(res.status).toBe(403);
+      expect(res.headers.getSetCookie()).toEqual([]);
+    }
+    expect(await alive(cookie)).toBe(true);
+    const requestsAfter = await t.domain.db.sql.one<{ n: number }>(`select count(*)::int as n from saml_requests where organization_id = $1 and kind = 'logout'`, [org.id]);
+    expect(requestsAfter.n).toBe(requestsBefore.n);
+    expect((await fetch(`${a.url}/admin/api/logout`, { method: 'POST', headers: { 'x-csrf-token': csrf } })).status).toBe(401);
+    expect((await consoleLogout('gh_sess_nonsense', { 'x-csrf-token': csrf })).status).toBe(401);
+    expect((await consoleLogout(cookie, { 'x-csrf-token': csrf })).status).toBe(200);
+    expect(await alive(cookie)).toBe(false);
+  });
+
+  it('a session not made by a SAML sign-in (a bootstrap link) ends without going to the IdP', async () => {
+    const link = await t.domain.admins.createBootstrapLink(org.id);
+    const started = await t.domain.admins.redeemBootstrapLink(link.token);
+    const res = await consoleLogout(started.token, { 'x-csrf-token': csrfTokenFor(started.token) });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ok: true, next: null });
+    expect(await alive(started.token)).toBe(false);
   });
 });
 

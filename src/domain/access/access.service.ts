@@ -211,21 +211,26 @@ export class AccessService {
   /**
    * Active members who may open the lock at `at`, ordered by member id,
    * `first` at a time after `after` (a cursor of an earlier page); each with
-   * its grants. countWhoCanOpen counts them.
+   * its grants. countWhoCanOpen counts them. Now (no `at`) or later: a
+   * keyset walk of the lock's allow-list that stops at the page
+   * (selectWhoCanOpenFromState); an earlier `at`: from the shares.
    */
   async whoCanOpen(
     actor: Actor,
     lockId: string,
-    at: Date = new Date(),
+    at?: Date,
     page: { after?: string; first?: number; text?: string } = {},
   ): Promise<Page<MemberAccess>> {
     requireDirectoryReader(actor);
     if (!isUuid(lockId)) throw new NotFound('lock', lockId);
-    checkAt(at);
+    const now = Date.now();
+    const when = at ?? new Date(now);
+    checkAt(when);
     const like = textLike(page.text);
     const first = pageSize(page.first, 100, 1, 1000);
     const afterId = fromIdCursor(page.after) ?? '00000000-0000-0000-0000-000000000000';
-    const rows = await accessSql.selectWhoCanOpen(this.db.lagTolerant, actor.organizationId, lockId, at, { afterId, limit: first + 1, like });
+    const select = when.getTime() >= now ? accessSql.selectWhoCanOpenFromState : accessSql.selectWhoCanOpen;
+    const rows = await select(this.db.lagTolerant, actor.organizationId, lockId, when, { afterId, limit: first + 1, like });
     if (rows.length === 0) throw new NotFound('lock', lockId);
     const members = rows.filter((r) => r.id !== null);
     return pageOf(

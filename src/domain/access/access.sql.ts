@@ -116,6 +116,72 @@ export async function selectWhoCanOpen(
   );
 }
 
+/**
+ * selectWhoCanOpen for an `at` not before now, as one keyset walk that stops
+ * at `limit`: the lock's allow-list kept by the access feed (access_state,
+ * primary key (organization, lock, member): in member id order) gives the
+ * candidates, each checked exactly against the shares at `at` (index lookups
+ * per candidate: its shares, its groups' shares), so a page costs ~`limit`
+ * candidates whatever the number who may open the lock (100,000 at one
+ * place share: 100 ms when that set was built and hashed first).
+ *
+ * Exact for `at` at or after the read: access_state holds every active
+ * member's pair with a grant that had not ended when the pair was last
+ * sealed (at commit, clock_timestamp()), so a pair missing from it has no
+ * grant open at any later instant; candidates with no grant open at `at` (a
+ * window not yet started, or ended since the seal) are dropped by the check.
+ * For an earlier `at`, selectWhoCanOpen.
+ */
+export async function selectWhoCanOpenFromState(
+  sql: Sql,
+  organizationId: string,
+  lockId: string,
+  at: Date,
+  p: { afterId: string; limit: number; like: string | null },
+): Promise<WhoRow[]> {
+  const covers = `(s.lock_id = l.id or s.place_id = l.place_id) and ${openAt('$3')}`;
+  // The member and share checks are subplans (a scalar subquery, exists under
+  // OR), never pulled up into joins: the walk stays on access_state's primary
+  // key in member id order, whatever the planner guesses of the lock's size
+  // (a join driven from members walks every member for a lock few can open).
+  return sql.all<WhoRow>(
+    `with l as materialized (select id, place_id from locks where organization_id = $1 and id = $2),
+     picked as (
+       select st.member_id as id from access_state st, l
+       where st.organization_id = $1 and st.lock_id = $2 and st.member_id > $4::uuid
+         and (select m.active and ($5::text is null or m.user_name ilike $5 escape '\\' or m.display_name ilike $5 escape '\\')
+              from members m where m.organization_id = $1 and m.id = st.member_id)
+         and (exists (select 1 from shares s where s.organization_id = $1 and s.member_id = st.member_id and ${covers})
+              or exists (select 1 from group_members gm where gm.organization_id = $1 and gm.member_id = st.member_id
+                           and exists (select 1 from shares s where s.organization_id = $1 and s.group_id = gm.group_id and ${covers})))
+       order by st.member_id limit ${p.limit}
+     ),
+     who as (
+       select p.id as member_id, s.id as share_id, s.role, case when s.lock_id is not null then 'lock' else 'place' end as scope,
+              null::uuid as group_id, s.valid_from, s.valid_until
+       from picked p cross join l join shares s on s.organization_id = $1 and s.member_id = p.id
+       where ${covers}
+       union all
+       select p.id, s.id, s.role, case when s.lock_id is not null then 'lock' else 'place' end, gm.group_id, s.valid_from, s.valid_until
+       from picked p cross join l join group_members gm on gm.organization_id = $1 and gm.member_id = p.id
+       join shares s on s.organization_id = $1 and s.group_id = gm.group_id
+       where ${covers}
+     ),
+     grants as (
+       select w.member_id, json_agg(json_build_object('share_id', w.share_id, 'role', w.role, 'scope', w.scope, 'group_id', w.group_id,
+                'group_name', gr.display_name, 'valid_from', w.valid_from, 'valid_until', w.valid_until) order by w.share_id, w.group_id) as grants
+       from who w left join groups gr on gr.organization_id = $1 and gr.id = w.group_id
+       group by w.member_id
+     )
+     select ${MEMBER_COLUMNS.split(', ').map((c) => 'm.' + c).join(', ')}, true as lock_found, g.grants
+     from picked join members m on m.organization_id = $1 and m.id = picked.id join grants g on g.member_id = picked.id
+     union all
+     select ${MEMBER_COLUMNS.split(', ').map(() => 'null').join(', ')}, true, null from l
+     order by id nulls first`,
+    [organizationId, lockId, at, p.afterId, p.like],
+  );
+}
+
 /** How many active members may open the lock at `at`, matching `like` (null: all). */
 export async function countWhoCanOpen(sql: Sql, organizationId: string, lockId: string, at: Date, like: string | null): Promise<number> {
   const row = await sql.one<{ n: number }>(

@@ -60,13 +60,15 @@ export class SessionService {
   }
 
   /**
-   * Ends the session. Returns what its SAML sign-in recorded, the NameID and
-   * the AuthnStatement's SessionIndex, which the LogoutRequest to the IdP
-   * names (null for a session started otherwise); undefined when there was no such session.
+   * Ends the session. Returns whose it was, whether it was live (a sign-out,
+   * not the clean-up of an expired one), and what its SAML sign-in recorded:
+   * the NameID and the AuthnStatement's SessionIndex, which the LogoutRequest
+   * sent at sign-out names (null for a session started otherwise); undefined
+   * when there was no such session.
    */
-  async end(token: string): Promise<{ samlNameId: string | null; samlSessionIndex: string | null } | undefined> {
-    if (!token.startsWith(SESSION_PREFIX)) return undefined;
-    return sessionSql.deleteSession(this.db.sql, hashSecret(token));
+  async end(token: string): Promise<sessionSql.EndedSessionRow | undefined> {
+    if (!token.startsWith(SESSION_PREFIX) || token.length > 200) return undefined;
+    return sessionSql.deleteSession(this.db.sql, hashSecret(token), this.policy.idleMinutes);
   }
 
   /** Removes expired rows (housekeeping; expired sessions are refused anyway). */

@@ -32,13 +32,30 @@ export async function touchSession(sql: Sql, organizationId: string, hash: Buffe
   await sql.run(`update sessions set last_seen_at = now() where organization_id = $1 and id = $2`, [organizationId, hash]);
 }
 
-/** Deletes the session; what its SAML sign-in recorded (for single logout), or undefined when there was none. */
-export async function deleteSession(sql: Sql, hash: Buffer): Promise<{ samlNameId: string | null; samlSessionIndex: string | null } | undefined> {
-  const row = await sql.maybeOne<{ saml_name_id: string | null; saml_session_index: string | null }>(
-    `delete from sessions where organization_id = (select organization_id from credential_hashes where hash = $1) and id = $1 returning saml_name_id, saml_session_index`,
-    [hash],
+/** A session ended by its token: whose it was, whether it was still live, and what its SAML sign-in recorded. */
+export interface EndedSessionRow {
+  readonly organizationId: string;
+  readonly memberId: string;
+  /** Unexpired (absolute and idle timeouts) and its member active: the sign-out of someone signed in. */
+  readonly live: boolean;
+  readonly samlNameId: string | null;
+  readonly samlSessionIndex: string | null;
+}
+
+/** Deletes the session; whose it was and what its SAML sign-in recorded (for single logout), or undefined when there was none. */
+export async function deleteSession(sql: Sql, hash: Buffer, idleMinutes: number): Promise<EndedSessionRow | undefined> {
+  const row = await sql.maybeOne<{ organization_id: string; member_id: string; live: boolean; saml_name_id: string | null; saml_session_index: string | null }>(
+    `with s as (
+       delete from sessions where organization_id = (select organization_id from credential_hashes where hash = $1) and id = $1
+       returning organization_id, member_id, saml_name_id, saml_session_index,
+         expires_at > now() and last_seen_at > now() - make_interval(mins => $2) as unexpired)
+     select s.organization_id, s.member_id, s.saml_name_id, s.saml_session_index, s.unexpired and coalesce(m.active, false) as live
+     from s left join members m on m.organization_id = s.organization_id and m.id = s.member_id`,
+    [hash, idleMinutes],
   );
-  return row && { samlNameId: row.saml_name_id, samlSessionIndex: row.saml_session_index };
+  return (
+    row && { organizationId: row.organization_id, memberId: row.member_id, live: row.live, samlNameId: row.saml_name_id, samlSessionIndex: row.saml_session_index }
+  );
 }
 
 /** Deletes ended sessions (past their absolute or idle timeout); how many. */
