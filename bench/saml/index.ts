@@ -4,6 +4,12 @@
 // requests in the same run, for each of Entra's Signing Options (assertion,
 // response, both) and for encrypted assertions. Target: Gatehouse ≤ 1.3×
 // node-saml's time per login for each.
+// SP-initiated sign-in too (BENCH_SP_WAYS, default: assertion): Gatehouse issues
+// the AuthnRequest (GET /saml/DOMAIN/login, signed) and checks the response's
+// InResponseTo against the stored request; node-saml behind Express issues its
+// own (getAuthorizeUrlAsync, signed with the same key) and checks InResponseTo
+// with validateInResponseTo: always and its in-memory cache. Both steps are
+// measured: the start (AuthnRequest) and the ACS.
 //
 //   npx tsx bench/saml/index.ts            (BENCH_SCALE=1: 400 logins per way and contender)
 //   BENCH_SCALE=5 npx tsx bench/saml/index.ts
@@ -17,6 +23,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import pg from 'pg';
+import zlib from 'node:zlib';
 import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
@@ -192,6 +199,93 @@ export async function run(): Promise<void> {
             `    time ratio vs node-saml behind Express: ${vsHttp.toFixed(2)}x (target <= ${TARGET}x: ${vsHttp <= TARGET ? 'met' : 'NOT met'}); vs in process: ${(b.seconds / a.seconds).toFixed(2)}x`,
             // Wall-clock ratios swing with other load on the machine; CPU time of this process (PostgreSQL excluded) does less.
             `    CPU per login, ACS / node-saml behind Express: ${(b.cpuMs / h.cpuMs).toFixed(2)}x; p99 ACS / node-saml behind Express: ${(p(b.latencies, 0.99) / p(h.latencies, 0.99)).toFixed(2)}x`,
+          );
+        } finally {
+          bareServer.closeAllConnections();
+          await new Promise<void>((r) => bareServer.close(() => r()));
+        }
+      }
+      // SP-initiated sign-in: the AuthnRequest from the SP, the response answering it.
+      const spWays = (process.env.BENCH_SP_WAYS ?? 'assertion').split(',').map((w) => w.trim()).filter((w) => w !== '' && w !== 'none');
+      for (const sign of spWays as SigningOption[]) {
+        const bare = new SAML({
+          issuer: urls.entityId,
+          callbackUrl: urls.acsUrl,
+          entryPoint: idp.ssoUrl,
+          idpCert: [idp.keys[0]!.certificatePem],
+          audience: urls.entityId,
+          wantAssertionsSigned: sign === 'assertion',
+          wantAuthnResponseSigned: sign !== 'assertion',
+          acceptedClockSkewMs: 60_000,
+          // The request is signed as Gatehouse's is (its SP certificate), and InResponseTo checked against node-saml's in-memory cache.
+          privateKey: spKey,
+          signatureAlgorithm: 'sha256',
+          validateInResponseTo: ValidateInResponseTo.always,
+          requestIdExpirationPeriodMs: 10 * 60_000,
+        });
+        const bareApp = express();
+        bareApp.get('/login', async (_req, res) => {
+          res.redirect(302, await bare.getAuthorizeUrlAsync('', undefined, {}));
+        });
+        bareApp.post('/acs', express.urlencoded({ extended: false, limit: '256kb' }), async (req, res) => {
+          try {
+            const { profile } = await bare.validatePostResponseAsync({ SAMLResponse: String((req.body as Record<string, unknown>).SAMLResponse) });
+            if (profile?.nameID !== member.userName) throw new Error('bare node-saml did not accept the response');
+            res.redirect(303, '/');
+          } catch {
+            res.status(400).end();
+          }
+        });
+        const bareServer = http.createServer(bareApp);
+        bareServer.keepAliveTimeout = 65_000;
+        await new Promise<void>((r) => bareServer.listen(0, '127.0.0.1', r));
+        const bareBase = `http://127.0.0.1:${(bareServer.address() as AddressInfo).port}`;
+        /** GET `url` (a login start): the AuthnRequest id of the redirect it answers. */
+        const start = async (url: string): Promise<string> => {
+          const res = await fetch(url, { redirect: 'manual' });
+          await res.arrayBuffer();
+          if (res.status !== 302) throw new Error(`${url} answered ${res.status}`);
+          const request = zlib.inflateRawSync(Buffer.from(new URL(res.headers.get('location')!).searchParams.get('SAMLRequest')!, 'base64')).toString('utf8');
+          return /\sID="([^"]+)"/.exec(request)![1]!;
+        };
+        const answer = (inResponseTo: string) => idp.response({ acsUrl: urls.acsUrl, audience: urls.entityId, nameId: member.userName, sign, inResponseTo });
+        const contenders = [
+          { label: 'node-saml behind Express', startUrl: `${bareBase}/login`, acs: (r: string) => post(`${bareBase}/acs`, r) },
+          { label: 'Gatehouse (request row, checks+DB+session)', startUrl: `${base}/saml/${org.domain}/login`, acs: login },
+        ];
+        const totals = contenders.map(() => ({ start: { seconds: 0, latencies: [] as number[], cpuMs: 0 }, acs: { seconds: 0, latencies: [] as number[], cpuMs: 0 } }));
+        const add = (into: { seconds: number; latencies: number[]; cpuMs: number }, r: { seconds: number; latencies: number[]; cpuMs: number }) => {
+          into.seconds += r.seconds;
+          into.cpuMs += r.cpuMs;
+          into.latencies.push(...r.latencies);
+        };
+        try {
+          // Warm-up, then interleaved rounds: each contender starts its sign-ins (measured), the IdP answers them (not measured), the ACS checks the answers (measured).
+          const rounds = 4;
+          for (let round = -1; round < rounds; round++) {
+            const size = round < 0 ? 20 : Math.floor(n / rounds);
+            for (const [i, c] of contenders.entries()) {
+              const ids: string[] = [];
+              const started = await pool(Array.from({ length: size }, () => c.startUrl), CONCURRENCY, async (u) => void ids.push(await start(u)));
+              const responses = ids.map(answer);
+              const checked = await pool(responses, CONCURRENCY, c.acs);
+              if (round >= 0) {
+                add(totals[i]!.start, started);
+                add(totals[i]!.acs, checked);
+              }
+            }
+          }
+          const m = Math.floor(n / rounds) * rounds;
+          const line = (label: string, r: { seconds: number; latencies: number[]; cpuMs: number }) =>
+            `      ${label.padEnd(6)} ${(m / r.seconds).toFixed(0).padStart(5)} /s  p50 ${p(r.latencies, 0.5).toFixed(1)} ms  p99 ${p(r.latencies, 0.99).toFixed(1)} ms  (this process: ${(r.cpuMs / m).toFixed(1)} ms CPU per sign-in)`;
+          out.push(`  SP-initiated, ${sign} signed (${m} sign-ins: AuthnRequest from the SP, InResponseTo checked):`);
+          for (const [i, c] of contenders.entries()) out.push(`    ${c.label}:`, line('start', totals[i]!.start), line('ACS', totals[i]!.acs));
+          const [h, g] = totals as [(typeof totals)[0], (typeof totals)[0]];
+          const ratio = (a: { seconds: number }, b: { seconds: number }) => a.seconds / b.seconds;
+          const whole = (g.start.seconds + g.acs.seconds) / (h.start.seconds + h.acs.seconds);
+          out.push(
+            `    time ratio vs node-saml behind Express: ACS ${ratio(g.acs, h.acs).toFixed(2)}x, start ${ratio(g.start, h.start).toFixed(2)}x, whole sign-in ${whole.toFixed(2)}x (target <= ${TARGET}x: ${whole <= TARGET ? 'met' : 'NOT met'})`,
+            `    CPU per sign-in, Gatehouse / node-saml behind Express: ACS ${(g.acs.cpuMs / h.acs.cpuMs).toFixed(2)}x, start ${(g.start.cpuMs / h.start.cpuMs).toFixed(2)}x, whole ${((g.start.cpuMs + g.acs.cpuMs) / (h.start.cpuMs + h.acs.cpuMs)).toFixed(2)}x`,
           );
         } finally {
           bareServer.closeAllConnections();
