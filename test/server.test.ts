@@ -123,6 +123,11 @@ describe('server on embedded PGlite', () => {
     const offline = await cli(['org', 'list', '--json'], 'compiled');
     expect(offline.code).toBe(0);
     expect(JSON.parse(offline.stdout).organizations.map((o: { domain: string }) => o.domain)).toEqual(['joined']);
+    // It begins opening it before it knows the command (src/cli/main.ts): an unknown one still exits 2, and the
+    // database it opened on the guess is closed again (no lock left behind, the next command opens it).
+    const typo = await cli(['org', 'lst', '--json'], 'compiled');
+    expect([typo.code, JSON.parse(typo.stdout).error.code]).toEqual([2, 'usage']);
+    expect(fs.existsSync(path.join(dataDir, 'gatehouse.lock'))).toBe(false);
 
     // Restart, compiled: no migration to apply, same key, still ready, the console's front end served.
     const second = await startServer('compiled');
