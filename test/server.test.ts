@@ -76,6 +76,33 @@ function cli(args: string[], how: keyof typeof CLI = 'tsx'): Promise<{ code: num
   });
 }
 
+/**
+ * One request of each edge against a running server, keys made by the CLI
+ * beside it: the bundled build (scripts/build.mjs) must behave as the source
+ * does, and bundling can split a package in two (a second graphql, say) in
+ * ways only a real request shows.
+ */
+async function exerciseEdges(base: string, how: keyof typeof CLI): Promise<void> {
+  const key = JSON.parse((await cli(['apikey', 'create', '--org', 'joined', '--name', 'edges', '--role', 'admin', '--json'], how)).stdout).key as string;
+  const scimToken = JSON.parse((await cli(['scim', 'enable', '--org', 'joined', '--json'], how)).stdout).token as string;
+  const scim = await fetch(`${base}/scim/v2/Users`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${scimToken}`, 'content-type': 'application/scim+json' },
+    body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'ada@joined.example', active: true, displayName: 'Ada' }),
+  });
+  expect(scim.status).toBe(201);
+  // Non-null variables go through the cost and depth rules (graphql's typeFromAST) before the resolvers.
+  const gql = (query: string, variables: Record<string, unknown>) =>
+    fetch(`${base}/graphql`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  const page = await gql(`query($first: Int!, $text: String!) { members(first: $first, filter: { text: $text }) { totalCount edges { node { userName displayName } } } }`, { first: 10, text: 'ada' });
+  expect(page.status).toBe(200);
+  expect(await page.json()).toEqual({ data: { members: { totalCount: 1, edges: [{ node: { userName: 'ada@joined.example', displayName: 'Ada' } }] } } });
+  const wrong = await gql(`query($first: Int!) { members(first: $first) { totalCount } }`, { first: 'ten' });
+  expect(wrong.status).toBe(400);
+  const metadata = await fetch(`${base}/saml/joined/metadata`);
+  expect([metadata.status, (await metadata.text()).includes('AssertionConsumerService')]).toEqual([200, true]);
+}
+
 describe('server on embedded PGlite', () => {
   it('starts from an empty DATA_DIR, serves the CLI through its socket, stops on SIGTERM, restarts with its data', async () => {
     const first = await startServer();
@@ -123,6 +150,11 @@ describe('server on embedded PGlite', () => {
     const offline = await cli(['org', 'list', '--json'], 'compiled');
     expect(offline.code).toBe(0);
     expect(JSON.parse(offline.stdout).organizations.map((o: { domain: string }) => o.domain)).toEqual(['joined']);
+    // It begins opening it before it knows the command (src/cli/main.ts): an unknown one still exits 2, and the
+    // database it opened on the guess is closed again (no lock left behind, the next command opens it).
+    const typo = await cli(['org', 'lst', '--json'], 'compiled');
+    expect([typo.code, JSON.parse(typo.stdout).error.code]).toEqual([2, 'usage']);
+    expect(fs.existsSync(path.join(dataDir, 'gatehouse.lock'))).toBe(false);
 
     // Restart, compiled: no migration to apply, same key, still ready, the console's front end served.
     const second = await startServer('compiled');
@@ -131,6 +163,7 @@ describe('server on embedded PGlite', () => {
     expect((await fetch(`http://127.0.0.1:${second.port}/readyz`)).status).toBe(200);
     const script = await fetch(`http://127.0.0.1:${second.port}/admin/app.js`);
     expect([script.status, (await script.text()).length > 1000]).toEqual([200, true]);
+    await exerciseEdges(`http://127.0.0.1:${second.port}`, 'compiled');
     expect(await stop(second)).toBe(0);
   }, 240_000);
 

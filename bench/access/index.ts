@@ -161,7 +161,10 @@ export async function run(): Promise<void> {
 
       const domain = createDomain(database.db, 'bench-master-secret-0123456789abcdef');
       const actor = systemActor(ORG, 'bench');
-      const at = new Date();
+      // One instant for every call, an hour ahead: whoCanOpen for now or later walks the lock's
+      // allow-list (access_state); an instant taken now would be in the past by the calls, which
+      // reads the shares instead (both checked against the same hand-written SQL).
+      const at = new Date(Date.now() + 3_600_000);
       // Deterministic samples spread over the data: active members and every kind of lock.
       const memberIds = Array.from({ length: 100 }, (_, k) => ((k * 7_919 + 13) % s.members) + 1)
         .filter((i) => i % 50 !== 0)

@@ -5,7 +5,8 @@ import { ConfigError, loadConfig } from '../config.js';
 import { DomainError, systemActor } from '../domain/index.js';
 import { createDomainFromConfig } from '../compose.js';
 import { migrate } from '../infra/postgres/migrate.js';
-import { openDatabase } from '../infra/postgres/database.js';
+import { openDatabase, type Database } from '../infra/postgres/database.js';
+import { cliDatabaseOptions } from './database-options.js';
 import { resolveMasterSecret } from '../infra/master-secret.js';
 import { UsageError, type CliContext, type Command } from './command.js';
 import { orgCommands } from './org.js';
@@ -39,7 +40,12 @@ function oneLine(s: string): string {
 }
 
 /** Runs one command; returns the exit code (0 ok, 1 failed, 2 usage or configuration). */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+export async function runCli(
+  argv: readonly string[],
+  io: CliIo,
+  /** The database main.ts began opening while this module loaded (the embedded one takes about a second); taken only by a command that runs. */
+  early?: () => Promise<Database>,
+): Promise<number> {
   const json = argv.includes('--json');
   const args = argv.filter((a) => a !== '--json');
   const fail = (code: number, kind: string, message: string): number => {
@@ -77,7 +83,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   let secret: string;
   try {
     secret = resolveMasterSecret(config.secret, config.dataDir, (m) => io.stderr(m + '\n'));
-    database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, poolSize: 2, poolMode: config.database.poolMode, allowJoin: true });
+    database = early ? await early() : await openDatabase(cliDatabaseOptions(config));
   } catch (e) {
     return fail(1, 'database_unavailable', e instanceof Error ? e.message : String(e));
   }

@@ -5,6 +5,7 @@
 // meanwhile finds the old template whole or the new one. `--if-stale`: only
 // when the template there is missing or does not hold exactly this release's
 // migrations (a source change elsewhere leaves it alone).
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +15,8 @@ import { currentManifest, DEFAULT_TEMPLATE_DIR, templateMismatch, writeManifest 
 
 export async function buildTemplate(dir: string): Promise<string[]> {
   const manifest = currentManifest();
-  const building = `${dir}.build-${process.pid}`;
+  const suffix = `${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  const building = `${dir}.build-${suffix}`;
   fs.rmSync(building, { recursive: true, force: true });
   const embedded = await startEmbeddedPostgres(building, { maxConnections: 3, allowJoin: false, template: false });
   let applied: string[];
@@ -27,9 +29,22 @@ export async function buildTemplate(dir: string): Promise<string[]> {
   for (const f of fs.readdirSync(building)) if (f !== 'pgdata') fs.rmSync(path.join(building, f), { recursive: true, force: true });
   writeManifest(building, manifest);
   // Moved aside then removed: the old template stays whole until the new one takes its name.
-  const old = `${dir}.old-${process.pid}`;
-  if (fs.existsSync(dir)) fs.renameSync(dir, old);
-  fs.renameSync(building, dir);
+  // Two builds at once (test files building in parallel on a fresh clone) may race for the name:
+  // the loser keeps the winner's template when it is current, and tries again otherwise.
+  const old = `${dir}.old-${suffix}`;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (fs.existsSync(dir)) fs.renameSync(dir, old);
+      fs.renameSync(building, dir);
+      break;
+    } catch (e) {
+      if (templateCurrent(dir)) {
+        fs.rmSync(building, { recursive: true, force: true });
+        break;
+      }
+      if (attempt >= 5) throw e;
+    }
+  }
   fs.rmSync(old, { recursive: true, force: true });
   return applied;
 }

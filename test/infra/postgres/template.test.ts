@@ -25,7 +25,10 @@ let template: string;
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-template-'));
   template = path.join(tmp, 'template');
-  expect(await buildTemplate(template)).toEqual([...MIGRATION_NAMES]);
+  // Two builds at once into the same place (test files building in parallel on a fresh clone): both succeed, one template stays.
+  const built = await Promise.all([buildTemplate(template), buildTemplate(template)]);
+  expect(built).toEqual([[...MIGRATION_NAMES], [...MIGRATION_NAMES]]);
+  expect(fs.readdirSync(tmp)).toEqual(['template']);
 }, 120_000);
 afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
