@@ -231,8 +231,13 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
   api.post(
     '/logout',
     h(async (req, res) => {
-      const step = await signOut(config, domain, readSessionCookie(req.headers.cookie)!, (err) =>
-        req.log?.error({ err }, 'could not start single logout at the identity provider'),
+      // Back from the IdP (its LogoutResponse carries the RelayState), the browser lands on the console's sign-in.
+      const step = await signOut(
+        config,
+        domain,
+        readSessionCookie(req.headers.cookie)!,
+        (err) => req.log?.error({ err }, 'could not start single logout at the identity provider'),
+        '/admin',
       );
       res.clearCookie(SESSION_COOKIE, cookieOptions());
       return { ok: true, next: step };

@@ -69,12 +69,13 @@ export async function logoutRequestStep(
   config: Config,
   domain: Domain,
   member: { readonly id: string; readonly nameId: string; readonly sessionIndex: string | null },
+  relayState = '',
 ): Promise<IdpLogoutStep | null> {
   if (!rt.slo || !singleLogoutActive(rt.slo, rt.signing !== null) || !rt.signing || !rt.idpEntityId) return null;
   const saml = samlFor(rt, config, domain, { logoutMemberId: member.id });
   const profile = { nameID: member.nameId, nameIDFormat: NAMEID_UNSPECIFIED, ...(member.sessionIndex ? { sessionIndex: member.sessionIndex } : {}) } as Profile;
-  if (rt.slo.binding === HTTP_REDIRECT) return { binding: 'redirect', url: await saml.getLogoutUrlAsync(profile, '', {}) };
-  return postStep(rt.signing, rt.slo.location, 'SAMLRequest', await saml._generateLogoutRequest(profile), undefined);
+  if (rt.slo.binding === HTTP_REDIRECT) return { binding: 'redirect', url: await saml.getLogoutUrlAsync(profile, relayState, {}) };
+  return postStep(rt.signing, rt.slo.location, 'SAMLRequest', await saml._generateLogoutRequest(profile), relayState || undefined);
 }
 
 /**
@@ -85,19 +86,21 @@ export async function logoutRequestStep(
  * signed LogoutRequest for that sign-in's NameID and SessionIndex
  * (logoutRequestStep). Null: the Gatehouse session was all there was to end.
  * A failure to build the LogoutRequest leaves the session ended and is
- * reported to `failed` (only the IdP's session is left alive).
+ * reported to `failed` (only the IdP's session is left alive). `relayState`:
+ * where the browser lands once the IdP's LogoutResponse is back (a path of this site; default `/`).
  */
 export async function signOut(
   config: Config,
   domain: Domain,
   token: string | undefined,
   failed: (err: unknown) => void,
+  relayState = '',
 ): Promise<IdpLogoutStep | null> {
   const ended = token ? await domain.sessions.end(token) : undefined;
   if (!ended?.live || !ended.samlNameId) return null;
   try {
     const rt = await domain.saml.runtimeOf(ended.organizationId);
-    return await logoutRequestStep(rt, config, domain, { id: ended.memberId, nameId: ended.samlNameId, sessionIndex: ended.samlSessionIndex });
+    return await logoutRequestStep(rt, config, domain, { id: ended.memberId, nameId: ended.samlNameId, sessionIndex: ended.samlSessionIndex }, relayState);
   } catch (err) {
     failed(err);
     return null;

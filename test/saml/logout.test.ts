@@ -282,6 +282,8 @@ describe("the console's sign-out (/admin/api/logout)", () => {
     const { url, xml, signatureValid } = readRedirect(body.next!.url, 'SAMLRequest');
     expect(`${url.origin}${url.pathname}`).toBe(idp.sloUrl);
     expect(signatureValid).toBe(true);
+    // Back from the IdP, the browser lands on the console (the RelayState is covered by the query signature).
+    expect(url.searchParams.get('RelayState')).toBe('/admin');
     expect(xml).toContain(`Destination="${idp.sloUrl}"`);
     expect(xml).toContain(`>${carol.userName}</saml:NameID>`);
     expect(xml).toContain(`>${assertionId}</saml2p:SessionIndex>`);
@@ -291,8 +293,10 @@ describe("the console's sign-out (/admin/api/logout)", () => {
     expect(readRedirect(forged.toString(), 'SAMLRequest').signatureValid).toBe(false);
 
     const requestId = /\sID="([^"]+)"/.exec(xml)![1]!;
-    const answer = idp.redirectQuery('SAMLResponse', idp.logoutResponseXml({ destination: urlsFor(org.domain).logoutUrl, inResponseTo: requestId }));
-    expect((await getSlo(answer)).status).toBe(303);
+    const answer = idp.redirectQuery('SAMLResponse', idp.logoutResponseXml({ destination: urlsFor(org.domain).logoutUrl, inResponseTo: requestId }), { relayState: '/admin' });
+    const back = await getSlo(answer);
+    expect(back.status).toBe(303);
+    expect(back.headers.get('location')).toBe('/admin');
     const [ev] = await t.domain.audit.list(org.actor, { actionPrefix: 'saml.logout', limit: 1 });
     expect(ev).toMatchObject({ action: 'saml.logout', outcome: 'success', resourceId: carol.id });
     // Replayed: the request is used up.
