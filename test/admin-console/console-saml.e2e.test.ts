@@ -26,6 +26,8 @@ interface TestIdp {
   start(): Promise<void>;
   stop(): Promise<void>;
   response(o: { acsUrl: string; audience: string; nameId: string; inResponseTo?: string }): string;
+  logoutResponseXml(o: { destination: string; inResponseTo: string }): string;
+  redirectQuery(type: 'SAMLResponse', xml: string, o?: { relayState?: string }): string;
 }
 
 let s: TestApp;
@@ -184,6 +186,29 @@ describe('admin console SAML panel in Chromium', () => {
       await entry.locator('summary').first().click();
       expect(await entry.locator('.why').textContent()).toContain('No member of this organisation has the userName');
       await page.screenshot({ path: artifactPath('11-saml-login-log.png'), fullPage: true });
+      // 6. Grace signs out of the console: single logout goes on to Entra with her signed LogoutRequest,
+      //    and Entra's LogoutResponse (played here) brings her back to the console's sign-in.
+      let logoutRequest = '';
+      await second.context.route(
+        (u) => u.href.startsWith(idp.sloUrl),
+        async (route) => {
+          const url = new URL(route.request().url());
+          logoutRequest = zlib.inflateRawSync(Buffer.from(url.searchParams.get('SAMLRequest')!, 'base64')).toString('utf8');
+          const id = /\sID="([^"]+)"/.exec(logoutRequest)![1]!;
+          const back = idp.redirectQuery('SAMLResponse', idp.logoutResponseXml({ destination: `${s.url}/saml/${org.domain}/slo`, inResponseTo: id }), {
+            relayState: url.searchParams.get('RelayState') ?? undefined,
+          });
+          await route.fulfill({ status: 302, headers: { location: `${s.url}/saml/${org.domain}/slo?${back}` } });
+        },
+      );
+      await gp.getByRole('button', { name: 'Sign out' }).click();
+      await gp.locator('#signin-org').waitFor();
+      expect(new URL(gp.url()).pathname).toBe('/admin');
+      expect(logoutRequest).toContain(`>${grace.userName}</saml:NameID>`);
+      expect((await gp.request.get(`${s.url}/admin/api/session`)).status()).toBe(401);
+      const [out] = await s.t.domain.audit.list(org.actor, { actionPrefix: 'saml.logout', limit: 1 });
+      expect(out).toMatchObject({ outcome: 'success', resourceId: grace.id });
+
       await page.reload();
       await page.locator('.health-item[data-health="sign_in"][data-status="warn"]').waitFor();
       // No console error, script error or failed request in the admin's console (the test window was checked above).
