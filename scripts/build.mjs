@@ -83,7 +83,12 @@ await Promise.all([
       cli: path.join(root, 'src/cli/main.ts'),
       'build-template': path.join(root, 'src/infra/postgres/build-template.ts'),
     },
-    external: ['@electric-sql/*', '@mikro-orm/*', '@opentelemetry/*', 'import-in-the-middle', 'esbuild', 'pg-native'],
+    // graphql too: src/graphql/limits.ts requires graphql-query-complexity's
+    // CommonJS build at run time (its ESM build imports a second graphql), and
+    // that requires graphql from node_modules; a bundled copy beside it would
+    // fail graphql's realm checks (every query with a non-null variable
+    // answered 500; test/server.test.ts queries the compiled server with one).
+    external: ['@electric-sql/*', '@mikro-orm/*', '@opentelemetry/*', 'import-in-the-middle', 'esbuild', 'pg-native', 'graphql'],
     minifyWhitespace: true,
     minifySyntax: true,
     // Bundled CommonJS packages call require() (node: built-ins, JSON files, the external packages).

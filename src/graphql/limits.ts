@@ -1,12 +1,11 @@
 // Depth and cost limits, checked before anything runs.
 import { getNamedType, getNullableType, GraphQLError, isListType, type GraphQLSchema, type ValidationRule } from 'graphql';
-import queryComplexity, { type ComplexityEstimator } from 'graphql-query-complexity/cjs';
+import { createRequire } from 'node:module';
+import type { ComplexityEstimator } from 'graphql-query-complexity/cjs';
 
-// The CommonJS build, by its own subpath: the ESM build imports
-// 'graphql/index.mjs', a second copy of graphql next to the one type-graphql
-// builds the schema with. Imported (not required at run time), so the bundled
-// build (scripts/build.mjs) bundles it with the one graphql it bundles.
-const { fieldExtensionsEstimator, getComplexity } = queryComplexity;
+// The CommonJS build, required: the ESM build imports 'graphql/index.mjs', a
+// second copy of graphql next to the one type-graphql builds the schema with.
+const { fieldExtensionsEstimator, getComplexity } = createRequire(import.meta.url)('graphql-query-complexity') as typeof import('graphql-query-complexity/cjs');
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { edgeError } from './errors.js';
