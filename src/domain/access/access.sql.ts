@@ -66,6 +66,25 @@ export async function selectAccessOfMembers(sql: Sql, organizationId: string, me
 }
 
 /**
+ * The end of both whoCanOpen page statements, after their CTEs `l` (the lock),
+ * `picked` (the page's member ids) and `who` (their grants on the lock): the
+ * grants of the picked members only, aggregated once (not one subquery per
+ * member), each picked member with them, and one row saying the lock exists.
+ */
+const WHO_PAGE_TAIL = `grants as (
+       select w.member_id, json_agg(json_build_object('share_id', w.share_id, 'role', w.role, 'scope', w.scope, 'group_id', w.group_id,
+                'group_name', gr.display_name, 'valid_from', w.valid_from, 'valid_until', w.valid_until) order by w.share_id, w.group_id) as grants
+       from who w left join groups gr on gr.organization_id = $1 and gr.id = w.group_id
+       where w.member_id in (select id from picked)
+       group by w.member_id
+     )
+     select ${MEMBER_COLUMNS.split(', ').map((c) => 'm.' + c).join(', ')}, true as lock_found, g.grants
+     from picked join members m on m.organization_id = $1 and m.id = picked.id join grants g on g.member_id = picked.id
+     union all
+     select ${MEMBER_COLUMNS.split(', ').map(() => 'null').join(', ')}, true, null from l
+     order by id nulls first`;
+
+/**
  * Active members who may open the lock at `at`, by id after `afterId`, at
  * most `limit`, matching `like` (an ILIKE pattern, null: all), each with its
  * grants; plus one row of nulls when the lock exists.
@@ -99,19 +118,7 @@ export async function selectWhoCanOpen(
          and ($5::text is null or m.user_name ilike $5 escape '\\' or m.display_name ilike $5 escape '\\')
        order by m.id limit ${p.limit}
      ),
-     -- The grants of the picked members only, aggregated once (not one subquery per member).
-     grants as (
-       select w.member_id, json_agg(json_build_object('share_id', w.share_id, 'role', w.role, 'scope', w.scope, 'group_id', w.group_id,
-                'group_name', gr.display_name, 'valid_from', w.valid_from, 'valid_until', w.valid_until) order by w.share_id, w.group_id) as grants
-       from who w left join groups gr on gr.organization_id = $1 and gr.id = w.group_id
-       where w.member_id in (select id from picked)
-       group by w.member_id
-     )
-     select ${MEMBER_COLUMNS.split(', ').map((c) => 'm.' + c).join(', ')}, true as lock_found, g.grants
-     from picked join members m on m.organization_id = $1 and m.id = picked.id join grants g on g.member_id = picked.id
-     union all
-     select ${MEMBER_COLUMNS.split(', ').map(() => 'null').join(', ')}, true, null from l
-     order by id nulls first`,
+     ${WHO_PAGE_TAIL}`,
     [organizationId, lockId, at, p.afterId, p.like],
   );
 }
@@ -167,17 +174,7 @@ export async function selectWhoCanOpenFromState(
        join shares s on s.organization_id = $1 and s.group_id = gm.group_id
        where ${covers}
      ),
-     grants as (
-       select w.member_id, json_agg(json_build_object('share_id', w.share_id, 'role', w.role, 'scope', w.scope, 'group_id', w.group_id,
-                'group_name', gr.display_name, 'valid_from', w.valid_from, 'valid_until', w.valid_until) order by w.share_id, w.group_id) as grants
-       from who w left join groups gr on gr.organization_id = $1 and gr.id = w.group_id
-       group by w.member_id
-     )
-     select ${MEMBER_COLUMNS.split(', ').map((c) => 'm.' + c).join(', ')}, true as lock_found, g.grants
-     from picked join members m on m.organization_id = $1 and m.id = picked.id join grants g on g.member_id = picked.id
-     union all
-     select ${MEMBER_COLUMNS.split(', ').map(() => 'null').join(', ')}, true, null from l
-     order by id nulls first`,
+     ${WHO_PAGE_TAIL}`,
     [organizationId, lockId, at, p.afterId, p.like],
   );
 }
