@@ -149,6 +149,68 @@ const WORKER_CODE = `
 const { parentPort, workerData: w } = require('node:worker_threads');
 const fs = require('node:fs');
 let db, server;
+
+// PGlite is one session; pglite-socket shares it between connections message
+// by message, keeping one connection on it only inside a transaction. A
+// connection's extended-protocol batch (Parse, Bind, Describe, Execute ... Sync)
+// could then be cut by another's: its Bind bound the other's unnamed
+// statement ("portal cannot be run", "bind message supplies 2 parameters", or
+// another statement run with its parameters). This queue keeps the session
+// with a connection from the first message of a batch to its Sync, and
+// through a transaction; a connection that goes away mid-batch or
+// mid-transaction is ended with Sync or ROLLBACK, so the next one starts clean.
+// (It also goes on after a message that throws; pglite-socket's stopped.)
+const BATCH_CONTINUES = new Set([0x50, 0x42, 0x44, 0x45, 0x43, 0x48]); // Parse, Bind, Describe, Execute, Close, Flush
+const SYNC = new Uint8Array([0x53, 0, 0, 0, 4]);
+class BatchQueue {
+  constructor(db) { this.db = db; this.queue = []; this.processing = false; this.owner = null; }
+  enqueue(handlerId, message, onData) {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ handlerId, message, onData, resolve, reject });
+      void this.run();
+    });
+  }
+  next() {
+    if (this.owner === null) return this.queue.shift();
+    const i = this.queue.findIndex((q) => q.handlerId === this.owner);
+    return i === -1 ? undefined : this.queue.splice(i, 1)[0];
+  }
+  async run() {
+    if (this.processing) return;
+    this.processing = true;
+    try {
+      for (let item = this.next(); item; item = this.next()) {
+        let bytes = 0;
+        try {
+          await this.db.runExclusive(() => this.db.execProtocolRawStream(item.message, { onRawData: (d) => { bytes += d.length; item.onData(d); } }));
+        } catch (e) {
+          this.owner = this.db.isInTransaction() ? item.handlerId : null;
+          item.reject(e);
+          continue;
+        }
+        this.owner = BATCH_CONTINUES.has(item.message[0]) || this.db.isInTransaction() ? item.handlerId : null;
+        item.resolve(bytes);
+      }
+    } finally {
+      this.processing = false;
+    }
+  }
+  getQueueLength() { return this.queue.length; }
+  clearQueueForHandler(handlerId) {
+    this.queue = this.queue.filter((q) => (q.handlerId === handlerId ? (q.reject(new Error('Handler disconnected')), false) : true));
+  }
+  async clearTransactionIfNeeded(handlerId) {
+    if (this.owner !== handlerId) return;
+    // Wait for a message of this connection still running, then end what it left open.
+    while (this.processing) await new Promise((r) => setImmediate(r));
+    if (this.owner !== handlerId) return;
+    await this.db.runExclusive(() => this.db.execProtocolRawStream(SYNC, { onRawData: () => undefined }));
+    if (this.db.isInTransaction()) await this.db.exec('ROLLBACK');
+    this.owner = null;
+    void this.run();
+  }
+}
+
 parentPort.on('message', async (m) => {
   if (m !== 'stop') return;
   try {
@@ -173,6 +235,8 @@ parentPort.on('message', async (m) => {
   const { PGLiteSocketServer } = await import(w.pgliteSocket);
   db = await PGlite.create(w.dataDir, { startParams: [...PGlite.defaultStartParams, ...w.startParams] });
   server = new PGLiteSocketServer({ db, path: w.socket, maxConnections: w.maxConnections });
+  // Read by each connection's handler when it attaches: in place before the first one.
+  server.queryQueue = new BatchQueue(db);
   await server.start();
   fs.chmodSync(w.socket, 0o600);
   parentPort.postMessage({ ready: true });
