@@ -18,8 +18,6 @@
 // PostgreSQL server (TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test).
 import 'reflect-metadata';
 import crypto from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import pg from 'pg';
@@ -33,6 +31,7 @@ import { createLogger } from '../../src/http/logger.js';
 import { openDatabase } from '../../src/infra/postgres/database.js';
 import { migrate } from '../../src/infra/postgres/migrate.js';
 import { TestIdp, type SigningOption } from '../../test/saml/idp.js';
+import { serveLocal } from '../lib/serve.js';
 
 const CONCURRENCY = 8;
 const TARGET = 1.3;
@@ -102,11 +101,8 @@ export async function run(): Promise<void> {
     const config = loadConfig({ NODE_ENV: 'production', PUBLIC_URL, LOG_LEVEL: 'silent' });
     const domain = createDomain(database.db, 'bench-master-secret-0123456789abcdef');
     const app = await createApp({ config, db: database.db, domain, logger: createLogger('silent') });
-    const server = http.createServer(app.listener);
-    // As in server.ts: idle keep-alive sockets outlive the client's, so none closes under a request.
-    server.keepAliveTimeout = 65_000;
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const server = await serveLocal(app.listener);
+    const base = server.base;
     try {
       const idp = new TestIdp();
       const org = await domain.organizations.create({ name: 'Bench', domain: `bench-${crypto.randomBytes(3).toString('hex')}` });
@@ -164,10 +160,8 @@ export async function run(): Promise<void> {
             res.status(400).end();
           }
         });
-        const bareServer = http.createServer(bareApp);
-        bareServer.keepAliveTimeout = 65_000;
-        await new Promise<void>((r) => bareServer.listen(0, '127.0.0.1', r));
-        const bareHttp = (r: string) => post(`http://127.0.0.1:${(bareServer.address() as AddressInfo).port}/acs`, r);
+        const bareServer = await serveLocal(bareApp);
+        const bareHttp = (r: string) => post(`${bareServer.base}/acs`, r);
         try {
           await pool(warm, CONCURRENCY, validate);
           await pool(warm, CONCURRENCY, bareHttp);
@@ -206,8 +200,7 @@ export async function run(): Promise<void> {
             `    CPU per login, ACS / node-saml behind Express: ${(b.cpuMs / h.cpuMs).toFixed(2)}x; p99 ACS / node-saml behind Express: ${(p(b.latencies, 0.99) / p(h.latencies, 0.99)).toFixed(2)}x`,
           );
         } finally {
-          bareServer.closeAllConnections();
-          await new Promise<void>((r) => bareServer.close(() => r()));
+          await bareServer.close();
         }
       }
       // SP-initiated sign-in: the AuthnRequest from the SP, the response answering it.
@@ -241,10 +234,8 @@ export async function run(): Promise<void> {
             res.status(400).end();
           }
         });
-        const bareServer = http.createServer(bareApp);
-        bareServer.keepAliveTimeout = 65_000;
-        await new Promise<void>((r) => bareServer.listen(0, '127.0.0.1', r));
-        const bareBase = `http://127.0.0.1:${(bareServer.address() as AddressInfo).port}`;
+        const bareServer = await serveLocal(bareApp);
+        const bareBase = bareServer.base;
         /** GET `url` (a login start): the AuthnRequest id of the redirect it answers. */
         const start = async (url: string): Promise<string> => {
           const res = await fetch(url, { redirect: 'manual' });
@@ -293,14 +284,12 @@ export async function run(): Promise<void> {
             `    CPU per sign-in, Gatehouse / node-saml behind Express: ACS ${(g.acs.cpuMs / h.acs.cpuMs).toFixed(2)}x, start ${(g.start.cpuMs / h.start.cpuMs).toFixed(2)}x, whole ${((g.start.cpuMs + g.acs.cpuMs) / (h.start.cpuMs + h.acs.cpuMs)).toFixed(2)}x`,
           );
         } finally {
-          bareServer.closeAllConnections();
-          await new Promise<void>((r) => bareServer.close(() => r()));
+          await bareServer.close();
         }
       }
       process.stdout.write(out.join('\n') + '\n');
     } finally {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
+      await server.close();
       await app.close();
       await database.close();
     }
