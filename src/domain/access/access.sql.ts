@@ -129,8 +129,9 @@ export async function selectWhoCanOpen(
  * primary key (organization, lock, member): in member id order) gives the
  * candidates, each checked exactly against the shares at `at` (index lookups
  * per candidate: its shares, its groups' shares), so a page costs ~`limit`
- * candidates whatever the number who may open the lock (100,000 at one
- * place share: 100 ms when that set was built and hashed first).
+ * candidates whatever the number who may open the lock (a place share to
+ * the whole directory included, where building and hashing that set first
+ * cost a scan of it).
  *
  * Exact for `at` at or after the read: access_state holds every active
  * member's pair with a grant that had not ended when the pair was last
