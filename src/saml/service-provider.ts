@@ -12,6 +12,7 @@ import type { SamlRuntime } from '../domain/saml-config/saml.service.js';
 import { childrenNS, descendantsNS, hasDoctype, NS, parseXmlStrict, pureText } from '../domain/saml-config/xml.js';
 import { spUrls } from '../domain/saml-config/sp-urls.js';
 import { XMLSerializer } from '@xmldom/xmldom';
+import escapeHtml from 'escape-html';
 import { LoginRefused } from './errors.js';
 import { CONTENT_ALGORITHMS, decryptAssertion } from './decrypt.js';
 import { certificateBody } from '../domain/saml-config/saml-certificate.js';
@@ -187,20 +188,16 @@ export function spMetadataXml(rt: SamlRuntime, config: Config): string {
   const encryption = rt.spCertificates.map((pem) => `<KeyDescriptor use="encryption">${keyInfo(pem)}${methods}</KeyDescriptor>`).join('');
   return (
     `<?xml version="1.0" encoding="UTF-8"?>\n` +
-    `<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="${xmlAttr(urls.entityId)}" ID="_${crypto.randomUUID()}">` +
+    `<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="${escapeHtml(urls.entityId)}" ID="_${crypto.randomUUID()}">` +
     `<SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol" AuthnRequestsSigned="${rt.signing ? 'true' : 'false'}">` +
     signing +
     encryption +
-    `<SingleLogoutService Binding="${HTTP_REDIRECT}" Location="${xmlAttr(urls.logoutUrl)}"/>` +
-    `<SingleLogoutService Binding="${HTTP_POST}" Location="${xmlAttr(urls.logoutUrl)}"/>` +
+    `<SingleLogoutService Binding="${HTTP_REDIRECT}" Location="${escapeHtml(urls.logoutUrl)}"/>` +
+    `<SingleLogoutService Binding="${HTTP_POST}" Location="${escapeHtml(urls.logoutUrl)}"/>` +
     `<NameIDFormat>${NAMEID_UNSPECIFIED}</NameIDFormat>` +
-    `<AssertionConsumerService index="1" isDefault="true" Binding="${HTTP_POST}" Location="${xmlAttr(urls.acsUrl)}"/>` +
+    `<AssertionConsumerService index="1" isDefault="true" Binding="${HTTP_POST}" Location="${escapeHtml(urls.acsUrl)}"/>` +
     `</SPSSODescriptor></EntityDescriptor>`
   );
-}
-
-export function xmlAttr(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
 }
 
 export interface VerifiedLogin {
