@@ -1,6 +1,6 @@
 // The mass-deprovision guard (README, Mass-deprovision guard): its settings, and the changes it holds
 // for an admin to approve or discard. The CLI acts as the system (an operator).
-import { required, table, UsageError, type Command } from './command.js';
+import { listOption, required, table, UsageError, type Command } from './command.js';
 
 function intOption(o: Record<string, unknown>, name: string): number | undefined {
   const v = o[name];
@@ -9,13 +9,9 @@ function intOption(o: Record<string, unknown>, name: string): number | undefined
   return Number(v);
 }
 
+/** --id ID[,ID…]: those changes; null without it (every held change). */
 function idsOption(o: Record<string, unknown>): string[] | null {
-  const v = o.id;
-  if (v === undefined) return null;
-  return String(v)
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+  return o.id === undefined ? null : listOption(o.id);
 }
 
 export const guardCommands: Command[] = [
