@@ -5,9 +5,9 @@
 // token at once. Through the domain, the SCIM endpoint, a second process, the
 // CLI and GraphQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_SECRET } from '../setup/test-db.js';
+import { testDomain } from '../setup/test-db.js';
 import { buildOrg } from '../factories/index.js';
-import { createDomain, type Domain } from '../../src/domain/index.js';
+import type { Domain } from '../../src/domain/index.js';
 import { openDatabase, type Database } from '../../src/infra/postgres/database.js';
 import { parseScimOverlap } from '../../src/domain/organization/organization.service.js';
 import { runCliOn } from '../setup/cli.js';
@@ -20,7 +20,7 @@ let d2: Domain;
 beforeAll(async () => {
   hx = await startHarness({ IMPORT_SCHEDULER: 'off' });
   other = await openDatabase({ url: hx.t.url, dataDir: '/nonexistent', poolSize: 2 });
-  d2 = createDomain(other.db, TEST_SECRET);
+  d2 = testDomain(other.db);
 });
 afterAll(async () => {
   await other.close();
