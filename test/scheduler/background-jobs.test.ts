@@ -1,4 +1,4 @@
-// The one scheduler of background jobs (issue 15, item 5): expired sessions,
+// The one scheduler of background jobs: expired sessions,
 // past rate-limit windows, expired SAML request ids and replay-cache entries are
 // purged by jobs of the scheduler that createApp starts, scheduled through
 // pg-boss `schedule()` so that one process runs each due job.
