@@ -50,6 +50,6 @@ export function backgroundJobs(deps: { domain: Domain; db: PostgresDb; logger: S
     // Audit trail retention: events older than AUDIT_RETENTION_DAYS (README, Configuration).
     { name: JOB.purgeAudit, cron: '23 4 * * *', expireInSeconds: 3600, run: () => domain.audit.purgeOlderThan(deps.auditRetentionDays ?? 400) },
     // The outboxes' logs: webhook deliveries and mail (with their attempts) past their retention, a batch of each per run.
-    { name: JOB.purgeDeliveryLog, cron: '* * * * *', run: async () => (await domain.webhooks.purgeLog()) + (await domain.mail.purgeLog()) },
+    { name: JOB.purgeDeliveryLog, cron: '*/2 * * * *', run: async () => (await domain.webhooks.purgeLog()) + (await domain.mail.purgeLog()) },
   ];
 }
