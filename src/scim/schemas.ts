@@ -41,10 +41,10 @@ export const MULTI_ATTRS = canon(namesOf(MULTI));
 /** The sub-attributes of each multi-valued attribute (by its name), in any case. */
 const MULTI_SUB_CANON = new Map(MULTI.map((a) => [a.name, canon(namesOf(a.subAttributes ?? []))]));
 
-/** A MemberData field holding one text, named as its SCIM attribute. */
-type UserText = { [K in keyof MemberData]-?: MemberData[K] extends string | null ? K : never }[keyof MemberData];
-/** The User's single-valued texts (string or reference) besides userName and externalId, which lead it, in the table's order. */
-export const PROFILE_TEXTS = WRITABLE.filter((a) => isText(a) && a.name !== 'userName' && a.name !== 'externalId').map((a) => a.name as UserText);
+/** A MemberData field holding one text, named as its SCIM attribute, besides userName and externalId (which lead a User). */
+type ProfileText = Exclude<{ [K in keyof MemberData]-?: MemberData[K] extends string | null ? K : never }[keyof MemberData], 'userName' | 'externalId'>;
+/** The User's single-valued texts (string or reference) besides userName and externalId, in the table's order. */
+export const PROFILE_TEXTS = WRITABLE.filter((a) => isText(a) && a.name !== 'userName' && a.name !== 'externalId').map((a) => a.name as ProfileText);
 /** The enterprise extension's texts (all but `manager`), in the table's order. */
 export const ENTERPRISE_TEXTS = ENTERPRISE_ATTRIBUTES.filter(isText).map((a) => a.name as Exclude<keyof EnterpriseFields, 'managerId'>);
 
@@ -277,7 +277,7 @@ export function memberInputFromDoc(doc: Doc): MemberInput {
     userName,
     externalId: str(doc.externalId, 'externalId'),
     active: bool(doc.active, 'active'),
-    ...(Object.fromEntries(PROFILE_TEXTS.map((k) => [k, str(doc[k], k)])) as Partial<Record<UserText, string | null>>),
+    ...(Object.fromEntries(PROFILE_TEXTS.map((k) => [k, str(doc[k], k)])) as Partial<Record<ProfileText, string | null>>),
     name: Object.fromEntries(NAME_SUBS.map((k) => [k, str(name[k], `name.${k}`)])),
     emails: multi(doc.emails, 'emails'),
     phoneNumbers: multi(doc.phoneNumbers, 'phoneNumbers'),
