@@ -85,17 +85,25 @@ const WHO_PAGE_TAIL = `grants as (
      order by id nulls first`;
 
 /**
- * Active members who may open the lock at `at`, by id after `afterId`, at
- * most `limit`, matching `like` (an ILIKE pattern, null: all), each with its
- * grants; plus one row of nulls when the lock exists.
+ * A page of whoCanOpen: active members who may open the lock at `at`, by id
+ * after `p.afterId`, at most `p.limit`, matching `p.like`, each with its
+ * grants, plus one row of nulls when the lock exists. Two statements answer
+ * it (below); access.service.ts picks one by `at`.
  */
-export async function selectWhoCanOpen(
+export type WhoPageStatement = (
   sql: Sql,
   organizationId: string,
   lockId: string,
   at: Date,
-  p: { afterId: string; limit: number; like: string | null },
-): Promise<WhoRow[]> {
+  p: { readonly afterId: string; readonly limit: number; readonly like: string | null },
+) => Promise<WhoRow[]>;
+
+/**
+ * Active members who may open the lock at `at`, by id after `afterId`, at
+ * most `limit`, matching `like` (an ILIKE pattern, null: all), each with its
+ * grants; plus one row of nulls when the lock exists.
+ */
+export const selectWhoCanOpen: WhoPageStatement = (sql, organizationId, lockId, at, p) => {
   return sql.all<WhoRow>(
     `with l as (select id, place_id from locks where organization_id = $1 and id = $2),
      s as (
@@ -121,7 +129,7 @@ export async function selectWhoCanOpen(
      ${WHO_PAGE_TAIL}`,
     [organizationId, lockId, at, p.afterId, p.like],
   );
-}
+};
 
 /**
  * selectWhoCanOpen for an `at` not before now, as one keyset walk that stops
@@ -140,13 +148,7 @@ export async function selectWhoCanOpen(
  * window not yet started, or ended since the seal) are dropped by the check.
  * For an earlier `at`, selectWhoCanOpen.
  */
-export async function selectWhoCanOpenFromState(
-  sql: Sql,
-  organizationId: string,
-  lockId: string,
-  at: Date,
-  p: { afterId: string; limit: number; like: string | null },
-): Promise<WhoRow[]> {
+export const selectWhoCanOpenFromState: WhoPageStatement = (sql, organizationId, lockId, at, p) => {
   const covers = `(s.lock_id = l.id or s.place_id = l.place_id) and ${openAt('$3')}`;
   // The member and share checks are subplans (a scalar subquery, exists under
   // OR), never pulled up into joins: the walk stays on access_state's primary
@@ -178,7 +180,7 @@ export async function selectWhoCanOpenFromState(
      ${WHO_PAGE_TAIL}`,
     [organizationId, lockId, at, p.afterId, p.like],
   );
-}
+};
 
 /** How many active members may open the lock at `at`, matching `like` (null: all). */
 export async function countWhoCanOpen(sql: Sql, organizationId: string, lockId: string, at: Date, like: string | null): Promise<number> {
