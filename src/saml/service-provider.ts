@@ -225,18 +225,7 @@ export async function verifyResponse(rt: SamlRuntime, config: Config, domain: Do
   const xml = Buffer.from(samlResponse, 'base64').toString('utf8');
 
   // Structure, before any signature work.
-  if (hasDoctype(xml)) throw new LoginRefused('doctype_refused', 'The response carries a DOCTYPE (DTD or entities), which is refused');
-  // Comments and processing instructions are invisible to exclusive c14n, so
-  // they can split a signed NameID ("alice@x.com<!---->.evil"); Entra sends none.
-  if (/<!--/.test(xml) || /<\?(?!xml[\s?])/i.test(xml.replace(/^\uFEFF/, ''))) {
-    throw new LoginRefused('xml_comment_refused', 'The response carries XML comments or processing instructions, which are refused');
-  }
-  let doc: Document;
-  try {
-    doc = parseXmlStrict(xml);
-  } catch (e) {
-    throw new LoginRefused('malformed_response', `The response is not well-formed XML: ${(e as Error).message}`);
-  }
+  const doc = parseSamlXml(xml, 'response', (e) => new LoginRefused('malformed_response', `The response is not well-formed XML: ${e.message}`));
   const response = doc.documentElement;
   if (response.namespaceURI !== NS.samlp || response.localName !== 'Response') {
     throw new LoginRefused('malformed_response', `Expected a samlp:Response, got ${response.localName}`);
@@ -384,23 +373,38 @@ export function checkSignatureAlgorithms(root: Document | Element): void {
 }
 
 /**
+ * The XML of a SAML message (a response, a logout message, a decrypted
+ * assertion), refused before any signature work when it carries a DOCTYPE,
+ * or comments or processing instructions: they are invisible to exclusive
+ * c14n, so they can split a signed NameID ("alice@x.com<!---->.evil"); Entra
+ * sends none. XML that does not parse is `malformed`'s refusal.
+ */
+export function parseSamlXml(xml: string, what: string, malformed: (e: Error) => LoginRefused): Document {
+  if (hasDoctype(xml)) throw new LoginRefused('doctype_refused', `The ${what} carries a DOCTYPE (DTD or entities), which is refused`);
+  if (/<!--/.test(xml) || /<\?(?!xml[\s?])/i.test(xml.replace(/^\uFEFF/, ''))) {
+    throw new LoginRefused('xml_comment_refused', `The ${what} carries XML comments or processing instructions, which are refused`);
+  }
+  try {
+    return parseXmlStrict(xml);
+  } catch (e) {
+    throw malformed(e as Error);
+  }
+}
+
+/**
  * The decrypted content must be one saml:Assertion and nothing else: the same
  * refusals as for the whole response apply inside the cipher text.
  */
 function checkDecryptedAssertion(xml: string): Element {
-  if (hasDoctype(xml)) throw new LoginRefused('doctype_refused', 'The encrypted assertion carries a DOCTYPE (DTD or entities), which is refused');
-  if (/<!--/.test(xml) || /<\?(?!xml[\s?])/i.test(xml.replace(/^\uFEFF/, ''))) {
-    throw new LoginRefused('xml_comment_refused', 'The encrypted assertion carries XML comments or processing instructions, which are refused');
-  }
-  let adoc: Document;
-  try {
-    adoc = parseXmlStrict(xml);
-  } catch {
-    throw new LoginRefused(
-      'decryption_failed',
-      "The encrypted assertion did not decrypt to XML (altered cipher text, or a certificate Gatehouse does not hold). In Entra: Enterprise application → Single sign-on → Token encryption: upload the certificate from this organisation's SP metadata.",
-    );
-  }
+  const adoc = parseSamlXml(
+    xml,
+    'encrypted assertion',
+    () =>
+      new LoginRefused(
+        'decryption_failed',
+        "The encrypted assertion did not decrypt to XML (altered cipher text, or a certificate Gatehouse does not hold). In Entra: Enterprise application → Single sign-on → Token encryption: upload the certificate from this organisation's SP metadata.",
+      ),
+  );
   const root = adoc.documentElement;
   if (root.namespaceURI !== NS.saml || root.localName !== 'Assertion') {
     throw new LoginRefused('malformed_response', `The EncryptedAssertion holds a ${root.localName}, not a SAML Assertion`);
