@@ -55,8 +55,12 @@ async function setAt(page: Page, selector: string, isoLocal: string): Promise<vo
 
 describe('a member page', () => {
   for (const width of WIDTHS) {
-    it(`shows profile, source, groups, what the member can open and why, windows and history (${width} px)`, async () => {
+    it(`shows profile, source, groups, what the member can open and why, windows, history and sign-ins (${width} px)`, async () => {
       const x = await seeded(`Member page ${width}`);
+      // Ada has signed in once through Entra.
+      const idp = new TestIdp();
+      await s.t.domain.saml.importMetadataXml(x.org.actor, idp.metadataXml());
+      await firstSignIn(idp, x.org.domain, x.ada.userName);
       const { page, w } = await newAdminPage(s, browser.context, x.org.id, { width });
       // From the people list.
       await page.click('#tab-people');
@@ -73,6 +77,8 @@ describe('a member page', () => {
       // History: the SCIM create and the group that names her.
       await page.locator('#member-history li[data-action="scim.user.create"]').waitFor();
       await page.locator('#member-history li[data-action="scim.group.create"]', { hasText: 'Night shift' }).waitFor();
+      // Recent sign-ins: the one through Entra.
+      expect(await page.locator('#member-signins li').evaluateAll((li) => li.map((e) => [e.getAttribute('data-action'), e.getAttribute('data-outcome')]))).toEqual([['saml.login', 'success']]);
       await shot(page, `member-page-${width}`);
       if (width === 390) expect(await noHorizontalScroll(page)).toBe(true);
 
@@ -282,6 +288,10 @@ describe('the guided Entra set-up', () => {
         expect(text).toContain(words);
       }
       expect(await page.textContent('#setup-mappings')).toContain('userPrincipalName');
+      // A deep link into the Entra admin center, in a new tab.
+      const entra = page.getByRole('link', { name: 'Enterprise applications' });
+      expect(await entra.getAttribute('href')).toMatch(/^https:\/\/entra\.microsoft\.com\/#view\//);
+      expect(await entra.getAttribute('target')).toBe('_blank');
       await shot(page, `setup-start-${width}`);
       if (width === 390) expect(await noHorizontalScroll(page)).toBe(true);
 
