@@ -147,11 +147,15 @@ describe('who can open this lock, at a chosen date and time', () => {
 
 describe('SAML settings in the console and the admin activity log', () => {
   for (const width of WIDTHS) {
-    it(`certificate rollover and removal, sign-in from My Apps off, each in the admin activity log with who did it (${width} px)`, async () => {
+    it(`admin grant and removal, token rotation, certificate rollover and removal, sign-in from My Apps off, each in the admin activity log with who did it (${width} px)`, async () => {
       const x = await seeded(`Admin activity ${width}`);
       const { page, w } = await newAdminPage(s, browser.context, x.org.id, { width });
-      // An admin grant from People & access.
+      // An admin grant and a removal from People & access: Bob made admin and his role removed, then Ada made admin.
       await page.click('#tab-people');
+      await page.getByRole('button', { name: `Make admin ${x.bob.userName}` }).click();
+      await page.locator(`tr[data-user-name="${x.bob.userName}"] .badge-admin`).waitFor();
+      await page.getByRole('button', { name: `Remove admin role from ${x.bob.userName}` }).click();
+      await page.locator(`tr[data-user-name="${x.bob.userName}"] .badge-admin`).waitFor({ state: 'detached' });
       await page.getByRole('button', { name: `Make admin ${x.ada.userName}` }).click();
       await page.locator(`tr[data-user-name="${x.ada.userName}"] .badge-admin`).waitFor();
       // A token rotation from the SCIM page.
@@ -205,6 +209,7 @@ describe('SAML settings in the console and the admin activity log', () => {
         'admin.bootstrap_link.create',
         'admin.bootstrap_link.use',
         'admin.grant',
+        'admin.revoke',
         'scim.enable',
         'scim.token.rotate',
         'saml.metadata.import',
@@ -221,6 +226,9 @@ describe('SAML settings in the console and the admin activity log', () => {
       expect(summary('admin.grant')).toContain('Made admin');
       expect(summary('admin.grant')).toContain(x.ada.userName);
       expect(summary('admin.grant')).toContain('by admin bootstrap-admin');
+      expect(summary('admin.revoke')).toContain('Admin role removed');
+      expect(summary('admin.revoke')).toContain(x.bob.userName);
+      expect(summary('admin.revoke')).toContain('by admin bootstrap-admin');
       expect(summary('scim.token.rotate')).toContain('by admin bootstrap-admin');
       await shot(page, `admin-activity-${width}`);
       if (width === 390) expect(await noHorizontalScroll(page)).toBe(true);
