@@ -22,7 +22,7 @@ describe('logs to browse', () => {
     [1280, 'light'],
     [390, 'dark'],
   ] as const) {
-    it(`failures only, a date range, CSV and JSON lines exports, auto-refresh (${width} px, ${scheme})`, async () => {
+    it(`times with seconds and the time zone, failures only, a date range, CSV and JSON lines exports, auto-refresh (${width} px, ${scheme})`, async () => {
       const org = await buildOrg(s.t.domain, `Logs ${width}`);
       const scim: Actor = { kind: 'scim', organizationId: org.id, label: 'scim' };
       await s.t.domain.members.create(scim, { userName: `kim-${width}@logs.example`, displayName: 'Kim Lee' });
