@@ -179,6 +179,31 @@ export async function selectWhoCanOpenFromState(
   );
 }
 
+/**
+ * countWhoCanOpen for an `at` not before now, from the lock's allow-list
+ * (access_state) alone: it holds a pair for every active member with a grant
+ * that had not ended at its last seal, and each pair's windows (to the
+ * millisecond, as shares take them), so the count is the lock's pairs with a
+ * window open at `at`: one range of its primary key, no share or group
+ * lookups (100,000 who may open a lock are counted without finding them
+ * through the shares). Pairs with the one window unbounded both ways, nearly
+ * all, need no look inside their windows.
+ */
+export async function countWhoCanOpenFromState(sql: Sql, organizationId: string, lockId: string, at: Date, like: string | null): Promise<number> {
+  const row = await sql.one<{ n: number }>(
+    `select count(*)::int as n from access_state st
+     where st.organization_id = $1 and st.lock_id = $2
+       and (st.windows = '[{"validFrom": null, "validUntil": null}]'::jsonb
+            or exists (select 1 from jsonb_array_elements(st.windows) w
+                       where (w->>'validFrom' is null or (w->>'validFrom')::timestamptz <= $3::timestamptz)
+                         and (w->>'validUntil' is null or (w->>'validUntil')::timestamptz > $3::timestamptz)))
+       and ($4::text is null or exists (select 1 from members m where m.organization_id = $1 and m.id = st.member_id
+                                          and (m.user_name ilike $4 escape '\\' or m.display_name ilike $4 escape '\\')))`,
+    [organizationId, lockId, at, like],
+  );
+  return row.n;
+}
+
 /** How many active members may open the lock at `at`, matching `like` (null: all). */
 export async function countWhoCanOpen(sql: Sql, organizationId: string, lockId: string, at: Date, like: string | null): Promise<number> {
   const row = await sql.one<{ n: number }>(
