@@ -1,6 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
 
-// "Test sign-in" from the admin console (issue 21): the AuthnRequest records
+// "Test sign-in" from the admin console: the AuthnRequest records
 // the admin who started it, and a response to it never starts a session (it
 // shows a result page instead), so the test never touches anyone's session.
 export class Migration20261206161000_saml_test_sign_in extends Migration {

@@ -1,6 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
 
-// SCIM token rotation with an overlap (issue 16): `scim rotate` keeps the
+// SCIM token rotation with an overlap: `scim rotate` keeps the
 // token it replaces as the previous one until the overlap ends (or
 // `scim revoke-previous`), so provisioning never stops while someone pastes
 // the new token into Entra. Both are hashed at rest, each with its own last

@@ -1,6 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
 
-// "Authorize with Microsoft" for the Entra group import (seed 003, issue 21):
+// "Authorize with Microsoft" for the Entra group import:
 // admin consent for Gatehouse's own multi-tenant application, so the admin
 // registers nothing in Entra. A consent request's state is a row (single use,
 // bound to the admin session that started it and its organisation); a

@@ -5,12 +5,12 @@
 // production process runs `node dist/server.js` with no TypeScript compile
 // and no console bundling at start. Then the PGlite template a first start
 // copies (dist/pglite-template/, src/infra/postgres/build-template.ts):
-// initdb and every migration, about 10 s of CPU, redone only when the
+// initdb and every migration, redone only when the
 // migrations or PGlite changed.
 //
 // `--if-stale`: builds only when a source file is newer than dist/ (what
-// `npm start` and `npm run cli` run first: a fresh clone builds once, about
-// 1 s, plus the template; later calls check file times only).
+// `npm start` and `npm run cli` run first: a fresh clone builds once, plus
+// the template; later calls check file times only).
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';

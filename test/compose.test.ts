@@ -1,6 +1,6 @@
 // One builder of the domain from the configuration, used by the server, the CLI
-// and the tests (issue 15: the CLI built its domain with default policies and
-// ignored SESSION_* and AUTH_FAILURE_LIMIT).
+// and the tests (a CLI that built its domain with default policies ignored
+// SESSION_* and AUTH_FAILURE_LIMIT).
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

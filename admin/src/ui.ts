@@ -53,7 +53,7 @@ export async function copyText(text: string): Promise<boolean> {
   }
 }
 
-/** A read-only field with its Copy button, as the seeds describe (Tenant URL, Identifier...). */
+/** A read-only field with its Copy button, for a value an admin pastes into Entra (Tenant URL, Identifier...). */
 export function copyField(label: string, value: string, id: string): HTMLElement {
   const input = h('input', { id, type: 'text', readonly: true, value, class: 'mono', 'aria-label': label });
   input.value = value;

@@ -6,7 +6,8 @@
 //   - members with totalCount (every match counted, as every page did) and without it;
 //   - whoCanOpen at an instant 1 s ago (read from the shares: everyone who may open
 //     the lock found first, as every page did) and now (a walk of the lock's allow-list
-//     that stops at the page);
+//     that stops at the page); the same with totalCount (counted from the shares, and
+//     now from the allow-list);
 // and the same pages as raw SQL on one pooled connection (the floor). One client
 // (p50/p99 over BENCH_SECONDS), then BENCH_CLIENTS clients (reads/s). The load
 // average of the machine is printed before and after: other work shares it.
@@ -37,8 +38,8 @@ const MEMBERS = `query { members(first: 50) { edges { node { id userName display
 const MEMBERS_COUNTED = `query { members(first: 50) { totalCount edges { node { id userName displayName } } } }`;
 // Arguments inline, not as variables: an app may send either, and the bundled build of
 // 00:10 UTC answers a non-null variable ($lock: ID!) with a 500 (two copies of graphql).
-const who = (lock: string, at?: Date) =>
-  `query { whoCanOpen(lockId: "${lock}"${at ? `, at: "${at.toISOString()}"` : ''}, first: 50) { edges { node { id userName } } } }`;
+const who = (lock: string, at?: Date, counted = false) =>
+  `query { whoCanOpen(lockId: "${lock}"${at ? `, at: "${at.toISOString()}"` : ''}, first: 50) { ${counted ? 'totalCount ' : ''}edges { node { id userName } } } }`;
 
 type Read = () => Promise<void>;
 
@@ -132,6 +133,8 @@ export async function run(): Promise<void> {
       [`whoCanOpen, ${everyone} may open`, 'before: from the shares (at 1 s ago)', gql(() => who(big, ago()))],
       [`whoCanOpen, ${everyone} may open`, 'after: allow-list walk (now)', gql(() => who(big))],
       [`whoCanOpen, ${everyone} may open`, 'raw SQL (the walk)', rawWho(big)],
+      [`whoCanOpen + totalCount, ${everyone} may open`, 'before: both from the shares (at 1 s ago)', gql(() => who(big, ago(), true))],
+      [`whoCanOpen + totalCount, ${everyone} may open`, 'after: walk + count of the allow-list (now)', gql(() => who(big, undefined, true))],
       [`whoCanOpen, ${some} may open`, 'before: from the shares (at 1 s ago)', gql(() => who(small, ago()))],
       [`whoCanOpen, ${some} may open`, 'after: allow-list walk (now)', gql(() => who(small))],
       [`whoCanOpen, ${some} may open`, 'raw SQL (the walk)', rawWho(small)],

@@ -1,6 +1,6 @@
 // Builds the console's front end (admin/src) with esbuild when the app is
 // created, into memory: `npm ci && npm start` needs no separate build step,
-// and the bundle is always the one of the running code. About 0.1–0.3 s.
+// and the bundle is always the one of the running code.
 // The compiled server (dist/server.js, `npm run build`) serves the bundle
 // built beside it instead (dist/admin-console.{js,css}).
 import fs from 'node:fs';

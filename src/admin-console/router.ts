@@ -20,6 +20,7 @@ import { parseScimOverlap } from '../domain/organization/organization.service.js
 import escapeHtml from 'escape-html';
 import { FAVICON_SVG, PAGE_CSP, sendHtml, sendRefusalPage } from './pages.js';
 import { signOut } from '../saml/logout.js';
+import { spUrls } from '../domain/saml-config/sp-urls.js';
 
 export interface AdminConsoleDeps {
   readonly config: Config;
@@ -119,7 +120,8 @@ export async function adminConsole(deps: AdminConsoleDeps): Promise<express.Rout
     const q = typeof req.query.org === 'string' ? req.query.org : '';
     try {
       const org = await domain.admins.findOrganizationForSignIn(q);
-      const url = `/saml/${encodeURIComponent(org.domain)}/login?RelayState=${encodeURIComponent('/admin')}`;
+      // Relative (no PUBLIC_URL): the browser stays on the host it reached the console on.
+      const url = `${spUrls('', org.domain).loginUrl}?RelayState=${encodeURIComponent('/admin')}`;
       // The console's own form asks for JSON and navigates itself (one redirect less on the way to Entra).
       if (req.accepts(['html', 'json']) === 'json') res.set('Cache-Control', 'no-store').json({ url, organization: org.name });
       else res.set('Cache-Control', 'no-store').redirect(303, url);

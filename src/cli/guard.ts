@@ -1,6 +1,7 @@
 // The mass-deprovision guard (README, Mass-deprovision guard): its settings, and the changes it holds
 // for an admin to approve or discard. The CLI acts as the system (an operator).
-import { required, table, UsageError, type Command } from './command.js';
+import type { GuardDecision } from '../domain/guard/guard.model.js';
+import { listOption, required, table, UsageError, type Command } from './command.js';
 
 function intOption(o: Record<string, unknown>, name: string): number | undefined {
   const v = o[name];
@@ -9,13 +10,9 @@ function intOption(o: Record<string, unknown>, name: string): number | undefined
   return Number(v);
 }
 
+/** --id ID[,ID…]: those changes; null without it (every held change). */
 function idsOption(o: Record<string, unknown>): string[] | null {
-  const v = o.id;
-  if (v === undefined) return null;
-  return String(v)
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+  return o.id === undefined ? null : listOption(o.id);
 }
 
 export const guardCommands: Command[] = [
@@ -67,24 +64,22 @@ export const guardCommands: Command[] = [
       };
     },
   },
-  {
-    name: 'guard approve',
-    usage: 'guard approve --org DOMAIN [--id ID[,ID…]]   (apply every held change, or those, in one transaction)',
-    options: { org: { type: 'string' }, id: { type: 'string' } },
-    async run(ctx, o) {
-      const actor = await ctx.orgActor(required(o, 'org'));
-      const decision = await ctx.domain.guard.approve(actor, idsOption(o));
-      return { json: { decision }, text: `Approved ${decision.approved}: ${decision.deactivated} deactivated, ${decision.deleted} deleted, ${decision.membershipsRemoved} memberships removed.` };
-    },
-  },
-  {
-    name: 'guard discard',
-    usage: 'guard discard --org DOMAIN [--id ID[,ID…]]   (drop every held change, or those: nothing is applied)',
-    options: { org: { type: 'string' }, id: { type: 'string' } },
-    async run(ctx, o) {
-      const actor = await ctx.orgActor(required(o, 'org'));
-      const decision = await ctx.domain.guard.discard(actor, idsOption(o));
-      return { json: { decision }, text: `Discarded ${decision.discarded} held change(s); nothing was applied.` };
-    },
-  },
+  decide('approve', 'apply every held change, or those, in one transaction', (d) =>
+    `Approved ${d.approved}: ${d.deactivated} deactivated, ${d.deleted} deleted, ${d.membershipsRemoved} memberships removed.`,
+  ),
+  decide('discard', 'drop every held change, or those: nothing is applied', (d) => `Discarded ${d.discarded} held change(s); nothing was applied.`),
 ];
+
+/** `guard approve|discard --org DOMAIN [--id ID[,ID…]]`: the admin's decision on held changes. */
+function decide(verb: 'approve' | 'discard', what: string, text: (d: GuardDecision) => string): Command {
+  return {
+    name: `guard ${verb}`,
+    usage: `guard ${verb} --org DOMAIN [--id ID[,ID…]]   (${what})`,
+    options: { org: { type: 'string' }, id: { type: 'string' } },
+    async run(ctx, o) {
+      const actor = await ctx.orgActor(required(o, 'org'));
+      const decision = await ctx.domain.guard[verb](actor, idsOption(o));
+      return { json: { decision }, text: text(decision) };
+    },
+  };
+}

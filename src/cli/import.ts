@@ -1,6 +1,7 @@
 // Entra group import: set up, inspect, pause and run integrations.
+import type { Actor } from '../domain/index.js';
 import type { ImportIntegration, ImportProgress, ImportRunResult } from '../domain/import/import.model.js';
-import { required, table, UsageError, type Command } from './command.js';
+import { required, table, UsageError, type CliContext, type Command } from './command.js';
 
 const org = { type: 'string' } as const;
 const integration = { type: 'string' } as const;
@@ -71,6 +72,27 @@ function many(o: Record<string, unknown>, name: string): string[] {
   return Array.isArray(v) ? (v as string[]) : typeof v === 'string' ? [v] : [];
 }
 
+type Options = Parameters<Command['run']>[1];
+
+/** `import VERB --org DOMAIN --integration ID …`: one call on one integration, answered with the integration as it is after it. */
+function onIntegration(
+  verb: string,
+  act: (ctx: CliContext, actor: Actor, id: string, o: Options) => Promise<ImportIntegration>,
+  text: (i: ImportIntegration) => string,
+  more: { usage: string; options: Command['options'] } = { usage: '', options: {} },
+): Command {
+  return {
+    name: `import ${verb}`,
+    usage: `import ${verb} --org DOMAIN --integration ID${more.usage}`,
+    options: { org, integration, ...more.options },
+    async run(ctx, o) {
+      const actor = await ctx.orgActor(required(o, 'org'));
+      const i = await act(ctx, actor, required(o, 'integration'), o);
+      return { json: { integration: i }, text: text(i) };
+    },
+  };
+}
+
 export const importCommands: Command[] = [
   {
     name: 'import create',
@@ -124,46 +146,15 @@ export const importCommands: Command[] = [
       return { json: { integrations: list }, text: table(list.map(summary), ['id', 'name', 'entraGroupId', 'identifier', 'mode', 'paused', 'lastRun', 'added/updated/removed']) };
     },
   },
-  {
-    name: 'import show',
-    usage: 'import show --org DOMAIN --integration ID',
-    options: { org, integration },
-    async run(ctx, o) {
-      const actor = await ctx.orgActor(required(o, 'org'));
-      const i = await ctx.domain.imports.get(actor, required(o, 'integration'));
-      return { json: { integration: i }, text: details(i) };
-    },
-  },
-  {
-    name: 'import pause',
-    usage: 'import pause --org DOMAIN --integration ID',
-    options: { org, integration },
-    async run(ctx, o) {
-      const actor = await ctx.orgActor(required(o, 'org'));
-      const i = await ctx.domain.imports.pause(actor, required(o, 'integration'));
-      return { json: { integration: i }, text: `Paused integration ${i.name}: scheduled runs stop; members and shares stay` };
-    },
-  },
-  {
-    name: 'import resume',
-    usage: 'import resume --org DOMAIN --integration ID',
-    options: { org, integration },
-    async run(ctx, o) {
-      const actor = await ctx.orgActor(required(o, 'org'));
-      const i = await ctx.domain.imports.resume(actor, required(o, 'integration'));
-      return { json: { integration: i }, text: `Resumed integration ${i.name}` };
-    },
-  },
-  {
-    name: 'import secret',
-    usage: 'import secret --org DOMAIN --integration ID --client-secret SECRET',
-    options: { org, integration, 'client-secret': { type: 'string' } },
-    async run(ctx, o) {
-      const actor = await ctx.orgActor(required(o, 'org'));
-      const i = await ctx.domain.imports.setClientSecret(actor, required(o, 'integration'), required(o, 'client-secret'));
-      return { json: { integration: i }, text: `Replaced the client secret of integration ${i.name}` };
-    },
-  },
+  onIntegration('show', (ctx, actor, id) => ctx.domain.imports.get(actor, id), details),
+  onIntegration('pause', (ctx, actor, id) => ctx.domain.imports.pause(actor, id), (i) => `Paused integration ${i.name}: scheduled runs stop; members and shares stay`),
+  onIntegration('resume', (ctx, actor, id) => ctx.domain.imports.resume(actor, id), (i) => `Resumed integration ${i.name}`),
+  onIntegration(
+    'secret',
+    (ctx, actor, id, o) => ctx.domain.imports.setClientSecret(actor, id, required(o, 'client-secret')),
+    (i) => `Replaced the client secret of integration ${i.name}`,
+    { usage: ' --client-secret SECRET', options: { 'client-secret': { type: 'string' } } },
+  ),
   {
     name: 'import delete',
     usage: 'import delete --org DOMAIN --integration ID',

@@ -1,4 +1,4 @@
-// SAML 2.0 SP routes, per organisation domain (URLs fixed by design.md):
+// SAML 2.0 SP routes, per organisation domain (fixed URLs: README, SAML single sign-on):
 //   GET  /saml/:domain/metadata  SP metadata; its URL is the SP entity ID (Identifier)
 //   GET  /saml/:domain/login     SP-initiated start (HTTP-Redirect AuthnRequest)
 //   POST /saml/:domain/acs       Reply URL (HTTP-POST)

@@ -12,6 +12,7 @@ import type { SamlRuntime } from '../domain/saml-config/saml.service.js';
 import { childrenNS, descendantsNS, hasDoctype, NS, parseXmlStrict, pureText } from '../domain/saml-config/xml.js';
 import { spUrls } from '../domain/saml-config/sp-urls.js';
 import { XMLSerializer } from '@xmldom/xmldom';
+import escapeHtml from 'escape-html';
 import { LoginRefused } from './errors.js';
 import { CONTENT_ALGORITHMS, decryptAssertion } from './decrypt.js';
 import { certificateBody } from '../domain/saml-config/saml-certificate.js';
@@ -187,20 +188,16 @@ export function spMetadataXml(rt: SamlRuntime, config: Config): string {
   const encryption = rt.spCertificates.map((pem) => `<KeyDescriptor use="encryption">${keyInfo(pem)}${methods}</KeyDescriptor>`).join('');
   return (
     `<?xml version="1.0" encoding="UTF-8"?>\n` +
-    `<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="${xmlAttr(urls.entityId)}" ID="_${crypto.randomUUID()}">` +
+    `<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="${escapeHtml(urls.entityId)}" ID="_${crypto.randomUUID()}">` +
     `<SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol" AuthnRequestsSigned="${rt.signing ? 'true' : 'false'}">` +
     signing +
     encryption +
-    `<SingleLogoutService Binding="${HTTP_REDIRECT}" Location="${xmlAttr(urls.logoutUrl)}"/>` +
-    `<SingleLogoutService Binding="${HTTP_POST}" Location="${xmlAttr(urls.logoutUrl)}"/>` +
+    `<SingleLogoutService Binding="${HTTP_REDIRECT}" Location="${escapeHtml(urls.logoutUrl)}"/>` +
+    `<SingleLogoutService Binding="${HTTP_POST}" Location="${escapeHtml(urls.logoutUrl)}"/>` +
     `<NameIDFormat>${NAMEID_UNSPECIFIED}</NameIDFormat>` +
-    `<AssertionConsumerService index="1" isDefault="true" Binding="${HTTP_POST}" Location="${xmlAttr(urls.acsUrl)}"/>` +
+    `<AssertionConsumerService index="1" isDefault="true" Binding="${HTTP_POST}" Location="${escapeHtml(urls.acsUrl)}"/>` +
     `</SPSSODescriptor></EntityDescriptor>`
   );
-}
-
-export function xmlAttr(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
 }
 
 export interface VerifiedLogin {
@@ -228,18 +225,7 @@ export async function verifyResponse(rt: SamlRuntime, config: Config, domain: Do
   const xml = Buffer.from(samlResponse, 'base64').toString('utf8');
 
   // Structure, before any signature work.
-  if (hasDoctype(xml)) throw new LoginRefused('doctype_refused', 'The response carries a DOCTYPE (DTD or entities), which is refused');
-  // Comments and processing instructions are invisible to exclusive c14n, so
-  // they can split a signed NameID ("alice@x.com<!---->.evil"); Entra sends none.
-  if (/<!--/.test(xml) || /<\?(?!xml[\s?])/i.test(xml.replace(/^\uFEFF/, ''))) {
-    throw new LoginRefused('xml_comment_refused', 'The response carries XML comments or processing instructions, which are refused');
-  }
-  let doc: Document;
-  try {
-    doc = parseXmlStrict(xml);
-  } catch (e) {
-    throw new LoginRefused('malformed_response', `The response is not well-formed XML: ${(e as Error).message}`);
-  }
+  const doc = parseSamlXml(xml, 'response', (e) => new LoginRefused('malformed_response', `The response is not well-formed XML: ${e.message}`));
   const response = doc.documentElement;
   if (response.namespaceURI !== NS.samlp || response.localName !== 'Response') {
     throw new LoginRefused('malformed_response', `Expected a samlp:Response, got ${response.localName}`);
@@ -387,23 +373,38 @@ export function checkSignatureAlgorithms(root: Document | Element): void {
 }
 
 /**
+ * The XML of a SAML message (a response, a logout message, a decrypted
+ * assertion), refused before any signature work when it carries a DOCTYPE,
+ * or comments or processing instructions: they are invisible to exclusive
+ * c14n, so they can split a signed NameID ("alice@x.com<!---->.evil"); Entra
+ * sends none. XML that does not parse is `malformed`'s refusal.
+ */
+export function parseSamlXml(xml: string, what: string, malformed: (e: Error) => LoginRefused): Document {
+  if (hasDoctype(xml)) throw new LoginRefused('doctype_refused', `The ${what} carries a DOCTYPE (DTD or entities), which is refused`);
+  if (/<!--/.test(xml) || /<\?(?!xml[\s?])/i.test(xml.replace(/^\uFEFF/, ''))) {
+    throw new LoginRefused('xml_comment_refused', `The ${what} carries XML comments or processing instructions, which are refused`);
+  }
+  try {
+    return parseXmlStrict(xml);
+  } catch (e) {
+    throw malformed(e as Error);
+  }
+}
+
+/**
  * The decrypted content must be one saml:Assertion and nothing else: the same
  * refusals as for the whole response apply inside the cipher text.
  */
 function checkDecryptedAssertion(xml: string): Element {
-  if (hasDoctype(xml)) throw new LoginRefused('doctype_refused', 'The encrypted assertion carries a DOCTYPE (DTD or entities), which is refused');
-  if (/<!--/.test(xml) || /<\?(?!xml[\s?])/i.test(xml.replace(/^\uFEFF/, ''))) {
-    throw new LoginRefused('xml_comment_refused', 'The encrypted assertion carries XML comments or processing instructions, which are refused');
-  }
-  let adoc: Document;
-  try {
-    adoc = parseXmlStrict(xml);
-  } catch {
-    throw new LoginRefused(
-      'decryption_failed',
-      "The encrypted assertion did not decrypt to XML (altered cipher text, or a certificate Gatehouse does not hold). In Entra: Enterprise application → Single sign-on → Token encryption: upload the certificate from this organisation's SP metadata.",
-    );
-  }
+  const adoc = parseSamlXml(
+    xml,
+    'encrypted assertion',
+    () =>
+      new LoginRefused(
+        'decryption_failed',
+        "The encrypted assertion did not decrypt to XML (altered cipher text, or a certificate Gatehouse does not hold). In Entra: Enterprise application → Single sign-on → Token encryption: upload the certificate from this organisation's SP metadata.",
+      ),
+  );
   const root = adoc.documentElement;
   if (root.namespaceURI !== NS.saml || root.localName !== 'Assertion') {
     throw new LoginRefused('malformed_response', `The EncryptedAssertion holds a ${root.localName}, not a SAML Assertion`);

@@ -45,15 +45,11 @@ export interface DeliveryWorker {
   stop(): Promise<void>;
 }
 
-/** One pass: dispatch the streams, then send what is due; now and then, forget old delivery logs. */
+/** One pass: dispatch the streams, then send what is due (old delivery logs are the scheduler's: jobs.ts). */
 export async function deliveryPass(domain: Domain, sender: WebhookSender, mailTransport: MailTransport | null, budgetMs: number): Promise<PassResult> {
   const dispatched = await domain.events.dispatch();
   // Mail and webhooks side by side: a slow receiver does not hold mail back, nor the reverse.
   const [webhooks, mail] = await Promise.all([domain.webhooks.deliverDue(sender, { budgetMs }), domain.mail.deliverDue(mailTransport, { budgetMs })]);
-  if (Math.random() < 0.01) {
-    await domain.webhooks.purgeLog();
-    await domain.mail.purgeLog();
-  }
   return { events: dispatched.events, accessEntries: dispatched.feedEntries, webhooks, mail };
 }
 

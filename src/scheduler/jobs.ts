@@ -18,6 +18,7 @@ export const JOB = {
   accessWindows: 'gatehouse-access-windows',
   purgeAccessFeed: 'gatehouse-purge-access-feed',
   purgeAudit: 'gatehouse-purge-audit',
+  purgeDeliveryLog: 'gatehouse-purge-delivery-log',
 } as const;
 
 export function backgroundJobs(deps: { domain: Domain; db: PostgresDb; logger: SchedulerLogger; accessWindowsSeconds?: number; accessRetentionDays?: number; auditRetentionDays?: number }): BackgroundJob[] {
@@ -48,5 +49,7 @@ export function backgroundJobs(deps: { domain: Domain; db: PostgresDb; logger: S
     { name: JOB.purgeAccessFeed, cron: '41 * * * *', run: () => domain.access.purgeFeed(deps.accessRetentionDays ?? 30) },
     // Audit trail retention: events older than AUDIT_RETENTION_DAYS (README, Configuration).
     { name: JOB.purgeAudit, cron: '23 4 * * *', expireInSeconds: 3600, run: () => domain.audit.purgeOlderThan(deps.auditRetentionDays ?? 400) },
+    // The outboxes' logs: webhook deliveries and mail (with their attempts) past their retention, a batch of each per run.
+    { name: JOB.purgeDeliveryLog, cron: '*/2 * * * *', run: async () => (await domain.webhooks.purgeLog()) + (await domain.mail.purgeLog()) },
   ];
 }

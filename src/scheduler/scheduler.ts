@@ -12,8 +12,8 @@
 // the Entra import scheduler and the delivery worker, so a process holds one
 // pg-boss instance.
 //
-// Register a job (see NOTES.md): in src/app.ts, before `scheduler.start()`,
-//   scheduler.register({ name: 'gatehouse-audit-retention', cron: '17 3 * * *', run: () => domain.audit.purgeExpired() });
+// A job is added in ./jobs.ts (createApp registers each there before `scheduler.start()`), e.g.
+//   { name: JOB.purgeAudit, cron: '23 4 * * *', run: () => domain.audit.purgeOlderThan(days) }
 import PgBoss from 'pg-boss';
 import type { ConnectionSettings } from '../infra/postgres/client.js';
 import { ensureQueue, pgBossConnection, type SchedulerLogger } from './queue.js';

@@ -2,7 +2,7 @@
 // validator wants no nulls); `meta.location` is built from PUBLIC_URL.
 import type { Group, GroupMemberRef } from '../domain/group/group.model.js';
 import type { MemberData, Member } from '../domain/member/member.model.js';
-import { CORE_GROUP_URN, CORE_USER_URN, ENTERPRISE_USER_URN, LIST_RESPONSE_URN, isObject, type Doc } from './schemas.js';
+import { CORE_GROUP_URN, CORE_USER_URN, ENTERPRISE_TEXTS, ENTERPRISE_USER_URN, LIST_RESPONSE_URN, PROFILE_TEXTS, isObject, type Doc } from './schemas.js';
 
 function put(out: Doc, key: string, v: unknown): void {
   if (v !== null && v !== undefined) out[key] = v;
@@ -14,7 +14,7 @@ export function userDoc(m: MemberData, baseUrl: string): Doc {
   put(out, 'externalId', m.externalId);
   out.userName = m.userName;
   out.active = m.active;
-  for (const k of ['displayName', 'nickName', 'profileUrl', 'title', 'userType', 'preferredLanguage', 'locale', 'timezone'] as const) put(out, k, m[k]);
+  for (const k of PROFILE_TEXTS) put(out, k, m[k]);
   const name: Doc = {};
   for (const [k, v] of Object.entries(m.name)) put(name, k, v);
   if (Object.keys(name).length > 0) out.name = name;
@@ -24,7 +24,7 @@ export function userDoc(m: MemberData, baseUrl: string): Doc {
   if (Object.keys(m.metadata).length > 0) out.metadata = { ...m.metadata };
   const ent: Doc = {};
   const e = m.enterprise;
-  for (const k of ['employeeNumber', 'costCenter', 'organization', 'division', 'department'] as const) put(ent, k, e[k]);
+  for (const k of ENTERPRISE_TEXTS) put(ent, k, e[k]);
   if (e.managerId) ent.manager = { value: e.managerId, $ref: `${baseUrl}/Users/${e.managerId}` };
   if (Object.keys(ent).length > 0) out[ENTERPRISE_USER_URN] = ent;
   for (const [urn, attrs] of Object.entries(m.extensions)) out[urn] = { ...attrs };

@@ -5,11 +5,11 @@
 // `metadata.city`), full-URN attribute keys, custom extension objects whose URN
 // is missing from `schemas`, JSON null meaning "unassigned".
 import { ScimProtocolError } from './errors.js';
-import type { Address, JsonObject, JsonValue, MemberInput, MultiValue } from '../domain/member/member.model.js';
+import type { Address, EnterpriseFields, JsonObject, JsonValue, MemberData, MemberInput, MultiValue } from '../domain/member/member.model.js';
 import type { GroupInput } from '../domain/group/group.model.js';
 import { CORE_USER_URN, ENTERPRISE_USER_URN } from '../domain/member/member.query.js';
 import { CORE_GROUP_URN } from '../domain/group/group.query.js';
-import { ENTERPRISE_ATTRIBUTES, USER_ATTRIBUTES } from '../domain/member/member.schema.js';
+import { ADDRESS_ATTRIBUTES, ENTERPRISE_ATTRIBUTES, NAME_ATTRIBUTES, USER_ATTRIBUTES } from '../domain/member/member.schema.js';
 import { GROUP_ATTRIBUTES } from '../domain/group/group.schema.js';
 import type { Attribute } from '../domain/query/attribute.js';
 
@@ -24,18 +24,29 @@ const CUSTOM_EXTENSION_RE = /^urn:ietf:params:scim:schemas:extension:[^:]+:2\.0:
 const CUSTOM_ATTR_RE = /^(urn:ietf:params:scim:schemas:extension:[^:]+:2\.0:User):(.+)$/i;
 
 const canon = (names: readonly string[]): Map<string, string> => new Map(names.map((n) => [n.toLowerCase(), n]));
+const namesOf = (attributes: readonly Attribute[]): string[] => attributes.map((a) => a.name);
+const isText = (a: Attribute): boolean => !a.multiValued && (a.type === 'string' || a.type === 'reference');
 
-export const USER_STRINGS = ['userName', 'externalId', 'displayName', 'nickName', 'profileUrl', 'title', 'userType', 'preferredLanguage', 'locale', 'timezone'] as const;
-const USER_TOP = canon([...USER_STRINGS, 'active', 'name', 'emails', 'phoneNumbers', 'addresses', 'metadata']);
-export const NAME_SUBS = ['givenName', 'familyName', 'middleName', 'formatted', 'honorificPrefix', 'honorificSuffix'] as const;
+// What a body may set, read off the one attribute table (member.schema.ts):
+// every User attribute but the read-only ones (`groups`), and custom
+// attributes (`metadata`, not in the table: Gatehouse's own).
+const WRITABLE = USER_ATTRIBUTES.filter((a) => a.mutability !== 'readOnly');
+const USER_TOP = canon([...namesOf(WRITABLE), 'metadata']);
+const NAME_SUBS = namesOf(NAME_ATTRIBUTES);
 const NAME_CANON = canon(NAME_SUBS);
-export const MULTI_SUBS = ['value', 'type', 'primary', 'display'] as const;
-const MULTI_CANON = canon(MULTI_SUBS);
-export const ADDRESS_SUBS = ['type', 'formatted', 'streetAddress', 'locality', 'region', 'postalCode', 'country', 'primary'] as const;
-const ADDRESS_CANON = canon(ADDRESS_SUBS);
-export const ENTERPRISE_SUBS = ['employeeNumber', 'costCenter', 'organization', 'division', 'department', 'manager'] as const;
-const ENTERPRISE_CANON = canon(ENTERPRISE_SUBS);
-export const MULTI_ATTRS = canon(['emails', 'phoneNumbers', 'addresses']);
+const ADDRESS_SUBS = namesOf(ADDRESS_ATTRIBUTES);
+const ENTERPRISE_CANON = canon(namesOf(ENTERPRISE_ATTRIBUTES));
+const MULTI = WRITABLE.filter((a) => a.multiValued);
+export const MULTI_ATTRS = canon(namesOf(MULTI));
+/** The sub-attributes of each multi-valued attribute (by its name), in any case. */
+const MULTI_SUB_CANON = new Map(MULTI.map((a) => [a.name, canon(namesOf(a.subAttributes ?? []))]));
+
+/** A MemberData field holding one text, named as its SCIM attribute, besides userName and externalId (which lead a User). */
+type ProfileText = Exclude<{ [K in keyof MemberData]-?: MemberData[K] extends string | null ? K : never }[keyof MemberData], 'userName' | 'externalId'>;
+/** The User's single-valued texts (string or reference) besides userName and externalId, in the table's order. */
+export const PROFILE_TEXTS = WRITABLE.filter((a) => isText(a) && a.name !== 'userName' && a.name !== 'externalId').map((a) => a.name as ProfileText);
+/** The enterprise extension's texts (all but `manager`), in the table's order. */
+export const ENTERPRISE_TEXTS = ENTERPRISE_ATTRIBUTES.filter(isText).map((a) => a.name as Exclude<keyof EnterpriseFields, 'managerId'>);
 
 /** A core or enterprise User attribute Gatehouse keeps (by name, any case). */
 export function isKnownUserAttribute(name: string): boolean {
@@ -158,7 +169,7 @@ function setCustom(doc: Doc, urn: string, attr: string, value: unknown): void {
 
 function canonicalMulti(name: string, value: unknown): Doc[] {
   const list = Array.isArray(value) ? value : [value];
-  const keys = name === 'addresses' ? ADDRESS_CANON : MULTI_CANON;
+  const keys = MULTI_SUB_CANON.get(name)!;
   return list.map((item) => {
     if (!isObject(item)) throw invalid(`${name} entries must be objects`);
     const out: Doc = {};
@@ -266,24 +277,13 @@ export function memberInputFromDoc(doc: Doc): MemberInput {
     userName,
     externalId: str(doc.externalId, 'externalId'),
     active: bool(doc.active, 'active'),
-    displayName: str(doc.displayName, 'displayName'),
-    nickName: str(doc.nickName, 'nickName'),
-    profileUrl: str(doc.profileUrl, 'profileUrl'),
-    title: str(doc.title, 'title'),
-    userType: str(doc.userType, 'userType'),
-    preferredLanguage: str(doc.preferredLanguage, 'preferredLanguage'),
-    locale: str(doc.locale, 'locale'),
-    timezone: str(doc.timezone, 'timezone'),
+    ...(Object.fromEntries(PROFILE_TEXTS.map((k) => [k, str(doc[k], k)])) as Partial<Record<ProfileText, string | null>>),
     name: Object.fromEntries(NAME_SUBS.map((k) => [k, str(name[k], `name.${k}`)])),
     emails: multi(doc.emails, 'emails'),
     phoneNumbers: multi(doc.phoneNumbers, 'phoneNumbers'),
     addresses: addresses(doc.addresses),
     enterprise: {
-      employeeNumber: str(ent.employeeNumber, 'employeeNumber'),
-      costCenter: str(ent.costCenter, 'costCenter'),
-      organization: str(ent.organization, 'organization'),
-      division: str(ent.division, 'division'),
-      department: str(ent.department, 'department'),
+      ...Object.fromEntries(ENTERPRISE_TEXTS.map((k) => [k, str(ent[k], k)])),
       managerId: managerId(ent.manager),
     },
     metadata: jsonObject(doc.metadata, 'metadata'),

@@ -1,5 +1,4 @@
-// Door controller keys in the console (issue 18: "controller credentials: CLI,
-// GraphQL, console"), walked in Chromium at 1280 px and 390 px: the admin
+// Door controller keys in the console (as in the CLI and GraphQL), walked in Chromium at 1280 px and 390 px: the admin
 // picks a lock or a whole place, gets the key once with Copy, the key reads
 // that allow-list and nothing else, and Revoke ends it at once. Fails on any
 // console error or failed request; screenshots under test-artifacts/admin/.

@@ -1,4 +1,4 @@
-// Issue 21's defects, each walked in Chromium (Debian's, via playwright-core)
+// Defects the console once had, each walked in Chromium (Debian's, via playwright-core)
 // as an admin would meet it. Every walk fails on a console error, a script
 // error, a failed request or an unexpected 4xx/5xx (watch()), and saves
 // screenshots under test-artifacts/admin/.

@@ -1,4 +1,4 @@
-// The mass-deprovision guard and SCIM token rotation in the console (issue 16),
+// The mass-deprovision guard and SCIM token rotation in the console,
 // walked in Chromium as an admin would: the red health item leads to the guard
 // page, which lists what is held (who, what, which source, when); Approve all
 // and Discard all ask first and apply; the settings are editable (bad values

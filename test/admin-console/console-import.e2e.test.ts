@@ -1,5 +1,5 @@
-// The console's Group import in Chromium (issue 21, seed 003), against the
-// local Graph/consent stand-in (test/import/graph-stand-in.ts): Authorize with
+// The console's Group import in Chromium, against the
+// local Graph/consent stand-in (test/setup/graph-stand-in.ts): Authorize with
 // Microsoft (Microsoft's admin consent page, Accept) → pick a group by search
 // → Add → Run now → the members are imported; the client-secret path with
 // pause, resume and delete; and a declined consent, whose page says what to
@@ -145,7 +145,7 @@ describe('Group import: own app registration (client secret), pause, resume, del
     await shot(page, 'import-own-2-active');
     await page.locator('.import-item').getByRole('button', { name: 'Delete' }).click();
     await page.getByText('No Entra group connected yet').waitFor();
-    // The member profile stays (seed 003).
+    // The member profile stays (README, Entra group import).
     expect((await domain.members.list(org.actor, { text: 'hana', first: 5 })).items.map((m) => m.userName)).toEqual(['hana.hart@contoso.com']);
     const audit = await domain.audit.list(org.actor, { actionPrefix: 'import.' });
     expect(audit.map((e) => e.action).sort()).toEqual(['import.create', 'import.delete', 'import.pause', 'import.resume', 'import.run']);

@@ -1,4 +1,4 @@
-// Issue 21's "Logs to browse", walked in Chromium at 1280 px and 390 px (in
+// The console's "Logs to browse", walked in Chromium at 1280 px and 390 px (in
 // dark mode at 390 px): failures only, a date range with an empty state that
 // fits the filter, export to CSV and JSON lines of what the filter shows, and
 // auto-refresh bringing in what Entra does meanwhile. Fails on any console

@@ -1,4 +1,4 @@
-// Issue 21's console pages walked in Chromium (Debian's, via playwright-core)
+// The console's pages walked in Chromium (Debian's, via playwright-core)
 // at 1280 px and 390 px: a member's page, "who can open this lock" at a chosen
 // time, the admin activity log, the SAML settings that were CLI-only, the
 // guided Entra set-up with its self-ticking checklist, and one full set-up

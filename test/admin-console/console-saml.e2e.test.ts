@@ -95,7 +95,7 @@ describe('admin console SAML panel in Chromium', () => {
     let second: Browser | undefined;
     try {
       // 1. Upload the Federation Metadata XML, then paste the App Federation Metadata URL
-      //    (the seed's way, refreshed daily): each time, see what was imported.
+      //    (refreshed daily): each time, see what was imported.
       expect(await page.getAttribute('.health-item[data-health="saml_metadata"]', 'data-status')).toBe('warn');
       await page.setInputFiles('#saml-metadata-file', { name: 'federationmetadata.xml', mimeType: 'application/xml', buffer: Buffer.from(idp.metadataXml()) });
       await page.getByRole('button', { name: 'Upload XML' }).click();
@@ -112,7 +112,7 @@ describe('admin console SAML panel in Chromium', () => {
       expect(await page.textContent('#saml-idp-logout-url')).toBe(idp.sloUrl);
       expect(await page.textContent('#saml-single-logout')).toMatch(/^Off.*Generate Certificate/);
 
-      // 2. Generate Certificate (the last step of the seed's set-up).
+      // 2. Generate Certificate (the last step of the set-up).
       expect(await page.getAttribute('.health-item[data-health="certificates"]', 'data-status')).toBe('warn');
       await page.click('#saml-generate-cert');
       await page.locator('#saml-sp-title ~ .table-wrap table.certs tbody tr', { hasText: 'signing' }).waitFor();

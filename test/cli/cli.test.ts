@@ -6,11 +6,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabaseUrl, TEST_SECRET } from '../setup/test-db.js';
+import { createTestDatabaseUrl, TEST_SECRET, testDomain } from '../setup/test-db.js';
 import { runCli } from '../../src/cli/run.js';
 import { runCliOn } from '../setup/cli.js';
 import { openDatabase, type Database } from '../../src/infra/postgres/database.js';
-import { createDomain, type Domain } from '../../src/domain/index.js';
+import type { Domain } from '../../src/domain/index.js';
 
 let url: string;
 let drop: () => Promise<void>;
@@ -24,7 +24,7 @@ beforeAll(async () => {
   drop = created.drop;
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-cli-'));
   database = await openDatabase({ url, dataDir: '/nonexistent', poolSize: 2 });
-  domain = createDomain(database.db, TEST_SECRET);
+  domain = testDomain(database.db);
 });
 afterAll(async () => {
   await database.close();

@@ -1,7 +1,7 @@
 // PostgreSQL resolves a bare ORDER BY name to an output column before a table
 // column: `select id::text, txid::text … order by txid, id` sorts as text, and a
 // numeric cursor then skips and repeats rows once a value crosses a power of ten
-// (issue 15: the access feed lost entries that way). This reads every statement
+// (the access feed once lost entries that way). This reads every statement
 // in src/ and fails when an ORDER BY names, unqualified, an output column that
 // the select list produces with a cast. Qualify the sort column (`c.id`) instead.
 import fs from 'node:fs';

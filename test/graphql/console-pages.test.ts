@@ -1,6 +1,6 @@
 // What the console's member page, "who can open this lock" at a time, the
 // admin activity log and the Entra set-up checklist show, an app reads through
-// GraphQL with an admin key (issue 21): the same queries the console sends.
+// GraphQL with an admin key: the same queries the console sends.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGroup, buildMember } from '../factories/index.js';
 import { startHarness, type Harness } from './harness.js';

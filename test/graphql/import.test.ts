@@ -59,7 +59,7 @@ describe('GraphQL: Entra group import', () => {
     expect(deleted.body.data!.deleteImportIntegration).toBe(true);
     const gone = await gql(admin, `query($id: ID!) { importIntegration(id: $id) { id } }`, { id: integration.id });
     expect(gone.body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
-    // The profiles stay (seed 003).
+    // The profiles stay (README, Entra group import).
     expect((await s.domain.members.findByUserName(org.actor, 'ada@contoso.com'))?.userName).toBe('ada@contoso.com');
   });
 

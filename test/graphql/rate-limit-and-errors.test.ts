@@ -1,6 +1,6 @@
 // /graphql past AUTH_FAILURE_LIMIT answers 429 with Retry-After (the catalogue's
 // one rule), and error bodies carry no stack trace unless ERROR_STACK_TRACES=on,
-// whatever NODE_ENV says (issue 15, item 3).
+// whatever NODE_ENV says.
 import { afterAll, describe, expect, it } from 'vitest';
 import { codes, startHarness, type Harness } from './harness.js';
 

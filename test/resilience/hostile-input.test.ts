@@ -262,7 +262,7 @@ describe('GraphQL under generated variables', () => {
 });
 
 // ---------------------------------------------------------------------------
-// Classes of hostile input found by an independent check (issue 15, item 2):
+// Classes of hostile input found by an independent check:
 // deep nesting, NUL and control characters in path segments, ill-formed UTF-16,
 // malformed percent-encoding in the headers Gatehouse reads, GraphQL documents
 // past the node limit. Each class is generated, not only its first instance.

@@ -1,8 +1,8 @@
 // Refused sign-ins at the Reply URL, and refused logout messages at the Logout
 // URL, are counted per client and per organisation (AUTH_FAILURE_LIMIT a
 // minute): past the limit the answer is 429 with Retry-After, and the audit
-// trail gets one summary row instead of a row per refusal (issue 15, item 3:
-// 60 forged responses got 60 × 400 and wrote 60 audit rows). A good sign-in
+// trail gets one summary row instead of a row per refusal (60 forged
+// responses would otherwise write 60 audit rows). A good sign-in
 // (or sign-out) still goes through.
 import { describe, expect, it } from 'vitest';
 import type { TestDb } from '../setup/test-db.js';

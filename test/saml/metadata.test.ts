@@ -1,13 +1,11 @@
 import forge from 'node-forge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../setup/test-db.js';
+import { createTestDb, testDomain, type TestDb } from '../setup/test-db.js';
 import { buildOrg } from '../factories/index.js';
-import { createDomain } from '../../src/domain/index.js';
 import { fetchMetadata, parseIdpMetadata } from '../../src/domain/saml-config/saml-metadata.js';
 import { serialHex } from '../../src/domain/saml-config/saml-certificate.js';
 import { openDatabase } from '../../src/infra/postgres/database.js';
 import { makeKey, TestIdp } from './idp.js';
-import { TEST_SECRET } from '../setup/test-db.js';
 
 let t: TestDb;
 let idp: TestIdp;
@@ -78,7 +76,7 @@ describe('IdP metadata', () => {
     await t.domain.db.sql.run(`update saml_settings set metadata_fetched_at = now() - interval '25 hours' where organization_id = $1`, [org.id]);
     const other = await openDatabase({ url: t.url, dataDir: '/nonexistent', poolSize: 2 });
     try {
-      const second = createDomain(other.db, TEST_SECRET);
+      const second = testDomain(other.db);
       const [r1, r2] = await Promise.all([t.domain.saml.refreshDue(), second.saml.refreshDue()]);
       const mine = [...r1, ...r2].filter((r) => r.organizationId === org.id);
       expect(mine).toEqual([{ organizationId: org.id, error: null }]);

@@ -1,4 +1,4 @@
-// Audit retention (issue 16): a job of the one scheduler deletes audit events
+// Audit retention: a job of the one scheduler deletes audit events
 // older than AUDIT_RETENTION_DAYS, across organisations, and keeps the rest.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../setup/test-app.js';

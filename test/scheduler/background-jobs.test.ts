@@ -1,4 +1,4 @@
-// The one scheduler of background jobs (issue 15, item 5): expired sessions,
+// The one scheduler of background jobs: expired sessions,
 // past rate-limit windows, expired SAML request ids and replay-cache entries are
 // purged by jobs of the scheduler that createApp starts, scheduled through
 // pg-boss `schedule()` so that one process runs each due job.
@@ -25,8 +25,8 @@ describe('background jobs', () => {
   it('are scheduled through pg-boss schedule(), once for all processes', async () => {
     const rows = await ta.t.domain.db.sql.all<{ name: string; cron: string }>(`select name, cron from pgboss.schedule order by name`);
     const names = rows.map((r) => r.name);
-    for (const job of [JOB.purgeSessions, JOB.purgeRateLimits, JOB.purgeSaml, JOB.samlMetadataRefresh]) expect(names).toContain(job);
-    expect(ta.app.scheduler!.jobs()).toEqual(expect.arrayContaining([JOB.statistics, JOB.purgeSessions, JOB.purgeRateLimits, JOB.purgeSaml, JOB.samlMetadataRefresh]));
+    for (const job of [JOB.purgeSessions, JOB.purgeRateLimits, JOB.purgeSaml, JOB.samlMetadataRefresh, JOB.purgeDeliveryLog]) expect(names).toContain(job);
+    expect(ta.app.scheduler!.jobs()).toEqual(expect.arrayContaining([JOB.statistics, JOB.purgeSessions, JOB.purgeRateLimits, JOB.purgeSaml, JOB.samlMetadataRefresh, JOB.purgeDeliveryLog]));
   });
 
   it('purge ended sessions, past rate-limit windows, expired SAML request ids and replay entries, and keep live ones', async () => {
@@ -64,6 +64,23 @@ describe('background jobs', () => {
     expect((await ta.t.domain.sessions.authenticate(live.token)).id).toBe(member.id);
     expect((await sql.all<{ id: string }>(`select id from saml_requests where organization_id = $1`, [org.id])).map((r) => r.id)).toEqual(['current']);
     expect((await sql.all<{ bucket: string }>(`select bucket from rate_limits where organization_id = $1`, [org.id])).map((r) => r.bucket)).toEqual(['scim:ip:current']);
+  });
+
+  it('purge sent and failed mail past its retention (the outboxes\' log job), and keep the rest', async () => {
+    const sql = ta.t.domain.db.sql;
+    const org = await buildOrg(ta.t.domain);
+    await sql.run(
+      `insert into mail_outbox (organization_id, id, to_address, template, status, created_at) values
+         ($1, gen_random_uuid(), 'old-sent@example.com', 'welcome', 'sent', now() - interval '91 days'),
+         ($1, gen_random_uuid(), 'old-failed@example.com', 'welcome', 'failed', now() - interval '91 days'),
+         ($1, gen_random_uuid(), 'recent@example.com', 'welcome', 'sent', now() - interval '1 day'),
+         ($1, gen_random_uuid(), 'old-pending@example.com', 'welcome', 'pending', now() - interval '91 days')`,
+      [org.id],
+    );
+    const left = async () => (await sql.all<{ to_address: string }>(`select to_address from mail_outbox where organization_id = $1 order by to_address`, [org.id])).map((r) => r.to_address);
+    await ta.app.scheduler!.trigger(JOB.purgeDeliveryLog);
+    await waitFor(async () => (await left()).length === 2, 20_000);
+    expect(await left()).toEqual(['old-pending@example.com', 'recent@example.com']);
   });
 
   it('runs a periodic job once per period across processes', async () => {

@@ -1,4 +1,4 @@
-// Deprovisioning that holds (issue 16): once Entra says a person has left, no
+// Deprovisioning that holds: once Entra says a person has left, no
 // request shape re-opens a door. RFC 7644 §3.5.2.2: a removed attribute is
 // unassigned, and only a create may default `active` to true.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// The mass-deprovision guard (issue 16): Entra deactivating or deleting more
+// The mass-deprovision guard: Entra deactivating or deleting more
 // than the threshold of an organisation's active members within the window is
 // held, answered so that Entra neither retries forever nor quarantines, and
 // applied only when an admin approves.

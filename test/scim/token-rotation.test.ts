@@ -1,13 +1,13 @@
-// SCIM token rotation without a gap (issue 16): `scim rotate` issues a new
+// SCIM token rotation without a gap: `scim rotate` issues a new
 // token while the old one keeps working for the overlap; each has its own
 // last use; the old one ends at the overlap's end or on revoke-previous, on
-// every process. Disable + enable (the seed's behaviour) still ends the old
+// every process. Disable + enable (`scim enable` again) still ends the old
 // token at once. Through the domain, the SCIM endpoint, a second process, the
 // CLI and GraphQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_SECRET } from '../setup/test-db.js';
+import { testDomain } from '../setup/test-db.js';
 import { buildOrg } from '../factories/index.js';
-import { createDomain, type Domain } from '../../src/domain/index.js';
+import type { Domain } from '../../src/domain/index.js';
 import { openDatabase, type Database } from '../../src/infra/postgres/database.js';
 import { parseScimOverlap } from '../../src/domain/organization/organization.service.js';
 import { runCliOn } from '../setup/cli.js';
@@ -20,7 +20,7 @@ let d2: Domain;
 beforeAll(async () => {
   hx = await startHarness({ IMPORT_SCHEDULER: 'off' });
   other = await openDatabase({ url: hx.t.url, dataDir: '/nonexistent', poolSize: 2 });
-  d2 = createDomain(other.db, TEST_SECRET);
+  d2 = testDomain(other.db);
 });
 afterAll(async () => {
   await other.close();
@@ -142,7 +142,7 @@ describe('SCIM token rotation with an overlap', () => {
     expect((await hx.t.domain.organizations.revokePreviousScimToken(org.actor)).revoked).toBe(false);
   });
 
-  it('a second rotation ends the first previous token at once; enable (the seed) and disable end every token at once', async () => {
+  it('a second rotation ends the first previous token at once; enable again and disable end every token at once', async () => {
     const org = await buildOrg(hx.t.domain);
     const a = await hx.t.domain.organizations.enableScim(org.actor);
     const b = await hx.t.domain.organizations.rotateScimToken(org.actor, 60);

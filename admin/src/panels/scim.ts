@@ -1,6 +1,6 @@
 // SCIM: the Tenant URL, enable/disable, a token shown once, and the
-// provisioning log. Mirrors the seeds: "Enable SCIM and select Generate Token;
-// copy the token (shown once)"; disabling and enabling again rotates it.
+// provisioning log, as README's SCIM section describes it: enable SCIM, copy
+// the token (shown once); disabling and enabling again rotates it.
 // Rotate issues a new token while the old one keeps working for an overlap;
 // the last use of each says which one Entra still has.
 import { api, type ScimStatus } from '../api';

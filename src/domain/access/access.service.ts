@@ -241,13 +241,21 @@ export class AccessService {
     );
   }
 
-  /** How many active members may open the lock at `at` (whoCanOpen's totalCount), optionally matching `text`. */
-  async countWhoCanOpen(actor: Actor, lockId: string, at: Date = new Date(), text?: string): Promise<number> {
+  /**
+   * How many active members may open the lock at `at` (whoCanOpen's
+   * totalCount), optionally matching `text`. Now (no `at`) or later: counted
+   * in the lock's allow-list (countWhoCanOpenFromState); an earlier `at`:
+   * from the shares.
+   */
+  async countWhoCanOpen(actor: Actor, lockId: string, at?: Date, text?: string): Promise<number> {
     requireDirectoryReader(actor);
     if (!isUuid(lockId)) throw new NotFound('lock', lockId);
-    checkAt(at);
+    const now = Date.now();
+    const when = at ?? new Date(now);
+    checkAt(when);
     const like = textLike(text);
-    return accessSql.countWhoCanOpen(this.db.lagTolerant, actor.organizationId, lockId, at, like);
+    const count = when.getTime() >= now ? accessSql.countWhoCanOpenFromState : accessSql.countWhoCanOpen;
+    return count(this.db.lagTolerant, actor.organizationId, lockId, when, like);
   }
 
   /** May this member open this lock at `at`, and why (not). */

@@ -85,17 +85,25 @@ const WHO_PAGE_TAIL = `grants as (
      order by id nulls first`;
 
 /**
- * Active members who may open the lock at `at`, by id after `afterId`, at
- * most `limit`, matching `like` (an ILIKE pattern, null: all), each with its
- * grants; plus one row of nulls when the lock exists.
+ * A page of whoCanOpen: active members who may open the lock at `at`, by id
+ * after `p.afterId`, at most `p.limit`, matching `p.like`, each with its
+ * grants, plus one row of nulls when the lock exists. Two statements answer
+ * it (below); access.service.ts picks one by `at`.
  */
-export async function selectWhoCanOpen(
+export type WhoPageStatement = (
   sql: Sql,
   organizationId: string,
   lockId: string,
   at: Date,
-  p: { afterId: string; limit: number; like: string | null },
-): Promise<WhoRow[]> {
+  p: { readonly afterId: string; readonly limit: number; readonly like: string | null },
+) => Promise<WhoRow[]>;
+
+/**
+ * Active members who may open the lock at `at`, by id after `afterId`, at
+ * most `limit`, matching `like` (an ILIKE pattern, null: all), each with its
+ * grants; plus one row of nulls when the lock exists.
+ */
+export const selectWhoCanOpen: WhoPageStatement = (sql, organizationId, lockId, at, p) => {
   return sql.all<WhoRow>(
     `with l as (select id, place_id from locks where organization_id = $1 and id = $2),
      s as (
@@ -121,7 +129,7 @@ export async function selectWhoCanOpen(
      ${WHO_PAGE_TAIL}`,
     [organizationId, lockId, at, p.afterId, p.like],
   );
-}
+};
 
 /**
  * selectWhoCanOpen for an `at` not before now, as one keyset walk that stops
@@ -129,8 +137,9 @@ export async function selectWhoCanOpen(
  * primary key (organization, lock, member): in member id order) gives the
  * candidates, each checked exactly against the shares at `at` (index lookups
  * per candidate: its shares, its groups' shares), so a page costs ~`limit`
- * candidates whatever the number who may open the lock (100,000 at one
- * place share: 100 ms when that set was built and hashed first).
+ * candidates whatever the number who may open the lock (a place share to
+ * the whole directory included, where building and hashing that set first
+ * cost a scan of it).
  *
  * Exact for `at` at or after the read: access_state holds every active
  * member's pair with a grant that had not ended when the pair was last
@@ -139,13 +148,7 @@ export async function selectWhoCanOpen(
  * window not yet started, or ended since the seal) are dropped by the check.
  * For an earlier `at`, selectWhoCanOpen.
  */
-export async function selectWhoCanOpenFromState(
-  sql: Sql,
-  organizationId: string,
-  lockId: string,
-  at: Date,
-  p: { afterId: string; limit: number; like: string | null },
-): Promise<WhoRow[]> {
+export const selectWhoCanOpenFromState: WhoPageStatement = (sql, organizationId, lockId, at, p) => {
   const covers = `(s.lock_id = l.id or s.place_id = l.place_id) and ${openAt('$3')}`;
   // The member and share checks are subplans (a scalar subquery, exists under
   // OR), never pulled up into joins: the walk stays on access_state's primary
@@ -177,6 +180,31 @@ export async function selectWhoCanOpenFromState(
      ${WHO_PAGE_TAIL}`,
     [organizationId, lockId, at, p.afterId, p.like],
   );
+};
+
+/**
+ * countWhoCanOpen for an `at` not before now, from the lock's allow-list
+ * (access_state) alone: it holds a pair for every active member with a grant
+ * that had not ended at its last seal, and each pair's windows (to the
+ * millisecond, as shares take them), so the count is the lock's pairs with a
+ * window open at `at`: one range of its primary key, no share or group
+ * lookups (100,000 who may open a lock are counted without finding them
+ * through the shares). Pairs with the one window unbounded both ways, nearly
+ * all, need no look inside their windows.
+ */
+export async function countWhoCanOpenFromState(sql: Sql, organizationId: string, lockId: string, at: Date, like: string | null): Promise<number> {
+  const row = await sql.one<{ n: number }>(
+    `select count(*)::int as n from access_state st
+     where st.organization_id = $1 and st.lock_id = $2
+       and (st.windows = '[{"validFrom": null, "validUntil": null}]'::jsonb
+            or exists (select 1 from jsonb_array_elements(st.windows) w
+                       where (w->>'validFrom' is null or (w->>'validFrom')::timestamptz <= $3::timestamptz)
+                         and (w->>'validUntil' is null or (w->>'validUntil')::timestamptz > $3::timestamptz)))
+       and ($4::text is null or exists (select 1 from members m where m.organization_id = $1 and m.id = st.member_id
+                                          and (m.user_name ilike $4 escape '\\' or m.display_name ilike $4 escape '\\')))`,
+    [organizationId, lockId, at, like],
+  );
+  return row.n;
 }
 
 /** How many active members may open the lock at `at`, matching `like` (null: all). */

@@ -3,20 +3,13 @@
 // group_members (indexed by group), never by loading memberships.
 import type { AttrPath } from '../query/filter-ast.js';
 import type { AttributeMap, Leaf, Multi, Resolved } from '../query/filter-sql.js';
+import { leavesOf, metaLeaves } from '../query/resource-map.js';
 import { CORE_GROUP_URN, GROUP_ATTRIBUTES } from './group.schema.js';
 
 export { CORE_GROUP_URN };
 
-const SINGLE: Record<string, Leaf> = { id: { type: 'uuid', expr: 'g.id' } };
-for (const a of GROUP_ATTRIBUTES) {
-  if (a.column && !a.multiValued) SINGLE[a.name.toLowerCase()] = { type: 'string', expr: a.column, caseExact: a.caseExact ?? false };
-}
-
-const META: Record<string, Leaf> = {
-  created: { type: 'datetime', expr: 'g.created_at' },
-  lastmodified: { type: 'datetime', expr: 'g.updated_at' },
-  resourcetype: { type: 'string', expr: `'Group'` },
-};
+const SINGLE: Record<string, Leaf> = { id: { type: 'uuid', expr: 'g.id' }, ...leavesOf(GROUP_ATTRIBUTES) };
+const META: Record<string, Leaf> = metaLeaves('g', 'Group');
 
 const MEMBERS: Multi = {
   kind: 'multi',

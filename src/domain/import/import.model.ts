@@ -32,19 +32,23 @@ export interface ImportTarget {
   readonly role: ShareRole;
 }
 
-export interface ImportRunSummary {
-  readonly startedAt: Date | null;
-  readonly finishedAt: Date | null;
-  readonly status: ImportRunStatus | null;
+/** What a finished run tells: its failure, or the users it found and what it changed. */
+export interface ImportRunOutcome {
   /** Stable code of the failure (e.g. `entra_secret_invalid`), null on success. */
   readonly errorCode: string | null;
   readonly error: string | null;
-  /** Users in the Entra group at the last run. */
+  /** Users in the Entra group at the run. */
   readonly total: number | null;
   readonly added: number | null;
   readonly updated: number | null;
   readonly removed: number | null;
   readonly durationMs: number | null;
+}
+
+export interface ImportRunSummary extends ImportRunOutcome {
+  readonly startedAt: Date | null;
+  readonly finishedAt: Date | null;
+  readonly status: ImportRunStatus | null;
 }
 
 export interface ImportIntegration {
@@ -115,16 +119,9 @@ export interface ImportRunResult {
 }
 
 /** A recorded run (from the audit trail). */
-export interface ImportRunRecord {
+export interface ImportRunRecord extends ImportRunOutcome {
   readonly at: Date;
   readonly status: 'success' | 'failed';
-  readonly errorCode: string | null;
-  readonly error: string | null;
-  readonly total: number | null;
-  readonly added: number | null;
-  readonly updated: number | null;
-  readonly removed: number | null;
-  readonly durationMs: number | null;
 }
 
 export type ImportProgress =

@@ -115,16 +115,8 @@ export async function selectDue(sql: Sql, intervalMinutes: number, limit: number
   return rows.map((r) => ({ organizationId: r.organization_id, id: r.id }));
 }
 
-export interface Lease {
-  readonly name: string;
-  readonly tenantId: string;
-  readonly clientId: string;
-  readonly credentials: ImportCredentials;
-  readonly clientSecretSealed: string | null;
-  readonly entraGroupId: string;
-  readonly identifier: ImportIdentifier;
-  readonly groupId: string;
-  readonly mode: ImportMode;
+/** What a run needs of its integration, read as it takes the lease. */
+export interface Lease extends Pick<NewIntegration, 'name' | 'tenantId' | 'clientId' | 'credentials' | 'clientSecretSealed' | 'entraGroupId' | 'identifier' | 'groupId' | 'mode'> {
   /** The status of the run before this one. */
   readonly prevStatus: string | null;
 }

@@ -3,6 +3,7 @@
 // (PUBLIC_URL/saml/DOMAIN/login). Values are escaped in the HTML part.
 import type { MailTemplate } from './mail.model.js';
 import escapeHtml from 'escape-html';
+import { spUrls } from '../saml-config/sp-urls.js';
 
 export interface TemplateContext {
   readonly organizationName: string;
@@ -54,7 +55,7 @@ function page(title: string, paragraphs: string[], link: { href: string; label: 
 export function renderMail(template: MailTemplate, ctx: TemplateContext): RenderedMail {
   const org = oneLine(ctx.organizationName);
   const hello = ctx.recipientName ? `Hello ${oneLine(ctx.recipientName)},` : 'Hello,';
-  const signIn = `${ctx.publicUrl}/saml/${encodeURIComponent(ctx.organizationDomain)}/login`;
+  const signIn = spUrls(ctx.publicUrl, ctx.organizationDomain).loginUrl;
   switch (template) {
     case 'access_shared': {
       const s = sharedOf(ctx.data);

@@ -18,23 +18,12 @@ import { followStreamFromNow, unfollowStream } from '../events/event-cursor.sql.
 import { renderMail } from './mail-templates.js';
 import * as mailSql from './mail.sql.js';
 import { logPageSize } from '../log-page.sql.js';
+import { retryDelaySeconds, type OutboxPolicy } from '../outbox-policy.js';
 import type { ClaimedMail, MailRow } from './mail.sql.js';
 import type { BlockedAddress, MailAttempt, MailSendResult, MailSettings, MailStatus, MailTemplate, MailTransport, OutboxMail } from './mail.model.js';
 
-export interface MailPolicy {
-  readonly firstRetrySeconds: number;
-  readonly retryFactor: number;
-  readonly maxRetryDelaySeconds: number;
-  /** A mail is retried this long after it was queued (or resent), then fails. */
-  readonly giveUpAfterSeconds: number;
-  /** A process sending a mail holds it this long. */
-  readonly claimSeconds: number;
-  readonly batchSize: number;
-  /** Messages handed to the SMTP transport at once. */
-  readonly concurrency: number;
-  /** Sent and failed mail (and attempts) are kept this long. */
-  readonly logRetentionDays: number;
-}
+/** The outbox's policy; `concurrency` is how many messages are handed to the SMTP transport at once. */
+export type MailPolicy = OutboxPolicy;
 
 export const DEFAULT_MAIL_POLICY: MailPolicy = {
   firstRetrySeconds: 60,
@@ -258,7 +247,7 @@ export class MailService {
     const started = Date.now();
     const result: MailSendResult = await transport.send({ to: c.to_address, ...rendered });
     const durationMs = Date.now() - started;
-    const retryAt = new Date(Date.now() + Math.min(this.policy.firstRetrySeconds * this.policy.retryFactor ** Math.max(0, c.attempts - 1), this.policy.maxRetryDelaySeconds) * (0.9 + 0.2 * Math.random()) * 1000);
+    const retryAt = new Date(Date.now() + retryDelaySeconds(this.policy, c.attempts) * 1000);
     const expired = retryAt.getTime() > toDate(c.retry_from).getTime() + this.policy.giveUpAfterSeconds * 1000;
     const status: MailStatus = result.ok ? 'sent' : result.kind === 'transient' && !expired ? 'pending' : 'failed';
     const outcome = result.ok ? 'sent' : result.kind === 'bounced' ? 'bounced' : status === 'pending' ? 'retry' : 'failed';

@@ -5,15 +5,10 @@
 import type { Attribute } from '../query/attribute.js';
 import type { AttrPath } from '../query/filter-ast.js';
 import type { AttributeMap, Leaf, Multi, Resolved } from '../query/filter-sql.js';
+import { leavesOf, metaLeaves } from '../query/resource-map.js';
 import { CORE_USER_URN, ENTERPRISE_ATTRIBUTES, ENTERPRISE_USER_URN, USER_ATTRIBUTES } from './member.schema.js';
 
 export { CORE_USER_URN, ENTERPRISE_USER_URN };
-
-/** A single-valued attribute with a column as a filter leaf. */
-function leafOf(a: Attribute): Leaf | undefined {
-  if (!a.column || a.multiValued || a.type === 'complex') return undefined;
-  return { type: a.type === 'boolean' ? 'boolean' : a.type === 'dateTime' ? 'datetime' : 'string', expr: a.column, caseExact: a.caseExact ?? false };
-}
 
 /** A multi-valued attribute kept as a jsonb array of objects keyed by its sub-attribute names. */
 function jsonMultiOf(a: Attribute & { column: string }): Multi {
@@ -35,15 +30,6 @@ function jsonMultiOf(a: Attribute & { column: string }): Multi {
   };
 }
 
-function leavesOf(attributes: readonly Attribute[]): Record<string, Leaf> {
-  const out: Record<string, Leaf> = {};
-  for (const a of attributes) {
-    const leaf = leafOf(a);
-    if (leaf) out[a.name.toLowerCase()] = leaf;
-  }
-  return out;
-}
-
 const SINGLE: Record<string, Leaf> = { id: { type: 'uuid', expr: 'm.id' }, ...leavesOf(USER_ATTRIBUTES) };
 const COMPLEX: Record<string, Record<string, Leaf>> = Object.fromEntries(
   USER_ATTRIBUTES.filter((a) => a.type === 'complex' && !a.multiValued).map((a) => [a.name.toLowerCase(), leavesOf(a.subAttributes ?? [])]),
@@ -53,11 +39,7 @@ const MULTI: Record<string, Multi> = Object.fromEntries(
 );
 const ENTERPRISE: Record<string, Leaf> = leavesOf(ENTERPRISE_ATTRIBUTES);
 
-const META: Record<string, Leaf> = {
-  created: { type: 'datetime', expr: 'm.created_at' },
-  lastmodified: { type: 'datetime', expr: 'm.updated_at' },
-  resourcetype: { type: 'string', expr: `'User'` },
-};
+const META: Record<string, Leaf> = metaLeaves('m', 'User');
 
 /** Group membership seen from the member: `groups.value eq "<group id>"`. */
 const GROUPS: Multi = {

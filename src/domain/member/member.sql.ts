@@ -230,7 +230,7 @@ export interface MemberPageRow {
  * count of every match too, the page joined to it (so an empty page still
  * carries the total); the CTE is inlined into both uses, so each keeps its own
  * index plan. Without it, only the page: an index walk that stops at `limit`
- * (the count scans every match: 100,000 members cost ~20 ms warm, 150 cold).
+ * (the count scans every match, which grows with the directory).
  */
 export async function selectMemberPage(
   sql: Sql,

@@ -1,5 +1,5 @@
 // The SP's URLs for one organisation, as an admin pastes them into Entra's
-// "Basic SAML Configuration". Fixed by design.md; every edge derives them here.
+// "Basic SAML Configuration". Fixed (README, SAML single sign-on); every edge derives them here.
 
 export interface SpUrls {
   /** Identifier (Entity ID): exactly the SP metadata URL. */

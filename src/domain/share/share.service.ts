@@ -32,6 +32,23 @@ function filterIsValid(f: ShareFilter): boolean {
   return [f.memberId, f.groupId, f.placeId, f.lockId].every((v) => v === undefined || isUuid(v));
 }
 
+/**
+ * What a grant or a revoke writes with it: the access change (a grant with its
+ * validity window; a revoke ends the share, so it names none) and the audit event.
+ */
+async function recorded(tx: Sql, actor: Actor, change: 'grant' | 'revoke', share: Share): Promise<void> {
+  await recordAccessChange(tx, actor.organizationId, {
+    kind: change === 'grant' ? 'share_granted' : 'share_revoked',
+    shareId: share.id,
+    memberId: share.memberId,
+    groupId: share.groupId,
+    placeId: share.placeId,
+    lockId: share.lockId,
+    ...(change === 'grant' ? { validFrom: share.validFrom, validUntil: share.validUntil } : {}),
+  });
+  await writeAudit(tx, actor, { action: `share.${change}`, resourceType: 'share', resourceId: share.id, detail: { share: { ...share, organizationId: undefined } } });
+}
+
 export class ShareService {
   constructor(private readonly db: Db) {}
 
@@ -70,17 +87,7 @@ export class ShareService {
       }
       throw e;
     }
-    await recordAccessChange(tx, actor.organizationId, {
-      kind: 'share_granted',
-      shareId: share.id,
-      memberId: share.memberId,
-      groupId: share.groupId,
-      placeId: share.placeId,
-      lockId: share.lockId,
-      validFrom: share.validFrom,
-      validUntil: share.validUntil,
-    });
-    await writeAudit(tx, actor, { action: 'share.grant', resourceType: 'share', resourceId: share.id, detail: { share: { ...share, organizationId: undefined } } });
+    await recorded(tx, actor, 'grant', share);
     return share;
   }
 
@@ -98,17 +105,7 @@ export class ShareService {
   async revokeIn(tx: Sql, actor: Actor, ids: string[]): Promise<Share[]> {
     if (ids.length === 0) return [];
     const revoked = await shareSql.deleteShares(tx, actor.organizationId, ids);
-    for (const s of revoked) {
-      await recordAccessChange(tx, actor.organizationId, {
-        kind: 'share_revoked',
-        shareId: s.id,
-        memberId: s.memberId,
-        groupId: s.groupId,
-        placeId: s.placeId,
-        lockId: s.lockId,
-      });
-      await writeAudit(tx, actor, { action: 'share.revoke', resourceType: 'share', resourceId: s.id, detail: { share: { ...s, organizationId: undefined } } });
-    }
+    for (const s of revoked) await recorded(tx, actor, 'revoke', s);
     return revoked;
   }
 

@@ -2,7 +2,7 @@
 import type { Sql } from '../db.js';
 import { SqlParams } from '../sql-params.js';
 import type { Lock, Place } from '../place/place.model.js';
-import { SHARE_COLUMNS, sharesWithTargets, toShare, type Share, type ShareRole, type ShareRow, type ShareTargetRow } from './share.model.js';
+import { SHARE_COLUMNS, sharesWithTargets, toShare, type Share, type ShareRow, type ShareTargetRow } from './share.model.js';
 
 /** The shares table's foreign keys (migrations/), by the grantee or target each one checks. */
 export const SHARE_TARGET_OF_CONSTRAINT: Readonly<Record<string, 'member' | 'group' | 'place' | 'lock'>> = {
@@ -12,16 +12,8 @@ export const SHARE_TARGET_OF_CONSTRAINT: Readonly<Record<string, 'member' | 'gro
   shares_organization_id_lock_id_fkey: 'lock',
 };
 
-export interface NewShare {
-  readonly organizationId: string;
-  readonly id: string;
-  readonly memberId: string | null;
-  readonly groupId: string | null;
-  readonly placeId: string | null;
-  readonly lockId: string | null;
-  readonly role: ShareRole;
-  readonly validFrom: Date | null;
-  readonly validUntil: Date | null;
+/** A share as granted (SCIM grants none; `sourceRef` names what granted it, such as the import). */
+export interface NewShare extends Omit<Share, 'source' | 'createdAt'> {
   readonly source: 'admin' | 'import';
   readonly sourceRef: string | null;
 }

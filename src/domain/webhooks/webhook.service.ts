@@ -17,6 +17,7 @@ import { EVENT_TYPES, EXPLICIT_ONLY_TYPES, payloadOf, type OutboundEvent } from 
 import type { StreamPosition } from '../audit/audit-stream.js';
 import * as webhookSql from './webhook.sql.js';
 import { logPageSize } from '../log-page.sql.js';
+import { retryDelaySeconds, type OutboxPolicy } from '../outbox-policy.js';
 import type { ClaimedRow } from './webhook.sql.js';
 
 /** A per-lock access entry as an outbound event, with its feed position. */
@@ -32,24 +33,17 @@ import type {
   WebhookSender,
 } from './webhook.model.js';
 
-export interface WebhookPolicy {
-  /** Back-off: the first retry after this long, each next one `factor` times later, at most `maxDelaySeconds` apart. */
-  readonly firstRetrySeconds: number;
-  readonly retryFactor: number;
-  readonly maxRetryDelaySeconds: number;
-  /** A delivery is retried for this long after its event (or its manual redelivery), then fails. */
-  readonly giveUpAfterSeconds: number;
+/**
+ * The outbox's policy for deliveries (a delivery's retries are counted from
+ * its event; `claimSeconds` must exceed the sender's timeout), and the
+ * endpoints' own limits.
+ */
+export interface WebhookPolicy extends OutboxPolicy {
   /** An endpoint failing every attempt for this long is disabled. */
   readonly disableAfterSeconds: number;
-  /** A process sending a delivery holds it this long (must exceed the sender's timeout). */
-  readonly claimSeconds: number;
-  /** Deliveries claimed per round, requests in flight at once, and per endpoint. */
-  readonly batchSize: number;
-  readonly concurrency: number;
+  /** Requests in flight at once per endpoint. */
   readonly perEndpointConcurrency: number;
   readonly maxEndpointsPerOrganization: number;
-  /** Delivered (or failed) deliveries and their attempts are kept this long. */
-  readonly logRetentionDays: number;
 }
 
 export const DEFAULT_WEBHOOK_POLICY: WebhookPolicy = {
@@ -73,12 +67,6 @@ const SECRET_PREFIX = 'whsec_';
 const MAX_OVERLAP_SECONDS = 7 * 24 * 3600;
 /** Bodies larger than this are not sent as they are (a huge audit detail): the event says it was cut. */
 const MAX_PAYLOAD_BYTES = 256 * 1024;
-
-/** The retry delay after failed attempt `n` (1-based), with ±10 % jitter so that retries of many deliveries spread out. */
-export function retryDelaySeconds(policy: WebhookPolicy, n: number, random = Math.random): number {
-  const d = Math.min(policy.firstRetrySeconds * policy.retryFactor ** Math.max(0, n - 1), policy.maxRetryDelaySeconds);
-  return d * (0.9 + 0.2 * random());
-}
 
 function newSecret(): string {
   return SECRET_PREFIX + crypto.randomBytes(32).toString('base64');

@@ -162,7 +162,7 @@ export class QueryResolver {
     text?: string | null,
   ): Promise<WhoCanOpenConnection> {
     const n = pageSize(first);
-    const count = () => ctx.domain.access.countWhoCanOpen(ctx.actor, lockId, at ?? new Date(), text ?? undefined);
+    const count = () => ctx.domain.access.countWhoCanOpen(ctx.actor, lockId, at ?? undefined, text ?? undefined);
     if (n === 0) return { edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null }, get totalCount() { return count(); } };
     const page = await ctx.domain.access.whoCanOpen(ctx.actor, lockId, at ?? undefined, { first: n, after: after ?? undefined, text: text ?? undefined });
     const edges = page.items.map((m, i) => ({ cursor: page.cursors[i]!, node: toMemberType(m.member), grants: m.grants.map(toGrantType) }));

@@ -214,13 +214,13 @@ export class PostgresDb implements Db {
     return this.named;
   }
 
-  /** Whether this database takes named prepared statements, and so notifications (a server, not PGlite); asks it once. */
   /** Whether the database is a PostgreSQL server (PGlite serves every connection from one session: no notifications). */
   async onServer(): Promise<boolean> {
     await this.namedStatements();
     return this.notPglite!;
   }
 
+  /** Whether statements are prepared by name here (a server, not PGlite, and no pooler in transaction mode); asks the database once. */
   async namedStatements(): Promise<boolean> {
     return this.isServer ?? this.named ?? this.withClient(async () => this.isServer!);
   }

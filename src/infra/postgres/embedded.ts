@@ -22,7 +22,7 @@ export const SOCKET_PORT = 5432;
 /**
  * Server settings of the embedded database. PGlite zeroes its shared buffers
  * at every start in WebAssembly not yet optimised: PostgreSQL's default of
- * 128 MB cost 0.4–0.8 s of each start (most of a later start's PGlite time);
+ * 128 MB was most of a later start's PGlite time;
  * 32 MB holds a directory of tens of thousands of members.
  */
 const START_SETTINGS = ['-c', 'shared_buffers=32MB'];

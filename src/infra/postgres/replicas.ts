@@ -61,9 +61,14 @@ class Replica {
   ) {}
 }
 
-/** SQLSTATE 40001 on a standby: "canceling statement due to conflict with recovery": the primary answers instead. */
+/**
+ * A read cancelled by a conflict with recovery (replay needed what it held):
+ * the primary answers instead. Known by its SQLSTATE alone, never by the
+ * message: a standby refuses serializable transactions outright, so a
+ * serialization failure (40001) of a read there is always that conflict.
+ */
 function recoveryConflict(e: unknown): boolean {
-  return (e as { code?: unknown } | null)?.code === '40001' && /recovery/i.test(String((e as Error).message));
+  return (e as { code?: unknown } | null)?.code === '40001';
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

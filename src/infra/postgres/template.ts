@@ -2,7 +2,7 @@
 // build` into dist/pglite-template/ (scripts/build.mjs runs
 // dist/build-template.js). A first start on an empty DATA_DIR copies it
 // instead of running PostgreSQL's initdb and every migration one by one
-// (initdb alone is most of a first start's 6–10 s of CPU in WebAssembly);
+// (initdb alone is most of a first start's CPU in WebAssembly);
 // migrations newer than the template still run after it, as on any start.
 //
 // A template is used only when it matches: built by the same PGlite version,

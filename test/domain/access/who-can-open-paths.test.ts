@@ -3,6 +3,7 @@
 // earlier instant it reads the shares alone. Both give the same members, grants
 // and pages on the same data: direct, group and place shares, windows that
 // have not started or have ended, inactive members, several grants on one lock.
+// Their counts (whoCanOpen's totalCount) agree too.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, type TestDb } from '../../setup/test-db.js';
 import { buildGroup, buildMember, buildOrg } from '../../factories/index.js';
@@ -20,7 +21,7 @@ afterAll(async () => {
 const MIN = 60_000;
 
 describe('whoCanOpen: allow-list walk and shares read agree', () => {
-  it('same members, grants and pages, at now and at later instants, with a text filter', async () => {
+  it('same members, grants, pages and counts, at now and at later instants, with a text filter', async () => {
     const { id: org, actor: a } = await buildOrg(t.domain);
     const d = t.domain;
     const place = await d.places.createPlace(a, { name: 'HQ' });
@@ -57,6 +58,10 @@ describe('whoCanOpen: allow-list walk and shares read agree', () => {
         const state = await read(accessSql.selectWhoCanOpenFromState, at, like);
         const shares = await read(accessSql.selectWhoCanOpen, at, like);
         expect(state).toEqual(shares);
+        // The counts agree with each other and with the pages read.
+        const n = shares.flat().length;
+        expect(await accessSql.countWhoCanOpenFromState(d.db.sql, org, lock.id, at, like)).toBe(n);
+        expect(await accessSql.countWhoCanOpen(d.db.sql, org, lock.id, at, like)).toBe(n);
       }
     }
     // Spot checks at now: g1 (0-4) by place, ms[1] also directly, ms[8] and ms[9] directly; not g2 (not started), 10 (other lock), 11 (inactive).

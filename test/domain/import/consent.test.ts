@@ -1,4 +1,4 @@
-// "Authorize with Microsoft" (seed 003, issue 21): admin consent for
+// "Authorize with Microsoft": admin consent for
 // Gatehouse's own multi-tenant application against the local stand-in, the
 // callback's state rules (single use, bound to the console session and the
 // organisation), the group picker (preview and search), an integration on

@@ -1,4 +1,4 @@
-// One owner per member (issue 16): SCIM, the Entra group import and an admin
+// One owner per member: SCIM, the Entra group import and an admin
 // each keep what they own, and a deactivation (or deletion) stands until the
 // source that made it undoes it. Every pair of sources, through the real SCIM
 // edge and the real import against the Graph stand-in.
@@ -320,7 +320,7 @@ describe('the mass-deprovision guard holds an import run disabling too many acco
   });
 });
 
-describe('migration path seed 003 → seed 000', () => {
+describe('migration path from the Entra group import to SCIM provisioning', () => {
   it('import running, SCIM enabled, Entra matches the imported members, the import is deleted: no access flickers, no leaver regains it', async () => {
     const users = Array.from({ length: 12 }, () => entraUser());
     const s = await scene(users);
