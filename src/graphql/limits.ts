@@ -2,14 +2,14 @@
 import { getNamedType, getNullableType, GraphQLError, isListType, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { createRequire } from 'node:module';
 import type { ComplexityEstimator } from 'graphql-query-complexity/cjs';
-
-// The CommonJS build, required: the ESM build imports 'graphql/index.mjs', a
-// second copy of graphql next to the one type-graphql builds the schema with.
-const { fieldExtensionsEstimator, getComplexity } = createRequire(import.meta.url)('graphql-query-complexity') as typeof import('graphql-query-complexity/cjs');
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { edgeError } from './errors.js';
 import { DEFAULT_PAGE_SIZE } from './resolvers/paging.js';
+
+// The CommonJS build, required: the ESM build imports 'graphql/index.mjs', a
+// second copy of graphql next to the one type-graphql builds the schema with.
+const { fieldExtensionsEstimator, getComplexity } = createRequire(import.meta.url)('graphql-query-complexity') as typeof import('graphql-query-complexity/cjs');
 
 export const MAX_DEPTH = 12;
 export const MAX_COST = 100_000;

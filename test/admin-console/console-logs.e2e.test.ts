@@ -1,8 +1,9 @@
 // The console's "Logs to browse", walked in Chromium at 1280 px and 390 px (in
-// dark mode at 390 px): failures only, a date range with an empty state that
-// fits the filter, export to CSV and JSON lines of what the filter shows, and
-// auto-refresh bringing in what Entra does meanwhile. Fails on any console
-// error or failed request; screenshots under test-artifacts/admin/.
+// dark mode at 390 px): times with seconds and the time zone, failures only,
+// a date range with an empty state that fits the filter, export to CSV and
+// JSON lines of what the filter shows, and auto-refresh bringing in what
+// Entra does meanwhile. Fails on any console error or failed request;
+// screenshots under test-artifacts/admin/.
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { TestApp } from '../setup/test-app.js';
@@ -21,7 +22,7 @@ describe('logs to browse', () => {
     [1280, 'light'],
     [390, 'dark'],
   ] as const) {
-    it(`failures only, a date range, CSV and JSON lines exports, auto-refresh (${width} px, ${scheme})`, async () => {
+    it(`times with seconds and the time zone, failures only, a date range, CSV and JSON lines exports, auto-refresh (${width} px, ${scheme})`, async () => {
       const org = await buildOrg(s.t.domain, `Logs ${width}`);
       const scim: Actor = { kind: 'scim', organizationId: org.id, label: 'scim' };
       await s.t.domain.members.create(scim, { userName: `kim-${width}@logs.example`, displayName: 'Kim Lee' });
@@ -33,6 +34,17 @@ describe('logs to browse', () => {
       await page.goto(`${s.url}/admin#logs?log=provisioning`);
       const entries = page.locator('#logs-entries .log-entry');
       await expect.poll(() => entries.count()).toBe(3);
+
+      // Times with seconds and the time zone (an admin compares them with Entra's provisioning logs).
+      const time = entries.first().locator('summary time');
+      const shown = (await time.textContent()) ?? '';
+      const at = JSON.stringify(await time.getAttribute('datetime'));
+      const { ss, zone } = await page.evaluate<{ ss: string; zone: string }>(
+        `(() => { const d = new Date(${at}); return { ss: String(d.getSeconds()).padStart(2, '0'),
+          zone: new Intl.DateTimeFormat(undefined, { timeZoneName: 'short' }).formatToParts(d).find((p) => p.type === 'timeZoneName').value }; })()`,
+      );
+      expect(shown).toMatch(new RegExp(`\\d:\\d{2}:${ss}\\b`));
+      expect(shown).toContain(zone);
 
       // Failures only: the refused request, with its reason; the route keeps the filter.
       await page.check('#logs-failures');

@@ -55,8 +55,12 @@ async function setAt(page: Page, selector: string, isoLocal: string): Promise<vo
 
 describe('a member page', () => {
   for (const width of WIDTHS) {
-    it(`shows profile, source, groups, what the member can open and why, windows and history (${width} px)`, async () => {
+    it(`shows profile, source, groups, what the member can open and why, windows, history and sign-ins (${width} px)`, async () => {
       const x = await seeded(`Member page ${width}`);
+      // Ada has signed in once through Entra.
+      const idp = new TestIdp();
+      await s.t.domain.saml.importMetadataXml(x.org.actor, idp.metadataXml());
+      await firstSignIn(idp, x.org.domain, x.ada.userName);
       const { page, w } = await newAdminPage(s, browser.context, x.org.id, { width });
       // From the people list.
       await page.click('#tab-people');
@@ -73,6 +77,8 @@ describe('a member page', () => {
       // History: the SCIM create and the group that names her.
       await page.locator('#member-history li[data-action="scim.user.create"]').waitFor();
       await page.locator('#member-history li[data-action="scim.group.create"]', { hasText: 'Night shift' }).waitFor();
+      // Recent sign-ins: the one through Entra.
+      expect(await page.locator('#member-signins li').evaluateAll((li) => li.map((e) => [e.getAttribute('data-action'), e.getAttribute('data-outcome')]))).toEqual([['saml.login', 'success']]);
       await shot(page, `member-page-${width}`);
       if (width === 390) expect(await noHorizontalScroll(page)).toBe(true);
 
@@ -141,11 +147,15 @@ describe('who can open this lock, at a chosen date and time', () => {
 
 describe('SAML settings in the console and the admin activity log', () => {
   for (const width of WIDTHS) {
-    it(`certificate rollover and removal, sign-in from My Apps off, each in the admin activity log with who did it (${width} px)`, async () => {
+    it(`admin grant and removal, token rotation, certificate rollover and removal, sign-in from My Apps off, each in the admin activity log with who did it (${width} px)`, async () => {
       const x = await seeded(`Admin activity ${width}`);
       const { page, w } = await newAdminPage(s, browser.context, x.org.id, { width });
-      // An admin grant from People & access.
+      // An admin grant and a removal from People & access: Bob made admin and his role removed, then Ada made admin.
       await page.click('#tab-people');
+      await page.getByRole('button', { name: `Make admin ${x.bob.userName}` }).click();
+      await page.locator(`tr[data-user-name="${x.bob.userName}"] .badge-admin`).waitFor();
+      await page.getByRole('button', { name: `Remove admin role from ${x.bob.userName}` }).click();
+      await page.locator(`tr[data-user-name="${x.bob.userName}"] .badge-admin`).waitFor({ state: 'detached' });
       await page.getByRole('button', { name: `Make admin ${x.ada.userName}` }).click();
       await page.locator(`tr[data-user-name="${x.ada.userName}"] .badge-admin`).waitFor();
       // A token rotation from the SCIM page.
@@ -199,6 +209,7 @@ describe('SAML settings in the console and the admin activity log', () => {
         'admin.bootstrap_link.create',
         'admin.bootstrap_link.use',
         'admin.grant',
+        'admin.revoke',
         'scim.enable',
         'scim.token.rotate',
         'saml.metadata.import',
@@ -215,6 +226,9 @@ describe('SAML settings in the console and the admin activity log', () => {
       expect(summary('admin.grant')).toContain('Made admin');
       expect(summary('admin.grant')).toContain(x.ada.userName);
       expect(summary('admin.grant')).toContain('by admin bootstrap-admin');
+      expect(summary('admin.revoke')).toContain('Admin role removed');
+      expect(summary('admin.revoke')).toContain(x.bob.userName);
+      expect(summary('admin.revoke')).toContain('by admin bootstrap-admin');
       expect(summary('scim.token.rotate')).toContain('by admin bootstrap-admin');
       await shot(page, `admin-activity-${width}`);
       if (width === 390) expect(await noHorizontalScroll(page)).toBe(true);
@@ -282,6 +296,10 @@ describe('the guided Entra set-up', () => {
         expect(text).toContain(words);
       }
       expect(await page.textContent('#setup-mappings')).toContain('userPrincipalName');
+      // A deep link into the Entra admin center, in a new tab.
+      const entra = page.getByRole('link', { name: 'Enterprise applications' });
+      expect(await entra.getAttribute('href')).toMatch(/^https:\/\/entra\.microsoft\.com\/#view\//);
+      expect(await entra.getAttribute('target')).toBe('_blank');
       await shot(page, `setup-start-${width}`);
       if (width === 390) expect(await noHorizontalScroll(page)).toBe(true);
 

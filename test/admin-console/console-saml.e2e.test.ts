@@ -1,8 +1,9 @@
 // The SAML half of the console in Chromium: paste the metadata URL of a local
 // test IdP (test/saml/idp.ts, Entra-shaped, real signatures), Generate
 // Certificate, make a provisioned member an admin, sign in as that member
-// through SAML into the console, see the login in the log, and see a refused
-// login with its reason.
+// through SAML into the console, run Test sign-in (passing and failing, at
+// 1280 and 390 px: its result page, and the admin's session untouched), see
+// the login in the log, and see a refused login with its reason.
 //
 // The SAML domain service and edge come from the SAML branch; this file loads
 // the test IdP by a computed path so it compiles without it. Without SAML in
@@ -82,7 +83,7 @@ function entraSignIn(idp: TestIdp, nameId: () => string) {
 }
 
 describe('admin console SAML panel in Chromium', () => {
-  it('imports the IdP metadata URL, generates a certificate, signs an admin in through SAML, logs sign-ins and refusals ', async () => {
+  it('imports the IdP metadata URL, generates a certificate, signs an admin in through SAML, tests sign-ins without touching a session, logs sign-ins and refusals', async () => {
     const { page, w } = await signInAsBootstrapAdmin();
     await page.click('#tab-saml');
     await page.locator('#saml-identifier').waitFor();
@@ -139,27 +140,48 @@ describe('admin console SAML panel in Chromium', () => {
       await gp.click('button[type="submit"]');
       await gp.locator('.topbar .user', { hasText: grace.userName }).waitFor();
       expect(new URL(gp.url()).pathname).toBe('/admin');
+      // Grace's console is watched from here: on the way in, Playwright reports the redirect to the
+      // played Entra page as a failed request (ERR_NAME_NOT_RESOLVED) before it routes it again.
+      const gw = watch(gp);
 
       // 3b. Defect 1: Test sign-in (here as grace, in the admin's own browser) shows a result page
       //     and leaves the admin's console session alone.
       await admin.context.route((u) => u.href.startsWith(idp.ssoUrl), entraSignIn(idp, () => nameId));
       //     Walked at 1280 px, then at phone width (390 px): the button and the result page fit.
+      //     A passing test (grace), then a failing one (a NameID no member has): what Entra sent, the
+      //     member matched or why none, and the Entra setting to change.
       await page.click('#tab-saml');
       for (const width of [1280, 390]) {
         await page.setViewportSize({ width, height: 900 });
-        const [result] = await Promise.all([page.waitForEvent('popup'), page.click('#saml-test')]);
-        await result.setViewportSize({ width, height: 900 });
-        const rw = watch(result);
-        await result.locator('#test-verdict').waitFor();
-        expect(await result.getAttribute('#test-verdict', 'data-outcome')).toBe('success');
-        expect(await result.textContent('body')).toContain(grace.userName);
-        await result.screenshot({ path: artifactPath(`d1-test-sign-in-result${width === 1280 ? '' : `-${width}`}.png`), fullPage: true });
-        if (width === 390) {
-          expect(await noHorizontalScroll(page)).toBe(true);
-          expect(await noHorizontalScroll(result)).toBe(true);
+        for (const outcome of ['success', 'failure'] as const) {
+          nameId = outcome === 'success' ? grace.userName : 'not.provisioned@acme.example';
+          // Watched from the popup's first request (the redirect to Entra, the posted answer, the result page).
+          const popup = page.waitForEvent('popup').then((p) => ({ result: p, rw: watch(p) }));
+          await page.click('#saml-test');
+          const { result, rw } = await popup;
+          await result.setViewportSize({ width, height: 900 });
+          await result.locator('#test-verdict').waitFor();
+          expect(await result.getAttribute('#test-verdict', 'data-outcome')).toBe(outcome);
+          const facts = await result.locator('tbody tr').evaluateAll((rows) => rows.map((r) => [r.querySelector('th')?.textContent, r.querySelector('td')?.textContent]));
+          expect(facts).toContainEqual(['NameID (Unique User Identifier)', nameId]);
+          expect(facts).toContainEqual(['http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name', nameId]);
+          if (outcome === 'success') {
+            expect(await result.textContent('#test-member')).toBe(`${grace.userName} (Grace Hopper)`);
+            expect(await result.locator('#test-advice').count()).toBe(0);
+          } else {
+            expect(await result.textContent('#test-verdict')).toContain(`No member of this organisation has the userName "${nameId}"`);
+            expect(await result.textContent('#test-member')).toBe('None: no member has this userName.');
+            expect(await result.textContent('#test-advice')).toContain('Unique User Identifier must be user.userprincipalname');
+          }
+          const name = `d1-test-sign-in-${outcome === 'success' ? 'result' : 'failed'}${width === 1280 ? '' : `-${width}`}.png`;
+          await result.screenshot({ path: artifactPath(name), fullPage: true });
+          if (width === 390) {
+            expect(await noHorizontalScroll(page)).toBe(true);
+            expect(await noHorizontalScroll(result)).toBe(true);
+          }
+          noProblems(rw);
+          await result.close();
         }
-        noProblems(rw);
-        await result.close();
       }
       await page.setViewportSize({ width: 1280, height: 900 });
       nameId = grace.userName;
@@ -179,6 +201,10 @@ describe('admin console SAML panel in Chromium', () => {
       await refused.goto(`${s.url}/healthz`);
       await refused.evaluate(`location.href = '/saml/${org.domain}/login?RelayState=%2Fadmin'`);
       await refused.locator('text=Sign-in refused').waitFor();
+      // Defect 7: the page sends the person to the console's login log, not to a CLI command.
+      const refusedText = (await refused.textContent('body')) ?? '';
+      expect(refusedText).toContain('SAML single sign-on › Login log');
+      expect(refusedText).not.toMatch(/saml log|--failed|npm run/);
       await page.check('#saml-log-failures');
       const entry = page.locator('#saml-log-entries .log-entry[data-outcome="failure"]', { hasText: 'nobody@acme.example' });
       await entry.waitFor();
@@ -201,6 +227,8 @@ describe('admin console SAML panel in Chromium', () => {
           await route.fulfill({ status: 302, headers: { location: `${s.url}/saml/${org.domain}/slo?${back}` } });
         },
       );
+      // Back on the sign-in page, the console asks for the ended session again.
+      gw.expect(401, /\/admin\/api\/session$/);
       await gp.getByRole('button', { name: 'Sign out' }).click();
       await gp.locator('#signin-org').waitFor();
       expect(new URL(gp.url()).pathname).toBe('/admin');
@@ -211,8 +239,9 @@ describe('admin console SAML panel in Chromium', () => {
 
       await page.reload();
       await page.locator('.health-item[data-health="sign_in"][data-status="warn"]').waitFor();
-      // No console error, script error or failed request in the admin's console (the test window was checked above).
+      // No console error, script error or failed request in the admin's console or grace's (the test windows were checked above).
       noProblems(w);
+      noProblems(gw);
     } finally {
       await second?.close();
       await idp.stop();

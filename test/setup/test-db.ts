@@ -2,7 +2,7 @@
 import crypto from 'node:crypto';
 import { inject } from 'vitest';
 import { openDatabase, type Database } from '../../src/infra/postgres/database.js';
-import type { Domain } from '../../src/domain/index.js';
+import type { Domain, DomainPorts } from '../../src/domain/index.js';
 import type { Db } from '../../src/domain/db.js';
 import { loadConfig } from '../../src/config.js';
 import { createDomainFromConfig } from '../../src/compose.js';
@@ -63,9 +63,12 @@ export function testPorts(env: Record<string, string> = {}): { entraDirectory?: 
   return env.GRAPH_BASE_URL ? {} : { entraDirectory: undefined };
 }
 
-/** The domain on `db` as a process configured by NODE_ENV=test and `env` builds it (a second process on a test database). */
-export function testDomain(db: Db, env: Record<string, string> = {}): Domain {
-  return createDomainFromConfig(db, TEST_SECRET, loadConfig({ NODE_ENV: 'test', IMPORT_SCHEDULER: 'off', ...env }), testPorts(env));
+/**
+ * The domain on `db` as a process configured by NODE_ENV=test and `env` builds it (a second process on a
+ * test database); `ports` replace some of its ports (a test's own mail policy).
+ */
+export function testDomain(db: Db, env: Record<string, string> = {}, ports: DomainPorts = {}): Domain {
+  return createDomainFromConfig(db, TEST_SECRET, loadConfig({ NODE_ENV: 'test', IMPORT_SCHEDULER: 'off', ...env }), { ...testPorts(env), ...ports });
 }
 
 /**

@@ -19,9 +19,6 @@ import * as webhookSql from './webhook.sql.js';
 import { logPageSize } from '../log-page.sql.js';
 import { retryDelaySeconds, type OutboxPolicy } from '../outbox-policy.js';
 import type { ClaimedRow } from './webhook.sql.js';
-
-/** A per-lock access entry as an outbound event, with its feed position. */
-export type AccessChangedEvent = OutboundEvent & { readonly position: bigint };
 import type {
   DeliveryStatus,
   OutboundResult,
@@ -32,6 +29,9 @@ import type {
   WebhookEndpointInput,
   WebhookSender,
 } from './webhook.model.js';
+
+/** A per-lock access entry as an outbound event, with its feed position. */
+export type AccessChangedEvent = OutboundEvent & { readonly position: bigint };
 
 /**
  * The outbox's policy for deliveries (a delivery's retries are counted from

@@ -16,10 +16,11 @@ import {
   type ImportMode,
 } from '../types/import.type.js';
 
-/** Where Microsoft sends the admin consent answer (the console edge serves it). */
-export const CONSENT_CALLBACK_PATH = '/admin/entra/consent/callback';
 import type { ShareRole } from '../types/scalars.js';
 import type { ImportIntegration as DomainIntegration, ImportRunResult as DomainRunResult } from '../../domain/import/import.model.js';
+
+/** Where Microsoft sends the admin consent answer (the console edge serves it). */
+export const CONSENT_CALLBACK_PATH = '/admin/entra/consent/callback';
 
 function toIntegration(i: DomainIntegration): ImportIntegration {
   return {

@@ -4,9 +4,9 @@
 // it over and the first one leaves it).
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, TEST_SECRET, type TestDb } from '../../setup/test-db.js';
+import { createTestDb, testDomain, type TestDb } from '../../setup/test-db.js';
 import { buildOrg } from '../../factories/index.js';
-import { createDomain, type Domain } from '../../../src/domain/index.js';
+import type { Domain } from '../../../src/domain/index.js';
 import { DEFAULT_MAIL_POLICY, type MailPolicy } from '../../../src/domain/mail/mail.service.js';
 import { createSmtpTransport } from '../../../src/integrations/mail/smtp-transport.js';
 import { startSmtp, type SmtpStandIn } from '../../setup/smtp-stand-in.js';
@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 function worker(policy: Partial<MailPolicy>): Domain {
-  return createDomain(t.database.db, TEST_SECRET, undefined, { mailPolicy: { ...DEFAULT_MAIL_POLICY, ...policy } });
+  return testDomain(t.database.db, {}, { mailPolicy: { ...DEFAULT_MAIL_POLICY, ...policy } });
 }
 
 describe('mail lease', () => {
