@@ -217,9 +217,7 @@ export function toWindows(w: WindowJson[] | null): AccessWindow[] {
   return (w ?? []).map((x) => ({ validFrom: toDate(x.validFrom), validUntil: toDate(x.validUntil) }));
 }
 
-interface EntryRow extends HeadRow {
-  missing_locks: string[] | null;
-  missing_places: string[] | null;
+interface EntryRow {
   position: string | null;
   at: string;
   member_id: string;
@@ -227,6 +225,12 @@ interface EntryRow extends HeadRow {
   place_id: string;
   may_open: boolean;
   windows: WindowJson[] | null;
+}
+
+/** The page statement's rows: first the counter and the checks, then the entries. */
+interface PageRow extends EntryRow, HeadRow {
+  missing_locks: string[] | null;
+  missing_places: string[] | null;
 }
 
 /** Which locks a reader follows: these locks, and every lock of these places (also locks added later). */
@@ -238,36 +242,58 @@ export interface LockScope {
 /**
  * Per-lock entries of the scope after `after` (a cursor of either feed), in
  * commit order, `first` at a time. Checks the cursor like the coarse feed.
+ *
+ * One statement. The page is the first `first + 1` positions of the union of
+ * each lock's and each place's own entries, each read in order from its
+ * index and cut at `first + 1`: its work is bounded by the page, never by
+ * what other locks of the organisation wrote after the cursor (a walk of the
+ * organisation's feed filtered by lock reads all of that). An entry of a
+ * named lock of a named place comes twice and is kept once. The counter and
+ * the checks come once, in a first row of their own, not repeated (and
+ * parsed) on each of the page's rows.
  */
 export async function readLockEntries(sql: Sql, organizationId: string, scope: LockScope, after: string | null | undefined, first: number): Promise<LockAccessPage> {
   checkPageSize(first);
   const [position, legacyId] = cursorParams(after);
-  const rows = await sql.all<EntryRow>(
-    `with f as (select ${CURSOR_POSITION} as p)
+  const limit = first + 1;
+  const rows = await sql.all<PageRow>(
+    `with f as (select ${CURSOR_POSITION} as p),
+     page as (
+       select distinct on (u.position) u.* from (
+         select e.* from f, unnest($4::uuid[]) x, lateral (
+           select e.position, e.at, e.member_id, e.lock_id, e.place_id, e.may_open, e.windows from access_entries e
+           where e.organization_id = $1 and e.lock_id = x and e.position > f.p order by e.position limit ${limit}) e
+         union all
+         select e.* from f, unnest($5::uuid[]) x, lateral (
+           select e.position, e.at, e.member_id, e.lock_id, e.place_id, e.may_open, e.windows from access_entries e
+           where e.organization_id = $1 and e.place_id = x and e.position > f.p order by e.position limit ${limit}) e
+       ) u
+       order by u.position limit ${limit}
+     )
      select h.position::text as head, h.purged_through::text as purged, f.p::text as from_position,
             array(select x from unnest($4::uuid[]) x where not exists (select 1 from locks l where l.organization_id = $1 and l.id = x)
               and not exists (select 1 from access_entries e where e.organization_id = $1 and e.lock_id = x)) as missing_locks,
             array(select x from unnest($5::uuid[]) x where not exists (select 1 from places p where p.organization_id = $1 and p.id = x)
               and not exists (select 1 from access_entries e where e.organization_id = $1 and e.place_id = x)) as missing_places,
-            e.position::text as position, e.at, e.member_id, e.lock_id, e.place_id, e.may_open, e.windows
+            null::bigint as position, null::timestamptz as at, null::uuid as member_id, null::uuid as lock_id, null::uuid as place_id,
+            null::boolean as may_open, null::jsonb as windows
      from f left join access_feed_heads h on h.organization_id = $1
-     left join lateral (
-       select * from access_entries e
-       where e.organization_id = $1 and e.position > f.p and (e.lock_id = any($4::uuid[]) or e.place_id = any($5::uuid[]))
-       order by e.position limit ${first + 1}
-     ) e on true
-     order by e.position`,
+     union all
+     select null, null, null, null, null, e.position, e.at, e.member_id, e.lock_id, e.place_id, e.may_open, e.windows from page e
+     order by position nulls first`,
     [organizationId, position, legacyId, scope.lockIds, scope.placeIds],
   );
+  const head = rows[0];
   // Unknown, or another organisation's: the same answer. (A deleted lock or place stays readable while its entries are kept.)
-  const missingLock = rows[0]?.missing_locks?.[0];
+  const missingLock = head?.missing_locks?.[0];
   if (missingLock) throw new NotFound('lock', missingLock);
-  const missingPlace = rows[0]?.missing_places?.[0];
+  const missingPlace = head?.missing_places?.[0];
   if (missingPlace) throw new NotFound('place', missingPlace);
-  checkCursor(rows[0], after);
-  const found = rows.filter((r) => r.position !== null);
-  const entries = found.slice(0, first).map(toEntry);
-  return { entries, hasNextPage: found.length > first, endCursor: entries.at(-1)?.cursor ?? (after ? encodeFeedCursor(rows[0]!.from_position!) : null) };
+  checkCursor(head, after);
+  const found = rows.length - 1;
+  const entries: LockAccessEntry[] = new Array(Math.max(0, Math.min(found, first)));
+  for (let i = 0; i < entries.length; i++) entries[i] = toEntry(rows[i + 1]!);
+  return { entries, hasNextPage: found > first, endCursor: entries.at(-1)?.cursor ?? (after ? encodeFeedCursor(head!.from_position!) : null) };
 }
 
 function toEntry(r: EntryRow): LockAccessEntry {

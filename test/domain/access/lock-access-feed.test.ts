@@ -198,6 +198,50 @@ describe('per-lock access entries', () => {
   });
 });
 
+describe('per-lock feed, paging', () => {
+  it('pages a scope of locks and places in commit order, each entry once, whatever the page size and whatever else the organisation wrote', async () => {
+    const org = await buildOrg(t.domain);
+    const a = org.actor;
+    const d = t.domain;
+    const site = await d.places.createPlace(a, { name: 'Site' });
+    const other = await d.places.createPlace(a, { name: 'Other site' });
+    const [inSite1, inSite2, named, noise] = [await buildLock(d, a, site.id), await buildLock(d, a, site.id), await buildLock(d, a, other.id), await buildLock(d, a, other.id)];
+    const members = await Promise.all(Array.from({ length: 5 }, () => buildMember(d, a)));
+    const start = await d.access.lockSnapshot(a, { lockIds: [named.id], placeIds: [] });
+    // Changes of the scope's locks interleaved with changes of a lock outside it; the site's share reaches both its locks.
+    for (const [i, m] of members.entries()) {
+      await d.shares.grant(a, { memberId: m.id, lockId: noise.id });
+      await d.shares.grant(a, { memberId: m.id, lockId: [inSite1, named, inSite2][i % 3]!.id });
+      await d.shares.grant(a, { memberId: m.id, lockId: noise.id, validUntil: new Date(Date.now() + 86_400_000) });
+    }
+    const group = await buildGroup(d, a, members.slice(0, 3).map((m) => m.id));
+    await d.shares.grant(a, { groupId: group.id, placeId: site.id });
+    await d.shares.grant(a, { groupId: group.id, lockId: named.id });
+    await d.members.update(a, members[0]!.id, { active: false });
+
+    // Ground truth: the organisation's whole feed after the cursor, filtered.
+    const all = await d.access.entriesAfter(org.id, BigInt(Buffer.from(start.cursor, 'base64url').toString().slice(2)), 10_000);
+    const scope = { lockIds: [inSite1.id, named.id], placeIds: [site.id] };
+    const expected = all.filter((e) => scope.lockIds.includes(e.lockId) || e.placeId === site.id).map((e) => e.cursor);
+    expect(all.some((e) => e.lockId === noise.id)).toBe(true);
+    expect(expected.length).toBeGreaterThan(10);
+    for (const first of [1, 2, 3, 7, 1000]) {
+      const got: string[] = [];
+      let after: string | null = start.cursor;
+      for (;;) {
+        const p = await d.access.lockChanges(a, scope, after, first);
+        expect(p.entries.length).toBeLessThanOrEqual(first);
+        got.push(...p.entries.map((e) => e.cursor));
+        expect(p.endCursor).toBe(p.entries.at(-1)?.cursor ?? after);
+        after = p.endCursor;
+        if (!p.hasNextPage) break;
+        expect(p.entries).toHaveLength(first);
+      }
+      expect(got, `pages of ${first}`).toEqual(expected);
+    }
+  });
+});
+
 describe('per-lock feed, bad input', () => {
   it("refuses unknown locks and places, another organisation's, and forged or expired cursors", async () => {
     const org = await buildOrg(t.domain);
