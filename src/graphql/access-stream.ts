@@ -8,9 +8,17 @@
 // buffers what the tail reads), then reads its backlog after its cursor, then
 // drains the buffer: positions only ever increase, so nothing is lost or
 // delivered twice, across reconnects too (the client passes its last cursor).
+//
+// A subscription made with an API key lasts only as long as the key: before
+// the tail hands out what it read, it asks which of its subscribers' keys
+// have been revoked since (one statement, on the primary), and ends those
+// subscriptions with an UNAUTHENTICATED error instead. A revoked controller
+// key receives nothing more, on every process, without waiting for its
+// connection to close; reconnecting with it is refused.
 import type { Db } from '../domain/db.js';
 import type { Actor } from '../domain/actor.js';
 import type { Domain } from '../domain/index.js';
+import { Unauthenticated } from '../domain/errors.js';
 import type { LockAccessEntry, LockScope } from '../domain/access/access-feed.js';
 import { positionOf } from '../domain/access/access-feed.js';
 
@@ -18,7 +26,11 @@ type Positioned = LockAccessEntry & { position: bigint };
 
 interface Subscriber {
   readonly scope: LockScope;
+  /** The API key it was made with (undefined: another kind of caller). */
+  readonly keyId: string | undefined;
   push(e: Positioned): void;
+  /** Its key was revoked: it gets the error and ends. */
+  revoke(): void;
 }
 
 interface Logger {
@@ -48,9 +60,15 @@ class OrgTail {
     }
     this.reading = true;
     try {
+      let keysChecked = false;
       for (;;) {
         this.again = false;
         const entries = await this.hub.domain.access.entriesAfter(this.organizationId, this.last, 1000);
+        if (entries.length > 0 && !keysChecked) {
+          // Before anything is handed out (a failure here leaves `last` where it was: retried, never skipped).
+          await this.endRevoked();
+          keysChecked = true;
+        }
         for (const e of entries) {
           this.last = e.position;
           for (const s of this.subs) if (s.scope.lockIds.includes(e.lockId) || s.scope.placeIds.includes(e.placeId)) s.push(e);
@@ -61,6 +79,18 @@ class OrgTail {
       this.hub.logger.warn({ err, organizationId: this.organizationId }, 'access feed: reading new entries failed; retrying on the next poll');
     } finally {
       this.reading = false;
+    }
+  }
+
+  /** Ends the subscriptions whose API key has been revoked since they were made. */
+  private async endRevoked(): Promise<void> {
+    const keyed = [...this.subs].filter((s) => s.keyId !== undefined);
+    if (keyed.length === 0) return;
+    const revoked = await this.hub.domain.apiKeys.revokedAmong(this.organizationId, [...new Set(keyed.map((s) => s.keyId!))]);
+    for (const s of keyed) {
+      if (!revoked.has(s.keyId!)) continue;
+      this.subs.delete(s);
+      s.revoke();
     }
   }
 
@@ -147,7 +177,7 @@ export class AccessHub {
    * live. Checks the key's right to the locks and the cursor before it
    * returns, so bad input fails the subscription at once.
    */
-  async subscribe(actor: Actor, scope: LockScope, after: string | null | undefined): Promise<AsyncIterableIterator<LockAccessEntry>> {
+  async subscribe(actor: Actor, scope: LockScope, after: string | null | undefined): Promise<AsyncIterableIterator<LockAccessEntry | Unauthenticated>> {
     const checked = await this.domain.access.lockReader(actor, scope);
     // Checks the cursor (forged, expired) and the locks (unknown, another organisation's) before anything is attached.
     const first = await this.domain.access.lockChanges(actor, checked, after ?? null, 500);
@@ -158,8 +188,15 @@ export class AccessHub {
     const early: Positioned[] = [];
     const signal: { wake: (() => void) | null } = { wake: null };
     let closed = false;
+    let revoked = false;
     const sub: Subscriber = {
       scope: checked,
+      keyId: actor.kind === 'api_key' ? actor.id : undefined,
+      revoke: () => {
+        revoked = true;
+        queue.length = 0;
+        signal.wake?.();
+      },
       push: (e) => {
         if (!live) early.push(e);
         else if (e.position > delivered) {
@@ -207,16 +244,21 @@ export class AccessHub {
     })();
     backlog.catch(() => undefined);
 
-    const finish = (): IteratorResult<LockAccessEntry> => {
+    const finish = (): IteratorResult<LockAccessEntry | Unauthenticated> => {
       closed = true;
       this.release(tail, sub);
       signal.wake?.();
       return { value: undefined, done: true };
     };
-    const it: AsyncIterableIterator<LockAccessEntry> = {
-      async next(): Promise<IteratorResult<LockAccessEntry>> {
+    const it: AsyncIterableIterator<LockAccessEntry | Unauthenticated> = {
+      async next(): Promise<IteratorResult<LockAccessEntry | Unauthenticated>> {
         for (;;) {
           if (closed) return { value: undefined, done: true };
+          if (revoked) {
+            // The last event: the resolver raises it as the subscription's error; the next call ends it.
+            finish();
+            return { value: new Unauthenticated('invalid_api_key', 'The API key of this subscription was revoked'), done: false };
+          }
           const e = queue.shift();
           if (e) {
             const { position: _position, ...entry } = e;
@@ -227,10 +269,10 @@ export class AccessHub {
           signal.wake = null;
         }
       },
-      async return(): Promise<IteratorResult<LockAccessEntry>> {
+      async return(): Promise<IteratorResult<LockAccessEntry | Unauthenticated>> {
         return finish();
       },
-      async throw(err: unknown): Promise<IteratorResult<LockAccessEntry>> {
+      async throw(err: unknown): Promise<IteratorResult<LockAccessEntry | Unauthenticated>> {
         finish();
         throw err;
       },

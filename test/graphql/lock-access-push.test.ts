@@ -303,4 +303,45 @@ describe('lockAccess pushes every kind of change to WebSocket and SSE subscriber
     raw.send(JSON.stringify({ type: 'connection_init' }));
     expect(await closed).toBe(4403);
   });
+
+  it('ends a subscription whose controller key is revoked before anything more is sent, over both transports; the key cannot subscribe again', async () => {
+    const o = await h.org();
+    const d = h.t.domain;
+    const lock = await buildLock(d, o.actor);
+    const [m1, m2] = await Promise.all([buildMember(d, o.actor), buildMember(d, o.actor)]);
+    const revokedKey = await d.apiKeys.create(o.actor, { name: 'stolen controller', role: 'controller', lockIds: [lock.id] });
+    const keptKey = await d.apiKeys.create(o.actor, { name: 'kept controller', role: 'controller', lockIds: [lock.id] });
+    const after = (await d.access.lockSnapshot(o.actor, { lockIds: [lock.id], placeIds: [] })).cursor;
+    const scope = { l: [lock.id], after };
+    const revokedSubs = [subscribe('ws', revokedKey.key, scope), subscribe('sse', revokedKey.key, scope)];
+    const kept = subscribe('ws', keptKey.key, scope);
+    const all = [...revokedSubs, kept];
+    try {
+      await d.shares.grant(o.actor, { memberId: m1!.id, lockId: lock.id });
+      await waitFor(async () => all.every((s) => s.got.length === 1), 20_000);
+      // Revoked through GraphQL as an admin would; then a change the stolen key must not see.
+      const revoked = await h.gql(`mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }`, { id: revokedKey.apiKey.id }, { apiKey: o.admin });
+      expect(revoked.body.errors).toBeUndefined();
+      await d.shares.grant(o.actor, { memberId: m2!.id, lockId: lock.id });
+      await waitFor(async () => kept.got.length === 2, 20_000);
+      for (const s of revokedSubs) {
+        await waitFor(async () => s.error() !== null, 20_000);
+        expect((s.error() as { extensions?: { code?: string } }[])[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+        expect(s.got.map((r) => r.entry.memberId)).toEqual([m1!.id]);
+      }
+      expect(kept.got.map((r) => r.entry.memberId)).toEqual([m1!.id, m2!.id]);
+      expect(kept.error()).toBeNull();
+      await waitFor(async () => h.app.subscriberCount() === 1, 20_000);
+    } finally {
+      await Promise.all(all.map((s) => s.close()));
+    }
+    // Subscribing again with it is refused at once.
+    const again = subscribe('sse', revokedKey.key, scope);
+    try {
+      await waitFor(async () => again.error() !== null, 20_000);
+      expect(again.got).toEqual([]);
+    } finally {
+      await again.close();
+    }
+  });
 });

@@ -91,6 +91,16 @@ export class ApiKeyService {
     });
   }
 
+  /**
+   * Which of these keys (of one organisation, already authenticated once) are
+   * revoked now: a long-lived subscription asks before each delivery, so a
+   * revoked controller key receives nothing more.
+   */
+  async revokedAmong(organizationId: string, ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    return new Set(await apiKeySql.selectRevokedAmong(this.db.sql, organizationId, ids));
+  }
+
   /** Resolves an API key; a failure counts against `client` (see OrganizationService.authenticateScim). */
   async authenticate(key: string, client?: string): Promise<Actor> {
     try {

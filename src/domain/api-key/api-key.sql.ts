@@ -84,6 +84,16 @@ export async function selectKeyByHash(
   );
 }
 
+/** Of these keys of the organisation, those that are revoked (or gone). */
+export async function selectRevokedAmong(sql: Sql, organizationId: string, ids: readonly string[]): Promise<string[]> {
+  const rows = await sql.all<{ id: string }>(
+    `select k.id from unnest($2::uuid[]) as k(id)
+     where not exists (select 1 from api_keys a where a.organization_id = $1 and a.id = k.id and a.revoked_at is null)`,
+    [organizationId, ids],
+  );
+  return rows.map((r) => r.id);
+}
+
 export async function recordApiKeyUse(sql: Sql, organizationId: string, id: string): Promise<void> {
   await sql.run(`update api_keys set last_used_at = now() where organization_id = $1 and id = $2`, [organizationId, id]);
 }
