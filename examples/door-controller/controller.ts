@@ -45,7 +45,7 @@ export interface Decision {
 export interface ControllerOptions {
   /** Gatehouse's GraphQL endpoint, e.g. http://localhost:3000/graphql (the WebSocket URL is derived). */
   url: string;
-  /** A controller API key (`gatehouse apikey create --role controller --locks ...`). */
+  /** A controller API key (`npm run cli -- apikey create --org DOMAIN --name NAME --role controller --locks ID,… --places ID,…`). */
   key: string;
   lockIds?: string[];
   placeIds?: string[];

@@ -12,7 +12,7 @@ const list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()
 const url = process.env.GATEHOUSE_URL ?? 'http://localhost:3000/graphql';
 const key = process.env.GATEHOUSE_KEY;
 if (!key) {
-  process.stderr.write('GATEHOUSE_KEY must be a controller key (gatehouse apikey create --role controller --locks ...)\n');
+  process.stderr.write('GATEHOUSE_KEY must be a controller key (npm run cli -- apikey create --org DOMAIN --name NAME --role controller --locks ID,... | --places ID,...)\n');
   process.exit(2);
 }
 const controller = new DoorController({ url, key, lockIds: list(process.env.LOCK_IDS), placeIds: list(process.env.PLACE_IDS) });

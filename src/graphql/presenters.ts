@@ -6,11 +6,16 @@ import type { Share as DomainShare } from '../domain/share/share.model.js';
 import type { Grant as DomainGrant, AccessDecision as DomainDecision, LockAccess as DomainLockAccess } from '../domain/access/access.service.js';
 import type { AccessChange as DomainAccessChange } from '../domain/access/access-feed.js';
 import type { AuditEvent as DomainAuditEvent } from '../domain/audit/audit.service.js';
+import type { ImportIntegration as DomainIntegration } from '../domain/import/import.model.js';
+import type { HealthFinding } from '../domain/health/integration-health.js';
+import { assertUnreachable } from '../domain/errors.js';
 import type { Organization as DomainOrganization, ScimStatus as DomainScimStatus } from '../domain/organization/organization.service.js';
 import type { Member } from './types/member.type.js';
 import type { Group, Lock, Place, Share } from './types/directory.type.js';
 import type { AccessChange, AccessDecision, Grant, LockAccess } from './types/access.type.js';
 import type { AuditEvent, Certificate, Organization, SpCertificate, SamlSettings, ScimStatus } from './types/organization.type.js';
+import type { ImportCredentials, ImportIdentifier, ImportIntegration, ImportMode } from './types/import.type.js';
+import { HealthKey, HealthState, HealthStatus, type HealthItem } from './types/health.type.js';
 import { AccessChangeKind, AccessReason, AuditOutcome, ShareRole, ShareScope, Source } from './types/scalars.js';
 
 export function toMemberType(m: DomainMember): Member {
@@ -183,4 +188,97 @@ export function toSamlSettingsType(s: SamlSettingsSource): SamlSettings {
     singleLogoutActive: s.singleLogoutActive,
     warnings: [...s.warnings],
   };
+}
+
+export function toImportIntegrationType(i: DomainIntegration): ImportIntegration {
+  return {
+    id: i.id,
+    name: i.name,
+    tenantId: i.tenantId,
+    clientId: i.clientId,
+    credentials: i.credentials as ImportCredentials,
+    clientSecretSet: i.clientSecretSet,
+    entraGroupId: i.entraGroupId,
+    entraGroupName: i.entraGroupName,
+    identifier: i.identifier as ImportIdentifier,
+    mode: i.mode as ImportMode,
+    groupId: i.groupId,
+    paused: i.paused,
+    targets: i.targets.map((t) => ({ placeId: t.placeId, lockId: t.lockId, role: t.role as ShareRole })),
+    lastRun: { ...i.lastRun },
+    createdAt: i.createdAt,
+    updatedAt: i.updatedAt,
+  };
+}
+
+const NO_FACTS = {
+  tokenPrefix: null,
+  previousTokenPrefix: null,
+  previousLastUsedAt: null,
+  previousExpiresAt: null,
+  lastUsedAt: null,
+  refusedAt: null,
+  reason: null,
+  who: null,
+  error: null,
+  idpEntityId: null,
+  fetchedAt: null,
+  fromUrl: null,
+  stale: null,
+  certificates: null,
+  soonestDaysLeft: null,
+  lastAt: null,
+  failing: null,
+  notRun: null,
+  total: null,
+  lastRunAt: null,
+  held: null,
+  guard: null,
+} satisfies Omit<HealthItem, 'key' | 'status' | 'state'>;
+
+/** One finding as it is: the facts of its state, the others null (the words are the console's). */
+export function toHealthItemType(f: HealthFinding): HealthItem {
+  // The domain's keys, statuses and states are the enums' values.
+  const item = { ...NO_FACTS, key: f.key as HealthKey, status: f.status as HealthStatus, state: f.state as HealthState };
+  switch (f.state) {
+    case 'disabled':
+    case 'not_imported':
+    case 'no_sp_certificate':
+    case 'not_set_up':
+    case 'never_signed_in':
+    case 'none':
+      return item;
+    case 'token_never_used':
+      return { ...item, tokenPrefix: f.tokenPrefix };
+    case 'previous_token_in_use':
+      return { ...item, tokenPrefix: f.tokenPrefix, previousTokenPrefix: f.previousTokenPrefix, previousLastUsedAt: f.previousLastUsedAt, previousExpiresAt: f.previousExpiresAt };
+    case 'refused':
+      return f.key === 'scim'
+        ? { ...item, lastUsedAt: f.lastUsedAt, refusedAt: f.refusedAt, reason: f.reason }
+        : { ...item, refusedAt: f.refusedAt, who: f.who, reason: f.reason };
+    case 'used':
+      return { ...item, tokenPrefix: f.tokenPrefix, lastUsedAt: f.lastUsedAt };
+    case 'refresh_failed':
+      return { ...item, error: f.error };
+    case 'imported':
+      return { ...item, idpEntityId: f.idpEntityId, fetchedAt: f.fetchedAt, fromUrl: f.fromUrl, stale: f.stale };
+    case 'expiring':
+      return { ...item, certificates: f.certificates.map((c) => ({ who: c.who, warning: c.warning })) };
+    case 'valid':
+      return { ...item, soonestDaysLeft: f.soonestDaysLeft ?? null };
+    case 'signing_in':
+      return { ...item, lastAt: f.lastAt };
+    case 'failing':
+      return { ...item, failing: f.failing.map(toImportIntegrationType), total: f.total };
+    case 'not_run':
+      return { ...item, notRun: f.notRun.map(toImportIntegrationType) };
+    case 'succeeded':
+      return { ...item, total: f.total, lastRunAt: f.lastRunAt };
+    case 'holding':
+      return { ...item, held: f.held, guard: { ...f.settings, held: f.held } };
+    case 'idle':
+      return { ...item, guard: { ...f.settings, held: 0 } };
+    default:
+      return assertUnreachable(f);
+  }
 }

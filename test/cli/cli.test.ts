@@ -2,6 +2,7 @@
 // the real process a few times (each spawn costs about 2 s) for exit codes
 // and the one-JSON-object / one-stderr-line contract.
 import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -81,6 +82,30 @@ describe('CLI commands (in-process)', () => {
     const lock: Json = await cliJson('lock', 'create', '--org', 'acme', '--place', place.place.id, '--name', 'Front door');
     expect(((await cliJson('place', 'list', '--org', 'acme')) as Json).places).toHaveLength(1);
     expect(((await cliJson('lock', 'list', '--org', 'acme', '--place', place.place.id)) as Json).locks.map((l: Json) => l.id)).toEqual([lock.lock.id]);
+
+    // A door controller's key: it names its locks and places, and reads those allow-lists and nothing else.
+    const other: Json = await cliJson('place', 'create', '--org', 'acme', '--name', 'Depot');
+    const otherLock: Json = await cliJson('lock', 'create', '--org', 'acme', '--place', other.place.id, '--name', 'Gate');
+    const door: Json = await cliJson('apikey', 'create', '--org', 'acme', '--name', 'front door', '--role', 'controller', '--locks', lock.lock.id, '--places', other.place.id);
+    expect(door.apiKey).toMatchObject({ name: 'front door', role: 'controller', lockIds: [lock.lock.id], placeIds: [other.place.id] });
+    const doorActor = await domain.apiKeys.authenticate(door.key);
+    const snap = await domain.access.lockSnapshot(doorActor, { lockIds: [lock.lock.id], placeIds: [other.place.id] });
+    expect(snap.locks.map((l) => l.lockId).sort()).toEqual([lock.lock.id, otherLock.lock.id].sort());
+    const annex: Json = await cliJson('place', 'create', '--org', 'acme', '--name', 'Annex');
+    const annexLock: Json = await cliJson('lock', 'create', '--org', 'acme', '--place', annex.place.id, '--name', 'Side door');
+    await expect(domain.access.lockSnapshot(doorActor, { lockIds: [annexLock.lock.id], placeIds: [] })).rejects.toMatchObject({ code: 'lock_not_in_scope' });
+    await expect(domain.access.lockSnapshot(doorActor, { lockIds: [], placeIds: [place.place.id] })).rejects.toMatchObject({ code: 'lock_not_in_scope' });
+    await expect(domain.members.list(doorActor, {})).rejects.toMatchObject({ kind: 'forbidden' });
+    // A controller key must name locks or places of this organisation; other roles name none.
+    for (const argv of [
+      ['--role', 'controller'],
+      ['--role', 'reader', '--locks', lock.lock.id],
+      ['--role', 'controller', '--locks', crypto.randomUUID()],
+    ]) {
+      const r = await cli('apikey', 'create', '--org', 'acme', '--name', 'bad door', ...argv, '--json');
+      expect({ argv, code: r.code, error: JSON.parse(r.stdout).error.code }).toEqual({ argv, code: 1, error: 'invalid_controller_scope' });
+    }
+    await cliJson('apikey', 'revoke', '--org', 'acme', '--id', door.apiKey.id);
 
     const actor = { kind: 'system' as const, organizationId: org.organization.id, label: 'test' };
     const ann = await domain.members.create(actor, { userName: 'ann@acme.test' });

@@ -2,12 +2,14 @@
 // Gatehouse on PostgreSQL: its allow-list follows a SCIM deactivation, a
 // reconnect resumes from its last cursor without gap or duplicate, an
 // expired cursor makes it load the snapshot again, and a controller away for
-// hundreds of changes catches up by pages, then follows the subscription.
+// hundreds of changes catches up by pages, then follows the subscription; and
+// the Gatehouse process it is connected to restarting loses it nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DoorController, type Decision } from '../../examples/door-controller/controller.js';
 import { startHarness, type Harness } from '../graphql/harness.js';
 import { buildGroup, buildLock, buildMember } from '../factories/index.js';
 import { ScimClient, entraUser } from '../scim/scim-client.js';
+import { startTestApp, type TestApp } from '../setup/test-app.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -142,6 +144,50 @@ describe('examples/door-controller', () => {
       expect(decisions.length).toBe((rounds + 1) * people.length + 1);
     } finally {
       await controller.stop();
+    }
+  }, 120_000);
+
+  it('loses nothing when the Gatehouse process it is connected to restarts: it reconnects by itself and resumes from its cursor', async () => {
+    const o = await h.org();
+    const d = h.t.domain;
+    const lock = await buildLock(d, o.actor);
+    const [ann, ben, cy] = await Promise.all([0, 1, 2].map(() => buildMember(d, o.actor)));
+    await d.shares.grant(o.actor, { memberId: ann!.id, lockId: lock.id });
+    const key = (await d.apiKeys.create(o.actor, { name: 'restart door', role: 'controller', lockIds: [lock.id] })).key;
+    // Process B (its own pool and LISTEN connection on the same database) serves the controller; changes go through process A.
+    let b: TestApp | null = await startTestApp({ db: h.t, ownDatabase: true });
+    const port = Number(new URL(b.url).port);
+    const decisions: Decision[] = [];
+    const controller = new DoorController({ url: `${b.url}/graphql`, key, lockIds: [lock.id], minDelayMs: 50, maxDelayMs: 400, onDecision: (x) => decisions.push(x), log: () => undefined });
+    await controller.start();
+    try {
+      expect(controller.allowList(lock.id)).toEqual([ann!.id]);
+      // B goes down (a deploy, a crash): the controller's connection drops; changes commit through A meanwhile.
+      await b.close();
+      b = null;
+      await d.members.update(o.actor, ann!.id, { active: false });
+      await d.shares.grant(o.actor, { memberId: ben!.id, lockId: lock.id });
+      // The controller retries against nothing for a while.
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(controller.mayOpen(ann!.id, lock.id)).toBe(true);
+      // B starts again where the controller expects it: it catches up from its cursor, then follows live.
+      b = await startTestApp({ db: h.t, ownDatabase: true, port });
+      await until(() => controller.connects >= 2 && controller.mayOpen(ben!.id, lock.id) && !controller.mayOpen(ann!.id, lock.id), 'the resume on the restarted process');
+      await d.shares.grant(o.actor, { memberId: cy!.id, lockId: lock.id });
+      await until(() => controller.mayOpen(cy!.id, lock.id), "a change through A, live on the restarted B");
+      await new Promise((r) => setTimeout(r, 200));
+      // Every change once, in commit order; no snapshot needed again.
+      expect(decisions.map((x) => [x.memberId, x.allow, x.via])).toEqual([
+        [ann!.id, true, 'snapshot'],
+        [ann!.id, false, 'change'],
+        [ben!.id, true, 'change'],
+        [cy!.id, true, 'change'],
+      ]);
+      expect(controller.snapshots).toBe(1);
+      expect(controller.allowList(lock.id)).toEqual([ben!.id, cy!.id].sort());
+    } finally {
+      await controller.stop();
+      await b?.close();
     }
   }, 120_000);
 });

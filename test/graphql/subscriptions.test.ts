@@ -13,6 +13,7 @@ import { createClient as createSseClient } from 'graphql-sse';
 import { startHarness, type Harness } from './harness.js';
 import { buildLock, buildMember } from '../factories/index.js';
 import { startTestApp } from '../setup/test-app.js';
+import { waitFor } from '../setup/net.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -58,6 +59,21 @@ async function until(cond: () => boolean, what: string): Promise<void> {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+// The server runs in this process: its file descriptors and heap are these.
+const fds = () => fs.readdirSync('/proc/self/fd').length;
+/** Waits for the descriptors to be back to `baseline` (+5); up to 20 s, as idle pool connections opened under the load close after 10 s. */
+async function fdsBackTo(baseline: number): Promise<void> {
+  await waitFor(async () => fds() <= baseline + 5, 20_000).catch(() => undefined);
+  expect(fds()).toBeLessThanOrEqual(baseline + 5);
+}
+async function heap(): Promise<number> {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  await new Promise((r) => setImmediate(r));
+  gc();
+  return process.memoryUsage().heapUsed;
 }
 
 describe('lockAccess subscription', () => {
@@ -209,15 +225,6 @@ describe('lockAccess subscription', () => {
   it('opens and closes 1,000 connections without leaking subscribers, sockets or memory', async () => {
     const o = await h.org();
     const lock = await buildLock(h.t.domain, o.actor);
-    // The server runs in this process: its file descriptors and heap are these.
-    const fds = () => fs.readdirSync('/proc/self/fd').length;
-    v8.setFlagsFromString('--expose-gc');
-    const gc = vm.runInNewContext('gc') as () => void;
-    const heap = async () => {
-      await new Promise((r) => setImmediate(r));
-      gc();
-      return process.memoryUsage().heapUsed;
-    };
     const round = async (n: number) => {
       for (let i = 0; i < n; i += 50) {
         await Promise.all(
@@ -238,8 +245,53 @@ describe('lockAccess subscription', () => {
     await round(1000);
     await new Promise((r) => setTimeout(r, 500));
     expect(h.app.subscriberCount()).toBe(0);
-    expect(fds()).toBeLessThanOrEqual(fd0 + 5);
+    await fdsBackTo(fd0);
     // A leak of 4 KiB per connection would show as 4 MiB.
+    expect(await heap()).toBeLessThan(heap0 + 4 * 1024 * 1024);
+  }, 300_000);
+
+  it('leaks nothing when 1,000 subscribers leave without a goodbye: SSE streams aborted, WebSockets dropped mid-subscription', async () => {
+    const o = await h.org();
+    const lock = await buildLock(h.t.domain, o.actor);
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    // A controller whose network goes away: no complete, no close frame, the TCP connection just ends.
+    const dropped = async (leave: Promise<unknown>) => {
+      const raw = new WebSocket(h.url.replace('http', 'ws'), 'graphql-transport-ws');
+      await new Promise((r) => raw.once('open', r));
+      raw.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${o.reader}` } }));
+      await new Promise((r) => raw.once('message', r));
+      raw.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: SUB, variables: { l: [lock.id] } } }));
+      await leave;
+      raw.terminate();
+    };
+    // Server-Sent Events end only by the client going away (the request aborted).
+    const aborted = async (leave: Promise<unknown>) => {
+      const c = createSseClient({ url: h.url, headers: { authorization: `Bearer ${o.reader}` }, retryAttempts: 0 });
+      const stop = c.subscribe({ query: SUB, variables: { l: [lock.id] } }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+      await leave;
+      stop();
+      c.dispose();
+    };
+    // 50 at a time: 10 leave while the server is still setting their subscription up, 40 once all 40 are live.
+    const round = async (n: number) => {
+      for (let i = 0; i < n; i += 50) {
+        let release!: () => void;
+        const live = new Promise<void>((r) => (release = r));
+        const clients = Array.from({ length: 50 }, (_, k) => (k % 2 ? dropped : aborted)(k < 10 ? sleep(0) : live));
+        await waitFor(async () => h.app.subscriberCount() >= 40, 20_000, 10);
+        release();
+        await Promise.all(clients);
+      }
+    };
+    await round(100);
+    await waitFor(async () => h.app.subscriberCount() === 0, 20_000);
+    await sleep(500);
+    const fd0 = fds();
+    const heap0 = await heap();
+    await round(1000);
+    // Every one released (a busy server may notice a dropped connection late), its socket closed, its memory free again.
+    await waitFor(async () => h.app.subscriberCount() === 0, 20_000);
+    await fdsBackTo(fd0);
     expect(await heap()).toBeLessThan(heap0 + 4 * 1024 * 1024);
   }, 300_000);
   it('a subscriber on one process sees a change made through another; moving to the other process it resumes from its cursor', async () => {

@@ -18,7 +18,7 @@ export interface TestApp {
   /** http://127.0.0.1:PORT */
   readonly url: string;
   readonly config: Config;
-  /** Stops listening, then the app, then its own pool, then (if it made it) the test database: always in this order. */
+  /** Stops listening, then the app (its open WebSockets with it), then its own pool, then (if it made it) the test database: always in this order. */
   close(): Promise<void>;
 }
 
@@ -33,11 +33,19 @@ export interface StartTestAppOptions {
    * when `env` sets them: a process behind a pooler) and its own domain (built from the same configuration).
    */
   readonly ownDatabase?: boolean;
+  /** Listen on this port (a process restarted where its clients expect it); default: any free one. */
+  readonly port?: number;
 }
 
 export async function startTestApp(opts: StartTestAppOptions = {}): Promise<TestApp> {
   const server = http.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
   const appEnv = { NODE_ENV: 'test', LOG_LEVEL: 'silent', PORT: String(port), PUBLIC_URL: url, IMPORT_SCHEDULER: 'off', ...opts.env };
@@ -65,8 +73,10 @@ export async function startTestApp(opts: StartTestAppOptions = {}): Promise<Test
     config,
     async close() {
       server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
+      const stopped = new Promise<void>((r) => server.close(() => r()));
+      // WebSocket connections (upgraded, no longer the HTTP server's to close) end with the app's graphql-ws server.
       await app.close();
+      await stopped;
       await own?.close();
       if (!opts.db) await t.close();
     },

@@ -3,7 +3,7 @@
 // state it is in and how serious that is, with the facts behind it. The words
 // (title, summary, what to do, where) are the console's
 // (src/admin-console/health.ts).
-import type { AdminActor } from '../admin/admin.service.js';
+import { requireAdmin, type Actor } from '../actor.js';
 import type { Domain } from '../index.js';
 import type { CertificateView } from '../saml-config/saml.service.js';
 import type { ImportIntegration } from '../import/import.model.js';
@@ -58,8 +58,9 @@ export type HealthKey = HealthFinding['key'];
 
 const DAY_MS = 86_400_000;
 
-/** Judges every integration of the actor's organisation, in the strip's order. */
-export async function integrationHealth(domain: Domain, actor: AdminActor, now = new Date()): Promise<HealthFinding[]> {
+/** Judges every integration of the actor's organisation, in the strip's order (admins: console and admin keys). */
+export async function integrationHealth(domain: Domain, actor: Actor, now = new Date()): Promise<HealthFinding[]> {
+  requireAdmin(actor);
   const [scim, lastRefused, lastProvisioning, lastLoginFailure, lastLoginSuccess, integrations, s, held, guard] = await Promise.all([
     domain.organizations.scimStatus(actor),
     domain.audit.list(actor, { provisioning: true, outcome: 'failure', limit: 1 }),

@@ -11,37 +11,12 @@ import {
   ImportIntegration,
   ImportRunRecord,
   ImportRunResult,
-  type ImportCredentials,
-  type ImportIdentifier,
-  type ImportMode,
 } from '../types/import.type.js';
-
-import type { ShareRole } from '../types/scalars.js';
-import type { ImportIntegration as DomainIntegration, ImportRunResult as DomainRunResult } from '../../domain/import/import.model.js';
+import type { ImportRunResult as DomainRunResult } from '../../domain/import/import.model.js';
+import { toImportIntegrationType } from '../presenters.js';
 
 /** Where Microsoft sends the admin consent answer (the console edge serves it). */
 export const CONSENT_CALLBACK_PATH = '/admin/entra/consent/callback';
-
-function toIntegration(i: DomainIntegration): ImportIntegration {
-  return {
-    id: i.id,
-    name: i.name,
-    tenantId: i.tenantId,
-    clientId: i.clientId,
-    credentials: i.credentials as ImportCredentials,
-    clientSecretSet: i.clientSecretSet,
-    entraGroupId: i.entraGroupId,
-    entraGroupName: i.entraGroupName,
-    identifier: i.identifier as ImportIdentifier,
-    mode: i.mode as ImportMode,
-    groupId: i.groupId,
-    paused: i.paused,
-    targets: i.targets.map((t) => ({ placeId: t.placeId, lockId: t.lockId, role: t.role as ShareRole })),
-    lastRun: { ...i.lastRun },
-    createdAt: i.createdAt,
-    updatedAt: i.updatedAt,
-  };
-}
 
 function toRunResult(r: DomainRunResult): ImportRunResult {
   return { ...r, skippedReason: r.skippedReason ?? null };
@@ -74,12 +49,12 @@ export class ImportResolver {
 
   @Query(() => [ImportIntegration], { description: 'Entra group imports of the organisation (admin keys only)' })
   async importIntegrations(@Ctx() ctx: GraphqlContext): Promise<ImportIntegration[]> {
-    return (await ctx.domain.imports.list(ctx.actor)).map(toIntegration);
+    return (await ctx.domain.imports.list(ctx.actor)).map(toImportIntegrationType);
   }
 
   @Query(() => ImportIntegration, { description: 'One Entra group import (admin keys only)' })
   async importIntegration(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphqlContext): Promise<ImportIntegration> {
-    return toIntegration(await ctx.domain.imports.get(ctx.actor, id));
+    return toImportIntegrationType(await ctx.domain.imports.get(ctx.actor, id));
   }
 
   @Mutation(() => ImportIntegration, { description: 'Connects an Entra group; its members are pulled every IMPORT_INTERVAL_MINUTES' })
@@ -96,22 +71,22 @@ export class ImportResolver {
       ...(input.mode ? { mode: input.mode } : {}),
       ...(input.targets ? { targets: input.targets.map((t) => ({ placeId: t.placeId ?? null, lockId: t.lockId ?? null, ...(t.role ? { role: t.role } : {}) })) } : {}),
     });
-    return toIntegration(integration);
+    return toImportIntegrationType(integration);
   }
 
   @Mutation(() => ImportIntegration)
   async pauseImportIntegration(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphqlContext): Promise<ImportIntegration> {
-    return toIntegration(await ctx.domain.imports.pause(ctx.actor, id));
+    return toImportIntegrationType(await ctx.domain.imports.pause(ctx.actor, id));
   }
 
   @Mutation(() => ImportIntegration)
   async resumeImportIntegration(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphqlContext): Promise<ImportIntegration> {
-    return toIntegration(await ctx.domain.imports.resume(ctx.actor, id));
+    return toImportIntegrationType(await ctx.domain.imports.resume(ctx.actor, id));
   }
 
   @Mutation(() => ImportIntegration, { description: 'Replaces the client secret (Entra secrets expire)' })
   async setImportClientSecret(@Arg('id', () => ID) id: string, @Arg('clientSecret', () => String) clientSecret: string, @Ctx() ctx: GraphqlContext): Promise<ImportIntegration> {
-    return toIntegration(await ctx.domain.imports.setClientSecret(ctx.actor, id, clientSecret));
+    return toImportIntegrationType(await ctx.domain.imports.setClientSecret(ctx.actor, id, clientSecret));
   }
 
   @Mutation(() => Boolean, { description: 'Deletes the integration and its shares; the member profiles stay' })

@@ -22,6 +22,7 @@ import {
   toLockAccessType,
   toLockType,
   toMemberType,
+  toHealthItemType,
   toOrganizationType,
   toPlaceType,
   toSamlSettingsType,
@@ -31,6 +32,8 @@ import {
 import { pageSize } from './paging.js';
 import { nodeSelects, primeRelations, selectsTotalCount } from './lookahead.js';
 import { Invalid } from '../../domain/errors.js';
+import { integrationHealth } from '../../domain/health/integration-health.js';
+import { HealthItem } from '../types/health.type.js';
 
 export const MemberConnection = connectionType('Member', Member);
 export const GroupConnection = connectionType('Group', Group);
@@ -222,6 +225,11 @@ export class QueryResolver {
   @Query(() => SetupProgress, { description: "The guided Entra set-up's checklist (admin keys only): when Gatehouse first saw each step" })
   async setupProgress(@Ctx() ctx: GraphqlContext): Promise<SetupProgress> {
     return { ...(await ctx.domain.organizations.setupProgress(ctx.actor)) };
+  }
+
+  @Query(() => [HealthItem], { description: "Integration health (admin keys only): the console's strip, each integration's status, state and facts, in its order" })
+  async integrationHealth(@Ctx() ctx: GraphqlContext): Promise<HealthItem[]> {
+    return (await integrationHealth(ctx.domain, ctx.actor, ctx.now)).map(toHealthItemType);
   }
 
   @Query(() => SamlSettings, { nullable: true, description: 'SAML settings (admin keys only): the URLs to paste into Entra, and what was imported from its metadata' })
