@@ -39,6 +39,13 @@ interface Logger {
 
 class OrgTail {
   readonly subs = new Set<Subscriber>();
+  /**
+   * The subscribers by lock and by place they follow: an entry goes to the
+   * few that follow its lock or place without testing every subscriber of
+   * the organisation (a thousand controllers times a burst of entries).
+   */
+  private readonly byLock = new Map<string, Set<Subscriber>>();
+  private readonly byPlace = new Map<string, Set<Subscriber>>();
   private reading = false;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
@@ -71,7 +78,11 @@ class OrgTail {
         }
         for (const e of entries) {
           this.last = e.position;
-          for (const s of this.subs) if (s.scope.lockIds.includes(e.lockId) || s.scope.placeIds.includes(e.placeId)) s.push(e);
+          const ofLock = this.byLock.get(e.lockId);
+          const ofPlace = this.byPlace.get(e.placeId);
+          if (ofLock) for (const s of ofLock) s.push(e);
+          // Once to a subscriber that follows both the lock and its place.
+          if (ofPlace) for (const s of ofPlace) if (!ofLock?.has(s)) s.push(e);
         }
         if (entries.length < 1000 && !this.again) break;
       }
@@ -89,9 +100,21 @@ class OrgTail {
     const revoked = await this.hub.domain.apiKeys.revokedAmong(this.organizationId, [...new Set(keyed.map((s) => s.keyId!))]);
     for (const s of keyed) {
       if (!revoked.has(s.keyId!)) continue;
-      this.subs.delete(s);
+      this.remove(s);
       s.revoke();
     }
+  }
+
+  add(sub: Subscriber): void {
+    this.subs.add(sub);
+    for (const id of sub.scope.lockIds) index(this.byLock, id).add(sub);
+    for (const id of sub.scope.placeIds) index(this.byPlace, id).add(sub);
+  }
+
+  remove(sub: Subscriber): void {
+    this.subs.delete(sub);
+    for (const id of sub.scope.lockIds) unindex(this.byLock, id, sub);
+    for (const id of sub.scope.placeIds) unindex(this.byPlace, id, sub);
   }
 
   /** A safety poll: often when notifications are not live (PGlite, a lost LISTEN connection), rarely otherwise. */
@@ -110,6 +133,17 @@ class OrgTail {
   stop(): void {
     clearTimeout(this.timer);
   }
+}
+
+function index(map: Map<string, Set<Subscriber>>, id: string): Set<Subscriber> {
+  let set = map.get(id);
+  if (!set) map.set(id, (set = new Set()));
+  return set;
+}
+
+function unindex(map: Map<string, Set<Subscriber>>, id: string, sub: Subscriber): void {
+  const set = map.get(id);
+  if (set?.delete(sub) && set.size === 0) map.delete(id);
 }
 
 /** The process's tails; one LISTEN for all organisations. */
@@ -164,7 +198,7 @@ export class AccessHub {
   }
 
   private release(tail: OrgTail, sub: Subscriber): void {
-    tail.subs.delete(sub);
+    tail.remove(sub);
     if (tail.subs.size === 0 && this.settled.get(tail.organizationId) === tail) {
       tail.stop();
       this.tails.delete(tail.organizationId);
@@ -206,7 +240,7 @@ export class AccessHub {
         signal.wake?.();
       },
     };
-    tail.subs.add(sub);
+    tail.add(sub);
 
 
     // Backlog: everything after the cursor (from now when none), then what the tail buffered meanwhile.

@@ -383,4 +383,30 @@ describe('lockAccess subscription', () => {
     resumed.stop();
     await client.dispose();
   });
+
+  it('pushes a live entry once to each subscriber of its lock or its place (once to one that follows both), and to no other', async () => {
+    const o = await h.org();
+    const d = h.t.domain;
+    const site = await d.places.createPlace(o.actor, { name: 'Site' });
+    const [front, back] = [await buildLock(d, o.actor, site.id), await buildLock(d, o.actor, site.id)];
+    const elsewhere = await buildLock(d, o.actor);
+    const m = await buildMember(d, o.actor);
+    const client = wsClient(o.reader);
+    const before = h.app.subscriberCount();
+    const both = collect(client, { l: [front.id], p: [site.id] });
+    const place = collect(client, { p: [site.id] });
+    const lock = collect(client, { l: [front.id] });
+    const other = collect(client, { l: [elsewhere.id, back.id] });
+    await until(() => h.app.subscriberCount() === before + 4, 'the four subscribers');
+    await d.shares.grant(o.actor, { memberId: m.id, lockId: front.id });
+    await d.shares.grant(o.actor, { memberId: m.id, lockId: elsewhere.id });
+    await until(() => both.got.length >= 1 && place.got.length >= 1 && lock.got.length >= 1 && other.got.length >= 1, 'the entries');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(both.got.map((e) => e.lockId)).toEqual([front.id]);
+    expect(place.got.map((e) => e.lockId)).toEqual([front.id]);
+    expect(lock.got.map((e) => e.lockId)).toEqual([front.id]);
+    expect(other.got.map((e) => e.lockId)).toEqual([elsewhere.id]);
+    for (const s of [both, place, lock, other]) s.stop();
+    await client.dispose();
+  });
 });
