@@ -270,6 +270,7 @@ export async function readLockEntries(sql: Sql, organizationId: string, scope: L
        ) u
        order by u.position limit ${limit}
      )
+     select r.* from (
      select h.position::text as head, h.purged_through::text as purged, f.p::text as from_position,
             array(select x from unnest($4::uuid[]) x where not exists (select 1 from locks l where l.organization_id = $1 and l.id = x)
               and not exists (select 1 from access_entries e where e.organization_id = $1 and e.lock_id = x)) as missing_locks,
@@ -280,7 +281,9 @@ export async function readLockEntries(sql: Sql, organizationId: string, scope: L
      from f left join access_feed_heads h on h.organization_id = $1
      union all
      select null, null, null, null, null, e.position, e.at, e.member_id, e.lock_id, e.place_id, e.may_open, e.windows from page e
-     order by position nulls first`,
+     ) r
+     -- The header row first, then the page by position (bigint; qualified, never a cast output's name).
+     order by r.position nulls first`,
     [organizationId, position, legacyId, scope.lockIds, scope.placeIds],
   );
   const head = rows[0];
