@@ -66,26 +66,18 @@ function subscribe(transport: 'ws' | 'sse', key: string, variables: Record<strin
     },
     complete: () => undefined,
   };
-  if (transport === 'ws') {
-    const client = createClient({ url: h.url.replace('http', 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${key}` }, retryAttempts: 0, lazy: true });
-    const stop = client.subscribe<{ lockAccess: Entry }>({ query: SUB, variables }, sink);
-    return {
-      got,
-      error: () => failed,
-      async close() {
-        stop();
-        await client.dispose();
-      },
-    };
-  }
-  const client = createSseClient({ url: h.url, headers: { authorization: `Bearer ${key}` }, retryAttempts: 0 });
+  // Both clients subscribe with a sink and dispose the same way.
+  const client: { subscribe: ReturnType<typeof createClient>['subscribe']; dispose(): void | Promise<void> } =
+    transport === 'ws'
+      ? createClient({ url: h.url.replace('http', 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${key}` }, retryAttempts: 0, lazy: true })
+      : createSseClient({ url: h.url, headers: { authorization: `Bearer ${key}` }, retryAttempts: 0 });
   const stop = client.subscribe<{ lockAccess: Entry }>({ query: SUB, variables }, sink);
   return {
     got,
     error: () => failed,
     async close() {
       stop();
-      client.dispose();
+      await client.dispose();
     },
   };
 }
