@@ -10,7 +10,7 @@
 // delivered twice, across reconnects too (the client passes its last cursor).
 //
 // A subscription made with an API key lasts only as long as the key: before
-// the tail hands out what it read, it asks which of its subscribers' keys
+// the tail hands out what it read, it asks which of the recipients' keys
 // have been revoked since (one statement, on the primary), and ends those
 // subscriptions with an UNAUTHENTICATED error instead. A revoked controller
 // key receives nothing more, on every process, without waiting for its
@@ -67,23 +67,22 @@ class OrgTail {
     }
     this.reading = true;
     try {
-      let keysChecked = false;
       for (;;) {
         this.again = false;
         const entries = await this.hub.domain.access.entriesAfter(this.organizationId, this.last, 1000);
-        if (entries.length > 0 && !keysChecked) {
-          // Before anything is handed out (a failure here leaves `last` where it was: retried, never skipped).
-          await this.endRevoked();
-          keysChecked = true;
-        }
+        // Who gets what; then, before anything is handed out, the recipients' keys are
+        // checked (a failure leaves `last` where it was: retried, never skipped).
+        const deliveries: [Subscriber, Positioned][] = [];
         for (const e of entries) {
-          this.last = e.position;
           const ofLock = this.byLock.get(e.lockId);
           const ofPlace = this.byPlace.get(e.placeId);
-          if (ofLock) for (const s of ofLock) s.push(e);
+          if (ofLock) for (const s of ofLock) deliveries.push([s, e]);
           // Once to a subscriber that follows both the lock and its place.
-          if (ofPlace) for (const s of ofPlace) if (!ofLock?.has(s)) s.push(e);
+          if (ofPlace) for (const s of ofPlace) if (!ofLock?.has(s)) deliveries.push([s, e]);
         }
+        await this.endRevoked(new Set(deliveries.map(([s]) => s)));
+        for (const [s, e] of deliveries) if (this.subs.has(s)) s.push(e);
+        if (entries.length > 0) this.last = entries[entries.length - 1]!.position;
         if (entries.length < 1000 && !this.again) break;
       }
     } catch (err) {
@@ -93,9 +92,9 @@ class OrgTail {
     }
   }
 
-  /** Ends the subscriptions whose API key has been revoked since they were made. */
-  private async endRevoked(): Promise<void> {
-    const keyed = [...this.subs].filter((s) => s.keyId !== undefined);
+  /** Of these subscribers, ends those whose API key has been revoked since they subscribed. */
+  private async endRevoked(recipients: ReadonlySet<Subscriber>): Promise<void> {
+    const keyed = [...recipients].filter((s) => s.keyId !== undefined);
     if (keyed.length === 0) return;
     const revoked = await this.hub.domain.apiKeys.revokedAmong(this.organizationId, [...new Set(keyed.map((s) => s.keyId!))]);
     for (const s of keyed) {
