@@ -85,6 +85,17 @@ function checkAt(at: Date): Date {
   return at;
 }
 
+/**
+ * The instant a whoCanOpen read answers for (`at`, or now when none), and
+ * whether the lock's allow-list can answer it: only for now or later (it
+ * knows nothing of the past); an earlier instant is read from the shares.
+ */
+function whoInstant(at: Date | undefined): { when: Date; fromState: boolean } {
+  const now = Date.now();
+  const when = checkAt(at ?? new Date(now));
+  return { when, fromState: when.getTime() >= now };
+}
+
 /** At most this many locks and places in one snapshot or subscription. */
 export const MAX_SCOPE = 100;
 
@@ -223,13 +234,11 @@ export class AccessService {
   ): Promise<Page<MemberAccess>> {
     requireDirectoryReader(actor);
     if (!isUuid(lockId)) throw new NotFound('lock', lockId);
-    const now = Date.now();
-    const when = at ?? new Date(now);
-    checkAt(when);
+    const { when, fromState } = whoInstant(at);
     const like = textLike(page.text);
     const first = pageSize(page.first, 100, 1, 1000);
     const afterId = fromIdCursor(page.after) ?? '00000000-0000-0000-0000-000000000000';
-    const select = when.getTime() >= now ? accessSql.selectWhoCanOpenFromState : accessSql.selectWhoCanOpen;
+    const select = fromState ? accessSql.selectWhoCanOpenFromState : accessSql.selectWhoCanOpen;
     const rows = await select(this.db.lagTolerant, actor.organizationId, lockId, when, { afterId, limit: first + 1, like });
     if (rows.length === 0) throw new NotFound('lock', lockId);
     const members = rows.filter((r) => r.id !== null);
@@ -250,11 +259,9 @@ export class AccessService {
   async countWhoCanOpen(actor: Actor, lockId: string, at?: Date, text?: string): Promise<number> {
     requireDirectoryReader(actor);
     if (!isUuid(lockId)) throw new NotFound('lock', lockId);
-    const now = Date.now();
-    const when = at ?? new Date(now);
-    checkAt(when);
+    const { when, fromState } = whoInstant(at);
     const like = textLike(text);
-    const count = when.getTime() >= now ? accessSql.countWhoCanOpenFromState : accessSql.countWhoCanOpen;
+    const count = fromState ? accessSql.countWhoCanOpenFromState : accessSql.countWhoCanOpen;
     return count(this.db.lagTolerant, actor.organizationId, lockId, when, like);
   }
 
